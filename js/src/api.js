@@ -1,0 +1,3 @@
+// The public surface, shared by every runtime entry.
+export { Cache, memoize, POLICIES } from "./cache.js";
+export { key } from "./keys.js";

@@ -1,0 +1,439 @@
+// Cache: the public class. Validates every argument before anything changes,
+// encodes keys and values into the wasm I/O buffer, and keeps what only JS
+// can do: the clock, codecs, single-flight loads and their counters.
+
+import { WasmCache, ready, bytes, words, memorySize } from "./runtime.js";
+import { Writer, checkKey, encodeKey, keyId, describe } from "./keys.js";
+import { makeCodec } from "./codecs.js";
+
+export const POLICIES = Object.freeze([
+  "allkeys-lru", "allkeys-lfu", "allkeys-random",
+  "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+  "noeviction", "allkeys-adaptive",
+]);
+
+const DEFAULT_MAX_MEMORY = 32 * 1024 * 1024;
+let memoIds = 0;
+
+function isObject(v) {
+  return v !== null && typeof v === "object";
+}
+
+function ms(value, name, { allowUndefined = true } = {}) {
+  if (value === undefined && allowUndefined) return undefined;
+  if (typeof value !== "number") throw new TypeError(`${name} must be a number of milliseconds; got ${describe(value)}`);
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a finite, non-negative number of milliseconds; got ${value}`);
+  return value;
+}
+
+function checkTags(tags, name = "tags") {
+  if (tags === undefined) return [];
+  if (!Array.isArray(tags)) throw new TypeError(`${name} must be an array of strings; got ${describe(tags)}`);
+  for (let i = 0; i < tags.length; i++) {
+    if (typeof tags[i] !== "string") throw new TypeError(`${name}[${i}] must be a string; got ${describe(tags[i])}`);
+  }
+  return tags;
+}
+
+function checkDeps(deps, name = "dependsOn") {
+  if (deps === undefined) return [];
+  if (!Array.isArray(deps)) throw new TypeError(`${name} must be an array of keys; got ${describe(deps)}`);
+  for (let i = 0; i < deps.length; i++) checkKey(deps[i], `${name}[${i}]`);
+  return deps;
+}
+
+export class Cache {
+  #inner;
+  #codec;
+  #now;
+  #w = new Writer();
+  #out;
+  #freed = false;
+  #ttl;
+  #swr;
+  #sie;
+  #maxMemory;
+  #inflight = new Map();
+  #loads = 0;
+  #coalesced = 0;
+  #loadErrors = 0;
+
+  /**
+   * @param {import("./index.d.ts").CacheOptions} [options]
+   */
+  constructor(options = {}) {
+    ready();
+    if (!isObject(options)) throw new TypeError(`options must be an object; got ${describe(options)}`);
+    const {
+      maxMemory = DEFAULT_MAX_MEMORY, maxEntries = 0, policy = "allkeys-lru", ttl = 0, jitter = 0,
+      staleWhileRevalidate = 0, staleIfError = 0, codec = "json", now = Date.now, seed,
+    } = options;
+    if (typeof maxMemory !== "number") throw new TypeError(`maxMemory must be a number of bytes; got ${describe(maxMemory)}`);
+    if (!Number.isFinite(maxMemory) || maxMemory < 1) throw new RangeError(`maxMemory must be a positive number of bytes; got ${maxMemory}`);
+    if (typeof maxEntries !== "number") throw new TypeError(`maxEntries must be a number; got ${describe(maxEntries)}`);
+    if (!Number.isInteger(maxEntries) || maxEntries < 0) throw new RangeError(`maxEntries must be a non-negative integer; got ${maxEntries}`);
+    if (typeof policy !== "string" || !POLICIES.includes(policy)) {
+      throw new TypeError(`policy must be one of ${POLICIES.join(", ")}; got ${typeof policy === "string" ? JSON.stringify(policy) : describe(policy)}`);
+    }
+    ms(ttl, "ttl");
+    if (typeof jitter !== "number") throw new TypeError(`jitter must be a number; got ${describe(jitter)}`);
+    if (!(jitter >= 0 && jitter < 1)) throw new RangeError(`jitter must be in [0, 1); got ${jitter}`);
+    ms(staleWhileRevalidate, "staleWhileRevalidate");
+    ms(staleIfError, "staleIfError");
+    if (typeof now !== "function") throw new TypeError(`now must be a function returning milliseconds; got ${describe(now)}`);
+    if (seed !== undefined && (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < 0)) {
+      throw new TypeError(`seed must be a non-negative safe integer; got ${describe(seed)}`);
+    }
+    this.#codec = makeCodec(codec);
+    this.#now = now;
+    this.#ttl = ttl;
+    this.#swr = staleWhileRevalidate;
+    this.#sie = staleIfError;
+    this.#maxMemory = maxMemory;
+    this.#inner = new WasmCache({
+      maxMemory, maxEntries, policy, ttl, jitter, grace: Math.max(staleWhileRevalidate, staleIfError), seed,
+    });
+    this.#out = this.#inner.out_ptr() >>> 2;
+  }
+
+  // ----- plumbing -----
+
+  #live() {
+    if (this.#freed) throw new Error("edgecache: this Cache was freed; create a new one");
+  }
+
+  #time() {
+    const t = this.#now();
+    if (typeof t !== "number" || !Number.isFinite(t)) throw new TypeError(`now() must return a finite number of milliseconds; got ${describe(t)}`);
+    return t;
+  }
+
+  /** Copies the writer's bytes into the wasm I/O buffer. */
+  #stage() {
+    const w = this.#w;
+    const ptr = this.#inner.io(w.len);
+    bytes().set(w.buf.subarray(0, w.len), ptr);
+  }
+
+  #stageKey(k) {
+    const w = this.#w;
+    w.len = 0;
+    encodeKey(w, k);
+    this.#stage();
+    return w.len;
+  }
+
+  #stageTag(tag) {
+    const w = this.#w;
+    w.len = 0;
+    w.utf8(tag);
+    this.#stage();
+    return w.len;
+  }
+
+  #read() {
+    const out = words();
+    const ptr = out[this.#out];
+    const len = out[this.#out + 1];
+    return this.#codec.decode(bytes().subarray(ptr, ptr + len));
+  }
+
+  #expiredAt() {
+    const out = words();
+    return out[this.#out + 2] + out[this.#out + 3] * 2 ** 32;
+  }
+
+  /** Validates per-write options into the shape set() needs. */
+  #writeOpts(opts, where) {
+    if (opts === undefined || opts === null) return { ttl: -1, grace: -1, tags: [], deps: [], swr: this.#swr, sie: this.#sie };
+    if (!isObject(opts)) throw new TypeError(`${where} options must be an object; got ${describe(opts)}`);
+    const ttl = ms(opts.ttl, "ttl");
+    const swr = ms(opts.staleWhileRevalidate, "staleWhileRevalidate");
+    const sie = ms(opts.staleIfError, "staleIfError");
+    const tags = checkTags(opts.tags);
+    const deps = checkDeps(opts.dependsOn);
+    const grace = swr === undefined && sie === undefined ? -1 : Math.max(swr ?? this.#swr, sie ?? this.#sie);
+    return { ttl: ttl ?? -1, grace, tags, deps, swr: swr ?? this.#swr, sie: sie ?? this.#sie };
+  }
+
+  #write(k, v, o) {
+    if (v === undefined) throw new TypeError("value must not be undefined (use delete() to remove a key, or null to cache an absence)");
+    const w = this.#w;
+    w.len = 0;
+    encodeKey(w, k);
+    const keyLen = w.len;
+    this.#codec.encode(w, v);
+    const valueLen = w.len - keyLen;
+    for (const t of o.tags) {
+      const at = w.len;
+      w.u32le(0);
+      w.utf8(t);
+      w.view.setUint32(at, w.len - at - 4, true);
+    }
+    for (const d of o.deps) {
+      const at = w.len;
+      w.u32le(0);
+      encodeKey(w, d);
+      w.view.setUint32(at, w.len - at - 4, true);
+    }
+    const now = this.#time();
+    this.#stage();
+    const r = this.#inner.set(keyLen, valueLen, o.ttl, o.grace, o.tags.length, o.deps.length, now);
+    this.#supersede(keyId(k));
+    return r === 0;
+  }
+
+  /** A change of `id` means a load in flight for it (or built on it) must not store its result. */
+  #supersede(id, tag) {
+    if (this.#inflight.size === 0) return;
+    for (const [fid, f] of this.#inflight) {
+      if (fid === id || (id !== undefined && f.depIds.includes(id)) || (tag !== undefined && f.tags.includes(tag))) {
+        f.superseded = true;
+      }
+    }
+  }
+
+  // ----- the contract -----
+
+  /** Stores `value` under `key`. Returns false when the write is refused. */
+  set(key, value, options) {
+    this.#live();
+    checkKey(key);
+    const o = this.#writeOpts(options, "set");
+    return this.#write(key, value, o);
+  }
+
+  /** A fresh decoded copy of the value, or undefined. */
+  get(key) {
+    this.#live();
+    checkKey(key);
+    const n = this.#stageKey(key);
+    return this.#inner.get(n, this.#time(), false) < 0 ? undefined : this.#read();
+  }
+
+  /** Like get(), without changing recency, frequency or stats. */
+  peek(key) {
+    this.#live();
+    checkKey(key);
+    const n = this.#stageKey(key);
+    return this.#inner.peek(n, this.#time()) < 0 ? undefined : this.#read();
+  }
+
+  /** Whether a fresh value is cached; changes nothing. */
+  has(key) {
+    this.#live();
+    checkKey(key);
+    const n = this.#stageKey(key);
+    return this.#inner.has(n, this.#time());
+  }
+
+  /** Removes `key` and every entry built on it. True if a fresh value was there. */
+  delete(key) {
+    this.#live();
+    checkKey(key);
+    const n = this.#stageKey(key);
+    const r = this.#inner.delete(n, this.#time());
+    this.#supersede(keyId(key));
+    return r;
+  }
+
+  /** Removes `key` and, transitively, its dependents. Returns how many entries went. */
+  invalidate(key) {
+    this.#live();
+    checkKey(key);
+    const n = this.#stageKey(key);
+    const r = this.#inner.invalidate(n, this.#time());
+    this.#supersede(keyId(key));
+    return r;
+  }
+
+  /** Invalidates every entry set with `tag` before this call. O(1). */
+  invalidateTag(tag) {
+    this.#live();
+    if (typeof tag !== "string") throw new TypeError(`tag must be a string; got ${describe(tag)}`);
+    const n = this.#stageTag(tag);
+    const r = this.#inner.invalidate_tag(n);
+    this.#supersede(undefined, tag);
+    return r;
+  }
+
+  /** Cache-aside with single-flight loads and stale windows. */
+  async getOrLoad(key, loader, options) {
+    this.#live();
+    checkKey(key);
+    if (typeof loader !== "function") throw new TypeError(`loader must be a function; got ${describe(loader)}`);
+    const o = this.#writeOpts(options, "getOrLoad");
+    const waitUntil = options?.waitUntil;
+    if (waitUntil !== undefined && typeof waitUntil !== "function") throw new TypeError(`waitUntil must be a function; got ${describe(waitUntil)}`);
+    const n = this.#stageKey(key);
+    const now = this.#time();
+    const r = this.#inner.get(n, now, true);
+    if (r === 0) return this.#read();
+    const id = keyId(key);
+    if (r === 1) {
+      const stale = this.#read();
+      const age = now - this.#expiredAt();
+      if (age < o.swr) {
+        if (!this.#inflight.has(id)) {
+          const p = this.#load(id, key, loader, o, stale);
+          p.catch(() => {}); // a failed background refresh keeps the stale value
+          if (waitUntil) waitUntil(p);
+        }
+        return stale;
+      }
+      if (age < o.sie) {
+        try {
+          return await this.#load(id, key, loader, o, stale);
+        } catch {
+          return stale;
+        }
+      }
+      return this.#load(id, key, loader, o, stale);
+    }
+    return this.#load(id, key, loader, o, undefined);
+  }
+
+  #load(id, key, loader, o, stale) {
+    const existing = this.#inflight.get(id);
+    if (existing !== undefined) {
+      this.#coalesced++;
+      return existing.promise;
+    }
+    this.#loads++;
+    const flight = {
+      controller: new AbortController(),
+      superseded: false,
+      tags: o.tags,
+      depIds: o.deps.map(keyId),
+      promise: null,
+    };
+    this.#inflight.set(id, flight);
+    flight.promise = Promise.resolve()
+      .then(() => loader({ key, stale, signal: flight.controller.signal }))
+      .then(
+        (value) => {
+          if (this.#inflight.get(id) === flight) this.#inflight.delete(id);
+          if (value === undefined) {
+            this.#loadErrors++;
+            throw new TypeError("loader resolved to undefined; resolve null to cache an absence");
+          }
+          if (!flight.superseded && !this.#freed) this.#write(key, value, o);
+          return value;
+        },
+        (err) => {
+          if (this.#inflight.get(id) === flight) this.#inflight.delete(id);
+          this.#loadErrors++;
+          throw err;
+        },
+      );
+    return flight.promise;
+  }
+
+  /** Awaits save(), caches its result (a change: dependents go), returns it. */
+  async writeThrough(key, save, options) {
+    this.#live();
+    checkKey(key);
+    if (typeof save !== "function") throw new TypeError(`save must be a function; got ${describe(save)}`);
+    const o = this.#writeOpts(options, "writeThrough");
+    const value = await save();
+    if (value === undefined) throw new TypeError("save resolved to undefined; resolve the stored value (or null)");
+    this.#live();
+    this.#write(key, value, o);
+    return value;
+  }
+
+  /** An async function that caches fn's results per arguments. */
+  memoize(fn, options = {}) {
+    this.#live();
+    if (typeof fn !== "function") throw new TypeError(`fn must be a function; got ${describe(fn)}`);
+    if (!isObject(options)) throw new TypeError(`memoize options must be an object; got ${describe(options)}`);
+    const { key: keyOf, ...rest } = options;
+    if (keyOf !== undefined && typeof keyOf !== "function") throw new TypeError(`options.key must be a function of the arguments; got ${describe(keyOf)}`);
+    this.#writeOpts(rest, "memoize");
+    const id = ++memoIds;
+    const keyFor = keyOf ?? ((...args) => ["\u0000memoize", id, JSON.stringify(args) ?? ""]);
+    return (...args) => this.getOrLoad(keyFor(...args), () => fn(...args), rest);
+  }
+
+  /** Stores [key, value | loader] pairs; resolves to how many were stored. */
+  async prewarm(entries) {
+    this.#live();
+    if (entries === null || typeof entries !== "object" || typeof entries[Symbol.iterator] !== "function") {
+      throw new TypeError(`entries must be an iterable of [key, value | loader] pairs; got ${describe(entries)}`);
+    }
+    const list = [...entries];
+    list.forEach((pair, i) => {
+      if (!Array.isArray(pair) || pair.length < 2) throw new TypeError(`entries[${i}] must be a [key, value | loader] pair`);
+      checkKey(pair[0], `entries[${i}][0]`);
+      if (pair[1] === undefined) throw new TypeError(`entries[${i}][1] must not be undefined`);
+      this.#writeOpts(pair[2], "prewarm");
+    });
+    let stored = 0;
+    await Promise.all(list.map(async ([k, v, opts]) => {
+      const o = this.#writeOpts(opts, "prewarm");
+      if (typeof v === "function") {
+        try {
+          await this.#load(keyId(k), k, v, o, undefined);
+          if (this.has(k)) stored++;
+        } catch {
+          // counted in loadErrors; warming never rejects for one bad loader
+        }
+      } else if (this.#write(k, v, o)) {
+        stored++;
+      }
+    }));
+    return stored;
+  }
+
+  /** Counters, sizes and the hit ratio. */
+  stats() {
+    this.#live();
+    const s = this.#inner.stats();
+    return {
+      hits: s.hits,
+      misses: s.misses,
+      staleHits: s.staleHits,
+      sets: s.sets,
+      rejected: s.rejected,
+      evictions: s.evictions,
+      expirations: s.expirations,
+      invalidations: s.invalidations,
+      deletes: s.deletes,
+      replacements: s.replacements,
+      loads: this.#loads,
+      coalesced: this.#coalesced,
+      loadErrors: this.#loadErrors,
+      entries: s.entries,
+      bytes: s.bytes,
+      maxMemory: this.#maxMemory,
+      hitRatio: s.hitRatio,
+      wasmMemory: memorySize(),
+      ...(s.windowShare !== undefined && s.windowShare !== null ? { windowShare: s.windowShare } : {}),
+    };
+  }
+
+  /** Drops every entry; keeps the configuration. */
+  clear() {
+    this.#live();
+    this.#inner.clear();
+    for (const f of this.#inflight.values()) f.superseded = true;
+  }
+
+  /** Releases the instance; later calls throw. */
+  free() {
+    if (this.#freed) return;
+    this.#freed = true;
+    for (const f of this.#inflight.values()) {
+      f.superseded = true;
+      f.controller.abort(new Error("edgecache: the Cache was freed"));
+    }
+    this.#inflight.clear();
+    this.#inner.free();
+  }
+}
+
+/** cache.memoize(fn, options) as a function. */
+export function memoize(cache, fn, options) {
+  if (!(cache instanceof Cache)) throw new TypeError(`cache must be a Cache; got ${describe(cache)}`);
+  return cache.memoize(fn, options);
+}

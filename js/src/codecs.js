@@ -1,0 +1,264 @@
+// Value codecs. Every codec turns a value into bytes for wasm memory and back
+// into a fresh value on each read.
+//
+// "json" (the default) accepts exactly the values JSON does and returns what
+// JSON.parse(JSON.stringify(v)) would, but stores a compact binary form:
+// small integers take 1–2 bytes, strings carry a 1-byte length, and objects
+// that share a set of keys (`{ qty, updatedAt }` a million times) store the
+// keys once per cache as a "shape" and only their values per entry.
+
+import { describe } from "./keys.js";
+
+const decoder = new TextDecoder();
+
+const T_NULL = 0, T_FALSE = 1, T_TRUE = 2, T_UINT = 3, T_NINT = 4, T_F64 = 5,
+  T_STR = 6, T_ARR = 7, T_OBJ = 8, T_SHAPE = 9;
+const MAX_SHAPES = 4096;
+const MAX_SHAPE_KEYS = 32;
+
+function isSkipped(v) {
+  return v === undefined || typeof v === "function" || typeof v === "symbol";
+}
+
+class JsonCodec {
+  constructor() {
+    this.name = "json";
+    this.shapeIds = new Map();
+    this.shapes = [];
+    this.stack = [];
+  }
+
+  encode(w, v) {
+    this.stack.length = 0;
+    if (v !== null && typeof v === "object" && typeof v.toJSON === "function") v = v.toJSON("");
+    if (isSkipped(v)) throw new TypeError(`value must be JSON-compatible; got ${typeof v}`);
+    this.write(w, v);
+  }
+
+  write(w, v) {
+    switch (typeof v) {
+      case "string":
+        w.byte(T_STR);
+        w.string(v);
+        return;
+      case "number":
+        if (Number.isInteger(v) && Math.abs(v) <= Number.MAX_SAFE_INTEGER) {
+          if (v >= 0) {
+            w.byte(T_UINT);
+            w.varint(v);
+          } else {
+            w.byte(T_NINT);
+            w.varint(-v - 1);
+          }
+        } else if (Number.isFinite(v)) {
+          w.byte(T_F64);
+          w.f64be(v);
+        } else {
+          w.byte(T_NULL); // as JSON does for NaN and ±Infinity
+        }
+        return;
+      case "boolean":
+        w.byte(v ? T_TRUE : T_FALSE);
+        return;
+      case "bigint":
+        throw new TypeError("value must be JSON-compatible; got a bigint");
+      case "object":
+        if (v === null) {
+          w.byte(T_NULL);
+          return;
+        }
+        if (this.stack.includes(v)) throw new TypeError("value must be JSON-compatible; got a cyclic structure");
+        this.stack.push(v);
+        if (Array.isArray(v)) {
+          w.byte(T_ARR);
+          w.varint(v.length);
+          for (let i = 0; i < v.length; i++) {
+            let item = v[i];
+            if (item !== null && typeof item === "object" && typeof item.toJSON === "function") item = item.toJSON(String(i));
+            if (isSkipped(item)) w.byte(T_NULL);
+            else this.write(w, item);
+          }
+        } else {
+          this.writeObject(w, v);
+        }
+        this.stack.pop();
+        return;
+      default:
+        throw new TypeError(`value must be JSON-compatible; got ${typeof v}`);
+    }
+  }
+
+  writeObject(w, obj) {
+    const keys = [];
+    const values = [];
+    for (const k of Object.keys(obj)) {
+      let item = obj[k];
+      if (item !== null && typeof item === "object" && typeof item.toJSON === "function") item = item.toJSON(k);
+      if (isSkipped(item)) continue;
+      keys.push(k);
+      values.push(item);
+    }
+    if (keys.length > 0 && keys.length <= MAX_SHAPE_KEYS) {
+      const sig = JSON.stringify(keys);
+      let id = this.shapeIds.get(sig);
+      if (id === undefined && this.shapes.length < MAX_SHAPES) {
+        id = this.shapes.length;
+        this.shapes.push(keys);
+        this.shapeIds.set(sig, id);
+      }
+      if (id !== undefined) {
+        w.byte(T_SHAPE);
+        w.varint(id);
+        for (const item of values) this.write(w, item);
+        return;
+      }
+    }
+    w.byte(T_OBJ);
+    w.varint(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      w.string(keys[i]);
+      this.write(w, values[i]);
+    }
+  }
+
+  decode(bytes) {
+    const r = new Reader(bytes);
+    return this.read(r);
+  }
+
+  read(r) {
+    const t = r.byte();
+    switch (t) {
+      case T_NULL: return null;
+      case T_FALSE: return false;
+      case T_TRUE: return true;
+      case T_UINT: return r.varint();
+      case T_NINT: return -r.varint() - 1;
+      case T_F64: return r.f64be();
+      case T_STR: return r.string();
+      case T_ARR: {
+        const n = r.varint();
+        const out = new Array(n);
+        for (let i = 0; i < n; i++) out[i] = this.read(r);
+        return out;
+      }
+      case T_OBJ: {
+        const n = r.varint();
+        const out = {};
+        for (let i = 0; i < n; i++) {
+          const k = r.string();
+          out[k] = this.read(r);
+        }
+        return out;
+      }
+      case T_SHAPE: {
+        const keys = this.shapes[r.varint()];
+        if (keys === undefined) throw new Error("edgecache: corrupt value (unknown shape)");
+        const out = {};
+        for (let i = 0; i < keys.length; i++) out[keys[i]] = this.read(r);
+        return out;
+      }
+      default:
+        throw new Error(`edgecache: corrupt value (tag ${t})`);
+    }
+  }
+
+  reset() {
+    // Shapes stay valid across clear(): no entry references a dropped shape.
+  }
+}
+
+class Reader {
+  constructor(bytes) {
+    this.b = bytes;
+    this.at = 0;
+    this.view = null;
+  }
+  byte() {
+    return this.b[this.at++];
+  }
+  varint() {
+    let v = 0, mul = 1, b;
+    do {
+      b = this.b[this.at++];
+      v += (b & 0x7f) * mul;
+      mul *= 0x80;
+    } while (b & 0x80);
+    return v;
+  }
+  f64be() {
+    this.view ??= new DataView(this.b.buffer, this.b.byteOffset, this.b.byteLength);
+    const v = this.view.getFloat64(this.at, false);
+    this.at += 8;
+    return v;
+  }
+  string() {
+    const n = this.varint();
+    const start = this.at;
+    this.at += n;
+    return utf8(this.b, start, n);
+  }
+}
+
+/** Decodes UTF-8, with a fast path for short ASCII. */
+function utf8(b, start, n) {
+  if (n <= 24) {
+    let s = "";
+    for (let i = start; i < start + n; i++) {
+      const c = b[i];
+      if (c >= 0x80) return decoder.decode(b.subarray(start, start + n));
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return decoder.decode(b.subarray(start, start + n));
+}
+
+const textCodec = {
+  name: "text",
+  encode(w, v) {
+    if (typeof v !== "string") throw new TypeError(`value must be a string with the "text" codec; got ${describe(v)}`);
+    w.utf8(v);
+  },
+  decode(bytes) {
+    return utf8(bytes, 0, bytes.length);
+  },
+};
+
+const bytesCodec = {
+  name: "bytes",
+  encode(w, v) {
+    if (v instanceof Uint8Array) w.bytes(v);
+    else if (ArrayBuffer.isView(v)) w.bytes(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    else if (v instanceof ArrayBuffer) w.bytes(new Uint8Array(v));
+    else throw new TypeError(`value must be a Uint8Array, an ArrayBuffer or a view with the "bytes" codec; got ${describe(v)}`);
+  },
+  decode(bytes) {
+    return bytes.slice();
+  },
+};
+
+function customCodec(c) {
+  return {
+    name: "custom",
+    encode(w, v) {
+      const out = c.encode(v);
+      if (!(out instanceof Uint8Array)) throw new TypeError("codec.encode must return a Uint8Array");
+      w.bytes(out);
+    },
+    decode(bytes) {
+      return c.decode(bytes.slice());
+    },
+  };
+}
+
+/** Resolves the `codec` option; throws a TypeError naming it when unknown. */
+export function makeCodec(codec) {
+  if (codec === undefined || codec === "json") return new JsonCodec();
+  if (codec === "text") return textCodec;
+  if (codec === "bytes") return bytesCodec;
+  if (codec !== null && typeof codec === "object" && typeof codec.encode === "function" && typeof codec.decode === "function") {
+    return customCodec(codec);
+  }
+  throw new TypeError(`codec must be "json", "text", "bytes" or { encode, decode }; got ${typeof codec === "string" ? JSON.stringify(codec) : describe(codec)}`);
+}

@@ -1,0 +1,188 @@
+// Keys: validation, the injective byte encoding shared with src/key.rs, and
+// key(...parts), the printable form of a composite key.
+
+const KIND_STR = 1;
+const KIND_NUM = 2;
+const KIND_PARTS = 3;
+
+const encoder = new TextEncoder();
+
+/** Throws a TypeError naming `name` unless `k` is a valid key. */
+export function checkKey(k, name = "key") {
+  if (typeof k === "string") return;
+  if (typeof k === "number") {
+    if (!Number.isFinite(k)) throw new TypeError(`${name} must be a finite number, a string, or an array of those; got ${k}`);
+    return;
+  }
+  if (Array.isArray(k)) {
+    for (let i = 0; i < k.length; i++) {
+      const p = k[i];
+      if (typeof p === "string") continue;
+      if (typeof p === "number" && Number.isFinite(p)) continue;
+      throw new TypeError(`${name}[${i}] must be a string or a finite number; got ${describe(p)}`);
+    }
+    return;
+  }
+  throw new TypeError(`${name} must be a string, a finite number, or an array of those; got ${describe(k)}`);
+}
+
+export function describe(v) {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "number") return String(v);
+  return typeof v;
+}
+
+/** A growable byte buffer for encoding. */
+export class Writer {
+  constructor(size = 256) {
+    this.buf = new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
+    this.len = 0;
+  }
+  reserve(n) {
+    const need = this.len + n;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+  byte(b) {
+    this.reserve(1);
+    this.buf[this.len++] = b;
+  }
+  varint(v) {
+    this.reserve(10);
+    while (v >= 0x80) {
+      this.buf[this.len++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.len++] = v;
+  }
+  u32le(v) {
+    this.reserve(4);
+    this.view.setUint32(this.len, v, true);
+    this.len += 4;
+  }
+  f64be(n) {
+    this.reserve(8);
+    this.view.setFloat64(this.len, n === 0 ? 0 : n, false);
+    this.len += 8;
+  }
+  /** UTF-8 of `s` with no length prefix. */
+  utf8(s) {
+    const n = s.length;
+    if (n < 64) {
+      // ASCII fast path: short keys and values are the common case.
+      this.reserve(n * 3);
+      const buf = this.buf;
+      let at = this.len;
+      for (let i = 0; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) {
+          this.len = at;
+          return this.utf8Slow(s.slice(i));
+        }
+        buf[at++] = c;
+      }
+      this.len = at;
+      return;
+    }
+    this.utf8Slow(s);
+  }
+  utf8Slow(s) {
+    this.reserve(s.length * 3);
+    const { written } = encoder.encodeInto(s, this.buf.subarray(this.len));
+    this.len += written;
+  }
+  /** varint byte length, then UTF-8. */
+  string(s) {
+    if (s.length < 128) {
+      // one length byte suffices when the UTF-8 form is < 128 bytes; patch after
+      const at = this.len;
+      this.byte(0);
+      this.utf8(s);
+      const written = this.len - at - 1;
+      if (written < 128) {
+        this.buf[at] = written;
+        return;
+      }
+      this.len = at;
+    }
+    const bytes = encoder.encode(s);
+    this.varint(bytes.length);
+    this.reserve(bytes.length);
+    this.buf.set(bytes, this.len);
+    this.len += bytes.length;
+  }
+  bytes(u8) {
+    this.reserve(u8.length);
+    this.buf.set(u8, this.len);
+    this.len += u8.length;
+  }
+}
+
+/** Appends the encoding of a (validated) key. */
+export function encodeKey(w, k) {
+  if (typeof k === "string") {
+    w.byte(KIND_STR);
+    w.utf8(k);
+  } else if (typeof k === "number") {
+    w.byte(KIND_NUM);
+    w.f64be(k);
+  } else {
+    w.byte(KIND_PARTS);
+    for (const p of k) {
+      if (typeof p === "string") {
+        w.byte(KIND_STR);
+        w.string(p);
+      } else {
+        w.byte(KIND_NUM);
+        w.f64be(p);
+      }
+    }
+  }
+}
+
+/** A string that identifies a key (for in-flight load maps). Injective. */
+export function keyId(k) {
+  if (typeof k === "string") return "s" + k;
+  if (typeof k === "number") return "n" + String(k === 0 ? 0 : k);
+  return "a" + (k.length === 0 ? "" : key(...k));
+}
+
+function looksLikeNumber(s) {
+  return s !== "" && String(Number(s)) === s;
+}
+
+/**
+ * A composite key as one printable string: parts joined by `:`, with `\` and
+ * `:` inside string parts escaped, and string parts that read as numbers
+ * marked with a leading `\`. Injective: equal strings exactly when the parts
+ * are equal (so `key(17) !== key("17")`).
+ *
+ *   key("story", 12, "v3")  → "story:12:v3"
+ *   key("a:b", "c")         → "a\\:b:c"
+ */
+export function key(...parts) {
+  if (parts.length === 0) throw new RangeError("key() needs at least one part");
+  let out = "";
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i];
+    if (i > 0) out += ":";
+    if (typeof p === "number") {
+      if (!Number.isFinite(p)) throw new TypeError(`key part ${i} must be a string or a finite number; got ${p}`);
+      out += String(p === 0 ? 0 : p);
+    } else if (typeof p === "string") {
+      const escaped = p.replace(/[\\:]/g, "\\$&");
+      out += looksLikeNumber(p) ? "\\" + escaped : escaped;
+    } else {
+      throw new TypeError(`key part ${i} must be a string or a finite number; got ${describe(p)}`);
+    }
+  }
+  return out;
+}
+

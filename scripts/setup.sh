@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs whatever the build and the tests need, idempotently: each step
+# checks first and skips what is already there. Safe to run on every build.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+apt_updated=0
+apt_install() {
+  if [ $apt_updated = 0 ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" > /dev/null
+}
+
+# 1. The wasm32 target: rustup's prebuilt std where rustup can fetch it,
+#    otherwise Debian's Rust with its std sources (built with -Zbuild-std).
+if ! has_prebuilt_std "$TARGET"; then
+  log "rustup target add $TARGET $NOSTD_TARGET"
+  timeout 180 rustup target add "$TARGET" "$NOSTD_TARGET" || true
+fi
+if ! has_prebuilt_std "$TARGET" && ! has_debian_build_std; then
+  log "rustup could not add $TARGET: installing Debian's rustc-web toolchain (build-std path)"
+  # lld-22 is not a dependency of rust-web-llvm, but /usr/bin/rust-lld points to it.
+  apt_install rustc-web cargo-web rust-web-src rust-web-llvm lld-22
+fi
+if ! has_prebuilt_std "$NOSTD_TARGET" && has_prebuilt_std "$TARGET"; then
+  timeout 180 rustup target add "$NOSTD_TARGET" || true
+fi
+[ "$(wasm_mode)" != none ] || { echo "no wasm32 toolchain could be installed" >&2; exit 1; }
+log "wasm toolchain: $(wasm_mode)"
+
+# 2. rustfmt and clippy (the lint step of the tests).
+if ! cargo fmt --version > /dev/null 2>&1 || ! cargo clippy --version > /dev/null 2>&1; then
+  timeout 180 rustup component add rustfmt clippy || true
+fi
+
+# 3. wasm-bindgen-cli at exactly the version in Cargo.lock (a 7-minute build:
+#    skipped when that version is installed). No --locked: its lockfile pins a
+#    webpki-roots release the registry does not have.
+want=$(wasm_bindgen_version)
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $want" ]; then
+  log "cargo install wasm-bindgen-cli $want (about 7 minutes on 2 cores)"
+  cargo install wasm-bindgen-cli --version "$want" --force
+fi
+
+# 4. Chromium and its driver for the browser tests (Debian's; npm's browser
+#    downloads cannot reach their hosts from here).
+if ! command -v chromium > /dev/null || ! command -v chromedriver > /dev/null; then
+  log "apt-get install chromium chromium-driver"
+  apt_install chromium chromium-driver
+fi
+
+# 5. npm dependencies, pinned exactly in js/package-lock.json.
+if [ ! -x js/node_modules/.bin/wasm-opt ] || [ js/package-lock.json -nt js/node_modules/.package-lock.json ]; then
+  log "npm ci (js/)"
+  (cd js && npm ci --no-audit --no-fund --loglevel=error)
+fi
+log "setup done"

@@ -1,0 +1,696 @@
+//! The façade: one [`Cache`] composing the store, the expiry heap, the
+//! policy, dependencies, tags and stats.
+
+use crate::config::Config;
+use crate::deps::{Deps, NodeRef, Ref, EDGE_OVERHEAD};
+use crate::error::CacheError;
+use crate::expiry::{jittered_ttl, ExpiryHeap, MAX_TTL_MS, TTL_OVERHEAD};
+use crate::key::KeyHasher;
+use crate::policy::PolicyState;
+use crate::rng::Rng;
+use crate::stats::{RemovalCause, Stats};
+use crate::store::{Store, ENTRY_OVERHEAD, NONE};
+use crate::tags::{TagRef, Tags, TAG_OVERHEAD};
+use alloc::vec::Vec;
+use hashbrown::HashMap;
+
+/// How many expired or tag-dead entries each call reclaims on the side. Work
+/// per call stays bounded; a write that needs room reclaims as much as it needs.
+const MAINTENANCE_BATCH: usize = 8;
+
+/// Per-write options.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SetOptions<'a> {
+    /// TTL in ms; `None` takes the configured default; `Some(0)` never expires.
+    pub ttl_ms: Option<u64>,
+    /// Stale window in ms after expiry; `None` takes the configured default.
+    pub grace_ms: Option<u64>,
+    /// Tags (any bytes; the JS layer passes UTF-8).
+    pub tags: &'a [&'a [u8]],
+    /// Encoded keys this entry was built from.
+    pub depends_on: &'a [&'a [u8]],
+}
+
+/// What a write did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetOutcome {
+    /// Stored.
+    Stored,
+    /// Refused: the entry alone is larger than the budget.
+    TooLarge,
+    /// Refused: the policy could not make room (`noeviction`, or `volatile-*`
+    /// without enough entries that have a TTL). Nothing was removed.
+    NoRoom,
+}
+
+/// What a read found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookup<'a> {
+    /// A fresh value.
+    Fresh(&'a [u8]),
+    /// A value past its TTL but inside its stale window (only when asked for).
+    Stale {
+        /// The value.
+        value: &'a [u8],
+        /// When it expired (ms).
+        expired_at: u64,
+    },
+    /// Nothing usable.
+    Miss,
+}
+
+#[derive(Default)]
+struct Extra {
+    tags: Vec<TagRef>,
+    deps: Vec<NodeRef>,
+    charge: u64,
+}
+
+type SlotMap<V> = HashMap<u32, V, foldhash::fast::FixedState>;
+
+/// A byte-budgeted cache. Time is passed in (`now`, ms), randomness seeded.
+///
+/// ```
+/// use edgecache::{Cache, Config, Key, Lookup, SetOptions};
+/// let mut cache = Cache::new(Config::default(), 42).unwrap();
+/// let k = Key::Str("A0012345:EA:S170").to_bytes();
+/// cache.set(&k, b"{\"qty\":3}", &SetOptions { ttl_ms: Some(1000), ..Default::default() }, 0).unwrap();
+/// assert_eq!(cache.get(&k, 999, false), Lookup::Fresh(b"{\"qty\":3}"));
+/// assert_eq!(cache.get(&k, 1000, false), Lookup::Miss);
+/// ```
+pub struct Cache {
+    config: Config,
+    store: Store,
+    heap: ExpiryHeap,
+    policy: PolicyState,
+    deps: Deps,
+    tags: Tags,
+    extras: SlotMap<Extra>,
+    garbage: Vec<Vec<Ref>>,
+    /// Seeded hasher for tag names and dependency keys.
+    side_hasher: KeyHasher,
+    rng: Rng,
+    bytes: u64,
+    stats: Stats,
+}
+
+impl Cache {
+    /// Builds a cache.
+    ///
+    /// # Errors
+    /// [`CacheError::InvalidConfig`] naming the bad field.
+    pub fn new(config: Config, seed: u64) -> Result<Cache, CacheError> {
+        config.validate()?;
+        let mut rng = Rng::new(seed);
+        let hash_seed = rng.next_u64();
+        let extras_seed = rng.next_u64();
+        let side_seed = rng.next_u64();
+        Ok(Cache {
+            policy: PolicyState::new(&config),
+            store: Store::new(hash_seed),
+            heap: ExpiryHeap::default(),
+            deps: Deps::default(),
+            tags: Tags::default(),
+            extras: HashMap::with_hasher(foldhash::fast::FixedState::with_seed(extras_seed)),
+            garbage: Vec::new(),
+            side_hasher: KeyHasher::new(side_seed),
+            rng,
+            bytes: 0,
+            stats: Stats {
+                max_bytes: config.max_bytes as u64,
+                ..Stats::default()
+            },
+            config,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Reads `key`. A fresh hit refreshes recency/frequency and counts a hit;
+    /// with `accept_stale`, a value inside its stale window is returned as
+    /// [`Lookup::Stale`] and counted as a stale hit; anything else is a miss.
+    pub fn get(&mut self, key: &[u8], now: u64, accept_stale: bool) -> Lookup<'_> {
+        self.maintain(now);
+        let hash = self.store.hash(key);
+        let Some(slot) = self.store.find(hash, key) else {
+            self.stats.misses += 1;
+            self.policy.miss(&mut self.store);
+            return Lookup::Miss;
+        };
+        match self.state(slot, now) {
+            State::Dead(cause) => {
+                self.remove(slot, cause);
+                self.stats.misses += 1;
+                self.policy.miss(&mut self.store);
+                Lookup::Miss
+            }
+            State::Stale(expired_at) if accept_stale => {
+                self.stats.stale_hits += 1;
+                Lookup::Stale {
+                    value: self.store.at(slot).value(),
+                    expired_at,
+                }
+            }
+            State::Stale(_) => {
+                self.stats.misses += 1;
+                self.policy.miss(&mut self.store);
+                Lookup::Miss
+            }
+            State::Fresh => {
+                self.stats.hits += 1;
+                self.policy
+                    .access(&mut self.store, slot, hash, now, &mut self.rng);
+                Lookup::Fresh(self.store.at(slot).value())
+            }
+        }
+    }
+
+    /// Reads a fresh value without touching recency, frequency or stats.
+    pub fn peek(&self, key: &[u8], now: u64) -> Option<&[u8]> {
+        let slot = self.store.find(self.store.hash(key), key)?;
+        matches!(self.state(slot, now), State::Fresh).then(|| self.store.at(slot).value())
+    }
+
+    /// Whether a fresh value is cached; no recency, frequency or stats change.
+    pub fn has(&self, key: &[u8], now: u64) -> bool {
+        self.peek(key, now).is_some()
+    }
+
+    /// Milliseconds until `key` expires: `Some(None)` if it never does,
+    /// `None` if it is not fresh.
+    pub fn ttl_remaining(&self, key: &[u8], now: u64) -> Option<Option<u64>> {
+        let slot = self.store.find(self.store.hash(key), key)?;
+        if !matches!(self.state(slot, now), State::Fresh) {
+            return None;
+        }
+        let pos = self.store.at(slot).ttl_pos;
+        Some(
+            self.heap
+                .times(pos)
+                .map(|(expires, _)| expires.saturating_sub(now)),
+        )
+    }
+
+    /// Writes `key`. Any write is a change: entries that depend on `key` are
+    /// removed (transitively) once the write is accepted. A write that cannot
+    /// fit is refused without removing anything.
+    ///
+    /// # Errors
+    /// [`CacheError::InvalidArgument`] for a TTL or window above
+    /// [`MAX_TTL_MS`]; [`CacheError::AllocFailed`] when memory runs out.
+    pub fn set(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        opts: &SetOptions<'_>,
+        now: u64,
+    ) -> Result<SetOutcome, CacheError> {
+        let ttl = opts.ttl_ms.unwrap_or(self.config.default_ttl_ms);
+        let grace = opts.grace_ms.unwrap_or(self.config.default_grace_ms);
+        if ttl > MAX_TTL_MS {
+            return Err(CacheError::InvalidArgument("ttl is too large"));
+        }
+        if grace > MAX_TTL_MS {
+            return Err(CacheError::InvalidArgument("stale window is too large"));
+        }
+        if key.len() > u32::MAX as usize / 2 || value.len() > u32::MAX as usize / 2 {
+            self.stats.rejected += 1;
+            return Ok(SetOutcome::TooLarge);
+        }
+        let extra_charge = opts
+            .tags
+            .iter()
+            .map(|t| (t.len() + TAG_OVERHEAD) as u64)
+            .sum::<u64>()
+            + opts
+                .depends_on
+                .iter()
+                .map(|d| (d.len() + EDGE_OVERHEAD) as u64)
+                .sum::<u64>();
+        let charge = (key.len() + value.len() + ENTRY_OVERHEAD) as u64
+            + if ttl > 0 { TTL_OVERHEAD as u64 } else { 0 }
+            + extra_charge;
+        if charge > self.config.max_bytes as u64 {
+            self.stats.rejected += 1;
+            return Ok(SetOutcome::TooLarge);
+        }
+        self.maintain(now);
+        let hash = self.store.hash(key);
+        let existing = self.store.find(hash, key);
+
+        // Room check before anything is removed.
+        let (old_charge, old_tracked) = match existing {
+            Some(s) => (
+                self.charge_of(s),
+                self.store.at(s).meta & crate::policy::TRACKED != 0,
+            ),
+            None => (0, false),
+        };
+        let old_count = usize::from(existing.is_some());
+        self.reclaim_dead_until(now, charge.saturating_sub(old_charge), 1 - old_count);
+        let max_bytes = self.config.max_bytes as u64;
+        let need_bytes = (self.bytes - old_charge + charge).saturating_sub(max_bytes);
+        let evictable_bytes = self.policy.tracked_bytes - if old_tracked { old_charge } else { 0 };
+        let need_count = match self.config.max_entries {
+            0 => 0,
+            max => (self.store.len() - old_count + 1).saturating_sub(max),
+        };
+        let evictable_count = self.policy.tracked_len - usize::from(old_tracked);
+        if need_bytes > evictable_bytes || need_count > evictable_count {
+            self.stats.rejected += 1;
+            return Ok(SetOutcome::NoRoom);
+        }
+
+        // Accepted: it is a change of `key`.
+        if let Some(s) = existing {
+            self.remove(s, RemovalCause::Replaced);
+        }
+        self.cascade(key, now);
+        self.evict_until(now, charge, 1)?;
+
+        // Allocate everything before linking anything in.
+        let mut data = Vec::new();
+        data.try_reserve_exact(key.len() + value.len())?;
+        data.extend_from_slice(key);
+        data.extend_from_slice(value);
+        if ttl > 0 {
+            self.heap.reserve()?;
+        }
+        self.policy.reserve()?;
+        let has_extra = !opts.tags.is_empty() || !opts.depends_on.is_empty();
+        if has_extra {
+            self.extras.try_reserve(1)?;
+        }
+        let slot = self
+            .store
+            .insert(hash, data.into_boxed_slice(), key.len() as u32)?;
+        if ttl > 0 {
+            let d = jittered_ttl(ttl, self.config.jitter, &mut self.rng);
+            self.heap
+                .push(&mut self.store, slot, now.saturating_add(d), grace);
+        }
+        let me = Ref {
+            slot,
+            gen: self.store.at(slot).gen,
+        };
+        if has_extra {
+            let mut extra = Extra {
+                charge: extra_charge,
+                ..Extra::default()
+            };
+            let result = self.attach_extra(&mut extra, opts, me);
+            self.extras.insert(slot, extra);
+            self.store.at_mut(slot).extra = true;
+            if let Err(e) = result {
+                self.bytes += charge;
+                self.remove(slot, RemovalCause::Evicted);
+                return Err(e);
+            }
+        }
+        self.bytes += charge;
+        self.policy.insert(&mut self.store, slot, hash, charge, now);
+        self.stats.sets += 1;
+        // The adaptive policy may have moved window entries; the budget still holds
+        // because eviction made room for `charge` before the insert.
+        Ok(SetOutcome::Stored)
+    }
+
+    fn attach_extra(
+        &mut self,
+        extra: &mut Extra,
+        opts: &SetOptions<'_>,
+        me: Ref,
+    ) -> Result<(), CacheError> {
+        extra.tags.try_reserve_exact(opts.tags.len())?;
+        extra.deps.try_reserve_exact(opts.depends_on.len())?;
+        for tag in opts.tags {
+            extra
+                .tags
+                .push(self.tags.attach(&self.side_hasher, tag, me)?);
+        }
+        for child in opts.depends_on {
+            extra
+                .deps
+                .push(self.deps.add(&self.side_hasher, child, me)?);
+        }
+        Ok(())
+    }
+
+    /// Removes `key` and everything built on it. Returns whether a fresh value
+    /// was there.
+    pub fn delete(&mut self, key: &[u8], now: u64) -> bool {
+        let hash = self.store.hash(key);
+        let mut was_fresh = false;
+        if let Some(slot) = self.store.find(hash, key) {
+            match self.state(slot, now) {
+                State::Dead(cause) => self.remove(slot, cause),
+                state => {
+                    was_fresh = matches!(state, State::Fresh);
+                    self.remove(slot, RemovalCause::Deleted);
+                }
+            }
+        }
+        self.cascade(key, now);
+        was_fresh
+    }
+
+    /// Removes `key` and, transitively, every entry that depends on it.
+    /// Returns how many entries were removed.
+    pub fn invalidate(&mut self, key: &[u8], now: u64) -> usize {
+        let hash = self.store.hash(key);
+        let mut n = 0;
+        if let Some(slot) = self.store.find(hash, key) {
+            match self.state(slot, now) {
+                State::Dead(cause) => self.remove(slot, cause),
+                _ => {
+                    self.remove(slot, RemovalCause::Invalidated);
+                    n += 1;
+                }
+            }
+        }
+        n + self.cascade(key, now)
+    }
+
+    /// Invalidates every entry set with `tag` before this call, in O(1): the
+    /// entries become unreachable at once and are reclaimed as garbage.
+    /// Returns how many live entries carried the tag.
+    pub fn invalidate_tag(&mut self, tag: &[u8]) -> usize {
+        let (count, members) = self.tags.invalidate(&self.side_hasher, tag);
+        if !members.is_empty() && self.garbage.try_reserve(1).is_ok() {
+            self.garbage.push(members);
+        }
+        self.stats.invalidations += count as u64;
+        for _ in 0..MAINTENANCE_BATCH {
+            if !self.reclaim_one_garbage() {
+                break;
+            }
+        }
+        count as usize
+    }
+
+    /// Drops every entry; keeps the configuration and the counters.
+    pub fn clear(&mut self) {
+        self.store.clear();
+        self.heap.clear();
+        self.policy.clear(&self.config);
+        self.deps.clear();
+        self.tags.clear();
+        self.extras =
+            HashMap::with_hasher(foldhash::fast::FixedState::with_seed(self.rng.next_u64()));
+        self.garbage = Vec::new();
+        self.bytes = 0;
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            entries: self.store.len() as u64,
+            bytes: self.bytes,
+            ..self.stats
+        }
+    }
+
+    /// Bytes charged now.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Entries now (including ones dead by tag not yet reclaimed).
+    pub fn len(&self) -> usize {
+        self.store.len()
+    }
+
+    /// Whether the cache holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.store.len() == 0
+    }
+
+    /// Live entries carrying `tag` (entries that expired but are not reclaimed
+    /// yet still count).
+    pub fn tag_len(&self, tag: &[u8]) -> usize {
+        self.tags.live(&self.side_hasher, tag) as usize
+    }
+
+    /// Reads without any side effect: `(value, is_stale)` for a fresh entry or
+    /// one inside its stale window (tests and fuzzing).
+    #[cfg(any(test, feature = "std"))]
+    pub fn probe(&self, key: &[u8], now: u64) -> Option<(&[u8], bool)> {
+        let slot = self.store.find(self.store.hash(key), key)?;
+        match self.state(slot, now) {
+            State::Fresh => Some((self.store.at(slot).value(), false)),
+            State::Stale(_) => Some((self.store.at(slot).value(), true)),
+            State::Dead(_) => None,
+        }
+    }
+
+    /// The adaptive policy's current window share (for the demo), if any.
+    pub fn window_share(&self) -> Option<f64> {
+        self.policy.window_share()
+    }
+
+    /// LFU's decayed counter for `key`, when the policy is LFU.
+    pub fn lfu_frequency(&self, key: &[u8], now: u64) -> Option<u8> {
+        let slot = self.store.find(self.store.hash(key), key)?;
+        self.policy.lfu_frequency(&self.store, slot, now)
+    }
+
+    /// Reclaims up to `max` expired or tag-dead entries. Hosts may call this
+    /// from idle time; every operation already does a little.
+    pub fn reclaim(&mut self, now: u64, max: usize) -> usize {
+        let mut n = 0;
+        while n < max && (self.reclaim_one_garbage() || self.reclaim_one_expired(now)) {
+            n += 1;
+        }
+        n
+    }
+
+    // ----- internals -----
+
+    fn state(&self, slot: u32, now: u64) -> State {
+        let e = self.store.at(slot);
+        if e.extra {
+            if let Some(x) = self.extras.get(&slot) {
+                if !self.tags.all_current(&x.tags) {
+                    return State::Dead(RemovalCause::Invalidated);
+                }
+            }
+        }
+        if e.ttl_pos != NONE {
+            if let Some((expires, dead)) = self.heap.times(e.ttl_pos) {
+                if now >= dead {
+                    return State::Dead(RemovalCause::Expired);
+                }
+                if now >= expires {
+                    return State::Stale(expires);
+                }
+            }
+        }
+        State::Fresh
+    }
+
+    fn charge_of(&self, slot: u32) -> u64 {
+        let e = self.store.at(slot);
+        let mut c = (e.data.len() + ENTRY_OVERHEAD) as u64;
+        if e.ttl_pos != NONE {
+            c += TTL_OVERHEAD as u64;
+        }
+        if e.extra {
+            c += self.extras.get(&slot).map_or(0, |x| x.charge);
+        }
+        c
+    }
+
+    /// Removes one live entry and counts it under `cause`. A tag-dead entry
+    /// was already counted when its tag was invalidated.
+    fn remove(&mut self, slot: u32, cause: RemovalCause) {
+        if !self.store.at(slot).live {
+            return;
+        }
+        let charge = self.charge_of(slot);
+        let tag_dead = self.store.at(slot).extra
+            && self
+                .extras
+                .get(&slot)
+                .is_some_and(|x| !self.tags.all_current(&x.tags));
+        self.policy.remove(&mut self.store, slot, charge);
+        self.heap.remove(&mut self.store, slot);
+        let extra = if self.store.at(slot).extra {
+            self.extras.remove(&slot)
+        } else {
+            None
+        };
+        self.store.remove(slot);
+        if let Some(extra) = extra {
+            self.tags
+                .detach(&self.side_hasher, &extra.tags, &self.store);
+            for node in extra.deps {
+                self.deps.release(&self.side_hasher, node, &self.store);
+            }
+        }
+        self.bytes -= charge;
+        if !(tag_dead && cause == RemovalCause::Invalidated) {
+            self.stats.count_removal(cause);
+        }
+    }
+
+    /// Removes every entry that depends on `key`, transitively. Iterative;
+    /// each dependency node is consumed when visited, so cycles end.
+    fn cascade(&mut self, key: &[u8], now: u64) -> usize {
+        let first = self.deps.take(&self.side_hasher, key);
+        if first.is_empty() {
+            return 0;
+        }
+        let mut work: Vec<Vec<Ref>> = Vec::new();
+        if work.try_reserve(1).is_err() {
+            return 0;
+        }
+        work.push(first);
+        let mut removed = 0;
+        while let Some(mut refs) = work.pop() {
+            while let Some(r) = refs.pop() {
+                if !r.is_live(&self.store) {
+                    continue;
+                }
+                // A dead entry (expired, or killed by a tag) is as good as gone:
+                // reclaim it, but do not follow its edges, exactly as if it had
+                // been reclaimed already. Eviction and expiry cascade nothing.
+                if let State::Dead(cause) = self.state(r.slot, now) {
+                    self.remove(r.slot, cause);
+                    continue;
+                }
+                let next = self
+                    .deps
+                    .take(&self.side_hasher, self.store.at(r.slot).key());
+                self.remove(r.slot, RemovalCause::Invalidated);
+                removed += 1;
+                if !next.is_empty() && work.try_reserve(1).is_ok() {
+                    work.push(next);
+                }
+            }
+        }
+        removed
+    }
+
+    fn maintain(&mut self, now: u64) {
+        for _ in 0..MAINTENANCE_BATCH {
+            if !self.reclaim_one_garbage() {
+                break;
+            }
+        }
+        for _ in 0..MAINTENANCE_BATCH {
+            if !self.reclaim_one_expired(now) {
+                break;
+            }
+        }
+    }
+
+    fn reclaim_one_garbage(&mut self) -> bool {
+        loop {
+            let Some(list) = self.garbage.last_mut() else {
+                return false;
+            };
+            let Some(r) = list.pop() else {
+                self.garbage.pop();
+                continue;
+            };
+            if r.is_live(&self.store)
+                && matches!(
+                    self.state(r.slot, 0),
+                    State::Dead(RemovalCause::Invalidated)
+                )
+            {
+                self.remove(r.slot, RemovalCause::Invalidated);
+            }
+            return true;
+        }
+    }
+
+    fn reclaim_one_expired(&mut self, now: u64) -> bool {
+        match self.heap.top() {
+            Some((slot, dead_at)) if dead_at <= now => {
+                self.remove(slot, RemovalCause::Expired);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Reclaims dead entries (tag garbage, then expired) until `extra_bytes`
+    /// and `extra_count` more fit, or none is left.
+    fn reclaim_dead_until(&mut self, now: u64, extra_bytes: u64, extra_count: usize) {
+        while !self.fits(extra_bytes, extra_count) {
+            if !(self.reclaim_one_garbage() || self.reclaim_one_expired(now)) {
+                break;
+            }
+        }
+    }
+
+    fn fits(&self, extra_bytes: u64, extra_count: usize) -> bool {
+        self.bytes + extra_bytes <= self.config.max_bytes as u64
+            && (self.config.max_entries == 0
+                || self.store.len() + extra_count <= self.config.max_entries)
+    }
+
+    fn evict_until(
+        &mut self,
+        now: u64,
+        extra_bytes: u64,
+        extra_count: usize,
+    ) -> Result<(), CacheError> {
+        self.reclaim_dead_until(now, extra_bytes, extra_count);
+        let mut guard = self.store.len() + 1;
+        while !self.fits(extra_bytes, extra_count) {
+            let victim = self
+                .policy
+                .victim(&mut self.store, &self.heap, now, &mut self.rng);
+            match victim {
+                Some(slot) if self.store.at(slot).live && guard > 0 => {
+                    self.remove(slot, RemovalCause::Evicted);
+                    guard -= 1;
+                }
+                _ => {
+                    return Err(CacheError::InvalidArgument(
+                        "internal: no victim although room was checked",
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks every structure against the others (tests and fuzzing).
+    #[cfg(any(test, feature = "std"))]
+    pub fn validate(&self) {
+        self.store.validate();
+        self.heap.validate(&self.store);
+        self.policy.validate(&self.store);
+        let total: u64 = self.store.live_slots().map(|s| self.charge_of(s)).sum();
+        assert_eq!(total, self.bytes, "byte accounting");
+        assert!(self.bytes <= self.config.max_bytes as u64, "budget");
+        if self.config.max_entries > 0 {
+            assert!(self.store.len() <= self.config.max_entries, "entry bound");
+        }
+        let with_extra = self
+            .store
+            .live_slots()
+            .filter(|&s| self.store.at(s).extra)
+            .count();
+        assert_eq!(with_extra, self.extras.len(), "side table");
+        assert_eq!(
+            self.heap.len(),
+            self.store
+                .live_slots()
+                .filter(|&s| self.store.at(s).ttl_pos != NONE)
+                .count()
+        );
+    }
+}
+
+enum State {
+    Fresh,
+    Stale(u64),
+    Dead(RemovalCause),
+}

@@ -1,0 +1,84 @@
+//! # edgecache core
+//!
+//! A byte-budgeted, `no_std` + `alloc` cache engine: the heart of the
+//! `edgecache` npm package for Cloudflare Workers, Deno, Node and browsers.
+//! It knows nothing of JavaScript, clocks or I/O: the host passes `now` (ms)
+//! into every call that needs time, and a seed at construction.
+//!
+//! ## Keys
+//! Keys are bytes in an injective encoding of strings, numbers and composite
+//! (Russian-doll) keys ([`Key`]); `17`, `"17"` and `["17"]` are three keys.
+//! Lookups hash with a per-cache seed ([`KeyHasher`]), so keys taken from
+//! URLs cannot be chosen to collide.
+//!
+//! ## Expiry
+//! A TTL `d` set at `t` is fresh while `now < t + d`. Jitter draws `d`
+//! uniformly from `[ttl·(1−jitter), ttl]`: it only shortens, so `ttl` remains
+//! the bound on a value's age, and keys written together stop expiring
+//! together. After expiry an entry can be read as stale for its grace window
+//! (stale-while-revalidate / stale-if-error); then it is garbage. Expired
+//! entries are reclaimed a few per call and on demand by writes, never by a
+//! scan of the whole cache (see [`expiry`]).
+//!
+//! ## Policies
+//!
+//! | name | evicts |
+//! |---|---|
+//! | `allkeys-lru` | the least recently used entry (exact, not sampled) |
+//! | `allkeys-lfu` | the least frequently used entry (Redis's log counter, factor 10, decay 1/min, start 5) |
+//! | `allkeys-random` | a uniformly random entry |
+//! | `volatile-lru` / `-lfu` / `-random` | as above, among entries with a TTL |
+//! | `volatile-ttl` | the entry with a TTL that expires soonest |
+//! | `noeviction` | nothing: writes that do not fit are refused |
+//! | `allkeys-adaptive` | W-TinyLFU with a hill-climbed window (admission-filtered, scan-resistant) |
+//!
+//! A write that the policy cannot make room for is refused and counted
+//! ([`SetOutcome`]), and nothing already cached is removed by it.
+//!
+//! ## Russian-doll invalidation and tags
+//! `depends_on` records that an entry was built from other keys (cached or
+//! not). Any explicit change to a key (a write, `delete`, `invalidate`)
+//! removes everything built on it, transitively; eviction and expiry are not
+//! changes and cascade nothing. Tags invalidate in O(1) by generation
+//! counters ([`tags`]).
+//!
+//! ## Memory accounting
+//! `bytes = Σ (key + value + ENTRY_OVERHEAD [+ TTL_OVERHEAD if it has a TTL]
+//! + Σ_tags (len + TAG_OVERHEAD) + Σ_deps (len + EDGE_OVERHEAD))`, and after
+//! every call `bytes ≤ max_bytes` and `entries ≤ max_entries` (when set).
+//! See [`ENTRY_OVERHEAD`] for what the constant covers.
+//!
+//! ## Features
+//! `wasm` builds the wasm-bindgen bindings (`src/wasm.rs`); `std` exposes
+//! `validate()` for tests and fuzzing outside this crate.
+
+#![no_std]
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+mod cache;
+mod config;
+pub mod deps;
+mod error;
+pub mod expiry;
+mod key;
+mod policy;
+mod rng;
+mod stats;
+mod store;
+pub mod tags;
+#[cfg(feature = "wasm")]
+mod wasm;
+
+pub use cache::{Cache, Lookup, SetOptions, SetOutcome};
+pub use config::{Config, Policy};
+pub use error::CacheError;
+pub use key::{Key, KeyHasher, KeyPart, KIND_NUM, KIND_PARTS, KIND_STR};
+pub use policy::{LFU_DECAY_MINUTES, LFU_INIT_VAL, LFU_LOG_FACTOR};
+pub use rng::Rng;
+pub use stats::{RemovalCause, Stats};
+pub use store::ENTRY_OVERHEAD;

@@ -1,0 +1,75 @@
+//! An intrusive doubly linked list over slab slots (`link[0]` = previous,
+//! `link[1]` = next). Head is the oldest end, tail the newest.
+
+use crate::store::{Store, NONE};
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct List {
+    pub head: u32,
+    pub tail: u32,
+    pub len: usize,
+}
+
+impl Default for List {
+    fn default() -> Self {
+        List {
+            head: NONE,
+            tail: NONE,
+            len: 0,
+        }
+    }
+}
+
+impl List {
+    pub fn push_tail(&mut self, store: &mut Store, slot: u32) {
+        let tail = self.tail;
+        {
+            let e = store.at_mut(slot);
+            e.link = [tail, NONE];
+        }
+        if tail == NONE {
+            self.head = slot;
+        } else {
+            store.at_mut(tail).link[1] = slot;
+        }
+        self.tail = slot;
+        self.len += 1;
+    }
+
+    pub fn unlink(&mut self, store: &mut Store, slot: u32) {
+        let [prev, next] = store.at(slot).link;
+        if prev == NONE {
+            self.head = next;
+        } else {
+            store.at_mut(prev).link[1] = next;
+        }
+        if next == NONE {
+            self.tail = prev;
+        } else {
+            store.at_mut(next).link[0] = prev;
+        }
+        store.at_mut(slot).link = [NONE, NONE];
+        self.len = self.len.saturating_sub(1);
+    }
+
+    pub fn move_to_tail(&mut self, store: &mut Store, slot: u32) {
+        if self.tail != slot {
+            self.unlink(store, slot);
+            self.push_tail(store, slot);
+        }
+    }
+
+    /// Walks from head to tail (tests only).
+    #[cfg(any(test, feature = "std"))]
+    pub fn slots(&self, store: &Store) -> alloc::vec::Vec<u32> {
+        let mut out = alloc::vec::Vec::new();
+        let mut s = self.head;
+        while s != NONE {
+            out.push(s);
+            s = store.at(s).link[1];
+            assert!(out.len() <= self.len, "list longer than its length");
+        }
+        assert_eq!(out.len(), self.len, "list length");
+        out
+    }
+}

@@ -1,0 +1,24 @@
+//! Exact LRU: one list, hits move an entry to the tail, the head is the victim.
+
+use super::list::List;
+use crate::store::Store;
+
+#[derive(Default)]
+pub(crate) struct Lru {
+    pub list: List,
+}
+
+impl Lru {
+    pub fn on_insert(&mut self, store: &mut Store, slot: u32) {
+        self.list.push_tail(store, slot);
+    }
+    pub fn on_access(&mut self, store: &mut Store, slot: u32) {
+        self.list.move_to_tail(store, slot);
+    }
+    pub fn on_remove(&mut self, store: &mut Store, slot: u32) {
+        self.list.unlink(store, slot);
+    }
+    pub fn victim(&self) -> Option<u32> {
+        (self.list.len > 0).then_some(self.list.head)
+    }
+}

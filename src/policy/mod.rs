@@ -1,0 +1,194 @@
+//! Eviction policies. Each family keeps its own O(1) structure threaded
+//! through the slab's `link`/`meta` fields; this module picks the family from
+//! the [`Policy`] name and decides which entries it tracks (all of them, or
+//! only those with a TTL for `volatile-*`).
+
+mod adaptive;
+mod lfu;
+pub(crate) mod list;
+mod lru;
+mod random;
+mod sketch;
+
+pub use lfu::{
+    DECAY_MINUTES as LFU_DECAY_MINUTES, INIT_VAL as LFU_INIT_VAL, LOG_FACTOR as LFU_LOG_FACTOR,
+};
+
+use crate::config::{Config, Policy};
+use crate::error::CacheError;
+use crate::expiry::ExpiryHeap;
+use crate::rng::Rng;
+use crate::store::Store;
+
+/// `meta` bit: the policy tracks this entry.
+pub(crate) const TRACKED: u32 = 1 << 31;
+/// `meta` bits that belong to the façade and the adaptive region tag; LFU's
+/// counter and clock use the low 24 bits.
+pub(crate) const META_FLAGS: u32 = 0xE000_0000;
+
+enum Family {
+    Lru(lru::Lru),
+    Lfu(alloc::boxed::Box<lfu::Lfu>),
+    Random(random::RandomSet),
+    Ttl,
+    NoEviction,
+    Adaptive(adaptive::Adaptive),
+}
+
+/// The policy state of one cache.
+pub(crate) struct PolicyState {
+    policy: Policy,
+    family: Family,
+    /// Bytes and count of tracked (evictable) entries: a write is refused up
+    /// front when even evicting all of them could not make room.
+    pub tracked_bytes: u64,
+    pub tracked_len: usize,
+}
+
+impl PolicyState {
+    pub fn new(config: &Config) -> PolicyState {
+        let family = match config.policy {
+            Policy::AllKeysLru | Policy::VolatileLru => Family::Lru(lru::Lru::default()),
+            Policy::AllKeysLfu | Policy::VolatileLfu => Family::Lfu(alloc::boxed::Box::default()),
+            Policy::AllKeysRandom | Policy::VolatileRandom => {
+                Family::Random(random::RandomSet::default())
+            }
+            Policy::VolatileTtl => Family::Ttl,
+            Policy::NoEviction => Family::NoEviction,
+            Policy::AllKeysAdaptive => Family::Adaptive(adaptive::Adaptive::new(
+                config.max_bytes,
+                config.max_entries,
+            )),
+        };
+        PolicyState {
+            policy: config.policy,
+            family,
+            tracked_bytes: 0,
+            tracked_len: 0,
+        }
+    }
+
+    /// Whether an entry with (or without) a TTL can be evicted by this policy.
+    pub fn tracks(&self, has_ttl: bool) -> bool {
+        match self.policy {
+            Policy::NoEviction => false,
+            p if p.is_volatile() => has_ttl,
+            _ => true,
+        }
+    }
+
+    /// Reserves what `insert` may allocate.
+    ///
+    /// # Errors
+    /// [`CacheError::AllocFailed`].
+    pub fn reserve(&mut self) -> Result<(), CacheError> {
+        if let Family::Random(r) = &mut self.family {
+            r.reserve()?;
+        }
+        Ok(())
+    }
+
+    pub fn insert(&mut self, store: &mut Store, slot: u32, hash: u64, charge: u64, now: u64) {
+        let has_ttl = store.at(slot).ttl_pos != crate::store::NONE;
+        if !self.tracks(has_ttl) {
+            return;
+        }
+        store.at_mut(slot).meta |= TRACKED;
+        self.tracked_bytes += charge;
+        self.tracked_len += 1;
+        match &mut self.family {
+            Family::Lru(p) => p.on_insert(store, slot),
+            Family::Lfu(p) => p.on_insert(store, slot, now),
+            Family::Random(p) => p.on_insert(store, slot),
+            Family::Adaptive(p) => p.on_insert(store, slot, hash),
+            Family::Ttl | Family::NoEviction => {}
+        }
+    }
+
+    pub fn access(&mut self, store: &mut Store, slot: u32, hash: u64, now: u64, rng: &mut Rng) {
+        if store.at(slot).meta & TRACKED == 0 {
+            return;
+        }
+        match &mut self.family {
+            Family::Lru(p) => p.on_access(store, slot),
+            Family::Lfu(p) => p.on_access(store, slot, now, rng),
+            Family::Adaptive(p) => p.on_access(store, slot, hash),
+            Family::Random(_) | Family::Ttl | Family::NoEviction => {}
+        }
+    }
+
+    pub fn miss(&mut self, store: &mut Store) {
+        if let Family::Adaptive(p) = &mut self.family {
+            p.on_miss(store);
+        }
+    }
+
+    pub fn remove(&mut self, store: &mut Store, slot: u32, charge: u64) {
+        if store.at(slot).meta & TRACKED == 0 {
+            return;
+        }
+        match &mut self.family {
+            Family::Lru(p) => p.on_remove(store, slot),
+            Family::Lfu(p) => p.on_remove(store, slot),
+            Family::Random(p) => p.on_remove(store, slot),
+            Family::Adaptive(p) => p.on_remove(store, slot),
+            Family::Ttl | Family::NoEviction => {}
+        }
+        store.at_mut(slot).meta &= !TRACKED;
+        self.tracked_bytes = self.tracked_bytes.saturating_sub(charge);
+        self.tracked_len = self.tracked_len.saturating_sub(1);
+    }
+
+    /// The entry the policy would evict now.
+    pub fn victim(
+        &mut self,
+        store: &mut Store,
+        heap: &ExpiryHeap,
+        now: u64,
+        rng: &mut Rng,
+    ) -> Option<u32> {
+        match &mut self.family {
+            Family::Lru(p) => p.victim(),
+            Family::Lfu(p) => p.victim(store, now),
+            Family::Random(p) => p.victim(rng),
+            Family::Ttl => heap.top().map(|(slot, _)| slot),
+            Family::NoEviction => None,
+            Family::Adaptive(p) => p.victim(store, rng),
+        }
+    }
+
+    pub fn clear(&mut self, config: &Config) {
+        *self = PolicyState::new(config);
+    }
+
+    /// The adaptive policy's window share, if that is the policy.
+    pub fn window_share(&self) -> Option<f64> {
+        match &self.family {
+            Family::Adaptive(p) => Some(p.window_share()),
+            _ => None,
+        }
+    }
+
+    /// LFU's decayed counter of an entry, if that is the policy.
+    pub fn lfu_frequency(&self, store: &Store, slot: u32, now: u64) -> Option<u8> {
+        match &self.family {
+            Family::Lfu(_) => Some(lfu::Lfu::frequency(store, slot, now)),
+            _ => None,
+        }
+    }
+
+    #[cfg(any(test, feature = "std"))]
+    pub fn validate(&self, store: &Store) {
+        let tracked: usize = store
+            .live_slots()
+            .filter(|&s| store.at(s).meta & TRACKED != 0)
+            .count();
+        assert_eq!(tracked, self.tracked_len, "tracked count");
+        match &self.family {
+            Family::Lru(p) => assert_eq!(p.list.slots(store).len(), tracked, "lru list"),
+            Family::Random(p) => assert_eq!(p.len(), tracked, "random set"),
+            Family::Adaptive(p) => assert_eq!(p.validate(store), tracked, "adaptive regions"),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! A count-min sketch of 4-bit counters (TinyLFU's frequency estimate), with
+//! periodic halving so that old popularity fades.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+pub(crate) struct Sketch {
+    table: Vec<u64>,
+    mask: u64,
+    additions: u64,
+    sample_size: u64,
+}
+
+const SEEDS: [u64; 4] = [
+    0x97cb_3127_cc9d_9a4d,
+    0xc3a5_c85c_97cb_3127,
+    0xb492_b66f_be98_f273,
+    0x9ae1_6a3b_2f90_404f,
+];
+
+impl Sketch {
+    pub fn new() -> Sketch {
+        Sketch {
+            table: Vec::new(),
+            mask: 0,
+            additions: 0,
+            sample_size: 0,
+        }
+    }
+
+    /// Sizes the sketch for about `entries` distinct keys (resets it when it grows).
+    pub fn ensure_capacity(&mut self, entries: usize) {
+        let counters = entries.clamp(16, 1 << 26).next_power_of_two() as u64;
+        if counters <= self.mask + 1 && !self.table.is_empty() {
+            return;
+        }
+        let words = (counters / 16).max(1) as usize;
+        let mut table = Vec::new();
+        if table.try_reserve_exact(words).is_err() {
+            return; // keep the old (smaller) sketch rather than fail a write
+        }
+        table.extend(vec![0u64; words]);
+        self.table = table;
+        self.mask = counters - 1;
+        self.additions = 0;
+        self.sample_size = 10 * counters;
+    }
+
+    pub fn is_ready(&self) -> bool {
+        !self.table.is_empty()
+    }
+
+    pub fn sample_size(&self) -> u64 {
+        self.sample_size
+    }
+
+    fn index(&self, hash: u64, i: usize) -> (usize, u32) {
+        let h = (hash ^ SEEDS[i % 4]).wrapping_mul(SEEDS[(i + 1) % 4]);
+        let h = h ^ (h >> 32);
+        let counter = h & self.mask;
+        ((counter / 16) as usize, ((counter % 16) * 4) as u32)
+    }
+
+    /// Estimated frequency of `hash`, 0–15.
+    pub fn frequency(&self, hash: u64) -> u8 {
+        if self.table.is_empty() {
+            return 0;
+        }
+        let mut min = 15u64;
+        for i in 0..4 {
+            let (word, shift) = self.index(hash, i);
+            let c = self.table.get(word).map_or(0, |w| (w >> shift) & 0xf);
+            min = min.min(c);
+        }
+        min as u8
+    }
+
+    /// Records one access of `hash`.
+    pub fn increment(&mut self, hash: u64) {
+        if self.table.is_empty() {
+            return;
+        }
+        // Conservative update: raise only the counters at the current minimum,
+        // which keeps one hot key from inflating its neighbours' estimates.
+        let min = self.frequency(hash) as u64;
+        if min == 15 {
+            return;
+        }
+        for i in 0..4 {
+            let (word, shift) = self.index(hash, i);
+            if let Some(w) = self.table.get_mut(word) {
+                if (*w >> shift) & 0xf == min {
+                    *w += 1 << shift;
+                }
+            }
+        }
+        self.additions += 1;
+        if self.additions >= self.sample_size {
+            self.halve();
+        }
+    }
+
+    fn halve(&mut self) {
+        for w in &mut self.table {
+            *w = (*w >> 1) & 0x7777_7777_7777_7777;
+        }
+        self.additions /= 2;
+    }
+}

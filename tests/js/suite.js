@@ -1,0 +1,643 @@
+// The JS contract suite. One file, run unchanged by the Node, Deno, workerd
+// and Chromium runners in tests/runtimes/. Time is an injected clock; nothing
+// sleeps. Each test receives the package's exports.
+
+import { ok, equal, notEqual, deepEqual, throws, rejects } from "./assert.js";
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+/** A clock the test moves by hand. */
+function clock(start = 1_000_000) {
+  const c = { t: start, now: () => c.t, advance: (ms) => (c.t += ms) };
+  return c;
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+// ----- basics -----
+
+test("new Cache() works right after import, with every stats field", ({ Cache }) => {
+  const c = new Cache();
+  const s = c.stats();
+  for (const f of ["hits", "misses", "staleHits", "sets", "rejected", "evictions", "expirations", "invalidations",
+    "loads", "coalesced", "loadErrors", "entries", "bytes", "maxMemory", "hitRatio", "wasmMemory"]) {
+    equal(typeof s[f], "number", f);
+  }
+  equal(s.maxMemory, 32 * 1024 * 1024);
+  equal(s.hitRatio, 0);
+  ok(s.wasmMemory > 0);
+  c.free();
+});
+
+test("set/get round-trips JSON values and returns a fresh copy", ({ Cache }) => {
+  const c = new Cache();
+  const values = [0, -1, 1.5, -2.25e-9, 2 ** 53 + 2, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, "", "héllo wörld ✓ 😀",
+    "x".repeat(1000), true, false, null, [], {}, [1, [2, [3]]], { qty: 3, updatedAt: 1732000000000 },
+    { a: { b: { c: ["d", null, true] } }, "": 1, "k\u0000ey": 2 }];
+  values.forEach((v, i) => {
+    equal(c.set(`k${i}`, v), true);
+    deepEqual(c.get(`k${i}`), v, `value ${i}`);
+  });
+  const got = c.get("k16");
+  got.qty = 99;
+  equal(c.get("k16").qty, 3, "mutating a read does not change the cache");
+});
+
+test("the json codec keeps JSON's semantics", ({ Cache }) => {
+  const c = new Cache();
+  const d = new Date(Date.UTC(2026, 0, 2));
+  c.set("k", { a: undefined, f() {}, n: NaN, i: -Infinity, d, arr: [undefined, () => 1, 1], z: -0 });
+  deepEqual(c.get("k"), JSON.parse(JSON.stringify({ a: undefined, f() {}, n: NaN, i: -Infinity, d, arr: [undefined, () => 1, 1], z: -0 })));
+  const cyclic = { a: 1 };
+  cyclic.self = cyclic;
+  throws(() => c.set("c", cyclic), TypeError, /cyclic/);
+  throws(() => c.set("b", 10n), TypeError, /bigint/);
+  equal(c.has("c"), false);
+});
+
+test("objects of one shape share their keys (compact default codec)", ({ Cache }) => {
+  const c = new Cache();
+  c.set("a", { qty: 1, updatedAt: 2 });
+  const small = c.stats().bytes;
+  c.set("b", { qty: 1, updatedAt: 2 });
+  const text = new Cache({ codec: "text" });
+  text.set("a", JSON.stringify({ qty: 1, updatedAt: 2 }));
+  ok(c.stats().bytes - small < text.stats().bytes, "a shaped object is smaller than its JSON text");
+  deepEqual(c.get("b"), { qty: 1, updatedAt: 2 });
+  c.set("c", { updatedAt: 2, qty: 1 });
+  deepEqual(Object.keys(c.get("c")), ["updatedAt", "qty"], "key order survives");
+});
+
+test("text, bytes and custom codecs", ({ Cache }) => {
+  const t = new Cache({ codec: "text" });
+  t.set("k", "plain ✓");
+  equal(t.get("k"), "plain ✓");
+  throws(() => t.set("n", 1), TypeError, /text/);
+  const b = new Cache({ codec: "bytes" });
+  const u8 = new Uint8Array([1, 2, 3]);
+  b.set("k", u8);
+  const out = b.get("k");
+  deepEqual(out, new Uint8Array([1, 2, 3]));
+  out[0] = 9;
+  deepEqual(b.get("k"), new Uint8Array([1, 2, 3]), "bytes come back as a fresh copy");
+  throws(() => b.set("s", "str"), TypeError, /bytes/);
+  const enc = new TextEncoder(), dec = new TextDecoder();
+  const custom = new Cache({ codec: { encode: (v) => enc.encode(v.toUpperCase()), decode: (u) => dec.decode(u) } });
+  custom.set("k", "abc");
+  equal(custom.get("k"), "ABC");
+});
+
+// ----- keys -----
+
+test("17, \"17\" and [\"17\"] are three keys; composite parts are length-delimited", ({ Cache }) => {
+  const c = new Cache();
+  c.set(17, "number");
+  c.set("17", "string");
+  c.set(["17"], "array");
+  c.set(["a:b", "c"], 1);
+  c.set(["a", "b:c"], 2);
+  c.set("a:b:c", 3);
+  c.set(["a", "b", "c"], 4);
+  equal(c.get(17), "number");
+  equal(c.get("17"), "string");
+  equal(c.get(["17"]), "array");
+  equal(c.get([17]), undefined);
+  equal(c.get(["a:b", "c"]), 1);
+  equal(c.get(["a", "b:c"]), 2);
+  equal(c.get("a:b:c"), 3);
+  equal(c.get(["a", "b", "c"]), 4);
+  c.set(0, "zero");
+  equal(c.get(-0), "zero", "-0 and 0 are the same key");
+});
+
+test("key() is printable and injective", ({ key }) => {
+  equal(key("story", 12, "v3"), "story:12:v3");
+  const cases = [["a:b", "c"], ["a", "b:c"], ["a:b:c"], [17], ["17"], ["a\\", "b"], ["a", "\\b"], ["a", ""], ["a:"], [""], [1, 2], ["1:2"], ["1", 2], [-1.5], ["-1.5"], ["1e+21"], [1e21]];
+  const seen = new Map();
+  for (const parts of cases) {
+    const s = key(...parts);
+    equal(typeof s, "string");
+    ok(!seen.has(s), `key(${JSON.stringify(parts)}) collides with key(${JSON.stringify(seen.get(s))})`);
+    seen.set(s, parts);
+    equal(key(...parts), s, "stable");
+  }
+  equal(key(0), key(-0));
+  throws(() => key(), RangeError);
+  throws(() => key(NaN), TypeError, /part 0/);
+  throws(() => key("a", {}), TypeError, /part 1/);
+});
+
+// ----- TTL and jitter -----
+
+test("TTL: a hit while now < t + d, expired from t + d", ({ Cache }) => {
+  const t = clock();
+  const c = new Cache({ now: t.now });
+  c.set("k", "v", { ttl: 1000 });
+  c.set("forever", "v", { ttl: 0 });
+  t.advance(999);
+  equal(c.get("k"), "v");
+  t.advance(1);
+  equal(c.get("k"), undefined);
+  equal(c.has("k"), false);
+  equal(c.get("forever"), "v");
+  ok(c.stats().expirations >= 1);
+});
+
+test("the default ttl applies when a write gives none", ({ Cache }) => {
+  const t = clock();
+  const c = new Cache({ now: t.now, ttl: 100 });
+  c.set("d", 1);
+  c.set("own", 1, { ttl: 500 });
+  t.advance(100);
+  equal(c.get("d"), undefined);
+  equal(c.get("own"), 1);
+});
+
+test("jitter only shortens, within [ttl·(1−j), ttl], and spreads expiry", ({ Cache }) => {
+  const t = clock();
+  const c = new Cache({ now: t.now, ttl: 1000, jitter: 0.5 });
+  const n = 400;
+  for (let i = 0; i < n; i++) c.set(i, i);
+  t.advance(499);
+  equal(c.stats().entries, n);
+  for (let i = 0; i < n; i++) ok(c.has(i), "nothing expires before ttl·(1−j)");
+  const alive = [];
+  for (const step of [101, 100, 100, 100, 100]) {
+    t.advance(step);
+    let a = 0;
+    for (let i = 0; i < n; i++) if (c.has(i)) a++;
+    alive.push(a);
+  }
+  equal(alive[alive.length - 1], 0, "everything is expired at ttl");
+  ok(alive[0] > n * 0.6 && alive[0] < n * 0.95, `about 80% alive at 0.6·ttl, got ${alive[0]}`);
+  ok(alive[2] > n * 0.2 && alive[2] < n * 0.6, `about 40% alive at 0.8·ttl, got ${alive[2]}`);
+});
+
+// ----- budget -----
+
+test("bytes stay within maxMemory after every call; too-large values are refused", ({ Cache }) => {
+  const c = new Cache({ maxMemory: 4096 });
+  c.set("keep", "small");
+  for (let i = 0; i < 500; i++) {
+    c.set(`k${i}`, "v".repeat(i % 50));
+    ok(c.stats().bytes <= 4096, "budget after set");
+  }
+  const before = c.stats();
+  equal(c.set("huge", "x".repeat(5000)), false);
+  const after = c.stats();
+  equal(after.rejected, before.rejected + 1);
+  equal(after.entries, before.entries, "nothing lost by a refused write");
+  equal(c.has("huge"), false);
+});
+
+test("maxEntries bounds the count", ({ Cache }) => {
+  const c = new Cache({ maxEntries: 10 });
+  for (let i = 0; i < 100; i++) {
+    c.set(i, i);
+    ok(c.stats().entries <= 10);
+  }
+  equal(c.stats().entries, 10);
+  equal(c.stats().evictions, 90);
+});
+
+// ----- policies -----
+
+test("allkeys-lru evicts the least recently used; get refreshes, peek and has do not", ({ Cache }) => {
+  const c = new Cache({ maxEntries: 3, policy: "allkeys-lru" });
+  c.set("a", 1); c.set("b", 2); c.set("c", 3);
+  c.get("a");
+  c.peek("b");
+  c.has("b");
+  c.set("d", 4);
+  equal(c.has("b"), false, "b was least recently used (peek/has do not count)");
+  ok(c.has("a") && c.has("c") && c.has("d"));
+  c.set("c", 33);
+  c.set("e", 5);
+  equal(c.has("a"), false, "set refreshes recency too");
+});
+
+test("allkeys-lfu keeps the frequently used", ({ Cache }) => {
+  const c = new Cache({ maxEntries: 3, policy: "allkeys-lfu", seed: 1 });
+  c.set("hot", 1); c.set("warm", 2); c.set("cold", 3);
+  for (let i = 0; i < 200; i++) c.get("hot");
+  for (let i = 0; i < 20; i++) c.get("warm");
+  c.set("new", 4);
+  equal(c.has("hot"), true);
+  equal(c.has("warm"), true);
+  equal(c.has("cold") && c.has("new"), false, "one of the unused two went");
+});
+
+test("allkeys-random evicts within the budget and spreads its victims", ({ Cache }) => {
+  const c = new Cache({ maxEntries: 10, policy: "allkeys-random", seed: 7 });
+  const survivors = new Map();
+  for (let round = 0; round < 50; round++) {
+    c.clear();
+    for (let i = 0; i < 20; i++) c.set(i, i);
+    for (let i = 0; i < 20; i++) if (c.has(i)) survivors.set(i, (survivors.get(i) ?? 0) + 1);
+  }
+  ok(survivors.has(0) && survivors.has(19), "early and late keys both survive sometimes");
+});
+
+test("volatile-lru evicts only keys with a TTL, and refuses when none is left", ({ Cache }) => {
+  const c = new Cache({ maxEntries: 3, policy: "volatile-lru" });
+  c.set("p1", 1); c.set("p2", 2);
+  c.set("t1", 3, { ttl: 10_000 });
+  c.set("t2", 4, { ttl: 10_000 });
+  ok(c.has("p1") && c.has("p2") && c.has("t2"));
+  equal(c.has("t1"), false);
+  c.set("p3", 5);
+  equal(c.has("t2"), false);
+  equal(c.set("p4", 6), false, "no TTL key left: refused");
+  ok(c.has("p1") && c.has("p2") && c.has("p3"), "everything already cached stays");
+  equal(c.stats().rejected, 1);
+});
+
+test("volatile-ttl evicts the key that expires soonest", ({ Cache }) => {
+  const c = new Cache({ maxEntries: 3, policy: "volatile-ttl" });
+  c.set("late", 1, { ttl: 9000 });
+  c.set("soon", 2, { ttl: 1000 });
+  c.set("mid", 3, { ttl: 5000 });
+  c.set("new", 4, { ttl: 7000 });
+  equal(c.has("soon"), false);
+  ok(c.has("late") && c.has("mid") && c.has("new"));
+});
+
+test("volatile-lfu and volatile-random only consider keys with a TTL", ({ Cache }) => {
+  for (const policy of ["volatile-lfu", "volatile-random"]) {
+    const c = new Cache({ maxEntries: 2, policy, seed: 3 });
+    c.set("persist", 1);
+    c.set("t1", 2, { ttl: 1000 });
+    c.set("t2", 3, { ttl: 1000 });
+    equal(c.has("persist"), true, policy);
+    equal(c.set("p2", 4), true, policy);
+    equal(c.set("p3", 5), false, `${policy}: no TTL key left`);
+  }
+});
+
+test("noeviction refuses writes that do not fit and keeps everything", ({ Cache }) => {
+  const c = new Cache({ maxEntries: 2, policy: "noeviction" });
+  equal(c.set("a", 1), true);
+  equal(c.set("b", 2), true);
+  equal(c.set("c", 3), false);
+  ok(c.has("a") && c.has("b"));
+  equal(c.set("a", 11), true, "an overwrite fits");
+  equal(c.get("a"), 11);
+  const s = c.stats();
+  equal(s.rejected, 1);
+  equal(s.evictions, 0);
+});
+
+test("allkeys-adaptive resists a scan: the hot set survives", ({ Cache }) => {
+  const hot = 50;
+  const results = {};
+  for (const policy of ["allkeys-lru", "allkeys-adaptive"]) {
+    const c = new Cache({ maxEntries: 100, policy, seed: 5 });
+    for (let r = 0; r < 30; r++) for (let i = 0; i < hot; i++) if (c.get(`hot${i}`) === undefined) c.set(`hot${i}`, i);
+    for (let i = 0; i < 1000; i++) if (c.get(`scan${i}`) === undefined) c.set(`scan${i}`, i);
+    let kept = 0;
+    for (let i = 0; i < hot; i++) if (c.has(`hot${i}`)) kept++;
+    results[policy] = kept;
+  }
+  equal(results["allkeys-lru"], 0, "LRU loses the hot set to the scan");
+  ok(results["allkeys-adaptive"] >= hot * 0.9, `adaptive keeps the hot set, kept ${results["allkeys-adaptive"]}`);
+});
+
+// ----- Russian doll -----
+
+test("overwrite, delete and invalidate cascade to dependents, transitively", ({ Cache }) => {
+  const c = new Cache();
+  const build = () => {
+    c.set("author:1", "ann");
+    c.set("comment:1", "hi", { dependsOn: ["author:1"] });
+    c.set("comment:2", "yo");
+    c.set("comments", "[1,2]", { dependsOn: ["comment:1", "comment:2"] });
+    c.set("page", "<html>", { dependsOn: ["comments", "article"] });
+    c.set("other", "stays");
+  };
+  build();
+  c.set("author:1", "anne");
+  equal(c.has("comment:1"), false);
+  equal(c.has("comments"), false);
+  equal(c.has("page"), false);
+  ok(c.has("comment:2") && c.has("other") && c.has("author:1"));
+  build();
+  equal(c.delete("comment:2"), true);
+  ok(!c.has("comments") && !c.has("page") && c.has("comment:1"));
+  build();
+  equal(c.invalidate("article"), 1, "an uncached child still invalidates its dependents");
+  equal(c.has("page"), false);
+  build();
+  equal(c.invalidate("author:1"), 4);
+});
+
+test("eviction and expiry cascade nothing; cycles are safe", ({ Cache }) => {
+  const t = clock();
+  const c = new Cache({ now: t.now, maxEntries: 3 });
+  c.set("child", 1, { ttl: 100 });
+  c.set("parent", 2, { dependsOn: ["child"] });
+  t.advance(100);
+  equal(c.get("child"), undefined);
+  equal(c.get("parent"), 2, "expiry of the child is not a change");
+  c.set("x", 3);
+  c.set("y", 4);
+  c.set("z", 5);
+  c.set("a", 1, { dependsOn: ["b"] });
+  c.set("b", 2, { dependsOn: ["a"] });
+  c.set("b", 22, { dependsOn: ["a"] });
+  equal(c.has("a"), false);
+  equal(c.get("b"), 22);
+  equal(c.invalidate("b"), 1);
+  const d = new Cache({ maxEntries: 2 });
+  d.set("c", 1);
+  d.set("p", 2, { dependsOn: ["c"] });
+  d.set("q", 3);
+  equal(d.has("c"), false, "c was evicted");
+  equal(d.has("p"), true, "eviction of c cascaded nothing");
+});
+
+// ----- tags -----
+
+test("invalidateTag removes entries set before the call, not after", ({ Cache }) => {
+  const c = new Cache();
+  c.set("a", 1, { tags: ["catalogue", "x"] });
+  c.set("b", 2, { tags: ["catalogue"] });
+  c.set("c", 3, { tags: ["other"] });
+  equal(c.invalidateTag("catalogue"), 2);
+  equal(c.has("a"), false);
+  equal(c.has("b"), false);
+  equal(c.has("c"), true);
+  c.set("d", 4, { tags: ["catalogue"] });
+  equal(c.get("d"), 4, "set after the invalidation");
+  equal(c.invalidateTag("nothing"), 0);
+  equal(c.invalidateTag("x"), 0, "a was already gone");
+});
+
+// ----- getOrLoad -----
+
+test("getOrLoad: 200 concurrent callers share one load", async ({ Cache }) => {
+  const c = new Cache();
+  let calls = 0;
+  let release;
+  const gate = new Promise((r) => (release = r));
+  const loader = async ({ key, stale, signal }) => {
+    calls++;
+    equal(key, "k");
+    equal(stale, undefined);
+    ok(signal && typeof signal.aborted === "boolean");
+    await gate;
+    return { v: 1 };
+  };
+  const all = Array.from({ length: 200 }, () => c.getOrLoad("k", loader));
+  await tick();
+  release();
+  const values = await Promise.all(all);
+  equal(calls, 1);
+  values.forEach((v) => deepEqual(v, { v: 1 }));
+  const s = c.stats();
+  equal(s.loads, 1);
+  equal(s.coalesced, 199);
+  deepEqual(await c.getOrLoad("k", loader), { v: 1 });
+  equal(calls, 1, "then a hit");
+});
+
+test("getOrLoad: a failed load rejects every waiter and caches nothing", async ({ Cache }) => {
+  const c = new Cache();
+  let calls = 0;
+  const boom = new Error("origin down");
+  const loader = async () => {
+    calls++;
+    await tick();
+    throw boom;
+  };
+  const results = await Promise.allSettled(Array.from({ length: 20 }, () => c.getOrLoad("k", loader)));
+  equal(calls, 1);
+  results.forEach((r) => {
+    equal(r.status, "rejected");
+    equal(r.reason, boom);
+  });
+  equal(c.has("k"), false);
+  equal(c.stats().loadErrors, 1);
+  equal(await c.getOrLoad("k", async () => 2), 2, "a later load runs again");
+});
+
+test("getOrLoad: stale-while-revalidate serves stale at once, one background refresh via waitUntil", async ({ Cache }) => {
+  const t = clock();
+  const c = new Cache({ now: t.now });
+  await c.getOrLoad("k", async () => "v1", { ttl: 1000, staleWhileRevalidate: 500 });
+  t.advance(1200);
+  let calls = 0;
+  let release;
+  const gate = new Promise((r) => (release = r));
+  const handed = [];
+  const loader = async ({ stale }) => {
+    calls++;
+    equal(stale, "v1", "the loader sees the stale value");
+    await gate;
+    return "v2";
+  };
+  const opts = { ttl: 1000, staleWhileRevalidate: 500, waitUntil: (p) => handed.push(p) };
+  equal(await c.getOrLoad("k", loader, opts), "v1");
+  equal(await c.getOrLoad("k", loader, opts), "v1");
+  equal(calls, 1, "one refresh");
+  equal(handed.length, 1, "handed to waitUntil");
+  release();
+  await handed[0];
+  equal(c.get("k"), "v2");
+  ok(c.stats().staleHits >= 2);
+  t.advance(1600);
+  equal(await c.getOrLoad("k", async () => "v3", opts), "v3", "past the window: a plain load");
+});
+
+test("getOrLoad: stale-if-error returns the stale value when the refresh fails", async ({ Cache }) => {
+  const t = clock();
+  const c = new Cache({ now: t.now, staleIfError: 5000 });
+  await c.getOrLoad("k", async () => "old", { ttl: 1000 });
+  t.advance(2000);
+  equal(await c.getOrLoad("k", async () => { throw new Error("down"); }), "old");
+  equal(await c.getOrLoad("k", async () => "new", { ttl: 1000 }), "new");
+  t.advance(7000);
+  await rejects(c.getOrLoad("k", async () => { throw new Error("down"); }), Error, /down/);
+});
+
+test("a change during a load keeps the loaded value out of the cache", async ({ Cache }) => {
+  const c = new Cache();
+  let release;
+  const gate = new Promise((r) => (release = r));
+  const p = c.getOrLoad("k", async () => { await gate; return "old"; });
+  await tick();
+  c.set("k", "new");
+  release();
+  equal(await p, "old", "the waiter still gets its value");
+  equal(c.get("k"), "new", "but the newer write wins");
+});
+
+test("writeThrough saves, caches the result and cascades", async ({ Cache }) => {
+  const c = new Cache();
+  c.set("price", 1);
+  c.set("page", "p", { dependsOn: ["price"] });
+  const saved = [];
+  equal(await c.writeThrough("price", async () => { saved.push(2); return 2; }), 2);
+  deepEqual(saved, [2]);
+  equal(c.get("price"), 2);
+  equal(c.has("page"), false);
+  c.set("page", "p", { dependsOn: ["price"] });
+  await rejects(c.writeThrough("price", async () => { throw new Error("db"); }), Error, /db/);
+  equal(c.get("price"), 2, "a failed save changes nothing");
+  equal(c.has("page"), true);
+});
+
+test("memoize caches per arguments, with an optional key function", async ({ Cache, memoize }) => {
+  const c = new Cache();
+  let calls = 0;
+  const slow = c.memoize(async (a, b) => { calls++; return a + b; }, { ttl: 1000 });
+  equal(await slow(1, 2), 3);
+  equal(await slow(1, 2), 3);
+  equal(await slow(2, 2), 4);
+  equal(calls, 2);
+  const other = c.memoize(async (a, b) => a * b);
+  equal(await other(1, 2), 2, "two memoized functions never share entries");
+  const byKey = memoize(c, async (id) => ({ id }), { key: (id) => ["user", id] });
+  deepEqual(await byKey(7), { id: 7 });
+  deepEqual(c.get(["user", 7]), { id: 7 });
+});
+
+test("prewarm stores values and loader results", async ({ Cache }) => {
+  const c = new Cache();
+  const n = await c.prewarm([["a", 1], ["b", async () => 2], [["c", 3], "three"], ["bad", async () => { throw new Error("x"); }]]);
+  equal(n, 3);
+  equal(c.get("b"), 2);
+  equal(c.get(["c", 3]), "three");
+  await rejects(c.prewarm("nope"), TypeError, /entries/);
+});
+
+test("clear keeps the configuration; free makes later calls throw", ({ Cache }) => {
+  const c = new Cache({ maxEntries: 2 });
+  c.set("a", 1); c.set("b", 2);
+  c.clear();
+  equal(c.stats().entries, 0);
+  equal(c.stats().bytes, 0);
+  c.set("a", 1); c.set("b", 2); c.set("c", 3);
+  equal(c.stats().entries, 2, "maxEntries still holds");
+  c.free();
+  throws(() => c.get("a"), Error, /freed/);
+  throws(() => c.set("a", 1), Error, /freed/);
+  c.free();
+});
+
+test("stats count hits, misses and the hit ratio", ({ Cache }) => {
+  const c = new Cache();
+  c.set("a", 1);
+  c.get("a"); c.get("a"); c.get("a"); c.get("nope");
+  const s = c.stats();
+  equal(s.hits, 3);
+  equal(s.misses, 1);
+  equal(s.hitRatio, 0.75);
+  equal(s.sets, 1);
+  equal(s.entries, 1);
+  ok(s.bytes > 0);
+});
+
+// ----- bad input -----
+
+test("bad options throw TypeError/RangeError naming the option", ({ Cache }) => {
+  const cases = [
+    [{ maxMemory: 0 }, RangeError, /maxMemory/],
+    [{ maxMemory: -5 }, RangeError, /maxMemory/],
+    [{ maxMemory: "1mb" }, TypeError, /maxMemory/],
+    [{ maxEntries: -1 }, RangeError, /maxEntries/],
+    [{ maxEntries: 1.5 }, RangeError, /maxEntries/],
+    [{ policy: "lru" }, TypeError, /policy/],
+    [{ codec: "xml" }, TypeError, /codec/],
+    [{ codec: {} }, TypeError, /codec/],
+    [{ jitter: 1 }, RangeError, /jitter/],
+    [{ jitter: -0.1 }, RangeError, /jitter/],
+    [{ ttl: NaN }, RangeError, /ttl/],
+    [{ ttl: -1 }, RangeError, /ttl/],
+    [{ ttl: Infinity }, RangeError, /ttl/],
+    [{ staleWhileRevalidate: -1 }, RangeError, /staleWhileRevalidate/],
+    [{ now: 5 }, TypeError, /now/],
+    ["opts", TypeError, /options/],
+  ];
+  for (const [opts, type, pattern] of cases) throws(() => new Cache(opts), type, pattern);
+});
+
+test("bad calls throw naming the argument and lose nothing already cached", async ({ Cache }) => {
+  const c = new Cache();
+  c.set("keep", { v: 1 }, { tags: ["t"] });
+  c.set("dep", 2, { dependsOn: ["keep"] });
+  const calls = [
+    [() => c.set({}, 1), TypeError, /key/],
+    [() => c.set(NaN, 1), TypeError, /key/],
+    [() => c.set([["nested"]], 1), TypeError, /key\[0\]/],
+    [() => c.set("keep", undefined), TypeError, /undefined/],
+    [() => c.set("keep", 1, { ttl: -1 }), RangeError, /ttl/],
+    [() => c.set("keep", 1, { ttl: NaN }), RangeError, /ttl/],
+    [() => c.set("keep", 1, { ttl: "1s" }), TypeError, /ttl/],
+    [() => c.set("keep", 1, { tags: "t" }), TypeError, /tags/],
+    [() => c.set("keep", 1, { tags: [1] }), TypeError, /tags\[0\]/],
+    [() => c.set("keep", 1, { dependsOn: "keep" }), TypeError, /dependsOn/],
+    [() => c.set("keep", 1, { dependsOn: [{}] }), TypeError, /dependsOn\[0\]/],
+    [() => c.set("keep", 1, 5), TypeError, /options/],
+    [() => c.set("keep", 10n), TypeError, /bigint/],
+    [() => c.get(null), TypeError, /key/],
+    [() => c.get(undefined), TypeError, /key/],
+    [() => c.peek(Symbol("x")), TypeError, /key/],
+    [() => c.has(Infinity), TypeError, /key/],
+    [() => c.delete(true), TypeError, /key/],
+    [() => c.invalidate([1, null]), TypeError, /key\[1\]/],
+    [() => c.invalidateTag(3), TypeError, /tag/],
+    [() => c.memoize(5), TypeError, /fn/],
+  ];
+  for (const [fn, type, pattern] of calls) {
+    throws(fn, type, pattern);
+    deepEqual(c.peek("keep"), { v: 1 }, `after ${fn}`);
+    equal(c.peek("dep"), 2, `after ${fn}`);
+    equal(c.stats().entries, 2);
+  }
+  await rejects(c.getOrLoad("keep2", "notfn"), TypeError, /loader/);
+  await rejects(c.getOrLoad({}, async () => 1), TypeError, /key/);
+  await rejects(c.getOrLoad("k", async () => 1, { waitUntil: 1 }), TypeError, /waitUntil/);
+  await rejects(c.getOrLoad("k", async () => undefined), TypeError, /undefined/);
+  await rejects(c.writeThrough("keep", 1), TypeError, /save/);
+  deepEqual(c.peek("keep"), { v: 1 });
+  equal(c.stats().entries, 2);
+});
+
+test("no input makes the wasm instance trap", ({ Cache }) => {
+  const c = new Cache({ maxMemory: 1 << 20 });
+  const big = "x".repeat(1 << 21);
+  equal(c.set(big, 1), false, "a key larger than the budget is refused");
+  equal(c.set("k", big), false);
+  c.set("k\u0000\ud800", "lone surrogate and NUL");
+  equal(c.get("k\u0000\ud800"), "lone surrogate and NUL");
+  c.set("", "");
+  equal(c.get(""), "");
+  c.set([], "empty composite");
+  equal(c.get([]), "empty composite");
+  for (let i = 0; i < 2000; i++) c.set(["k", i, "x".repeat(i % 300)], { i, s: "y".repeat(i % 200) });
+  ok(c.stats().bytes <= 1 << 20);
+  equal(c.get("k"), undefined);
+  c.set("after", 1);
+  equal(c.get("after"), 1, "still works");
+});
+
+export function suite() {
+  return tests;
+}
+
+/** Runs the suite and returns per-test results (used by the workerd and browser runners). */
+export async function runAll(lib, filter) {
+  const results = [];
+  for (const t of tests) {
+    if (filter && !filter.test(t.name)) continue;
+    const started = Date.now();
+    try {
+      await t.fn(lib);
+      results.push({ name: t.name, ok: true, ms: Date.now() - started });
+    } catch (err) {
+      results.push({ name: t.name, ok: false, ms: Date.now() - started, error: `${err?.name}: ${err?.message}\n${err?.stack ?? ""}` });
+    }
+  }
+  return results;
+}
