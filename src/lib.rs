@@ -72,7 +72,7 @@ mod stats;
 mod store;
 pub mod tags;
 #[cfg(feature = "wasm")]
-mod wasm;
+pub mod wasm;
 
 pub use cache::{Cache, Lookup, SetOptions, SetOutcome};
 pub use config::{Config, Policy};

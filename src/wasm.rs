@@ -344,3 +344,16 @@ impl WasmCache {
         crate::ENTRY_OVERHEAD
     }
 }
+
+/// Rust-side access for the bindings' own tests (`tests/web.rs`); not exported to JS.
+impl WasmCache {
+    /// The I/O buffer, as JS would fill it.
+    pub fn io_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.io
+    }
+
+    /// The last reported `(value address, value length)`.
+    pub fn last_value(&self) -> (u32, u32) {
+        (self.out[0], self.out[1])
+    }
+}

@@ -1,0 +1,158 @@
+/**
+ * edgecache: a per-isolate memory cache for Cloudflare Workers, Deno, Node and
+ * browsers. A Rust engine in WebAssembly keeps keys and values as bytes under
+ * a hard byte budget.
+ */
+
+/** Milliseconds. */
+export type Milliseconds = number;
+/** Bytes. */
+export type Bytes = number;
+
+/** A key: a string, a finite number, or a composite (Russian-doll) key of those. */
+export type Key = string | number | ReadonlyArray<string | number>;
+
+/** The eight Redis `maxmemory-policy` names, plus the admission-filtered `allkeys-adaptive`. */
+export type Policy =
+  | "allkeys-lru"
+  | "allkeys-lfu"
+  | "allkeys-random"
+  | "volatile-lru"
+  | "volatile-lfu"
+  | "volatile-random"
+  | "volatile-ttl"
+  | "noeviction"
+  | "allkeys-adaptive";
+
+/** A value codec: bytes in wasm memory and back. */
+export interface Codec<V = unknown> {
+  encode(value: V): Uint8Array;
+  decode(bytes: Uint8Array): V;
+}
+
+/** A JSON-compatible value (what the default `"json"` codec stores). */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue | undefined };
+
+export interface CacheOptions {
+  /** Hard budget over keys, values and per-entry overhead. @default 33554432 (32 MiB) */
+  maxMemory?: Bytes;
+  /** Hard bound on the number of entries; 0 = none. @default 0 */
+  maxEntries?: number;
+  /** Eviction policy. @default "allkeys-lru" */
+  policy?: Policy;
+  /** Default TTL; 0 = no expiry. @default 0 */
+  ttl?: Milliseconds;
+  /** Each TTL is drawn uniformly from [ttl·(1−jitter), ttl]; 0 ≤ jitter < 1. @default 0 */
+  jitter?: number;
+  /** How long an expired entry may still be served while one refresh runs. @default 0 */
+  staleWhileRevalidate?: Milliseconds;
+  /** How long an expired entry may be served when its refresh fails. @default 0 */
+  staleIfError?: Milliseconds;
+  /** Value codec. @default "json" */
+  codec?: "json" | "text" | "bytes" | Codec<any>;
+  /** The clock. @default () => Date.now() */
+  now?: () => Milliseconds;
+  /** Fixed seed for hashing and randomness (tests, demos); drawn from crypto when absent. */
+  seed?: number;
+}
+
+export interface SetOptions {
+  /** TTL for this entry; 0 = never expires. @default the cache's ttl */
+  ttl?: Milliseconds;
+  /** Tags for invalidateTag(). @default [] */
+  tags?: string[];
+  /** Keys this entry was built from: a change to any of them removes it. @default [] */
+  dependsOn?: Key[];
+  /** Stale-while-revalidate window for this entry. @default the cache's */
+  staleWhileRevalidate?: Milliseconds;
+  /** Stale-if-error window for this entry. @default the cache's */
+  staleIfError?: Milliseconds;
+}
+
+export interface LoadOptions extends SetOptions {
+  /** Receives the background refresh promise (Workers: ctx.waitUntil). */
+  waitUntil?: (promise: Promise<unknown>) => void;
+}
+
+export interface LoaderContext<V> {
+  /** The key being loaded. */
+  key: Key;
+  /** The stale value being refreshed, if any. */
+  stale: V | undefined;
+  /** Aborted when the cache is freed. */
+  signal: AbortSignal;
+}
+
+export type Loader<V> = (context: LoaderContext<V>) => V | Promise<V>;
+
+export interface MemoizeOptions<A extends unknown[]> extends LoadOptions {
+  /** Maps the arguments to a key. @default a key from the function's identity and JSON of the arguments */
+  key?: (...args: A) => Key;
+}
+
+export interface Stats {
+  hits: number;
+  misses: number;
+  staleHits: number;
+  sets: number;
+  rejected: number;
+  evictions: number;
+  expirations: number;
+  invalidations: number;
+  deletes: number;
+  replacements: number;
+  /** Loads started by getOrLoad/memoize/prewarm. */
+  loads: number;
+  /** Callers that joined a load already in flight. */
+  coalesced: number;
+  loadErrors: number;
+  entries: number;
+  bytes: Bytes;
+  maxMemory: Bytes;
+  /** hits / (hits + misses); 0 when both are 0. */
+  hitRatio: number;
+  /** Byte size of the wasm linear memory. */
+  wasmMemory: Bytes;
+  /** allkeys-adaptive only: the window's share of the budget. */
+  windowShare?: number;
+}
+
+export declare class Cache<V = any> {
+  constructor(options?: CacheOptions);
+  /** Stores value under key; false when refused (too large, or no room under the policy). */
+  set(key: Key, value: V, options?: SetOptions): boolean;
+  /** A fresh decoded copy of the value, or undefined. */
+  get(key: Key): V | undefined;
+  /** Like get() without changing recency, frequency or stats. */
+  peek(key: Key): V | undefined;
+  /** Whether a fresh value is cached; changes nothing. */
+  has(key: Key): boolean;
+  /** Removes key and its dependents; true if a fresh value was there. */
+  delete(key: Key): boolean;
+  /** Cache-aside: concurrent callers share one load; stale windows apply. */
+  getOrLoad(key: Key, loader: Loader<V>, options?: LoadOptions): Promise<V>;
+  /** Awaits save(), caches its result (dependents are removed), returns it. */
+  writeThrough(key: Key, save: () => V | Promise<V>, options?: SetOptions): Promise<V>;
+  /** An async function that caches fn's results. */
+  memoize<A extends unknown[], R extends V>(fn: (...args: A) => R | Promise<R>, options?: MemoizeOptions<A>): (...args: A) => Promise<R>;
+  /** Removes key and, transitively, its dependents; returns how many entries went. */
+  invalidate(key: Key): number;
+  /** Invalidates every entry set with tag before this call; returns how many. */
+  invalidateTag(tag: string): number;
+  /** Stores [key, value | loader] pairs; resolves to how many were stored. */
+  prewarm(entries: Iterable<readonly [Key, V | Loader<V>] | readonly [Key, V | Loader<V>, SetOptions]>): Promise<number>;
+  stats(): Stats;
+  /** Drops every entry; keeps the configuration. */
+  clear(): void;
+  /** Releases the instance; later calls throw. */
+  free(): void;
+}
+
+/** cache.memoize(fn, options) as a function. */
+export declare function memoize<V, A extends unknown[], R extends V>(cache: Cache<V>, fn: (...args: A) => R | Promise<R>, options?: MemoizeOptions<A>): (...args: A) => Promise<R>;
+
+/** A composite key as one printable string; equal exactly when the parts are equal. */
+export declare function key(...parts: [string | number, ...(string | number)[]]): string;
+
+/** The policy names, in documentation order. */
+export declare const POLICIES: readonly Policy[];

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The one test command (README; .ci/run calls exactly this). Installs what is
+# missing, builds, runs every suite in every runtime, and ends with one line
+# "N passed, M failed" that adds them all up. A runtime that is missing or
+# fails to start counts as a failure; nothing is skipped silently.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+"$ROOT/scripts/setup.sh" || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+LOGS="$ROOT/target/test-logs"
+mkdir -p "$LOGS"
+PASSED=0
+FAILED=0
+SUMMARY=()
+export DENO_NO_UPDATE_CHECK=1 NO_COLOR=1 CARGO_TERM_COLOR=never
+
+# run NAME PARSER CMD...: runs CMD, prints its output, adds the counts PARSER
+# reads from it. PARSER is one of: cargo, node, deno, plain, exit.
+run() {
+  local name=$1 parser=$2; shift 2
+  local log="$LOGS/$name.log" start=$SECONDS rc p=0 f=0
+  log "$name"
+  "$@" > "$log" 2>&1
+  rc=$?
+  cat "$log"
+  case $parser in
+    cargo) p=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
+           f=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}') ;;
+    node)  p=$(grep -E '^# pass [0-9]+' "$log" | awk '{s+=$3} END {print s+0}')
+           f=$(grep -E '^# fail [0-9]+' "$log" | awk '{s+=$3} END {print s+0}') ;;
+    deno)  p=$(grep -Eo '\| [0-9]+ passed' "$log" | awk '{s+=$2} END {print s+0}')
+           f=$(grep -Eo '\| [0-9]+ failed' "$log" | awk '{s+=$2} END {print s+0}') ;;
+    plain) p=$(grep -E '^[a-z0-9 -]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1 | sed -E 's/.*: ([0-9]+) passed.*/\1/')
+           f=$(grep -E '^[a-z0-9 -]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1 | sed -E 's/.*passed, ([0-9]+) failed/\1/')
+           p=${p:-0}; f=${f:-0} ;;
+    exit)  if [ $rc = 0 ]; then p=1; else f=1; fi ;;
+  esac
+  # A non-zero exit with no failure counted (crash, missing runtime) is a failure.
+  if [ $rc != 0 ] && [ "$f" = 0 ]; then f=1; fi
+  if [ $rc = 0 ] && [ "$p" = 0 ] && [ "$f" = 0 ]; then f=1; echo "ran no test"; fi
+  PASSED=$((PASSED + p))
+  FAILED=$((FAILED + f))
+  SUMMARY+=("$(printf '%-22s %4d passed, %3d failed  (%ds)' "$name" "$p" "$f" $((SECONDS - start)))")
+}
+
+nostd_build() {
+  case "$(wasm_mode)" in
+    rustup) cargo build --lib --release --target "$NOSTD_TARGET" ;;
+    debian) RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
+              /usr/bin/cargo build --lib --release --target "$NOSTD_TARGET" -Zbuild-std=core,alloc ;;
+  esac
+}
+
+run rust-fmt         exit  cargo fmt --check
+run rust-clippy      exit  cargo clippy --all-targets --features std -- -D warnings
+run rust-clippy-wasm exit  wasm_cargo clippy --lib --features wasm -- -D warnings
+run rust-core        cargo cargo test --features std
+run no-std-build     exit  nostd_build
+run wasm-node        cargo wasm_cargo test --features wasm --test web
+run wasm-chromium    cargo env WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver bash -c "source scripts/lib.sh; wasm_cargo test --features wasm --test web"
+run build-package    exit  ./scripts/build.sh
+run js-node          node  node --test tests/runtimes/node.test.mjs
+run js-deno          deno  js/node_modules/.bin/deno test --no-check tests/runtimes/deno.test.mjs
+run js-workerd       plain node tests/runtimes/workerd.run.mjs
+run js-chromium      plain node tests/runtimes/browser.run.mjs
+run types            exit  js/node_modules/.bin/tsc -p tests/types/tsconfig.json
+run install          plain node tests/install.test.mjs
+
+echo
+echo "per suite:"
+printf '  %s\n' "${SUMMARY[@]}"
+echo
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]

@@ -1,0 +1,75 @@
+// Install test: `npm pack` of js/, installed into a fresh temporary project,
+// imported by name from that project's node_modules in Node and in Deno (each
+// through its own export condition), and type-checked through the package's
+// "types" export: the way a user who never saw this repository gets it.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync, readFileSync, copyFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const bin = (name) => join(root, "js/node_modules/.bin", name);
+let passed = 0, failed = 0;
+
+function step(name, fn) {
+  try {
+    const out = fn();
+    passed++;
+    console.log(`ok - ${name}${out ? `\n  ${String(out).trim().replace(/\n/g, "\n  ")}` : ""}`);
+  } catch (err) {
+    failed++;
+    console.log(`not ok - ${name}\n  ${String(err.stdout ?? "")}${String(err.stderr ?? "")}${err.message}`.replace(/\n/g, "\n  "));
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), "edgecache-install-"));
+const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], ...opts });
+
+const smoke = `
+import { Cache, key } from "edgecache";
+const runtime = typeof Deno !== "undefined" ? "deno" : "node";
+const c = new Cache({ maxMemory: 1 << 20, policy: "allkeys-adaptive" });
+c.set(key("A0012345", "EA", "S170"), { qty: 3, updatedAt: 1 }, { ttl: 60000 });
+const v = c.get("A0012345:EA:S170");
+if (v?.qty !== 3) throw new Error("round trip failed: " + JSON.stringify(v));
+let loads = 0;
+const all = await Promise.all(Array.from({ length: 50 }, () => c.getOrLoad("k", async () => (loads++, "v"))));
+if (loads !== 1 || all.some((x) => x !== "v")) throw new Error("single flight failed");
+console.log(runtime + " ok", JSON.stringify({ entries: c.stats().entries, wasmMemory: c.stats().wasmMemory }));
+`;
+
+try {
+  let tgz;
+  step("npm pack js/", () => {
+    const out = sh("npm", ["pack", join(root, "js"), "--pack-destination", dir, "--json", "--loglevel=error"]);
+    const info = JSON.parse(out)[0];
+    tgz = join(dir, info.filename);
+    const files = info.files.map((f) => f.path);
+    for (const need of ["package.json", "dist/node.js", "dist/deno.js", "dist/workerd.js", "dist/browser.js", "dist/index.d.ts", "dist/wasm/edgecache_bg.wasm"]) {
+      if (!files.includes(need)) throw new Error(`${need} missing from the tarball`);
+    }
+    return `${info.filename}: ${info.files.length} files, ${info.size} bytes packed`;
+  });
+  step("npm install the tarball into a fresh project", () => {
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+    sh("npm", ["install", tgz, "--no-audit", "--no-fund", "--loglevel=error", "--offline"]);
+    return JSON.parse(readFileSync(join(dir, "node_modules/edgecache/package.json"), "utf8")).version;
+  });
+  writeFileSync(join(dir, "smoke.mjs"), smoke);
+  step("Node imports it by name and runs", () => sh("node", ["smoke.mjs"]));
+  step("Deno imports it by name from node_modules and runs", () =>
+    sh(bin("deno"), ["run", "--no-check", "--no-prompt", "smoke.mjs"], { env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" } }));
+  step("tsc resolves its types through the package exports", () => {
+    copyFileSync(join(root, "tests/types/usage.ts"), join(dir, "usage.ts"));
+    writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({
+      compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true, types: [], lib: ["ES2022", "DOM"] },
+      files: ["usage.ts"],
+    }));
+    return sh(bin("tsc"), ["-p", "tsconfig.json"]);
+  });
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+console.log(`install: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,166 @@
+//! wasm-bindgen-test tests of the bindings, run in Node and in headless
+//! Chromium (`WASM_BINDGEN_USE_BROWSER=1`). They drive `WasmCache` exactly as
+//! the JS layer does: bytes in the I/O buffer, lengths across the boundary.
+#![cfg(all(target_arch = "wasm32", feature = "wasm"))]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use edgecache::wasm::WasmCache;
+use edgecache::Key;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+fn options(pairs: &[(&str, JsValue)]) -> JsValue {
+    let o = js_sys::Object::new();
+    for (k, v) in pairs {
+        js_sys::Reflect::set(&o, &JsValue::from_str(k), v).unwrap();
+    }
+    o.into()
+}
+
+fn cache() -> WasmCache {
+    WasmCache::new(options(&[("maxMemory", 1_000_000.into())])).unwrap()
+}
+
+fn stage(c: &mut WasmCache, parts: &[&[u8]]) -> usize {
+    let io = c.io_mut();
+    io.clear();
+    for p in parts {
+        io.extend_from_slice(p);
+    }
+    io.len()
+}
+
+fn field(v: &JsValue, name: &str) -> f64 {
+    js_sys::Reflect::get(v, &JsValue::from_str(name))
+        .unwrap()
+        .as_f64()
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+fn set_then_get_reports_the_value() {
+    let mut c = cache();
+    let k = Key::Str("A0012345:EA:S170").to_bytes();
+    stage(&mut c, &[&k, b"value"]);
+    assert_eq!(c.set(k.len(), 5, -1.0, -1.0, 0, 0, 1000.0).unwrap(), 0);
+    stage(&mut c, &[&k]);
+    assert_eq!(c.get(k.len(), 1000.0, false).unwrap(), 0);
+    assert_eq!(c.last_value().1, 5);
+    assert!(c.has(k.len(), 1000.0).unwrap());
+    let stats = c.stats().unwrap();
+    assert_eq!(field(&stats, "hits"), 1.0);
+    assert_eq!(field(&stats, "entries"), 1.0);
+    assert_eq!(field(&stats, "maxMemory"), 1_000_000.0);
+}
+
+#[wasm_bindgen_test]
+fn seeds_come_from_getrandom() {
+    // No seed given: the first use draws one through crypto.getRandomValues.
+    let mut c = cache();
+    let k = Key::Num(1.0).to_bytes();
+    stage(&mut c, &[&k, b"v"]);
+    assert_eq!(c.set(k.len(), 1, -1.0, -1.0, 0, 0, 0.0).unwrap(), 0);
+}
+
+#[wasm_bindgen_test]
+fn bad_options_become_js_errors() {
+    let bad_policy = WasmCache::new(options(&[
+        ("maxMemory", 10.into()),
+        ("policy", "lru".into()),
+    ]));
+    let err = bad_policy.err().expect("unknown policy is an error");
+    assert!(err.is_instance_of::<js_sys::Error>());
+    let code = js_sys::Reflect::get(&err, &"code".into()).unwrap();
+    assert_eq!(code.as_string().as_deref(), Some("UNKNOWN_POLICY"));
+    assert!(WasmCache::new(options(&[("maxMemory", 0.into())])).is_err());
+    assert!(WasmCache::new(options(&[("maxMemory", 10.into()), ("jitter", 1.into())])).is_err());
+    assert!(WasmCache::new(JsValue::from_str("nope")).is_err());
+}
+
+#[wasm_bindgen_test]
+fn garbage_lengths_are_errors_not_traps() {
+    let mut c = cache();
+    stage(&mut c, &[b"\x01k"]);
+    assert!(c.get(1_000_000, 0.0, false).is_err());
+    assert!(c.set(2, 1_000_000, -1.0, -1.0, 0, 0, 0.0).is_err());
+    assert!(
+        c.set(2, 0, -1.0, -1.0, 5, 0, 0.0).is_err(),
+        "tag list past the buffer"
+    );
+    stage(&mut c, &[b"\x01k", &[0xff, 0xff, 0xff, 0xff]]);
+    assert!(
+        c.set(2, 0, -1.0, -1.0, 1, 0, 0.0).is_err(),
+        "tag length past the buffer"
+    );
+    assert!(c.invalidate_tag(usize::MAX).is_err());
+    // odd clocks clamp instead of trapping
+    stage(&mut c, &[b"\x01k", b"v"]);
+    assert_eq!(c.set(2, 1, f64::NAN, f64::INFINITY, 0, 0, -5.0).unwrap(), 0);
+    stage(&mut c, &[b"\x01k"]);
+    assert_eq!(c.get(2, f64::NAN, true).unwrap(), 0);
+    assert_eq!(c.stats().map(|s| field(&s, "entries")).unwrap(), 1.0);
+}
+
+#[wasm_bindgen_test]
+fn tags_and_dependencies_cross_the_boundary() {
+    let mut c = cache();
+    let child = Key::Str("child").to_bytes();
+    let parent = Key::Str("parent").to_bytes();
+    stage(&mut c, &[&child, b"1"]);
+    assert_eq!(c.set(child.len(), 1, -1.0, -1.0, 0, 0, 0.0).unwrap(), 0);
+    let tag = b"catalogue";
+    stage(
+        &mut c,
+        &[
+            &parent,
+            b"2",
+            &(tag.len() as u32).to_le_bytes(),
+            tag,
+            &(child.len() as u32).to_le_bytes(),
+            &child,
+        ],
+    );
+    assert_eq!(c.set(parent.len(), 1, -1.0, -1.0, 1, 1, 0.0).unwrap(), 0);
+    stage(&mut c, &[&child]);
+    assert_eq!(
+        c.invalidate(child.len(), 0.0).unwrap(),
+        2,
+        "child and its dependent"
+    );
+    stage(
+        &mut c,
+        &[&parent, b"2", &(tag.len() as u32).to_le_bytes(), tag],
+    );
+    assert_eq!(c.set(parent.len(), 1, -1.0, -1.0, 1, 0, 0.0).unwrap(), 0);
+    stage(&mut c, &[tag]);
+    assert_eq!(c.invalidate_tag(tag.len()).unwrap(), 1);
+    stage(&mut c, &[&parent]);
+    assert_eq!(c.get(parent.len(), 0.0, false).unwrap(), -1);
+}
+
+#[wasm_bindgen_test]
+fn refusals_are_results() {
+    let mut c = WasmCache::new(options(&[
+        ("maxMemory", 200.into()),
+        ("policy", "noeviction".into()),
+    ]))
+    .unwrap();
+    let k = Key::Str("k").to_bytes();
+    let big = [7u8; 300];
+    stage(&mut c, &[&k, &big]);
+    assert_eq!(
+        c.set(k.len(), big.len(), -1.0, -1.0, 0, 0, 0.0).unwrap(),
+        1,
+        "too large"
+    );
+    stage(&mut c, &[&k, b"v"]);
+    assert_eq!(c.set(k.len(), 1, -1.0, -1.0, 0, 0, 0.0).unwrap(), 0);
+    let k2 = Key::Str("k2").to_bytes();
+    stage(&mut c, &[&k2, &[1u8; 100]]);
+    assert_eq!(
+        c.set(k2.len(), 100, -1.0, -1.0, 0, 0, 0.0).unwrap(),
+        2,
+        "no room"
+    );
+    assert_eq!(c.stats().map(|s| field(&s, "rejected")).unwrap(), 2.0);
+}
