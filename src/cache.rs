@@ -105,8 +105,9 @@ impl Cache {
         let hash_seed = rng.next_u64();
         let extras_seed = rng.next_u64();
         let side_seed = rng.next_u64();
+        let policy_seed = rng.next_u64();
         Ok(Cache {
-            policy: PolicyState::new(&config),
+            policy: PolicyState::new(&config, policy_seed),
             store: Store::new(hash_seed),
             heap: ExpiryHeap::default(),
             deps: Deps::default(),
@@ -137,14 +138,14 @@ impl Cache {
         let hash = self.store.hash(key);
         let Some(slot) = self.store.find(hash, key) else {
             self.stats.misses += 1;
-            self.policy.miss(&mut self.store);
+            self.policy.miss(&mut self.store, hash, &mut self.rng);
             return Lookup::Miss;
         };
         match self.state(slot, now) {
             State::Dead(cause) => {
                 self.remove(slot, cause);
                 self.stats.misses += 1;
-                self.policy.miss(&mut self.store);
+                self.policy.miss(&mut self.store, hash, &mut self.rng);
                 Lookup::Miss
             }
             State::Stale(expired_at) if accept_stale => {
@@ -156,7 +157,7 @@ impl Cache {
             }
             State::Stale(_) => {
                 self.stats.misses += 1;
-                self.policy.miss(&mut self.store);
+                self.policy.miss(&mut self.store, hash, &mut self.rng);
                 Lookup::Miss
             }
             State::Fresh => {
@@ -311,7 +312,8 @@ impl Cache {
             }
         }
         self.bytes += charge;
-        self.policy.insert(&mut self.store, slot, hash, charge, now);
+        self.policy
+            .insert(&mut self.store, slot, hash, charge, now, &mut self.rng);
         self.stats.sets += 1;
         // The adaptive policy may have moved window entries; the budget still holds
         // because eviction made room for `charge` before the insert.
@@ -395,7 +397,8 @@ impl Cache {
     pub fn clear(&mut self) {
         self.store.clear();
         self.heap.clear();
-        self.policy.clear(&self.config);
+        let seed = self.rng.next_u64();
+        self.policy.clear(&self.config, seed);
         self.deps.clear();
         self.tags.clear();
         self.extras =
@@ -643,9 +646,13 @@ impl Cache {
         self.reclaim_dead_until(now, extra_bytes, extra_count);
         let mut guard = self.store.len() + 1;
         while !self.fits(extra_bytes, extra_count) {
-            let victim = self
-                .policy
-                .victim(&mut self.store, &self.heap, now, &mut self.rng);
+            let victim = self.policy.victim(
+                &mut self.store,
+                &self.heap,
+                now,
+                &mut self.rng,
+                extra_bytes.max(1),
+            );
             match victim {
                 Some(slot) if self.store.at(slot).live && guard > 0 => {
                     self.remove(slot, RemovalCause::Evicted);

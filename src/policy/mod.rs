@@ -7,6 +7,7 @@ mod adaptive;
 mod lfu;
 pub(crate) mod list;
 mod lru;
+mod minisim;
 mod random;
 mod sketch;
 
@@ -32,7 +33,7 @@ enum Family {
     Random(random::RandomSet),
     Ttl,
     NoEviction,
-    Adaptive(adaptive::Adaptive),
+    Adaptive(alloc::boxed::Box<adaptive::Adaptive>),
 }
 
 /// The policy state of one cache.
@@ -46,7 +47,7 @@ pub(crate) struct PolicyState {
 }
 
 impl PolicyState {
-    pub fn new(config: &Config) -> PolicyState {
+    pub fn new(config: &Config, seed: u64) -> PolicyState {
         let family = match config.policy {
             Policy::AllKeysLru | Policy::VolatileLru => Family::Lru(lru::Lru::default()),
             Policy::AllKeysLfu | Policy::VolatileLfu => Family::Lfu(alloc::boxed::Box::default()),
@@ -55,9 +56,8 @@ impl PolicyState {
             }
             Policy::VolatileTtl => Family::Ttl,
             Policy::NoEviction => Family::NoEviction,
-            Policy::AllKeysAdaptive => Family::Adaptive(adaptive::Adaptive::new(
-                config.max_bytes,
-                config.max_entries,
+            Policy::AllKeysAdaptive => Family::Adaptive(alloc::boxed::Box::new(
+                adaptive::Adaptive::new(config.max_bytes, config.max_entries, seed),
             )),
         };
         PolicyState {
@@ -88,7 +88,15 @@ impl PolicyState {
         Ok(())
     }
 
-    pub fn insert(&mut self, store: &mut Store, slot: u32, hash: u64, charge: u64, now: u64) {
+    pub fn insert(
+        &mut self,
+        store: &mut Store,
+        slot: u32,
+        hash: u64,
+        charge: u64,
+        now: u64,
+        rng: &mut Rng,
+    ) {
         let has_ttl = store.at(slot).ttl_pos != crate::store::NONE;
         if !self.tracks(has_ttl) {
             return;
@@ -100,7 +108,7 @@ impl PolicyState {
             Family::Lru(p) => p.on_insert(store, slot),
             Family::Lfu(p) => p.on_insert(store, slot, now),
             Family::Random(p) => p.on_insert(store, slot),
-            Family::Adaptive(p) => p.on_insert(store, slot, hash),
+            Family::Adaptive(p) => p.on_insert(store, slot, hash, charge, rng),
             Family::Ttl | Family::NoEviction => {}
         }
     }
@@ -112,14 +120,14 @@ impl PolicyState {
         match &mut self.family {
             Family::Lru(p) => p.on_access(store, slot),
             Family::Lfu(p) => p.on_access(store, slot, now, rng),
-            Family::Adaptive(p) => p.on_access(store, slot, hash),
+            Family::Adaptive(p) => p.on_access(store, slot, hash, rng),
             Family::Random(_) | Family::Ttl | Family::NoEviction => {}
         }
     }
 
-    pub fn miss(&mut self, store: &mut Store) {
+    pub fn miss(&mut self, store: &mut Store, hash: u64, rng: &mut Rng) {
         if let Family::Adaptive(p) = &mut self.family {
-            p.on_miss(store);
+            p.on_miss(store, hash, rng);
         }
     }
 
@@ -139,13 +147,14 @@ impl PolicyState {
         self.tracked_len = self.tracked_len.saturating_sub(1);
     }
 
-    /// The entry the policy would evict now.
+    /// The entry the policy would evict now to make room for `incoming` bytes.
     pub fn victim(
         &mut self,
         store: &mut Store,
         heap: &ExpiryHeap,
         now: u64,
         rng: &mut Rng,
+        incoming: u64,
     ) -> Option<u32> {
         match &mut self.family {
             Family::Lru(p) => p.victim(),
@@ -153,12 +162,12 @@ impl PolicyState {
             Family::Random(p) => p.victim(rng),
             Family::Ttl => heap.top().map(|(slot, _)| slot),
             Family::NoEviction => None,
-            Family::Adaptive(p) => p.victim(store, rng),
+            Family::Adaptive(p) => p.victim(store, rng, incoming),
         }
     }
 
-    pub fn clear(&mut self, config: &Config) {
-        *self = PolicyState::new(config);
+    pub fn clear(&mut self, config: &Config, seed: u64) {
+        *self = PolicyState::new(config, seed);
     }
 
     /// The adaptive policy's window share, if that is the policy.

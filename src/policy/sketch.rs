@@ -28,13 +28,15 @@ impl Sketch {
         }
     }
 
-    /// Sizes the sketch for about `entries` distinct keys (resets it when it grows).
+    /// Sizes the sketch for a cache of about `entries` entries (resets it when
+    /// it grows): one 64-bit word of sixteen 4-bit counters per entry, and a
+    /// halving every 10 × `entries` increments, as Caffeine sizes its sketch.
     pub fn ensure_capacity(&mut self, entries: usize) {
-        let counters = entries.clamp(16, 1 << 26).next_power_of_two() as u64;
+        let words = entries.clamp(8, 1 << 24).next_power_of_two();
+        let counters = (words * 16) as u64;
         if counters <= self.mask + 1 && !self.table.is_empty() {
             return;
         }
-        let words = (counters / 16).max(1) as usize;
         let mut table = Vec::new();
         if table.try_reserve_exact(words).is_err() {
             return; // keep the old (smaller) sketch rather than fail a write
@@ -43,15 +45,7 @@ impl Sketch {
         self.table = table;
         self.mask = counters - 1;
         self.additions = 0;
-        self.sample_size = 10 * counters;
-    }
-
-    pub fn is_ready(&self) -> bool {
-        !self.table.is_empty()
-    }
-
-    pub fn sample_size(&self) -> u64 {
-        self.sample_size
+        self.sample_size = 10 * entries.max(8) as u64;
     }
 
     fn index(&self, hash: u64, i: usize) -> (usize, u32) {
