@@ -63,13 +63,13 @@ impl MiniSim {
     /// Sizes the sample for a cache of about `entries` entries.
     pub fn start(&mut self, max_bytes: f64, max_entries: f64, entries: f64) {
         self.started = true;
-        let rate = ((entries / GHOST_ENTRIES).ceil().max(1.0) as u64)
+        let rate = (ceil(entries / GHOST_ENTRIES).max(1))
             .next_power_of_two()
             .min(MAX_RATE);
         self.mask = rate - 1;
         let scale = 1.0 / rate as f64;
         let ghost_entries = if max_entries > 0.0 {
-            (max_entries * scale).ceil()
+            ceil(max_entries * scale) as f64
         } else {
             0.0
         };
@@ -149,5 +149,15 @@ impl MiniSim {
             self.current = best;
         }
         SHARES.get(self.current).copied()
+    }
+}
+
+/// `x.ceil()` for non-negative `x`, without std (core has no `f64::ceil`).
+fn ceil(x: f64) -> u64 {
+    let t = x as u64;
+    if (t as f64) < x {
+        t + 1
+    } else {
+        t
     }
 }
