@@ -151,7 +151,7 @@ impl Cache {
             State::Stale(expired_at) if accept_stale => {
                 self.stats.stale_hits += 1;
                 Lookup::Stale {
-                    value: self.store.at(slot).value(),
+                    value: self.store.value(slot),
                     expired_at,
                 }
             }
@@ -164,7 +164,7 @@ impl Cache {
                 self.stats.hits += 1;
                 self.policy
                     .access(&mut self.store, slot, hash, now, &mut self.rng);
-                Lookup::Fresh(self.store.at(slot).value())
+                Lookup::Fresh(self.store.value(slot))
             }
         }
     }
@@ -172,7 +172,7 @@ impl Cache {
     /// Reads a fresh value without touching recency, frequency or stats.
     pub fn peek(&self, key: &[u8], now: u64) -> Option<&[u8]> {
         let slot = self.store.find(self.store.hash(key), key)?;
-        matches!(self.state(slot, now), State::Fresh).then(|| self.store.at(slot).value())
+        matches!(self.state(slot, now), State::Fresh).then(|| self.store.value(slot))
     }
 
     /// Whether a fresh value is cached; no recency, frequency or stats change.
@@ -231,7 +231,7 @@ impl Cache {
                 .iter()
                 .map(|d| (d.len() + EDGE_OVERHEAD) as u64)
                 .sum::<u64>();
-        let charge = (key.len() + value.len() + ENTRY_OVERHEAD) as u64
+        let charge = crate::entry_bytes(key.len(), value.len()) as u64
             + if ttl > 0 { TTL_OVERHEAD as u64 } else { 0 }
             + extra_charge;
         if charge > self.config.max_bytes as u64 {
@@ -273,10 +273,6 @@ impl Cache {
         self.evict_until(now, charge, 1)?;
 
         // Allocate everything before linking anything in.
-        let mut data = Vec::new();
-        data.try_reserve_exact(key.len() + value.len())?;
-        data.extend_from_slice(key);
-        data.extend_from_slice(value);
         if ttl > 0 {
             self.heap.reserve()?;
         }
@@ -285,9 +281,7 @@ impl Cache {
         if has_extra {
             self.extras.try_reserve(1)?;
         }
-        let slot = self
-            .store
-            .insert(hash, data.into_boxed_slice(), key.len() as u32)?;
+        let slot = self.store.insert(hash, key, value)?;
         if ttl > 0 {
             let d = jittered_ttl(ttl, self.config.jitter, &mut self.rng);
             self.heap
@@ -295,7 +289,7 @@ impl Cache {
         }
         let me = Ref {
             slot,
-            gen: self.store.at(slot).gen,
+            gen: self.store.at(slot).gen(),
         };
         if has_extra {
             let mut extra = Extra {
@@ -304,7 +298,7 @@ impl Cache {
             };
             let result = self.attach_extra(&mut extra, opts, me);
             self.extras.insert(slot, extra);
-            self.store.at_mut(slot).extra = true;
+            self.store.at_mut(slot).set_extra(true);
             if let Err(e) = result {
                 self.bytes += charge;
                 self.remove(slot, RemovalCause::Evicted);
@@ -443,8 +437,8 @@ impl Cache {
     pub fn probe(&self, key: &[u8], now: u64) -> Option<(&[u8], bool)> {
         let slot = self.store.find(self.store.hash(key), key)?;
         match self.state(slot, now) {
-            State::Fresh => Some((self.store.at(slot).value(), false)),
-            State::Stale(_) => Some((self.store.at(slot).value(), true)),
+            State::Fresh => Some((self.store.value(slot), false)),
+            State::Stale(_) => Some((self.store.value(slot), true)),
             State::Dead(_) => None,
         }
     }
@@ -474,7 +468,7 @@ impl Cache {
 
     fn state(&self, slot: u32, now: u64) -> State {
         let e = self.store.at(slot);
-        if e.extra {
+        if e.extra() {
             if let Some(x) = self.extras.get(&slot) {
                 if !self.tags.all_current(&x.tags) {
                     return State::Dead(RemovalCause::Invalidated);
@@ -496,11 +490,11 @@ impl Cache {
 
     fn charge_of(&self, slot: u32) -> u64 {
         let e = self.store.at(slot);
-        let mut c = (e.data.len() + ENTRY_OVERHEAD) as u64;
+        let mut c = (self.store.chunk_size(slot) + ENTRY_OVERHEAD) as u64;
         if e.ttl_pos != NONE {
             c += TTL_OVERHEAD as u64;
         }
-        if e.extra {
+        if e.extra() {
             c += self.extras.get(&slot).map_or(0, |x| x.charge);
         }
         c
@@ -509,18 +503,18 @@ impl Cache {
     /// Removes one live entry and counts it under `cause`. A tag-dead entry
     /// was already counted when its tag was invalidated.
     fn remove(&mut self, slot: u32, cause: RemovalCause) {
-        if !self.store.at(slot).live {
+        if !self.store.at(slot).live() {
             return;
         }
         let charge = self.charge_of(slot);
-        let tag_dead = self.store.at(slot).extra
+        let tag_dead = self.store.at(slot).extra()
             && self
                 .extras
                 .get(&slot)
                 .is_some_and(|x| !self.tags.all_current(&x.tags));
         self.policy.remove(&mut self.store, slot, charge);
         self.heap.remove(&mut self.store, slot);
-        let extra = if self.store.at(slot).extra {
+        let extra = if self.store.at(slot).extra() {
             self.extras.remove(&slot)
         } else {
             None
@@ -564,9 +558,7 @@ impl Cache {
                     self.remove(r.slot, cause);
                     continue;
                 }
-                let next = self
-                    .deps
-                    .take(&self.side_hasher, self.store.at(r.slot).key());
+                let next = self.deps.take(&self.side_hasher, self.store.key(r.slot));
                 self.remove(r.slot, RemovalCause::Invalidated);
                 removed += 1;
                 if !next.is_empty() && work.try_reserve(1).is_ok() {
@@ -654,7 +646,7 @@ impl Cache {
                 extra_bytes.max(1),
             );
             match victim {
-                Some(slot) if self.store.at(slot).live && guard > 0 => {
+                Some(slot) if self.store.at(slot).live() && guard > 0 => {
                     self.remove(slot, RemovalCause::Evicted);
                     guard -= 1;
                 }
@@ -683,7 +675,7 @@ impl Cache {
         let with_extra = self
             .store
             .live_slots()
-            .filter(|&s| self.store.at(s).extra)
+            .filter(|&s| self.store.at(s).extra())
             .count();
         assert_eq!(with_extra, self.extras.len(), "side table");
         assert_eq!(

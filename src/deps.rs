@@ -31,7 +31,7 @@ pub(crate) struct Ref {
 impl Ref {
     pub fn is_live(&self, store: &Store) -> bool {
         let e = store.at(self.slot);
-        e.live && e.gen == self.gen
+        e.live() && e.gen() == self.gen
     }
 }
 

@@ -171,7 +171,7 @@ impl ExpiryHeap {
     pub fn validate(&self, store: &Store) {
         for (i, n) in self.nodes.iter().enumerate() {
             assert_eq!(store.at(n.slot).ttl_pos as usize, i, "heap back-pointer");
-            assert!(store.at(n.slot).live, "heap holds a live entry");
+            assert!(store.at(n.slot).live(), "heap holds a live entry");
             if i > 0 {
                 assert!(self.key((i - 1) / ARITY) <= n.dead_at, "heap order");
             }

@@ -43,10 +43,12 @@
 //! counters ([`tags`]).
 //!
 //! ## Memory accounting
-//! `bytes = Σ (key + value + ENTRY_OVERHEAD [+ TTL_OVERHEAD if it has a TTL]
+//! `bytes = Σ (entry_bytes(key, value) [+ TTL_OVERHEAD if it has a TTL]
 //! + Σ_tags (len + TAG_OVERHEAD) + Σ_deps (len + EDGE_OVERHEAD))`, and after
 //! every call `bytes ≤ max_bytes` and `entries ≤ max_entries` (when set).
-//! See [`ENTRY_OVERHEAD`] for what the constant covers.
+//! [`entry_bytes`] is the entry's chunk in the byte arena (key and value
+//! with a 2-byte header, rounded up to its size class) plus
+//! [`ENTRY_OVERHEAD`] for its record and its share of the index.
 //!
 //! ## Features
 //! `wasm` builds the wasm-bindgen bindings (`src/wasm.rs`); `std` exposes
@@ -60,6 +62,7 @@ extern crate alloc;
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+mod arena;
 mod cache;
 mod config;
 pub mod deps;
@@ -82,3 +85,14 @@ pub use policy::{LFU_DECAY_MINUTES, LFU_INIT_VAL, LFU_LOG_FACTOR};
 pub use rng::Rng;
 pub use stats::{RemovalCause, Stats};
 pub use store::ENTRY_OVERHEAD;
+
+/// Bytes the budget charges for an entry with this key and value (before
+/// TTL, tag and dependency extras): its arena chunk plus [`ENTRY_OVERHEAD`].
+///
+/// ```
+/// // a 17-byte key and an 8-byte value: a 32-byte chunk + 36
+/// assert_eq!(edgecache::entry_bytes(17, 8), 68);
+/// ```
+pub fn entry_bytes(key_len: usize, value_len: usize) -> usize {
+    arena::Arena::chunk_size(key_len, value_len) + ENTRY_OVERHEAD
+}

@@ -1,16 +1,19 @@
-//! The slab of entries and its hash index.
+//! The slab of entry records and its hash index.
 //!
-//! Each entry keeps its key and value in one allocation (`key ‖ value`) and a
-//! fixed record of policy links and bookkeeping; the index is a
+//! A record is 24 bytes: the handle of the entry's bytes in the [`Arena`], its
+//! expiry-heap position, two policy links, policy state, and a generation
+//! with two flag bits. Records live in fixed blocks of 1024 (a growing slab
+//! never copies itself, so there is no doubling spike in linear memory), and
+//! slots freed by removals are reused first. The index is a
 //! `hashbrown::HashTable` of slot numbers, hashed with the cache's seeded
-//! [`KeyHasher`]. Slots freed by removals are reused first, so the slab does
-//! not grow under churn at a steady budget.
+//! [`KeyHasher`].
 //!
 //! Slot numbers come only from this slab (its index and free list), never
 //! from the caller; accessors still return a harmless sentinel for an
 //! out-of-range slot rather than panic, because a panic in the wasm build
 //! traps and poisons every cache in the isolate.
 
+use crate::arena::{Arena, Handle};
 use crate::error::CacheError;
 use crate::key::KeyHasher;
 use alloc::boxed::Box;
@@ -20,66 +23,81 @@ use hashbrown::HashTable;
 /// "No slot" in links and positions.
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// Bytes charged per entry beyond its key and value bytes.
+/// Bytes charged per entry beyond its chunk in the arena
+/// ([`Arena::chunk_size`]: key and value with a 2-byte header, rounded up to
+/// the size class): the 24-byte record and 12 bytes for its share of the
+/// index (a `u32` slot and a control byte per bucket at a load factor that
+/// swings between 7⁄16 and ⅞).
 ///
-/// On wasm32 the entry record is 36 bytes; the index adds one `u32` slot and
-/// one control byte per bucket at a load of ⅞ to 7⁄16 (6–12 bytes); the
-/// allocator adds a 4-byte header and rounds the `key ‖ value` block up to 8
-/// bytes. 56 covers all of that, so `stats().bytes` never under-counts the
-/// linear memory an entry holds. Tags and `dependsOn` edges are charged on
-/// top (see [`crate::deps`]).
-pub const ENTRY_OVERHEAD: usize = 56;
+/// So an entry is charged `chunk_size(key, value) + 36`: for a 17-byte key
+/// and an 8-byte value, `32 + 36 = 68` bytes.
+pub const ENTRY_OVERHEAD: usize = 36;
 
-/// One cached entry.
-#[derive(Debug)]
+const BLOCK_BITS: u32 = 10;
+const BLOCK: usize = 1 << BLOCK_BITS;
+const LIVE: u32 = 1 << 31;
+const EXTRA: u32 = 1 << 30;
+const GEN_MASK: u32 = EXTRA - 1;
+
+/// One cached entry's record.
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Entry {
-    /// `key ‖ value`.
-    pub data: Box<[u8]>,
-    pub key_len: u32,
+    /// Where `key ‖ value` lives in the arena.
+    pub handle: Handle,
     /// Position in the expiry heap, or `NONE` when the entry has no TTL.
     pub ttl_pos: u32,
     /// Policy-defined links (list neighbours, array position).
     pub link: [u32; 2],
-    /// Policy-defined state (LFU counter and clock, queue membership).
+    /// Policy-defined state (LFU counter and clock, region and weight).
     pub meta: u32,
-    /// Bumped each time the slot is reused, so that side tables can hold
-    /// `(slot, gen)` references that go stale safely.
-    pub gen: u32,
-    /// Whether the entry has tags or `dependsOn` edges in the side table.
-    pub extra: bool,
-    pub live: bool,
+    /// Generation (bumped when the slot is reused) and the LIVE/EXTRA flags.
+    bits: u32,
 }
 
 impl Entry {
-    fn empty() -> Entry {
-        Entry {
-            data: Box::new([]) as Box<[u8]>,
-            key_len: 0,
-            ttl_pos: NONE,
-            link: [NONE, NONE],
-            meta: 0,
-            gen: 0,
-            extra: false,
-            live: false,
+    const EMPTY: Entry = Entry {
+        handle: 0,
+        ttl_pos: NONE,
+        link: [NONE, NONE],
+        meta: 0,
+        bits: 0,
+    };
+
+    /// Whether the slot holds an entry.
+    #[inline]
+    pub fn live(&self) -> bool {
+        self.bits & LIVE != 0
+    }
+
+    /// Whether the entry has tags or `dependsOn` edges in the side table.
+    #[inline]
+    pub fn extra(&self) -> bool {
+        self.bits & EXTRA != 0
+    }
+
+    /// The slot's generation: side tables hold `(slot, gen)` references that
+    /// go stale safely when the slot is reused.
+    #[inline]
+    pub fn gen(&self) -> u32 {
+        self.bits & GEN_MASK
+    }
+
+    pub fn set_extra(&mut self, on: bool) {
+        if on {
+            self.bits |= EXTRA;
+        } else {
+            self.bits &= !EXTRA;
         }
-    }
-
-    #[inline]
-    pub fn key(&self) -> &[u8] {
-        self.data.get(..self.key_len as usize).unwrap_or(&[])
-    }
-
-    #[inline]
-    pub fn value(&self) -> &[u8] {
-        self.data.get(self.key_len as usize..).unwrap_or(&[])
     }
 }
 
-/// Slab + index.
+/// Slab + index + arena.
 pub(crate) struct Store {
-    entries: Vec<Entry>,
+    blocks: Vec<Box<[Entry]>>,
+    slots: usize,
     free_head: u32,
     index: HashTable<u32>,
+    arena: Arena,
     hasher: KeyHasher,
     len: usize,
     sentinel: Entry,
@@ -88,12 +106,14 @@ pub(crate) struct Store {
 impl Store {
     pub fn new(seed: u64) -> Store {
         Store {
-            entries: Vec::new(),
+            blocks: Vec::new(),
+            slots: 0,
             free_head: NONE,
             index: HashTable::new(),
+            arena: Arena::default(),
             hasher: KeyHasher::new(seed),
             len: 0,
-            sentinel: Entry::empty(),
+            sentinel: Entry::EMPTY,
         }
     }
 
@@ -109,62 +129,106 @@ impl Store {
 
     #[inline]
     pub fn at(&self, slot: u32) -> &Entry {
-        self.entries.get(slot as usize).unwrap_or(&self.sentinel)
+        self.blocks
+            .get((slot >> BLOCK_BITS) as usize)
+            .and_then(|b| b.get(slot as usize & (BLOCK - 1)))
+            .unwrap_or(&self.sentinel)
     }
 
     #[inline]
     pub fn at_mut(&mut self, slot: u32) -> &mut Entry {
-        match self.entries.get_mut(slot as usize) {
+        match self
+            .blocks
+            .get_mut((slot >> BLOCK_BITS) as usize)
+            .and_then(|b| b.get_mut(slot as usize & (BLOCK - 1)))
+        {
             Some(e) => e,
             None => {
-                self.sentinel = Entry::empty();
+                self.sentinel = Entry::EMPTY;
                 &mut self.sentinel
             }
         }
     }
 
+    /// The key of a live slot.
+    #[inline]
+    pub fn key(&self, slot: u32) -> &[u8] {
+        let e = self.at(slot);
+        if !e.live() {
+            return &[];
+        }
+        self.arena.get(e.handle).0
+    }
+
+    /// The value of a live slot.
+    #[inline]
+    pub fn value(&self, slot: u32) -> &[u8] {
+        let e = self.at(slot);
+        if !e.live() {
+            return &[];
+        }
+        self.arena.get(e.handle).1
+    }
+
+    /// Bytes the slot's chunk occupies in the arena.
+    pub fn chunk_size(&self, slot: u32) -> usize {
+        let (k, v) = self.arena.get(self.at(slot).handle);
+        Arena::chunk_size(k.len(), v.len())
+    }
+
     /// The live slot holding `key`, if any.
     pub fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
-        let entries = &self.entries;
-        self.index
-            .find(hash, |&s| {
-                entries.get(s as usize).is_some_and(|e| e.key() == key)
-            })
-            .copied()
+        self.index.find(hash, |&s| self.key(s) == key).copied()
     }
 
     /// Stores a new entry (the key must not be present).
     ///
     /// # Errors
-    /// [`CacheError::AllocFailed`] when the slab or the index cannot grow.
-    pub fn insert(&mut self, hash: u64, data: Box<[u8]>, key_len: u32) -> Result<u32, CacheError> {
-        let entries = &self.entries;
-        let hasher = &self.hasher;
-        self.index.try_reserve(1, |&s| {
-            hasher.hash(entries.get(s as usize).map_or(&[][..], |e| e.key()))
-        })?;
+    /// [`CacheError::AllocFailed`] when the slab, the index or the arena
+    /// cannot grow; nothing is changed then.
+    pub fn insert(&mut self, hash: u64, key: &[u8], value: &[u8]) -> Result<u32, CacheError> {
+        {
+            let (blocks, arena, hasher) = (&self.blocks, &self.arena, &self.hasher);
+            let key_of = |s: u32| -> &[u8] {
+                blocks
+                    .get((s >> BLOCK_BITS) as usize)
+                    .and_then(|b| b.get(s as usize & (BLOCK - 1)))
+                    .map_or(&[][..], |e| arena.get(e.handle).0)
+            };
+            self.index.try_reserve(1, |&s| hasher.hash(key_of(s)))?;
+        }
+        if self.free_head == NONE && self.slots == self.blocks.len() * BLOCK {
+            self.blocks.try_reserve(1)?;
+            let mut block = Vec::new();
+            block.try_reserve_exact(BLOCK)?;
+            block.resize(BLOCK, Entry::EMPTY);
+            self.blocks.push(block.into_boxed_slice());
+        }
+        let handle = self.arena.alloc(key, value)?;
         let slot = if self.free_head != NONE {
             let slot = self.free_head;
             self.free_head = self.at(slot).link[0];
             slot
         } else {
-            self.entries.try_reserve(1)?;
-            self.entries.push(Entry::empty());
-            (self.entries.len() - 1) as u32
+            self.slots += 1;
+            (self.slots - 1) as u32
         };
         let e = self.at_mut(slot);
-        e.data = data;
-        e.key_len = key_len;
-        e.ttl_pos = NONE;
-        e.link = [NONE, NONE];
-        e.meta = 0;
-        e.gen = e.gen.wrapping_add(1);
-        e.extra = false;
-        e.live = true;
-        let entries = &self.entries;
-        let hasher = &self.hasher;
+        let gen = (e.gen() + 1) & GEN_MASK;
+        *e = Entry {
+            handle,
+            ttl_pos: NONE,
+            link: [NONE, NONE],
+            meta: 0,
+            bits: LIVE | gen,
+        };
+        let (blocks, arena, hasher) = (&self.blocks, &self.arena, &self.hasher);
         self.index.insert_unique(hash, slot, |&s| {
-            hasher.hash(entries.get(s as usize).map_or(&[][..], |e| e.key()))
+            let k = blocks
+                .get((s >> BLOCK_BITS) as usize)
+                .and_then(|b| b.get(s as usize & (BLOCK - 1)))
+                .map_or(&[][..], |e| arena.get(e.handle).0);
+            hasher.hash(k)
         });
         self.len += 1;
         Ok(slot)
@@ -174,29 +238,35 @@ impl Store {
     /// puts the slot on the free list. Policy and expiry links must already be
     /// cleared by the caller.
     pub fn remove(&mut self, slot: u32) {
-        let hash = self.hash(self.at(slot).key());
+        if !self.at(slot).live() {
+            return;
+        }
+        let hash = self.hash(self.key(slot));
         if let Ok(found) = self.index.find_entry(hash, |&s| s == slot) {
             found.remove();
         }
+        let handle = self.at(slot).handle;
+        self.arena.free(handle);
         let free_head = self.free_head;
         let e = self.at_mut(slot);
-        if !e.live {
-            return;
-        }
-        e.data = Box::new([]);
-        e.key_len = 0;
-        e.live = false;
-        e.extra = false;
-        e.ttl_pos = NONE;
-        e.link = [free_head, NONE];
+        let gen = e.gen();
+        *e = Entry {
+            handle: 0,
+            ttl_pos: NONE,
+            link: [free_head, NONE],
+            meta: 0,
+            bits: gen,
+        };
         self.free_head = slot;
         self.len -= 1;
     }
 
     /// Drops every entry and releases the memory.
     pub fn clear(&mut self) {
-        self.entries = Vec::new();
+        self.blocks = Vec::new();
+        self.slots = 0;
         self.index = HashTable::new();
+        self.arena = Arena::default();
         self.free_head = NONE;
         self.len = 0;
     }
@@ -204,23 +274,18 @@ impl Store {
     /// Every live slot, in slab order (tests and `validate` only).
     #[cfg(any(test, feature = "std"))]
     pub fn live_slots(&self) -> impl Iterator<Item = u32> + '_ {
-        self.entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.live)
-            .map(|(i, _)| i as u32)
+        (0..self.slots as u32).filter(|&s| self.at(s).live())
     }
 
     /// Checks the index against the slab.
     #[cfg(any(test, feature = "std"))]
     pub fn validate(&self) {
         assert_eq!(self.index.len(), self.len, "index size");
-        let live = self.entries.iter().filter(|e| e.live).count();
-        assert_eq!(live, self.len, "live count");
+        assert_eq!(self.live_slots().count(), self.len, "live count");
         for slot in self.live_slots() {
-            let e = self.at(slot);
+            let key = self.key(slot);
             assert_eq!(
-                self.find(self.hash(e.key()), e.key()),
+                self.find(self.hash(key), key),
                 Some(slot),
                 "index finds slot"
             );

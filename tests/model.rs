@@ -9,7 +9,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use edgecache::{Cache, Config, Key, Lookup, Policy, SetOptions, SetOutcome, ENTRY_OVERHEAD};
+use edgecache::{Cache, Config, Key, Lookup, Policy, SetOptions, SetOutcome};
 use std::collections::BTreeMap;
 
 const TTL_OVERHEAD: u64 = edgecache::expiry::TTL_OVERHEAD as u64;
@@ -260,7 +260,7 @@ fn run(policy: Policy, seed: u64, steps: u64, max_entries: usize) {
                     depends_on: &dep_refs,
                 };
                 let eff_ttl = ttl.unwrap_or(0);
-                let charge = (kb.len() + value.len() + ENTRY_OVERHEAD) as u64
+                let charge = edgecache::entry_bytes(kb.len(), value.len()) as u64
                     + if eff_ttl > 0 { TTL_OVERHEAD } else { 0 }
                     + tag_bytes
                         .iter()

@@ -156,9 +156,9 @@ fn refusals_are_results() {
     stage(&mut c, &[&k, b"v"]);
     assert_eq!(c.set(k.len(), 1, -1.0, -1.0, 0, 0, 0.0).unwrap(), 0);
     let k2 = Key::Str("k2").to_bytes();
-    stage(&mut c, &[&k2, &[1u8; 100]]);
+    stage(&mut c, &[&k2, &[1u8; 150]]);
     assert_eq!(
-        c.set(k2.len(), 100, -1.0, -1.0, 0, 0, 0.0).unwrap(),
+        c.set(k2.len(), 150, -1.0, -1.0, 0, 0, 0.0).unwrap(),
         2,
         "no room"
     );

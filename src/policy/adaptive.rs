@@ -362,8 +362,8 @@ impl Adaptive {
     }
 
     fn admit(&self, store: &Store, candidate: u32, victim: u32, rng: &mut Rng) -> bool {
-        let fc = self.sketch.frequency(store.hash(store.at(candidate).key()));
-        let fv = self.sketch.frequency(store.hash(store.at(victim).key()));
+        let fc = self.sketch.frequency(store.hash(store.key(candidate)));
+        let fv = self.sketch.frequency(store.hash(store.key(victim)));
         if fc > fv {
             true
         } else if fc >= HASHDOS_THRESHOLD {

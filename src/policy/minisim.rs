@@ -12,7 +12,6 @@
 use super::adaptive::Adaptive;
 use crate::rng::Rng;
 use crate::store::Store;
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 /// Window shares of the ghosts.
@@ -118,8 +117,7 @@ impl MiniSim {
                         g.policy.on_remove(&mut g.store, v);
                         g.store.remove(v);
                     }
-                    let data: Box<[u8]> = Box::new(key);
-                    if let Ok(slot) = g.store.insert(h, data, 8) {
+                    if let Ok(slot) = g.store.insert(h, &key, &[]) {
                         g.policy.on_insert(&mut g.store, slot, h, weight, rng);
                     }
                 }
