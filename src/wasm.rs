@@ -20,6 +20,13 @@ use wasm_bindgen::prelude::*;
 
 type JsResult<T> = Result<T, JsValue>;
 
+/// Status of a hot call whose arguments do not match the I/O buffer.
+pub const BAD_LAYOUT: i32 = -2;
+/// Status of a hot call before `init()`.
+pub const NOT_READY: i32 = -3;
+/// Status of a write that ran out of memory.
+pub const ALLOC_FAILED: i32 = -4;
+
 fn js_err(e: CacheError) -> JsValue {
     let err = js_sys::Error::new(&e.to_string());
     err.set_name(match e {
@@ -122,6 +129,12 @@ impl WasmCache {
         })
     }
 
+    /// Builds the core on first use (draws the seed). The JS layer calls this
+    /// once before anything else; the hot calls below then need no `Result`.
+    pub fn init(&mut self) -> JsResult<()> {
+        self.core().map(|_| ())
+    }
+
     fn core(&mut self) -> JsResult<&mut Cache> {
         if self.inner.is_none() {
             let seed = match self.seed {
@@ -163,13 +176,13 @@ impl WasmCache {
         out[3] = (expired_at >> 32) as u32;
     }
 
-    /// Reads the key in `io[..key_len]`: −1 miss, 0 fresh, 1 stale (value in the result block).
-    pub fn get(&mut self, key_len: usize, now: f64, accept_stale: bool) -> JsResult<i32> {
-        let _ = self.core()?;
+    /// Reads the key in `io[..key_len]`: −1 miss, 0 fresh, 1 stale (value in
+    /// the result block); [`BAD_LAYOUT`] or [`NOT_READY`] on misuse.
+    pub fn get(&mut self, key_len: usize, now: f64, accept_stale: bool) -> i32 {
         let (Some(cache), Some(key)) = (self.inner.as_mut(), self.io.get(..key_len)) else {
-            return Err(js_err(CacheError::InvalidArgument("key length")));
+            return self.misuse(key_len);
         };
-        Ok(match cache.get(key, ms(now), accept_stale) {
+        match cache.get(key, ms(now), accept_stale) {
             Lookup::Fresh(v) => {
                 Self::report(&mut self.out, v, 0);
                 0
@@ -179,27 +192,37 @@ impl WasmCache {
                 1
             }
             Lookup::Miss => -1,
-        })
+        }
+    }
+
+    fn misuse(&self, _key_len: usize) -> i32 {
+        if self.inner.is_none() {
+            NOT_READY
+        } else {
+            BAD_LAYOUT
+        }
     }
 
     /// Like `get` without recency, frequency or stats change; fresh values only.
-    pub fn peek(&mut self, key_len: usize, now: f64) -> JsResult<i32> {
-        let _ = self.core()?;
+    pub fn peek(&mut self, key_len: usize, now: f64) -> i32 {
         let (Some(cache), Some(key)) = (self.inner.as_ref(), self.io.get(..key_len)) else {
-            return Err(js_err(CacheError::InvalidArgument("key length")));
+            return self.misuse(key_len);
         };
-        Ok(match cache.peek(key, ms(now)) {
+        match cache.peek(key, ms(now)) {
             Some(v) => {
                 Self::report(&mut self.out, v, 0);
                 0
             }
             None => -1,
-        })
+        }
     }
 
-    /// Whether a fresh value is cached.
-    pub fn has(&mut self, key_len: usize, now: f64) -> JsResult<bool> {
-        Ok(self.peek(key_len, now)? == 0)
+    /// 1 when a fresh value is cached, 0 when not.
+    pub fn has(&mut self, key_len: usize, now: f64) -> i32 {
+        let (Some(cache), Some(key)) = (self.inner.as_ref(), self.io.get(..key_len)) else {
+            return self.misuse(key_len);
+        };
+        i32::from(cache.has(key, ms(now)))
     }
 
     /// Remaining TTL in ms of a fresh key: −1 when absent, −2 when it never expires.
@@ -217,7 +240,8 @@ impl WasmCache {
 
     /// Writes: `io` holds `key ‖ value ‖ tags ‖ deps`, each tag and dep as a
     /// little-endian `u32` length and its bytes. `ttl`/`grace` < 0 take the
-    /// defaults. Returns 0 stored, 1 too large, 2 no room.
+    /// defaults. Returns 0 stored, 1 too large, 2 no room; [`ALLOC_FAILED`],
+    /// [`BAD_LAYOUT`] or [`NOT_READY`] otherwise.
     #[allow(clippy::too_many_arguments)]
     pub fn set(
         &mut self,
@@ -228,60 +252,62 @@ impl WasmCache {
         tag_count: usize,
         dep_count: usize,
         now: f64,
-    ) -> JsResult<u8> {
-        let _ = self.core()?;
+    ) -> i32 {
+        let Some(cache) = self.inner.as_mut() else {
+            return NOT_READY;
+        };
         let io = &self.io;
-        let bad = || js_err(CacheError::InvalidArgument("io layout"));
-        let key = io.get(..key_len).ok_or_else(bad)?;
-        let end = key_len.checked_add(value_len).ok_or_else(bad)?;
-        let value = io.get(key_len..end).ok_or_else(bad)?;
+        let Some(key) = io.get(..key_len) else {
+            return BAD_LAYOUT;
+        };
+        let Some(end) = key_len.checked_add(value_len) else {
+            return BAD_LAYOUT;
+        };
+        let Some(value) = io.get(key_len..end) else {
+            return BAD_LAYOUT;
+        };
         let mut pos = end;
-        let mut take_list = |count: usize| -> JsResult<Vec<&[u8]>> {
+        let mut take_list = |count: usize| -> Option<Vec<&[u8]>> {
             let mut list = Vec::new();
-            list.try_reserve_exact(count)
-                .map_err(|_| js_err(CacheError::AllocFailed))?;
+            list.try_reserve_exact(count).ok()?;
             for _ in 0..count {
-                let start = pos.checked_add(4).ok_or_else(bad)?;
-                let len_bytes: [u8; 4] = io
-                    .get(pos..start)
-                    .and_then(|b| b.try_into().ok())
-                    .ok_or_else(bad)?;
+                let start = pos.checked_add(4)?;
+                let len_bytes: [u8; 4] = io.get(pos..start).and_then(|b| b.try_into().ok())?;
                 let len = u32::from_le_bytes(len_bytes) as usize;
-                let item = io
-                    .get(start..start.checked_add(len).ok_or_else(bad)?)
-                    .ok_or_else(bad)?;
+                let item = io.get(start..start.checked_add(len)?)?;
                 list.push(item);
                 pos = start + len;
             }
-            Ok(list)
+            Some(list)
         };
-        let tags = take_list(tag_count)?;
-        let deps = take_list(dep_count)?;
+        let Some(tags) = take_list(tag_count) else {
+            return BAD_LAYOUT;
+        };
+        let Some(deps) = take_list(dep_count) else {
+            return BAD_LAYOUT;
+        };
         let opts = SetOptions {
             ttl_ms: (ttl >= 0.0).then(|| ms(ttl)),
             grace_ms: (grace >= 0.0).then(|| ms(grace)),
             tags: &tags,
             depends_on: &deps,
         };
-        let Some(cache) = self.inner.as_mut() else {
-            return Err(bad());
-        };
-        Ok(
-            match cache.set(key, value, &opts, ms(now)).map_err(js_err)? {
-                SetOutcome::Stored => 0,
-                SetOutcome::TooLarge => 1,
-                SetOutcome::NoRoom => 2,
-            },
-        )
+        match cache.set(key, value, &opts, ms(now)) {
+            Ok(SetOutcome::Stored) => 0,
+            Ok(SetOutcome::TooLarge) => 1,
+            Ok(SetOutcome::NoRoom) => 2,
+            Err(CacheError::AllocFailed) => ALLOC_FAILED,
+            Err(_) => BAD_LAYOUT,
+        }
     }
 
-    /// Deletes the key in `io[..key_len]` and its dependents; whether a fresh value was there.
-    pub fn delete(&mut self, key_len: usize, now: f64) -> JsResult<bool> {
-        let _ = self.core()?;
+    /// Deletes the key in `io[..key_len]` and its dependents: 1 if a fresh
+    /// value was there, 0 if not.
+    pub fn delete(&mut self, key_len: usize, now: f64) -> i32 {
         let (Some(cache), Some(key)) = (self.inner.as_mut(), self.io.get(..key_len)) else {
-            return Err(js_err(CacheError::InvalidArgument("key length")));
+            return self.misuse(key_len);
         };
-        Ok(cache.delete(key, ms(now)))
+        i32::from(cache.delete(key, ms(now)))
     }
 
     /// Invalidates the key in `io[..key_len]` and its dependents; how many were removed.

@@ -4,7 +4,7 @@
 #![cfg(all(target_arch = "wasm32", feature = "wasm"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use edgecache::wasm::WasmCache;
+use edgecache::wasm::{WasmCache, BAD_LAYOUT, NOT_READY};
 use edgecache::Key;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
@@ -18,7 +18,9 @@ fn options(pairs: &[(&str, JsValue)]) -> JsValue {
 }
 
 fn cache() -> WasmCache {
-    WasmCache::new(options(&[("maxMemory", 1_000_000.into())])).unwrap()
+    let mut c = WasmCache::new(options(&[("maxMemory", 1_000_000.into())])).unwrap();
+    c.init().unwrap();
+    c
 }
 
 fn stage(c: &mut WasmCache, parts: &[&[u8]]) -> usize {
@@ -42,11 +44,11 @@ fn set_then_get_reports_the_value() {
     let mut c = cache();
     let k = Key::Str("A0012345:EA:S170").to_bytes();
     stage(&mut c, &[&k, b"value"]);
-    assert_eq!(c.set(k.len(), 5, -1.0, -1.0, 0, 0, 1000.0).unwrap(), 0);
+    assert_eq!(c.set(k.len(), 5, -1.0, -1.0, 0, 0, 1000.0), 0);
     stage(&mut c, &[&k]);
-    assert_eq!(c.get(k.len(), 1000.0, false).unwrap(), 0);
+    assert_eq!(c.get(k.len(), 1000.0, false), 0);
     assert_eq!(c.last_value().1, 5);
-    assert!(c.has(k.len(), 1000.0).unwrap());
+    assert_eq!(c.has(k.len(), 1000.0), 1);
     let stats = c.stats().unwrap();
     assert_eq!(field(&stats, "hits"), 1.0);
     assert_eq!(field(&stats, "entries"), 1.0);
@@ -59,7 +61,7 @@ fn seeds_come_from_getrandom() {
     let mut c = cache();
     let k = Key::Num(1.0).to_bytes();
     stage(&mut c, &[&k, b"v"]);
-    assert_eq!(c.set(k.len(), 1, -1.0, -1.0, 0, 0, 0.0).unwrap(), 0);
+    assert_eq!(c.set(k.len(), 1, -1.0, -1.0, 0, 0, 0.0), 0);
 }
 
 #[wasm_bindgen_test]
@@ -81,23 +83,25 @@ fn bad_options_become_js_errors() {
 fn garbage_lengths_are_errors_not_traps() {
     let mut c = cache();
     stage(&mut c, &[b"\x01k"]);
-    assert!(c.get(1_000_000, 0.0, false).is_err());
-    assert!(c.set(2, 1_000_000, -1.0, -1.0, 0, 0, 0.0).is_err());
-    assert!(
-        c.set(2, 0, -1.0, -1.0, 5, 0, 0.0).is_err(),
+    assert_eq!(c.get(1_000_000, 0.0, false), BAD_LAYOUT);
+    assert_eq!(c.set(2, 1_000_000, -1.0, -1.0, 0, 0, 0.0), BAD_LAYOUT);
+    assert_eq!(
+        c.set(2, 0, -1.0, -1.0, 5, 0, 0.0),
+        BAD_LAYOUT,
         "tag list past the buffer"
     );
     stage(&mut c, &[b"\x01k", &[0xff, 0xff, 0xff, 0xff]]);
-    assert!(
-        c.set(2, 0, -1.0, -1.0, 1, 0, 0.0).is_err(),
+    assert_eq!(
+        c.set(2, 0, -1.0, -1.0, 1, 0, 0.0),
+        BAD_LAYOUT,
         "tag length past the buffer"
     );
     assert!(c.invalidate_tag(usize::MAX).is_err());
     // odd clocks clamp instead of trapping
     stage(&mut c, &[b"\x01k", b"v"]);
-    assert_eq!(c.set(2, 1, f64::NAN, f64::INFINITY, 0, 0, -5.0).unwrap(), 0);
+    assert_eq!(c.set(2, 1, f64::NAN, f64::INFINITY, 0, 0, -5.0), 0);
     stage(&mut c, &[b"\x01k"]);
-    assert_eq!(c.get(2, f64::NAN, true).unwrap(), 0);
+    assert_eq!(c.get(2, f64::NAN, true), 0);
     assert_eq!(c.stats().map(|s| field(&s, "entries")).unwrap(), 1.0);
 }
 
@@ -107,7 +111,7 @@ fn tags_and_dependencies_cross_the_boundary() {
     let child = Key::Str("child").to_bytes();
     let parent = Key::Str("parent").to_bytes();
     stage(&mut c, &[&child, b"1"]);
-    assert_eq!(c.set(child.len(), 1, -1.0, -1.0, 0, 0, 0.0).unwrap(), 0);
+    assert_eq!(c.set(child.len(), 1, -1.0, -1.0, 0, 0, 0.0), 0);
     let tag = b"catalogue";
     stage(
         &mut c,
@@ -120,7 +124,7 @@ fn tags_and_dependencies_cross_the_boundary() {
             &child,
         ],
     );
-    assert_eq!(c.set(parent.len(), 1, -1.0, -1.0, 1, 1, 0.0).unwrap(), 0);
+    assert_eq!(c.set(parent.len(), 1, -1.0, -1.0, 1, 1, 0.0), 0);
     stage(&mut c, &[&child]);
     assert_eq!(
         c.invalidate(child.len(), 0.0).unwrap(),
@@ -131,11 +135,11 @@ fn tags_and_dependencies_cross_the_boundary() {
         &mut c,
         &[&parent, b"2", &(tag.len() as u32).to_le_bytes(), tag],
     );
-    assert_eq!(c.set(parent.len(), 1, -1.0, -1.0, 1, 0, 0.0).unwrap(), 0);
+    assert_eq!(c.set(parent.len(), 1, -1.0, -1.0, 1, 0, 0.0), 0);
     stage(&mut c, &[tag]);
     assert_eq!(c.invalidate_tag(tag.len()).unwrap(), 1);
     stage(&mut c, &[&parent]);
-    assert_eq!(c.get(parent.len(), 0.0, false).unwrap(), -1);
+    assert_eq!(c.get(parent.len(), 0.0, false), -1);
 }
 
 #[wasm_bindgen_test]
@@ -145,22 +149,20 @@ fn refusals_are_results() {
         ("policy", "noeviction".into()),
     ]))
     .unwrap();
+    assert_eq!(c.set(0, 0, -1.0, -1.0, 0, 0, 0.0), NOT_READY, "before init");
+    c.init().unwrap();
     let k = Key::Str("k").to_bytes();
     let big = [7u8; 300];
     stage(&mut c, &[&k, &big]);
     assert_eq!(
-        c.set(k.len(), big.len(), -1.0, -1.0, 0, 0, 0.0).unwrap(),
+        c.set(k.len(), big.len(), -1.0, -1.0, 0, 0, 0.0),
         1,
         "too large"
     );
     stage(&mut c, &[&k, b"v"]);
-    assert_eq!(c.set(k.len(), 1, -1.0, -1.0, 0, 0, 0.0).unwrap(), 0);
+    assert_eq!(c.set(k.len(), 1, -1.0, -1.0, 0, 0, 0.0), 0);
     let k2 = Key::Str("k2").to_bytes();
     stage(&mut c, &[&k2, &[1u8; 150]]);
-    assert_eq!(
-        c.set(k2.len(), 150, -1.0, -1.0, 0, 0, 0.0).unwrap(),
-        2,
-        "no room"
-    );
+    assert_eq!(c.set(k2.len(), 150, -1.0, -1.0, 0, 0, 0.0), 2, "no room");
     assert_eq!(c.stats().map(|s| field(&s, "rejected")).unwrap(), 2.0);
 }

@@ -48,6 +48,9 @@ export class Cache {
   #now;
   #w = new Writer();
   #out;
+  #ioPtr = 0;
+  #ioCap = 0;
+  #ready = false;
   #freed = false;
   #ttl;
   #swr;
@@ -100,6 +103,26 @@ export class Cache {
 
   #live() {
     if (this.#freed) throw new Error("edgecache: this Cache was freed; create a new one");
+    if (!this.#ready) {
+      // First use: the core draws its seed now (Workers forbid that at global scope).
+      this.#inner.init();
+      this.#ready = true;
+    }
+  }
+
+  /** Makes the wasm I/O buffer at least n bytes; its address is cached. */
+  #ensureIo(n) {
+    if (n > this.#ioCap) {
+      const cap = Math.max(n, this.#ioCap * 2, 256);
+      this.#ioPtr = this.#inner.io(cap);
+      this.#ioCap = cap;
+    }
+  }
+
+  /** Turns a negative status of a hot call into an error. */
+  #fail(code) {
+    if (code === -4) throw new RangeError("edgecache: out of wasm memory; lower maxMemory so the cache fits the isolate");
+    throw new Error(`edgecache: internal error ${code}`);
   }
 
   #time() {
@@ -111,11 +134,27 @@ export class Cache {
   /** Copies the writer's bytes into the wasm I/O buffer. */
   #stage() {
     const w = this.#w;
-    const ptr = this.#inner.io(w.len);
-    bytes().set(w.buf.subarray(0, w.len), ptr);
+    this.#ensureIo(w.len);
+    bytes().set(w.buf.subarray(0, w.len), this.#ioPtr);
   }
 
+  /** Writes the key's encoding into the I/O buffer; returns its length. */
   #stageKey(k) {
+    if (typeof k === "string") {
+      // Fast path: ASCII strings go straight into wasm memory, no copy.
+      const n = k.length;
+      if (n + 1 > this.#ioCap) this.#ensureIo(n * 3 + 1);
+      const mem = bytes();
+      const base = this.#ioPtr;
+      mem[base] = 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = k.charCodeAt(i);
+        if (c >= 0x80) break;
+        mem[base + 1 + i] = c;
+      }
+      if (i === n) return n + 1;
+    }
     const w = this.#w;
     w.len = 0;
     encodeKey(w, k);
@@ -133,9 +172,7 @@ export class Cache {
 
   #read() {
     const out = words();
-    const ptr = out[this.#out];
-    const len = out[this.#out + 1];
-    return this.#codec.decode(bytes().subarray(ptr, ptr + len));
+    return this.#codec.decodeAt(bytes(), out[this.#out], out[this.#out + 1]);
   }
 
   #expiredAt() {
@@ -179,6 +216,7 @@ export class Cache {
     const now = this.#time();
     this.#stage();
     const r = this.#inner.set(keyLen, valueLen, o.ttl, o.grace, o.tags.length, o.deps.length, now);
+    if (r < 0) this.#fail(r);
     this.#supersede(keyId(k));
     return r === 0;
   }
@@ -208,7 +246,10 @@ export class Cache {
     this.#live();
     checkKey(key);
     const n = this.#stageKey(key);
-    return this.#inner.get(n, this.#time(), false) < 0 ? undefined : this.#read();
+    const r = this.#inner.get(n, this.#time(), false);
+    if (r === 0) return this.#read();
+    if (r === -1) return undefined;
+    return this.#fail(r);
   }
 
   /** Like get(), without changing recency, frequency or stats. */
@@ -216,7 +257,10 @@ export class Cache {
     this.#live();
     checkKey(key);
     const n = this.#stageKey(key);
-    return this.#inner.peek(n, this.#time()) < 0 ? undefined : this.#read();
+    const r = this.#inner.peek(n, this.#time());
+    if (r === 0) return this.#read();
+    if (r === -1) return undefined;
+    return this.#fail(r);
   }
 
   /** Whether a fresh value is cached; changes nothing. */
@@ -224,7 +268,9 @@ export class Cache {
     this.#live();
     checkKey(key);
     const n = this.#stageKey(key);
-    return this.#inner.has(n, this.#time());
+    const r = this.#inner.has(n, this.#time());
+    if (r < 0) this.#fail(r);
+    return r === 1;
   }
 
   /** Removes `key` and every entry built on it. True if a fresh value was there. */
@@ -233,8 +279,9 @@ export class Cache {
     checkKey(key);
     const n = this.#stageKey(key);
     const r = this.#inner.delete(n, this.#time());
+    if (r < 0) this.#fail(r);
     this.#supersede(keyId(key));
-    return r;
+    return r === 1;
   }
 
   /** Removes `key` and, transitively, its dependents. Returns how many entries went. */
@@ -269,6 +316,7 @@ export class Cache {
     const now = this.#time();
     const r = this.#inner.get(n, now, true);
     if (r === 0) return this.#read();
+    if (r < -1) this.#fail(r);
     const id = keyId(key);
     if (r === 1) {
       const stale = this.#read();
@@ -387,7 +435,7 @@ export class Cache {
 
   /** Counters, sizes and the hit ratio. */
   stats() {
-    this.#live();
+    if (this.#freed) this.#live();
     const s = this.#inner.stats();
     return {
       hits: s.hits,
@@ -416,6 +464,8 @@ export class Cache {
   clear() {
     this.#live();
     this.#inner.clear();
+    this.#ioPtr = 0;
+    this.#ioCap = 0;
     for (const f of this.#inflight.values()) f.superseded = true;
   }
 

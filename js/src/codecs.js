@@ -122,7 +122,11 @@ class JsonCodec {
   }
 
   decode(bytes) {
-    const r = new Reader(bytes);
+    return this.decodeAt(bytes, 0, bytes.length);
+  }
+
+  decodeAt(mem, ptr, len) {
+    const r = new Reader(mem, ptr);
     return this.read(r);
   }
 
@@ -169,9 +173,9 @@ class JsonCodec {
 }
 
 class Reader {
-  constructor(bytes) {
+  constructor(bytes, at = 0) {
     this.b = bytes;
-    this.at = 0;
+    this.at = at;
     this.view = null;
   }
   byte() {
@@ -223,6 +227,9 @@ const textCodec = {
   decode(bytes) {
     return utf8(bytes, 0, bytes.length);
   },
+  decodeAt(mem, ptr, len) {
+    return utf8(mem, ptr, len);
+  },
 };
 
 const bytesCodec = {
@@ -236,6 +243,9 @@ const bytesCodec = {
   decode(bytes) {
     return bytes.slice();
   },
+  decodeAt(mem, ptr, len) {
+    return mem.slice(ptr, ptr + len);
+  },
 };
 
 function customCodec(c) {
@@ -248,6 +258,9 @@ function customCodec(c) {
     },
     decode(bytes) {
       return c.decode(bytes.slice());
+    },
+    decodeAt(mem, ptr, len) {
+      return c.decode(mem.slice(ptr, ptr + len));
     },
   };
 }

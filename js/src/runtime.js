@@ -20,8 +20,9 @@ export function ready() {
 
 /** A byte view of linear memory, renewed when memory has grown. */
 export function bytes() {
-  const buf = exportsOf.memory.buffer;
-  if (u8 === null || u8.buffer !== buf) {
+  // Growing linear memory detaches the old buffer (its views read as empty).
+  if (u8 === null || u8.byteLength === 0) {
+    const buf = exportsOf.memory.buffer;
     u8 = new Uint8Array(buf);
     u32 = new Uint32Array(buf);
   }
