@@ -536,6 +536,9 @@ impl Cache {
     /// Removes every entry that depends on `key`, transitively. Iterative;
     /// each dependency node is consumed when visited, so cycles end.
     fn cascade(&mut self, key: &[u8], now: u64) -> usize {
+        if self.deps.is_empty() {
+            return 0;
+        }
         let first = self.deps.take(&self.side_hasher, key);
         if first.is_empty() {
             return 0;
@@ -570,6 +573,9 @@ impl Cache {
     }
 
     fn maintain(&mut self, now: u64) {
+        if self.garbage.is_empty() && self.heap.top().is_none_or(|(_, dead_at)| dead_at > now) {
+            return;
+        }
         for _ in 0..MAINTENANCE_BATCH {
             if !self.reclaim_one_garbage() {
                 break;

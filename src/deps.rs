@@ -177,4 +177,9 @@ impl Deps {
     pub fn clear(&mut self) {
         *self = Deps::default();
     }
+
+    /// Whether no key has dependents (the common case: cascades cost nothing).
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
 }

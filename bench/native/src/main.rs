@@ -1,0 +1,119 @@
+//! Native throughput of the core against quick_cache (unsync) and lru.
+//! Same stream, same capacity, same run; ratios are what to read.
+
+use edgecache::{Cache, Config, Key, Lookup, Policy, SetOptions};
+use std::time::Instant;
+
+/// Zipf(s) sampler by inverse CDF over a precomputed table.
+struct Zipf {
+    cdf: Vec<f64>,
+    state: u64,
+}
+
+impl Zipf {
+    fn new(n: usize, s: f64, seed: u64) -> Zipf {
+        let mut cdf = Vec::with_capacity(n);
+        let mut sum = 0.0;
+        for k in 1..=n {
+            sum += 1.0 / (k as f64).powf(s);
+            cdf.push(sum);
+        }
+        for c in &mut cdf {
+            *c /= sum;
+        }
+        Zipf { cdf, state: seed }
+    }
+    fn next(&mut self) -> usize {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        let u = ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64;
+        self.cdf.partition_point(|&c| c < u)
+    }
+}
+
+fn main() {
+    let universe = 1_000_000;
+    let capacity = 100_000;
+    let ops: usize = std::env::var("OPS").ok().and_then(|s| s.parse().ok()).unwrap_or(5_000_000);
+    let mut z = Zipf::new(universe, 0.99, 42);
+    let stream: Vec<u64> = (0..ops).map(|_| z.next() as u64).collect();
+    let value = [7u8; 16];
+    println!("Zipf(0.99) over {universe} keys, capacity {capacity}, {ops} get-or-insert ops, best of 3");
+
+    let mut results: Vec<(&str, f64, f64)> = Vec::new();
+
+    let only = std::env::var("ONLY").unwrap_or_default();
+    let want = |name: &str| only.is_empty() || name.contains(only.as_str());
+    for policy in [Policy::AllKeysLru, Policy::AllKeysAdaptive] {
+        if !want(policy.name()) {
+            continue;
+        }
+        let mut best = f64::MAX;
+        let mut ratio = 0.0;
+        for _ in 0..3 {
+            let config = Config { max_bytes: usize::MAX / 4, max_entries: capacity, policy, ..Config::default() };
+            let mut c = Cache::new(config, 1).expect("config");
+            let opts = SetOptions::default();
+            let mut hits = 0u64;
+            let mut key = [edgecache::KIND_NUM, 0, 0, 0, 0, 0, 0, 0, 0];
+            let t = Instant::now();
+            for &k in &stream {
+                key[1..].copy_from_slice(&k.to_be_bytes());
+                if let Lookup::Fresh(_) = c.get(&key, 0, false) {
+                    hits += 1;
+                } else {
+                    let _ = c.set(&key, &value, &opts, 0);
+                }
+            }
+            best = best.min(t.elapsed().as_nanos() as f64 / ops as f64);
+            ratio = hits as f64 / ops as f64;
+        }
+        results.push((if policy == Policy::AllKeysLru { "edgecache allkeys-lru" } else { "edgecache allkeys-adaptive" }, best, ratio));
+    }
+    let _ = Key::Num(0.0);
+
+    if want("quick_cache") {
+        let mut best = f64::MAX;
+        let mut ratio = 0.0;
+        for _ in 0..3 {
+            let mut c: quick_cache::unsync::Cache<u64, [u8; 16]> = quick_cache::unsync::Cache::new(capacity);
+            let mut hits = 0u64;
+            let t = Instant::now();
+            for &k in &stream {
+                if c.get(&k).is_some() {
+                    hits += 1;
+                } else {
+                    c.insert(k, value);
+                }
+            }
+            best = best.min(t.elapsed().as_nanos() as f64 / ops as f64);
+            ratio = hits as f64 / ops as f64;
+        }
+        results.push(("quick_cache unsync", best, ratio));
+    }
+    if want("lru-crate") {
+        let mut best = f64::MAX;
+        let mut ratio = 0.0;
+        for _ in 0..3 {
+            let mut c: lru::LruCache<u64, [u8; 16]> = lru::LruCache::new(std::num::NonZeroUsize::new(capacity).expect("nonzero"));
+            let mut hits = 0u64;
+            let t = Instant::now();
+            for &k in &stream {
+                if c.get(&k).is_some() {
+                    hits += 1;
+                } else {
+                    c.put(k, value);
+                }
+            }
+            best = best.min(t.elapsed().as_nanos() as f64 / ops as f64);
+            ratio = hits as f64 / ops as f64;
+        }
+        results.push(("lru", best, ratio));
+    }
+    let qc = results.iter().find(|r| r.0 == "quick_cache unsync").map_or(1.0, |r| r.1);
+    for (name, ns, hit) in &results {
+        println!("{name:28} {ns:7.1} ns/op  hit ratio {:5.2}%  time vs quick_cache {:.2}×", hit * 100.0, ns / qc);
+    }
+}
