@@ -65,6 +65,9 @@ run js-node          node  node --test tests/runtimes/node.test.mjs
 run js-deno          deno  js/node_modules/.bin/deno test --no-check tests/runtimes/deno.test.mjs
 run js-workerd       plain node tests/runtimes/workerd.run.mjs
 run js-chromium      plain node tests/runtimes/browser.run.mjs
+run fetch-node       node  node --test tests/runtimes/fetch.node.test.mjs
+run fetch-deno       deno  node tests/runtimes/fetch.deno.run.mjs
+run fetch-workerd    plain node tests/runtimes/fetch.workerd.run.mjs
 run types            exit  js/node_modules/.bin/tsc -p tests/types/tsconfig.json
 run install          plain node tests/install.test.mjs
 

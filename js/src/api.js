@@ -1,3 +1,4 @@
 // The public surface, shared by every runtime entry.
 export { Cache, memoize, POLICIES } from "./cache.js";
 export { key } from "./keys.js";
+export { cachedFetch } from "./fetch.js";

@@ -13,6 +13,12 @@ export const POLICIES = Object.freeze([
 ]);
 
 const DEFAULT_MAX_MEMORY = 32 * 1024 * 1024;
+
+/**
+ * Internal door for cachedFetch (not public API): raw bytes that bypass the
+ * cache's codec, and the cache's clock.
+ */
+export const internals = Symbol("edgecache.internals");
 let memoIds = 0;
 
 function isObject(v) {
@@ -193,13 +199,14 @@ export class Cache {
     return { ttl: ttl ?? -1, grace, tags, deps, swr: swr ?? this.#swr, sie: sie ?? this.#sie };
   }
 
-  #write(k, v, o) {
+  #write(k, v, o, raw = false) {
     if (v === undefined) throw new TypeError("value must not be undefined (use delete() to remove a key, or null to cache an absence)");
     const w = this.#w;
     w.len = 0;
     encodeKey(w, k);
     const keyLen = w.len;
-    this.#codec.encode(w, v);
+    if (raw) w.bytes(v);
+    else this.#codec.encode(w, v);
     const valueLen = w.len - keyLen;
     for (const t of o.tags) {
       const at = w.len;
@@ -229,6 +236,29 @@ export class Cache {
         f.superseded = true;
       }
     }
+  }
+
+  [internals]() {
+    return {
+      now: () => this.#time(),
+      maxMemory: this.#maxMemory,
+      /** Stores bytes as they are. */
+      setRaw: (key, bytes, options) => {
+        this.#live();
+        return this.#write(key, bytes, this.#writeOpts(options, "set"), true);
+      },
+      /** A copy of the stored bytes, or undefined. */
+      getRaw: (key) => {
+        this.#live();
+        const n = this.#stageKey(key);
+        const r = this.#inner.get(n, this.#time(), false);
+        if (r === -1) return undefined;
+        if (r < 0) this.#fail(r);
+        const out = words();
+        const ptr = out[this.#out];
+        return bytes().slice(ptr, ptr + out[this.#out + 1]);
+      },
+    };
   }
 
   // ----- the contract -----

@@ -156,3 +156,28 @@ export declare function key(...parts: [string | number, ...(string | number)[]])
 
 /** The policy names, in documentation order. */
 export declare const POLICIES: readonly Policy[];
+
+export interface CachedFetchOptions {
+  /** Freshness for responses that carry none (no max-age, s-maxage or Expires). @default 0 */
+  ttl?: Milliseconds;
+  /** Honour Cache-Control, CDN-Cache-Control and Expires. When false, every storable response gets `ttl`. @default true */
+  respectCacheControl?: boolean;
+  /** Stale-while-revalidate window for responses whose Cache-Control names none. @default 0 */
+  staleWhileRevalidate?: Milliseconds;
+  /** Stale-if-error window for responses whose Cache-Control names none. @default 0 */
+  staleIfError?: Milliseconds;
+  /** How long a stale response with validators is kept for revalidation. @default 300000 */
+  keepForRevalidation?: Milliseconds;
+  /** Receives background revalidations (Workers: ctx.waitUntil). */
+  waitUntil?: (promise: Promise<unknown>) => void;
+  /** The origin fetch. @default globalThis.fetch */
+  fetch?: (request: Request) => Promise<Response>;
+}
+
+/**
+ * A fetch() with a shared HTTP cache (RFC 9111) in front of the origin: it
+ * honours Cache-Control, CDN-Cache-Control, Expires, Age and Vary, revalidates
+ * with ETag/Last-Modified, collapses concurrent misses, and answers with Age
+ * and an RFC 9211 Cache-Status header.
+ */
+export declare function cachedFetch(cache: Cache<any>, options?: CachedFetchOptions): (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;

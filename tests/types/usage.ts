@@ -1,6 +1,6 @@
 // Typed usage checked by `tsc --noEmit` in the test run: the declarations
 // must accept real code and reject misuse (the @ts-expect-error lines).
-import { Cache, key, memoize, POLICIES, type Stats, type Policy } from "edgecache";
+import { Cache, cachedFetch, key, memoize, POLICIES, type Stats, type Policy } from "edgecache";
 
 interface Stock { qty: number; updatedAt: number }
 
@@ -35,4 +35,9 @@ key();
 // @ts-expect-error: tags are strings
 cache.set("a", { qty: 1, updatedAt: 0 }, { tags: [1] });
 
-void [ok, got, n, ratio, p, main];
+const cfetch = cachedFetch(new Cache(), { ttl: 5_000, staleWhileRevalidate: 1_000, waitUntil: () => {} });
+const response: Promise<Response> = cfetch("https://example.com/api", { headers: { accept: "application/json" } });
+// @ts-expect-error: ttl is a number of ms
+cachedFetch(new Cache(), { ttl: "5s" });
+
+void [ok, got, n, ratio, p, main, response];

@@ -1,0 +1,310 @@
+// The cachedFetch suite: every behaviour against a real origin server
+// (tests/runtimes/origin.mjs), run unchanged in Node, Deno and workerd. Each
+// test gets the package exports and `origin`, the origin's base URL. Time is
+// the cache's injected clock; the origin sends no Date unless asked to.
+
+import { ok, equal, rejects } from "./assert.js";
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+function clock(start = 1_700_000_000_000) {
+  const c = { t: start, now: () => c.t, advance: (ms) => (c.t += ms) };
+  return c;
+}
+
+async function count(origin, pathAndQuery) {
+  const r = await fetch(`${origin}/__count?url=${encodeURIComponent(pathAndQuery)}`);
+  return (await r.json()).count;
+}
+async function failMode(origin, path, mode) {
+  await (await fetch(`${origin}/__fail?path=${encodeURIComponent(path)}&mode=${mode}`)).text();
+}
+
+function setup(lib, opts = {}, cacheOpts = {}) {
+  const t = clock();
+  const cache = new lib.Cache({ now: t.now, ...cacheOpts });
+  const handed = [];
+  const cfetch = lib.cachedFetch(cache, { waitUntil: (p) => handed.push(p), ...opts });
+  return { t, cache, cfetch, handed };
+}
+
+const body = (r) => r.text();
+
+test("max-age: a miss is stored, then hits carry Age and Cache-Status until it expires", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const path = "/ma?cc=max-age%3D60";
+  const a = await cfetch(lib.origin + path);
+  equal(a.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
+  const first = await body(a);
+  t.advance(30_000);
+  const b = await cfetch(lib.origin + path);
+  equal(b.headers.get("cache-status"), "edgecache; hit");
+  equal(b.headers.get("age"), "30");
+  equal(await body(b), first);
+  equal(await count(lib.origin, path), 1);
+  t.advance(30_000);
+  const c = await cfetch(lib.origin + path);
+  ok(c.headers.get("cache-status").includes("fwd="), "expired at max-age");
+  ok((await body(c)).startsWith("v2"));
+  equal(await count(lib.origin, path), 2);
+});
+
+test("s-maxage wins over max-age in a shared cache; CDN-Cache-Control wins over Cache-Control", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p1 = "/smax?cc=max-age%3D1%2C%20s-maxage%3D100";
+  await (await cfetch(lib.origin + p1)).text();
+  t.advance(50_000);
+  equal((await cfetch(lib.origin + p1)).headers.get("cache-status"), "edgecache; hit");
+  const p2 = "/cdn?cc=no-store&cdn=max-age%3D60";
+  await (await cfetch(lib.origin + p2)).text();
+  equal((await cfetch(lib.origin + p2)).headers.get("cache-status"), "edgecache; hit");
+  equal(await count(lib.origin, p2), 1);
+});
+
+test("Expires − Date and the Age header set freshness", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = `/exp?date=${t.t}&expires=${t.t + 30_000}`;
+  await (await cfetch(lib.origin + p)).text();
+  t.advance(29_000);
+  equal((await cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; hit");
+  t.advance(2_000);
+  ok((await cfetch(lib.origin + p)).headers.get("cache-status").includes("fwd="));
+  const { t: t2, cfetch: f2 } = setup(lib);
+  const q = "/aged?cc=max-age%3D60&age=50";
+  await (await f2(lib.origin + q)).text();
+  t2.advance(9_000);
+  const hit = await f2(lib.origin + q);
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  equal(hit.headers.get("age"), "59");
+  t2.advance(2_000);
+  ok((await f2(lib.origin + q)).headers.get("cache-status").includes("fwd="), "Age counts against max-age");
+});
+
+test("the ttl option sets freshness only for responses that carry none; heuristic freshness from Last-Modified", async (lib) => {
+  const { t, cfetch } = setup(lib, { ttl: 10_000 });
+  const p = "/plain";
+  await (await cfetch(lib.origin + p)).text();
+  t.advance(9_000);
+  equal((await cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; hit");
+  const q = "/explicit?cc=max-age%3D2";
+  await (await cfetch(lib.origin + q)).text();
+  t.advance(3_000);
+  ok((await cfetch(lib.origin + q)).headers.get("cache-status").includes("fwd="), "explicit max-age beats ttl");
+  const { t: t2, cfetch: f2 } = setup(lib);
+  const none = "/nofresh";
+  await (await f2(lib.origin + none)).text();
+  await (await f2(lib.origin + none)).text();
+  equal(await count(lib.origin, none), 2, "no freshness, no validators, no ttl: not stored");
+  const h = `/heur?date=${t2.t}&lm=${t2.t - 1_000_000}`;
+  await (await f2(lib.origin + h)).text();
+  t2.advance(99_000);
+  equal((await f2(lib.origin + h)).headers.get("cache-status"), "edgecache; hit", "10% of the Last-Modified age");
+});
+
+test("never stored: no-store, private, Set-Cookie, POST", async (lib) => {
+  const { cfetch } = setup(lib, { ttl: 60_000 });
+  for (const p of ["/ns?cc=no-store", "/priv?cc=private%2C%20max-age%3D60", "/cookie?cc=max-age%3D60&cookie=1"]) {
+    const a = await cfetch(lib.origin + p);
+    await a.text();
+    const b = await cfetch(lib.origin + p);
+    ok((await b.text()).startsWith("v2"), `${p} served from the origin again`);
+    equal(await count(lib.origin, p), 2, p);
+  }
+  const cookie = await cfetch(lib.origin + "/cookie2?cc=max-age%3D60&cookie=1");
+  ok(cookie.headers.get("set-cookie"), "the origin's Set-Cookie reaches its own requester");
+  await cookie.text();
+  const post = await cfetch(lib.origin + "/post?cc=max-age%3D60", { method: "POST", body: "x" });
+  equal(post.headers.get("cache-status"), "edgecache; fwd=method");
+  await post.text();
+  await (await cfetch(lib.origin + "/post?cc=max-age%3D60", { method: "POST", body: "x" })).text();
+  equal(await count(lib.origin, "/post?cc=max-age%3D60"), 2);
+});
+
+test("the Authorization/Set-Cookie/private matrix: nothing user-specific reaches another request", async (lib) => {
+  const { cfetch } = setup(lib, { ttl: 60_000 });
+  const p = "/user?cc=max-age%3D60";
+  const alice = await (await cfetch(lib.origin + p, { headers: { authorization: "Bearer alice" } })).text();
+  const bob = await (await cfetch(lib.origin + p, { headers: { authorization: "Bearer bob" } })).text();
+  const anon = await (await cfetch(lib.origin + p)).text();
+  ok(alice.includes("auth=Bearer alice"));
+  ok(bob.includes("auth=Bearer bob"), "bob never sees alice's response");
+  ok(anon.includes("auth= "), "an anonymous request never sees a credentialed response");
+  // concurrent credentialed requests are never collapsed into one
+  const users = ["u1", "u2", "u3", "u4"];
+  const bodies = await Promise.all(users.map((u) => cfetch(lib.origin + "/user2?cc=max-age%3D60&delay=20", { headers: { authorization: u } }).then(body)));
+  users.forEach((u, i) => ok(bodies[i].includes(`auth=${u} `), `${u} got its own response`));
+  const privateAll = await Promise.all(["a", "b"].map(() => cfetch(lib.origin + "/priv2?cc=private%2C%20max-age%3D60&delay=20").then(body)));
+  ok(privateAll[0] !== privateAll[1], "concurrent requests for a private response each get their own");
+  const cookies = await Promise.all(["a", "b"].map(() => cfetch(lib.origin + "/ck?cc=max-age%3D60&cookie=1&delay=20")));
+  const sc = cookies.map((r) => r.headers.get("set-cookie"));
+  ok(sc[0] && sc[1] && sc[0] !== sc[1], "each requester gets its own Set-Cookie, never a shared one");
+  await Promise.all(cookies.map((r) => r.text()));
+  const pub = "/pub?cc=public%2C%20max-age%3D60";
+  await (await cfetch(lib.origin + pub, { headers: { authorization: "x" } })).text();
+  equal((await cfetch(lib.origin + pub, { headers: { authorization: "x" } })).headers.get("cache-status"), "edgecache; hit", "public allows storing an authorized answer");
+});
+
+test("unsafe methods pass through and invalidate the URL and its Location", async (lib) => {
+  const { cfetch } = setup(lib);
+  const a = "/item?cc=max-age%3D600";
+  const list = "/list?cc=max-age%3D600";
+  await (await cfetch(lib.origin + a)).text();
+  await (await cfetch(lib.origin + list)).text();
+  equal((await cfetch(lib.origin + a)).headers.get("cache-status"), "edgecache; hit");
+  const put = await cfetch(lib.origin + a, { method: "PUT", body: "new" });
+  await put.text();
+  ok((await cfetch(lib.origin + a)).headers.get("cache-status").includes("fwd=uri-miss"), "PUT invalidated the URL");
+  await (await cfetch(`${lib.origin}/create?location=${encodeURIComponent(list)}`, { method: "POST" })).text();
+  ok((await cfetch(lib.origin + list)).headers.get("cache-status").includes("fwd=uri-miss"), "POST invalidated its Location");
+});
+
+test("no-cache revalidates every time with If-None-Match; a 304 refreshes the stored response", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/nc?cc=no-cache&etag=%22v1%22";
+  const first = await (await cfetch(lib.origin + p)).text();
+  const second = await cfetch(lib.origin + p);
+  equal(second.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored");
+  equal(await second.text(), first, "the stored body, validated");
+  equal(await count(lib.origin, p), 2);
+});
+
+test("must-revalidate: a stale response is revalidated, never served stale", async (lib) => {
+  const { t, cfetch } = setup(lib, { staleWhileRevalidate: 60_000 });
+  const p = "/mr?cc=max-age%3D10%2C%20must-revalidate&etag=%22e%22";
+  await (await cfetch(lib.origin + p)).text();
+  t.advance(11_000);
+  const r = await cfetch(lib.origin + p);
+  equal(r.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored");
+  await r.text();
+  equal((await cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; hit", "fresh again after the 304");
+});
+
+test("Vary: one stored variant per varying header value; Vary: * is never stored", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/v?cc=max-age%3D60&vary=accept";
+  const json = await (await cfetch(lib.origin + p, { headers: { accept: "application/json" } })).text();
+  const html = await (await cfetch(lib.origin + p, { headers: { accept: "text/html" } })).text();
+  ok(json.includes("accept=application/json") && html.includes("accept=text/html"));
+  const again = await cfetch(lib.origin + p, { headers: { accept: "application/json" } });
+  equal(again.headers.get("cache-status"), "edgecache; hit");
+  equal(await again.text(), json);
+  equal(await count(lib.origin, p), 2);
+  const star = "/vs?cc=max-age%3D60&vary=*";
+  await (await cfetch(lib.origin + star)).text();
+  await (await cfetch(lib.origin + star)).text();
+  equal(await count(lib.origin, star), 2);
+});
+
+test("stale-while-revalidate: stale at once, one background refresh through waitUntil", async (lib) => {
+  const { t, cfetch, handed } = setup(lib);
+  const p = "/swr?cc=max-age%3D10%2C%20stale-while-revalidate%3D60&delay=30";
+  const v1 = await (await cfetch(lib.origin + p)).text();
+  t.advance(20_000);
+  const a = await cfetch(lib.origin + p);
+  const b = await cfetch(lib.origin + p);
+  equal(a.headers.get("cache-status"), "edgecache; hit; detail=stale-while-revalidate");
+  equal(await a.text(), v1);
+  equal(await b.text(), v1);
+  equal(handed.length, 1, "one refresh, handed to waitUntil");
+  await handed[0];
+  const c = await cfetch(lib.origin + p);
+  equal(c.headers.get("cache-status"), "edgecache; hit");
+  ok((await c.text()).startsWith("v2"));
+  equal(await count(lib.origin, p), 2);
+});
+
+test("stale-if-error: a failing origin is answered with the stale response inside the window", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const path = "/sie";
+  const p = `${path}?cc=max-age%3D10%2C%20stale-if-error%3D60`;
+  const v1 = await (await cfetch(lib.origin + p)).text();
+  t.advance(20_000);
+  await failMode(lib.origin, path, "500");
+  const r = await cfetch(lib.origin + p);
+  equal(r.headers.get("cache-status"), "edgecache; hit; detail=stale-if-error");
+  equal(await r.text(), v1);
+  await failMode(lib.origin, path, "reset");
+  equal(await (await cfetch(lib.origin + p)).text(), v1, "a network error too");
+  t.advance(60_000);
+  await failMode(lib.origin, path, "500");
+  equal((await cfetch(lib.origin + p)).status, 500, "past the window the error goes through");
+  await failMode(lib.origin, path, "off");
+});
+
+test("1,000 concurrent cold requests for one URL reach the origin once", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/herd?cc=max-age%3D60&delay=50";
+  const responses = await Promise.all(Array.from({ length: 1000 }, () => cfetch(lib.origin + p)));
+  const bodies = await Promise.all(responses.map((r) => r.text()));
+  equal(await count(lib.origin, p), 1);
+  ok(bodies.every((b) => b === bodies[0]), "every waiter got the same body");
+  ok(responses.slice(1).every((r) => r.headers.get("cache-status").endsWith("collapsed")));
+});
+
+test("an origin failure rejects every collapsed waiter and stores nothing", async (lib) => {
+  // Count upstream fetches at the cache's door: some runtimes' HTTP clients
+  // retry a GET on a reset connection, which the origin would count twice.
+  let upstream = 0;
+  const { cfetch } = setup(lib, { fetch: (req) => (upstream++, fetch(req)) });
+  const path = "/down";
+  await failMode(lib.origin, path, "reset");
+  const p = `${path}?cc=max-age%3D60&delay=20`;
+  const results = await Promise.allSettled(Array.from({ length: 20 }, () => cfetch(lib.origin + p)));
+  ok(results.every((r) => r.status === "rejected"), "every waiter rejects");
+  equal(upstream, 1, "one origin attempt");
+  await failMode(lib.origin, path, "off");
+  const r = await cfetch(lib.origin + p);
+  equal(r.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored", "nothing was stored");
+  await r.text();
+});
+
+test("a body larger than the budget passes through unstored; HEAD is answered from a stored GET", async (lib) => {
+  const { cfetch } = setup(lib, {}, { maxMemory: 64 * 1024 });
+  const big = "/big?cc=max-age%3D60&size=200000";
+  const r = await cfetch(lib.origin + big);
+  equal((await r.text()).length, 200000);
+  ok(r.headers.get("cache-status").includes("detail=too-large"));
+  await (await cfetch(lib.origin + big)).text();
+  equal(await count(lib.origin, big), 2);
+  const p = "/head?cc=max-age%3D60";
+  await (await cfetch(lib.origin + p)).text();
+  const head = await cfetch(lib.origin + p, { method: "HEAD" });
+  equal(head.headers.get("cache-status"), "edgecache; hit");
+  equal(await head.text(), "");
+  equal(await count(lib.origin, p), 1);
+});
+
+test("cachedFetch validates its arguments", async (lib) => {
+  const { cache } = setup(lib);
+  let threw = 0;
+  for (const [args, type] of [[[{}], TypeError], [[cache, { ttl: -1 }], RangeError], [[cache, { waitUntil: 3 }], TypeError], [[cache, 5], TypeError]]) {
+    try {
+      lib.cachedFetch(...args);
+    } catch (err) {
+      ok(err instanceof type, String(err));
+      threw++;
+    }
+  }
+  equal(threw, 4);
+  const f = lib.cachedFetch(cache);
+  await rejects(f("not a url"), TypeError);
+});
+
+export function fetchSuite() {
+  return tests;
+}
+
+export async function runFetchSuite(lib) {
+  const results = [];
+  for (const t of tests) {
+    const started = Date.now();
+    try {
+      await t.fn(lib);
+      results.push({ name: t.name, ok: true, ms: Date.now() - started });
+    } catch (err) {
+      results.push({ name: t.name, ok: false, ms: Date.now() - started, error: `${err?.name}: ${err?.message}\n${err?.stack ?? ""}` });
+    }
+  }
+  return results;
+}
