@@ -2,7 +2,7 @@
 // imported by name from that project's node_modules in Node and in Deno (each
 // through its own export condition), and type-checked through the package's
 // "types" export: the way a user who never saw this repository gets it.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync, readFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -60,6 +60,13 @@ try {
   step("Node imports it by name and runs", () => sh("node", ["smoke.mjs"]));
   step("Deno imports it by name from node_modules and runs", () =>
     sh(bin("deno"), ["run", "--no-check", "--no-prompt", "smoke.mjs"], { env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" } }));
+  step("npx edgecache-proxy runs from the installed package", () => {
+    const r = spawnSync("npx", ["--no-install", "edgecache-proxy", "--help"], { cwd: dir, encoding: "utf8" });
+    if (r.status !== 0 || !/usage: edgecache-proxy --origin URL --port N/.test(r.stderr)) {
+      throw new Error(`exit ${r.status}: ${r.stderr}${r.stdout}`);
+    }
+    return r.stderr.trim();
+  });
   step("tsc resolves its types through the package exports", () => {
     copyFileSync(join(root, "tests/types/usage.ts"), join(dir, "usage.ts"));
     writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({

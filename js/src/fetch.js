@@ -21,6 +21,9 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "p
 const KEEP_ON_304 = new Set(["content-length", "content-encoding", "transfer-encoding", "content-range"]);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** In-flight origin requests per cache, shared by every cachedFetch on it (a
+ * Worker makes one per request, to pass that request's waitUntil). */
+const flights = new WeakMap();
 
 /** Parses a Cache-Control-style header into a Map of lowercased directives. */
 export function parseCacheControl(value) {
@@ -141,8 +144,8 @@ export function cachedFetch(cache, options = {}) {
   const upstream = options.fetch ?? ((req) => globalThis.fetch(req));
   if (typeof upstream !== "function") throw new TypeError(`fetch must be a function; got ${describe(upstream)}`);
   const io = cache[internals]();
-  const inflight = new Map();
-  const refreshing = new Map();
+  if (!flights.has(cache)) flights.set(cache, { inflight: new Map(), refreshing: new Map() });
+  const { inflight, refreshing } = flights.get(cache);
 
   /** Freshness lifetime (ms) and directives of a response, or null if it must not be stored. */
   function policyOf(request, response) {

@@ -1522,6 +1522,7 @@ var HOP_BY_HOP = /* @__PURE__ */ new Set([
 var KEEP_ON_304 = /* @__PURE__ */ new Set(["content-length", "content-encoding", "transfer-encoding", "content-range"]);
 var encoder2 = new TextEncoder();
 var decoder2 = new TextDecoder();
+var flights = /* @__PURE__ */ new WeakMap();
 function parseCacheControl(value) {
   const out = /* @__PURE__ */ new Map();
   if (!value) return out;
@@ -1637,8 +1638,8 @@ function cachedFetch(cache, options = {}) {
   const upstream = options.fetch ?? ((req) => globalThis.fetch(req));
   if (typeof upstream !== "function") throw new TypeError(`fetch must be a function; got ${describe(upstream)}`);
   const io = cache[internals]();
-  const inflight = /* @__PURE__ */ new Map();
-  const refreshing = /* @__PURE__ */ new Map();
+  if (!flights.has(cache)) flights.set(cache, { inflight: /* @__PURE__ */ new Map(), refreshing: /* @__PURE__ */ new Map() });
+  const { inflight, refreshing } = flights.get(cache);
   function policyOf(request, response) {
     const headers = response.headers;
     const cdn = headers.get("cdn-cache-control");
