@@ -19,4 +19,8 @@ WASM_OPT="${WASM_OPT:-js/node_modules/.bin/wasm-opt}"
 cp js/src/*.js js/dist/
 cp js/src/*.d.ts js/dist/ 2>/dev/null || true
 rm -f js/dist/wasm/.gitignore js/dist/wasm/package.json
+# The demo's bundled trace (cache2k web07, CC BY 4.0): generated, not committed.
+TRACE="$ROOT/../shared/traces/cache2k-web07.trace.xz"
+mkdir -p www/traces
+if [ -f "$TRACE" ] && [ ! -s www/traces/web07.bin ]; then xz -dc "$TRACE" > www/traces/web07.bin; fi
 log "built js/dist ($(stat -c %s js/dist/wasm/edgecache_bg.wasm) bytes of wasm)"

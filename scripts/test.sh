@@ -70,6 +70,7 @@ run fetch-deno       deno  node tests/runtimes/fetch.deno.run.mjs
 run fetch-workerd    plain node tests/runtimes/fetch.workerd.run.mjs
 run proxy            node  node --test tests/proxy.test.mjs
 run worker-example   node  node --test tests/worker-example.test.mjs
+run demo-page        node  node --test tests/demo.test.mjs
 run types            exit  js/node_modules/.bin/tsc -p tests/types/tsconfig.json
 run install          plain node tests/install.test.mjs
 

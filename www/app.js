@@ -1,29 +1,27 @@
-// The demo page: every number shown comes from stats() or the workload.
-import { Cache, POLICIES } from "/pkg/browser.js";
+// The demo page's wiring: one registry of caches, five panels.
+import * as lib from "/pkg/browser.js";
+import { createRegistry, setupMemory } from "./memory.js";
+import { setupRace } from "./race.js";
+import { setupHerd } from "./herd.js";
+import { setupStampede } from "./stampede.js";
+import { setupDoll } from "./doll.js";
 
 const $ = (id) => document.getElementById(id);
-const status = $("status");
-status.textContent = `wasm engine ready · ${POLICIES.length} policies`;
-status.classList.add("ready");
+const registry = createRegistry();
 
-// ----- playground -----
-const pg = new Cache({ maxMemory: 4096 });
-const show = (extra) => {
-  const s = pg.stats();
-  $("pg-out").textContent = `${extra}\n\n${JSON.stringify(s, null, 2)}`;
-};
+setupRace(lib, registry, $);
+setupHerd(lib, registry, $);
+setupStampede(lib, registry, $);
+setupDoll(lib, registry, $);
+
+// playground
+const pg = registry.add("playground", "playground", new lib.Cache({ maxMemory: 4096 }));
+const show = (text) => ($("pg-out").textContent = `${text}\n\n${JSON.stringify(pg.stats(), null, 2)}`);
 $("pg-form").addEventListener("submit", (e) => {
   e.preventDefault();
-  let value;
   try {
-    value = JSON.parse($("pg-value").value);
-  } catch (err) {
-    show(`value is not JSON: ${err.message}`);
-    return;
-  }
-  try {
-    const stored = pg.set($("pg-key").value, value, { ttl: Number($("pg-ttl").value) });
-    show(stored ? "stored" : "refused (larger than the budget)");
+    const stored = pg.set($("pg-key").value, JSON.parse($("pg-value").value), { ttl: Number($("pg-ttl").value) });
+    show(stored ? "stored" : "refused: larger than the 4 KiB budget");
   } catch (err) {
     show(`${err.name}: ${err.message}`);
   }
@@ -32,9 +30,9 @@ $("pg-get").addEventListener("click", () => {
   const v = pg.get($("pg-key").value);
   show(v === undefined ? "miss" : `hit: ${JSON.stringify(v)}`);
 });
-$("pg-fill").addEventListener("click", () => {
-  for (let i = 0; i < 100; i++) pg.set(`fill:${i}`, { i, qty: i % 7 });
-  show("wrote 100 keys: the budget holds, the least recently used went");
-});
 show("ready");
+
+setupMemory(registry, $);
+$("status").textContent = `wasm engine ready · ${lib.POLICIES.length} policies · per-entry overhead documented in the crate docs`;
+$("status").classList.add("ready");
 window.__demoReady = true;

@@ -199,7 +199,7 @@ export class Cache {
     return { ttl: ttl ?? -1, grace, tags, deps, swr: swr ?? this.#swr, sie: sie ?? this.#sie };
   }
 
-  #write(k, v, o, raw = false) {
+  #write(k, v, o, raw = false, fromLoad = false) {
     if (v === undefined) throw new TypeError("value must not be undefined (use delete() to remove a key, or null to cache an absence)");
     const w = this.#w;
     w.len = 0;
@@ -224,7 +224,9 @@ export class Cache {
     this.#stage();
     const r = this.#inner.set(keyLen, valueLen, o.ttl, o.grace, o.tags.length, o.deps.length, now);
     if (r < 0) this.#fail(r);
-    this.#supersede(keyId(k));
+    // A load storing its result builds on that value rather than changing it;
+    // loads in flight that depend on it stay valid.
+    if (!fromLoad) this.#supersede(keyId(k));
     return r === 0;
   }
 
@@ -395,7 +397,7 @@ export class Cache {
             this.#loadErrors++;
             throw new TypeError("loader resolved to undefined; resolve null to cache an absence");
           }
-          if (!flight.superseded && !this.#freed) this.#write(key, value, o);
+          if (!flight.superseded && !this.#freed) this.#write(key, value, o, false, true);
           return value;
         },
         (err) => {

@@ -472,6 +472,18 @@ test("a change during a load keeps the loaded value out of the cache", async ({ 
   equal(c.get("k"), "new", "but the newer write wins");
 });
 
+test("nested loads with dependsOn store every level (a child's first load does not supersede its parent)", async ({ Cache }) => {
+  const c = new Cache();
+  let builds = 0;
+  const child = () => c.getOrLoad("child", async () => (builds++, "c"));
+  const parent = () => c.getOrLoad("parent", async () => (builds++, `p(${await child()})`), { dependsOn: ["child"] });
+  equal(await parent(), "p(c)");
+  equal(await parent(), "p(c)");
+  equal(builds, 2, "both cached after one build each");
+  c.invalidate("child");
+  equal(c.has("parent"), false, "a change of the child still removes the parent");
+});
+
 test("writeThrough saves, caches the result and cascades", async ({ Cache }) => {
   const c = new Cache();
   c.set("price", 1);

@@ -1205,7 +1205,7 @@ var Cache = class {
     const grace = swr === void 0 && sie === void 0 ? -1 : Math.max(swr ?? this.#swr, sie ?? this.#sie);
     return { ttl: ttl ?? -1, grace, tags, deps, swr: swr ?? this.#swr, sie: sie ?? this.#sie };
   }
-  #write(k, v, o, raw = false) {
+  #write(k, v, o, raw = false, fromLoad = false) {
     if (v === void 0) throw new TypeError("value must not be undefined (use delete() to remove a key, or null to cache an absence)");
     const w = this.#w;
     w.len = 0;
@@ -1230,7 +1230,7 @@ var Cache = class {
     this.#stage();
     const r = this.#inner.set(keyLen, valueLen, o.ttl, o.grace, o.tags.length, o.deps.length, now);
     if (r < 0) this.#fail(r);
-    this.#supersede(keyId(k));
+    if (!fromLoad) this.#supersede(keyId(k));
     return r === 0;
   }
   /** A change of `id` means a load in flight for it (or built on it) must not store its result. */
@@ -1388,7 +1388,7 @@ var Cache = class {
           this.#loadErrors++;
           throw new TypeError("loader resolved to undefined; resolve null to cache an absence");
         }
-        if (!flight.superseded && !this.#freed) this.#write(key2, value, o);
+        if (!flight.superseded && !this.#freed) this.#write(key2, value, o, false, true);
         return value;
       },
       (err) => {
