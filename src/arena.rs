@@ -2,7 +2,7 @@
 //!
 //! Each entry's bytes are one *chunk*: `varint(key_len) ‖ varint(value_len) ‖
 //! key ‖ value`. Chunks up to [`MAX_SMALL`] bytes come from 64 KiB pages
-//! carved into one size class each (8-byte steps to 1 KiB, then steps of
+//! carved into one size class each (4-byte steps to 1 KiB, then steps of
 //! one eighth); a page keeps its own free list, and a page whose last chunk
 //! is freed goes back to a pool any class can take, so a shift in value sizes
 //! does not strand memory. Larger chunks get an allocation of their own.
@@ -26,19 +26,19 @@ const LARGE_BIT: u32 = 1 << 31;
 const NONE16: u16 = u16::MAX;
 const NONE: u32 = u32::MAX;
 
-/// A chunk's address: a page and an offset in 8-byte units, or a large index.
+/// A chunk's address: a page and an offset in 4-byte units, or a large index.
 pub(crate) type Handle = u32;
 
 /// The size class of a chunk of `len` bytes, and that class's chunk size.
 fn class_of(len: usize) -> (usize, usize) {
-    let len = len.max(8);
+    let len = len.max(4);
     if len <= 1024 {
-        let c = len.div_ceil(8) - 1; // 0..=127 → 8..=1024
-        (c, (c + 1) * 8)
+        let c = len.div_ceil(UNIT) - 1; // 0..=255 → 4..=1024
+        (c, (c + 1) * UNIT)
     } else {
         // geometric: each class 1/8 larger, rounded to 8
         let mut size = 1024usize;
-        let mut c = 127;
+        let mut c = SMALL_CLASSES - 1;
         while size < len {
             size = (size + size / 8 + 7) & !7;
             c += 1;
@@ -47,15 +47,19 @@ fn class_of(len: usize) -> (usize, usize) {
     }
 }
 
-const CLASSES: usize = 160;
+/// Allocation unit: chunk sizes and offsets are multiples of 4 bytes.
+const UNIT: usize = 4;
+const UNIT_BITS: u32 = 14; // 64 KiB / 4
+const SMALL_CLASSES: usize = 1024 / UNIT;
+const CLASSES: usize = SMALL_CLASSES + 40;
 
 #[derive(Clone, Copy)]
 struct PageInfo {
     class: u16,
     live: u16,
-    /// Head of this page's free list (offset in 8-byte units).
+    /// Head of this page's free list (offset in 4-byte units).
     free: u16,
-    /// Next never-used offset (8-byte units).
+    /// Next never-used offset (4-byte units).
     bump: u16,
     /// Position in its class's list of pages with room, or NONE.
     partial_pos: u32,
@@ -182,26 +186,26 @@ impl Arena {
             let next = self
                 .pages
                 .get(page as usize)
-                .and_then(|p| p.get(unit as usize * 8..unit as usize * 8 + 2))
+                .and_then(|p| p.get(unit as usize * UNIT..unit as usize * UNIT + 2))
                 .map_or(NONE16, |b| u16::from_le_bytes([b[0], b[1]]));
             info.free = next;
             unit
         } else {
             let unit = info.bump;
-            info.bump += (size / 8) as u16;
+            info.bump += (size / UNIT) as u16;
             unit
         };
         info.live += 1;
-        let full = info.free == NONE16 && (info.bump as usize * 8 + size) > PAGE;
+        let full = info.free == NONE16 && (info.bump as usize * UNIT + size) > PAGE;
         if full {
             self.drop_partial(page);
         }
         if let Some(p) = self.pages.get_mut(page as usize) {
-            if let Some(chunk) = p.get_mut(unit as usize * 8..unit as usize * 8 + size) {
+            if let Some(chunk) = p.get_mut(unit as usize * UNIT..unit as usize * UNIT + size) {
                 write_chunk(chunk, key, value);
             }
         }
-        Ok((page << 13) | unit as u32)
+        Ok((page << UNIT_BITS) | unit as u32)
     }
 
     fn page_with_room(&mut self, class: usize, size: usize) -> Result<u32, CacheError> {
@@ -211,7 +215,7 @@ impl Arena {
         let page = match self.empty.pop() {
             Some(p) => p,
             None => {
-                if self.pages.len() >= (1 << 18) {
+                if self.pages.len() >= (1 << (31 - UNIT_BITS)) {
                     return Err(CacheError::AllocFailed);
                 }
                 let mut mem = Vec::new();
@@ -283,13 +287,13 @@ impl Arena {
             }
             return;
         }
-        let page = handle >> 13;
-        let unit = (handle & 0x1fff) as u16;
+        let page = handle >> UNIT_BITS;
+        let unit = (handle & ((1 << UNIT_BITS) - 1)) as u16;
         let Some(info) = self.info.get(page as usize).copied() else {
             return;
         };
         if let Some(p) = self.pages.get_mut(page as usize) {
-            if let Some(b) = p.get_mut(unit as usize * 8..unit as usize * 8 + 2) {
+            if let Some(b) = p.get_mut(unit as usize * UNIT..unit as usize * UNIT + 2) {
                 b.copy_from_slice(&info.free.to_le_bytes());
             }
         }
@@ -337,8 +341,8 @@ impl Arena {
                 .get((handle & !LARGE_BIT) as usize)
                 .map_or(&[][..], |b| &b[..]);
         }
-        let page = handle >> 13;
-        let at = (handle & 0x1fff) as usize * 8;
+        let page = handle >> UNIT_BITS;
+        let at = (handle & ((1 << UNIT_BITS) - 1)) as usize * UNIT;
         let Some(p) = self.pages.get(page as usize) else {
             return &[];
         };
@@ -363,11 +367,11 @@ impl Arena {
 }
 
 fn class_size(class: usize) -> usize {
-    if class < 128 {
-        (class + 1) * 8
+    if class < SMALL_CLASSES {
+        (class + 1) * UNIT
     } else {
         let mut size = 1024usize;
-        for _ in 127..class {
+        for _ in SMALL_CLASSES - 1..class {
             size = (size + size / 8 + 7) & !7;
         }
         size

@@ -30,10 +30,17 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// swings between 7⁄16 and ⅞).
 ///
 /// So an entry is charged `chunk_size(key, value) + 36`: for a 17-byte key
-/// and an 8-byte value, `32 + 36 = 68` bytes.
+/// and an 8-byte value, `28 + 36 = 64` bytes.
 pub const ENTRY_OVERHEAD: usize = 36;
 
 const BLOCK_BITS: u32 = 10;
+const SHARD_BITS: u32 = 6;
+const SHARDS: usize = 1 << SHARD_BITS;
+
+#[inline]
+fn shard_of(hash: u64) -> usize {
+    (hash >> (64 - SHARD_BITS)) as usize
+}
 const BLOCK: usize = 1 << BLOCK_BITS;
 const LIVE: u32 = 1 << 31;
 const EXTRA: u32 = 1 << 30;
@@ -96,7 +103,10 @@ pub(crate) struct Store {
     blocks: Vec<Box<[Entry]>>,
     slots: usize,
     free_head: u32,
-    index: HashTable<u32>,
+    /// The index, in shards by the hash's top bits: each shard grows (and
+    /// briefly holds two tables) on its own, so the index never needs two
+    /// copies of itself at once in linear memory.
+    index: Vec<HashTable<u32>>,
     arena: Arena,
     hasher: KeyHasher,
     len: usize,
@@ -109,7 +119,7 @@ impl Store {
             blocks: Vec::new(),
             slots: 0,
             free_head: NONE,
-            index: HashTable::new(),
+            index: (0..SHARDS).map(|_| HashTable::new()).collect(),
             arena: Arena::default(),
             hasher: KeyHasher::new(seed),
             len: 0,
@@ -120,6 +130,11 @@ impl Store {
     #[inline]
     pub fn hash(&self, key: &[u8]) -> u64 {
         self.hasher.hash(key)
+    }
+
+    #[inline]
+    fn shard(&self, hash: u64) -> Option<&HashTable<u32>> {
+        self.index.get(shard_of(hash))
     }
 
     #[inline]
@@ -178,7 +193,9 @@ impl Store {
 
     /// The live slot holding `key`, if any.
     pub fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
-        self.index.find(hash, |&s| self.key(s) == key).copied()
+        self.shard(hash)
+            .and_then(|t| t.find(hash, |&s| self.key(s) == key))
+            .copied()
     }
 
     /// Stores a new entry (the key must not be present).
@@ -195,7 +212,10 @@ impl Store {
                     .and_then(|b| b.get(s as usize & (BLOCK - 1)))
                     .map_or(&[][..], |e| arena.get(e.handle).0)
             };
-            self.index.try_reserve(1, |&s| hasher.hash(key_of(s)))?;
+            let Some(shard) = self.index.get_mut(shard_of(hash)) else {
+                return Err(CacheError::AllocFailed);
+            };
+            shard.try_reserve(1, |&s| hasher.hash(key_of(s)))?;
         }
         if self.free_head == NONE && self.slots == self.blocks.len() * BLOCK {
             self.blocks.try_reserve(1)?;
@@ -223,7 +243,10 @@ impl Store {
             bits: LIVE | gen,
         };
         let (blocks, arena, hasher) = (&self.blocks, &self.arena, &self.hasher);
-        self.index.insert_unique(hash, slot, |&s| {
+        let Some(shard) = self.index.get_mut(shard_of(hash)) else {
+            return Err(CacheError::AllocFailed);
+        };
+        shard.insert_unique(hash, slot, |&s| {
             let k = blocks
                 .get((s >> BLOCK_BITS) as usize)
                 .and_then(|b| b.get(s as usize & (BLOCK - 1)))
@@ -242,7 +265,11 @@ impl Store {
             return;
         }
         let hash = self.hash(self.key(slot));
-        if let Ok(found) = self.index.find_entry(hash, |&s| s == slot) {
+        if let Some(Ok(found)) = self
+            .index
+            .get_mut(shard_of(hash))
+            .map(|t| t.find_entry(hash, |&s| s == slot))
+        {
             found.remove();
         }
         let handle = self.at(slot).handle;
@@ -265,7 +292,7 @@ impl Store {
     pub fn clear(&mut self) {
         self.blocks = Vec::new();
         self.slots = 0;
-        self.index = HashTable::new();
+        self.index = (0..SHARDS).map(|_| HashTable::new()).collect();
         self.arena = Arena::default();
         self.free_head = NONE;
         self.len = 0;
@@ -280,7 +307,11 @@ impl Store {
     /// Checks the index against the slab.
     #[cfg(any(test, feature = "std"))]
     pub fn validate(&self) {
-        assert_eq!(self.index.len(), self.len, "index size");
+        assert_eq!(
+            self.index.iter().map(|t| t.len()).sum::<usize>(),
+            self.len,
+            "index size"
+        );
         assert_eq!(self.live_slots().count(), self.len, "live count");
         for slot in self.live_slots() {
             let key = self.key(slot);
