@@ -232,6 +232,37 @@ test("stale-if-error: a failing origin is answered with the stale response insid
   await failMode(lib.origin, path, "off");
 });
 
+test("stale windows from the options apply to responses that name none", async (lib) => {
+  const { t, cfetch, handed } = setup(lib, { staleWhileRevalidate: 30_000, staleIfError: 120_000 });
+  const path = "/optswr";
+  const p = `${path}?cc=max-age%3D10`;
+  const v1 = await (await cfetch(lib.origin + p)).text();
+  t.advance(15_000);
+  const r = await cfetch(lib.origin + p);
+  equal(r.headers.get("cache-status"), "edgecache; hit; detail=stale-while-revalidate");
+  equal(await r.text(), v1);
+  await handed[0];
+  t.advance(60_000);
+  await failMode(lib.origin, path, "500");
+  const e = await cfetch(lib.origin + p);
+  equal(e.headers.get("cache-status"), "edgecache; hit; detail=stale-if-error");
+  await e.text();
+  await failMode(lib.origin, path, "off");
+});
+
+test("an unsafe request invalidates its Content-Location too, but never another origin's URL", async (lib) => {
+  const { cfetch } = setup(lib);
+  const doc = "/doc?cc=max-age%3D600";
+  await (await cfetch(lib.origin + doc)).text();
+  const res = await cfetch(`${lib.origin}/edit?clocation=${encodeURIComponent(doc)}`, { method: "PATCH", body: "x" });
+  await res.text();
+  ok((await cfetch(lib.origin + doc)).headers.get("cache-status").includes("fwd=uri-miss"));
+  const other = "/keep?cc=max-age%3D600";
+  await (await cfetch(lib.origin + other)).text();
+  await (await cfetch(`${lib.origin}/edit?location=${encodeURIComponent("http://elsewhere.test" + other)}`, { method: "DELETE" })).text();
+  equal((await cfetch(lib.origin + other)).headers.get("cache-status"), "edgecache; hit", "a Location on another origin is ignored");
+});
+
 test("1,000 concurrent cold requests for one URL reach the origin once", async (lib) => {
   const { cfetch } = setup(lib);
   const p = "/herd?cc=max-age%3D60&delay=50";

@@ -7,7 +7,7 @@
 //   ?expires=ms  Expires                ?age=s     Age
 //   ?vary=…      Vary                   ?cookie=1  Set-Cookie
 //   ?status=n    status                 ?size=n    body of n bytes
-//   ?delay=ms    answer after a delay   ?location=… Location
+//   ?delay=ms    answer after a delay   ?location=… Location  ?clocation=… Content-Location
 // Control: /__count?url=<path+query> → {count}, /__total → {count},
 //          /__reset, /__fail?path=/x&mode=500|reset|off (per path).
 // The body is `v<n> <method> <path> auth=<authorization> accept=<accept>`,
@@ -62,6 +62,7 @@ export async function startOrigin() {
       if (q.has("vary")) headers.vary = q.get("vary");
       if (q.has("cookie")) headers["set-cookie"] = `session=${n}; Path=/`;
       if (q.has("location")) headers.location = q.get("location");
+      if (q.has("clocation")) headers["content-location"] = q.get("clocation");
       const respond = () => {
         if (q.has("etag") && req.headers["if-none-match"] === q.get("etag")) {
           res.writeHead(304, headers);
