@@ -2,7 +2,7 @@ var __defProp = Object.defineProperty;
 var __name = (target, value) => __defProp(target, "name", { value, configurable: true });
 
 // ../../js/dist/workerd.js
-import module from "./cc9f29e4aab6b16800cdf93a93a38e97d11df15d-edgecache_bg.wasm";
+import module from "./9e8097d3b523746112f787d21eee5fc430f85f4f-edgecache_bg.wasm";
 
 // ../../js/dist/wasm/edgecache.js
 var WasmCache = class {

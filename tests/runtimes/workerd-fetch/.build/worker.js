@@ -14,7 +14,7 @@ __export(workerd_exports, {
   key: () => key,
   memoize: () => memoize
 });
-import module from "./cc9f29e4aab6b16800cdf93a93a38e97d11df15d-edgecache_bg.wasm";
+import module from "./9e8097d3b523746112f787d21eee5fc430f85f4f-edgecache_bg.wasm";
 
 // ../../../js/dist/wasm/edgecache.js
 var WasmCache = class {
