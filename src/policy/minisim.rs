@@ -18,7 +18,7 @@ use alloc::vec::Vec;
 /// Window shares of the ghosts.
 const SHARES: [f64; 8] = [0.005, 0.01, 0.03, 0.08, 0.2, 0.4, 0.7, 1.0];
 /// Each ghost holds about this many entries.
-const GHOST_ENTRIES: f64 = 1024.0;
+const GHOST_ENTRIES: f64 = 2048.0;
 /// Weight of history in a ghost's score (per period).
 const SMOOTHING: f64 = 0.75;
 /// A ghost must beat the current window by this share of the requests.

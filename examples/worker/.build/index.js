@@ -2,7 +2,7 @@ var __defProp = Object.defineProperty;
 var __name = (target, value) => __defProp(target, "name", { value, configurable: true });
 
 // ../../js/dist/workerd.js
-import module from "./9e8097d3b523746112f787d21eee5fc430f85f4f-edgecache_bg.wasm";
+import module from "./8bc89c8126af9808258df58ad55cb639e3761625-edgecache_bg.wasm";
 
 // ../../js/dist/wasm/edgecache.js
 var WasmCache = class {

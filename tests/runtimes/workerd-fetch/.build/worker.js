@@ -14,7 +14,7 @@ __export(workerd_exports, {
   key: () => key,
   memoize: () => memoize
 });
-import module from "./9e8097d3b523746112f787d21eee5fc430f85f4f-edgecache_bg.wasm";
+import module from "./8bc89c8126af9808258df58ad55cb639e3761625-edgecache_bg.wasm";
 
 // ../../../js/dist/wasm/edgecache.js
 var WasmCache = class {
