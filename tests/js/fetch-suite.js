@@ -4,9 +4,9 @@
 // the cache's injected clock; the origin sends no Date unless asked to.
 
 import { ok, equal, rejects } from "./assert.js";
+import { registry, run } from "./harness.js";
 
-const tests = [];
-const test = (name, fn) => tests.push({ name, fn });
+const { tests, test } = registry();
 
 function clock(start = 1_700_000_000_000) {
   const c = { t: start, now: () => c.t, advance: (ms) => (c.t += ms) };
@@ -326,16 +326,6 @@ export function fetchSuite() {
   return tests;
 }
 
-export async function runFetchSuite(lib) {
-  const results = [];
-  for (const t of tests) {
-    const started = Date.now();
-    try {
-      await t.fn(lib);
-      results.push({ name: t.name, ok: true, ms: Date.now() - started });
-    } catch (err) {
-      results.push({ name: t.name, ok: false, ms: Date.now() - started, error: `${err?.name}: ${err?.message}\n${err?.stack ?? ""}` });
-    }
-  }
-  return results;
+export function runFetchSuite(lib) {
+  return run(tests, lib);
 }

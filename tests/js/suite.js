@@ -3,9 +3,9 @@
 // sleeps. Each test receives the package's exports.
 
 import { ok, equal, notEqual, deepEqual, throws, rejects } from "./assert.js";
+import { registry, run } from "./harness.js";
 
-const tests = [];
-const test = (name, fn) => tests.push({ name, fn });
+const { tests, test } = registry();
 
 /** A clock the test moves by hand. */
 function clock(start = 1_000_000) {
@@ -639,17 +639,6 @@ export function suite() {
 }
 
 /** Runs the suite and returns per-test results (used by the workerd and browser runners). */
-export async function runAll(lib, filter) {
-  const results = [];
-  for (const t of tests) {
-    if (filter && !filter.test(t.name)) continue;
-    const started = Date.now();
-    try {
-      await t.fn(lib);
-      results.push({ name: t.name, ok: true, ms: Date.now() - started });
-    } catch (err) {
-      results.push({ name: t.name, ok: false, ms: Date.now() - started, error: `${err?.name}: ${err?.message}\n${err?.stack ?? ""}` });
-    }
-  }
-  return results;
+export function runAll(lib, filter) {
+  return run(tests, lib, filter);
 }

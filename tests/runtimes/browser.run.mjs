@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 import { serveStatic } from "../../scripts/static-server.mjs";
+import { report } from "./report.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
@@ -41,17 +42,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     page.on("pageerror", (e) => consoleErrors.push(String(e)));
     await page.goto(new URL("/tests/runtimes/browser.html", url).href);
     await page.waitForFunction(() => window.__results !== undefined, null, { timeout: 60_000 });
-    const results = await page.evaluate(() => window.__results);
-    for (const r of results) {
-      if (r.ok) {
-        passed++;
-        console.log(`ok - ${r.name} (${r.ms} ms)`);
-      } else {
-        failed++;
-        console.log(`not ok - ${r.name}\n  ${r.error.replace(/\n/g, "\n  ")}`);
-      }
-    }
-    if (results.length === 0) failed++;
+    [passed, failed] = report(await page.evaluate(() => window.__results));
     const ua = await page.evaluate(() => navigator.userAgent);
     console.log(`# ${ua}`);
   } catch (err) {

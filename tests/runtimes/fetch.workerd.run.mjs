@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleWorker, startWorker } from "./workerd.run.mjs";
 import { startOrigin } from "./origin.mjs";
+import { report } from "./report.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const origin = await startOrigin();
@@ -13,15 +14,7 @@ let passed = 0, failed = 0;
 try {
   const res = await fetch(new URL(`/run?origin=${encodeURIComponent(origin.base)}`, url));
   if (!res.ok) throw new Error(`worker answered ${res.status}: ${await res.text()}`);
-  for (const r of await res.json()) {
-    if (r.ok) {
-      passed++;
-      console.log(`ok - ${r.name} (${r.ms} ms)`);
-    } else {
-      failed++;
-      console.log(`not ok - ${r.name}\n  ${r.error.replace(/\n/g, "\n  ")}`);
-    }
-  }
+  [passed, failed] = report(await res.json());
 } catch (err) {
   failed++;
   console.log(`not ok - the worker ran the suite\n  ${err}`);

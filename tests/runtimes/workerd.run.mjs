@@ -7,6 +7,7 @@ import { mkdirSync, rmSync, symlinkSync, existsSync, readdirSync } from "node:fs
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
+import { report } from "./report.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
@@ -55,17 +56,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     const res = await fetch(new URL("/run", url));
     if (!res.ok) throw new Error(`worker answered ${res.status}: ${await res.text()}`);
-    const results = await res.json();
-    for (const r of results) {
-      if (r.ok) {
-        passed++;
-        console.log(`ok - ${r.name} (${r.ms} ms)`);
-      } else {
-        failed++;
-        console.log(`not ok - ${r.name}\n  ${r.error.replace(/\n/g, "\n  ")}`);
-      }
-    }
-    if (results.length === 0) failed++;
+    [passed, failed] = report(await res.json());
   } finally {
     await mf.dispose();
   }
