@@ -11,11 +11,10 @@
 //! overflow the stack) and nodes removed as they are taken (cycles end).
 
 use crate::error::CacheError;
+use crate::interner::Interner;
 use crate::key::KeyHasher;
 use crate::store::Store;
-use alloc::boxed::Box;
 use alloc::vec::Vec;
-use hashbrown::HashTable;
 
 /// Bytes charged to an entry per `dependsOn` edge, on top of the child key's
 /// length: the reference, the node's share and the entry's back-pointer.
@@ -42,35 +41,20 @@ pub(crate) struct NodeRef {
     gen: u32,
 }
 
+#[derive(Default)]
 struct Node {
-    key: Box<[u8]>,
     dependents: Vec<Ref>,
     stale: u32,
+    /// Bumped each time the id is reused.
     gen: u32,
-    live: bool,
 }
 
 #[derive(Default)]
 pub(crate) struct Deps {
-    nodes: Vec<Node>,
-    free: Vec<u32>,
-    index: HashTable<u32>,
+    nodes: Interner<Node>,
 }
 
 impl Deps {
-    fn node_key(nodes: &[Node], id: u32) -> &[u8] {
-        nodes.get(id as usize).map_or(&[][..], |n| &n.key)
-    }
-
-    fn find(&self, hasher: &KeyHasher, key: &[u8]) -> Option<u32> {
-        let nodes = &self.nodes;
-        self.index
-            .find(hasher.hash(key), |&id| {
-                nodes.get(id as usize).is_some_and(|n| *n.key == *key)
-            })
-            .copied()
-    }
-
     /// Records that `parent` was built from `child`.
     ///
     /// # Errors
@@ -81,44 +65,12 @@ impl Deps {
         child: &[u8],
         parent: Ref,
     ) -> Result<NodeRef, CacheError> {
-        let id = match self.find(hasher, child) {
-            Some(id) => id,
-            None => {
-                let nodes = &self.nodes;
-                self.index
-                    .try_reserve(1, |&id| hasher.hash(Self::node_key(nodes, id)))?;
-                let mut key = Vec::new();
-                key.try_reserve_exact(child.len())?;
-                key.extend_from_slice(child);
-                let id = match self.free.pop() {
-                    Some(id) => id,
-                    None => {
-                        self.nodes.try_reserve(1)?;
-                        self.nodes.push(Node {
-                            key: Box::new([]),
-                            dependents: Vec::new(),
-                            stale: 0,
-                            gen: 0,
-                            live: false,
-                        });
-                        (self.nodes.len() - 1) as u32
-                    }
-                };
-                if let Some(n) = self.nodes.get_mut(id as usize) {
-                    n.key = key.into_boxed_slice();
-                    n.dependents = Vec::new();
-                    n.stale = 0;
-                    n.gen = n.gen.wrapping_add(1);
-                    n.live = true;
-                }
-                let nodes = &self.nodes;
-                self.index.insert_unique(hasher.hash(child), id, |&id| {
-                    hasher.hash(Self::node_key(nodes, id))
-                });
-                id
-            }
-        };
-        let Some(node) = self.nodes.get_mut(id as usize) else {
+        let id = self.nodes.intern(hasher, child, |n| {
+            n.dependents = Vec::new();
+            n.stale = 0;
+            n.gen = n.gen.wrapping_add(1);
+        })?;
+        let Some(node) = self.nodes.get_mut(id) else {
             return Err(CacheError::AllocFailed);
         };
         node.dependents.try_reserve(1)?;
@@ -128,10 +80,10 @@ impl Deps {
 
     /// A dependent was removed: count its reference stale, compact or free the node.
     pub fn release(&mut self, hasher: &KeyHasher, node: NodeRef, store: &Store) {
-        let Some(n) = self.nodes.get_mut(node.id as usize) else {
+        let Some(n) = self.nodes.get_mut(node.id) else {
             return;
         };
-        if !n.live || n.gen != node.gen {
+        if n.gen != node.gen {
             return;
         }
         n.stale += 1;
@@ -139,39 +91,20 @@ impl Deps {
             n.dependents.retain(|r| r.is_live(store));
             n.stale = 0;
             if n.dependents.is_empty() {
-                self.free_node(hasher, node.id);
+                self.nodes.remove(hasher, node.id, |_| {});
             }
         }
     }
 
     /// Removes the node of `child` and returns its dependents (some may be stale).
     pub fn take(&mut self, hasher: &KeyHasher, child: &[u8]) -> Vec<Ref> {
-        let Some(id) = self.find(hasher, child) else {
+        let Some(id) = self.nodes.find(hasher, child) else {
             return Vec::new();
         };
-        let out = match self.nodes.get_mut(id as usize) {
-            Some(n) => core::mem::take(&mut n.dependents),
-            None => Vec::new(),
-        };
-        self.free_node(hasher, id);
+        let mut out = Vec::new();
+        self.nodes
+            .remove(hasher, id, |n| out = core::mem::take(&mut n.dependents));
         out
-    }
-
-    fn free_node(&mut self, hasher: &KeyHasher, id: u32) {
-        let Some(n) = self.nodes.get_mut(id as usize) else {
-            return;
-        };
-        let hash = hasher.hash(&n.key);
-        n.key = Box::new([]);
-        n.dependents = Vec::new();
-        n.live = false;
-        if let Ok(e) = self.index.find_entry(hash, |&x| x == id) {
-            e.remove();
-        }
-        // A free list that cannot grow just leaks the slot; never fail here.
-        if self.free.try_reserve(1).is_ok() {
-            self.free.push(id);
-        }
     }
 
     pub fn clear(&mut self) {
@@ -180,6 +113,6 @@ impl Deps {
 
     /// Whether no key has dependents (the common case: cascades cost nothing).
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.nodes.is_empty()
     }
 }

@@ -68,6 +68,7 @@ mod config;
 pub mod deps;
 mod error;
 pub mod expiry;
+mod interner;
 mod key;
 mod policy;
 mod rng;

@@ -11,11 +11,10 @@
 
 use crate::deps::Ref;
 use crate::error::CacheError;
+use crate::interner::Interner;
 use crate::key::KeyHasher;
 use crate::store::Store;
-use alloc::boxed::Box;
 use alloc::vec::Vec;
-use hashbrown::HashTable;
 
 /// Bytes charged to an entry per tag, on top of the tag's length.
 pub const TAG_OVERHEAD: usize = 24;
@@ -27,37 +26,21 @@ pub(crate) struct TagRef {
     gen: u64,
 }
 
+#[derive(Default)]
 struct Tag {
-    name: Box<[u8]>,
     gen: u64,
     live: u32,
     members: Vec<Ref>,
     stale: u32,
-    in_use: bool,
 }
 
 #[derive(Default)]
 pub(crate) struct Tags {
-    tags: Vec<Tag>,
-    free: Vec<u32>,
-    index: HashTable<u32>,
+    tags: Interner<Tag>,
     next_gen: u64,
 }
 
 impl Tags {
-    fn name_of(tags: &[Tag], id: u32) -> &[u8] {
-        tags.get(id as usize).map_or(&[][..], |t| &t.name)
-    }
-
-    fn find(&self, hasher: &KeyHasher, name: &[u8]) -> Option<u32> {
-        let tags = &self.tags;
-        self.index
-            .find(hasher.hash(name), |&id| {
-                tags.get(id as usize).is_some_and(|t| *t.name == *name)
-            })
-            .copied()
-    }
-
     /// Puts the entry `member` under tag `name`.
     ///
     /// # Errors
@@ -68,50 +51,15 @@ impl Tags {
         name: &[u8],
         member: Ref,
     ) -> Result<TagRef, CacheError> {
-        let id = match self.find(hasher, name) {
-            Some(id) => id,
-            None => {
-                let tags = &self.tags;
-                self.index
-                    .try_reserve(1, |&id| hasher.hash(Self::name_of(tags, id)))?;
-                let mut boxed = Vec::new();
-                boxed.try_reserve_exact(name.len())?;
-                boxed.extend_from_slice(name);
-                let id = match self.free.pop() {
-                    Some(id) => id,
-                    None => {
-                        self.tags.try_reserve(1)?;
-                        self.tags.push(Tag {
-                            name: Box::new([]),
-                            gen: 0,
-                            live: 0,
-                            members: Vec::new(),
-                            stale: 0,
-                            in_use: false,
-                        });
-                        (self.tags.len() - 1) as u32
-                    }
-                };
-                self.next_gen += 1;
-                let gen = self.next_gen;
-                if let Some(t) = self.tags.get_mut(id as usize) {
-                    *t = Tag {
-                        name: boxed.into_boxed_slice(),
-                        gen,
-                        live: 0,
-                        members: Vec::new(),
-                        stale: 0,
-                        in_use: true,
-                    };
-                }
-                let tags = &self.tags;
-                self.index.insert_unique(hasher.hash(name), id, |&id| {
-                    hasher.hash(Self::name_of(tags, id))
-                });
-                id
-            }
-        };
-        let Some(t) = self.tags.get_mut(id as usize) else {
+        let next_gen = &mut self.next_gen;
+        let id = self.tags.intern(hasher, name, |t| {
+            *next_gen += 1;
+            *t = Tag {
+                gen: *next_gen,
+                ..Tag::default()
+            };
+        })?;
+        let Some(t) = self.tags.get_mut(id) else {
             return Err(CacheError::AllocFailed);
         };
         t.members.try_reserve(1)?;
@@ -122,21 +70,18 @@ impl Tags {
 
     /// Whether every tag of an entry is still at the generation it was set with.
     pub fn all_current(&self, refs: &[TagRef]) -> bool {
-        refs.iter().all(|r| {
-            self.tags
-                .get(r.id as usize)
-                .is_some_and(|t| t.in_use && t.gen == r.gen)
-        })
+        refs.iter()
+            .all(|r| self.tags.get(r.id).is_some_and(|t| t.gen == r.gen))
     }
 
     /// An entry left the cache: drop it from the live count of each tag it is
     /// still current in, compacting or freeing the tag.
     pub fn detach(&mut self, hasher: &KeyHasher, refs: &[TagRef], store: &Store) {
         for r in refs {
-            let Some(t) = self.tags.get_mut(r.id as usize) else {
+            let Some(t) = self.tags.get_mut(r.id) else {
                 continue;
             };
-            if !t.in_use || t.gen != r.gen {
+            if t.gen != r.gen {
                 continue;
             }
             t.live = t.live.saturating_sub(1);
@@ -153,10 +98,10 @@ impl Tags {
     /// Kills every entry now under `name`: returns how many were live and their
     /// references (for the garbage queue). O(1): nothing is walked.
     pub fn invalidate(&mut self, hasher: &KeyHasher, name: &[u8]) -> (u32, Vec<Ref>) {
-        let Some(id) = self.find(hasher, name) else {
+        let Some(id) = self.tags.find(hasher, name) else {
             return (0, Vec::new());
         };
-        let Some(t) = self.tags.get_mut(id as usize) else {
+        let Some(t) = self.tags.get_mut(id) else {
             return (0, Vec::new());
         };
         let live = t.live;
@@ -166,23 +111,15 @@ impl Tags {
     }
 
     fn free_tag(&mut self, hasher: &KeyHasher, id: u32) {
-        let Some(t) = self.tags.get_mut(id as usize) else {
-            return;
-        };
-        let hash = hasher.hash(&t.name);
-        self.next_gen += 1;
-        t.gen = self.next_gen; // no old TagRef can match again
-        t.in_use = false;
-        t.name = Box::new([]);
-        t.members = Vec::new();
-        t.live = 0;
-        t.stale = 0;
-        if let Ok(e) = self.index.find_entry(hash, |&x| x == id) {
-            e.remove();
-        }
-        if self.free.try_reserve(1).is_ok() {
-            self.free.push(id);
-        }
+        let next_gen = &mut self.next_gen;
+        self.tags.remove(hasher, id, |t| {
+            *next_gen += 1;
+            // No old TagRef can match again, whoever reuses the id.
+            *t = Tag {
+                gen: *next_gen,
+                ..Tag::default()
+            };
+        });
     }
 
     pub fn clear(&mut self) {
@@ -193,8 +130,9 @@ impl Tags {
 
     /// Live entries under `name`.
     pub fn live(&self, hasher: &KeyHasher, name: &[u8]) -> u32 {
-        self.find(hasher, name)
-            .and_then(|id| self.tags.get(id as usize))
+        self.tags
+            .find(hasher, name)
+            .and_then(|id| self.tags.get(id))
             .map_or(0, |t| t.live)
     }
 }
