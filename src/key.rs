@@ -8,6 +8,11 @@
 //! | string `s`         | `0x01` ‖ UTF-8(s)                                            |
 //! | number `n`         | `0x02` ‖ big-endian IEEE-754 bits of `n` (`-0` written as `0`) |
 //! | composite `[p…]`   | `0x03` ‖ for each part: `0x01` ‖ varint(len) ‖ UTF-8, or `0x02` ‖ 8 bytes |
+//! | JS string with a lone surrogate | `0x04` ‖ its UTF-16 code units, little-endian (in a composite: `0x04` ‖ varint(len) ‖ units) |
+//!
+//! The last kind exists only on the JS side: UTF-8 cannot carry a lone
+//! surrogate, and replacing it (as `TextEncoder` does) would make distinct
+//! keys equal. Rust strings are always valid UTF-8, so [`Key`] never needs it.
 //!
 //! Composite parts are length-prefixed, so `["a:b","c"]`, `["a","b:c"]` and
 //! `"a:b:c"` are three different keys. The JS layer writes the same bytes
@@ -22,6 +27,8 @@ pub const KIND_STR: u8 = 1;
 pub const KIND_NUM: u8 = 2;
 /// Kind byte of a composite key.
 pub const KIND_PARTS: u8 = 3;
+/// Kind byte of a JS string that is not well-formed UTF-16 (written by the JS layer only).
+pub const KIND_UTF16: u8 = 4;
 
 /// One part of a composite key.
 #[derive(Clone, Copy, Debug, PartialEq)]

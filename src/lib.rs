@@ -81,7 +81,7 @@ pub mod wasm;
 pub use cache::{Cache, Lookup, SetOptions, SetOutcome};
 pub use config::{Config, Policy};
 pub use error::CacheError;
-pub use key::{Key, KeyHasher, KeyPart, KIND_NUM, KIND_PARTS, KIND_STR};
+pub use key::{Key, KeyHasher, KeyPart, KIND_NUM, KIND_PARTS, KIND_STR, KIND_UTF16};
 pub use policy::{LFU_DECAY_MINUTES, LFU_INIT_VAL, LFU_LOG_FACTOR};
 pub use rng::Rng;
 pub use stats::{RemovalCause, Stats};

@@ -4,6 +4,14 @@
 const KIND_STR = 1;
 const KIND_NUM = 2;
 const KIND_PARTS = 3;
+/** A string that is not well-formed UTF-16 (a lone surrogate): UTF-8 cannot
+ * carry it (TextEncoder would turn every lone surrogate into U+FFFD and make
+ * distinct keys equal), so its UTF-16 code units are written as they are. */
+const KIND_UTF16 = 4;
+
+const wellFormed = typeof String.prototype.isWellFormed === "function"
+  ? (s) => s.isWellFormed()
+  : (s) => !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
 
 const encoder = new TextEncoder();
 
@@ -98,6 +106,16 @@ export class Writer {
     const { written } = encoder.encodeInto(s, this.buf.subarray(this.len));
     this.len += written;
   }
+  /** UTF-16 code units, little-endian, with no length prefix. */
+  utf16(s) {
+    this.reserve(s.length * 2);
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      this.buf[this.len++] = c & 0xff;
+      this.buf[this.len++] = c >> 8;
+    }
+  }
+
   /** varint byte length, then UTF-8. */
   string(s) {
     if (s.length < 128) {
@@ -128,15 +146,24 @@ export class Writer {
 /** Appends the encoding of a (validated) key. */
 export function encodeKey(w, k) {
   if (typeof k === "string") {
-    w.byte(KIND_STR);
-    w.utf8(k);
+    if (wellFormed(k)) {
+      w.byte(KIND_STR);
+      w.utf8(k);
+    } else {
+      w.byte(KIND_UTF16);
+      w.utf16(k);
+    }
   } else if (typeof k === "number") {
     w.byte(KIND_NUM);
     w.f64be(k);
   } else {
     w.byte(KIND_PARTS);
     for (const p of k) {
-      if (typeof p === "string") {
+      if (typeof p === "string" && !wellFormed(p)) {
+        w.byte(KIND_UTF16);
+        w.varint(p.length * 2);
+        w.utf16(p);
+      } else if (typeof p === "string") {
         w.byte(KIND_STR);
         w.string(p);
       } else {

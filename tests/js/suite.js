@@ -111,6 +111,21 @@ test("17, \"17\" and [\"17\"] are three keys; composite parts are length-delimit
   equal(c.get(-0), "zero", "-0 and 0 are the same key");
 });
 
+test("strings with lone surrogates stay distinct keys (no U+FFFD folding)", ({ Cache }) => {
+  const c = new Cache();
+  c.set("\ud800", "a");
+  c.set("\ud801", "b");
+  c.set(["x\ud800"], "c");
+  c.set(["x\ud801"], "d");
+  equal(c.get("\ud800"), "a");
+  equal(c.get("\ud801"), "b");
+  equal(c.get(["x\ud800"]), "c");
+  equal(c.get(["x\ud801"]), "d");
+  equal(c.get("\ufffd"), undefined);
+  c.set("é😀", "well-formed");
+  equal(c.get("é😀"), "well-formed");
+});
+
 test("key() is printable and injective", ({ key }) => {
   equal(key("story", 12, "v3"), "story:12:v3");
   const cases = [["a:b", "c"], ["a", "b:c"], ["a:b:c"], [17], ["17"], ["a\\", "b"], ["a", "\\b"], ["a", ""], ["a:"], [""], [1, 2], ["1:2"], ["1", 2], [-1.5], ["-1.5"], ["1e+21"], [1e21]];
