@@ -159,6 +159,29 @@ test("TTL: a hit while now < t + d, expired from t + d", ({ Cache }) => {
   ok(c.stats().expirations >= 1);
 });
 
+test("reads skip the clock until an entry can expire, then honour it", ({ Cache }) => {
+  const t = clock();
+  let readings = 0;
+  const c = new Cache({ now: () => (readings++, t.now()) });
+  c.set("a", 1);
+  const before = readings;
+  c.get("a");
+  c.has("a");
+  c.peek("a");
+  equal(readings, before, "no TTL anywhere: reads need no clock");
+  c.set("b", 2, { ttl: 100 });
+  t.advance(99);
+  equal(c.get("b"), 2);
+  t.advance(1);
+  equal(c.get("b"), undefined, "expired exactly at t + d");
+  ok(readings > before + 2, "reads consult the clock once a TTL exists");
+  const lfu = new Cache({ policy: "allkeys-lfu", now: () => (readings++, t.now()) });
+  lfu.set("x", 1);
+  const r0 = readings;
+  lfu.get("x");
+  equal(readings, r0 + 1, "LFU's decay needs the clock on every read");
+});
+
 test("the default ttl applies when a write gives none", ({ Cache }) => {
   const t = clock();
   const c = new Cache({ now: t.now, ttl: 100 });
