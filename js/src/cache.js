@@ -62,6 +62,8 @@ export class Cache {
    * LFU): reads then need no clock reading (Date.now() is a fifth of a hit). */
   #timeless;
   #lastTime = 0;
+  /** The options of a write that gives none (shared: never mutated). */
+  #noOpts;
   #ttl;
   #swr;
   #sie;
@@ -104,6 +106,7 @@ export class Cache {
     this.#sie = staleIfError;
     this.#maxMemory = maxMemory;
     this.#timeless = ttl === 0 && !policy.endsWith("-lfu");
+    this.#noOpts = Object.freeze({ ttl: -1, grace: -1, tags: [], deps: [], swr: staleWhileRevalidate, sie: staleIfError });
     this.#inner = new WasmCache({
       maxMemory, maxEntries, policy, ttl, jitter, grace: Math.max(staleWhileRevalidate, staleIfError), seed,
     });
@@ -152,7 +155,14 @@ export class Cache {
   #stage() {
     const w = this.#w;
     this.#ensureIo(w.len);
-    bytes().set(w.buf.subarray(0, w.len), this.#ioPtr);
+    const mem = bytes();
+    if (w.len <= 64) {
+      // Short payloads: a loop beats allocating a subarray view per write.
+      const buf = w.buf, base = this.#ioPtr, n = w.len;
+      for (let i = 0; i < n; i++) mem[base + i] = buf[i];
+    } else {
+      mem.set(w.buf.subarray(0, w.len), this.#ioPtr);
+    }
   }
 
   /** Writes the key's encoding into the I/O buffer; returns its length. */
@@ -199,7 +209,7 @@ export class Cache {
 
   /** Validates per-write options into the shape set() needs. */
   #writeOpts(opts, where) {
-    if (opts === undefined || opts === null) return { ttl: -1, grace: -1, tags: [], deps: [], swr: this.#swr, sie: this.#sie };
+    if (opts === undefined || opts === null) return this.#noOpts;
     if (!isObject(opts)) throw new TypeError(`${where} options must be an object; got ${describe(opts)}`);
     const ttl = ms(opts.ttl, "ttl");
     const swr = ms(opts.staleWhileRevalidate, "staleWhileRevalidate");
@@ -238,7 +248,7 @@ export class Cache {
     if (r < 0) this.#fail(r);
     // A load storing its result builds on that value rather than changing it;
     // loads in flight that depend on it stay valid.
-    if (!fromLoad) this.#supersede(keyId(k));
+    if (!fromLoad && this.#inflight.size > 0) this.#supersede(keyId(k));
     return r === 0;
   }
 
@@ -324,7 +334,7 @@ export class Cache {
     const n = this.#stageKey(key);
     const r = this.#inner.delete(n, this.#readTime());
     if (r < 0) this.#fail(r);
-    this.#supersede(keyId(key));
+    if (this.#inflight.size > 0) this.#supersede(keyId(key));
     return r === 1;
   }
 
@@ -334,7 +344,7 @@ export class Cache {
     checkKey(key);
     const n = this.#stageKey(key);
     const r = this.#inner.invalidate(n, this.#readTime());
-    this.#supersede(keyId(key));
+    if (this.#inflight.size > 0) this.#supersede(keyId(key));
     return r;
   }
 
