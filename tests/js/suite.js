@@ -44,6 +44,25 @@ test("set/get round-trips JSON values and returns a fresh copy", ({ Cache }) => 
   equal(c.get("k16").qty, 3, "mutating a read does not change the cache");
 });
 
+test("strings of every short length round-trip, ASCII or not, through text and json", ({ Cache }) => {
+  for (const codec of ["text", "json"]) {
+    const c = new Cache({ codec });
+    for (let n = 0; n <= 70; n++) {
+      const ascii = "abcdefghijklmnopqrstuvwxyz0123456789".repeat(2).slice(0, n);
+      c.set(`a${n}`, ascii);
+      equal(c.get(`a${n}`), ascii, `${codec} ascii ${n}`);
+      if (n > 0) {
+        const mixed = ascii.slice(0, n - 1) + "é";
+        c.set(`m${n}`, mixed);
+        equal(c.get(`m${n}`), mixed, `${codec} non-ascii at ${n - 1}`);
+        const first = "😀" + ascii.slice(1);
+        c.set(`f${n}`, first);
+        equal(c.get(`f${n}`), first, `${codec} non-ascii first`);
+      }
+    }
+  }
+});
+
 test("the json codec keeps JSON's semantics", ({ Cache }) => {
   const c = new Cache();
   const d = new Date(Date.UTC(2026, 0, 2));
