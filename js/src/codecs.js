@@ -13,6 +13,11 @@ const decoder = new TextDecoder();
 
 const T_NULL = 0, T_FALSE = 1, T_TRUE = 2, T_UINT = 3, T_NINT = 4, T_F64 = 5,
   T_STR = 6, T_ARR = 7, T_OBJ = 8, T_SHAPE = 9;
+/** Tags from here up are objects of shape (tag − T_UINT_SHAPE) whose values
+ * are all non-negative integers, written as bare varints: `{ qty, updatedAt }`
+ * takes 1 + 2 + 6 bytes instead of 2 + 3 + 7. */
+const T_UINT_SHAPE = 16;
+const UINT_SHAPES = 256 - T_UINT_SHAPE;
 const MAX_SHAPES = 4096;
 const MAX_SHAPE_KEYS = 32;
 
@@ -107,6 +112,11 @@ class JsonCodec {
         this.shapeIds.set(sig, id);
       }
       if (id !== undefined) {
+        if (id < UINT_SHAPES && values.every((v) => Number.isSafeInteger(v) && v >= 0)) {
+          w.byte(T_UINT_SHAPE + id);
+          for (const v of values) w.varint(v);
+          return;
+        }
         w.byte(T_SHAPE);
         w.varint(id);
         for (const item of values) this.write(w, item);
@@ -162,8 +172,13 @@ class JsonCodec {
         for (let i = 0; i < keys.length; i++) out[keys[i]] = this.read(r);
         return out;
       }
-      default:
-        throw new Error(`edgecache: corrupt value (tag ${t})`);
+      default: {
+        const keys = t >= T_UINT_SHAPE ? this.shapes[t - T_UINT_SHAPE] : undefined;
+        if (keys === undefined) throw new Error(`edgecache: corrupt value (tag ${t})`);
+        const out = {};
+        for (let i = 0; i < keys.length; i++) out[keys[i]] = r.varint();
+        return out;
+      }
     }
   }
 

@@ -86,6 +86,15 @@ test("objects of one shape share their keys (compact default codec)", ({ Cache }
   deepEqual(c.get("b"), { qty: 1, updatedAt: 2 });
   c.set("c", { updatedAt: 2, qty: 1 });
   deepEqual(Object.keys(c.get("c")), ["updatedAt", "qty"], "key order survives");
+  // integer-only objects take the bare-varint form; anything else in the same shape still round-trips
+  const shaped = [{ qty: 0, updatedAt: 1732000000000 }, { qty: 499, updatedAt: 2 ** 53 - 1 }, { qty: -1, updatedAt: 5 },
+    { qty: 1.5, updatedAt: 5 }, { qty: "7", updatedAt: 5 }, { qty: null, updatedAt: -0 }];
+  shaped.forEach((v, i) => {
+    c.set(["s", i], v);
+    deepEqual(c.get(["s", i]), JSON.parse(JSON.stringify(v)), JSON.stringify(v));
+  });
+  for (let i = 0; i < 300; i++) c.set(["many", i], { [`f${i}`]: i, n: 1 });
+  for (let i = 0; i < 300; i++) deepEqual(c.get(["many", i]), { [`f${i}`]: i, n: 1 }, `shape ${i}`);
 });
 
 test("text, bytes and custom codecs", ({ Cache }) => {
