@@ -24,7 +24,7 @@ use hashbrown::HashTable;
 pub(crate) const NONE: u32 = u32::MAX;
 
 /// Bytes charged per entry beyond its chunk in the arena
-/// ([`Arena::chunk_size`]: key and value with a 2-byte header, rounded up to
+/// ([`crate::entry_bytes`] minus this constant: key and value with a 2-byte header, rounded up to
 /// the size class): the 24-byte record and 12 bytes for its share of the
 /// index (a `u32` slot and a control byte per bucket at a load factor that
 /// swings between 7⁄16 and ⅞).
