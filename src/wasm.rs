@@ -180,7 +180,7 @@ impl WasmCache {
     /// the result block); [`BAD_LAYOUT`] or [`NOT_READY`] on misuse.
     pub fn get(&mut self, key_len: usize, now: f64, accept_stale: bool) -> i32 {
         let (Some(cache), Some(key)) = (self.inner.as_mut(), self.io.get(..key_len)) else {
-            return self.misuse(key_len);
+            return self.misuse();
         };
         match cache.get(key, ms(now), accept_stale) {
             Lookup::Fresh(v) => {
@@ -195,7 +195,7 @@ impl WasmCache {
         }
     }
 
-    fn misuse(&self, _key_len: usize) -> i32 {
+    fn misuse(&self) -> i32 {
         if self.inner.is_none() {
             NOT_READY
         } else {
@@ -206,7 +206,7 @@ impl WasmCache {
     /// Like `get` without recency, frequency or stats change; fresh values only.
     pub fn peek(&mut self, key_len: usize, now: f64) -> i32 {
         let (Some(cache), Some(key)) = (self.inner.as_ref(), self.io.get(..key_len)) else {
-            return self.misuse(key_len);
+            return self.misuse();
         };
         match cache.peek(key, ms(now)) {
             Some(v) => {
@@ -220,7 +220,7 @@ impl WasmCache {
     /// 1 when a fresh value is cached, 0 when not.
     pub fn has(&mut self, key_len: usize, now: f64) -> i32 {
         let (Some(cache), Some(key)) = (self.inner.as_ref(), self.io.get(..key_len)) else {
-            return self.misuse(key_len);
+            return self.misuse();
         };
         i32::from(cache.has(key, ms(now)))
     }
@@ -305,7 +305,7 @@ impl WasmCache {
     /// value was there, 0 if not.
     pub fn delete(&mut self, key_len: usize, now: f64) -> i32 {
         let (Some(cache), Some(key)) = (self.inner.as_mut(), self.io.get(..key_len)) else {
-            return self.misuse(key_len);
+            return self.misuse();
         };
         i32::from(cache.delete(key, ms(now)))
     }
