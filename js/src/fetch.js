@@ -68,8 +68,13 @@ function varySignature(names, headers) {
   return names.map((n) => `${n}:${(headers.get(n) ?? "").trim()}`).join("\n");
 }
 
+/** The stored metadata's fields, in the order they are written: a positional
+ * array is about half the size of the same object as JSON text. */
+const META_FIELDS = ["status", "statusText", "headers", "reqTime", "resTime", "date", "age", "lifetime",
+  "noCache", "mustRevalidate", "swr", "sie", "etag", "lastModified"];
+
 function encodeEntry(meta, body) {
-  const m = encoder.encode(JSON.stringify(meta));
+  const m = encoder.encode(JSON.stringify(META_FIELDS.map((f) => meta[f] ?? null)));
   const out = new Uint8Array(4 + m.length + body.length);
   new DataView(out.buffer).setUint32(0, m.length, true);
   out.set(m, 4);
@@ -79,7 +84,12 @@ function encodeEntry(meta, body) {
 
 function decodeEntry(bytes) {
   const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
-  return { meta: JSON.parse(decoder.decode(bytes.subarray(4, 4 + n))), body: bytes.subarray(4 + n) };
+  const values = JSON.parse(decoder.decode(bytes.subarray(4, 4 + n)));
+  const meta = {};
+  META_FIELDS.forEach((f, i) => {
+    if (values[i] !== null) meta[f] = values[i];
+  });
+  return { meta, body: bytes.subarray(4 + n) };
 }
 
 /** Reads a body up to `limit` bytes; past that, hands back a stream of all of it instead. */
