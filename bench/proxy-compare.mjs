@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startOrigin } from "../tests/runtimes/origin.mjs";
+import { zipfSampler } from "../www/zipf.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const REQUESTS = Number(process.argv[2] ?? 20_000);
@@ -19,24 +20,7 @@ const CONCURRENCY = Number(process.argv[3] ?? 32);
 const CACHE_BYTES = Number(process.argv[4] ?? 4 * 1024 * 1024);
 const URLS = 5000;
 
-function zipf(n, s, seed) {
-  const cdf = new Float64Array(n);
-  let sum = 0;
-  for (let k = 1; k <= n; k++) cdf[k - 1] = sum += 1 / Math.pow(k, s);
-  let x = seed;
-  return () => {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    const u = (x / 2147483648) * sum;
-    let lo = 0, hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid] < u) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-}
-const next = zipf(URLS, 0.9, 42);
+const next = zipfSampler(URLS, 0.9, 42);
 const paths = Array.from({ length: REQUESTS }, () => `/p/${next()}?cc=max-age%3D300&size=1024`);
 
 async function load(base) {

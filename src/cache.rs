@@ -137,16 +137,12 @@ impl Cache {
         self.maintain(now);
         let hash = self.store.hash(key);
         let Some(slot) = self.store.find(hash, key) else {
-            self.stats.misses += 1;
-            self.policy.miss(&mut self.store, hash, &mut self.rng);
-            return Lookup::Miss;
+            return self.miss(hash);
         };
         match self.state(slot, now) {
-            State::Dead(cause) => {
-                self.remove(slot, cause);
-                self.stats.misses += 1;
-                self.policy.miss(&mut self.store, hash, &mut self.rng);
-                Lookup::Miss
+            State::Dead(dead) => {
+                self.reclaim_dead(slot, dead);
+                self.miss(hash)
             }
             State::Stale(expired_at) if accept_stale => {
                 self.stats.stale_hits += 1;
@@ -155,11 +151,7 @@ impl Cache {
                     expired_at,
                 }
             }
-            State::Stale(_) => {
-                self.stats.misses += 1;
-                self.policy.miss(&mut self.store, hash, &mut self.rng);
-                Lookup::Miss
-            }
+            State::Stale(_) => self.miss(hash),
             State::Fresh => {
                 self.stats.hits += 1;
                 self.policy
@@ -167,6 +159,12 @@ impl Cache {
                 Lookup::Fresh(self.store.value(slot))
             }
         }
+    }
+
+    fn miss(&mut self, hash: u64) -> Lookup<'static> {
+        self.stats.misses += 1;
+        self.policy.miss(&mut self.store, hash, &mut self.rng);
+        Lookup::Miss
     }
 
     /// Reads a fresh value without touching recency, frequency or stats.
@@ -178,21 +176,6 @@ impl Cache {
     /// Whether a fresh value is cached; no recency, frequency or stats change.
     pub fn has(&self, key: &[u8], now: u64) -> bool {
         self.peek(key, now).is_some()
-    }
-
-    /// Milliseconds until `key` expires: `Some(None)` if it never does,
-    /// `None` if it is not fresh.
-    pub fn ttl_remaining(&self, key: &[u8], now: u64) -> Option<Option<u64>> {
-        let slot = self.store.find(self.store.hash(key), key)?;
-        if !matches!(self.state(slot, now), State::Fresh) {
-            return None;
-        }
-        let pos = self.store.at(slot).ttl_pos;
-        Some(
-            self.heap
-                .times(pos)
-                .map(|(expires, _)| expires.saturating_sub(now)),
-        )
     }
 
     /// Writes `key`. Any write is a change: entries that depend on `key` are
@@ -342,7 +325,7 @@ impl Cache {
         let mut was_fresh = false;
         if let Some(slot) = self.store.find(hash, key) {
             match self.state(slot, now) {
-                State::Dead(cause) => self.remove(slot, cause),
+                State::Dead(dead) => self.reclaim_dead(slot, dead),
                 state => {
                     was_fresh = matches!(state, State::Fresh);
                     self.remove(slot, RemovalCause::Deleted);
@@ -360,7 +343,7 @@ impl Cache {
         let mut n = 0;
         if let Some(slot) = self.store.find(hash, key) {
             match self.state(slot, now) {
-                State::Dead(cause) => self.remove(slot, cause),
+                State::Dead(dead) => self.reclaim_dead(slot, dead),
                 _ => {
                     self.remove(slot, RemovalCause::Invalidated);
                     n += 1;
@@ -425,12 +408,6 @@ impl Cache {
         self.store.len() == 0
     }
 
-    /// Live entries carrying `tag` (entries that expired but are not reclaimed
-    /// yet still count).
-    pub fn tag_len(&self, tag: &[u8]) -> usize {
-        self.tags.live(&self.side_hasher, tag) as usize
-    }
-
     /// Reads without any side effect: `(value, is_stale)` for a fresh entry or
     /// one inside its stale window (tests and fuzzing).
     #[cfg(any(test, feature = "std"))]
@@ -446,12 +423,6 @@ impl Cache {
     /// The adaptive policy's current window share (for the demo), if any.
     pub fn window_share(&self) -> Option<f64> {
         self.policy.window_share()
-    }
-
-    /// LFU's decayed counter for `key`, when the policy is LFU.
-    pub fn lfu_frequency(&self, key: &[u8], now: u64) -> Option<u8> {
-        let slot = self.store.find(self.store.hash(key), key)?;
-        self.policy.lfu_frequency(&self.store, slot, now)
     }
 
     /// Reclaims up to `max` expired or tag-dead entries. Hosts may call this
@@ -471,14 +442,14 @@ impl Cache {
         if e.extra() {
             if let Some(x) = self.extras.get(&slot) {
                 if !self.tags.all_current(&x.tags) {
-                    return State::Dead(RemovalCause::Invalidated);
+                    return State::Dead(Dead::TagDead);
                 }
             }
         }
         if e.ttl_pos != NONE {
             if let Some((expires, dead)) = self.heap.times(e.ttl_pos) {
                 if now >= dead {
-                    return State::Dead(RemovalCause::Expired);
+                    return State::Dead(Dead::Expired);
                 }
                 if now >= expires {
                     return State::Stale(expires);
@@ -500,18 +471,30 @@ impl Cache {
         c
     }
 
-    /// Removes one live entry and counts it under `cause`. A tag-dead entry
-    /// was already counted when its tag was invalidated.
+    /// Removes one live entry and counts it under `cause`.
     fn remove(&mut self, slot: u32, cause: RemovalCause) {
+        if self.drop_entry(slot) {
+            self.stats.count_removal(cause);
+        }
+    }
+
+    /// Removes a dead entry: an expired one counts as an expiration; one
+    /// killed by a tag was counted when the tag was invalidated.
+    fn reclaim_dead(&mut self, slot: u32, dead: Dead) {
+        match dead {
+            Dead::Expired => self.remove(slot, RemovalCause::Expired),
+            Dead::TagDead => {
+                self.drop_entry(slot);
+            }
+        }
+    }
+
+    /// Unlinks and frees one entry without counting it; false if the slot held none.
+    fn drop_entry(&mut self, slot: u32) -> bool {
         if !self.store.at(slot).live() {
-            return;
+            return false;
         }
         let charge = self.charge_of(slot);
-        let tag_dead = self.store.at(slot).extra()
-            && self
-                .extras
-                .get(&slot)
-                .is_some_and(|x| !self.tags.all_current(&x.tags));
         self.policy.remove(&mut self.store, slot, charge);
         self.heap.remove(&mut self.store, slot);
         let extra = if self.store.at(slot).extra() {
@@ -528,9 +511,7 @@ impl Cache {
             }
         }
         self.bytes -= charge;
-        if !(tag_dead && cause == RemovalCause::Invalidated) {
-            self.stats.count_removal(cause);
-        }
+        true
     }
 
     /// Removes every entry that depends on `key`, transitively. Iterative;
@@ -557,8 +538,8 @@ impl Cache {
                 // A dead entry (expired, or killed by a tag) is as good as gone:
                 // reclaim it, but do not follow its edges, exactly as if it had
                 // been reclaimed already. Eviction and expiry cascade nothing.
-                if let State::Dead(cause) = self.state(r.slot, now) {
-                    self.remove(r.slot, cause);
+                if let State::Dead(dead) = self.state(r.slot, now) {
+                    self.reclaim_dead(r.slot, dead);
                     continue;
                 }
                 let next = self.deps.take(&self.side_hasher, self.store.key(r.slot));
@@ -597,13 +578,9 @@ impl Cache {
                 self.garbage.pop();
                 continue;
             };
-            if r.is_live(&self.store)
-                && matches!(
-                    self.state(r.slot, 0),
-                    State::Dead(RemovalCause::Invalidated)
-                )
+            if r.is_live(&self.store) && matches!(self.state(r.slot, 0), State::Dead(Dead::TagDead))
             {
-                self.remove(r.slot, RemovalCause::Invalidated);
+                self.drop_entry(r.slot);
             }
             return true;
         }
@@ -697,5 +674,13 @@ impl Cache {
 enum State {
     Fresh,
     Stale(u64),
-    Dead(RemovalCause),
+    Dead(Dead),
+}
+
+/// Why an entry is no longer readable.
+enum Dead {
+    /// Its TTL and stale window passed.
+    Expired,
+    /// One of its tags was invalidated after it was set.
+    TagDead,
 }

@@ -127,12 +127,4 @@ impl Tags {
         *self = Tags::default();
         self.next_gen = next_gen;
     }
-
-    /// Live entries under `name`.
-    pub fn live(&self, hasher: &KeyHasher, name: &[u8]) -> u32 {
-        self.tags
-            .find(hasher, name)
-            .and_then(|id| self.tags.get(id))
-            .map_or(0, |t| t.live)
-    }
 }

@@ -77,7 +77,10 @@ struct StatsOut {
     window_share: Option<f64>,
 }
 
-fn ms(x: f64) -> u64 {
+/// A JS number as a non-negative integer (milliseconds, counts): NaN,
+/// negatives and fractions below 1 become 0, which the core's checks refuse
+/// where 0 is not allowed.
+fn non_negative(x: f64) -> u64 {
     if x.is_finite() && x > 0.0 {
         x as u64
     } else {
@@ -106,18 +109,13 @@ impl WasmCache {
             Some(name) => name.parse::<Policy>().map_err(js_err)?,
             None => Policy::AllKeysLru,
         };
-        if !(o.max_memory.is_finite() && o.max_memory >= 1.0) {
-            return Err(js_err(CacheError::InvalidConfig(
-                "maxMemory must be a positive number of bytes",
-            )));
-        }
         let config = Config {
             max_bytes: o.max_memory.min(usize::MAX as f64) as usize,
-            max_entries: ms(o.max_entries) as usize,
+            max_entries: non_negative(o.max_entries) as usize,
             policy,
-            default_ttl_ms: ms(o.ttl),
+            default_ttl_ms: non_negative(o.ttl),
             jitter: o.jitter,
-            default_grace_ms: ms(o.grace),
+            default_grace_ms: non_negative(o.grace),
         };
         config.validate().map_err(js_err)?;
         Ok(WasmCache {
@@ -182,7 +180,7 @@ impl WasmCache {
         let (Some(cache), Some(key)) = (self.inner.as_mut(), self.io.get(..key_len)) else {
             return self.misuse();
         };
-        match cache.get(key, ms(now), accept_stale) {
+        match cache.get(key, non_negative(now), accept_stale) {
             Lookup::Fresh(v) => {
                 Self::report(&mut self.out, v, 0);
                 0
@@ -208,7 +206,7 @@ impl WasmCache {
         let (Some(cache), Some(key)) = (self.inner.as_ref(), self.io.get(..key_len)) else {
             return self.misuse();
         };
-        match cache.peek(key, ms(now)) {
+        match cache.peek(key, non_negative(now)) {
             Some(v) => {
                 Self::report(&mut self.out, v, 0);
                 0
@@ -222,20 +220,7 @@ impl WasmCache {
         let (Some(cache), Some(key)) = (self.inner.as_ref(), self.io.get(..key_len)) else {
             return self.misuse();
         };
-        i32::from(cache.has(key, ms(now)))
-    }
-
-    /// Remaining TTL in ms of a fresh key: −1 when absent, −2 when it never expires.
-    pub fn ttl(&mut self, key_len: usize, now: f64) -> JsResult<f64> {
-        let _ = self.core()?;
-        let (Some(cache), Some(key)) = (self.inner.as_ref(), self.io.get(..key_len)) else {
-            return Err(js_err(CacheError::InvalidArgument("key length")));
-        };
-        Ok(match cache.ttl_remaining(key, ms(now)) {
-            None => -1.0,
-            Some(None) => -2.0,
-            Some(Some(t)) => t as f64,
-        })
+        i32::from(cache.has(key, non_negative(now)))
     }
 
     /// Writes: `io` holds `key ‖ value ‖ tags ‖ deps`, each tag and dep as a
@@ -287,12 +272,12 @@ impl WasmCache {
             return BAD_LAYOUT;
         };
         let opts = SetOptions {
-            ttl_ms: (ttl >= 0.0).then(|| ms(ttl)),
-            grace_ms: (grace >= 0.0).then(|| ms(grace)),
+            ttl_ms: (ttl >= 0.0).then(|| non_negative(ttl)),
+            grace_ms: (grace >= 0.0).then(|| non_negative(grace)),
             tags: &tags,
             depends_on: &deps,
         };
-        match cache.set(key, value, &opts, ms(now)) {
+        match cache.set(key, value, &opts, non_negative(now)) {
             Ok(SetOutcome::Stored) => 0,
             Ok(SetOutcome::TooLarge) => 1,
             Ok(SetOutcome::NoRoom) => 2,
@@ -307,7 +292,7 @@ impl WasmCache {
         let (Some(cache), Some(key)) = (self.inner.as_mut(), self.io.get(..key_len)) else {
             return self.misuse();
         };
-        i32::from(cache.delete(key, ms(now)))
+        i32::from(cache.delete(key, non_negative(now)))
     }
 
     /// Invalidates the key in `io[..key_len]` and its dependents; how many were removed.
@@ -316,7 +301,7 @@ impl WasmCache {
         let (Some(cache), Some(key)) = (self.inner.as_mut(), self.io.get(..key_len)) else {
             return Err(js_err(CacheError::InvalidArgument("key length")));
         };
-        Ok(cache.invalidate(key, ms(now)) as u32)
+        Ok(cache.invalidate(key, non_negative(now)) as u32)
     }
 
     /// Invalidates the tag in `io[..tag_len]`; how many entries carried it.
@@ -328,17 +313,12 @@ impl WasmCache {
         Ok(cache.invalidate_tag(tag) as u32)
     }
 
-    /// Drops every entry, keeps the configuration.
+    /// Drops every entry, keeps the configuration (and the I/O buffer, whose
+    /// address the JS layer keeps).
     pub fn clear(&mut self) {
         if let Some(c) = self.inner.as_mut() {
             c.clear();
         }
-        self.io = Vec::new();
-    }
-
-    /// Reclaims up to `max` expired or tag-dead entries (idle-time upkeep).
-    pub fn reclaim(&mut self, now: f64, max: usize) -> usize {
-        self.inner.as_mut().map_or(0, |c| c.reclaim(ms(now), max))
     }
 
     /// Counters as a plain object.
@@ -363,11 +343,6 @@ impl WasmCache {
         };
         let ser = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
         Ok(out.serialize(&ser)?)
-    }
-
-    /// The per-entry overhead constant, for the docs and the demo.
-    pub fn entry_overhead() -> usize {
-        crate::ENTRY_OVERHEAD
     }
 }
 

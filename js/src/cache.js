@@ -4,7 +4,7 @@
 
 import { WasmCache, ready, bytes, words, memorySize } from "./runtime.js";
 import { Writer, checkKey, encodeKey, keyId, describe } from "./keys.js";
-import { makeCodec } from "./codecs.js";
+import { makeCodec, bytesCodec } from "./codecs.js";
 
 export const POLICIES = Object.freeze([
   "allkeys-lru", "allkeys-lfu", "allkeys-random",
@@ -25,8 +25,9 @@ function isObject(v) {
   return v !== null && typeof v === "object";
 }
 
-function ms(value, name, { allowUndefined = true } = {}) {
-  if (value === undefined && allowUndefined) return undefined;
+/** Validates an optional number of milliseconds (undefined passes through). */
+export function ms(value, name) {
+  if (value === undefined) return undefined;
   if (typeof value !== "number") throw new TypeError(`${name} must be a number of milliseconds; got ${describe(value)}`);
   if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a finite, non-negative number of milliseconds; got ${value}`);
   return value;
@@ -64,7 +65,6 @@ export class Cache {
   #lastTime = 0;
   /** The options of a write that gives none (shared: never mutated). */
   #noOpts;
-  #ttl;
   #swr;
   #sie;
   #maxMemory;
@@ -101,7 +101,6 @@ export class Cache {
     }
     this.#codec = makeCodec(codec);
     this.#now = now;
-    this.#ttl = ttl;
     this.#swr = staleWhileRevalidate;
     this.#sie = staleIfError;
     this.#maxMemory = maxMemory;
@@ -197,9 +196,10 @@ export class Cache {
     return w.len;
   }
 
-  #read() {
+  /** Decodes the value the last read reported (with `codec`, or the cache's). */
+  #read(codec = this.#codec) {
     const out = words();
-    return this.#codec.decodeAt(bytes(), out[this.#out], out[this.#out + 1]);
+    return codec.decodeAt(bytes(), out[this.#out], out[this.#out + 1]);
   }
 
   #expiredAt() {
@@ -220,41 +220,36 @@ export class Cache {
     return { ttl: ttl ?? -1, grace, tags, deps, swr: swr ?? this.#swr, sie: sie ?? this.#sie };
   }
 
-  #write(k, v, o, raw = false, fromLoad = false) {
+  /**
+   * Encodes key ‖ value ‖ tags ‖ deps into the I/O buffer and stores it.
+   * `fromLoad`: the write stores a load's own result, which builds on the
+   * values it depends on rather than changing them, so loads in flight that
+   * depend on it stay valid.
+   */
+  #write(k, v, o, { codec = this.#codec, fromLoad = false } = {}) {
     if (v === undefined) throw new TypeError("value must not be undefined (use delete() to remove a key, or null to cache an absence)");
     const w = this.#w;
     w.len = 0;
     encodeKey(w, k);
     const keyLen = w.len;
-    if (raw) w.bytes(v);
-    else this.#codec.encode(w, v);
+    codec.encode(w, v);
     const valueLen = w.len - keyLen;
-    for (const t of o.tags) {
-      const at = w.len;
-      w.u32le(0);
-      w.utf8(t);
-      w.view.setUint32(at, w.len - at - 4, true);
-    }
-    for (const d of o.deps) {
-      const at = w.len;
-      w.u32le(0);
-      encodeKey(w, d);
-      w.view.setUint32(at, w.len - at - 4, true);
-    }
+    for (const t of o.tags) w.prefixed(() => w.utf8(t));
+    for (const d of o.deps) w.prefixed(() => encodeKey(w, d));
     if (o.ttl > 0) this.#timeless = false;
     const now = this.#time();
     this.#stage();
     const r = this.#inner.set(keyLen, valueLen, o.ttl, o.grace, o.tags.length, o.deps.length, now);
     if (r < 0) this.#fail(r);
-    // A load storing its result builds on that value rather than changing it;
-    // loads in flight that depend on it stay valid.
-    if (!fromLoad && this.#inflight.size > 0) this.#supersede(keyId(k));
+    if (!fromLoad) this.#supersede(k);
     return r === 0;
   }
 
-  /** A change of `id` means a load in flight for it (or built on it) must not store its result. */
-  #supersede(id, tag) {
+  /** A change of `key` (or of `tag`) means a load in flight for it, or built
+   * on it, must not store its result. */
+  #supersede(key, tag) {
     if (this.#inflight.size === 0) return;
+    const id = key === undefined ? undefined : keyId(key);
     for (const [fid, f] of this.#inflight) {
       if (fid === id || (id !== undefined && f.depIds.includes(id)) || (tag !== undefined && f.tags.includes(tag))) {
         f.superseded = true;
@@ -269,18 +264,16 @@ export class Cache {
       /** Stores bytes as they are. */
       setRaw: (key, bytes, options) => {
         this.#live();
-        return this.#write(key, bytes, this.#writeOpts(options, "set"), true);
+        return this.#write(key, bytes, this.#writeOpts(options, "set"), { codec: bytesCodec });
       },
       /** A copy of the stored bytes, or undefined. */
       getRaw: (key) => {
         this.#live();
         const n = this.#stageKey(key);
         const r = this.#inner.get(n, this.#time(), false);
+        if (r === 0) return this.#read(bytesCodec);
         if (r === -1) return undefined;
-        if (r < 0) this.#fail(r);
-        const out = words();
-        const ptr = out[this.#out];
-        return bytes().slice(ptr, ptr + out[this.#out + 1]);
+        return this.#fail(r);
       },
     };
   }
@@ -334,7 +327,7 @@ export class Cache {
     const n = this.#stageKey(key);
     const r = this.#inner.delete(n, this.#readTime());
     if (r < 0) this.#fail(r);
-    if (this.#inflight.size > 0) this.#supersede(keyId(key));
+    this.#supersede(key);
     return r === 1;
   }
 
@@ -344,7 +337,7 @@ export class Cache {
     checkKey(key);
     const n = this.#stageKey(key);
     const r = this.#inner.invalidate(n, this.#readTime());
-    if (this.#inflight.size > 0) this.#supersede(keyId(key));
+    this.#supersede(key);
     return r;
   }
 
@@ -419,7 +412,7 @@ export class Cache {
             this.#loadErrors++;
             throw new TypeError("loader resolved to undefined; resolve null to cache an absence");
           }
-          if (!flight.superseded && !this.#freed) this.#write(key, value, o, false, true);
+          if (!flight.superseded && !this.#freed) this.#write(key, value, o, { fromLoad: true });
           return value;
         },
         (err) => {
@@ -518,8 +511,6 @@ export class Cache {
   clear() {
     this.#live();
     this.#inner.clear();
-    this.#ioPtr = 0;
-    this.#ioCap = 0;
     for (const f of this.#inflight.values()) f.superseded = true;
   }
 

@@ -263,7 +263,7 @@ const textCodec = {
   },
 };
 
-const bytesCodec = {
+export const bytesCodec = {
   name: "bytes",
   encode(w, v) {
     if (v instanceof Uint8Array) w.bytes(v);

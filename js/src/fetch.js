@@ -6,7 +6,7 @@
 // ["cf", url, vary signature] → metadata + body. Both carry the tag
 // "cf-url:" + url, so an unsafe request invalidates every variant in O(1).
 
-import { Cache, internals } from "./cache.js";
+import { Cache, internals, ms } from "./cache.js";
 import { describe } from "./keys.js";
 
 const NAME = "edgecache";
@@ -127,14 +127,6 @@ async function readLimited(response, limit) {
   return { bytes };
 }
 
-function msOption(options, name) {
-  const v = options[name];
-  if (v === undefined) return 0;
-  if (typeof v !== "number") throw new TypeError(`${name} must be a number of milliseconds; got ${describe(v)}`);
-  if (!Number.isFinite(v) || v < 0) throw new RangeError(`${name} must be a finite, non-negative number of milliseconds; got ${v}`);
-  return v;
-}
-
 /**
  * A fetch() with a shared HTTP cache in front of the origin.
  * @param {Cache} cache
@@ -143,10 +135,11 @@ function msOption(options, name) {
 export function cachedFetch(cache, options = {}) {
   if (!(cache instanceof Cache)) throw new TypeError(`cache must be a Cache; got ${describe(cache)}`);
   if (options === null || typeof options !== "object") throw new TypeError(`options must be an object; got ${describe(options)}`);
-  const ttl = msOption(options, "ttl");
-  const swrDefault = msOption(options, "staleWhileRevalidate");
-  const sieDefault = msOption(options, "staleIfError");
-  const keepForRevalidation = options.keepForRevalidation === undefined ? 300_000 : msOption(options, "keepForRevalidation");
+  const option = (name, fallback) => ms(options[name], name) ?? fallback;
+  const ttl = option("ttl", 0);
+  const swrDefault = option("staleWhileRevalidate", 0);
+  const sieDefault = option("staleIfError", 0);
+  const keepForRevalidation = option("keepForRevalidation", 300_000);
   const respect = options.respectCacheControl ?? true;
   if (typeof respect !== "boolean") throw new TypeError(`respectCacheControl must be a boolean; got ${describe(respect)}`);
   const waitUntil = options.waitUntil;

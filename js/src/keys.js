@@ -136,6 +136,13 @@ export class Writer {
     this.buf.set(bytes, this.len);
     this.len += bytes.length;
   }
+  /** Writes what `write` appends, preceded by its length as a little-endian u32. */
+  prefixed(write) {
+    const at = this.len;
+    this.u32le(0);
+    write();
+    this.view.setUint32(at, this.len - at - 4, true);
+  }
   bytes(u8) {
     this.reserve(u8.length);
     this.buf.set(u8, this.len);

@@ -144,11 +144,6 @@ impl Lfu {
         }
         best.map(|(_, s)| s)
     }
-
-    /// The decayed counter of an entry (tests and the demo).
-    pub fn frequency(store: &Store, slot: u32, now: u64) -> u8 {
-        decayed(store.at(slot).meta, now)
-    }
 }
 
 #[cfg(test)]

@@ -178,14 +178,6 @@ impl PolicyState {
         }
     }
 
-    /// LFU's decayed counter of an entry, if that is the policy.
-    pub fn lfu_frequency(&self, store: &Store, slot: u32, now: u64) -> Option<u8> {
-        match &self.family {
-            Family::Lfu(_) => Some(lfu::Lfu::frequency(store, slot, now)),
-            _ => None,
-        }
-    }
-
     #[cfg(any(test, feature = "std"))]
     pub fn validate(&self, store: &Store) {
         let tracked: usize = store
