@@ -169,6 +169,28 @@ test("no-cache revalidates every time with If-None-Match; a 304 refreshes the st
   equal(await count(lib.origin, p), 2);
 });
 
+test("a 304 refreshes the stored headers; uncacheable statuses are never stored", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/hdr?cc=no-cache&etag=%22h%22&counted=1";
+  const first = await cfetch(lib.origin + p);
+  equal(first.headers.get("x-origin-count"), "1");
+  const body1 = await first.text();
+  const second = await cfetch(lib.origin + p);
+  equal(second.headers.get("x-origin-count"), "2", "the 304's header replaced the stored one");
+  equal(await second.text(), body1, "with the stored body");
+  const third = await cfetch(lib.origin + p);
+  equal(third.headers.get("x-origin-count"), "3");
+  await third.text();
+  for (const status of [500, 503, 206, 201]) {
+    const q = `/status${status}?cc=max-age%3D60&status=${status}`;
+    await (await cfetch(lib.origin + q)).text();
+    const again = await cfetch(lib.origin + q);
+    ok(again.headers.get("cache-status").includes("fwd=uri-miss"), `${status} was not stored`);
+    await again.text();
+    equal(await count(lib.origin, q), 2, `${status} reached the origin twice`);
+  }
+});
+
 test("must-revalidate: a stale response is revalidated, never served stale", async (lib) => {
   const { t, cfetch } = setup(lib, { staleWhileRevalidate: 60_000 });
   const p = "/mr?cc=max-age%3D10%2C%20must-revalidate&etag=%22e%22";

@@ -8,6 +8,7 @@
 //   ?vary=…      Vary                   ?cookie=1  Set-Cookie
 //   ?status=n    status                 ?size=n    body of n bytes
 //   ?delay=ms    answer after a delay   ?location=… Location  ?clocation=… Content-Location
+//   ?counted=1   X-Origin-Count: n (also on a 304)
 // Control: /__count?url=<path+query> → {count}, /__total → {count},
 //          /__reset, /__fail?path=/x&mode=500|reset|off (per path).
 // The body is `v<n> <method> <path> auth=<authorization> accept=<accept>`,
@@ -63,6 +64,7 @@ export async function startOrigin() {
       if (q.has("cookie")) headers["set-cookie"] = `session=${n}; Path=/`;
       if (q.has("location")) headers.location = q.get("location");
       if (q.has("clocation")) headers["content-location"] = q.get("clocation");
+      if (q.has("counted")) headers["x-origin-count"] = String(n);
       const respond = () => {
         if (q.has("etag") && req.headers["if-none-match"] === q.get("etag")) {
           res.writeHead(304, headers);
