@@ -113,7 +113,7 @@ export interface Stats {
   hitRatio: number;
   /** Byte size of the wasm linear memory. */
   wasmMemory: Bytes;
-  /** allkeys-adaptive only: the window's share of the budget. */
+  /** allkeys-adaptive only: the share of the budget new entries enter (W-TinyLFU's window, or S3-FIFO's small queue: 0.1). */
   windowShare?: number;
 }
 

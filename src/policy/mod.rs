@@ -4,6 +4,7 @@
 //! only those with a TTL for `volatile-*`).
 
 mod adaptive;
+mod evicted;
 mod lfu;
 pub(crate) mod list;
 mod lru;
