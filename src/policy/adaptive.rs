@@ -127,8 +127,8 @@ fn set_freq(store: &mut Store, slot: u32, f: u32) {
     e.meta = (e.meta & !FREQ_MASK) | (f.min(3) << FREQ_SHIFT);
 }
 
-/// The key's fingerprint in S3-FIFO's evicted-key memory (bits the index
-/// and the shard choice do not use).
+/// The key's fingerprint in S3-FIFO's evicted-key memory: a 32-bit digest
+/// of the whole 64-bit hash (a false match only sends a new key to main).
 fn fingerprint(hash: u64) -> u32 {
     (hash >> 38) as u32 ^ (hash as u32).rotate_left(16)
 }
