@@ -52,8 +52,6 @@ const WINDOW: u32 = 1;
 const PROBATION: u32 = 2;
 const PROTECTED: u32 = 3;
 
-/// Initial window share (Caffeine: 1 %).
-const INITIAL_WINDOW: f64 = 0.01;
 /// Protected share of the main space.
 const PROTECTED_OF_MAIN: f64 = 0.80;
 /// A candidate this frequent may win a 1-in-128 lottery against a more
@@ -92,10 +90,8 @@ pub(crate) struct Adaptive {
     protected: Region,
     max_bytes: f64,
     max_entries: f64,
-    window_share: f64,
-    protected_share: f64,
+    structure: Structure,
     rebalancing: bool,
-    s3fifo: bool,
     /// S3-FIFO: whether anything was evicted yet (until then a full small
     /// queue spills new entries into the main one).
     has_evicted: bool,
@@ -143,30 +139,53 @@ impl Adaptive {
 
     /// A policy with a fixed structure (the mini-simulation's ghosts).
     pub fn fixed(max_bytes: f64, max_entries: f64, structure: Structure) -> Adaptive {
-        let mut a = Adaptive::fixed_window(max_bytes, max_entries, INITIAL_WINDOW);
-        a.adopt(structure);
-        a
-    }
-
-    fn fixed_window(max_bytes: f64, max_entries: f64, window_share: f64) -> Adaptive {
         let mut sketch = Sketch::new();
         if max_entries > 0.0 {
             sketch.ensure_capacity(max_entries as usize);
         }
-        Adaptive {
+        let mut a = Adaptive {
             window: Region::default(),
             probation: Region::default(),
             protected: Region::default(),
             max_bytes,
             max_entries,
-            window_share,
-            protected_share: PROTECTED_OF_MAIN * (1.0 - window_share),
+            structure,
             rebalancing: false,
-            s3fifo: false,
             has_evicted: false,
             evicted: None,
             sketch,
             sim: None,
+        };
+        if a.is_s3fifo() {
+            a.remember_evictions();
+        }
+        a
+    }
+
+    fn is_s3fifo(&self) -> bool {
+        self.structure == Structure::S3Fifo
+    }
+
+    /// The share of the capacity new entries enter: the W-TinyLFU window or
+    /// S3-FIFO's small queue (the demo plots it).
+    pub fn window_share(&self) -> f64 {
+        match self.structure {
+            Structure::WTinyLfu(share) => share,
+            Structure::S3Fifo => SMALL_SHARE,
+        }
+    }
+
+    fn protected_share(&self) -> f64 {
+        PROTECTED_OF_MAIN * (1.0 - self.window_share())
+    }
+
+    /// Makes S3-FIFO's evicted-key memory, once.
+    fn remember_evictions(&mut self) {
+        if self.evicted.is_none() {
+            self.evicted = Some(alloc::boxed::Box::new(EvictedKeys::new(
+                REMEMBERED_SHARE * self.max_bytes,
+                REMEMBERED_SHARE * self.max_entries,
+            )));
         }
     }
 
@@ -222,12 +241,12 @@ impl Adaptive {
     fn main_has_room_for(&self, store: &Store, slot: u32) -> bool {
         let main_bytes = self.probation.bytes + self.protected.bytes + weight(store, slot);
         let main_len = self.probation.list.len + self.protected.list.len + 1;
-        !self.over(main_bytes, main_len, 1.0 - self.window_share)
+        !self.over(main_bytes, main_len, 1.0 - self.window_share())
     }
 
     fn window_over(&self) -> bool {
         self.window.list.len > 1
-            && self.over(self.window.bytes, self.window.list.len, self.window_share)
+            && self.over(self.window.bytes, self.window.list.len, self.window_share())
     }
 
     /// Moves window overflow into probation while the main space has room.
@@ -246,7 +265,7 @@ impl Adaptive {
             && self.over(
                 self.protected.bytes,
                 self.protected.list.len,
-                self.protected_share,
+                self.protected_share(),
             )
         {
             let head = self.protected.list.head;
@@ -271,7 +290,7 @@ impl Adaptive {
             self.sketch.ensure_capacity(self.len() + 1);
         }
         self.sketch.increment(hash);
-        if self.s3fifo {
+        if self.is_s3fifo() {
             // A key evicted from the small queue not long ago has proved it
             // comes back: it goes straight to the main queue.
             let returning = self
@@ -298,20 +317,18 @@ impl Adaptive {
 
     pub fn on_access(&mut self, store: &mut Store, slot: u32, hash: u64, rng: &mut Rng) {
         self.sketch.increment(hash);
-        if self.s3fifo {
+        if self.is_s3fifo() {
             // Lazy promotion: a hit only counts; eviction acts on the count.
             set_freq(store, slot, freq(store, slot) + 1);
-            let w = weight(store, slot);
-            self.simulate(store, hash, w, true, rng);
-            return;
-        }
-        match region_of(store, slot) {
-            WINDOW => self.window.list.move_to_tail(store, slot),
-            PROBATION => {
-                self.move_to(store, slot, PROTECTED);
-                self.demote_protected(store);
+        } else {
+            match region_of(store, slot) {
+                WINDOW => self.window.list.move_to_tail(store, slot),
+                PROBATION => {
+                    self.move_to(store, slot, PROTECTED);
+                    self.demote_protected(store);
+                }
+                _ => self.protected.list.move_to_tail(store, slot),
             }
-            _ => self.protected.list.move_to_tail(store, slot),
         }
         let w = weight(store, slot);
         self.simulate(store, hash, w, true, rng);
@@ -367,29 +384,14 @@ impl Adaptive {
     /// Switches structure or window share. Nothing moves here: the lists are
     /// shared, and a W-TinyLFU window converges over the next calls.
     fn adopt(&mut self, structure: Structure) {
-        match structure {
-            Structure::S3Fifo => {
-                if !self.s3fifo {
-                    if self.evicted.is_none() {
-                        self.evicted = Some(alloc::boxed::Box::new(EvictedKeys::new(
-                            REMEMBERED_SHARE * self.max_bytes,
-                            REMEMBERED_SHARE * self.max_entries,
-                        )));
-                    }
-                    self.s3fifo = true;
-                    self.window_share = SMALL_SHARE;
-                    self.protected_share = PROTECTED_OF_MAIN * (1.0 - SMALL_SHARE);
-                    self.rebalancing = false;
-                }
-            }
-            Structure::WTinyLfu(share) => {
-                if self.s3fifo || (share - self.window_share).abs() > f64::EPSILON {
-                    self.s3fifo = false;
-                    self.window_share = share;
-                    self.protected_share = PROTECTED_OF_MAIN * (1.0 - share);
-                    self.rebalancing = true;
-                }
-            }
+        if structure == self.structure {
+            return;
+        }
+        self.structure = structure;
+        // S3-FIFO's small queue drains through eviction, not by moves.
+        self.rebalancing = !self.is_s3fifo();
+        if self.is_s3fifo() {
+            self.remember_evictions();
         }
     }
 
@@ -411,7 +413,7 @@ impl Adaptive {
                 break;
             }
             let bytes = self.window.bytes + weight(store, head);
-            if self.over(bytes, self.window.list.len + 1, self.window_share) {
+            if self.over(bytes, self.window.list.len + 1, self.window_share()) {
                 break;
             }
             self.move_to(store, head, WINDOW);
@@ -430,7 +432,7 @@ impl Adaptive {
     /// first move window entries into the main space when it has room (that is
     /// not an eviction).
     pub fn victim(&mut self, store: &mut Store, rng: &mut Rng, incoming: u64) -> Option<u32> {
-        if self.s3fifo {
+        if self.is_s3fifo() {
             return self.s3fifo_victim(store);
         }
         loop {
@@ -439,7 +441,7 @@ impl Adaptive {
                 && self.over(
                     self.window.bytes + incoming,
                     self.window.list.len + usize::from(incoming > 0),
-                    self.window_share,
+                    self.window_share(),
                 );
             if window_full {
                 let candidate = self.window.list.head;
@@ -546,11 +548,6 @@ impl Adaptive {
         } else {
             false
         }
-    }
-
-    /// The window's current share of the capacity (the demo plots it).
-    pub fn window_share(&self) -> f64 {
-        self.window_share
     }
 
     #[cfg(any(test, feature = "std"))]
