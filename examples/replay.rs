@@ -4,7 +4,11 @@
 //! ```text
 //! cargo run --release --example replay -- [--traces DIR] [--trace NAME] [--policy P,P…]
 //!                                         [--capacity N | --percent 1,5,20] [--markdown]
+//!                                         [--seed N]
 //! ```
+//!
+//! `--seed` (default `0x5eed`) seeds the cache's hashing and randomness: the
+//! hit ratios of `allkeys-adaptive` move a little with it (see `bench/REPLAY.md`).
 //!
 //! Each request is a `get`; a miss is followed by a `set` (demand fill), cold
 //! misses count, no warm-up: the convention REFERENCE.md uses. Entry-count
@@ -109,14 +113,14 @@ fn load(path: &Path, format: &str) -> Trace {
 }
 
 /// Replays `trace` and returns the hit ratio in percent.
-fn replay(trace: &Trace, policy: Policy, entries: usize, bytes: Option<usize>) -> f64 {
+fn replay(trace: &Trace, policy: Policy, entries: usize, bytes: Option<usize>, seed: u64) -> f64 {
     let config = Config {
         max_bytes: bytes.unwrap_or(usize::MAX / 4),
         max_entries: if bytes.is_some() { 0 } else { entries },
         policy,
         ..Config::default()
     };
-    let mut cache = Cache::new(config, 0x5eed).unwrap_or_else(|e| panic!("{e}"));
+    let mut cache = Cache::new(config, seed).unwrap_or_else(|e| panic!("{e}"));
     let mut key = [edgecache::KIND_STR, 0, 0, 0, 0, 0, 0, 0, 0];
     let mut hits = 0u64;
     let value = vec![
@@ -198,6 +202,9 @@ fn main() {
         .map(|p| p.parse().unwrap_or_else(|e| panic!("{p}: {e}")))
         .collect();
     let only = arg("--trace");
+    let seed: u64 = arg("--seed").map_or(0x5eed, |s| {
+        s.parse().unwrap_or_else(|_| panic!("bad seed {s}"))
+    });
     let percents: Vec<f64> = arg("--percent")
         .unwrap_or_else(|| "1,5,20".into())
         .split(',')
@@ -254,7 +261,7 @@ fn main() {
         for (cap, unit, entries, bytes) in runs {
             let ours: Vec<f64> = policies
                 .iter()
-                .map(|&p| replay(&trace, p, entries, bytes))
+                .map(|&p| replay(&trace, p, entries, bytes, seed))
                 .collect();
             let r = refs
                 .get(&(file.to_string(), cap))
