@@ -31,7 +31,8 @@ pub enum Policy {
     VolatileTtl,
     /// Never evict: refuse writes that do not fit.
     NoEviction,
-    /// Beyond Redis: W-TinyLFU admission with an adaptive window.
+    /// Beyond Redis: S3-FIFO or W-TinyLFU (and its window), chosen by a
+    /// sampled mini-simulation.
     AllKeysAdaptive,
 }
 

@@ -30,7 +30,7 @@
 //! | `volatile-lru` / `-lfu` / `-random` | as above, among entries with a TTL |
 //! | `volatile-ttl` | the entry with a TTL that expires soonest |
 //! | `noeviction` | nothing: writes that do not fit are refused |
-//! | `allkeys-adaptive` | W-TinyLFU whose window a sampled mini-simulation picks (admission-filtered, scan-resistant; `bench/REPLAY.md`) |
+//! | `allkeys-adaptive` | S3-FIFO or W-TinyLFU and its window, picked by a sampled mini-simulation (admission-filtered, scan-resistant; `bench/REPLAY.md`) |
 //!
 //! A write that the policy cannot make room for is refused and counted
 //! ([`SetOutcome`]), and nothing already cached is removed by it.
