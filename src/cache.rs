@@ -64,6 +64,15 @@ struct Extra {
     tags: Vec<TagRef>,
     deps: Vec<NodeRef>,
     charge: u64,
+    /// Names this entry in [`Ref`]s: a reference whose slot now holds another
+    /// entry (or one without extras) is stale.
+    gen: u32,
+}
+
+/// Whether `r` still names the entry it was made for.
+fn is_live(store: &Store, extras: &SlotMap<Extra>, r: &Ref) -> bool {
+    let e = store.at(r.slot);
+    e.live() && e.extra() && extras.get(&r.slot).is_some_and(|x| x.gen == r.gen)
 }
 
 type SlotMap<V> = HashMap<u32, V, foldhash::fast::FixedState>;
@@ -86,6 +95,8 @@ pub struct Cache {
     deps: Deps,
     tags: Tags,
     extras: SlotMap<Extra>,
+    /// The next entry with extras gets this `gen`.
+    next_gen: u32,
     garbage: Vec<Vec<Ref>>,
     /// Seeded hasher for tag names and dependency keys.
     side_hasher: KeyHasher,
@@ -113,6 +124,7 @@ impl Cache {
             deps: Deps::default(),
             tags: Tags::default(),
             extras: HashMap::with_hasher(foldhash::fast::FixedState::with_seed(extras_seed)),
+            next_gen: 0,
             garbage: Vec::new(),
             side_hasher: KeyHasher::new(side_seed),
             rng,
@@ -270,13 +282,15 @@ impl Cache {
             self.heap
                 .push(&mut self.store, slot, now.saturating_add(d), grace);
         }
-        let me = Ref {
-            slot,
-            gen: self.store.at(slot).gen(),
-        };
         if has_extra {
+            let me = Ref {
+                slot,
+                gen: self.next_gen,
+            };
+            self.next_gen = self.next_gen.wrapping_add(1);
             let mut extra = Extra {
                 charge: extra_charge,
+                gen: me.gen,
                 ..Extra::default()
             };
             let result = self.attach_extra(&mut extra, opts, me);
@@ -446,8 +460,8 @@ impl Cache {
                 }
             }
         }
-        if e.ttl_pos != NONE {
-            if let Some((expires, dead)) = self.heap.times(e.ttl_pos) {
+        if e.ttl_pos() != NONE {
+            if let Some((expires, dead)) = self.heap.times(e.ttl_pos()) {
                 if now >= dead {
                     return State::Dead(Dead::Expired);
                 }
@@ -462,7 +476,7 @@ impl Cache {
     fn charge_of(&self, slot: u32) -> u64 {
         let e = self.store.at(slot);
         let mut c = (self.store.chunk_size(slot) + ENTRY_OVERHEAD) as u64;
-        if e.ttl_pos != NONE {
+        if e.ttl_pos() != NONE {
             c += TTL_OVERHEAD as u64;
         }
         if e.extra() {
@@ -504,10 +518,11 @@ impl Cache {
         };
         self.store.remove(slot);
         if let Some(extra) = extra {
-            self.tags
-                .detach(&self.side_hasher, &extra.tags, &self.store);
+            let (store, extras) = (&self.store, &self.extras);
+            let live = |r: &Ref| is_live(store, extras, r);
+            self.tags.detach(&self.side_hasher, &extra.tags, live);
             for node in extra.deps {
-                self.deps.release(&self.side_hasher, node, &self.store);
+                self.deps.release(&self.side_hasher, node, live);
             }
         }
         self.bytes -= charge;
@@ -532,7 +547,7 @@ impl Cache {
         let mut removed = 0;
         while let Some(mut refs) = work.pop() {
             while let Some(r) = refs.pop() {
-                if !r.is_live(&self.store) {
+                if !is_live(&self.store, &self.extras, &r) {
                     continue;
                 }
                 // A dead entry (expired, or killed by a tag) is as good as gone:
@@ -578,7 +593,8 @@ impl Cache {
                 self.garbage.pop();
                 continue;
             };
-            if r.is_live(&self.store) && matches!(self.state(r.slot, 0), State::Dead(Dead::TagDead))
+            if is_live(&self.store, &self.extras, &r)
+                && matches!(self.state(r.slot, 0), State::Dead(Dead::TagDead))
             {
                 self.drop_entry(r.slot);
             }
@@ -665,7 +681,7 @@ impl Cache {
             self.heap.len(),
             self.store
                 .live_slots()
-                .filter(|&s| self.store.at(s).ttl_pos != NONE)
+                .filter(|&s| self.store.at(s).ttl_pos() != NONE)
                 .count()
         );
     }

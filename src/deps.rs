@@ -2,8 +2,9 @@
 //! not) to the entries built from it.
 //!
 //! Each child key is interned once as a node holding `(slot, gen)` references
-//! to its dependents. A reference whose entry has gone (or whose slot was
-//! reused, so `gen` differs) is stale; a node compacts itself when half its
+//! to its dependents (`gen` numbers the entries that have extras, so a slot
+//! reused by another entry does not match). A reference whose entry has gone
+//! is stale; a node compacts itself when half its
 //! references are stale, and is freed when none is left, so edges never
 //! outlive their entries for long. The cascade itself lives in
 //! [`crate::Cache`]: it takes a node's dependents, removes them, then follows
@@ -13,7 +14,6 @@
 use crate::error::CacheError;
 use crate::interner::Interner;
 use crate::key::KeyHasher;
-use crate::store::Store;
 use alloc::vec::Vec;
 
 /// Bytes charged to an entry per `dependsOn` edge, on top of the child key's
@@ -25,13 +25,6 @@ pub const EDGE_OVERHEAD: usize = 24;
 pub(crate) struct Ref {
     pub slot: u32,
     pub gen: u32,
-}
-
-impl Ref {
-    pub fn is_live(&self, store: &Store) -> bool {
-        let e = store.at(self.slot);
-        e.live() && e.gen() == self.gen
-    }
 }
 
 /// A handle to a node, stale once the node is freed.
@@ -79,7 +72,7 @@ impl Deps {
     }
 
     /// A dependent was removed: count its reference stale, compact or free the node.
-    pub fn release(&mut self, hasher: &KeyHasher, node: NodeRef, store: &Store) {
+    pub fn release(&mut self, hasher: &KeyHasher, node: NodeRef, is_live: impl Fn(&Ref) -> bool) {
         let Some(n) = self.nodes.get_mut(node.id) else {
             return;
         };
@@ -88,7 +81,7 @@ impl Deps {
         }
         n.stale += 1;
         if (n.stale as usize) * 2 >= n.dependents.len() {
-            n.dependents.retain(|r| r.is_live(store));
+            n.dependents.retain(|r| is_live(r));
             n.stale = 0;
             if n.dependents.is_empty() {
                 self.nodes.remove(hasher, node.id, |_| {});

@@ -80,6 +80,9 @@ impl ExpiryHeap {
     /// # Errors
     /// [`CacheError::AllocFailed`].
     pub fn reserve(&mut self) -> Result<(), CacheError> {
+        if self.nodes.len() >= crate::store::MAX_TTL_ENTRIES {
+            return Err(CacheError::AllocFailed);
+        }
         self.nodes.try_reserve(1)?;
         Ok(())
     }
@@ -92,26 +95,26 @@ impl ExpiryHeap {
             grace,
             slot,
         });
-        store.at_mut(slot).ttl_pos = pos as u32;
+        store.at_mut(slot).set_ttl_pos(pos as u32);
         self.sift_up(store, pos);
     }
 
     /// Removes `slot` from the heap if it is there.
     pub fn remove(&mut self, store: &mut Store, slot: u32) {
-        let pos = store.at(slot).ttl_pos;
+        let pos = store.at(slot).ttl_pos();
         if pos == NONE {
             return;
         }
         let pos = pos as usize;
-        store.at_mut(slot).ttl_pos = NONE;
+        store.at_mut(slot).set_ttl_pos(NONE);
         let Some(last) = self.nodes.pop() else { return };
         if pos < self.nodes.len() {
             if let Some(n) = self.nodes.get_mut(pos) {
                 *n = last;
             }
-            store.at_mut(last.slot).ttl_pos = pos as u32;
+            store.at_mut(last.slot).set_ttl_pos(pos as u32);
             self.sift_up(store, pos);
-            let now_at = store.at(last.slot).ttl_pos as usize;
+            let now_at = store.at(last.slot).ttl_pos() as usize;
             self.sift_down(store, now_at);
         }
     }
@@ -127,10 +130,10 @@ impl ExpiryHeap {
     fn swap(&mut self, store: &mut Store, a: usize, b: usize) {
         self.nodes.swap(a, b);
         if let Some(n) = self.nodes.get(a) {
-            store.at_mut(n.slot).ttl_pos = a as u32;
+            store.at_mut(n.slot).set_ttl_pos(a as u32);
         }
         if let Some(n) = self.nodes.get(b) {
-            store.at_mut(n.slot).ttl_pos = b as u32;
+            store.at_mut(n.slot).set_ttl_pos(b as u32);
         }
     }
 
@@ -170,7 +173,7 @@ impl ExpiryHeap {
     #[cfg(any(test, feature = "std"))]
     pub fn validate(&self, store: &Store) {
         for (i, n) in self.nodes.iter().enumerate() {
-            assert_eq!(store.at(n.slot).ttl_pos as usize, i, "heap back-pointer");
+            assert_eq!(store.at(n.slot).ttl_pos() as usize, i, "heap back-pointer");
             assert!(store.at(n.slot).live(), "heap holds a live entry");
             if i > 0 {
                 assert!(self.key((i - 1) / ARITY) <= n.dead_at, "heap order");

@@ -1,8 +1,10 @@
 //! The slab of entry records and its hash index.
 //!
-//! A record is 24 bytes: the handle of the entry's bytes in the [`Arena`], its
-//! expiry-heap position, two policy links, policy state, and a generation
-//! with two flag bits. Records live in fixed blocks of 1024 (a growing slab
+//! A record is 20 bytes: the handle of the entry's bytes in the [`Arena`], its
+//! expiry-heap position with two flag bits, two policy links and policy
+//! state. (The generation that side tables use to tell a reused slot from
+//! the entry they meant lives with those side tables, in the cache's
+//! extras: only entries with tags or `dependsOn` edges are named by them.) Records live in fixed blocks of 1024 (a growing slab
 //! never copies itself, so there is no doubling spike in linear memory), and
 //! slots freed by removals are reused first. The index is a
 //! `hashbrown::HashTable` of slot numbers, hashed with the cache's seeded
@@ -25,13 +27,17 @@ pub(crate) const NONE: u32 = u32::MAX;
 
 /// Bytes charged per entry beyond its chunk in the arena
 /// ([`crate::entry_bytes`] minus this constant: key and value with a 2-byte header, rounded up to
-/// the size class): the 24-byte record and 12 bytes for its share of the
+/// the size class): the 20-byte record and 12 bytes for its share of the
 /// index (a `u32` slot and a control byte per bucket at a load factor that
 /// swings between 7⁄16 and ⅞).
 ///
-/// So an entry is charged `chunk_size(key, value) + 36`: for a 17-byte key
-/// and an 8-byte value, `28 + 36 = 64` bytes.
-pub const ENTRY_OVERHEAD: usize = 36;
+/// So an entry is charged `chunk_size(key, value) + 32`: for a 17-byte key
+/// and an 8-byte value, `28 + 32 = 60` bytes.
+pub const ENTRY_OVERHEAD: usize = 32;
+
+/// The most entries that can have a TTL at once (the expiry-heap position
+/// has 30 bits in the record).
+pub(crate) const MAX_TTL_ENTRIES: usize = POS_MASK as usize - 1;
 
 const BLOCK_BITS: u32 = 10;
 const SHARD_BITS: u32 = 6;
@@ -48,57 +54,65 @@ fn shard_of(hash: u64) -> usize {
 const BLOCK: usize = 1 << BLOCK_BITS;
 const LIVE: u32 = 1 << 31;
 const EXTRA: u32 = 1 << 30;
-const GEN_MASK: u32 = EXTRA - 1;
+/// The expiry-heap position's bits in `Entry::state`; all ones is "none".
+const POS_MASK: u32 = EXTRA - 1;
 
-/// One cached entry's record.
+/// One cached entry's record: 20 bytes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Entry {
     /// Where `key ‖ value` lives in the arena.
     pub handle: Handle,
-    /// Position in the expiry heap, or `NONE` when the entry has no TTL.
-    pub ttl_pos: u32,
+    /// The LIVE and EXTRA flags and, in the low 30 bits, the position in
+    /// the expiry heap (all ones when the entry has no TTL). A heap of 2³⁰
+    /// nodes would need 24 GiB, six times what wasm32 can address.
+    state: u32,
     /// Policy-defined links (list neighbours, array position).
     pub link: [u32; 2],
     /// Policy-defined state (LFU counter and clock, region and weight).
     pub meta: u32,
-    /// Generation (bumped when the slot is reused) and the LIVE/EXTRA flags.
-    bits: u32,
 }
 
 impl Entry {
     const EMPTY: Entry = Entry {
         handle: 0,
-        ttl_pos: NONE,
+        state: POS_MASK,
         link: [NONE, NONE],
         meta: 0,
-        bits: 0,
     };
 
     /// Whether the slot holds an entry.
     #[inline]
     pub fn live(&self) -> bool {
-        self.bits & LIVE != 0
+        self.state & LIVE != 0
     }
 
     /// Whether the entry has tags or `dependsOn` edges in the side table.
     #[inline]
     pub fn extra(&self) -> bool {
-        self.bits & EXTRA != 0
-    }
-
-    /// The slot's generation: side tables hold `(slot, gen)` references that
-    /// go stale safely when the slot is reused.
-    #[inline]
-    pub fn gen(&self) -> u32 {
-        self.bits & GEN_MASK
+        self.state & EXTRA != 0
     }
 
     pub fn set_extra(&mut self, on: bool) {
         if on {
-            self.bits |= EXTRA;
+            self.state |= EXTRA;
         } else {
-            self.bits &= !EXTRA;
+            self.state &= !EXTRA;
         }
+    }
+
+    /// Position in the expiry heap, or `NONE` when the entry has no TTL.
+    #[inline]
+    pub fn ttl_pos(&self) -> u32 {
+        match self.state & POS_MASK {
+            POS_MASK => NONE,
+            pos => pos,
+        }
+    }
+
+    /// Sets the expiry-heap position (`NONE`: no TTL).
+    #[inline]
+    pub fn set_ttl_pos(&mut self, pos: u32) {
+        self.state = (self.state & !POS_MASK) | pos.min(POS_MASK);
     }
 }
 
@@ -237,14 +251,11 @@ impl Store {
             self.slots += 1;
             (self.slots - 1) as u32
         };
-        let e = self.at_mut(slot);
-        let gen = (e.gen() + 1) & GEN_MASK;
-        *e = Entry {
+        *self.at_mut(slot) = Entry {
             handle,
-            ttl_pos: NONE,
+            state: LIVE | POS_MASK,
             link: [NONE, NONE],
             meta: 0,
-            bits: LIVE | gen,
         };
         let (blocks, arena, hasher) = (&self.blocks, &self.arena, &self.hasher);
         let Some(shard) = self.index.get_mut(shard_of(hash)) else {
@@ -279,14 +290,9 @@ impl Store {
         let handle = self.at(slot).handle;
         self.arena.free(handle);
         let free_head = self.free_head;
-        let e = self.at_mut(slot);
-        let gen = e.gen();
-        *e = Entry {
-            handle: 0,
-            ttl_pos: NONE,
+        *self.at_mut(slot) = Entry {
             link: [free_head, NONE],
-            meta: 0,
-            bits: gen,
+            ..Entry::EMPTY
         };
         self.free_head = slot;
         self.len -= 1;

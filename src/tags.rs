@@ -13,7 +13,6 @@ use crate::deps::Ref;
 use crate::error::CacheError;
 use crate::interner::Interner;
 use crate::key::KeyHasher;
-use crate::store::Store;
 use alloc::vec::Vec;
 
 /// Bytes charged to an entry per tag, on top of the tag's length.
@@ -76,7 +75,7 @@ impl Tags {
 
     /// An entry left the cache: drop it from the live count of each tag it is
     /// still current in, compacting or freeing the tag.
-    pub fn detach(&mut self, hasher: &KeyHasher, refs: &[TagRef], store: &Store) {
+    pub fn detach(&mut self, hasher: &KeyHasher, refs: &[TagRef], is_live: impl Fn(&Ref) -> bool) {
         for r in refs {
             let Some(t) = self.tags.get_mut(r.id) else {
                 continue;
@@ -89,7 +88,7 @@ impl Tags {
             if t.live == 0 {
                 self.free_tag(hasher, r.id);
             } else if (t.stale as usize) * 2 >= t.members.len() {
-                t.members.retain(|m| m.is_live(store));
+                t.members.retain(|m| is_live(m));
                 t.stale = 0;
             }
         }

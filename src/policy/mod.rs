@@ -98,7 +98,7 @@ impl PolicyState {
         now: u64,
         rng: &mut Rng,
     ) {
-        let has_ttl = store.at(slot).ttl_pos != crate::store::NONE;
+        let has_ttl = store.at(slot).ttl_pos() != crate::store::NONE;
         if !self.tracks(has_ttl) {
             return;
         }
