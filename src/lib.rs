@@ -91,8 +91,8 @@ pub use store::ENTRY_OVERHEAD;
 /// TTL, tag and dependency extras): its arena chunk plus [`ENTRY_OVERHEAD`].
 ///
 /// ```
-/// // a 17-byte key and an 8-byte value: a 28-byte chunk + 32
-/// assert_eq!(edgecache::entry_bytes(17, 8), 60);
+/// // a 17-byte key and an 8-byte value: a 28-byte chunk + 30
+/// assert_eq!(edgecache::entry_bytes(17, 8), 58);
 /// ```
 pub fn entry_bytes(key_len: usize, value_len: usize) -> usize {
     arena::Arena::chunk_size(key_len, value_len) + ENTRY_OVERHEAD
