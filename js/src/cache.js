@@ -237,7 +237,8 @@ export class Cache {
     for (const t of o.tags) w.prefixed(() => w.utf8(t));
     for (const d of o.deps) w.prefixed(() => encodeKey(w, d));
     if (o.ttl > 0) this.#timeless = false;
-    const now = this.#time();
+    // While no entry can expire (no TTL yet, not LFU) a write needs no clock either.
+    const now = this.#readTime();
     this.#stage();
     const r = this.#inner.set(keyLen, valueLen, o.ttl, o.grace, o.tags.length, o.deps.length, now);
     if (r < 0) this.#fail(r);

@@ -187,7 +187,7 @@ test("TTL: a hit while now < t + d, expired from t + d", ({ Cache }) => {
   ok(c.stats().expirations >= 1);
 });
 
-test("reads skip the clock until an entry can expire, then honour it", ({ Cache }) => {
+test("reads and writes skip the clock until an entry can expire, then honour it", ({ Cache }) => {
   const t = clock();
   let readings = 0;
   const c = new Cache({ now: () => (readings++, t.now()) });
@@ -196,8 +196,12 @@ test("reads skip the clock until an entry can expire, then honour it", ({ Cache 
   c.get("a");
   c.has("a");
   c.peek("a");
-  equal(readings, before, "no TTL anywhere: reads need no clock");
+  c.set("a2", 1);
+  equal(readings, before, "no TTL anywhere: reads and writes need no clock");
   c.set("b", 2, { ttl: 100 });
+  const r1 = readings;
+  c.set("c", 3);
+  equal(readings, r1 + 1, "once a TTL exists, every write reads the clock");
   t.advance(99);
   equal(c.get("b"), 2);
   t.advance(1);
