@@ -350,9 +350,9 @@ impl Adaptive {
     }
 
     /// Replays one request on a store of keys without values (the
-    /// mini-simulation's ghosts): a read of a cached key is a hit, any
-    /// other request stores the key, evicting first. Returns whether the
-    /// key was cached.
+    /// mini-simulation's ghosts): a read of a cached key is a hit; a read
+    /// or write of a key not cached stores it, evicting first; a write of
+    /// a cached key changes nothing. Returns whether the key was cached.
     pub fn replay(
         &mut self,
         store: &mut Store,
