@@ -155,7 +155,7 @@ impl Entry {
     }
 }
 
-/// Slab + index + arena.
+/// Slab + index + the entries' bytes.
 pub(crate) struct Store {
     blocks: Vec<Box<[Entry]>>,
     slots: usize,
@@ -164,20 +164,88 @@ pub(crate) struct Store {
     /// briefly holds two tables) on its own, so the index never needs two
     /// copies of itself at once in linear memory.
     index: Vec<HashTable<u32>>,
-    arena: Arena,
+    bytes: Bytes,
     hasher: KeyHasher,
     len: usize,
     sentinel: Entry,
 }
 
+/// Where the entries' bytes live.
+enum Bytes {
+    /// Keys and values in the arena: every cache.
+    Arena(Arena),
+    /// 8-byte keys and no values, in an array by slot: the mini-simulation's
+    /// ghosts, each of which would otherwise take at least a 64 KiB arena
+    /// page however few keys it holds.
+    Keys8(Vec<[u8; 8]>),
+}
+
+impl Bytes {
+    /// `(key, value)` of the entry in `slot` whose arena handle is `handle`.
+    #[inline]
+    fn get(&self, slot: u32, handle: Handle) -> (&[u8], &[u8]) {
+        match self {
+            Bytes::Arena(arena) => arena.get(handle),
+            Bytes::Keys8(keys) => (keys.get(slot as usize).map_or(&[][..], |k| &k[..]), &[]),
+        }
+    }
+
+    /// Stores the bytes of the entry going into `slot`; returns its handle.
+    fn alloc(&mut self, slot: u32, key: &[u8], value: &[u8]) -> Result<Handle, CacheError> {
+        match self {
+            Bytes::Arena(arena) => arena.alloc(key, value),
+            Bytes::Keys8(keys) => {
+                let (Ok(k), true) = (<[u8; 8]>::try_from(key), value.is_empty()) else {
+                    return Err(CacheError::InvalidArgument(
+                        "internal: a keys-only store takes 8-byte keys and no value",
+                    ));
+                };
+                let i = slot as usize;
+                if i >= keys.len() {
+                    keys.try_reserve(i + 1 - keys.len())?;
+                    keys.resize(i + 1, [0; 8]);
+                }
+                if let Some(at) = keys.get_mut(i) {
+                    *at = k;
+                }
+                Ok(0)
+            }
+        }
+    }
+
+    fn free(&mut self, handle: Handle) {
+        if let Bytes::Arena(arena) = self {
+            arena.free(handle);
+        }
+    }
+}
+
+/// The key in `slot`, from the parts of a [`Store`] that a resizing index
+/// can borrow while the index itself is borrowed mutably.
+fn key_in<'a>(blocks: &'a [Box<[Entry]>], bytes: &'a Bytes, slot: u32) -> &'a [u8] {
+    blocks
+        .get((slot >> BLOCK_BITS) as usize)
+        .and_then(|b| b.get(slot as usize & (BLOCK - 1)))
+        .map_or(&[][..], |e| bytes.get(slot, e.handle).0)
+}
+
 impl Store {
     pub fn new(seed: u64) -> Store {
+        Store::with_bytes(seed, Bytes::Arena(Arena::default()))
+    }
+
+    /// A store of 8-byte keys without values (the mini-simulation's ghosts).
+    pub fn keys_only(seed: u64) -> Store {
+        Store::with_bytes(seed, Bytes::Keys8(Vec::new()))
+    }
+
+    fn with_bytes(seed: u64, bytes: Bytes) -> Store {
         Store {
             blocks: Vec::new(),
             slots: 0,
             free_head: NONE,
             index: (0..SHARDS).map(|_| HashTable::new()).collect(),
-            arena: Arena::default(),
+            bytes,
             hasher: KeyHasher::new(seed),
             len: 0,
             sentinel: Entry::EMPTY,
@@ -235,7 +303,7 @@ impl Store {
         if !e.live() {
             return &[];
         }
-        self.arena.get(e.handle).0
+        self.bytes.get(slot, e.handle).0
     }
 
     /// The value of a live slot.
@@ -245,12 +313,12 @@ impl Store {
         if !e.live() {
             return &[];
         }
-        self.arena.get(e.handle).1
+        self.bytes.get(slot, e.handle).1
     }
 
     /// Bytes the slot's chunk occupies in the arena.
     pub fn chunk_size(&self, slot: u32) -> usize {
-        let (k, v) = self.arena.get(self.at(slot).handle);
+        let (k, v) = self.bytes.get(slot, self.at(slot).handle);
         Arena::chunk_size(k.len(), v.len())
     }
 
@@ -268,17 +336,11 @@ impl Store {
     /// cannot grow; nothing is changed then.
     pub fn insert(&mut self, hash: u64, key: &[u8], value: &[u8]) -> Result<u32, CacheError> {
         {
-            let (blocks, arena, hasher) = (&self.blocks, &self.arena, &self.hasher);
-            let key_of = |s: u32| -> &[u8] {
-                blocks
-                    .get((s >> BLOCK_BITS) as usize)
-                    .and_then(|b| b.get(s as usize & (BLOCK - 1)))
-                    .map_or(&[][..], |e| arena.get(e.handle).0)
-            };
+            let (blocks, bytes, hasher) = (&self.blocks, &self.bytes, &self.hasher);
             let Some(shard) = self.index.get_mut(shard_of(hash)) else {
                 return Err(CacheError::AllocFailed);
             };
-            shard.try_reserve(1, |&s| hasher.hash(key_of(s)))?;
+            shard.try_reserve(1, |&s| hasher.hash(key_in(blocks, bytes, s)))?;
         }
         if self.free_head == NONE && self.slots == self.blocks.len() * BLOCK {
             self.blocks.try_reserve(1)?;
@@ -287,32 +349,29 @@ impl Store {
             block.resize(BLOCK, Entry::EMPTY);
             self.blocks.push(block.into_boxed_slice());
         }
-        let handle = self.arena.alloc(key, value)?;
-        let slot = if self.free_head != NONE {
-            let slot = self.free_head;
+        let reuse = self.free_head != NONE;
+        let slot = if reuse {
+            self.free_head
+        } else {
+            self.slots as u32
+        };
+        let handle = self.bytes.alloc(slot, key, value)?;
+        if reuse {
             self.free_head = self.at(slot).link[0];
-            slot
         } else {
             self.slots += 1;
-            (self.slots - 1) as u32
-        };
+        }
         *self.at_mut(slot) = Entry {
             handle,
             state: LIVE | POS_MASK,
             link: [NONE, NONE],
             meta: 0,
         };
-        let (blocks, arena, hasher) = (&self.blocks, &self.arena, &self.hasher);
+        let (blocks, bytes, hasher) = (&self.blocks, &self.bytes, &self.hasher);
         let Some(shard) = self.index.get_mut(shard_of(hash)) else {
             return Err(CacheError::AllocFailed);
         };
-        shard.insert_unique(hash, slot, |&s| {
-            let k = blocks
-                .get((s >> BLOCK_BITS) as usize)
-                .and_then(|b| b.get(s as usize & (BLOCK - 1)))
-                .map_or(&[][..], |e| arena.get(e.handle).0);
-            hasher.hash(k)
-        });
+        shard.insert_unique(hash, slot, |&s| hasher.hash(key_in(blocks, bytes, s)));
         self.len += 1;
         Ok(slot)
     }
@@ -333,7 +392,7 @@ impl Store {
             found.remove();
         }
         let handle = self.at(slot).handle;
-        self.arena.free(handle);
+        self.bytes.free(handle);
         let free_head = self.free_head;
         *self.at_mut(slot) = Entry {
             link: [free_head, NONE],
@@ -348,7 +407,10 @@ impl Store {
         self.blocks = Vec::new();
         self.slots = 0;
         self.index = (0..SHARDS).map(|_| HashTable::new()).collect();
-        self.arena = Arena::default();
+        self.bytes = match self.bytes {
+            Bytes::Arena(_) => Bytes::Arena(Arena::default()),
+            Bytes::Keys8(_) => Bytes::Keys8(Vec::new()),
+        };
         self.free_head = NONE;
         self.len = 0;
     }
@@ -383,6 +445,38 @@ impl Store {
 mod tests {
     use super::{shard_table, Store, SHARDS};
     use alloc::vec;
+
+    #[test]
+    fn a_keys_only_store_finds_removes_and_reuses_slots() {
+        let mut store = Store::keys_only(4);
+        let key = |i: u64| i.to_le_bytes();
+        let mut slots = vec![];
+        for i in 0..3000 {
+            let k = key(i);
+            slots.push(store.insert(store.hash(&k), &k, &[]).unwrap());
+        }
+        for i in (0..3000).step_by(2) {
+            store.remove(slots[i as usize]);
+        }
+        for i in 0..3000 {
+            let k = key(i);
+            let found = store.find(store.hash(&k), &k);
+            assert_eq!(found.is_some(), i % 2 == 1, "key {i}");
+            if let Some(s) = found {
+                assert_eq!(store.key(s), &k[..]);
+                assert!(store.value(s).is_empty());
+            }
+        }
+        // Freed slots are reused, and hold their new keys.
+        let k = key(9999);
+        let s = store.insert(store.hash(&k), &k, &[]).unwrap();
+        assert!(s < 3000);
+        assert_eq!(store.find(store.hash(&k), &k), Some(s));
+        assert!(store.insert(0, b"short", &[]).is_err());
+        assert!(store.insert(0, &key(1), b"v").is_err());
+        assert_eq!(store.len(), 1501);
+        store.validate();
+    }
 
     #[test]
     fn shard_shares_grow_from_one_to_two() {

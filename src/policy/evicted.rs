@@ -17,7 +17,9 @@ use hashbrown::HashTable;
 
 pub(crate) struct EvictedKeys {
     order: VecDeque<(u32, u32)>,
-    newest: HashTable<(u32, u64)>,
+    /// Fingerprint → sequence number of its newest copy, truncated to 32 bits
+    /// (the queue never holds 2³² copies, so the truncation cannot alias).
+    newest: HashTable<(u32, u32)>,
     /// Sequence number of `order`'s front.
     head_seq: u64,
     bytes: u64,
@@ -55,7 +57,7 @@ impl EvictedKeys {
         {
             return;
         }
-        let seq = self.head_seq + self.order.len() as u64;
+        let seq = (self.head_seq + self.order.len() as u64) as u32;
         let w = weight.min(u64::from(u32::MAX)) as u32;
         self.order.push_back((fp, w));
         self.bytes += u64::from(w);
@@ -71,10 +73,9 @@ impl EvictedKeys {
                 break;
             };
             self.bytes = self.bytes.saturating_sub(u64::from(w));
-            if let Ok(entry) = self
-                .newest
-                .find_entry(table_hash(old), |&(f, s)| f == old && s == self.head_seq)
-            {
+            if let Ok(entry) = self.newest.find_entry(table_hash(old), |&(f, s)| {
+                f == old && s == self.head_seq as u32
+            }) {
                 entry.remove();
             }
             self.head_seq += 1;

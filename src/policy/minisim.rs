@@ -141,7 +141,7 @@ impl MiniSim {
         outcomes.resize(1 << STRUCTURES.len(), 0);
         for (i, &structure) in STRUCTURES.iter().enumerate() {
             ghosts.push(Ghost {
-                store: Store::new(self.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+                store: Store::keys_only(self.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
                 policy: Adaptive::fixed(max_bytes * scale, ghost_entries, structure),
             });
         }
