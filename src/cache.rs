@@ -700,3 +700,48 @@ enum Dead {
     /// One of its tags was invalidated after it was set.
     TagDead,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Cache, SetOptions};
+    use crate::config::Config;
+    use crate::key::Key;
+
+    fn k(s: &str) -> alloc::vec::Vec<u8> {
+        Key::Str(s).to_bytes()
+    }
+
+    /// Three entries built on "child"; the first is deleted, leaving a stale
+    /// reference to its slot in the child's node, and `reuse` takes that slot.
+    /// Writing "child" must cascade to the other two only.
+    fn stale_edge_then_write_child(reuse: &SetOptions<'_>) {
+        let mut c = Cache::new(Config::default(), 1).unwrap();
+        let child = k("child");
+        let on_child = SetOptions {
+            depends_on: &[&child],
+            ..SetOptions::default()
+        };
+        for p in ["p1", "p2", "p3"] {
+            c.set(&k(p), b"v", &on_child, 0).unwrap();
+        }
+        assert!(c.delete(&k("p1"), 0));
+        c.set(&k("other"), b"v", reuse, 0).unwrap();
+        c.set(&child, b"new", &SetOptions::default(), 0).unwrap();
+        assert!(
+            c.has(&k("other"), 0),
+            "the slot's new entry is not a dependent"
+        );
+        assert!(!c.has(&k("p2"), 0) && !c.has(&k("p3"), 0));
+        c.validate();
+    }
+
+    #[test]
+    fn a_stale_edge_never_removes_the_entry_that_reuses_its_slot() {
+        stale_edge_then_write_child(&SetOptions::default());
+        let tag = b"t".as_slice();
+        stale_edge_then_write_child(&SetOptions {
+            tags: &[tag],
+            ..SetOptions::default()
+        });
+    }
+}
