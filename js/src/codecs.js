@@ -31,9 +31,17 @@ class JsonCodec {
     this.shapeIds = new Map();
     this.shapes = [];
     this.stack = [];
+    /** The last integer-shaped object's keys and shape id. */
+    this.last = undefined;
   }
 
   encode(w, v) {
+    if (typeof v === "string") {
+      // The common case first: no cycle stack, no toJSON.
+      w.byte(T_STR);
+      w.string(v);
+      return;
+    }
     this.stack.length = 0;
     if (v !== null && typeof v === "object" && typeof v.toJSON === "function") v = v.toJSON("");
     if (isSkipped(v)) throw new TypeError(`value must be JSON-compatible; got ${typeof v}`);
@@ -94,9 +102,11 @@ class JsonCodec {
   }
 
   writeObject(w, obj) {
+    const names = Object.keys(obj);
+    if (this.writeLikeLast(w, obj, names)) return;
     const keys = [];
     const values = [];
-    for (const k of Object.keys(obj)) {
+    for (const k of names) {
       let item = obj[k];
       if (item !== null && typeof item === "object" && typeof item.toJSON === "function") item = item.toJSON(k);
       if (isSkipped(item)) continue;
@@ -113,6 +123,7 @@ class JsonCodec {
       }
       if (id !== undefined) {
         if (id < UINT_SHAPES && values.every((v) => Number.isSafeInteger(v) && v >= 0)) {
+          this.last = { keys, id };
           w.byte(T_UINT_SHAPE + id);
           for (const v of values) w.varint(v);
           return;
@@ -129,6 +140,28 @@ class JsonCodec {
       w.string(keys[i]);
       this.write(w, values[i]);
     }
+  }
+
+  /**
+   * Writes `obj` the way the last integer-shaped object was written, if it has
+   * the same keys in the same order and non-negative safe integers for values
+   * (the same bytes the general path gives, without building the key list's
+   * signature: a million `{ qty, updatedAt }` writes in a row are the case).
+   */
+  writeLikeLast(w, obj, names) {
+    const last = this.last;
+    if (last === undefined || names.length !== last.keys.length) return false;
+    const start = w.len;
+    w.byte(T_UINT_SHAPE + last.id);
+    for (let i = 0; i < names.length; i++) {
+      const v = names[i] === last.keys[i] ? obj[names[i]] : -1;
+      if (!Number.isSafeInteger(v) || v < 0) {
+        w.len = start; // not like the last one: the general path writes it
+        return false;
+      }
+      w.varint(v);
+    }
+    return true;
   }
 
   decode(bytes) {
