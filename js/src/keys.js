@@ -62,13 +62,27 @@ export class Writer {
     this.reserve(1);
     this.buf[this.len++] = b;
   }
+  /** LEB128 of a non-negative safe integer. */
   varint(v) {
     this.reserve(10);
-    while (v >= 0x80) {
-      this.buf[this.len++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
+    const buf = this.buf;
+    let at = this.len;
+    if (v >= 0x10000000) {
+      // Past 28 bits (timestamps): the low 28 bits as four groups with 32-bit
+      // integer arithmetic, then the rest, instead of float division per group.
+      let lo = v % 0x10000000;
+      v = (v - lo) / 0x10000000;
+      for (let i = 0; i < 4; i++) {
+        buf[at++] = (lo & 0x7f) | 0x80;
+        lo >>>= 7;
+      }
     }
-    this.buf[this.len++] = v;
+    while (v >= 0x80) {
+      buf[at++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    buf[at++] = v;
+    this.len = at;
   }
   u32le(v) {
     this.reserve(4);
