@@ -2,13 +2,15 @@
 //!
 //! A record is 20 bytes: the handle of the entry's bytes in the [`Arena`], its
 //! expiry-heap position with two flag bits, two policy links and policy
-//! state. (The generation that side tables use to tell a reused slot from
-//! the entry they meant lives with those side tables, in the cache's
-//! extras: only entries with tags or `dependsOn` edges are named by them.) Records live in fixed blocks of 1024 (a growing slab
-//! never copies itself, so there is no doubling spike in linear memory), and
-//! slots freed by removals are reused first. The index is a
-//! `hashbrown::HashTable` of slot numbers, hashed with the cache's seeded
-//! [`KeyHasher`].
+//! state. (The generation that side tables use to tell a reused slot from the
+//! entry they meant lives with those side tables, in the cache's extras: only
+//! entries with tags or `dependsOn` edges are named by them.) Records live in
+//! fixed blocks of 1024 (a growing slab never copies itself, so there is no
+//! doubling spike in linear memory), and slots freed by removals are reused
+//! first. The index is a `hashbrown::HashTable` of slot numbers in 64 shards,
+//! hashed with the cache's seeded [`KeyHasher`]. A keys-only store (the
+//! mini-simulation's ghosts) keeps 8-byte keys in an array by slot instead of
+//! the arena.
 //!
 //! Slot numbers come only from this slab (its index and free list), never
 //! from the caller; accessors still return a harmless sentinel for an
