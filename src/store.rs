@@ -298,24 +298,26 @@ impl Store {
         }
     }
 
+    /// `(key, value)` of a live slot; empty for a free one.
+    #[inline]
+    fn key_value(&self, slot: u32) -> (&[u8], &[u8]) {
+        let e = self.at(slot);
+        if !e.live() {
+            return (&[], &[]);
+        }
+        self.bytes.get(slot, e.handle)
+    }
+
     /// The key of a live slot.
     #[inline]
     pub fn key(&self, slot: u32) -> &[u8] {
-        let e = self.at(slot);
-        if !e.live() {
-            return &[];
-        }
-        self.bytes.get(slot, e.handle).0
+        self.key_value(slot).0
     }
 
     /// The value of a live slot.
     #[inline]
     pub fn value(&self, slot: u32) -> &[u8] {
-        let e = self.at(slot);
-        if !e.live() {
-            return &[];
-        }
-        self.bytes.get(slot, e.handle).1
+        self.key_value(slot).1
     }
 
     /// Bytes the slot's chunk occupies in the arena.

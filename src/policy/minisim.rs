@@ -95,11 +95,7 @@ impl MiniSim {
             reads: 0,
             period: 0,
             started: false,
-            current: if max_entries > 0 && max_entries as f64 <= GHOST_ENTRIES {
-                SMALL_START
-            } else {
-                S3FIFO
-            },
+            current: start_for(max_entries as f64),
             outcomes: Vec::new(),
             ghost_entries: 0.0,
         }
@@ -151,9 +147,9 @@ impl MiniSim {
         // A decision every half ghost-cache of sampled reads: Caffeine's 10×
         // decided only twice on a 1M-request trace.
         self.period = (entries * scale / 2.0).max(256.0) as u64;
-        if rate == 1 && self.current == S3FIFO {
-            self.current = SMALL_START;
-        }
+        // Nothing was evicted yet, so the start can still change for free
+        // (a byte-budget cache only now knows its size in entries).
+        self.current = start_for(entries);
         self.structure()
     }
 
@@ -221,6 +217,16 @@ impl MiniSim {
             }
         }
         best
+    }
+}
+
+/// Where a cache of about `entries` entries (0: not known yet) starts: a 1 %
+/// window when its ghosts are full size, else S3-FIFO.
+fn start_for(entries: f64) -> usize {
+    if entries > 0.0 && entries <= GHOST_ENTRIES {
+        SMALL_START
+    } else {
+        S3FIFO
     }
 }
 
