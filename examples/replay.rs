@@ -140,7 +140,7 @@ fn replay(trace: &Trace, policy: Policy, entries: usize, bytes: Option<usize>, s
             // the charge equals the object size the reference simulator counts).
             let len = match (&trace.sizes, bytes) {
                 (Some(s), Some(_)) => {
-                    (s[i] as usize).saturating_sub(edgecache::ENTRY_OVERHEAD + key.len())
+                    (s[i] as usize).saturating_sub(edgecache::entry_bytes(policy, key.len(), 0))
                 }
                 _ => 0,
             };

@@ -1,40 +1,69 @@
-//! The byte arena: where keys and values live.
+//! The byte arena: where entries live.
 //!
-//! Each entry's bytes are one *chunk*: `varint(key_len) ‖ varint(value_len) ‖
-//! key ‖ value`. Chunks up to [`MAX_SMALL`] bytes come from 64 KiB pages
-//! carved into one size class each (4-byte steps to 1 KiB, then steps of
-//! one eighth); a page keeps its own free list, and a page whose last chunk
-//! is freed goes back to a pool any class can take, so a shift in value sizes
-//! does not strand memory. Larger chunks get an allocation of their own.
+//! Each entry is one *chunk*: its fixed-size record (links, state and policy
+//! metadata, read and written by [`crate::store`]), a header, the key and the
+//! value. Chunks up to [`MAX_SMALL`] bytes come from 64 KiB pages carved into
+//! one size class each (2-byte steps to 256 bytes, 8-byte steps to 1 KiB, then
+//! steps of one eighth); a page keeps its own free list, and a page whose
+//! last chunk is freed goes back to a pool any class can take, so a shift in
+//! value sizes does not strand memory. Larger chunks get an allocation of
+//! their own.
 //!
-//! Compared with one heap allocation per entry this saves the allocator's
-//! header, its 8-byte rounding and a fat pointer per entry, and it makes the
-//! bytes an entry holds exactly computable ([`Arena::chunk_size`]), so the
-//! budget charges what memory really holds.
+//! The header of a chunk of at most 256 bytes is one varint,
+//! `key_len × 2 + slack` (slack: the 0 or 1 byte the 2-byte class adds), and
+//! the value's length follows from the chunk's size; a larger chunk's header
+//! is `varint(key_len) ‖ varint(value_len)`. So a 17-byte key and an 8-byte
+//! value under a 12-byte record fill a 38-byte chunk exactly.
+//!
+//! Compared with a slab of records beside one heap allocation per entry this
+//! saves the allocator's header, its 8-byte rounding, a pointer per entry and
+//! a second cache miss per lookup (the record sits next to the key it is
+//! compared with), and it makes the bytes an entry holds exactly computable
+//! ([`Arena::chunk_size`]), so the budget charges what memory really holds.
+//! A chunk's handle never changes while it is allocated: the store uses it
+//! as the entry's identity.
 
 use crate::error::CacheError;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-/// Page size: 64 KiB, the wasm page size.
-pub const PAGE: usize = 1 << 16;
-/// Largest chunk served from pages.
-pub const MAX_SMALL: usize = 16 << 10;
+/// Page size: 16 KiB. The index's tables come from the same allocator, and
+/// each of its shards frees its old table when it doubles; smaller pages fill
+/// the holes those tables leave (with 64 KiB pages the holes cost 2.8 bytes
+/// per entry of linear memory on the stock data set, with 16 KiB pages
+/// FIXME).
+pub const PAGE: usize = (1 << 14) - 16;
+/// Largest chunk served from pages: a quarter page, so a page's tail wastes
+/// at most a fifth of it.
+pub const MAX_SMALL: usize = 4 << 10;
 /// Bytes the allocator and the table cost a large chunk beyond its length.
 const LARGE_OVERHEAD: usize = 24;
 const LARGE_BIT: u32 = 1 << 31;
 const NONE16: u16 = u16::MAX;
 const NONE: u32 = u32::MAX;
 
-/// A chunk's address: a page and an offset in 4-byte units, or a large index.
+/// Allocation unit: chunk sizes and offsets are multiples of 2 bytes.
+const UNIT: usize = 2;
+const UNIT_BITS: u32 = 13; // 16 KiB / 2
+/// Chunks up to this size use the compact one-varint header.
+const COMPACT_MAX: usize = 256;
+/// Classes in 2-byte steps (2..=256), then 8-byte steps (264..=1024).
+const FINE_CLASSES: usize = COMPACT_MAX / UNIT;
+const SMALL_CLASSES: usize = FINE_CLASSES + (1024 - COMPACT_MAX) / 8;
+const CLASSES: usize = SMALL_CLASSES + 12;
+
+/// A chunk's address: a page and an offset in 2-byte units, or a large index.
 pub(crate) type Handle = u32;
 
 /// The size class of a chunk of `len` bytes, and that class's chunk size.
 fn class_of(len: usize) -> (usize, usize) {
-    let len = len.max(4);
-    if len <= 1024 {
-        let c = len.div_ceil(UNIT) - 1; // 0..=255 → 4..=1024
+    let len = len.max(UNIT);
+    if len <= COMPACT_MAX {
+        let c = len.div_ceil(UNIT) - 1;
         (c, (c + 1) * UNIT)
+    } else if len <= 1024 {
+        let c = (len - COMPACT_MAX).div_ceil(8) - 1;
+        (FINE_CLASSES + c, COMPACT_MAX + (c + 1) * 8)
     } else {
         // geometric: each class 1/8 larger, rounded to 8
         let mut size = 1024usize;
@@ -47,25 +76,58 @@ fn class_of(len: usize) -> (usize, usize) {
     }
 }
 
-/// Allocation unit: chunk sizes and offsets are multiples of 4 bytes.
-const UNIT: usize = 4;
-const UNIT_BITS: u32 = 14; // 64 KiB / 4
-const SMALL_CLASSES: usize = 1024 / UNIT;
-const CLASSES: usize = SMALL_CLASSES + 40;
+fn class_size(class: usize) -> usize {
+    if class < FINE_CLASSES {
+        (class + 1) * UNIT
+    } else if class < SMALL_CLASSES {
+        COMPACT_MAX + (class - FINE_CLASSES + 1) * 8
+    } else {
+        let mut size = 1024usize;
+        for _ in SMALL_CLASSES - 1..class {
+            size = (size + size / 8 + 7) & !7;
+        }
+        size
+    }
+}
+
+/// How a chunk for a `record`-byte record, this key and this value is laid
+/// out: `Some(slack)` for the compact header, `None` for the long one; and
+/// the bytes it needs before rounding.
+fn layout(record: usize, key_len: usize, value_len: usize) -> (Option<usize>, usize) {
+    let compact = record + varint_len(key_len << 1) + key_len + value_len;
+    if compact <= COMPACT_MAX {
+        return (Some(compact % UNIT), compact);
+    }
+    let long = record + varint_len(key_len) + varint_len(value_len) + key_len + value_len;
+    // A long-header chunk never takes a compact class: its size says which it is.
+    (None, long.max(COMPACT_MAX + 1))
+}
 
 #[derive(Clone, Copy)]
 struct PageInfo {
     class: u16,
     live: u16,
-    /// Head of this page's free list (offset in 4-byte units).
+    /// Head of this page's free list (offset in 2-byte units).
     free: u16,
-    /// Next never-used offset (4-byte units).
+    /// Next never-used offset (2-byte units).
     bump: u16,
     /// Position in its class's list of pages with room, or NONE.
     partial_pos: u32,
 }
 
+impl PageInfo {
+    const EMPTY: PageInfo = PageInfo {
+        class: 0,
+        live: 0,
+        free: NONE16,
+        bump: 0,
+        partial_pos: NONE,
+    };
+}
+
 pub(crate) struct Arena {
+    /// Bytes at the start of every chunk that belong to the store's record.
+    record: usize,
     pages: Vec<Box<[u8]>>,
     info: Vec<PageInfo>,
     /// Per class: pages with at least one free chunk.
@@ -101,6 +163,7 @@ fn put_varint(out: &mut [u8], mut v: usize) -> usize {
     i + 1
 }
 
+#[inline]
 fn get_varint(bytes: &[u8], at: &mut usize) -> usize {
     let mut v = 0usize;
     let mut shift = 0;
@@ -115,19 +178,53 @@ fn get_varint(bytes: &[u8], at: &mut usize) -> usize {
     v
 }
 
-/// Splits a chunk into key and value.
-fn split(chunk: &[u8]) -> (&[u8], &[u8]) {
-    let mut at = 0;
-    let k = get_varint(chunk, &mut at);
-    let v = get_varint(chunk, &mut at);
+/// Splits a chunk (whose record takes its first `record` bytes) into key and value.
+#[inline]
+fn split(record: usize, chunk: &[u8]) -> (&[u8], &[u8]) {
+    let mut at = record;
+    let (k, end) = if chunk.len() <= COMPACT_MAX {
+        let h = get_varint(chunk, &mut at);
+        (h >> 1, chunk.len().saturating_sub(h & 1))
+    } else {
+        let k = get_varint(chunk, &mut at);
+        let v = get_varint(chunk, &mut at);
+        (k, at + k + v)
+    };
     let key = chunk.get(at..at + k).unwrap_or(&[]);
-    let value = chunk.get(at + k..at + k + v).unwrap_or(&[]);
+    let value = chunk.get(at + k..end).unwrap_or(&[]);
     (key, value)
 }
 
-impl Default for Arena {
-    fn default() -> Self {
+/// Writes a fresh chunk: a zeroed record, the header, the key and the value.
+fn write_chunk(out: &mut [u8], record: usize, slack: Option<usize>, key: &[u8], value: &[u8]) {
+    if let Some(r) = out.get_mut(..record) {
+        r.fill(0);
+    }
+    let mut at = record;
+    let varint = |out: &mut [u8], at: &mut usize, v: usize| {
+        *at += put_varint(out.get_mut(*at..).unwrap_or(&mut []), v);
+    };
+    match slack {
+        Some(slack) => varint(out, &mut at, (key.len() << 1) | slack),
+        None => {
+            varint(out, &mut at, key.len());
+            varint(out, &mut at, value.len());
+        }
+    }
+    if let Some(k) = out.get_mut(at..at + key.len()) {
+        k.copy_from_slice(key);
+    }
+    at += key.len();
+    if let Some(v) = out.get_mut(at..at + value.len()) {
+        v.copy_from_slice(value);
+    }
+}
+
+impl Arena {
+    /// An arena whose chunks start with a `record`-byte record.
+    pub fn new(record: usize) -> Arena {
         Arena {
+            record,
             pages: Vec::new(),
             info: Vec::new(),
             partial: (0..CLASSES).map(|_| Vec::new()).collect(),
@@ -136,12 +233,11 @@ impl Default for Arena {
             large_free: Vec::new(),
         }
     }
-}
 
-impl Arena {
-    /// Bytes a chunk for this key and value occupies (what the budget charges).
-    pub fn chunk_size(key_len: usize, value_len: usize) -> usize {
-        let len = varint_len(key_len) + varint_len(value_len) + key_len + value_len;
+    /// Bytes a chunk with a `record`-byte record, this key and this value
+    /// occupies (what the budget charges).
+    pub fn chunk_size(record: usize, key_len: usize, value_len: usize) -> usize {
+        let (_, len) = layout(record, key_len, value_len);
         if len <= MAX_SMALL {
             class_of(len).1
         } else {
@@ -149,17 +245,19 @@ impl Arena {
         }
     }
 
-    /// Stores `key ‖ value` and returns its handle.
+    /// Stores a chunk for `key` and `value` (with a zeroed record) and
+    /// returns its handle.
     ///
     /// # Errors
     /// [`CacheError::AllocFailed`].
     pub fn alloc(&mut self, key: &[u8], value: &[u8]) -> Result<Handle, CacheError> {
-        let len = varint_len(key.len()) + varint_len(value.len()) + key.len() + value.len();
+        let record = self.record;
+        let (slack, len) = layout(record, key.len(), value.len());
         if len > MAX_SMALL {
             let mut data = Vec::new();
             data.try_reserve_exact(len)?;
             data.resize(len, 0);
-            write_chunk(&mut data, key, value);
+            write_chunk(&mut data, record, slack, key, value);
             self.large.try_reserve(1)?;
             self.large_free.try_reserve(1)?;
             let idx = match self.large_free.pop() {
@@ -177,7 +275,7 @@ impl Arena {
             return Ok(LARGE_BIT | idx);
         }
         let (class, size) = class_of(len);
-        let page = self.page_with_room(class, size)?;
+        let page = self.page_with_room(class)?;
         let Some(info) = self.info.get_mut(page as usize) else {
             return Err(CacheError::AllocFailed);
         };
@@ -202,13 +300,13 @@ impl Arena {
         }
         if let Some(p) = self.pages.get_mut(page as usize) {
             if let Some(chunk) = p.get_mut(unit as usize * UNIT..unit as usize * UNIT + size) {
-                write_chunk(chunk, key, value);
+                write_chunk(chunk, record, slack, key, value);
             }
         }
         Ok((page << UNIT_BITS) | unit as u32)
     }
 
-    fn page_with_room(&mut self, class: usize, size: usize) -> Result<u32, CacheError> {
+    fn page_with_room(&mut self, class: usize) -> Result<u32, CacheError> {
         if let Some(&p) = self.partial.get(class).and_then(|v| v.last()) {
             return Ok(p);
         }
@@ -224,13 +322,7 @@ impl Arena {
                 self.pages.try_reserve(1)?;
                 self.info.try_reserve(1)?;
                 self.pages.push(mem.into_boxed_slice());
-                self.info.push(PageInfo {
-                    class: 0,
-                    live: 0,
-                    free: NONE16,
-                    bump: 0,
-                    partial_pos: NONE,
-                });
+                self.info.push(PageInfo::EMPTY);
                 (self.pages.len() - 1) as u32
             }
         };
@@ -241,13 +333,10 @@ impl Arena {
         if let Some(info) = self.info.get_mut(page as usize) {
             *info = PageInfo {
                 class: class as u16,
-                live: 0,
-                free: NONE16,
-                bump: 0,
                 partial_pos: pos,
+                ..PageInfo::EMPTY
             };
         }
-        let _ = size;
         Ok(page)
     }
 
@@ -302,13 +391,7 @@ impl Arena {
             // The whole page is free again: any class may take it.
             self.drop_partial(page);
             if let Some(i) = self.info.get_mut(page as usize) {
-                *i = PageInfo {
-                    class: 0,
-                    live: 0,
-                    free: NONE16,
-                    bump: 0,
-                    partial_pos: NONE,
-                };
+                *i = PageInfo::EMPTY;
             }
             if self.empty.try_reserve(1).is_ok() {
                 self.empty.push(page);
@@ -333,60 +416,75 @@ impl Arena {
         }
     }
 
-    /// The chunk behind a handle.
-    fn chunk(&self, handle: Handle) -> &[u8] {
+    /// Where a handle's chunk lies in its page, or `None` for a large chunk.
+    #[inline]
+    fn small_range(&self, handle: Handle) -> Option<(usize, core::ops::Range<usize>)> {
+        let page = (handle >> UNIT_BITS) as usize;
+        let at = (handle & ((1 << UNIT_BITS) - 1)) as usize * UNIT;
+        let info = self.info.get(page)?;
+        Some((page, at..at + class_size(info.class as usize)))
+    }
+
+    /// The chunk behind a handle (record, header, key and value; empty for a
+    /// handle that names nothing).
+    #[inline]
+    pub fn chunk(&self, handle: Handle) -> &[u8] {
         if handle & LARGE_BIT != 0 {
             return self
                 .large
                 .get((handle & !LARGE_BIT) as usize)
                 .map_or(&[][..], |b| &b[..]);
         }
-        let page = handle >> UNIT_BITS;
-        let at = (handle & ((1 << UNIT_BITS) - 1)) as usize * UNIT;
-        let Some(p) = self.pages.get(page as usize) else {
-            return &[];
-        };
-        let Some(info) = self.info.get(page as usize) else {
-            return &[];
-        };
-        let size = class_size(info.class as usize);
-        p.get(at..at + size).unwrap_or(&[])
+        self.small_range(handle)
+            .and_then(|(page, range)| self.pages.get(page)?.get(range))
+            .unwrap_or(&[])
+    }
+
+    /// The chunk behind a handle, to write its record.
+    #[inline]
+    pub fn chunk_mut(&mut self, handle: Handle) -> &mut [u8] {
+        if handle & LARGE_BIT != 0 {
+            return self
+                .large
+                .get_mut((handle & !LARGE_BIT) as usize)
+                .map_or(&mut [][..], |b| &mut b[..]);
+        }
+        match self.small_range(handle) {
+            Some((page, range)) => self
+                .pages
+                .get_mut(page)
+                .and_then(|p| p.get_mut(range))
+                .unwrap_or(&mut []),
+            None => &mut [],
+        }
     }
 
     /// `(key, value)` of a chunk.
     #[inline]
     pub fn get(&self, handle: Handle) -> (&[u8], &[u8]) {
-        split(self.chunk(handle))
+        split(self.record, self.chunk(handle))
+    }
+
+    /// Every handle that names a chunk carved so far, allocated or free
+    /// (the store tells them apart by its record; tests and `validate`).
+    #[cfg(any(test, feature = "std"))]
+    pub fn carved(&self) -> impl Iterator<Item = Handle> + '_ {
+        let small = self.info.iter().enumerate().flat_map(|(page, info)| {
+            let step = class_size(info.class as usize) / UNIT;
+            (0..info.bump as usize)
+                .step_by(step.max(1))
+                .map(move |unit| ((page as u32) << UNIT_BITS) | unit as u32)
+        });
+        let large = (0..self.large.len() as u32)
+            .filter(|&i| self.large.get(i as usize).is_some_and(|b| !b.is_empty()))
+            .map(|i| LARGE_BIT | i);
+        small.chain(large)
     }
 
     /// Memory held: pages and large chunks (tests).
     #[cfg(test)]
     pub fn held_bytes(&self) -> usize {
         self.pages.len() * PAGE + self.large.iter().map(|b| b.len()).sum::<usize>()
-    }
-}
-
-fn class_size(class: usize) -> usize {
-    if class < SMALL_CLASSES {
-        (class + 1) * UNIT
-    } else {
-        let mut size = 1024usize;
-        for _ in SMALL_CLASSES - 1..class {
-            size = (size + size / 8 + 7) & !7;
-        }
-        size
-    }
-}
-
-fn write_chunk(out: &mut [u8], key: &[u8], value: &[u8]) {
-    let mut at = put_varint(out, key.len());
-    at += put_varint(out.get_mut(at..).unwrap_or(&mut []), value.len());
-    if let Some(k) = out.get_mut(at..at + key.len()) {
-        k.copy_from_slice(key);
-    }
-    at += key.len();
-    if let Some(v) = out.get_mut(at..at + value.len()) {
-        v.copy_from_slice(value);
     }
 }
 
@@ -409,29 +507,53 @@ mod tests {
 
     #[test]
     fn chunks_round_trip_and_pages_come_back() {
-        let mut a = Arena::default();
-        let mut handles = vec![];
-        for i in 0..5000usize {
-            let key = i.to_le_bytes();
-            let value = vec![i as u8; i % 300];
-            handles.push((a.alloc(&key, &value).unwrap(), key, value));
+        for record in [0, 12, 16] {
+            let mut a = Arena::new(record);
+            let mut handles = vec![];
+            for i in 0..5000usize {
+                let key = vec![i as u8; i % 200];
+                let value = vec![i as u8; i % 300];
+                handles.push((a.alloc(&key, &value).unwrap(), key, value));
+            }
+            let big = vec![7u8; 100_000];
+            let hb = a.alloc(b"big", &big).unwrap();
+            for (h, k, v) in &handles {
+                assert_eq!(a.get(*h), (&k[..], &v[..]));
+                let expected = Arena::chunk_size(record, k.len(), v.len());
+                assert_eq!(
+                    a.chunk(*h).len(),
+                    expected,
+                    "record {record} key {} value {}",
+                    k.len(),
+                    v.len()
+                );
+                assert!(a.chunk(*h)[..record].iter().all(|&b| b == 0));
+            }
+            assert_eq!(a.get(hb), (&b"big"[..], &big[..]));
+            let held = a.held_bytes();
+            for (h, _, _) in handles.drain(..) {
+                a.free(h);
+            }
+            a.free(hb);
+            assert_eq!(a.empty.len(), a.pages.len(), "every page is empty again");
+            // the same load again reuses the pages
+            for i in 0..5000usize {
+                a.alloc(&vec![1u8; i % 200], &vec![1u8; i % 300]).unwrap();
+            }
+            assert!(a.held_bytes() <= held);
         }
-        let big = vec![7u8; 100_000];
-        let hb = a.alloc(b"big", &big).unwrap();
-        for (h, k, v) in &handles {
-            assert_eq!(a.get(*h), (&k[..], &v[..]));
-        }
-        assert_eq!(a.get(hb).1.len(), 100_000);
-        let held = a.held_bytes();
-        for (h, _, _) in handles.drain(..) {
-            a.free(h);
-        }
-        a.free(hb);
-        assert_eq!(a.empty.len(), a.pages.len(), "every page is empty again");
-        // the same load again reuses the pages
-        for i in 0..5000usize {
-            a.alloc(&i.to_le_bytes(), &vec![1u8; i % 300]).unwrap();
-        }
-        assert!(a.held_bytes() <= held);
+    }
+
+    #[test]
+    fn the_stock_entry_fills_its_chunk() {
+        // 12-byte record + 1-byte header + 17-byte key + 8-byte value.
+        assert_eq!(Arena::chunk_size(12, 17, 8), 38);
+        let mut a = Arena::new(12);
+        let h = a.alloc(&[3; 17], &[4; 8]).unwrap();
+        assert_eq!(a.get(h), (&[3u8; 17][..], &[4u8; 8][..]));
+        // One byte short: the slack bit keeps the value's length exact.
+        let h = a.alloc(&[3; 17], &[4; 7]).unwrap();
+        assert_eq!(a.chunk(h).len(), 38);
+        assert_eq!(a.get(h), (&[3u8; 17][..], &[4u8; 7][..]));
     }
 }

@@ -9,7 +9,7 @@ use crate::key::KeyHasher;
 use crate::policy::PolicyState;
 use crate::rng::Rng;
 use crate::stats::{RemovalCause, Stats};
-use crate::store::{Store, ENTRY_OVERHEAD, NONE};
+use crate::store::{Store, NONE};
 use crate::tags::{TagRef, Tags, TAG_OVERHEAD};
 use alloc::vec::Vec;
 use hashbrown::HashMap;
@@ -69,10 +69,12 @@ struct Extra {
     gen: u32,
 }
 
-/// Whether `r` still names the entry it was made for.
-fn is_live(store: &Store, extras: &SlotMap<Extra>, r: &Ref) -> bool {
-    let e = store.at(r.slot);
-    e.live() && e.extra() && extras.get(&r.slot).is_some_and(|x| x.gen == r.gen)
+/// Whether `r` still names the entry it was made for. Only entries with
+/// extras are named by references, and an entry's extras leave the map when
+/// it is removed, so the map alone answers: a stale slot may now fall inside
+/// another entry's chunk, and its record bytes are not read.
+fn is_live(extras: &SlotMap<Extra>, r: &Ref) -> bool {
+    extras.get(&r.slot).is_some_and(|x| x.gen == r.gen)
 }
 
 type SlotMap<V> = HashMap<u32, V, foldhash::fast::FixedState>;
@@ -119,7 +121,7 @@ impl Cache {
         let policy_seed = rng.next_u64();
         Ok(Cache {
             policy: PolicyState::new(&config, policy_seed),
-            store: Store::new(hash_seed),
+            store: Store::new(hash_seed, config.policy.keeps_meta()),
             heap: ExpiryHeap::default(),
             deps: Deps::default(),
             tags: Tags::default(),
@@ -226,7 +228,7 @@ impl Cache {
                 .iter()
                 .map(|d| (d.len() + EDGE_OVERHEAD) as u64)
                 .sum::<u64>();
-        let charge = crate::entry_bytes(key.len(), value.len()) as u64
+        let charge = self.store.charge(key.len(), value.len()) as u64
             + if ttl > 0 { TTL_OVERHEAD as u64 } else { 0 }
             + extra_charge;
         if charge > self.config.max_bytes as u64 {
@@ -239,10 +241,7 @@ impl Cache {
 
         // Room check before anything is removed.
         let (old_charge, old_tracked) = match existing {
-            Some(s) => (
-                self.charge_of(s),
-                self.store.at(s).meta & crate::policy::TRACKED != 0,
-            ),
+            Some(s) => (self.charge_of(s), self.store.at(s).tracked()),
             None => (0, false),
         };
         let old_count = usize::from(existing.is_some());
@@ -295,7 +294,7 @@ impl Cache {
             };
             let result = self.attach_extra(&mut extra, opts, me);
             self.extras.insert(slot, extra);
-            self.store.at_mut(slot).set_extra(true);
+            self.store.set_extra(slot, true);
             if let Err(e) = result {
                 self.bytes += charge;
                 self.remove(slot, RemovalCause::Evicted);
@@ -475,7 +474,7 @@ impl Cache {
 
     fn charge_of(&self, slot: u32) -> u64 {
         let e = self.store.at(slot);
-        let mut c = (self.store.chunk_size(slot) + ENTRY_OVERHEAD) as u64;
+        let mut c = self.store.charge_of(slot) as u64;
         if e.ttl_pos() != NONE {
             c += TTL_OVERHEAD as u64;
         }
@@ -518,8 +517,8 @@ impl Cache {
         };
         self.store.remove(slot);
         if let Some(extra) = extra {
-            let (store, extras) = (&self.store, &self.extras);
-            let live = |r: &Ref| is_live(store, extras, r);
+            let extras = &self.extras;
+            let live = |r: &Ref| is_live(extras, r);
             self.tags.detach(&self.side_hasher, &extra.tags, live);
             for node in extra.deps {
                 self.deps.release(&self.side_hasher, node, live);
@@ -547,7 +546,7 @@ impl Cache {
         let mut removed = 0;
         while let Some(mut refs) = work.pop() {
             while let Some(r) = refs.pop() {
-                if !is_live(&self.store, &self.extras, &r) {
+                if !is_live(&self.extras, &r) {
                     continue;
                 }
                 // A dead entry (expired, or killed by a tag) is as good as gone:
@@ -593,7 +592,7 @@ impl Cache {
                 self.garbage.pop();
                 continue;
             };
-            if is_live(&self.store, &self.extras, &r)
+            if is_live(&self.extras, &r)
                 && matches!(self.state(r.slot, 0), State::Dead(Dead::TagDead))
             {
                 self.drop_entry(r.slot);

@@ -65,6 +65,16 @@ impl Policy {
         }
     }
 
+    /// Whether the policy keeps per-entry state beyond its links (LFU's
+    /// counter, the adaptive policy's region and weight), and so a record
+    /// 4 bytes longer.
+    pub(crate) fn keeps_meta(self) -> bool {
+        matches!(
+            self,
+            Policy::AllKeysLfu | Policy::VolatileLfu | Policy::AllKeysAdaptive
+        )
+    }
+
     /// Whether only keys with a TTL may be evicted.
     pub fn is_volatile(self) -> bool {
         matches!(

@@ -95,7 +95,7 @@ impl ExpiryHeap {
             grace,
             slot,
         });
-        store.at_mut(slot).set_ttl_pos(pos as u32);
+        store.set_ttl_pos(slot, pos as u32);
         self.sift_up(store, pos);
     }
 
@@ -106,13 +106,13 @@ impl ExpiryHeap {
             return;
         }
         let pos = pos as usize;
-        store.at_mut(slot).set_ttl_pos(NONE);
+        store.set_ttl_pos(slot, NONE);
         let Some(last) = self.nodes.pop() else { return };
         if pos < self.nodes.len() {
             if let Some(n) = self.nodes.get_mut(pos) {
                 *n = last;
             }
-            store.at_mut(last.slot).set_ttl_pos(pos as u32);
+            store.set_ttl_pos(last.slot, pos as u32);
             self.sift_up(store, pos);
             let now_at = store.at(last.slot).ttl_pos() as usize;
             self.sift_down(store, now_at);
@@ -130,10 +130,10 @@ impl ExpiryHeap {
     fn swap(&mut self, store: &mut Store, a: usize, b: usize) {
         self.nodes.swap(a, b);
         if let Some(n) = self.nodes.get(a) {
-            store.at_mut(n.slot).set_ttl_pos(a as u32);
+            store.set_ttl_pos(n.slot, a as u32);
         }
         if let Some(n) = self.nodes.get(b) {
-            store.at_mut(n.slot).set_ttl_pos(b as u32);
+            store.set_ttl_pos(n.slot, b as u32);
         }
     }
 

@@ -85,15 +85,25 @@ pub use key::{Key, KeyHasher, KeyPart, KIND_NUM, KIND_PARTS, KIND_STR, KIND_UTF1
 pub use policy::{LFU_DECAY_MINUTES, LFU_INIT_VAL, LFU_LOG_FACTOR};
 pub use rng::Rng;
 pub use stats::{RemovalCause, Stats};
-pub use store::ENTRY_OVERHEAD;
+pub use store::INDEX_OVERHEAD;
 
-/// Bytes the budget charges for an entry with this key and value (before
-/// TTL, tag and dependency extras): its arena chunk plus [`ENTRY_OVERHEAD`].
+/// Bytes the budget charges for an entry with this key and value under this
+/// policy (before TTL, tag and dependency extras): its arena chunk (a
+/// 12-byte record, or 16 for the policies that keep per-entry state, then a
+/// header, the key and the value, rounded up to a size class) plus
+/// [`INDEX_OVERHEAD`].
 ///
 /// ```
-/// // a 17-byte key and an 8-byte value: a 28-byte chunk + 30
-/// assert_eq!(edgecache::entry_bytes(17, 8), 58);
+/// use edgecache::Policy;
+/// // a 17-byte key and an 8-byte value: a 38-byte chunk + 8
+/// assert_eq!(edgecache::entry_bytes(Policy::AllKeysLru, 17, 8), 46);
+/// assert_eq!(edgecache::entry_bytes(Policy::AllKeysLfu, 17, 8), 50);
 /// ```
-pub fn entry_bytes(key_len: usize, value_len: usize) -> usize {
-    arena::Arena::chunk_size(key_len, value_len) + ENTRY_OVERHEAD
+pub fn entry_bytes(policy: Policy, key_len: usize, value_len: usize) -> usize {
+    let record = if policy.keeps_meta() {
+        store::RECORD_META
+    } else {
+        store::RECORD
+    };
+    arena::Arena::chunk_size(record, key_len, value_len) + INDEX_OVERHEAD
 }

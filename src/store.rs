@@ -1,48 +1,47 @@
-//! The slab of entry records and its hash index.
+//! The entries' records and their hash index.
 //!
-//! A record is 20 bytes: the handle of the entry's bytes in the [`Arena`], its
-//! expiry-heap position with two flag bits, two policy links and policy
-//! state. (The generation that side tables use to tell a reused slot from the
-//! entry they meant lives with those side tables, in the cache's extras: only
-//! entries with tags or `dependsOn` edges are named by them.) Records live in
-//! fixed blocks of 1024 (a growing slab never copies itself, so there is no
-//! doubling spike in linear memory), and slots freed by removals are reused
-//! first. The index is a `hashbrown::HashTable` of slot numbers in 64 shards,
-//! hashed with the cache's seeded [`KeyHasher`]. A keys-only store (the
-//! mini-simulation's ghosts) keeps 8-byte keys in an array by slot instead of
-//! the arena.
+//! An entry is one chunk in the [`Arena`]: its record first, then its key and
+//! value. The chunk's handle is the entry's identity (its *slot*): policy
+//! links, the expiry heap and the side tables name entries by it, and it never
+//! changes while the entry lives (an overwrite is a removal and an insert).
+//! The record is 12 bytes — two policy links and a state word holding the
+//! LIVE, EXTRA and TRACKED flags and the expiry-heap position — plus a 4-byte
+//! `meta` word for the policies that keep per-entry state (LFU's counter, the
+//! adaptive policy's region, weight and frequency). The index is a
+//! `hashbrown::HashTable` of slots in 64 shards, hashed with the cache's
+//! seeded [`KeyHasher`]. A keys-only store (the mini-simulation's ghosts)
+//! keeps records and 8-byte keys in a slab by slot instead of the arena.
 //!
-//! Slot numbers come only from this slab (its index and free list), never
-//! from the caller; accessors still return a harmless sentinel for an
-//! out-of-range slot rather than panic, because a panic in the wasm build
-//! traps and poisons every cache in the isolate.
+//! Slots come only from this store, never from the caller; accessors still
+//! return a harmless sentinel for a slot that names nothing rather than
+//! panic, because a panic in the wasm build traps and poisons every cache in
+//! the isolate.
 
-use crate::arena::{Arena, Handle};
+use crate::arena::Arena;
 use crate::error::CacheError;
 use crate::key::KeyHasher;
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 use hashbrown::HashTable;
 
 /// "No slot" in links and positions.
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// Bytes charged per entry beyond its chunk in the arena
-/// ([`crate::entry_bytes`] minus this constant: key and value with a 2-byte header, rounded up to
-/// the size class): the 20-byte record and 10 bytes for its share of the
-/// index (a `u32` slot and a control byte per bucket; the staggered shards
-/// keep the load between about 57 % and 77 % of the buckets once the cache
-/// holds a few thousand entries, 6.5 to 8.7 bytes per entry).
-///
-/// So an entry is charged `chunk_size(key, value) + 30`: for a 17-byte key
-/// and an 8-byte value, `28 + 30 = 58` bytes.
-pub const ENTRY_OVERHEAD: usize = 30;
+/// Bytes charged per entry for its share of the index (a `u32` slot and a
+/// control byte per bucket; the staggered shards keep the load between about
+/// 57 % and 77 % of the buckets once the cache holds a few thousand entries,
+/// 6.5 to 8.7 bytes per entry). An entry is charged its chunk (record,
+/// header, key and value, rounded up to its size class) plus this.
+pub const INDEX_OVERHEAD: usize = 8;
+
+/// Record bytes at the start of each chunk: links and state, plus `meta`
+/// for the policies that use it.
+pub(crate) const RECORD: usize = 12;
+pub(crate) const RECORD_META: usize = 16;
 
 /// The most entries that can have a TTL at once (the expiry-heap position
-/// has 30 bits in the record).
+/// has 29 bits in the record).
 pub(crate) const MAX_TTL_ENTRIES: usize = POS_MASK as usize - 1;
 
-const BLOCK_BITS: u32 = 10;
 const SHARDS: usize = 64;
 
 /// The shard comes from hash bits 32–41: hashbrown takes its 7-bit control
@@ -92,32 +91,38 @@ const fn shard_table() -> [u8; 1024] {
     }
     table
 }
-const BLOCK: usize = 1 << BLOCK_BITS;
+
 const LIVE: u32 = 1 << 31;
 const EXTRA: u32 = 1 << 30;
-/// The expiry-heap position's bits in `Entry::state`; all ones is "none".
-const POS_MASK: u32 = EXTRA - 1;
+const TRACKED: u32 = 1 << 29;
+/// The expiry-heap position's bits in the state word; all ones is "none".
+const POS_MASK: u32 = TRACKED - 1;
 
-/// One cached entry's record: 20 bytes.
+/// Byte offsets of the record's words in a chunk.
+const PREV: usize = 0;
+const NEXT: usize = 4;
+const STATE: usize = 8;
+const META: usize = 12;
+
+/// A copy of one entry's record.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Entry {
-    /// Where `key ‖ value` lives in the arena.
-    pub handle: Handle,
-    /// The LIVE and EXTRA flags and, in the low 30 bits, the position in
-    /// the expiry heap (all ones when the entry has no TTL). A heap of 2³⁰
-    /// nodes would need 24 GiB, six times what wasm32 can address.
-    state: u32,
     /// Policy-defined links (list neighbours, array position).
     pub link: [u32; 2],
-    /// Policy-defined state (LFU counter and clock, region and weight).
+    /// The LIVE, EXTRA and TRACKED flags and, in the low 29 bits, the
+    /// position in the expiry heap (all ones when the entry has no TTL). A
+    /// heap of 2²⁹ nodes would need 12 GiB, three times what wasm32 can
+    /// address.
+    state: u32,
+    /// Policy-defined state (LFU counter and clock; region, weight and
+    /// frequency); always 0 under a policy that keeps none.
     pub meta: u32,
 }
 
 impl Entry {
     const EMPTY: Entry = Entry {
-        handle: 0,
-        state: POS_MASK,
         link: [NONE, NONE],
+        state: POS_MASK,
         meta: 0,
     };
 
@@ -133,12 +138,10 @@ impl Entry {
         self.state & EXTRA != 0
     }
 
-    pub fn set_extra(&mut self, on: bool) {
-        if on {
-            self.state |= EXTRA;
-        } else {
-            self.state &= !EXTRA;
-        }
+    /// Whether the policy tracks (may evict) the entry.
+    #[inline]
+    pub fn tracked(&self) -> bool {
+        self.state & TRACKED != 0
     }
 
     /// Position in the expiry heap, or `NONE` when the entry has no TTL.
@@ -149,108 +152,101 @@ impl Entry {
             pos => pos,
         }
     }
+}
 
-    /// Sets the expiry-heap position (`NONE`: no TTL).
+#[inline]
+fn word(rec: &[u8], at: usize) -> u32 {
+    rec.get(at..at + 4)
+        .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// Where the records live.
+enum Records {
+    /// Every cache: one arena chunk per entry.
+    Arena(Arena),
+    /// The mini-simulation's ghosts: a record and an 8-byte key per slot, in
+    /// a slab with a free list (an arena would take a 64 KiB page per ghost
+    /// however few keys it holds).
+    Slab { recs: Vec<[u8; GHOST]>, free: u32 },
+}
+
+/// A ghost's slab slot: a record with `meta`, then the 8-byte key.
+const GHOST: usize = RECORD_META + 8;
+
+impl Records {
+    /// The slot's record bytes (empty for a slot that names nothing).
     #[inline]
-    pub fn set_ttl_pos(&mut self, pos: u32) {
-        self.state = (self.state & !POS_MASK) | pos.min(POS_MASK);
+    fn rec(&self, slot: u32) -> &[u8] {
+        match self {
+            Records::Arena(a) => a.chunk(slot),
+            Records::Slab { recs, .. } => recs.get(slot as usize).map_or(&[][..], |r| &r[..]),
+        }
+    }
+
+    #[inline]
+    fn rec_mut(&mut self, slot: u32) -> &mut [u8] {
+        match self {
+            Records::Arena(a) => a.chunk_mut(slot),
+            Records::Slab { recs, .. } => recs
+                .get_mut(slot as usize)
+                .map_or(&mut [][..], |r| &mut r[..]),
+        }
+    }
+
+    /// `(key, value)` of a slot, live or not.
+    #[inline]
+    fn key_value(&self, slot: u32) -> (&[u8], &[u8]) {
+        match self {
+            Records::Arena(a) => a.get(slot),
+            Records::Slab { recs, .. } => (
+                recs.get(slot as usize)
+                    .and_then(|r| r.get(RECORD_META..))
+                    .unwrap_or(&[]),
+                &[],
+            ),
+        }
     }
 }
 
-/// Slab + index + the entries' bytes.
+/// Records + index.
 pub(crate) struct Store {
-    blocks: Vec<Box<[Entry]>>,
-    slots: usize,
-    free_head: u32,
+    records: Records,
+    /// Whether records carry the `meta` word.
+    meta: bool,
     /// The index, in 64 shards of unequal shares of the hash: each shard grows (and
     /// briefly holds two tables) on its own, so the index never needs two
     /// copies of itself at once in linear memory.
     index: Vec<HashTable<u32>>,
-    bytes: Bytes,
     hasher: KeyHasher,
     len: usize,
-    sentinel: Entry,
-}
-
-/// Where the entries' bytes live.
-enum Bytes {
-    /// Keys and values in the arena: every cache.
-    Arena(Arena),
-    /// 8-byte keys and no values, in an array by slot: the mini-simulation's
-    /// ghosts, each of which would otherwise take at least a 64 KiB arena
-    /// page however few keys it holds.
-    Keys8(Vec<[u8; 8]>),
-}
-
-impl Bytes {
-    /// `(key, value)` of the entry in `slot` whose arena handle is `handle`.
-    #[inline]
-    fn get(&self, slot: u32, handle: Handle) -> (&[u8], &[u8]) {
-        match self {
-            Bytes::Arena(arena) => arena.get(handle),
-            Bytes::Keys8(keys) => (keys.get(slot as usize).map_or(&[][..], |k| &k[..]), &[]),
-        }
-    }
-
-    /// Stores the bytes of the entry going into `slot`; returns its handle.
-    fn alloc(&mut self, slot: u32, key: &[u8], value: &[u8]) -> Result<Handle, CacheError> {
-        match self {
-            Bytes::Arena(arena) => arena.alloc(key, value),
-            Bytes::Keys8(keys) => {
-                let (Ok(k), true) = (<[u8; 8]>::try_from(key), value.is_empty()) else {
-                    return Err(CacheError::InvalidArgument(
-                        "internal: a keys-only store takes 8-byte keys and no value",
-                    ));
-                };
-                let i = slot as usize;
-                if i >= keys.len() {
-                    keys.try_reserve(i + 1 - keys.len())?;
-                    keys.resize(i + 1, [0; 8]);
-                }
-                if let Some(at) = keys.get_mut(i) {
-                    *at = k;
-                }
-                Ok(0)
-            }
-        }
-    }
-
-    fn free(&mut self, handle: Handle) {
-        if let Bytes::Arena(arena) = self {
-            arena.free(handle);
-        }
-    }
-}
-
-/// The key in `slot`, from the parts of a [`Store`] that a resizing index
-/// can borrow while the index itself is borrowed mutably.
-fn key_in<'a>(blocks: &'a [Box<[Entry]>], bytes: &'a Bytes, slot: u32) -> &'a [u8] {
-    blocks
-        .get((slot >> BLOCK_BITS) as usize)
-        .and_then(|b| b.get(slot as usize & (BLOCK - 1)))
-        .map_or(&[][..], |e| bytes.get(slot, e.handle).0)
 }
 
 impl Store {
-    pub fn new(seed: u64) -> Store {
-        Store::with_bytes(seed, Bytes::Arena(Arena::default()))
+    /// A store whose records carry `meta` when the policy needs it.
+    pub fn new(seed: u64, meta: bool) -> Store {
+        let record = if meta { RECORD_META } else { RECORD };
+        Store::with_records(seed, meta, Records::Arena(Arena::new(record)))
     }
 
     /// A store of 8-byte keys without values (the mini-simulation's ghosts).
     pub fn keys_only(seed: u64) -> Store {
-        Store::with_bytes(seed, Bytes::Keys8(Vec::new()))
+        Store::with_records(
+            seed,
+            true,
+            Records::Slab {
+                recs: Vec::new(),
+                free: NONE,
+            },
+        )
     }
 
-    fn with_bytes(seed: u64, bytes: Bytes) -> Store {
+    fn with_records(seed: u64, meta: bool, records: Records) -> Store {
         Store {
-            blocks: Vec::new(),
-            slots: 0,
-            free_head: NONE,
+            records,
+            meta,
             index: (0..SHARDS).map(|_| HashTable::new()).collect(),
-            bytes,
             hasher: KeyHasher::new(seed),
             len: 0,
-            sentinel: Entry::EMPTY,
         }
     }
 
@@ -275,37 +271,83 @@ impl Store {
         self.index.iter().map(HashTable::capacity).sum()
     }
 
+    /// A copy of the slot's record (the empty record for a slot that names
+    /// nothing).
     #[inline]
-    pub fn at(&self, slot: u32) -> &Entry {
-        self.blocks
-            .get((slot >> BLOCK_BITS) as usize)
-            .and_then(|b| b.get(slot as usize & (BLOCK - 1)))
-            .unwrap_or(&self.sentinel)
+    pub fn at(&self, slot: u32) -> Entry {
+        let rec = self.records.rec(slot);
+        if rec.len() < RECORD {
+            return Entry::EMPTY;
+        }
+        Entry {
+            link: [word(rec, PREV), word(rec, NEXT)],
+            state: word(rec, STATE),
+            meta: if self.meta { word(rec, META) } else { 0 },
+        }
     }
 
     #[inline]
-    pub fn at_mut(&mut self, slot: u32) -> &mut Entry {
-        match self
-            .blocks
-            .get_mut((slot >> BLOCK_BITS) as usize)
-            .and_then(|b| b.get_mut(slot as usize & (BLOCK - 1)))
-        {
-            Some(e) => e,
-            None => {
-                self.sentinel = Entry::EMPTY;
-                &mut self.sentinel
-            }
+    fn put(&mut self, slot: u32, at: usize, value: u32) {
+        if let Some(b) = self.records.rec_mut(slot).get_mut(at..at + 4) {
+            b.copy_from_slice(&value.to_le_bytes());
         }
+    }
+
+    #[inline]
+    fn state(&self, slot: u32) -> u32 {
+        word(self.records.rec(slot), STATE)
+    }
+
+    /// Sets both policy links.
+    #[inline]
+    pub fn set_link(&mut self, slot: u32, link: [u32; 2]) {
+        self.put(slot, PREV, link[0]);
+        self.put(slot, NEXT, link[1]);
+    }
+
+    /// Sets policy link `i` (0: previous or position, 1: next).
+    #[inline]
+    pub fn set_link_at(&mut self, slot: u32, i: usize, value: u32) {
+        self.put(slot, if i == 0 { PREV } else { NEXT }, value);
+    }
+
+    /// Sets the policy's `meta` word (ignored when records have none).
+    #[inline]
+    pub fn set_meta(&mut self, slot: u32, meta: u32) {
+        if self.meta {
+            self.put(slot, META, meta);
+        }
+    }
+
+    fn set_flag(&mut self, slot: u32, flag: u32, on: bool) {
+        let state = self.state(slot);
+        self.put(slot, STATE, if on { state | flag } else { state & !flag });
+    }
+
+    /// Marks whether the entry has tags or `dependsOn` edges.
+    pub fn set_extra(&mut self, slot: u32, on: bool) {
+        self.set_flag(slot, EXTRA, on);
+    }
+
+    /// Marks whether the policy tracks the entry.
+    pub fn set_tracked(&mut self, slot: u32, on: bool) {
+        self.set_flag(slot, TRACKED, on);
+    }
+
+    /// Sets the expiry-heap position (`NONE`: no TTL).
+    #[inline]
+    pub fn set_ttl_pos(&mut self, slot: u32, pos: u32) {
+        let state = self.state(slot);
+        self.put(slot, STATE, (state & !POS_MASK) | pos.min(POS_MASK));
     }
 
     /// `(key, value)` of a live slot; empty for a free one.
     #[inline]
     fn key_value(&self, slot: u32) -> (&[u8], &[u8]) {
-        let e = self.at(slot);
-        if !e.live() {
+        if self.state(slot) & LIVE == 0 {
             return (&[], &[]);
         }
-        self.bytes.get(slot, e.handle)
+        self.records.key_value(slot)
     }
 
     /// The key of a live slot.
@@ -320,71 +362,81 @@ impl Store {
         self.key_value(slot).1
     }
 
-    /// Bytes the slot's chunk occupies in the arena.
-    pub fn chunk_size(&self, slot: u32) -> usize {
-        let (k, v) = self.bytes.get(slot, self.at(slot).handle);
-        Arena::chunk_size(k.len(), v.len())
+    /// Bytes the budget charges for an entry with this key and value in
+    /// this store (before TTL, tag and dependency extras).
+    pub fn charge(&self, key_len: usize, value_len: usize) -> usize {
+        let record = if self.meta { RECORD_META } else { RECORD };
+        Arena::chunk_size(record, key_len, value_len) + INDEX_OVERHEAD
+    }
+
+    /// What [`Store::charge`] gives for the entry in a live slot.
+    pub fn charge_of(&self, slot: u32) -> usize {
+        let (k, v) = self.key_value(slot);
+        self.charge(k.len(), v.len())
     }
 
     /// The live slot holding `key`, if any.
+    #[inline]
     pub fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
+        // The index holds live slots only, so the key needs no liveness check.
         self.shard(hash)
-            .and_then(|t| t.find(hash, |&s| self.key(s) == key))
+            .and_then(|t| t.find(hash, |&s| self.records.key_value(s).0 == key))
             .copied()
     }
 
     /// Stores a new entry (the key must not be present).
     ///
     /// # Errors
-    /// [`CacheError::AllocFailed`] when the slab, the index or the arena
-    /// cannot grow; nothing is changed then.
+    /// [`CacheError::AllocFailed`] when the index or the arena cannot grow;
+    /// nothing is changed then.
     pub fn insert(&mut self, hash: u64, key: &[u8], value: &[u8]) -> Result<u32, CacheError> {
         {
-            let (blocks, bytes, hasher) = (&self.blocks, &self.bytes, &self.hasher);
+            let (records, hasher) = (&self.records, &self.hasher);
             let Some(shard) = self.index.get_mut(shard_of(hash)) else {
                 return Err(CacheError::AllocFailed);
             };
-            shard.try_reserve(1, |&s| hasher.hash(key_in(blocks, bytes, s)))?;
+            shard.try_reserve(1, |&s| hasher.hash(records.key_value(s).0))?;
         }
-        if self.free_head == NONE && self.slots == self.blocks.len() * BLOCK {
-            self.blocks.try_reserve(1)?;
-            let mut block = Vec::new();
-            block.try_reserve_exact(BLOCK)?;
-            block.resize(BLOCK, Entry::EMPTY);
-            self.blocks.push(block.into_boxed_slice());
-        }
-        let reuse = self.free_head != NONE;
-        let slot = if reuse {
-            self.free_head
-        } else {
-            self.slots as u32
+        let slot = match &mut self.records {
+            Records::Arena(a) => a.alloc(key, value)?,
+            Records::Slab { recs, free } => {
+                let (Ok(k), true) = (<[u8; 8]>::try_from(key), value.is_empty()) else {
+                    return Err(CacheError::InvalidArgument(
+                        "internal: a keys-only store takes 8-byte keys and no value",
+                    ));
+                };
+                let mut rec = [0u8; GHOST];
+                if let Some(at) = rec.get_mut(RECORD_META..) {
+                    at.copy_from_slice(&k);
+                }
+                if *free != NONE {
+                    let slot = *free;
+                    let at = recs.get_mut(slot as usize).ok_or(CacheError::AllocFailed)?;
+                    *free = word(at, PREV);
+                    *at = rec;
+                    slot
+                } else {
+                    recs.try_reserve(1)?;
+                    recs.push(rec);
+                    (recs.len() - 1) as u32
+                }
+            }
         };
-        let handle = self.bytes.alloc(slot, key, value)?;
-        if reuse {
-            self.free_head = self.at(slot).link[0];
-        } else {
-            self.slots += 1;
-        }
-        *self.at_mut(slot) = Entry {
-            handle,
-            state: LIVE | POS_MASK,
-            link: [NONE, NONE],
-            meta: 0,
-        };
-        let (blocks, bytes, hasher) = (&self.blocks, &self.bytes, &self.hasher);
+        self.set_link(slot, [NONE, NONE]);
+        self.put(slot, STATE, LIVE | POS_MASK);
+        let (records, hasher) = (&self.records, &self.hasher);
         let Some(shard) = self.index.get_mut(shard_of(hash)) else {
             return Err(CacheError::AllocFailed);
         };
-        shard.insert_unique(hash, slot, |&s| hasher.hash(key_in(blocks, bytes, s)));
+        shard.insert_unique(hash, slot, |&s| hasher.hash(records.key_value(s).0));
         self.len += 1;
         Ok(slot)
     }
 
-    /// Frees a live slot: drops it from the index, releases its bytes, and
-    /// puts the slot on the free list. Policy and expiry links must already be
-    /// cleared by the caller.
+    /// Frees a live slot: drops it from the index and releases its chunk.
+    /// Policy and expiry links must already be cleared by the caller.
     pub fn remove(&mut self, slot: u32) {
-        if !self.at(slot).live() {
+        if self.state(slot) & LIVE == 0 {
             return;
         }
         let hash = self.hash(self.key(slot));
@@ -395,37 +447,44 @@ impl Store {
         {
             found.remove();
         }
-        let handle = self.at(slot).handle;
-        self.bytes.free(handle);
-        let free_head = self.free_head;
-        *self.at_mut(slot) = Entry {
-            link: [free_head, NONE],
-            ..Entry::EMPTY
-        };
-        self.free_head = slot;
+        self.put(slot, STATE, 0);
+        match &mut self.records {
+            Records::Arena(a) => a.free(slot),
+            Records::Slab { free, .. } => {
+                let next = *free;
+                *free = slot;
+                self.put(slot, PREV, next);
+            }
+        }
         self.len -= 1;
     }
 
     /// Drops every entry and releases the memory.
     pub fn clear(&mut self) {
-        self.blocks = Vec::new();
-        self.slots = 0;
         self.index = (0..SHARDS).map(|_| HashTable::new()).collect();
-        self.bytes = match self.bytes {
-            Bytes::Arena(_) => Bytes::Arena(Arena::default()),
-            Bytes::Keys8(_) => Bytes::Keys8(Vec::new()),
+        self.records = match self.records {
+            Records::Arena(_) => {
+                Records::Arena(Arena::new(if self.meta { RECORD_META } else { RECORD }))
+            }
+            Records::Slab { .. } => Records::Slab {
+                recs: Vec::new(),
+                free: NONE,
+            },
         };
-        self.free_head = NONE;
         self.len = 0;
     }
 
-    /// Every live slot, in slab order (tests and `validate` only).
+    /// Every live slot (tests and `validate` only).
     #[cfg(any(test, feature = "std"))]
     pub fn live_slots(&self) -> impl Iterator<Item = u32> + '_ {
-        (0..self.slots as u32).filter(|&s| self.at(s).live())
+        let all: alloc::vec::Vec<u32> = match &self.records {
+            Records::Arena(a) => a.carved().collect(),
+            Records::Slab { recs, .. } => (0..recs.len() as u32).collect(),
+        };
+        all.into_iter().filter(|&s| self.state(s) & LIVE != 0)
     }
 
-    /// Checks the index against the slab.
+    /// Checks the index against the records.
     #[cfg(any(test, feature = "std"))]
     pub fn validate(&self) {
         assert_eq!(
@@ -500,7 +559,7 @@ mod tests {
     fn the_index_never_sits_at_its_minimum_load() {
         // Equal shards all double together: right after, the index is half
         // empty. Staggered shards keep its load near the average throughout.
-        let mut store = Store::new(9);
+        let mut store = Store::new(9, false);
         let mut lowest = 1.0f64;
         for i in 0u32..140_000 {
             let key = i.to_le_bytes();

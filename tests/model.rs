@@ -260,7 +260,7 @@ fn run(policy: Policy, seed: u64, steps: u64, max_entries: usize) {
                     depends_on: &dep_refs,
                 };
                 let eff_ttl = ttl.unwrap_or(0);
-                let charge = edgecache::entry_bytes(kb.len(), value.len()) as u64
+                let charge = edgecache::entry_bytes(policy, kb.len(), value.len()) as u64
                     + if eff_ttl > 0 { TTL_OVERHEAD } else { 0 }
                     + tag_bytes
                         .iter()

@@ -162,7 +162,7 @@ fn refusals_are_results() {
     stage(&mut c, &[&k, b"v"]);
     assert_eq!(c.set(k.len(), 1, -1.0, -1.0, 0, 0, 0.0), 0);
     let k2 = Key::Str("k2").to_bytes();
-    stage(&mut c, &[&k2, &[1u8; 150]]);
-    assert_eq!(c.set(k2.len(), 150, -1.0, -1.0, 0, 0, 0.0), 2, "no room");
+    stage(&mut c, &[&k2, &[1u8; 170]]);
+    assert_eq!(c.set(k2.len(), 170, -1.0, -1.0, 0, 0, 0.0), 2, "no room");
     assert_eq!(c.stats().map(|s| field(&s, "rejected")).unwrap(), 2.0);
 }

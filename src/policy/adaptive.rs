@@ -115,8 +115,8 @@ fn region_of(store: &Store, slot: u32) -> u32 {
 }
 
 fn set_region(store: &mut Store, slot: u32, r: u32) {
-    let e = store.at_mut(slot);
-    e.meta = (e.meta & !REGION_MASK) | (r << REGION_SHIFT);
+    let meta = store.at(slot).meta;
+    store.set_meta(slot, (meta & !REGION_MASK) | (r << REGION_SHIFT));
 }
 
 fn freq(store: &Store, slot: u32) -> u32 {
@@ -124,8 +124,8 @@ fn freq(store: &Store, slot: u32) -> u32 {
 }
 
 fn set_freq(store: &mut Store, slot: u32, f: u32) {
-    let e = store.at_mut(slot);
-    e.meta = (e.meta & !FREQ_MASK) | (f.min(3) << FREQ_SHIFT);
+    let meta = store.at(slot).meta;
+    store.set_meta(slot, (meta & !FREQ_MASK) | (f.min(3) << FREQ_SHIFT));
 }
 
 /// The key's fingerprint in S3-FIFO's evicted-key memory: a 32-bit digest
@@ -287,11 +287,11 @@ impl Adaptive {
         charge: u64,
         rng: &mut Rng,
     ) {
-        {
-            let e = store.at_mut(slot);
-            e.meta =
-                (e.meta & !(WEIGHT_MASK | FREQ_MASK)) | (charge.min(WEIGHT_MASK as u64) as u32);
-        }
+        let meta = store.at(slot).meta;
+        store.set_meta(
+            slot,
+            (meta & !(WEIGHT_MASK | FREQ_MASK)) | (charge.min(WEIGHT_MASK as u64) as u32),
+        );
         if self.max_entries == 0.0 {
             self.sketch.ensure_capacity(self.len() + 1);
         }
@@ -652,7 +652,7 @@ mod tests {
     impl Fixed {
         fn new(entries: usize, structure: Structure) -> Fixed {
             Fixed {
-                store: Store::new(3),
+                store: Store::new(3, true),
                 policy: Adaptive::fixed(1e12, entries as f64, structure),
                 rng: Rng::new(5),
             }

@@ -23,14 +23,11 @@ impl Default for List {
 impl List {
     pub fn push_tail(&mut self, store: &mut Store, slot: u32) {
         let tail = self.tail;
-        {
-            let e = store.at_mut(slot);
-            e.link = [tail, NONE];
-        }
+        store.set_link(slot, [tail, NONE]);
         if tail == NONE {
             self.head = slot;
         } else {
-            store.at_mut(tail).link[1] = slot;
+            store.set_link_at(tail, 1, slot);
         }
         self.tail = slot;
         self.len += 1;
@@ -41,14 +38,14 @@ impl List {
         if prev == NONE {
             self.head = next;
         } else {
-            store.at_mut(prev).link[1] = next;
+            store.set_link_at(prev, 1, next);
         }
         if next == NONE {
             self.tail = prev;
         } else {
-            store.at_mut(next).link[0] = prev;
+            store.set_link_at(next, 0, prev);
         }
-        store.at_mut(slot).link = [NONE, NONE];
+        store.set_link(slot, [NONE, NONE]);
         self.len = self.len.saturating_sub(1);
     }
 

@@ -22,10 +22,8 @@ use crate::expiry::ExpiryHeap;
 use crate::rng::Rng;
 use crate::store::Store;
 
-/// `meta` bit: the policy tracks this entry.
-pub(crate) const TRACKED: u32 = 1 << 31;
-/// `meta` bits that belong to the façade and the adaptive region tag; LFU's
-/// counter and clock use the low 24 bits.
+/// `meta` bits that belong to the adaptive region tag; LFU's counter and
+/// clock use the low 24 bits.
 pub(crate) const META_FLAGS: u32 = 0xE000_0000;
 
 enum Family {
@@ -102,7 +100,7 @@ impl PolicyState {
         if !self.tracks(has_ttl) {
             return;
         }
-        store.at_mut(slot).meta |= TRACKED;
+        store.set_tracked(slot, true);
         self.tracked_bytes += charge;
         self.tracked_len += 1;
         match &mut self.family {
@@ -115,7 +113,7 @@ impl PolicyState {
     }
 
     pub fn access(&mut self, store: &mut Store, slot: u32, hash: u64, now: u64, rng: &mut Rng) {
-        if store.at(slot).meta & TRACKED == 0 {
+        if !store.at(slot).tracked() {
             return;
         }
         match &mut self.family {
@@ -133,7 +131,7 @@ impl PolicyState {
     }
 
     pub fn remove(&mut self, store: &mut Store, slot: u32, charge: u64) {
-        if store.at(slot).meta & TRACKED == 0 {
+        if !store.at(slot).tracked() {
             return;
         }
         match &mut self.family {
@@ -143,7 +141,7 @@ impl PolicyState {
             Family::Adaptive(p) => p.on_remove(store, slot),
             Family::Ttl | Family::NoEviction => {}
         }
-        store.at_mut(slot).meta &= !TRACKED;
+        store.set_tracked(slot, false);
         self.tracked_bytes = self.tracked_bytes.saturating_sub(charge);
         self.tracked_len = self.tracked_len.saturating_sub(1);
     }
@@ -183,7 +181,7 @@ impl PolicyState {
     pub fn validate(&self, store: &Store) {
         let tracked: usize = store
             .live_slots()
-            .filter(|&s| store.at(s).meta & TRACKED != 0)
+            .filter(|&s| store.at(s).tracked())
             .count();
         assert_eq!(tracked, self.tracked_len, "tracked count");
         match &self.family {

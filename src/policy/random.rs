@@ -16,7 +16,7 @@ impl RandomSet {
         Ok(())
     }
     pub fn on_insert(&mut self, store: &mut Store, slot: u32) {
-        store.at_mut(slot).link[0] = self.slots.len() as u32;
+        store.set_link_at(slot, 0, self.slots.len() as u32);
         self.slots.push(slot);
     }
     pub fn on_remove(&mut self, store: &mut Store, slot: u32) {
@@ -24,12 +24,12 @@ impl RandomSet {
         if pos == NONE {
             return;
         }
-        store.at_mut(slot).link[0] = NONE;
+        store.set_link_at(slot, 0, NONE);
         let pos = pos as usize;
         if pos < self.slots.len() {
             self.slots.swap_remove(pos);
             if let Some(&moved) = self.slots.get(pos) {
-                store.at_mut(moved).link[0] = pos as u32;
+                store.set_link_at(moved, 0, pos as u32);
             }
         }
     }
