@@ -723,14 +723,46 @@ mod tests {
         for p in ["p1", "p2", "p3"] {
             c.set(&k(p), b"v", &on_child, 0).unwrap();
         }
+        let slot_of = |c: &Cache, key: &[u8]| c.store.find(c.store.hash(key), key);
+        let freed = slot_of(&c, &k("p1"));
         assert!(c.delete(&k("p1"), 0));
-        c.set(&k("other"), b"v", reuse, 0).unwrap();
+        // A key of the same length: its chunk is the same size, and takes the freed one.
+        c.set(&k("ot"), b"v", reuse, 0).unwrap();
+        assert_eq!(slot_of(&c, &k("ot")), freed, "the slot is reused");
         c.set(&child, b"new", &SetOptions::default(), 0).unwrap();
         assert!(
-            c.has(&k("other"), 0),
+            c.has(&k("ot"), 0),
             "the slot's new entry is not a dependent"
         );
         assert!(!c.has(&k("p2"), 0) && !c.has(&k("p3"), 0));
+        c.validate();
+    }
+
+    #[test]
+    fn a_stale_edge_into_a_recarved_page_is_ignored() {
+        // A page of dependents is emptied and re-carved for larger chunks, so
+        // the child's stale references now point into the middle of them;
+        // their bytes (0xFF) would read as a live record with extras.
+        let mut c = Cache::new(Config::default(), 1).unwrap();
+        let child = k("child");
+        let on_child = SetOptions {
+            depends_on: &[&child],
+            ..SetOptions::default()
+        };
+        let name = |p: &str, i: usize| k(&alloc::format!("{p}{i:03}"));
+        for i in 0..1000 {
+            c.set(&name("p", i), b"v", &on_child, 0).unwrap();
+        }
+        for i in 0..999 {
+            assert!(c.delete(&name("p", i), 0));
+        }
+        for i in 0..500 {
+            c.set(&name("q", i), &[0xFF; 27], &SetOptions::default(), 0)
+                .unwrap();
+        }
+        c.set(&child, b"new", &SetOptions::default(), 0).unwrap();
+        assert!(!c.has(&name("p", 999), 0), "the live dependent goes");
+        assert!((0..500).all(|i| c.has(&name("q", i), 0)));
         c.validate();
     }
 

@@ -46,9 +46,9 @@
 //! `bytes = Σ (entry_bytes(key, value) [+ TTL_OVERHEAD if it has a TTL]
 //! + Σ_tags (len + TAG_OVERHEAD) + Σ_deps (len + EDGE_OVERHEAD))`, and after
 //! every call `bytes ≤ max_bytes` and `entries ≤ max_entries` (when set).
-//! [`entry_bytes`] is the entry's chunk in the byte arena (key and value
-//! with a 2-byte header, rounded up to its size class) plus
-//! [`ENTRY_OVERHEAD`] for its record and its share of the index.
+//! [`entry_bytes`] is the entry's chunk in the byte arena (its record, a
+//! header, the key and the value, rounded up to its size class) plus
+//! [`INDEX_OVERHEAD`] for its share of the index.
 //!
 //! ## Features
 //! `wasm` builds the wasm-bindgen bindings (`src/wasm.rs`); `std` exposes

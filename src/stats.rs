@@ -41,7 +41,7 @@ pub struct Stats {
     pub replacements: u64,
     /// Entries in the cache now.
     pub entries: u64,
-    /// Bytes charged now: keys + values + overhead (see [`crate::ENTRY_OVERHEAD`]).
+    /// Bytes charged now: keys + values + overhead (see [`crate::entry_bytes`]).
     pub bytes: u64,
     /// The budget.
     pub max_bytes: u64,
