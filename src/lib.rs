@@ -68,6 +68,7 @@ mod config;
 pub mod deps;
 mod error;
 pub mod expiry;
+mod index;
 mod interner;
 mod key;
 mod policy;
@@ -95,9 +96,9 @@ pub use store::INDEX_OVERHEAD;
 ///
 /// ```
 /// use edgecache::Policy;
-/// // a 17-byte key and an 8-byte value: a 38-byte chunk + 8
-/// assert_eq!(edgecache::entry_bytes(Policy::AllKeysLru, 17, 8), 46);
-/// assert_eq!(edgecache::entry_bytes(Policy::AllKeysLfu, 17, 8), 50);
+/// // a 17-byte key and an 8-byte value: a 38-byte chunk + 7
+/// assert_eq!(edgecache::entry_bytes(Policy::AllKeysLru, 17, 8), 45);
+/// assert_eq!(edgecache::entry_bytes(Policy::AllKeysLfu, 17, 8), 49);
 /// ```
 pub fn entry_bytes(policy: Policy, key_len: usize, value_len: usize) -> usize {
     let record = if policy.keeps_meta() {

@@ -7,9 +7,9 @@
 //! The record is 12 bytes — two policy links and a state word holding the
 //! LIVE, EXTRA and TRACKED flags and the expiry-heap position — plus a 4-byte
 //! `meta` word for the policies that keep per-entry state (LFU's counter, the
-//! adaptive policy's region, weight and frequency). The index is a
-//! `hashbrown::HashTable` of slots in 64 shards, hashed with the cache's
-//! seeded [`KeyHasher`]. A keys-only store (the mini-simulation's ghosts)
+//! adaptive policy's region, weight and frequency). The index
+//! ([`crate::index`], buckets of one cache line) holds slots in 64 shards,
+//! hashed with the cache's seeded [`KeyHasher`]. A keys-only store (the mini-simulation's ghosts)
 //! keeps records and 8-byte keys in a slab by slot instead of the arena.
 //!
 //! Slots come only from this store, never from the caller; accessors still
@@ -19,19 +19,18 @@
 
 use crate::arena::Arena;
 use crate::error::CacheError;
+use crate::index::Table;
 use crate::key::KeyHasher;
 use alloc::vec::Vec;
-use hashbrown::HashTable;
 
 /// "No slot" in links and positions.
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// Bytes charged per entry for its share of the index (a `u32` slot and a
-/// control byte per bucket; the staggered shards keep the load between about
-/// 57 % and 77 % of the buckets once the cache holds a few thousand entries,
-/// 6.5 to 8.7 bytes per entry). An entry is charged its chunk (record,
+/// Bytes charged per entry for its share of the index (64-byte buckets of 12
+/// places; the staggered shards keep the load near 74 % of the places once
+/// the cache holds a few thousand entries, about 7.2 bytes per entry). An entry is charged its chunk (record,
 /// header, key and value, rounded up to its size class) plus this.
-pub const INDEX_OVERHEAD: usize = 8;
+pub const INDEX_OVERHEAD: usize = 7;
 
 /// Record bytes at the start of each chunk: links and state, plus `meta`
 /// for the policies that use it.
@@ -44,10 +43,10 @@ pub(crate) const MAX_TTL_ENTRIES: usize = POS_MASK as usize - 1;
 
 const SHARDS: usize = 64;
 
-/// The shard comes from hash bits 32–41: hashbrown takes its 7-bit control
-/// tag from the top bits and the bucket from the low ones, and a shard chosen
-/// from either would leave its table with tags or buckets that all look alike
-/// (top bits cost 50 % more time per operation, measured).
+/// The shard comes from hash bits 32–41: a table takes its tag from the top
+/// byte and the bucket from the low 32 bits, and a shard chosen from either
+/// would leave its table with tags or buckets that all look alike (with
+/// hashbrown's tags, top bits cost 50 % more time per operation, measured).
 #[inline]
 fn shard_of(hash: u64) -> usize {
     SHARD_TABLE
@@ -56,16 +55,17 @@ fn shard_of(hash: u64) -> usize {
 }
 
 /// Which shard each of 1,024 hash buckets goes to. Shard `i` gets a share of
-/// the keys proportional to 2^(i/64), so the shards' sizes spread evenly (in
-/// log scale) over one doubling: they reach hashbrown's 7⁄8 load, and double,
-/// one at a time instead of all at once. The index's load factor then stays
-/// near its average (about 63 %) at every cache size, where equal shards swung
-/// between 44 % and 87 % together (and sat at 44 %, 11 bytes per entry, for
-/// the 1.87 M-entry stock data set).
+/// the keys proportional to 1.5^(i/64), so the shards' sizes spread evenly (in
+/// log scale) over one growth step: they reach their maximum load, and grow
+/// by half, one at a time instead of all at once. The index's load factor then
+/// stays near its average (about 74 %) at every cache size, where equal shards
+/// would swing between 60 % and 90 % together. (With hashbrown's tables,
+/// which double, equal shards sat at 44 %, 11 bytes per entry, for the
+/// 1.87 M-entry stock data set.)
 static SHARD_TABLE: [u8; 1024] = shard_table();
 
 const fn shard_table() -> [u8; 1024] {
-    // Weights 2^(i/64) in 20-bit fixed point: 2^(1/64) ≈ 1.0108893.
+    // Weights 1.5^(i/64) in 20-bit fixed point: 1.5^(1/64) ≈ 1.0063555.
     let mut weights = [0u64; SHARDS];
     let mut w: u64 = 1 << 20;
     let mut i = 0;
@@ -73,7 +73,7 @@ const fn shard_table() -> [u8; 1024] {
     while i < SHARDS {
         weights[i] = w;
         total += w;
-        w = w * 10_108_893 / 10_000_000;
+        w = w * 10_063_555 / 10_000_000;
         i += 1;
     }
     // Bucket b goes to the shard whose cumulative share covers (b + ½)/1024.
@@ -216,7 +216,7 @@ pub(crate) struct Store {
     /// The index, in 64 shards of unequal shares of the hash: each shard grows (and
     /// briefly holds two tables) on its own, so the index never needs two
     /// copies of itself at once in linear memory.
-    index: Vec<HashTable<u32>>,
+    index: Vec<Table>,
     hasher: KeyHasher,
     len: usize,
 }
@@ -244,7 +244,7 @@ impl Store {
         Store {
             records,
             meta,
-            index: (0..SHARDS).map(|_| HashTable::new()).collect(),
+            index: (0..SHARDS).map(|_| Table::default()).collect(),
             hasher: KeyHasher::new(seed),
             len: 0,
         }
@@ -256,7 +256,7 @@ impl Store {
     }
 
     #[inline]
-    fn shard(&self, hash: u64) -> Option<&HashTable<u32>> {
+    fn shard(&self, hash: u64) -> Option<&Table> {
         self.index.get(shard_of(hash))
     }
 
@@ -268,7 +268,7 @@ impl Store {
     /// Entries the index can hold before some shard grows.
     #[cfg(test)]
     fn index_capacity(&self) -> usize {
-        self.index.iter().map(HashTable::capacity).sum()
+        self.index.iter().map(Table::capacity).sum()
     }
 
     /// A copy of the slot's record (the empty record for a slot that names
@@ -380,8 +380,7 @@ impl Store {
     pub fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
         // The index holds live slots only, so the key needs no liveness check.
         self.shard(hash)
-            .and_then(|t| t.find(hash, |&s| self.records.key_value(s).0 == key))
-            .copied()
+            .and_then(|t| t.find(hash, |s| self.records.key_value(s).0 == key))
     }
 
     /// Stores a new entry (the key must not be present).
@@ -395,7 +394,7 @@ impl Store {
             let Some(shard) = self.index.get_mut(shard_of(hash)) else {
                 return Err(CacheError::AllocFailed);
             };
-            shard.try_reserve(1, |&s| hasher.hash(records.key_value(s).0))?;
+            shard.reserve_one(|s| hasher.hash(records.key_value(s).0))?;
         }
         let slot = match &mut self.records {
             Records::Arena(a) => a.alloc(key, value)?,
@@ -424,11 +423,9 @@ impl Store {
         };
         self.set_link(slot, [NONE, NONE]);
         self.put(slot, STATE, LIVE | POS_MASK);
-        let (records, hasher) = (&self.records, &self.hasher);
-        let Some(shard) = self.index.get_mut(shard_of(hash)) else {
-            return Err(CacheError::AllocFailed);
-        };
-        shard.insert_unique(hash, slot, |&s| hasher.hash(records.key_value(s).0));
+        if let Some(shard) = self.index.get_mut(shard_of(hash)) {
+            shard.insert(hash, slot);
+        }
         self.len += 1;
         Ok(slot)
     }
@@ -440,12 +437,8 @@ impl Store {
             return;
         }
         let hash = self.hash(self.key(slot));
-        if let Some(Ok(found)) = self
-            .index
-            .get_mut(shard_of(hash))
-            .map(|t| t.find_entry(hash, |&s| s == slot))
-        {
-            found.remove();
+        if let Some(shard) = self.index.get_mut(shard_of(hash)) {
+            shard.remove(hash, slot);
         }
         self.put(slot, STATE, 0);
         match &mut self.records {
@@ -461,7 +454,7 @@ impl Store {
 
     /// Drops every entry and releases the memory.
     pub fn clear(&mut self) {
-        self.index = (0..SHARDS).map(|_| HashTable::new()).collect();
+        self.index = (0..SHARDS).map(|_| Table::default()).collect();
         self.records = match self.records {
             Records::Arena(_) => {
                 Records::Arena(Arena::new(if self.meta { RECORD_META } else { RECORD }))
@@ -493,6 +486,14 @@ impl Store {
             "index size"
         );
         assert_eq!(self.live_slots().count(), self.len, "live count");
+        for table in &self.index {
+            for slot in table.slots() {
+                assert!(
+                    self.state(slot) & LIVE != 0,
+                    "the index holds only live slots"
+                );
+            }
+        }
         for slot in self.live_slots() {
             let key = self.key(slot);
             assert_eq!(
@@ -542,7 +543,7 @@ mod tests {
     }
 
     #[test]
-    fn shard_shares_grow_from_one_to_two() {
+    fn shard_shares_grow_by_half_across_the_shards() {
         let mut counts = vec![0usize; SHARDS];
         for s in shard_table() {
             counts[s as usize] += 1;
@@ -550,18 +551,21 @@ mod tests {
         assert!(counts.windows(2).all(|w| w[0] <= w[1] + 1), "{counts:?}");
         let (first, last) = (counts[0] as f64, counts[SHARDS - 1] as f64);
         assert!(
-            first >= 10.0 && (1.8..2.2).contains(&(last / first)),
+            first >= 10.0 && (1.3..1.7).contains(&(last / first)),
             "{counts:?}"
         );
     }
 
     #[test]
     fn the_index_never_sits_at_its_minimum_load() {
-        // Equal shards all double together: right after, the index is half
-        // empty. Staggered shards keep its load near the average throughout.
+        // Equal shards all grow together: right after, each table is at 2/3
+        // of its capacity. Staggered shards keep the load near the average
+        // (about 82 % of capacity) throughout. (Up to 100,000 entries the
+        // tables are too small to be rounded to whole pages, which stretches
+        // some steps; lowest load: 0.79 staggered, 0.72 with equal shards.)
         let mut store = Store::new(9, false);
         let mut lowest = 1.0f64;
-        for i in 0u32..140_000 {
+        for i in 0u32..100_000 {
             let key = i.to_le_bytes();
             let hash = store.hash(&key);
             store.insert(hash, &key, &[]).unwrap();
@@ -570,6 +574,6 @@ mod tests {
                 lowest = lowest.min(load);
             }
         }
-        assert!(lowest > 0.6, "lowest load {lowest}");
+        assert!(lowest > 0.75, "lowest load {lowest}");
     }
 }
