@@ -165,7 +165,7 @@ enum Records {
     /// Every cache: one arena chunk per entry.
     Arena(Arena),
     /// The mini-simulation's ghosts: a record and an 8-byte key per slot, in
-    /// a slab with a free list (an arena would take a 64 KiB page per ghost
+    /// a slab with a free list (an arena would take an 8 KiB page per ghost
     /// however few keys it holds).
     Slab { recs: Vec<[u8; GHOST]>, free: u32 },
 }
@@ -225,26 +225,26 @@ impl Store {
     /// A store whose records carry `meta` when the policy needs it.
     pub fn new(seed: u64, meta: bool) -> Store {
         let record = if meta { RECORD_META } else { RECORD };
-        Store::with_records(seed, meta, Records::Arena(Arena::new(record)))
+        Store::with_records(seed, meta, Records::Arena(Arena::new(record)), SHARDS)
     }
 
-    /// A store of 8-byte keys without values (the mini-simulation's ghosts).
+    /// A store of 8-byte keys without values (the mini-simulation's ghosts),
+    /// indexed by one table: a ghost holds at most a few thousand keys, and
+    /// 64 tables of at least one 64-byte bucket each would cost a small
+    /// cache's nine ghosts 36 KiB.
     pub fn keys_only(seed: u64) -> Store {
-        Store::with_records(
-            seed,
-            true,
-            Records::Slab {
-                recs: Vec::new(),
-                free: NONE,
-            },
-        )
+        let slab = Records::Slab {
+            recs: Vec::new(),
+            free: NONE,
+        };
+        Store::with_records(seed, true, slab, 1)
     }
 
-    fn with_records(seed: u64, meta: bool, records: Records) -> Store {
+    fn with_records(seed: u64, meta: bool, records: Records, shards: usize) -> Store {
         Store {
             records,
             meta,
-            index: (0..SHARDS).map(|_| Table::default()).collect(),
+            index: (0..shards).map(|_| Table::default()).collect(),
             hasher: KeyHasher::new(seed),
             len: 0,
         }
@@ -256,8 +256,18 @@ impl Store {
     }
 
     #[inline]
+    /// Which of the store's tables holds `hash`.
+    #[inline]
+    fn shard_index(&self, hash: u64) -> usize {
+        if self.index.len() == SHARDS {
+            shard_of(hash)
+        } else {
+            0
+        }
+    }
+
     fn shard(&self, hash: u64) -> Option<&Table> {
-        self.index.get(shard_of(hash))
+        self.index.get(self.shard_index(hash))
     }
 
     #[inline]
@@ -391,7 +401,8 @@ impl Store {
     pub fn insert(&mut self, hash: u64, key: &[u8], value: &[u8]) -> Result<u32, CacheError> {
         {
             let (records, hasher) = (&self.records, &self.hasher);
-            let Some(shard) = self.index.get_mut(shard_of(hash)) else {
+            let i = self.shard_index(hash);
+            let Some(shard) = self.index.get_mut(i) else {
                 return Err(CacheError::AllocFailed);
             };
             shard.reserve_one(|s| hasher.hash(records.key_value(s).0))?;
@@ -423,7 +434,8 @@ impl Store {
         };
         self.set_link(slot, [NONE, NONE]);
         self.put(slot, STATE, LIVE | POS_MASK);
-        if let Some(shard) = self.index.get_mut(shard_of(hash)) {
+        let i = self.shard_index(hash);
+        if let Some(shard) = self.index.get_mut(i) {
             shard.insert(hash, slot);
         }
         self.len += 1;
@@ -437,7 +449,8 @@ impl Store {
             return;
         }
         let hash = self.hash(self.key(slot));
-        if let Some(shard) = self.index.get_mut(shard_of(hash)) {
+        let i = self.shard_index(hash);
+        if let Some(shard) = self.index.get_mut(i) {
             shard.remove(hash, slot);
         }
         self.put(slot, STATE, 0);
@@ -454,7 +467,7 @@ impl Store {
 
     /// Drops every entry and releases the memory.
     pub fn clear(&mut self) {
-        self.index = (0..SHARDS).map(|_| Table::default()).collect();
+        self.index = (0..self.index.len()).map(|_| Table::default()).collect();
         self.records = match self.records {
             Records::Arena(_) => {
                 Records::Arena(Arena::new(if self.meta { RECORD_META } else { RECORD }))
