@@ -255,7 +255,6 @@ impl Store {
         self.hasher.hash(key)
     }
 
-    #[inline]
     /// Which of the store's tables holds `hash`.
     #[inline]
     fn shard_index(&self, hash: u64) -> usize {
@@ -266,6 +265,7 @@ impl Store {
         }
     }
 
+    #[inline]
     fn shard(&self, hash: u64) -> Option<&Table> {
         self.index.get(self.shard_index(hash))
     }
