@@ -39,8 +39,8 @@ export interface CacheOptions {
   /** Hard bound on the number of entries; 0 = none. @default 0 */
   maxEntries?: number;
   /**
-   * Eviction policy. `"allkeys-adaptive"` keeps policy metadata outside `maxMemory`: about 77 KiB
-   * for a small cache, about 60 bytes per entry of capacity for a large one. @default "allkeys-lru"
+   * Eviction policy. `"allkeys-adaptive"` keeps policy metadata outside `maxMemory`: about 58 KiB
+   * for a small cache, about 64 bytes per entry of capacity for a large one. @default "allkeys-lru"
    */
   policy?: Policy;
   /** Default TTL; 0 = no expiry. @default 0 */

@@ -32,8 +32,8 @@
 //! charged bytes) and S3-FIFO's count are kept in its `meta`. The sketch and
 //! the remembered fingerprints are policy metadata outside the byte budget
 //! (like every policy's), and so are the mini-simulation's ghosts. Measured
-//! in linear memory against `allkeys-lru`: about 77 KiB more for a cache of
-//! 100 entries, and 5.8 MiB more (60 B per entry of capacity) for one of
+//! in linear memory against `allkeys-lru`: about 58 KiB more for a cache of
+//! 100 entries, and 6.1 MiB more (64 B per entry of capacity) for one of
 //! 100,000: the sketch about 10 B, the fingerprints about 22 B, the ghosts
 //! about 8 B and the (charged) `meta` word 4 B per entry, the rest what
 //! their tables left behind as they grew.
