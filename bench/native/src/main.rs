@@ -36,11 +36,16 @@ impl Zipf {
 fn main() {
     let universe = 1_000_000;
     let capacity = 100_000;
-    let ops: usize = std::env::var("OPS").ok().and_then(|s| s.parse().ok()).unwrap_or(5_000_000);
+    let ops: usize = std::env::var("OPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5_000_000);
     let mut z = Zipf::new(universe, 0.99, 42);
     let stream: Vec<u64> = (0..ops).map(|_| z.next() as u64).collect();
     let value = [7u8; 16];
-    println!("Zipf(0.99) over {universe} keys, capacity {capacity}, {ops} get-or-insert ops, best of 3");
+    println!(
+        "Zipf(0.99) over {universe} keys, capacity {capacity}, {ops} get-or-insert ops, best of 3"
+    );
 
     let mut results: Vec<(&str, f64, f64)> = Vec::new();
 
@@ -53,7 +58,12 @@ fn main() {
         let mut best = f64::MAX;
         let mut ratio = 0.0;
         for _ in 0..3 {
-            let config = Config { max_bytes: usize::MAX / 4, max_entries: capacity, policy, ..Config::default() };
+            let config = Config {
+                max_bytes: usize::MAX / 4,
+                max_entries: capacity,
+                policy,
+                ..Config::default()
+            };
             let mut c = Cache::new(config, 1).expect("config");
             let opts = SetOptions::default();
             let mut hits = 0u64;
@@ -70,13 +80,25 @@ fn main() {
             best = best.min(t.elapsed().as_nanos() as f64 / ops as f64);
             ratio = hits as f64 / ops as f64;
         }
-        results.push((if policy == Policy::AllKeysLru { "edgecache allkeys-lru" } else { "edgecache allkeys-adaptive" }, best, ratio));
+        results.push((
+            if policy == Policy::AllKeysLru {
+                "edgecache allkeys-lru"
+            } else {
+                "edgecache allkeys-adaptive"
+            },
+            best,
+            ratio,
+        ));
     }
     let _ = Key::Num(0.0);
 
     // One measurement loop for both peers: `step` answers one request and
     // reports whether it was a hit.
-    fn measure<C>(stream: &[u64], make: impl Fn() -> C, step: impl Fn(&mut C, u64) -> bool) -> (f64, f64) {
+    fn measure<C>(
+        stream: &[u64],
+        make: impl Fn() -> C,
+        step: impl Fn(&mut C, u64) -> bool,
+    ) -> (f64, f64) {
         let mut best = f64::MAX;
         let mut ratio = 0.0;
         for _ in 0..3 {
@@ -117,8 +139,67 @@ fn main() {
         );
         results.push(("lru", ns, hit));
     }
-    let qc = results.iter().find(|r| r.0 == "quick_cache unsync").map_or(1.0, |r| r.1);
+    let qc = results
+        .iter()
+        .find(|r| r.0 == "quick_cache unsync")
+        .map_or(1.0, |r| r.1);
     for (name, ns, hit) in &results {
-        println!("{name:28} {ns:7.1} ns/op  hit ratio {:5.2}%  time vs quick_cache {:.2}×", hit * 100.0, ns / qc);
+        println!(
+            "{name:28} {ns:7.1} ns/op  hit ratio {:5.2}%  time vs quick_cache {:.2}×",
+            hit * 100.0,
+            ns / qc
+        );
     }
+    if want("breakdown") || only.is_empty() {
+        breakdown();
+    }
+}
+
+/// The engine alone on the JS throughput benchmark's workload (`bench/throughput.mjs`: 100,000
+/// stock-style keys, 8-byte values, reads spread over all keys): what a `get` hit, a `peek` hit (no
+/// LRU relink) and a write that evicts cost without the JS↔wasm boundary.
+fn breakdown() {
+    let n = 100_000usize;
+    let keys: Vec<Vec<u8>> = (0..n * 2)
+        .map(|i| {
+            let mut k = vec![edgecache::KIND_STR];
+            k.extend_from_slice(format!("A{:07}:EA:S{:06}", 12345 + (i % 11000), i).as_bytes());
+            k
+        })
+        .collect();
+    let config = Config {
+        max_entries: n,
+        max_bytes: 1 << 30,
+        ..Config::default()
+    };
+    let mut c = Cache::new(config, 1).expect("config");
+    let opts = SetOptions::default();
+    for key in &keys[..n] {
+        let _ = c.set(key, b"q0000001", &opts, 0);
+    }
+    let (mut set, mut get, mut peek) = (f64::MAX, f64::MAX, f64::MAX);
+    let mut next = n;
+    let mut hits = 0usize;
+    for _ in 0..5 {
+        let t = Instant::now();
+        for _ in 0..n {
+            let _ = c.set(&keys[next % keys.len()], b"q0000001", &opts, 0);
+            next += 1;
+        }
+        set = set.min(t.elapsed().as_nanos() as f64 / n as f64);
+        // The n keys written last are the ones cached, read in a spread-out order.
+        let cached = |i: usize| &keys[(next - n + (i * 7919) % n) % keys.len()];
+        let t = Instant::now();
+        for i in 0..n {
+            hits += usize::from(matches!(c.get(cached(i), 0, false), Lookup::Fresh(_)));
+        }
+        get = get.min(t.elapsed().as_nanos() as f64 / n as f64);
+        let t = Instant::now();
+        for i in 0..n {
+            hits += usize::from(c.peek(cached(i), 0).is_some());
+        }
+        peek = peek.min(t.elapsed().as_nanos() as f64 / n as f64);
+    }
+    assert_eq!(hits, 10 * n, "every read hits");
+    println!("engine alone, allkeys-lru, {n} keys: set-evict {set:.0} ns, get-hit {get:.0} ns, peek-hit {peek:.0} ns (get − peek = the exact-LRU relink)");
 }
