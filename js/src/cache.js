@@ -228,6 +228,13 @@ export class Cache {
    */
   #write(k, v, o, { codec = this.#codec, fromLoad = false } = {}) {
     if (v === undefined) throw new TypeError("value must not be undefined (use delete() to remove a key, or null to cache an absence)");
+    if (typeof k === "string" && typeof v === "string" && codec.stringTag !== undefined && o.tags.length === 0 && o.deps.length === 0) {
+      const stored = this.#writeAscii(k, v, o, codec.stringTag);
+      if (stored !== undefined) {
+        if (!fromLoad) this.#supersede(k);
+        return stored;
+      }
+    }
     const w = this.#w;
     w.len = 0;
     encodeKey(w, k);
@@ -243,6 +250,42 @@ export class Cache {
     const r = this.#inner.set(keyLen, valueLen, o.ttl, o.grace, o.tags.length, o.deps.length, now);
     if (r < 0) this.#fail(r);
     if (!fromLoad) this.#supersede(k);
+    return r === 0;
+  }
+
+  /**
+   * The most common write, a short ASCII string under a short ASCII string
+   * key with the text or json codec, written straight into wasm memory: the
+   * same bytes as encodeKey + codec.encode (a test compares them), without
+   * the writer, its copy, or the lone-surrogate scan (ASCII has none).
+   * Returns undefined, having stored nothing, when it does not apply.
+   */
+  #writeAscii(k, v, o, tag) {
+    const n = k.length, m = v.length;
+    if (n > 64 || m > 100) return undefined;
+    const head = tag < 0 ? 0 : 2; // json: the string tag and a 1-byte length
+    this.#ensureIo(1 + n + head + m);
+    const mem = bytes();
+    let p = this.#ioPtr;
+    mem[p++] = 1; // the kind byte of a string key
+    for (let i = 0; i < n; i++) {
+      const c = k.charCodeAt(i);
+      if (c >= 0x80) return undefined;
+      mem[p++] = c;
+    }
+    if (head !== 0) {
+      mem[p++] = tag;
+      mem[p++] = m;
+    }
+    for (let i = 0; i < m; i++) {
+      const c = v.charCodeAt(i);
+      if (c >= 0x80) return undefined;
+      mem[p++] = c;
+    }
+    if (o.ttl > 0) this.#timeless = false;
+    const now = this.#readTime();
+    const r = this.#inner.set(1 + n, head + m, o.ttl, o.grace, 0, 0, now);
+    if (r < 0) this.#fail(r);
     return r === 0;
   }
 

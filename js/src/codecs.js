@@ -28,6 +28,9 @@ function isSkipped(v) {
 class JsonCodec {
   constructor() {
     this.name = "json";
+    /** A short string is stored as this tag, a 1-byte length and its UTF-8
+     * (the cache writes short ASCII strings itself: `Cache#writeAscii`). */
+    this.stringTag = T_STR;
     this.shapeIds = new Map();
     this.shapes = [];
     this.stack = [];
@@ -284,6 +287,8 @@ function utf8(b, start, n) {
 
 const textCodec = {
   name: "text",
+  /** A string is stored as its UTF-8 alone. */
+  stringTag: -1,
   encode(w, v) {
     if (typeof v !== "string") throw new TypeError(`value must be a string with the "text" codec; got ${describe(v)}`);
     w.utf8(v);

@@ -75,6 +75,26 @@ test("the json codec keeps JSON's semantics", ({ Cache }) => {
   equal(c.has("c"), false);
 });
 
+test("a short ASCII string is stored as the general encoder stores it", ({ Cache }) => {
+  // Plain writes of short ASCII strings take a fast path; a write with a tag
+  // takes the general one. Same value and key length: the charges differ by
+  // exactly the tag's (1 byte + 24), and both read back.
+  for (const codec of ["text", "json"]) {
+    for (const [key, value] of [["k", ""], ["k", "q0001234"], ["k", "x".repeat(100)], ["k", "x".repeat(101)],
+      ["K".repeat(64), "v"], ["K".repeat(65), "v"], ["k", "caf\u00e9"], ["k\u00e9", "v"]]) {
+      const fast = new Cache({ codec });
+      const general = new Cache({ codec });
+      fast.set(key, value);
+      general.set(key, value, { tags: ["t"] });
+      equal(general.stats().bytes - fast.stats().bytes, 25, `${codec} ${key.length}/${value.length}`);
+      equal(fast.get(key), value);
+      equal(general.get(key), value);
+      fast.free();
+      general.free();
+    }
+  }
+});
+
 test("objects of one shape share their keys (compact default codec)", ({ Cache }) => {
   const c = new Cache();
   c.set("a", { qty: 1, updatedAt: 2 });
