@@ -101,10 +101,5 @@ pub use store::INDEX_OVERHEAD;
 /// assert_eq!(edgecache::entry_bytes(Policy::AllKeysLfu, 17, 8), 49);
 /// ```
 pub fn entry_bytes(policy: Policy, key_len: usize, value_len: usize) -> usize {
-    let record = if policy.keeps_meta() {
-        store::RECORD_META
-    } else {
-        store::RECORD
-    };
-    arena::Arena::chunk_size(record, key_len, value_len) + INDEX_OVERHEAD
+    store::entry_charge(policy.keeps_meta(), key_len, value_len)
 }

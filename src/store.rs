@@ -34,8 +34,24 @@ pub const INDEX_OVERHEAD: usize = 7;
 
 /// Record bytes at the start of each chunk: links and state, plus `meta`
 /// for the policies that use it.
-pub(crate) const RECORD: usize = 12;
-pub(crate) const RECORD_META: usize = 16;
+const RECORD: usize = 12;
+const RECORD_META: usize = 16;
+
+/// Bytes of a record with or without `meta`.
+fn record_len(meta: bool) -> usize {
+    if meta {
+        RECORD_META
+    } else {
+        RECORD
+    }
+}
+
+/// Bytes the budget charges for an entry with this key and value whose
+/// record has (or has not) a `meta` word, before TTL, tag and dependency
+/// extras: its chunk and its share of the index.
+pub(crate) fn entry_charge(meta: bool, key_len: usize, value_len: usize) -> usize {
+    Arena::chunk_size(record_len(meta), key_len, value_len) + INDEX_OVERHEAD
+}
 
 /// The most entries that can have a TTL at once (the expiry-heap position
 /// has 29 bits in the record).
@@ -224,8 +240,8 @@ pub(crate) struct Store {
 impl Store {
     /// A store whose records carry `meta` when the policy needs it.
     pub fn new(seed: u64, meta: bool) -> Store {
-        let record = if meta { RECORD_META } else { RECORD };
-        Store::with_records(seed, meta, Records::Arena(Arena::new(record)), SHARDS)
+        let arena = Arena::new(record_len(meta));
+        Store::with_records(seed, meta, Records::Arena(arena), SHARDS)
     }
 
     /// A store of 8-byte keys without values (the mini-simulation's ghosts),
@@ -375,8 +391,7 @@ impl Store {
     /// Bytes the budget charges for an entry with this key and value in
     /// this store (before TTL, tag and dependency extras).
     pub fn charge(&self, key_len: usize, value_len: usize) -> usize {
-        let record = if self.meta { RECORD_META } else { RECORD };
-        Arena::chunk_size(record, key_len, value_len) + INDEX_OVERHEAD
+        entry_charge(self.meta, key_len, value_len)
     }
 
     /// What [`Store::charge`] gives for the entry in a live slot.
@@ -469,9 +484,7 @@ impl Store {
     pub fn clear(&mut self) {
         self.index = (0..self.index.len()).map(|_| Table::default()).collect();
         self.records = match self.records {
-            Records::Arena(_) => {
-                Records::Arena(Arena::new(if self.meta { RECORD_META } else { RECORD }))
-            }
+            Records::Arena(_) => Records::Arena(Arena::new(record_len(self.meta))),
             Records::Slab { .. } => Records::Slab {
                 recs: Vec::new(),
                 free: NONE,
