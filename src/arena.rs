@@ -443,23 +443,42 @@ impl Arena {
             .unwrap_or(&[])
     }
 
-    /// The chunk behind a handle, to write its record.
+    /// The record at the head of a handle's chunk (empty for a handle that
+    /// names nothing). Unlike [`Arena::chunk`] it needs no size class: the
+    /// record is the chunk's first bytes, and every chunk is longer.
     #[inline]
-    pub fn chunk_mut(&mut self, handle: Handle) -> &mut [u8] {
+    pub fn record(&self, handle: Handle) -> &[u8] {
+        let len = self.record;
+        if handle & LARGE_BIT != 0 {
+            return self
+                .large
+                .get((handle & !LARGE_BIT) as usize)
+                .and_then(|b| b.get(..len))
+                .unwrap_or(&[]);
+        }
+        let at = (handle & ((1 << UNIT_BITS) - 1)) as usize * UNIT;
+        self.pages
+            .get((handle >> UNIT_BITS) as usize)
+            .and_then(|p| p.get(at..at + len))
+            .unwrap_or(&[])
+    }
+
+    /// The record at the head of a handle's chunk, to write.
+    #[inline]
+    pub fn record_mut(&mut self, handle: Handle) -> &mut [u8] {
+        let len = self.record;
         if handle & LARGE_BIT != 0 {
             return self
                 .large
                 .get_mut((handle & !LARGE_BIT) as usize)
-                .map_or(&mut [][..], |b| &mut b[..]);
+                .and_then(|b| b.get_mut(..len))
+                .unwrap_or(&mut []);
         }
-        match self.small_range(handle) {
-            Some((page, range)) => self
-                .pages
-                .get_mut(page)
-                .and_then(|p| p.get_mut(range))
-                .unwrap_or(&mut []),
-            None => &mut [],
-        }
+        let at = (handle & ((1 << UNIT_BITS) - 1)) as usize * UNIT;
+        self.pages
+            .get_mut((handle >> UNIT_BITS) as usize)
+            .and_then(|p| p.get_mut(at..at + len))
+            .unwrap_or(&mut [])
     }
 
     /// `(key, value)` of a chunk.

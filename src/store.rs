@@ -194,7 +194,7 @@ impl Records {
     #[inline]
     fn rec(&self, slot: u32) -> &[u8] {
         match self {
-            Records::Arena(a) => a.chunk(slot),
+            Records::Arena(a) => a.record(slot),
             Records::Slab { recs, .. } => recs.get(slot as usize).map_or(&[][..], |r| &r[..]),
         }
     }
@@ -202,7 +202,7 @@ impl Records {
     #[inline]
     fn rec_mut(&mut self, slot: u32) -> &mut [u8] {
         match self {
-            Records::Arena(a) => a.chunk_mut(slot),
+            Records::Arena(a) => a.record_mut(slot),
             Records::Slab { recs, .. } => recs
                 .get_mut(slot as usize)
                 .map_or(&mut [][..], |r| &mut r[..]),
