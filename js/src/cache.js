@@ -228,13 +228,16 @@ export class Cache {
    */
   #write(k, v, o, { codec = this.#codec, fromLoad = false } = {}) {
     if (v === undefined) throw new TypeError("value must not be undefined (use delete() to remove a key, or null to cache an absence)");
-    if (typeof k === "string" && typeof v === "string" && codec.stringTag !== undefined && o.tags.length === 0 && o.deps.length === 0) {
-      const stored = this.#writeAscii(k, v, o, codec.stringTag);
-      if (stored !== undefined) {
-        if (!fromLoad) this.#supersede(k);
-        return stored;
-      }
+    let stored;
+    if (typeof k === "string" && k.length <= 64 && o.tags.length === 0 && o.deps.length === 0) {
+      stored = this.#writePlain(k, v, o, codec);
     }
+    if (stored === undefined) stored = this.#writeGeneral(k, v, o, codec);
+    if (!fromLoad) this.#supersede(k);
+    return stored;
+  }
+
+  #writeGeneral(k, v, o, codec) {
     const w = this.#w;
     w.len = 0;
     encodeKey(w, k);
@@ -243,48 +246,70 @@ export class Cache {
     const valueLen = w.len - keyLen;
     for (const t of o.tags) w.prefixed(() => w.utf8(t));
     for (const d of o.deps) w.prefixed(() => encodeKey(w, d));
-    if (o.ttl > 0) this.#timeless = false;
-    // While no entry can expire (no TTL yet, not LFU) a write needs no clock either.
-    const now = this.#readTime();
     this.#stage();
-    const r = this.#inner.set(keyLen, valueLen, o.ttl, o.grace, o.tags.length, o.deps.length, now);
-    if (r < 0) this.#fail(r);
-    if (!fromLoad) this.#supersede(k);
-    return r === 0;
+    return this.#store(keyLen, valueLen, o, o.tags.length, o.deps.length);
   }
 
   /**
-   * The most common write, a short ASCII string under a short ASCII string
-   * key with the text or json codec, written straight into wasm memory: the
-   * same bytes as encodeKey + codec.encode (a test compares them), without
-   * the writer, its copy, or the lone-surrogate scan (ASCII has none).
-   * Returns undefined, having stored nothing, when it does not apply.
+   * The common write: a short string key, no tags, no dependsOn. An ASCII key
+   * goes straight into wasm memory (ASCII is its own UTF-8 and has no lone
+   * surrogate: no writer, no copy, no scan); so does a short ASCII string
+   * under the text or json codec. Any other value is encoded by the codec
+   * and copied in after the key. The bytes are the general path's (a test
+   * compares them). Returns undefined, having stored nothing, for a key or
+   * string that is not ASCII.
    */
-  #writeAscii(k, v, o, tag) {
-    const n = k.length, m = v.length;
-    if (n > 64 || m > 100) return undefined;
-    const head = tag < 0 ? 0 : 2; // json: the string tag and a 1-byte length
-    this.#ensureIo(1 + n + head + m);
+  #writePlain(k, v, o, codec) {
+    const n = k.length;
+    const tag = codec.stringTag;
+    if (typeof v === "string" && tag !== undefined && v.length <= 100) {
+      const m = (tag < 0 ? 0 : 2) + v.length; // json: the string tag and a 1-byte length
+      this.#ensureIo(1 + n + m);
+      const mem = bytes();
+      let p = this.#ioPtr;
+      mem[p++] = 1; // the kind byte of a string key
+      for (let i = 0; i < n; i++) {
+        const c = k.charCodeAt(i);
+        if (c >= 0x80) return undefined;
+        mem[p++] = c;
+      }
+      if (tag >= 0) {
+        mem[p++] = tag;
+        mem[p++] = v.length;
+      }
+      for (let i = 0; i < v.length; i++) {
+        const c = v.charCodeAt(i);
+        if (c >= 0x80) return undefined;
+        mem[p++] = c;
+      }
+      return this.#store(1 + n, m, o, 0, 0);
+    }
+    // Check the key first: the codec must encode the value only once.
+    for (let i = 0; i < n; i++) if (k.charCodeAt(i) >= 0x80) return undefined;
+    const w = this.#w;
+    w.len = 0;
+    codec.encode(w, v);
+    const m = w.len;
+    this.#ensureIo(1 + n + m);
     const mem = bytes();
     let p = this.#ioPtr;
-    mem[p++] = 1; // the kind byte of a string key
-    for (let i = 0; i < n; i++) {
-      const c = k.charCodeAt(i);
-      if (c >= 0x80) return undefined;
-      mem[p++] = c;
+    mem[p++] = 1;
+    for (let i = 0; i < n; i++) mem[p++] = k.charCodeAt(i);
+    if (m <= 64) {
+      const buf = w.buf;
+      for (let i = 0; i < m; i++) mem[p + i] = buf[i];
+    } else {
+      mem.set(w.buf.subarray(0, m), p);
     }
-    if (head !== 0) {
-      mem[p++] = tag;
-      mem[p++] = m;
-    }
-    for (let i = 0; i < m; i++) {
-      const c = v.charCodeAt(i);
-      if (c >= 0x80) return undefined;
-      mem[p++] = c;
-    }
+    return this.#store(1 + n, m, o, 0, 0);
+  }
+
+  /** Stores what the I/O buffer holds. */
+  #store(keyLen, valueLen, o, tagCount, depCount) {
     if (o.ttl > 0) this.#timeless = false;
+    // While no entry can expire (no TTL yet, not LFU) a write needs no clock either.
     const now = this.#readTime();
-    const r = this.#inner.set(1 + n, head + m, o.ttl, o.grace, 0, 0, now);
+    const r = this.#inner.set(keyLen, valueLen, o.ttl, o.grace, tagCount, depCount, now);
     if (r < 0) this.#fail(r);
     return r === 0;
   }

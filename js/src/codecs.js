@@ -45,7 +45,7 @@ class JsonCodec {
       w.string(v);
       return;
     }
-    this.stack.length = 0;
+    if (this.stack.length !== 0) this.stack.length = 0; // left over only by an encode that threw
     if (v !== null && typeof v === "object" && typeof v.toJSON === "function") v = v.toJSON("");
     if (isSkipped(v)) throw new TypeError(`value must be JSON-compatible; got ${typeof v}`);
     this.write(w, v);
