@@ -61,7 +61,7 @@ const subjectsRun = Object.entries(subjects).map(([name, make]) => {
   for (let i = 0; i < N; i++) c.set(keys[i], value(i));
   return { name, c, loops: new Function(LOOPS)(), next: N };
 });
-const best = (op, applies, run) => {
+const best = (applies, run) => {
   const out = new Map(subjectsRun.map((s) => [s.name, applies(s.name) ? Infinity : NaN]));
   for (let r = 0; r < ROUNDS; r++) {
     for (const s of subjectsRun) {
@@ -74,16 +74,16 @@ const best = (op, applies, run) => {
 };
 // Reads first: the writes below replace every key.
 const all = () => true;
-const get = best("get", all, (s) => s.loops.get(s.c, keys, N));
+const get = best(all, (s) => s.loops.get(s.c, keys, N));
 // The same reads over a hot set of 1,000 keys: no cache misses in the CPU's
 // caches, so what remains is the cost of the call itself.
-const hot = best("hot", all, (s) => s.loops.hot(s.c, keys, N));
-const set = best("set", (name) => name !== "Map", (s) => {
+const hot = best(all, (s) => s.loops.hot(s.c, keys, N));
+const set = best((name) => name !== "Map", (s) => {
   s.loops.set(s.c, keys, N, s.next, value);
   s.next += N;
 });
 // The stock data set's values: { qty, updatedAt } objects (not for the text codec or Map).
-const setObj = best("setObj", (name) => name !== "Map" && name !== "edgecache", (s) => {
+const setObj = best((name) => name !== "Map" && name !== "edgecache", (s) => {
   s.loops.setObj(s.c, keys, N, s.next);
   s.next += N;
 });

@@ -58,6 +58,24 @@ const CLASSES: usize = SMALL_CLASSES + 8;
 /// A chunk's address: a page and an offset in 2-byte units, or a large index.
 pub(crate) type Handle = u32;
 
+/// What a handle names: a large chunk (its index), or a page and the chunk's
+/// byte offset in it.
+#[derive(Clone, Copy)]
+enum Place {
+    Large(usize),
+    Page(usize, usize),
+}
+
+#[inline]
+fn place(handle: Handle) -> Place {
+    if handle & LARGE_BIT != 0 {
+        Place::Large((handle & !LARGE_BIT) as usize)
+    } else {
+        let unit = (handle & ((1 << UNIT_BITS) - 1)) as usize;
+        Place::Page((handle >> UNIT_BITS) as usize, unit * UNIT)
+    }
+}
+
 /// The size class of a chunk of `len` bytes, and that class's chunk size.
 fn class_of(len: usize) -> (usize, usize) {
     let len = len.max(UNIT);
@@ -368,26 +386,24 @@ impl Arena {
 
     /// Releases a chunk.
     pub fn free(&mut self, handle: Handle) {
-        if handle & LARGE_BIT != 0 {
-            let idx = handle & !LARGE_BIT;
-            if let Some(slot) = self.large.get_mut(idx as usize) {
-                *slot = Box::new([]);
-                // large_free had room reserved at alloc time
-                if self.large_free.try_reserve(1).is_ok() {
-                    self.large_free.push(idx);
+        let (page, unit) = match place(handle) {
+            Place::Large(idx) => {
+                if let Some(slot) = self.large.get_mut(idx) {
+                    *slot = Box::new([]);
+                    // large_free had room reserved at alloc time
+                    if self.large_free.try_reserve(1).is_ok() {
+                        self.large_free.push(idx as u32);
+                    }
                 }
+                return;
             }
-            return;
-        }
-        let page = handle >> UNIT_BITS;
-        let unit = (handle & ((1 << UNIT_BITS) - 1)) as u16;
+            Place::Page(page, at) => (page as u32, (at / UNIT) as u16),
+        };
         let Some(info) = self.info.get(page as usize).copied() else {
             return;
         };
-        if let Some(p) = self.pages.get_mut(page as usize) {
-            if let Some(b) = p.get_mut(unit as usize * UNIT..unit as usize * UNIT + 2) {
-                b.copy_from_slice(&info.free.to_le_bytes());
-            }
+        if let Some(b) = self.rest_mut(handle).get_mut(..2) {
+            b.copy_from_slice(&info.free.to_le_bytes());
         }
         let live = info.live.saturating_sub(1);
         if live == 0 {
@@ -419,28 +435,45 @@ impl Arena {
         }
     }
 
-    /// Where a handle's chunk lies in its page, or `None` for a large chunk.
+    /// The bytes from a handle's chunk to the end of its allocation (its page,
+    /// or its own for a large chunk); empty for a handle that names nothing.
     #[inline]
-    fn small_range(&self, handle: Handle) -> Option<(usize, core::ops::Range<usize>)> {
-        let page = (handle >> UNIT_BITS) as usize;
-        let at = (handle & ((1 << UNIT_BITS) - 1)) as usize * UNIT;
-        let info = self.info.get(page)?;
-        Some((page, at..at + class_size(info.class as usize)))
+    fn rest(&self, handle: Handle) -> &[u8] {
+        match place(handle) {
+            Place::Large(idx) => self.large.get(idx).map_or(&[][..], |b| &b[..]),
+            Place::Page(page, at) => self
+                .pages
+                .get(page)
+                .and_then(|p| p.get(at..))
+                .unwrap_or(&[]),
+        }
+    }
+
+    #[inline]
+    fn rest_mut(&mut self, handle: Handle) -> &mut [u8] {
+        match place(handle) {
+            Place::Large(idx) => self.large.get_mut(idx).map_or(&mut [][..], |b| &mut b[..]),
+            Place::Page(page, at) => self
+                .pages
+                .get_mut(page)
+                .and_then(|p| p.get_mut(at..))
+                .unwrap_or(&mut []),
+        }
     }
 
     /// The chunk behind a handle (record, header, key and value; empty for a
     /// handle that names nothing).
     #[inline]
     pub fn chunk(&self, handle: Handle) -> &[u8] {
-        if handle & LARGE_BIT != 0 {
-            return self
-                .large
-                .get((handle & !LARGE_BIT) as usize)
-                .map_or(&[][..], |b| &b[..]);
+        let rest = self.rest(handle);
+        match place(handle) {
+            Place::Large(_) => rest,
+            Place::Page(page, _) => self
+                .info
+                .get(page)
+                .and_then(|i| rest.get(..class_size(i.class as usize)))
+                .unwrap_or(&[]),
         }
-        self.small_range(handle)
-            .and_then(|(page, range)| self.pages.get(page)?.get(range))
-            .unwrap_or(&[])
     }
 
     /// The record at the head of a handle's chunk (empty for a handle that
@@ -448,37 +481,14 @@ impl Arena {
     /// record is the chunk's first bytes, and every chunk is longer.
     #[inline]
     pub fn record(&self, handle: Handle) -> &[u8] {
-        let len = self.record;
-        if handle & LARGE_BIT != 0 {
-            return self
-                .large
-                .get((handle & !LARGE_BIT) as usize)
-                .and_then(|b| b.get(..len))
-                .unwrap_or(&[]);
-        }
-        let at = (handle & ((1 << UNIT_BITS) - 1)) as usize * UNIT;
-        self.pages
-            .get((handle >> UNIT_BITS) as usize)
-            .and_then(|p| p.get(at..at + len))
-            .unwrap_or(&[])
+        self.rest(handle).get(..self.record).unwrap_or(&[])
     }
 
     /// The record at the head of a handle's chunk, to write.
     #[inline]
     pub fn record_mut(&mut self, handle: Handle) -> &mut [u8] {
         let len = self.record;
-        if handle & LARGE_BIT != 0 {
-            return self
-                .large
-                .get_mut((handle & !LARGE_BIT) as usize)
-                .and_then(|b| b.get_mut(..len))
-                .unwrap_or(&mut []);
-        }
-        let at = (handle & ((1 << UNIT_BITS) - 1)) as usize * UNIT;
-        self.pages
-            .get_mut((handle >> UNIT_BITS) as usize)
-            .and_then(|p| p.get_mut(at..at + len))
-            .unwrap_or(&mut [])
+        self.rest_mut(handle).get_mut(..len).unwrap_or(&mut [])
     }
 
     /// `(key, value)` of a chunk.

@@ -96,6 +96,16 @@ fn home(hash: u64, n: usize) -> usize {
     ((hash as u32 as u64 * n as u64) >> 32) as usize
 }
 
+/// The bucket after `b` of `n`, wrapping around.
+#[inline]
+fn after(b: usize, n: usize) -> usize {
+    if b + 1 == n {
+        0
+    } else {
+        b + 1
+    }
+}
+
 /// One table of the index.
 #[derive(Default)]
 pub(crate) struct Table {
@@ -116,11 +126,15 @@ impl Table {
 
     /// The slot with this hash for which `eq` holds.
     #[inline]
-    pub fn find(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
+    pub fn find(&self, hash: u64, eq: impl FnMut(u32) -> bool) -> Option<u32> {
+        let (b, i) = self.locate(hash, eq)?;
+        self.buckets.get(b)?.slots.get(i).copied()
+    }
+
+    /// The bucket and place of the slot with this hash for which `eq` holds.
+    #[inline]
+    fn locate(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<(usize, usize)> {
         let n = self.buckets.len();
-        if n == 0 {
-            return None;
-        }
         let tag = tag_of(hash);
         let mut b = home(hash, n);
         for _ in 0..n {
@@ -131,19 +145,14 @@ impl Table {
                 set &= set - 1;
                 // The mask may name a place just above a match: check its tag,
                 // or a stale slot in an empty place could be compared.
-                if bucket.tags.get(i) != Some(&tag) {
-                    continue;
-                }
-                if let Some(&slot) = bucket.slots.get(i) {
-                    if eq(slot) {
-                        return Some(slot);
-                    }
+                if bucket.tags.get(i) == Some(&tag) && bucket.slots.get(i).is_some_and(|&s| eq(s)) {
+                    return Some((b, i));
                 }
             }
             if bucket.overflow == 0 {
                 return None;
             }
-            b = if b + 1 == n { 0 } else { b + 1 };
+            b = after(b, n);
         }
         None
     }
@@ -173,7 +182,7 @@ impl Table {
         for bucket in &self.buckets {
             for (&t, &slot) in bucket.tags.iter().zip(&bucket.slots) {
                 if t != EMPTY {
-                    next.place(hash_of(slot), slot);
+                    next.insert(hash_of(slot), slot);
                 }
             }
         }
@@ -181,15 +190,9 @@ impl Table {
         Ok(())
     }
 
-    /// Adds a slot whose key is not in the table; room must be reserved.
+    /// Adds a slot whose key is not in the table; room must be reserved
+    /// (below the maximum load a bucket with room is always found).
     pub fn insert(&mut self, hash: u64, slot: u32) {
-        if self.len >= self.capacity() {
-            return; // unreachable after `reserve_one`; refusing beats a full table
-        }
-        self.place(hash, slot);
-    }
-
-    fn place(&mut self, hash: u64, slot: u32) {
         let n = self.buckets.len();
         let tag = tag_of(hash);
         let mut b = home(hash, n);
@@ -208,51 +211,35 @@ impl Table {
                 return;
             }
             bucket.overflow = bucket.overflow.saturating_add(1);
-            b = if b + 1 == n { 0 } else { b + 1 };
+            b = after(b, n);
         }
     }
 
     /// Removes `slot`, whose key has this hash; false if it is not there.
     pub fn remove(&mut self, hash: u64, slot: u32) -> bool {
-        let n = self.buckets.len();
-        if n == 0 {
+        let Some((b, i)) = self.locate(hash, |s| s == slot) else {
             return false;
+        };
+        if let Some(t) = self
+            .buckets
+            .get_mut(b)
+            .and_then(|bucket| bucket.tags.get_mut(i))
+        {
+            *t = EMPTY;
         }
-        let tag = tag_of(hash);
-        let start = home(hash, n);
-        let mut b = start;
-        for _ in 0..n {
-            let Some(bucket) = self.buckets.get_mut(b) else {
-                return false;
-            };
-            let mut set = bucket.matches(tag);
-            while set != 0 {
-                let i = set.trailing_zeros() as usize;
-                set &= set - 1;
-                if bucket.tags.get(i) == Some(&tag) && bucket.slots.get(i) == Some(&slot) {
-                    if let Some(t) = bucket.tags.get_mut(i) {
-                        *t = EMPTY;
-                    }
-                    self.len -= 1;
-                    // The buckets it passed no longer overflow on its account.
-                    let mut p = start;
-                    while p != b {
-                        if let Some(passed) = self.buckets.get_mut(p) {
-                            if passed.overflow != STICKY {
-                                passed.overflow = passed.overflow.saturating_sub(1);
-                            }
-                        }
-                        p = if p + 1 == n { 0 } else { p + 1 };
-                    }
-                    return true;
+        self.len -= 1;
+        // The buckets it passed no longer overflow on its account.
+        let n = self.buckets.len();
+        let mut p = home(hash, n);
+        while p != b {
+            if let Some(passed) = self.buckets.get_mut(p) {
+                if passed.overflow != STICKY {
+                    passed.overflow = passed.overflow.saturating_sub(1);
                 }
             }
-            if bucket.overflow == 0 {
-                return false;
-            }
-            b = if b + 1 == n { 0 } else { b + 1 };
+            p = after(p, n);
         }
-        false
+        true
     }
 
     /// Every slot in the table (tests and `validate`).

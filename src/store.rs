@@ -209,6 +209,50 @@ impl Records {
         }
     }
 
+    /// Stores a new entry's bytes with a zeroed record; returns its slot.
+    fn alloc(&mut self, key: &[u8], value: &[u8]) -> Result<u32, CacheError> {
+        match self {
+            Records::Arena(a) => a.alloc(key, value),
+            Records::Slab { recs, free } => {
+                let (Ok(k), true) = (<[u8; 8]>::try_from(key), value.is_empty()) else {
+                    return Err(CacheError::InvalidArgument(
+                        "internal: a keys-only store takes 8-byte keys and no value",
+                    ));
+                };
+                let mut rec = [0u8; GHOST];
+                if let Some(at) = rec.get_mut(RECORD_META..) {
+                    at.copy_from_slice(&k);
+                }
+                if *free == NONE {
+                    recs.try_reserve(1)?;
+                    recs.push(rec);
+                    return Ok((recs.len() - 1) as u32);
+                }
+                let slot = *free;
+                let at = recs.get_mut(slot as usize).ok_or(CacheError::AllocFailed)?;
+                *free = word(at, PREV);
+                *at = rec;
+                Ok(slot)
+            }
+        }
+    }
+
+    /// Releases a slot (its record must be marked free already).
+    fn free(&mut self, slot: u32) {
+        match self {
+            Records::Arena(a) => a.free(slot),
+            Records::Slab { recs, free } => {
+                if let Some(b) = recs
+                    .get_mut(slot as usize)
+                    .and_then(|r| r.get_mut(PREV..PREV + 4))
+                {
+                    b.copy_from_slice(&free.to_le_bytes());
+                    *free = slot;
+                }
+            }
+        }
+    }
+
     /// `(key, value)` of a slot, live or not.
     #[inline]
     fn key_value(&self, slot: u32) -> (&[u8], &[u8]) {
@@ -337,11 +381,13 @@ impl Store {
         self.put(slot, if i == 0 { PREV } else { NEXT }, value);
     }
 
-    /// Sets the policy's `meta` word (ignored when records have none).
+    /// Sets the bits of the policy's `meta` word that `mask` selects to
+    /// those of `bits` (ignored when records have none).
     #[inline]
-    pub fn set_meta(&mut self, slot: u32, meta: u32) {
+    pub fn set_meta(&mut self, slot: u32, mask: u32, bits: u32) {
         if self.meta {
-            self.put(slot, META, meta);
+            let meta = self.at(slot).meta;
+            self.put(slot, META, (meta & !mask) | (bits & mask));
         }
     }
 
@@ -422,31 +468,7 @@ impl Store {
             };
             shard.reserve_one(|s| hasher.hash(records.key_value(s).0))?;
         }
-        let slot = match &mut self.records {
-            Records::Arena(a) => a.alloc(key, value)?,
-            Records::Slab { recs, free } => {
-                let (Ok(k), true) = (<[u8; 8]>::try_from(key), value.is_empty()) else {
-                    return Err(CacheError::InvalidArgument(
-                        "internal: a keys-only store takes 8-byte keys and no value",
-                    ));
-                };
-                let mut rec = [0u8; GHOST];
-                if let Some(at) = rec.get_mut(RECORD_META..) {
-                    at.copy_from_slice(&k);
-                }
-                if *free != NONE {
-                    let slot = *free;
-                    let at = recs.get_mut(slot as usize).ok_or(CacheError::AllocFailed)?;
-                    *free = word(at, PREV);
-                    *at = rec;
-                    slot
-                } else {
-                    recs.try_reserve(1)?;
-                    recs.push(rec);
-                    (recs.len() - 1) as u32
-                }
-            }
-        };
+        let slot = self.records.alloc(key, value)?;
         self.set_link(slot, [NONE, NONE]);
         self.put(slot, STATE, LIVE | POS_MASK);
         let i = self.shard_index(hash);
@@ -469,14 +491,7 @@ impl Store {
             shard.remove(hash, slot);
         }
         self.put(slot, STATE, 0);
-        match &mut self.records {
-            Records::Arena(a) => a.free(slot),
-            Records::Slab { free, .. } => {
-                let next = *free;
-                *free = slot;
-                self.put(slot, PREV, next);
-            }
-        }
+        self.records.free(slot);
         self.len -= 1;
     }
 

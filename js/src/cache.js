@@ -25,6 +25,30 @@ function isObject(v) {
   return v !== null && typeof v === "object";
 }
 
+/** Writes the ASCII string `s` into `mem` at `at`; returns where it ends, or
+ * -1 (having written a prefix) at its first character that is not ASCII. */
+function putAscii(mem, at, s) {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return -1;
+    mem[at++] = c;
+  }
+  return at;
+}
+
+/** Copies `src[0..n)` into `mem` at `at`. */
+function copyInto(mem, at, src, n) {
+  if (n <= 64) {
+    // Short payloads: a loop beats allocating a subarray view per write.
+    for (let i = 0; i < n; i++) mem[at + i] = src[i];
+  } else {
+    mem.set(src.subarray(0, n), at);
+  }
+}
+
+/** The kind byte that starts a string key's encoding (`src/key.rs`). */
+const KIND_STR = 1;
+
 /** Validates an optional number of milliseconds (undefined passes through). */
 export function ms(value, name) {
   if (value === undefined) return undefined;
@@ -154,14 +178,7 @@ export class Cache {
   #stage() {
     const w = this.#w;
     this.#ensureIo(w.len);
-    const mem = bytes();
-    if (w.len <= 64) {
-      // Short payloads: a loop beats allocating a subarray view per write.
-      const buf = w.buf, base = this.#ioPtr, n = w.len;
-      for (let i = 0; i < n; i++) mem[base + i] = buf[i];
-    } else {
-      mem.set(w.buf.subarray(0, w.len), this.#ioPtr);
-    }
+    copyInto(bytes(), this.#ioPtr, w.buf, w.len);
   }
 
   /** Writes the key's encoding into the I/O buffer; returns its length. */
@@ -171,15 +188,8 @@ export class Cache {
       const n = k.length;
       if (n + 1 > this.#ioCap) this.#ensureIo(n * 3 + 1);
       const mem = bytes();
-      const base = this.#ioPtr;
-      mem[base] = 1;
-      let i = 0;
-      for (; i < n; i++) {
-        const c = k.charCodeAt(i);
-        if (c >= 0x80) break;
-        mem[base + 1 + i] = c;
-      }
-      if (i === n) return n + 1;
+      mem[this.#ioPtr] = KIND_STR;
+      if (putAscii(mem, this.#ioPtr + 1, k) >= 0) return n + 1;
     }
     const w = this.#w;
     w.len = 0;
@@ -262,44 +272,31 @@ export class Cache {
   #writePlain(k, v, o, codec) {
     const n = k.length;
     const tag = codec.stringTag;
-    if (typeof v === "string" && tag !== undefined && v.length <= 100) {
-      const m = (tag < 0 ? 0 : 2) + v.length; // json: the string tag and a 1-byte length
-      this.#ensureIo(1 + n + m);
-      const mem = bytes();
-      let p = this.#ioPtr;
-      mem[p++] = 1; // the kind byte of a string key
-      for (let i = 0; i < n; i++) {
-        const c = k.charCodeAt(i);
-        if (c >= 0x80) return undefined;
-        mem[p++] = c;
-      }
+    const direct = typeof v === "string" && tag !== undefined && v.length <= 100;
+    const w = this.#w;
+    let m;
+    if (direct) {
+      m = (tag < 0 ? 0 : 2) + v.length; // json: the string tag and a 1-byte length
+    } else {
+      // Check the key before the codec runs: it must encode the value only once.
+      for (let i = 0; i < n; i++) if (k.charCodeAt(i) >= 0x80) return undefined;
+      w.len = 0;
+      codec.encode(w, v);
+      m = w.len;
+    }
+    this.#ensureIo(1 + n + m);
+    const mem = bytes();
+    mem[this.#ioPtr] = KIND_STR;
+    let p = putAscii(mem, this.#ioPtr + 1, k);
+    if (p < 0) return undefined;
+    if (!direct) {
+      copyInto(mem, p, w.buf, m);
+    } else {
       if (tag >= 0) {
         mem[p++] = tag;
         mem[p++] = v.length;
       }
-      for (let i = 0; i < v.length; i++) {
-        const c = v.charCodeAt(i);
-        if (c >= 0x80) return undefined;
-        mem[p++] = c;
-      }
-      return this.#store(1 + n, m, o, 0, 0);
-    }
-    // Check the key first: the codec must encode the value only once.
-    for (let i = 0; i < n; i++) if (k.charCodeAt(i) >= 0x80) return undefined;
-    const w = this.#w;
-    w.len = 0;
-    codec.encode(w, v);
-    const m = w.len;
-    this.#ensureIo(1 + n + m);
-    const mem = bytes();
-    let p = this.#ioPtr;
-    mem[p++] = 1;
-    for (let i = 0; i < n; i++) mem[p++] = k.charCodeAt(i);
-    if (m <= 64) {
-      const buf = w.buf;
-      for (let i = 0; i < m; i++) mem[p + i] = buf[i];
-    } else {
-      mem.set(w.buf.subarray(0, m), p);
+      if (putAscii(mem, p, v) < 0) return undefined;
     }
     return this.#store(1 + n, m, o, 0, 0);
   }

@@ -29,7 +29,7 @@ class JsonCodec {
   constructor() {
     this.name = "json";
     /** A short string is stored as this tag, a 1-byte length and its UTF-8
-     * (the cache writes short ASCII strings itself: `Cache#writeAscii`). */
+     * (the cache writes short ASCII strings itself: `Cache#writePlain`). */
     this.stringTag = T_STR;
     this.shapeIds = new Map();
     this.shapes = [];

@@ -115,8 +115,7 @@ fn region_of(store: &Store, slot: u32) -> u32 {
 }
 
 fn set_region(store: &mut Store, slot: u32, r: u32) {
-    let meta = store.at(slot).meta;
-    store.set_meta(slot, (meta & !REGION_MASK) | (r << REGION_SHIFT));
+    store.set_meta(slot, REGION_MASK, r << REGION_SHIFT);
 }
 
 fn freq(store: &Store, slot: u32) -> u32 {
@@ -124,8 +123,7 @@ fn freq(store: &Store, slot: u32) -> u32 {
 }
 
 fn set_freq(store: &mut Store, slot: u32, f: u32) {
-    let meta = store.at(slot).meta;
-    store.set_meta(slot, (meta & !FREQ_MASK) | (f.min(3) << FREQ_SHIFT));
+    store.set_meta(slot, FREQ_MASK, f.min(3) << FREQ_SHIFT);
 }
 
 /// The key's fingerprint in S3-FIFO's evicted-key memory: a 32-bit digest
@@ -287,11 +285,8 @@ impl Adaptive {
         charge: u64,
         rng: &mut Rng,
     ) {
-        let meta = store.at(slot).meta;
-        store.set_meta(
-            slot,
-            (meta & !(WEIGHT_MASK | FREQ_MASK)) | (charge.min(WEIGHT_MASK as u64) as u32),
-        );
+        let charged = charge.min(WEIGHT_MASK as u64) as u32;
+        store.set_meta(slot, WEIGHT_MASK | FREQ_MASK, charged);
         if self.max_entries == 0.0 {
             self.sketch.ensure_capacity(self.len() + 1);
         }

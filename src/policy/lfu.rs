@@ -99,8 +99,8 @@ impl Lfu {
     }
 
     fn set_meta(store: &mut Store, slot: u32, counter: u8, ldt: u16) {
-        let meta = store.at(slot).meta;
-        store.set_meta(slot, (meta & super::META_FLAGS) | pack(counter, ldt));
+        // Under LFU the counter and clock are the whole `meta` word.
+        store.set_meta(slot, u32::MAX, pack(counter, ldt));
     }
 
     pub fn on_insert(&mut self, store: &mut Store, slot: u32, now: u64) {

@@ -22,10 +22,6 @@ use crate::expiry::ExpiryHeap;
 use crate::rng::Rng;
 use crate::store::Store;
 
-/// `meta` bits that belong to the adaptive region tag; LFU's counter and
-/// clock use the low 24 bits.
-pub(crate) const META_FLAGS: u32 = 0xE000_0000;
-
 enum Family {
     Lru(lru::Lru),
     Lfu(alloc::boxed::Box<lfu::Lfu>),
