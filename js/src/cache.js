@@ -535,7 +535,8 @@ export class Cache {
       const age = now - this.#expiredAt();
       if (age < o.swr) {
         if (!this.#inflight.has(id)) {
-          const p = this.#load(id, key, loader, o, stale, timeout);
+          // A background refresh: the caller does not wait for it (no waitsOn edge).
+          const p = this.#start(id, key, loader, o, stale, timeout).promise;
           p.catch(() => {}); // a failed background refresh keeps the stale value
           if (waitUntil) waitUntil(p);
         }
