@@ -3,8 +3,8 @@
 // can do: the clock, codecs, single-flight loads and their counters.
 
 import { WasmCache, ready, bytes, words, memorySize } from "./runtime.js";
-import { Writer, checkKey, encodeKey, keyId, describe } from "./keys.js";
-import { makeCodec, bytesCodec } from "./codecs.js";
+import { Writer, checkKey, encodeKey, encodeTag, keyId, describe, KIND_STR } from "./keys.js";
+import { makeCodec, bytesCodec, SHORT_STRING_MAX } from "./codecs.js";
 
 export const POLICIES = Object.freeze([
   "allkeys-lru", "allkeys-lfu", "allkeys-random",
@@ -13,6 +13,20 @@ export const POLICIES = Object.freeze([
 ]);
 
 const DEFAULT_MAX_MEMORY = 32 * 1024 * 1024;
+/** The largest maxEntries: the core counts entries in 32 bits. */
+const MAX_ENTRIES = 2 ** 32 - 1;
+/** The largest TTL or stale window the core keeps, in ms (`MAX_TTL_MS` in
+ * src/expiry.rs; tests/js/names.node.js fails when the two differ). */
+export const MAX_TTL_MS = 2 ** 53;
+/** The largest loadTimeout: setTimeout takes a signed 32-bit delay. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+/** The stats() fields the JS layer keeps (loads live here) or overrides
+ * (maxMemory as given); the others come from the core. */
+export const HOST_STATS = Object.freeze(["loads", "coalesced", "loadErrors", "maxMemory", "wasmMemory"]);
+/** Up to this many bytes, copying byte by byte beats making a subarray view. */
+const SHORT_COPY_MAX = 64;
+/** The longest string key a write takes the plain path for (#writePlain). */
+const PLAIN_KEY_MAX = 64;
 
 /**
  * Internal door for cachedFetch (not public API): raw bytes that bypass the
@@ -38,23 +52,95 @@ function putAscii(mem, at, s) {
 
 /** Copies `src[0..n)` into `mem` at `at`. */
 function copyInto(mem, at, src, n) {
-  if (n <= 64) {
-    // Short payloads: a loop beats allocating a subarray view per write.
+  if (n <= SHORT_COPY_MAX) {
     for (let i = 0; i < n; i++) mem[at + i] = src[i];
   } else {
     mem.set(src.subarray(0, n), at);
   }
 }
 
-/** The kind byte that starts a string key's encoding (`src/key.rs`). */
-const KIND_STR = 1;
-
-/** Validates an optional number of milliseconds (undefined passes through). */
-export function ms(value, name) {
+/**
+ * Validates an optional number of milliseconds up to `max` (undefined passes
+ * through). A value between 0 and 1 becomes 1: the core counts whole
+ * milliseconds, and 0 means "none" (no expiry, no window).
+ */
+export function ms(value, name, max = MAX_TTL_MS) {
   if (value === undefined) return undefined;
   if (typeof value !== "number") throw new TypeError(`${name} must be a number of milliseconds; got ${describe(value)}`);
   if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a finite, non-negative number of milliseconds; got ${value}`);
-  return value;
+  if (value > max) throw new RangeError(`${name} must be at most ${max} ms; got ${value}`);
+  return value > 0 && value < 1 ? 1 : value;
+}
+
+/** A key as error messages show it. */
+function show(key) {
+  return JSON.stringify(key);
+}
+
+/** An error the bindings built with the name of a TypeError or RangeError,
+ * as a real instance of that class (`instanceof` holds). */
+function realError(err) {
+  const Type = err?.name === "RangeError" ? RangeError : err?.name === "TypeError" ? TypeError : undefined;
+  if (Type === undefined || err instanceof Type) return err;
+  const real = new Type(err.message, { cause: err });
+  if (err.code !== undefined) real.code = err.code;
+  return real;
+}
+
+/** The load whose loader is running synchronously now, if any: a getOrLoad
+ * made then comes from inside that load (see Flight). */
+let running = null;
+
+/**
+ * One load in flight; its waiters share `promise`. `waitsOn` holds the loads
+ * its loader started or joined while it ran synchronously (before its first
+ * await): the only calls a load can be told apart by without
+ * AsyncLocalStorage, which not every runtime has. A getOrLoad that would join
+ * a load which waits, through that graph, for the caller's own load would
+ * never settle, and is refused instead. A self-wait after an await is not
+ * seen; loadTimeout ends it.
+ */
+class Flight {
+  constructor(id, key, o) {
+    this.id = id;
+    this.key = key;
+    this.controller = new AbortController();
+    /** A change since it started: its result is not stored. */
+    this.superseded = false;
+    this.settled = false;
+    this.tags = o.tags;
+    this.depIds = o.deps.map(keyId);
+    this.waitsOn = [];
+    this.timer = undefined;
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  /** The chain of unsettled loads from this one to `target` through waitsOn,
+   * or undefined when it does not wait for `target`. */
+  pathTo(target, seen = new Set()) {
+    if (this === target) return [this];
+    seen.add(this);
+    for (const next of this.waitsOn) {
+      if (next.settled || seen.has(next)) continue;
+      const rest = next.pathTo(target, seen);
+      if (rest !== undefined) return [this, ...rest];
+    }
+    return undefined;
+  }
+
+  /** Runs the loader, marking this load as the caller of what it starts. */
+  call(loader, context) {
+    const outer = running;
+    running = this;
+    try {
+      return loader(context);
+    } finally {
+      running = outer;
+    }
+  }
 }
 
 function checkTags(tags, name = "tags") {
@@ -92,7 +178,10 @@ export class Cache {
   #swr;
   #sie;
   #maxMemory;
+  /** Loads in flight by keyId. */
   #inflight = new Map();
+  /** The default loadTimeout in ms; 0 = none. */
+  #loadTimeout;
   #loads = 0;
   #coalesced = 0;
   #loadErrors = 0;
@@ -105,34 +194,39 @@ export class Cache {
     if (!isObject(options)) throw new TypeError(`options must be an object; got ${describe(options)}`);
     const {
       maxMemory = DEFAULT_MAX_MEMORY, maxEntries = 0, policy = "allkeys-lru", ttl = 0, jitter = 0,
-      staleWhileRevalidate = 0, staleIfError = 0, codec = "json", now = Date.now, seed,
+      staleWhileRevalidate = 0, staleIfError = 0, codec = "json", now = Date.now, seed, loadTimeout = 0,
     } = options;
     if (typeof maxMemory !== "number") throw new TypeError(`maxMemory must be a number of bytes; got ${describe(maxMemory)}`);
     if (!Number.isFinite(maxMemory) || maxMemory < 1) throw new RangeError(`maxMemory must be a positive number of bytes; got ${maxMemory}`);
     if (typeof maxEntries !== "number") throw new TypeError(`maxEntries must be a number; got ${describe(maxEntries)}`);
-    if (!Number.isInteger(maxEntries) || maxEntries < 0) throw new RangeError(`maxEntries must be a non-negative integer; got ${maxEntries}`);
+    if (!Number.isInteger(maxEntries) || maxEntries < 0 || maxEntries > MAX_ENTRIES) {
+      throw new RangeError(`maxEntries must be an integer from 0 to ${MAX_ENTRIES}; got ${maxEntries}`);
+    }
     if (typeof policy !== "string" || !POLICIES.includes(policy)) {
       throw new TypeError(`policy must be one of ${POLICIES.join(", ")}; got ${typeof policy === "string" ? JSON.stringify(policy) : describe(policy)}`);
     }
-    ms(ttl, "ttl");
+    const ttlMs = ms(ttl, "ttl");
     if (typeof jitter !== "number") throw new TypeError(`jitter must be a number; got ${describe(jitter)}`);
     if (!(jitter >= 0 && jitter < 1)) throw new RangeError(`jitter must be in [0, 1); got ${jitter}`);
-    ms(staleWhileRevalidate, "staleWhileRevalidate");
-    ms(staleIfError, "staleIfError");
+    const swr = ms(staleWhileRevalidate, "staleWhileRevalidate");
+    const sie = ms(staleIfError, "staleIfError");
+    this.#loadTimeout = ms(loadTimeout, "loadTimeout", MAX_TIMEOUT_MS);
     if (typeof now !== "function") throw new TypeError(`now must be a function returning milliseconds; got ${describe(now)}`);
     if (seed !== undefined && (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < 0)) {
       throw new TypeError(`seed must be a non-negative safe integer; got ${describe(seed)}`);
     }
     this.#codec = makeCodec(codec);
     this.#now = now;
-    this.#swr = staleWhileRevalidate;
-    this.#sie = staleIfError;
+    this.#swr = swr;
+    this.#sie = sie;
     this.#maxMemory = maxMemory;
-    this.#timeless = ttl === 0 && !policy.endsWith("-lfu");
-    this.#noOpts = Object.freeze({ ttl: -1, grace: -1, tags: [], deps: [], swr: staleWhileRevalidate, sie: staleIfError });
-    this.#inner = new WasmCache({
-      maxMemory, maxEntries, policy, ttl, jitter, grace: Math.max(staleWhileRevalidate, staleIfError), seed,
-    });
+    this.#timeless = ttlMs === 0 && !policy.endsWith("-lfu");
+    this.#noOpts = Object.freeze({ ttl: -1, grace: -1, tags: [], deps: [], swr, sie });
+    try {
+      this.#inner = new WasmCache({ maxMemory, maxEntries, policy, ttl: ttlMs, jitter, grace: Math.max(swr, sie), seed });
+    } catch (err) {
+      throw realError(err);
+    }
     this.#out = this.#inner.out_ptr() >>> 2;
   }
 
@@ -201,7 +295,7 @@ export class Cache {
   #stageTag(tag) {
     const w = this.#w;
     w.len = 0;
-    w.utf8(tag);
+    encodeTag(w, tag);
     this.#stage();
     return w.len;
   }
@@ -239,7 +333,7 @@ export class Cache {
   #write(k, v, o, { codec = this.#codec, fromLoad = false } = {}) {
     if (v === undefined) throw new TypeError("value must not be undefined (use delete() to remove a key, or null to cache an absence)");
     let stored;
-    if (typeof k === "string" && k.length <= 64 && o.tags.length === 0 && o.deps.length === 0) {
+    if (typeof k === "string" && k.length <= PLAIN_KEY_MAX && o.tags.length === 0 && o.deps.length === 0) {
       stored = this.#writePlain(k, v, o, codec);
     }
     if (stored === undefined) stored = this.#writeGeneral(k, v, o, codec);
@@ -254,7 +348,7 @@ export class Cache {
     const keyLen = w.len;
     codec.encode(w, v);
     const valueLen = w.len - keyLen;
-    for (const t of o.tags) w.prefixed(() => w.utf8(t));
+    for (const t of o.tags) w.prefixed(() => encodeTag(w, t));
     for (const d of o.deps) w.prefixed(() => encodeKey(w, d));
     this.#stage();
     return this.#store(keyLen, valueLen, o, o.tags.length, o.deps.length);
@@ -271,12 +365,12 @@ export class Cache {
    */
   #writePlain(k, v, o, codec) {
     const n = k.length;
-    const tag = codec.stringTag;
-    const direct = typeof v === "string" && tag !== undefined && v.length <= 100;
+    const header = codec.stringHeader;
+    const direct = typeof v === "string" && header !== undefined && v.length <= SHORT_STRING_MAX;
     const w = this.#w;
     let m;
     if (direct) {
-      m = (tag < 0 ? 0 : 2) + v.length; // json: the string tag and a 1-byte length
+      m = header + v.length;
     } else {
       // Check the key before the codec runs: it must encode the value only once.
       for (let i = 0; i < n; i++) if (k.charCodeAt(i) >= 0x80) return undefined;
@@ -292,10 +386,7 @@ export class Cache {
     if (!direct) {
       copyInto(mem, p, w.buf, m);
     } else {
-      if (tag >= 0) {
-        mem[p++] = tag;
-        mem[p++] = v.length;
-      }
+      p = codec.putStringHeader(mem, p, v.length);
       if (putAscii(mem, p, v) < 0) return undefined;
     }
     return this.#store(1 + n, m, o, 0, 0);
@@ -312,15 +403,22 @@ export class Cache {
   }
 
   /** A change of `key` (or of `tag`) means a load in flight for it, or built
-   * on it, must not store its result. */
+   * on it, must not store its result; it is detached, so later callers start
+   * a new load instead of joining one that may never settle. */
   #supersede(key, tag) {
     if (this.#inflight.size === 0) return;
     const id = key === undefined ? undefined : keyId(key);
-    for (const [fid, f] of this.#inflight) {
-      if (fid === id || (id !== undefined && f.depIds.includes(id)) || (tag !== undefined && f.tags.includes(tag))) {
+    for (const f of this.#inflight.values()) {
+      if (f.id === id || (id !== undefined && f.depIds.includes(id)) || (tag !== undefined && f.tags.includes(tag))) {
         f.superseded = true;
+        this.#inflight.delete(f.id);
       }
     }
+  }
+
+  /** Validates the loadTimeout of a call's options; the cache's when absent. */
+  #timeoutOpt(opts) {
+    return (isObject(opts) ? ms(opts.loadTimeout, "loadTimeout", MAX_TIMEOUT_MS) : undefined) ?? this.#loadTimeout;
   }
 
   [internals]() {
@@ -423,6 +521,7 @@ export class Cache {
     checkKey(key);
     if (typeof loader !== "function") throw new TypeError(`loader must be a function; got ${describe(loader)}`);
     const o = this.#writeOpts(options, "getOrLoad");
+    const timeout = this.#timeoutOpt(options);
     const waitUntil = options?.waitUntil;
     if (waitUntil !== undefined && typeof waitUntil !== "function") throw new TypeError(`waitUntil must be a function; got ${describe(waitUntil)}`);
     const n = this.#stageKey(key);
@@ -436,7 +535,8 @@ export class Cache {
       const age = now - this.#expiredAt();
       if (age < o.swr) {
         if (!this.#inflight.has(id)) {
-          const p = this.#load(id, key, loader, o, stale);
+          // A background refresh: the caller does not wait for it (no waitsOn edge).
+          const p = this.#start(id, key, loader, o, stale, timeout).promise;
           p.catch(() => {}); // a failed background refresh keeps the stale value
           if (waitUntil) waitUntil(p);
         }
@@ -444,50 +544,82 @@ export class Cache {
       }
       if (age < o.sie) {
         try {
-          return await this.#load(id, key, loader, o, stale);
+          return await this.#load(id, key, loader, o, stale, timeout);
         } catch {
           return stale;
         }
       }
-      return this.#load(id, key, loader, o, stale);
+      return this.#load(id, key, loader, o, stale, timeout);
     }
-    return this.#load(id, key, loader, o, undefined);
+    return this.#load(id, key, loader, o, undefined, timeout);
   }
 
-  #load(id, key, loader, o, stale) {
-    const existing = this.#inflight.get(id);
-    if (existing !== undefined) {
+  /** Joins the load in flight for `id`, or starts one. */
+  #load(id, key, loader, o, stale, timeout) {
+    const caller = running;
+    let flight = this.#inflight.get(id);
+    if (flight !== undefined) {
+      const cycle = caller === null ? undefined : flight.pathTo(caller);
+      if (cycle !== undefined) return Promise.reject(selfWaitError(key, cycle));
       this.#coalesced++;
-      return existing.promise;
+    } else {
+      flight = this.#start(id, key, loader, o, stale, timeout);
     }
-    this.#loads++;
-    const flight = {
-      controller: new AbortController(),
-      superseded: false,
-      tags: o.tags,
-      depIds: o.deps.map(keyId),
-      promise: null,
-    };
-    this.#inflight.set(id, flight);
-    flight.promise = Promise.resolve()
-      .then(() => loader({ key, stale, signal: flight.controller.signal }))
-      .then(
-        (value) => {
-          if (this.#inflight.get(id) === flight) this.#inflight.delete(id);
-          if (value === undefined) {
-            this.#loadErrors++;
-            throw new TypeError("loader resolved to undefined; resolve null to cache an absence");
-          }
-          if (!flight.superseded && !this.#freed) this.#write(key, value, o, { fromLoad: true });
-          return value;
-        },
-        (err) => {
-          if (this.#inflight.get(id) === flight) this.#inflight.delete(id);
-          this.#loadErrors++;
-          throw err;
-        },
-      );
+    if (caller !== null) caller.waitsOn.push(flight);
     return flight.promise;
+  }
+
+  #start(id, key, loader, o, stale, timeout) {
+    this.#loads++;
+    const flight = new Flight(id, key, o);
+    this.#inflight.set(id, flight);
+    if (timeout > 0) flight.timer = setTimeout(() => this.#timeOut(flight, timeout), timeout);
+    Promise.resolve()
+      .then(() => flight.call(loader, { key, stale, signal: flight.controller.signal }))
+      .then((value) => this.#loaded(flight, value, o), (err) => this.#failed(flight, err));
+    return flight;
+  }
+
+  /** Stores a load's result (unless superseded) and hands it to the waiters. */
+  #loaded(flight, value, o) {
+    if (flight.settled) return; // timed out: nobody waits, nothing is stored
+    if (value === undefined) {
+      this.#failed(flight, new TypeError("loader resolved to undefined; resolve null to cache an absence"));
+      return;
+    }
+    if (!flight.superseded && !this.#freed) {
+      try {
+        this.#write(flight.key, value, o, { fromLoad: true });
+      } catch (err) {
+        this.#failed(flight, err);
+        return;
+      }
+    }
+    this.#settle(flight);
+    flight.resolve(value);
+  }
+
+  /** Rejects the waiters of a load with `err`; counted in loadErrors. */
+  #failed(flight, err) {
+    if (flight.settled) return;
+    this.#loadErrors++;
+    this.#settle(flight);
+    flight.reject(err);
+  }
+
+  #settle(flight) {
+    flight.settled = true;
+    clearTimeout(flight.timer);
+    flight.waitsOn.length = 0;
+    if (this.#inflight.get(flight.id) === flight) this.#inflight.delete(flight.id);
+  }
+
+  /** loadTimeout passed: the waiters get an error, the loader's signal aborts. */
+  #timeOut(flight, timeout) {
+    const err = new Error(`edgecache: the load of key ${show(flight.key)} did not settle within ${timeout} ms (loadTimeout)`);
+    err.name = "TimeoutError";
+    this.#failed(flight, err);
+    flight.controller.abort(err);
   }
 
   /** Awaits save(), caches its result (a change: dependents go), returns it. */
@@ -511,6 +643,7 @@ export class Cache {
     const { key: keyOf, ...rest } = options;
     if (keyOf !== undefined && typeof keyOf !== "function") throw new TypeError(`options.key must be a function of the arguments; got ${describe(keyOf)}`);
     this.#writeOpts(rest, "memoize");
+    this.#timeoutOpt(rest);
     const id = ++memoIds;
     const keyFor = keyOf ?? ((...args) => ["\u0000memoize", id, JSON.stringify(args) ?? ""]);
     return (...args) => this.getOrLoad(keyFor(...args), () => fn(...args), rest);
@@ -528,13 +661,14 @@ export class Cache {
       checkKey(pair[0], `entries[${i}][0]`);
       if (pair[1] === undefined) throw new TypeError(`entries[${i}][1] must not be undefined`);
       this.#writeOpts(pair[2], "prewarm");
+      this.#timeoutOpt(pair[2]);
     });
     let stored = 0;
     await Promise.all(list.map(async ([k, v, opts]) => {
       const o = this.#writeOpts(opts, "prewarm");
       if (typeof v === "function") {
         try {
-          await this.#load(keyId(k), k, v, o, undefined);
+          await this.#load(keyId(k), k, v, o, undefined, this.#timeoutOpt(opts));
           if (this.has(k)) stored++;
         } catch {
           // counted in loadErrors; warming never rejects for one bad loader
@@ -546,31 +680,18 @@ export class Cache {
     return stored;
   }
 
-  /** Counters, sizes and the hit ratio. */
+  /** Counters, sizes and the hit ratio: the core's fields (as src/wasm.rs
+   * names them) and those the host keeps (HOST_STATS). */
   stats() {
     if (this.#freed) this.#live();
     const s = this.#inner.stats();
-    return {
-      hits: s.hits,
-      misses: s.misses,
-      staleHits: s.staleHits,
-      sets: s.sets,
-      rejected: s.rejected,
-      evictions: s.evictions,
-      expirations: s.expirations,
-      invalidations: s.invalidations,
-      deletes: s.deletes,
-      replacements: s.replacements,
-      loads: this.#loads,
-      coalesced: this.#coalesced,
-      loadErrors: this.#loadErrors,
-      entries: s.entries,
-      bytes: s.bytes,
-      maxMemory: this.#maxMemory,
-      hitRatio: s.hitRatio,
-      wasmMemory: memorySize(),
-      ...(s.windowShare !== undefined && s.windowShare !== null ? { windowShare: s.windowShare } : {}),
-    };
+    if (s.windowShare === undefined || s.windowShare === null) delete s.windowShare;
+    s.loads = this.#loads;
+    s.coalesced = this.#coalesced;
+    s.loadErrors = this.#loadErrors;
+    s.maxMemory = this.#maxMemory;
+    s.wasmMemory = memorySize();
+    return s;
   }
 
   /** Drops every entry; keeps the configuration. */
@@ -578,6 +699,7 @@ export class Cache {
     this.#live();
     this.#inner.clear();
     for (const f of this.#inflight.values()) f.superseded = true;
+    this.#inflight.clear();
   }
 
   /** Releases the instance; later calls throw. */
@@ -586,11 +708,19 @@ export class Cache {
     this.#freed = true;
     for (const f of this.#inflight.values()) {
       f.superseded = true;
+      clearTimeout(f.timer);
       f.controller.abort(new Error("edgecache: the Cache was freed"));
     }
     this.#inflight.clear();
     this.#inner.free();
   }
+}
+
+/** The error of a getOrLoad that would wait for its own load: `cycle` runs
+ * from the load of `key` to the load that called. */
+function selfWaitError(key, cycle) {
+  const chain = [...cycle.map((f) => show(f.key)), show(key)].join(" → ");
+  return new Error(`edgecache: getOrLoad of key ${show(key)} was called by a load that waits for it (${chain}), and would never settle`);
 }
 
 /** cache.memoize(fn, options) as a function. */

@@ -20,6 +20,18 @@ const T_UINT_SHAPE = 16;
 const UINT_SHAPES = 256 - T_UINT_SHAPE;
 const MAX_SHAPES = 4096;
 const MAX_SHAPE_KEYS = 32;
+/** The deepest nesting of arrays and objects the json codec stores. Reading
+ * recurses once per level, so whatever set() accepts must stay far inside the
+ * smallest JS stack a runtime gives (workerd's and Chromium's included, and
+ * called from code that already uses part of it); deeper values are refused
+ * at set() with a TypeError. */
+export const MAX_DEPTH = 1000;
+/** The longest string (in UTF-16 units) a plain write puts straight into wasm
+ * memory after the codec's short-string header: an ASCII string's byte length
+ * is its length, and the json codec's one-byte length holds up to 127. */
+export const SHORT_STRING_MAX = 100;
+/** UTF-8 runs up to this many bytes take the ASCII check before TextDecoder. */
+const ASCII_DECODE_MAX = 64;
 
 function isSkipped(v) {
   return v === undefined || typeof v === "function" || typeof v === "symbol";
@@ -28,14 +40,23 @@ function isSkipped(v) {
 class JsonCodec {
   constructor() {
     this.name = "json";
-    /** A short string is stored as this tag, a 1-byte length and its UTF-8
-     * (the cache writes short ASCII strings itself: `Cache#writePlain`). */
-    this.stringTag = T_STR;
+    /** Bytes before a short string's UTF-8 (see putStringHeader). */
+    this.stringHeader = 2;
     this.shapeIds = new Map();
     this.shapes = [];
     this.stack = [];
     /** The last integer-shaped object's keys and shape id. */
     this.last = undefined;
+  }
+
+  /** Writes the header of a string of n ≤ SHORT_STRING_MAX ASCII characters
+   * at mem[at] (its tag and 1-byte length, as write() does); returns where
+   * the characters go. The cache writes short ASCII strings itself
+   * (`Cache#writePlain`). */
+  putStringHeader(mem, at, n) {
+    mem[at] = T_STR;
+    mem[at + 1] = n;
+    return at + 2;
   }
 
   encode(w, v) {
@@ -84,6 +105,9 @@ class JsonCodec {
           return;
         }
         if (this.stack.includes(v)) throw new TypeError("value must be JSON-compatible; got a cyclic structure");
+        if (this.stack.length === MAX_DEPTH) {
+          throw new TypeError(`value must not nest arrays and objects more than ${MAX_DEPTH} deep (the json codec's limit)`);
+        }
         this.stack.push(v);
         if (Array.isArray(v)) {
           w.byte(T_ARR);
@@ -277,7 +301,7 @@ function ascii(b, p, n) {
 
 /** Decodes UTF-8, with a fast path for short ASCII. */
 function utf8(b, start, n) {
-  if (n <= 64) {
+  if (n <= ASCII_DECODE_MAX) {
     let or = 0;
     for (let i = start; i < start + n; i++) or |= b[i];
     if ((or & 0x80) === 0) return ascii(b, start, n);
@@ -287,8 +311,11 @@ function utf8(b, start, n) {
 
 const textCodec = {
   name: "text",
-  /** A string is stored as its UTF-8 alone. */
-  stringTag: -1,
+  /** A string is stored as its UTF-8 alone: no header. */
+  stringHeader: 0,
+  putStringHeader(mem, at) {
+    return at;
+  },
   encode(w, v) {
     if (typeof v !== "string") throw new TypeError(`value must be a string with the "text" codec; got ${describe(v)}`);
     w.utf8(v);

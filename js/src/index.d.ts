@@ -36,14 +36,17 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 export interface CacheOptions {
   /** Hard budget over keys, values and per-entry overhead. @default 33554432 (32 MiB) */
   maxMemory?: Bytes;
-  /** Hard bound on the number of entries; 0 = none. @default 0 */
+  /** Hard bound on the number of entries, up to 2^32 − 1; 0 = none. @default 0 */
   maxEntries?: number;
   /**
    * Eviction policy. `"allkeys-adaptive"` keeps policy metadata outside `maxMemory`: about 58 KiB
    * for a small cache, about 64 bytes per entry of capacity for a large one. @default "allkeys-lru"
    */
   policy?: Policy;
-  /** Default TTL; 0 = no expiry. @default 0 */
+  /**
+   * Default TTL; 0 = no expiry. Every time option counts whole ms: a value between 0 and 1 is 1 ms.
+   * TTLs and stale windows above 2^53 ms are a RangeError. @default 0
+   */
   ttl?: Milliseconds;
   /** Each TTL is drawn uniformly from [ttl·(1−jitter), ttl]; 0 ≤ jitter < 1. @default 0 */
   jitter?: number;
@@ -51,7 +54,12 @@ export interface CacheOptions {
   staleWhileRevalidate?: Milliseconds;
   /** How long an expired entry may be served when its refresh fails. @default 0 */
   staleIfError?: Milliseconds;
-  /** Value codec. @default "json" */
+  /**
+   * How long a load (getOrLoad, memoize, prewarm) may take before its waiters are rejected with a
+   * TimeoutError naming the key and its loader's signal is aborted; 0 = no limit, at most 2^31 − 1. @default 0
+   */
+  loadTimeout?: Milliseconds;
+  /** Value codec. The "json" codec stores arrays and objects nested up to 1000 deep. @default "json" */
   codec?: "json" | "text" | "bytes" | Codec<any>;
   /** The clock. @default () => Date.now() */
   now?: () => Milliseconds;
@@ -73,6 +81,8 @@ export interface SetOptions {
 }
 
 export interface LoadOptions extends SetOptions {
+  /** loadTimeout of a load this call starts (a call that joins a load shares its timeout). @default the cache's */
+  loadTimeout?: Milliseconds;
   /** Receives the background refresh promise (Workers: ctx.waitUntil). */
   waitUntil?: (promise: Promise<unknown>) => void;
 }
@@ -82,7 +92,7 @@ export interface LoaderContext<V> {
   key: Key;
   /** The stale value being refreshed, if any. */
   stale: V | undefined;
-  /** Aborted when the cache is freed. */
+  /** Aborted when the cache is freed or the load's loadTimeout passes. */
   signal: AbortSignal;
 }
 
@@ -132,7 +142,12 @@ export declare class Cache<V = any> {
   has(key: Key): boolean;
   /** Removes key and its dependents; true if a fresh value was there. */
   delete(key: Key): boolean;
-  /** Cache-aside: concurrent callers share one load; stale windows apply. */
+  /**
+   * Cache-aside: concurrent callers share one load; stale windows apply. A change of the key (set,
+   * delete, invalidate, its tags, what it depends on, clear) detaches the load: later callers start a
+   * new one and its result is not stored. A loader that waits for its own key (directly or through
+   * other loads, when each getOrLoad comes before its loader's first await) gets an Error naming it.
+   */
   getOrLoad(key: Key, loader: Loader<V>, options?: LoadOptions): Promise<V>;
   /** Awaits save(), caches its result (dependents are removed), returns it. */
   writeThrough(key: Key, save: () => V | Promise<V>, options?: SetOptions): Promise<V>;
@@ -143,7 +158,7 @@ export declare class Cache<V = any> {
   /** Invalidates every entry set with tag before this call; returns how many. */
   invalidateTag(tag: string): number;
   /** Stores [key, value | loader] pairs; resolves to how many were stored. */
-  prewarm(entries: Iterable<readonly [Key, V | Loader<V>] | readonly [Key, V | Loader<V>, SetOptions]>): Promise<number>;
+  prewarm(entries: Iterable<readonly [Key, V | Loader<V>] | readonly [Key, V | Loader<V>, Omit<LoadOptions, "waitUntil">]>): Promise<number>;
   stats(): Stats;
   /** Drops every entry; keeps the configuration. */
   clear(): void;

@@ -1,13 +1,22 @@
 // Keys: validation, the injective byte encoding shared with src/key.rs, and
 // key(...parts), the printable form of a composite key.
 
-const KIND_STR = 1;
+/** The kind byte that starts a string key's encoding (`src/key.rs`). */
+export const KIND_STR = 1;
 const KIND_NUM = 2;
 const KIND_PARTS = 3;
 /** A string that is not well-formed UTF-16 (a lone surrogate): UTF-8 cannot
  * carry it (TextEncoder would turn every lone surrogate into U+FFFD and make
  * distinct keys equal), so its UTF-16 code units are written as they are. */
 const KIND_UTF16 = 4;
+
+/** Marks a tag that is not well-formed UTF-16: 0xFF occurs in no UTF-8
+ * text, so these tags never meet a well-formed tag's bytes. */
+const TAG_UTF16 = 0xff;
+
+/** Strings up to this many UTF-16 units take the writer's ASCII loop before
+ * TextEncoder (short keys and values are the common case). */
+const ASCII_LOOP_MAX = 63;
 
 const wellFormed = typeof String.prototype.isWellFormed === "function"
   ? (s) => s.isWellFormed()
@@ -97,8 +106,7 @@ export class Writer {
   /** UTF-8 of `s` with no length prefix. */
   utf8(s) {
     const n = s.length;
-    if (n < 64) {
-      // ASCII fast path: short keys and values are the common case.
+    if (n <= ASCII_LOOP_MAX) {
       this.reserve(n * 3);
       const buf = this.buf;
       let at = this.len;
@@ -192,6 +200,21 @@ export function encodeKey(w, k) {
         w.f64be(p);
       }
     }
+  }
+}
+
+/**
+ * Appends the bytes of a (validated) tag. A well-formed tag is its UTF-8 (its
+ * charge is its UTF-8 length); any other is TAG_UTF16 and its UTF-16 code
+ * units, as keys keep lone surrogates apart: "\ud800", "\udc00" and "\ufffd"
+ * are three tags.
+ */
+export function encodeTag(w, tag) {
+  if (wellFormed(tag)) {
+    w.utf8(tag);
+  } else {
+    w.byte(TAG_UTF16);
+    w.utf16(tag);
   }
 }
 

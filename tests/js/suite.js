@@ -15,6 +15,23 @@ function clock(start = 1_000_000) {
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
+/** Rejects when `p` has not settled after `ms` of real time: a guard that
+ * turns a hang into a failure, not a timing target. */
+function settles(p, what, ms = 5000) {
+  let timer;
+  const guard = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle`)), ms);
+  });
+  return Promise.race([p, guard]).finally(() => clearTimeout(timer));
+}
+
+/** `n` arrays nested in one another: [[[…]]]. */
+function nested(n) {
+  let v = [];
+  for (let i = 1; i < n; i++) v = [v];
+  return v;
+}
+
 // ----- basics -----
 
 test("new Cache() works right after import, with every stats field", ({ Cache }) => {
@@ -126,6 +143,27 @@ test("objects of one shape share their keys (compact default codec)", ({ Cache }
   for (let i = 0; i < 300; i++) deepEqual(c.get(["many", i]), { [`f${i}`]: i, n: 1 }, `shape ${i}`);
 });
 
+test("the json codec refuses nesting past its limit at set, and returns every value it accepted", ({ Cache }) => {
+  const c = new Cache();
+  c.set("k", "kept");
+  const err = throws(() => c.set("k", nested(8200)), TypeError, /value.*nest/);
+  const limit = Number(/(\d+)/.exec(err.message)?.[1]);
+  ok(limit >= 100 && limit < 8200, `the message names the limit: ${err.message}`);
+  equal(c.get("k"), "kept", "a refused value loses nothing");
+  equal(c.set("deep", nested(limit)), true, "at the limit");
+  let v = c.get("deep");
+  for (let i = 1; i < limit; i++) v = v[0];
+  deepEqual(v, [], "read back at the limit");
+  throws(() => c.set("deep", nested(limit + 1)), TypeError, new RegExp(String(limit)));
+  ok(Array.isArray(c.get("deep")), "past the limit the old value stays");
+  let obj = {};
+  for (let i = 1; i < limit; i++) obj = { a: obj, n: i };
+  equal(c.set("obj", obj), true, "objects at the limit");
+  equal(c.get("obj").n, limit - 1);
+  throws(() => c.set("obj", { a: obj }), TypeError, /nest/);
+  equal(c.get("obj").n, limit - 1);
+});
+
 test("text, bytes and custom codecs", ({ Cache }) => {
   const t = new Cache({ codec: "text" });
   t.set("k", "plain ✓");
@@ -200,6 +238,17 @@ test("key() is printable and injective", ({ key }) => {
   throws(() => key("a", {}), TypeError, /part 1/);
 });
 
+test("tags \\ud800, \\udc00 and \\ufffd are three tags (no U+FFFD folding)", ({ Cache }) => {
+  const c = new Cache();
+  const tags = ["\ud800", "\udc00", "\ufffd", "\ud800\udc00", "x\ud800", "x\udc00"];
+  tags.forEach((t, i) => c.set(`k${i}`, i, { tags: [t] }));
+  tags.forEach((t, i) => {
+    equal(c.invalidateTag(t), 1, `tag ${i}`);
+    equal(c.has(`k${i}`), false, `tag ${i} removed its entry`);
+    for (let j = i + 1; j < tags.length; j++) equal(c.get(`k${j}`), j, `tag ${i} left entry ${j}`);
+  });
+});
+
 // ----- TTL and jitter -----
 
 test("TTL: a hit while now < t + d, expired from t + d", ({ Cache }) => {
@@ -271,6 +320,53 @@ test("jitter only shortens, within [ttl·(1−j), ttl], and spreads expiry", ({ 
   equal(alive[alive.length - 1], 0, "everything is expired at ttl");
   ok(alive[0] > n * 0.6 && alive[0] < n * 0.95, `about 80% alive at 0.6·ttl, got ${alive[0]}`);
   ok(alive[2] > n * 0.2 && alive[2] < n * 0.6, `about 40% alive at 0.8·ttl, got ${alive[2]}`);
+});
+
+test("a TTL or stale window below 1 ms rounds up to 1 ms instead of meaning no expiry", async ({ Cache }) => {
+  const t = clock();
+  const c = new Cache({ now: t.now });
+  c.set("half", 1, { ttl: 0.5 });
+  equal(c.get("half"), 1);
+  t.advance(1);
+  equal(c.get("half"), undefined, "per-call ttl 0.5 expires after 1 ms");
+  const d = new Cache({ now: t.now, ttl: 0.25 });
+  d.set("k", 1);
+  t.advance(1);
+  equal(d.get("k"), undefined, "default ttl 0.25 expires after 1 ms");
+  const windows = [["staleWhileRevalidate", async () => "new"], ["staleIfError", async () => { throw new Error("down"); }]];
+  for (const [name, loader] of windows) {
+    for (const where of ["per call", "default"]) {
+      const w = where === "default" ? new Cache({ now: t.now, [name]: 0.5 }) : new Cache({ now: t.now });
+      const opts = where === "default" ? { ttl: 10 } : { ttl: 10, [name]: 0.5 };
+      w.set("k", "old", opts);
+      t.advance(10);
+      equal(await w.getOrLoad("k", loader, opts), "old", `${name} 0.5 (${where}) serves the stale value at its expiry`);
+      w.free();
+    }
+  }
+});
+
+test("a TTL or window beyond what the core keeps is a RangeError naming it; nothing is lost", async ({ Cache }) => {
+  const c = new Cache();
+  c.set("keep", 1, { ttl: 1e15 });
+  const names = ["ttl", "staleWhileRevalidate", "staleIfError"];
+  for (const name of names) {
+    throws(() => c.set("keep", 2, { [name]: 1e17 }), RangeError, new RegExp(name));
+    throws(() => c.set("keep", 2, { [name]: Number.MAX_VALUE }), RangeError, new RegExp(name));
+    await rejects(c.getOrLoad("other", async () => 2, { [name]: 1e17 }), RangeError, new RegExp(name));
+    throws(() => new Cache({ [name]: 1e17 }), RangeError, new RegExp(name));
+    equal(c.get("keep"), 1, `after ${name}`);
+  }
+  equal(c.has("other"), false);
+  equal(c.stats().loads, 0, "a bad option starts no load");
+});
+
+test("maxEntries above 2^32 - 1 is a RangeError", ({ Cache }) => {
+  throws(() => new Cache({ maxEntries: 2 ** 32 + 5 }), RangeError, /maxEntries/);
+  throws(() => new Cache({ maxEntries: 2 ** 32 }), RangeError, /maxEntries/);
+  const c = new Cache({ maxEntries: 2 ** 32 - 1 });
+  for (let i = 0; i < 10; i++) c.set(i, i);
+  equal(c.stats().entries, 10, "2^32 - 1 entries is a bound, not 5 or 0");
 });
 
 // ----- budget -----
@@ -581,6 +677,98 @@ test("nested loads with dependsOn store every level (a child's first load does n
   equal(builds, 2, "both cached after one build each");
   c.invalidate("child");
   equal(c.has("parent"), false, "a change of the child still removes the parent");
+});
+
+test("a change of a key detaches its load: later callers start a new one, the old result is not stored", async ({ Cache }) => {
+  const changes = {
+    delete: (c) => c.delete("k"),
+    invalidate: (c) => c.invalidate("k"),
+    set: (c) => c.set("k", "set", { ttl: 1 }),
+    invalidateTag: (c) => c.invalidateTag("t"),
+    "invalidate of what it depends on": (c) => c.invalidate("dep"),
+    clear: (c) => c.clear(),
+  };
+  for (const [name, change] of Object.entries(changes)) {
+    const t = clock();
+    const c = new Cache({ now: t.now });
+    let finish;
+    const stuck = c.getOrLoad("k", () => new Promise((r) => (finish = r)), { tags: ["t"], dependsOn: ["dep"] });
+    await tick();
+    change(c);
+    t.advance(1);
+    let calls = 0;
+    const next = c.getOrLoad("k", async () => (calls++, "fresh"));
+    await tick();
+    equal(calls, 1, `after ${name}, a new load starts`);
+    equal(await settles(next, name), "fresh", name);
+    finish("old");
+    equal(await stuck, "old", `${name}: the old waiter still gets its value`);
+    equal(c.get("k"), "fresh", `${name}: the old load's result is not stored`);
+    equal(c.stats().loads, 2, name);
+    c.free();
+  }
+});
+
+test("loadTimeout rejects the waiters naming the key and the timeout, and aborts the loader", async ({ Cache }) => {
+  const never = (seen) => ({ signal }) => {
+    seen.push(signal);
+    return new Promise(() => {});
+  };
+  const signals = [];
+  const c = new Cache({ loadTimeout: 20 });
+  const waiters = [c.getOrLoad("slow", never(signals)), c.getOrLoad("slow", never(signals))];
+  for (const w of waiters) await rejects(settles(w, "a load past loadTimeout"), Error, /"slow".*20 ms.*loadTimeout/);
+  equal(signals.length, 1, "one load");
+  equal(signals[0].aborted, true, "the loader's signal is aborted");
+  equal(c.stats().loadErrors, 1);
+  equal(await c.getOrLoad("slow", async () => "ok"), "ok", "a later caller starts a new load");
+  equal(c.get("slow"), "ok");
+  // per call: getOrLoad, memoize and prewarm (which counts it and never rejects)
+  const d = new Cache();
+  await rejects(settles(d.getOrLoad(["a", 1], never([]), { loadTimeout: 10 }), "getOrLoad"), Error, /\["a",1\].*10 ms/);
+  const m = d.memoize(never([]), { loadTimeout: 10, key: (x) => ["m", x] });
+  await rejects(settles(m(1), "memoize"), Error, /\["m",1\].*10 ms/);
+  equal(await settles(d.prewarm([["p", never([]), { loadTimeout: 10 }], ["q", 1]]), "prewarm"), 1);
+  equal(d.stats().loadErrors, 3);
+  equal(await d.getOrLoad("fast", async () => 1, { loadTimeout: 1000 }), 1, "a load that settles in time");
+  // bad values
+  throws(() => new Cache({ loadTimeout: -1 }), RangeError, /loadTimeout/);
+  throws(() => new Cache({ loadTimeout: "1s" }), TypeError, /loadTimeout/);
+  throws(() => new Cache({ loadTimeout: 2 ** 31 }), RangeError, /loadTimeout/);
+  await rejects(d.getOrLoad("k", async () => 1, { loadTimeout: NaN }), RangeError, /loadTimeout/);
+  throws(() => d.memoize(async () => 1, { loadTimeout: -5 }), RangeError, /loadTimeout/);
+  await rejects(d.prewarm([["k", 1, { loadTimeout: "x" }]]), TypeError, /loadTimeout/);
+});
+
+test("a loader that waits for its own key gets an error naming the key, not a deadlock", async ({ Cache }) => {
+  const c = new Cache();
+  await rejects(settles(c.getOrLoad("self", async () => c.getOrLoad("self", async () => 1)), "self"), Error, /"self"/);
+  const a = () => c.getOrLoad("a", async () => `a(${await b()})`);
+  const b = () => c.getOrLoad("b", async () => `b(${await a()})`);
+  await rejects(settles(a(), "a → b → a"), Error, /"a"/);
+  // b started while a was in flight and a's loader then joins b: a → b → a again
+  let releaseB;
+  const gateB = new Promise((r) => (releaseB = r));
+  const b2 = c.getOrLoad("b2", async () => { await gateB; return "b2"; });
+  const a2 = c.getOrLoad("a2", async () => `a2(${await c.getOrLoad("b2", async () => "unused")})`);
+  releaseB();
+  equal(await settles(a2, "a2"), "a2(b2)", "joining a load that does not wait for you is fine");
+  equal(await b2, "b2");
+  // after an await the chain is not visible: loadTimeout ends the wait
+  const late = c.getOrLoad("late", async () => {
+    await tick();
+    return c.getOrLoad("late", async () => 1);
+  }, { loadTimeout: 20 });
+  await rejects(settles(late, "late"), Error, /"late".*loadTimeout/);
+  equal(await c.getOrLoad("self", async () => 1), 1, "nothing stays stuck");
+  equal(await c.getOrLoad("a", async () => 2), 2);
+});
+
+test("a loaded value the cache cannot store rejects the waiters and counts in loadErrors", async ({ Cache }) => {
+  const c = new Cache();
+  await rejects(c.getOrLoad("k", async () => 10n), TypeError, /bigint/);
+  equal(c.stats().loadErrors, 1);
+  equal(c.has("k"), false);
 });
 
 test("writeThrough saves, caches the result and cascades", async ({ Cache }) => {

@@ -4,7 +4,7 @@ import { Cache, cachedFetch, key, memoize, POLICIES, type Stats, type Policy } f
 
 interface Stock { qty: number; updatedAt: number }
 
-const cache = new Cache<Stock>({ maxMemory: 64 * 1024 * 1024, policy: "allkeys-adaptive", ttl: 60_000, jitter: 0.1 });
+const cache = new Cache<Stock>({ maxMemory: 64 * 1024 * 1024, policy: "allkeys-adaptive", ttl: 60_000, jitter: 0.1, loadTimeout: 5_000 });
 const ok: boolean = cache.set(key("A0012345", "EA", "S170"), { qty: 3, updatedAt: Date.now() }, { tags: ["stock"], dependsOn: [["article", 12345]] });
 const got: Stock | undefined = cache.get(["A0012345", "EA", "S170"]);
 const n: number = cache.invalidateTag("stock") + cache.invalidate("x");
@@ -16,12 +16,12 @@ async function main(ctx: { waitUntil(p: Promise<unknown>): void }) {
   const v: Stock = await cache.getOrLoad("k", async ({ key, stale, signal }) => {
     signal.throwIfAborted();
     return stale ?? { qty: 0, updatedAt: 0 };
-  }, { ttl: 1000, staleWhileRevalidate: 500, waitUntil: (p) => ctx.waitUntil(p) });
+  }, { ttl: 1000, staleWhileRevalidate: 500, loadTimeout: 2_000, waitUntil: (p) => ctx.waitUntil(p) });
   const lookup = cache.memoize(async (sku: string, store: number) => ({ qty: sku.length + store, updatedAt: 0 }), { key: (sku, store) => [sku, store] });
   const r: Stock = await lookup("A1", 2);
   const m = memoize(cache, async (x: number) => ({ qty: x, updatedAt: 0 }));
   await m(1);
-  await cache.prewarm([["a", { qty: 1, updatedAt: 0 }], ["b", async () => ({ qty: 2, updatedAt: 0 })]]);
+  await cache.prewarm([["a", { qty: 1, updatedAt: 0 }], ["b", async () => ({ qty: 2, updatedAt: 0 }), { loadTimeout: 100 }]]);
   await cache.writeThrough("a", async () => ({ qty: 5, updatedAt: 1 }));
   return [v, r];
 }
@@ -32,6 +32,8 @@ new Cache({ policy: "lru" });
 cache.get({ id: 1 });
 // @ts-expect-error: key() needs at least one part
 key();
+// @ts-expect-error: loadTimeout is a number of ms
+new Cache({ loadTimeout: "5s" });
 // @ts-expect-error: tags are strings
 cache.set("a", { qty: 1, updatedAt: 0 }, { tags: [1] });
 
