@@ -224,7 +224,7 @@ fn write_chunk(
     slack: Option<usize>,
     key: &[u8],
     value_len: usize,
-    fill: impl FnOnce(&mut [u8]),
+    fill: &mut dyn FnMut(&mut [u8]),
 ) {
     if let Some(r) = out.get_mut(..record) {
         r.fill(0);
@@ -281,7 +281,7 @@ impl Arena {
     /// [`CacheError::AllocFailed`].
     #[cfg(test)]
     pub fn alloc(&mut self, key: &[u8], value: &[u8]) -> Result<Handle, CacheError> {
-        self.alloc_with(key, value.len(), |v| v.copy_from_slice(value))
+        self.alloc_with(key, value.len(), &mut |v| v.copy_from_slice(value))
     }
 
     /// Stores a chunk for `key` and a `value_len`-byte value that `fill`
@@ -294,7 +294,7 @@ impl Arena {
         &mut self,
         key: &[u8],
         value_len: usize,
-        fill: impl FnOnce(&mut [u8]),
+        fill: &mut dyn FnMut(&mut [u8]),
     ) -> Result<Handle, CacheError> {
         let record = self.record;
         let (slack, len) = layout(record, key.len(), value_len);

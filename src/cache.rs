@@ -59,6 +59,12 @@ pub enum Lookup<'a> {
     Miss,
 }
 
+/// What [`CacheError::InvalidArgument`] names for a TTL above [`MAX_TTL_MS`].
+pub(crate) const TTL_TOO_LARGE: &str = "ttl is above the largest TTL kept (MAX_TTL_MS)";
+/// What it names for a stale window above [`MAX_TTL_MS`].
+pub(crate) const WINDOW_TOO_LARGE: &str =
+    "stale window is above the largest window kept (MAX_TTL_MS)";
+
 /// The longest key or value a write takes: entry lengths are kept in `u32`s.
 const MAX_PART_LEN: usize = u32::MAX as usize / 2;
 
@@ -350,6 +356,23 @@ impl Cache {
         now: u64,
         fill: impl FnOnce(&mut [u8]),
     ) -> Result<SetOutcome, CacheError> {
+        // One compiled copy of the write path for every kind of `fill`.
+        let mut fill = Some(fill);
+        self.set_filled(key, value_len, opts, now, &mut |v| {
+            if let Some(f) = fill.take() {
+                f(v);
+            }
+        })
+    }
+
+    fn set_filled(
+        &mut self,
+        key: &[u8],
+        value_len: usize,
+        opts: &SetOptions<'_>,
+        now: u64,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<SetOutcome, CacheError> {
         let w = match self.validate_write(key.len(), value_len, opts)? {
             Ok(w) => w,
             Err(refused) => return Ok(self.refuse(refused)),
@@ -372,6 +395,19 @@ impl Cache {
         Ok(SetOutcome::Stored)
     }
 
+    /// Counts a write the host refused before it reached the core (its key,
+    /// tags or `dependsOn` keys were longer than the host can pass in), as a
+    /// refused write.
+    pub fn count_refused(&mut self) {
+        self.stats.rejected += 1;
+    }
+
+    /// Counts a read the host answered as a miss without asking (a key too
+    /// long for any write to have stored).
+    pub fn count_miss(&mut self) {
+        self.stats.misses += 1;
+    }
+
     /// Counts a refused write.
     fn refuse(&mut self, outcome: SetOutcome) -> SetOutcome {
         self.stats.rejected += 1;
@@ -390,10 +426,10 @@ impl Cache {
         let ttl = opts.ttl_ms.unwrap_or(self.config.default_ttl_ms);
         let grace = opts.grace_ms.unwrap_or(self.config.default_grace_ms);
         if ttl > MAX_TTL_MS {
-            return Err(CacheError::InvalidArgument("ttl is too large"));
+            return Err(CacheError::InvalidArgument(TTL_TOO_LARGE));
         }
         if grace > MAX_TTL_MS {
-            return Err(CacheError::InvalidArgument("stale window is too large"));
+            return Err(CacheError::InvalidArgument(WINDOW_TOO_LARGE));
         }
         if key_len > MAX_PART_LEN || value_len > MAX_PART_LEN {
             return Ok(Err(SetOutcome::TooLarge));
@@ -441,7 +477,7 @@ impl Cache {
         value_len: usize,
         ttl: u64,
         has_extra: bool,
-        fill: impl FnOnce(&mut [u8]),
+        fill: &mut dyn FnMut(&mut [u8]),
     ) -> Result<u32, CacheError> {
         if ttl > 0 {
             self.heap.reserve()?;
@@ -835,11 +871,7 @@ impl Cache {
                     self.remove(slot, RemovalCause::Evicted);
                     guard -= 1;
                 }
-                _ => {
-                    return Err(CacheError::InvalidArgument(
-                        "internal: no victim although room was checked",
-                    ))
-                }
+                _ => return Err(CacheError::Internal("no victim although room was checked")),
             }
         }
         Ok(())

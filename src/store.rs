@@ -215,14 +215,14 @@ impl Records {
         &mut self,
         key: &[u8],
         value_len: usize,
-        fill: impl FnOnce(&mut [u8]),
+        fill: &mut dyn FnMut(&mut [u8]),
     ) -> Result<u32, CacheError> {
         match self {
             Records::Arena(a) => a.alloc_with(key, value_len, fill),
             Records::Slab { recs, free } => {
                 let (Ok(k), 0) = (<[u8; 8]>::try_from(key), value_len) else {
-                    return Err(CacheError::InvalidArgument(
-                        "internal: a keys-only store takes 8-byte keys and no value",
+                    return Err(CacheError::Internal(
+                        "a keys-only store takes 8-byte keys and no value",
                     ));
                 };
                 let mut rec = [0u8; GHOST];
@@ -466,7 +466,7 @@ impl Store {
     /// [`CacheError::AllocFailed`] when the index or the arena cannot grow;
     /// nothing is changed then.
     pub fn insert(&mut self, hash: u64, key: &[u8], value: &[u8]) -> Result<u32, CacheError> {
-        self.insert_with(hash, key, value.len(), |v| v.copy_from_slice(value))
+        self.insert_with(hash, key, value.len(), &mut |v| v.copy_from_slice(value))
     }
 
     /// Like [`Store::insert`], for a `value_len`-byte value that `fill`
@@ -479,7 +479,7 @@ impl Store {
         hash: u64,
         key: &[u8],
         value_len: usize,
-        fill: impl FnOnce(&mut [u8]),
+        fill: &mut dyn FnMut(&mut [u8]),
     ) -> Result<u32, CacheError> {
         {
             let (records, hasher) = (&self.records, &self.hasher);
