@@ -218,7 +218,17 @@ pub struct Cache {
 }
 
 impl Cache {
-    /// Builds a cache.
+    /// Builds a cache. `seed` seeds its hashing and sampling: the same seed
+    /// and the same calls give the same cache.
+    ///
+    /// ```
+    /// use edgecache::{Cache, CacheError, Config, Policy};
+    /// let config = Config { max_bytes: 64 << 20, policy: Policy::AllKeysLfu, ..Config::default() };
+    /// let cache = Cache::new(config, 42).unwrap();
+    /// assert!(cache.is_empty());
+    /// let none = Config { max_bytes: 0, ..Config::default() };
+    /// assert!(matches!(Cache::new(none, 42), Err(CacheError::InvalidConfig(_))));
+    /// ```
     ///
     /// # Errors
     /// [`CacheError::InvalidConfig`] naming the bad field.
@@ -257,6 +267,19 @@ impl Cache {
     /// Reads `key`. A fresh hit refreshes recency/frequency and counts a hit;
     /// with `accept_stale`, a value inside its stale window is returned as
     /// [`Lookup::Stale`] and counted as a stale hit; anything else is a miss.
+    ///
+    /// ```
+    /// use edgecache::{Cache, Config, Key, Lookup, SetOptions};
+    /// let mut cache = Cache::new(Config::default(), 42).unwrap();
+    /// let k = Key::Str("price").to_bytes();
+    /// let opts = SetOptions { ttl_ms: Some(100), grace_ms: Some(50), ..Default::default() };
+    /// cache.set(&k, b"9.99", &opts, 0).unwrap();
+    /// assert_eq!(cache.get(&k, 99, false), Lookup::Fresh(b"9.99"));
+    /// assert_eq!(cache.get(&k, 120, false), Lookup::Miss);
+    /// assert_eq!(cache.get(&k, 120, true), Lookup::Stale { value: b"9.99", expired_at: 100 });
+    /// assert_eq!(cache.get(&k, 150, true), Lookup::Miss, "past the stale window");
+    /// assert_eq!(cache.stats().hits, 1);
+    /// ```
     pub fn get(&mut self, key: &[u8], now: u64, accept_stale: bool) -> Lookup<'_> {
         self.maintain(now);
         let hash = self.store.hash(key);
@@ -556,6 +579,18 @@ impl Cache {
 
     /// Removes `key` and everything built on it. Returns whether a fresh value
     /// was there.
+    ///
+    /// ```
+    /// use edgecache::{Cache, Config, Key, SetOptions};
+    /// let mut cache = Cache::new(Config::default(), 42).unwrap();
+    /// let (user, page) = (Key::Str("user:1").to_bytes(), Key::Str("page:1").to_bytes());
+    /// cache.set(&user, b"ada", &SetOptions::default(), 0).unwrap();
+    /// let built_on_user = SetOptions { depends_on: &[&user], ..Default::default() };
+    /// cache.set(&page, b"<p>ada</p>", &built_on_user, 0).unwrap();
+    /// assert!(cache.delete(&user, 0));
+    /// assert!(!cache.has(&page, 0), "its dependent went too");
+    /// assert!(!cache.delete(&user, 0));
+    /// ```
     pub fn delete(&mut self, key: &[u8], now: u64) -> bool {
         let hash = self.store.hash(key);
         let mut was_fresh = false;
@@ -574,6 +609,17 @@ impl Cache {
 
     /// Removes `key` and, transitively, every entry that depends on it.
     /// Returns how many entries were removed.
+    ///
+    /// ```
+    /// use edgecache::{Cache, Config, Key, SetOptions};
+    /// let mut cache = Cache::new(Config::default(), 42).unwrap();
+    /// let [a, b, c] = ["a", "b", "c"].map(|s| Key::Str(s).to_bytes());
+    /// cache.set(&a, b"1", &SetOptions::default(), 0).unwrap();
+    /// cache.set(&b, b"2", &SetOptions { depends_on: &[&a], ..Default::default() }, 0).unwrap();
+    /// cache.set(&c, b"3", &SetOptions { depends_on: &[&b], ..Default::default() }, 0).unwrap();
+    /// assert_eq!(cache.invalidate(&a, 0), 3, "a, then b built on a, then c built on b");
+    /// assert!(cache.is_empty());
+    /// ```
     pub fn invalidate(&mut self, key: &[u8], now: u64) -> usize {
         let hash = self.store.hash(key);
         let mut n = 0;
@@ -592,6 +638,20 @@ impl Cache {
     /// Invalidates every entry set with `tag` before this call, in O(1): the
     /// entries become unreachable at once and are reclaimed as garbage.
     /// Returns how many live entries carried the tag.
+    ///
+    /// ```
+    /// use edgecache::{Cache, Config, Key, SetOptions};
+    /// let mut cache = Cache::new(Config::default(), 42).unwrap();
+    /// let tagged = SetOptions { tags: &[b"products"], ..Default::default() };
+    /// for name in ["p1", "p2"] {
+    ///     cache.set(&Key::Str(name).to_bytes(), b"{}", &tagged, 0).unwrap();
+    /// }
+    /// assert_eq!(cache.invalidate_tag(b"products"), 2);
+    /// assert!(!cache.has(&Key::Str("p1").to_bytes(), 0));
+    /// // entries tagged after the call are not affected
+    /// cache.set(&Key::Str("p3").to_bytes(), b"{}", &tagged, 0).unwrap();
+    /// assert!(cache.has(&Key::Str("p3").to_bytes(), 0));
+    /// ```
     pub fn invalidate_tag(&mut self, tag: &[u8]) -> usize {
         let (count, members) = self.tags.invalidate(&self.side_hasher, tag);
         if !members.is_empty() && self.garbage.try_reserve(1).is_ok() {
