@@ -406,14 +406,15 @@ impl Cache {
         if !self.make_room_possible(existing, w.charge, now) {
             return Ok(self.refuse(SetOutcome::NoRoom));
         }
+        let has_extra = !opts.tags.is_empty() || !opts.depends_on.is_empty();
+        self.reserve(hash, w.ttl, has_extra)?;
         // Accepted: it is a change of `key`.
         if let Some(s) = existing {
             self.remove(s, RemovalCause::Replaced);
         }
         self.cascade(key, now);
         self.evict_until(now, w.charge, 1)?;
-        let has_extra = !opts.tags.is_empty() || !opts.depends_on.is_empty();
-        let slot = self.allocate(hash, key, value_len, w.ttl, has_extra, fill)?;
+        let slot = self.store.insert_with(hash, key, value_len, fill)?;
         self.link(slot, hash, &w, opts, now)?;
         Ok(SetOutcome::Stored)
     }
@@ -491,17 +492,12 @@ impl Cache {
         room.can_fit(charge, old)
     }
 
-    /// Allocates everything a new entry needs, then the entry itself (its
-    /// value written by `fill`), before anything is linked in.
-    fn allocate(
-        &mut self,
-        hash: u64,
-        key: &[u8],
-        value_len: usize,
-        ttl: u64,
-        has_extra: bool,
-        fill: &mut dyn FnMut(&mut [u8]),
-    ) -> Result<u32, CacheError> {
+    /// Allocates everything a new entry needs but its chunk, before
+    /// anything is removed: nothing else is then allocated between the
+    /// evictions that free memory and the chunk that takes it, so a large
+    /// value takes the place a replaced or evicted one left (a small
+    /// allocation in between would split that hole and grow memory).
+    fn reserve(&mut self, hash: u64, ttl: u64, has_extra: bool) -> Result<(), CacheError> {
         if ttl > 0 {
             self.heap.reserve()?;
         }
@@ -509,7 +505,7 @@ impl Cache {
         if has_extra {
             self.extras.try_reserve(1)?;
         }
-        self.store.insert_with(hash, key, value_len, fill)
+        self.store.reserve(hash)
     }
 
     /// Links a freshly allocated entry into the expiry heap, the side tables

@@ -460,6 +460,20 @@ impl Store {
             .and_then(|t| t.find(hash, |s| self.records.key_value(s).0 == key))
     }
 
+    /// Makes room in the index for one more entry with this hash (a no-op
+    /// when there is room already).
+    ///
+    /// # Errors
+    /// [`CacheError::AllocFailed`].
+    pub fn reserve(&mut self, hash: u64) -> Result<(), CacheError> {
+        let (records, hasher) = (&self.records, &self.hasher);
+        let i = self.shard_index(hash);
+        let Some(shard) = self.index.get_mut(i) else {
+            return Err(CacheError::AllocFailed);
+        };
+        shard.reserve_one(|s| hasher.hash(records.key_value(s).0))
+    }
+
     /// Stores a new entry (the key must not be present).
     ///
     /// # Errors
@@ -481,14 +495,7 @@ impl Store {
         value_len: usize,
         fill: &mut dyn FnMut(&mut [u8]),
     ) -> Result<u32, CacheError> {
-        {
-            let (records, hasher) = (&self.records, &self.hasher);
-            let i = self.shard_index(hash);
-            let Some(shard) = self.index.get_mut(i) else {
-                return Err(CacheError::AllocFailed);
-            };
-            shard.reserve_one(|s| hasher.hash(records.key_value(s).0))?;
-        }
+        self.reserve(hash)?;
         let slot = self.records.alloc(key, value_len, fill)?;
         self.set_link(slot, [NONE, NONE]);
         self.put(slot, STATE, LIVE | POS_MASK);
