@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Fuzzes the core with cargo fuzz (libFuzzer, nightly) for SECONDS (default 120).
-# Not part of the test run: it needs the nightly toolchain and cargo-fuzz.
+# Fuzzes the core with cargo fuzz (libFuzzer, nightly) for SECONDS (default
+# 120): `./scripts/fuzz.sh 3600` for a long run. The test command runs it for
+# 30 s. scripts/setup.sh installs the nightly toolchain and cargo-fuzz.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT/fuzz"
 SECONDS_TO_RUN=${1:-120}
-rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
-command -v cargo-fuzz > /dev/null || cargo install cargo-fuzz
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+command -v cargo-fuzz > /dev/null || cargo install cargo-fuzz --locked
 cargo +nightly fuzz run ops -- -max_total_time="$SECONDS_TO_RUN" -max_len=512

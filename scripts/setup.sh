@@ -49,7 +49,23 @@ if ! command -v chromium > /dev/null || ! command -v chromedriver > /dev/null; t
   apt_install chromium chromium-driver
 fi
 
-# 5. npm dependencies, pinned exactly in js/package-lock.json.
+# 5. The fuzz step of the tests: cargo fuzz needs the nightly toolchain
+#    (rustup's, minimal profile) and cargo-fuzz (crates.io); libFuzzer is
+#    built by libfuzzer-sys with the system C++ compiler.
+if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+  log "rustup toolchain install nightly (cargo fuzz)"
+  timeout 300 rustup toolchain install nightly --profile minimal
+fi
+if ! command -v cargo-fuzz > /dev/null; then
+  log "cargo install cargo-fuzz (about 3 minutes on 2 cores)"
+  cargo install cargo-fuzz --locked
+fi
+if ! command -v c++ > /dev/null; then
+  log "apt-get install g++ (libFuzzer)"
+  apt_install g++
+fi
+
+# 6. npm dependencies, pinned exactly in js/package-lock.json.
 if [ ! -x js/node_modules/.bin/wasm-opt ] || [ js/package-lock.json -nt js/node_modules/.package-lock.json ]; then
   log "npm ci (js/)"
   (cd js && npm ci --no-audit --no-fund --loglevel=error)

@@ -60,6 +60,7 @@ run rust-clippy      exit  cargo clippy --all-targets --features std -- -D warni
 run rust-clippy-wasm exit  cargo clippy --lib --features wasm -- -D warnings
 run rust-core        cargo cargo test --features std
 run no-std-build     exit  nostd_build
+run fuzz             exit  ./scripts/fuzz.sh 30
 run wasm-node        cargo wasm_cargo test --features wasm --test web
 run wasm-chromium    cargo env WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver bash -c "source scripts/lib.sh; wasm_cargo test --features wasm --test web"
 run build-package    exit  ./scripts/build.sh

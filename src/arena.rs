@@ -216,8 +216,16 @@ fn split(record: usize, chunk: &[u8]) -> (&[u8], &[u8]) {
     (key, value)
 }
 
-/// Writes a fresh chunk: a zeroed record, the header, the key and the value.
-fn write_chunk(out: &mut [u8], record: usize, slack: Option<usize>, key: &[u8], value: &[u8]) {
+/// Writes a fresh chunk: a zeroed record, the header, the key, and the
+/// value's `value_len` bytes as `fill` writes them.
+fn write_chunk(
+    out: &mut [u8],
+    record: usize,
+    slack: Option<usize>,
+    key: &[u8],
+    value_len: usize,
+    fill: &mut dyn FnMut(&mut [u8]),
+) {
     if let Some(r) = out.get_mut(..record) {
         r.fill(0);
     }
@@ -229,15 +237,15 @@ fn write_chunk(out: &mut [u8], record: usize, slack: Option<usize>, key: &[u8], 
         Some(slack) => varint(out, &mut at, (key.len() << 1) | slack),
         None => {
             varint(out, &mut at, key.len());
-            varint(out, &mut at, value.len());
+            varint(out, &mut at, value_len);
         }
     }
     if let Some(k) = out.get_mut(at..at + key.len()) {
         k.copy_from_slice(key);
     }
     at += key.len();
-    if let Some(v) = out.get_mut(at..at + value.len()) {
-        v.copy_from_slice(value);
+    if let Some(v) = out.get_mut(at..at + value_len) {
+        fill(v);
     }
 }
 
@@ -271,14 +279,30 @@ impl Arena {
     ///
     /// # Errors
     /// [`CacheError::AllocFailed`].
+    #[cfg(test)]
     pub fn alloc(&mut self, key: &[u8], value: &[u8]) -> Result<Handle, CacheError> {
+        self.alloc_with(key, value.len(), &mut |v| v.copy_from_slice(value))
+    }
+
+    /// Stores a chunk for `key` and a `value_len`-byte value that `fill`
+    /// writes in place (with a zeroed record), and returns its handle. The
+    /// value is never staged anywhere else: a large value costs memory once.
+    ///
+    /// # Errors
+    /// [`CacheError::AllocFailed`]; `fill` is not called then.
+    pub fn alloc_with(
+        &mut self,
+        key: &[u8],
+        value_len: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<Handle, CacheError> {
         let record = self.record;
-        let (slack, len) = layout(record, key.len(), value.len());
+        let (slack, len) = layout(record, key.len(), value_len);
         if len > MAX_SMALL {
             let mut data = Vec::new();
             data.try_reserve_exact(len)?;
             data.resize(len, 0);
-            write_chunk(&mut data, record, slack, key, value);
+            write_chunk(&mut data, record, slack, key, value_len, fill);
             self.large.try_reserve(1)?;
             self.large_free.try_reserve(1)?;
             let idx = match self.large_free.pop() {
@@ -321,7 +345,7 @@ impl Arena {
         }
         if let Some(p) = self.pages.get_mut(page as usize) {
             if let Some(chunk) = p.get_mut(unit as usize * UNIT..unit as usize * UNIT + size) {
-                write_chunk(chunk, record, slack, key, value);
+                write_chunk(chunk, record, slack, key, value_len, fill);
             }
         }
         Ok((page << UNIT_BITS) | unit as u32)

@@ -59,6 +59,116 @@ pub enum Lookup<'a> {
     Miss,
 }
 
+/// What [`CacheError::InvalidArgument`] names for a TTL above [`MAX_TTL_MS`].
+pub(crate) const TTL_TOO_LARGE: &str = "ttl is above the largest TTL kept (MAX_TTL_MS)";
+/// What it names for a stale window above [`MAX_TTL_MS`].
+pub(crate) const WINDOW_TOO_LARGE: &str =
+    "stale window is above the largest window kept (MAX_TTL_MS)";
+
+/// The longest key or value a write takes: entry lengths are kept in `u32`s.
+const MAX_PART_LEN: usize = u32::MAX as usize / 2;
+
+/// A write that passed validation: its resolved TTL and window and its charge.
+struct Write {
+    ttl: u64,
+    grace: u64,
+    /// Everything the budget charges for the entry.
+    charge: u64,
+    /// The part of `charge` for its tags and `dependsOn` edges.
+    extra_charge: u64,
+}
+
+/// Bytes the budget charges for a write: `entry_bytes` (see
+/// [`crate::entry_bytes`]), [`TTL_OVERHEAD`] when it has a TTL, and per tag
+/// and per `dependsOn` key its length plus [`TAG_OVERHEAD`] or
+/// [`EDGE_OVERHEAD`].
+///
+/// ```
+/// use edgecache::{entry_bytes, write_charge, Policy, SetOptions};
+/// let opts = SetOptions { tags: &[b"t"], ..Default::default() };
+/// let plain = write_charge(entry_bytes(Policy::AllKeysLru, 17, 8), 0, &SetOptions::default());
+/// assert_eq!(plain, 45);
+/// assert!(write_charge(entry_bytes(Policy::AllKeysLru, 17, 8), 1000, &opts) > plain);
+/// ```
+pub fn write_charge(entry_bytes: usize, ttl_ms: u64, opts: &SetOptions<'_>) -> u64 {
+    let ttl = if ttl_ms > 0 { TTL_OVERHEAD as u64 } else { 0 };
+    entry_bytes as u64 + ttl + extras_charge(opts)
+}
+
+/// The tags' and `dependsOn` edges' share of [`write_charge`].
+fn extras_charge(opts: &SetOptions<'_>) -> u64 {
+    let tags: u64 = opts
+        .tags
+        .iter()
+        .map(|t| (t.len() + TAG_OVERHEAD) as u64)
+        .sum();
+    let deps: u64 = opts
+        .depends_on
+        .iter()
+        .map(|d| (d.len() + EDGE_OVERHEAD) as u64)
+        .sum();
+    tags + deps
+}
+
+/// The entry a write replaces: its charge, and whether the policy may evict it.
+#[derive(Clone, Copy, Debug)]
+pub struct OldEntry {
+    /// What the budget charges for it now.
+    pub charge: u64,
+    /// Whether the policy tracks (may evict) it.
+    pub tracked: bool,
+}
+
+/// The budget and what eviction may free: the one room check, shared by
+/// [`Cache::set`] and the model test.
+#[derive(Clone, Copy, Debug)]
+pub struct Room {
+    /// Bytes charged now.
+    pub bytes: u64,
+    /// The byte budget.
+    pub max_bytes: u64,
+    /// Entries now.
+    pub entries: usize,
+    /// The entry bound (0: none).
+    pub max_entries: usize,
+    /// Bytes of the entries the policy may evict.
+    pub evictable_bytes: u64,
+    /// How many entries the policy may evict.
+    pub evictable_entries: usize,
+}
+
+impl Room {
+    /// Whether evicting what the policy may evict can make room for a write
+    /// of `charge` bytes that replaces `old`.
+    ///
+    /// ```
+    /// use edgecache::{OldEntry, Room};
+    /// let room = Room { bytes: 900, max_bytes: 1000, entries: 3, max_entries: 0, evictable_bytes: 0, evictable_entries: 0 };
+    /// assert!(room.can_fit(100, None));
+    /// assert!(!room.can_fit(101, None));
+    /// // replacing a 50-byte entry frees its bytes first
+    /// assert!(room.can_fit(150, Some(OldEntry { charge: 50, tracked: false })));
+    /// ```
+    pub fn can_fit(&self, charge: u64, old: Option<OldEntry>) -> bool {
+        let old_charge = old.map_or(0, |o| o.charge);
+        let old_tracked = old.is_some_and(|o| o.tracked);
+        let old_count = usize::from(old.is_some());
+        let need_bytes =
+            (self.bytes.saturating_sub(old_charge) + charge).saturating_sub(self.max_bytes);
+        let evictable_bytes =
+            self.evictable_bytes
+                .saturating_sub(if old_tracked { old_charge } else { 0 });
+        let need_entries = match self.max_entries {
+            0 => 0,
+            max => (self.entries.saturating_sub(old_count) + 1).saturating_sub(max),
+        };
+        let evictable_entries = self
+            .evictable_entries
+            .saturating_sub(usize::from(old_tracked));
+        need_bytes <= evictable_bytes && need_entries <= evictable_entries
+    }
+}
+
 #[derive(Default)]
 struct Extra {
     tags: Vec<TagRef>,
@@ -108,7 +218,17 @@ pub struct Cache {
 }
 
 impl Cache {
-    /// Builds a cache.
+    /// Builds a cache. `seed` seeds its hashing and sampling: the same seed
+    /// and the same calls give the same cache.
+    ///
+    /// ```
+    /// use edgecache::{Cache, CacheError, Config, Policy};
+    /// let config = Config { max_bytes: 64 << 20, policy: Policy::AllKeysLfu, ..Config::default() };
+    /// let cache = Cache::new(config, 42).unwrap();
+    /// assert!(cache.is_empty());
+    /// let none = Config { max_bytes: 0, ..Config::default() };
+    /// assert!(matches!(Cache::new(none, 42), Err(CacheError::InvalidConfig(_))));
+    /// ```
     ///
     /// # Errors
     /// [`CacheError::InvalidConfig`] naming the bad field.
@@ -147,6 +267,19 @@ impl Cache {
     /// Reads `key`. A fresh hit refreshes recency/frequency and counts a hit;
     /// with `accept_stale`, a value inside its stale window is returned as
     /// [`Lookup::Stale`] and counted as a stale hit; anything else is a miss.
+    ///
+    /// ```
+    /// use edgecache::{Cache, Config, Key, Lookup, SetOptions};
+    /// let mut cache = Cache::new(Config::default(), 42).unwrap();
+    /// let k = Key::Str("price").to_bytes();
+    /// let opts = SetOptions { ttl_ms: Some(100), grace_ms: Some(50), ..Default::default() };
+    /// cache.set(&k, b"9.99", &opts, 0).unwrap();
+    /// assert_eq!(cache.get(&k, 99, false), Lookup::Fresh(b"9.99"));
+    /// assert_eq!(cache.get(&k, 120, false), Lookup::Miss);
+    /// assert_eq!(cache.get(&k, 120, true), Lookup::Stale { value: b"9.99", expired_at: 100 });
+    /// assert_eq!(cache.get(&k, 150, true), Lookup::Miss, "past the stale window");
+    /// assert_eq!(cache.stats().hits, 1);
+    /// ```
     pub fn get(&mut self, key: &[u8], now: u64, accept_stale: bool) -> Lookup<'_> {
         self.maintain(now);
         let hash = self.store.hash(key);
@@ -196,6 +329,19 @@ impl Cache {
     /// removed (transitively) once the write is accepted. A write that cannot
     /// fit is refused without removing anything.
     ///
+    /// ```
+    /// use edgecache::{Cache, Config, Key, Policy, SetOptions, SetOutcome};
+    /// let config = Config { max_bytes: 1000, policy: Policy::NoEviction, ..Config::default() };
+    /// let mut cache = Cache::new(config, 7).unwrap();
+    /// let k = Key::Str("page:/").to_bytes();
+    /// let opts = SetOptions { ttl_ms: Some(60_000), tags: &[b"pages"], ..Default::default() };
+    /// assert_eq!(cache.set(&k, b"<html>", &opts, 0), Ok(SetOutcome::Stored));
+    /// // larger than the whole budget: refused, and counted
+    /// let big = Key::Str("big").to_bytes();
+    /// assert_eq!(cache.set(&big, &[0; 2000], &SetOptions::default(), 0), Ok(SetOutcome::TooLarge));
+    /// assert_eq!(cache.stats().rejected, 1);
+    /// ```
+    ///
     /// # Errors
     /// [`CacheError::InvalidArgument`] for a TTL or window above
     /// [`MAX_TTL_MS`]; [`CacheError::AllocFailed`] when memory runs out.
@@ -206,89 +352,187 @@ impl Cache {
         opts: &SetOptions<'_>,
         now: u64,
     ) -> Result<SetOutcome, CacheError> {
-        let ttl = opts.ttl_ms.unwrap_or(self.config.default_ttl_ms);
-        let grace = opts.grace_ms.unwrap_or(self.config.default_grace_ms);
-        if ttl > MAX_TTL_MS {
-            return Err(CacheError::InvalidArgument("ttl is too large"));
-        }
-        if grace > MAX_TTL_MS {
-            return Err(CacheError::InvalidArgument("stale window is too large"));
-        }
-        if key.len() > u32::MAX as usize / 2 || value.len() > u32::MAX as usize / 2 {
-            self.stats.rejected += 1;
-            return Ok(SetOutcome::TooLarge);
-        }
-        let extra_charge = opts
-            .tags
-            .iter()
-            .map(|t| (t.len() + TAG_OVERHEAD) as u64)
-            .sum::<u64>()
-            + opts
-                .depends_on
-                .iter()
-                .map(|d| (d.len() + EDGE_OVERHEAD) as u64)
-                .sum::<u64>();
-        let charge = self.store.charge(key.len(), value.len()) as u64
-            + if ttl > 0 { TTL_OVERHEAD as u64 } else { 0 }
-            + extra_charge;
-        if charge > self.config.max_bytes as u64 {
-            self.stats.rejected += 1;
-            return Ok(SetOutcome::TooLarge);
-        }
+        self.set_with(key, value.len(), opts, now, |v| v.copy_from_slice(value))
+    }
+
+    /// Like [`Cache::set`] for a `value_len`-byte value that `fill` writes
+    /// into its place in the store, so a host never stages a large value
+    /// first. `fill` runs only when the write is stored; a refused write
+    /// allocates nothing.
+    ///
+    /// ```
+    /// use edgecache::{Cache, Config, Key, Lookup, SetOptions, SetOutcome};
+    /// let mut cache = Cache::new(Config::default(), 7).unwrap();
+    /// let k = Key::Str("k").to_bytes();
+    /// let stored = cache.set_with(&k, 3, &SetOptions::default(), 0, |v| v.copy_from_slice(b"abc"));
+    /// assert_eq!(stored, Ok(SetOutcome::Stored));
+    /// assert_eq!(cache.get(&k, 0, false), Lookup::Fresh(b"abc"));
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Cache::set`].
+    pub fn set_with(
+        &mut self,
+        key: &[u8],
+        value_len: usize,
+        opts: &SetOptions<'_>,
+        now: u64,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<SetOutcome, CacheError> {
+        // One compiled copy of the write path for every kind of `fill`.
+        let mut fill = Some(fill);
+        self.set_filled(key, value_len, opts, now, &mut |v| {
+            if let Some(f) = fill.take() {
+                f(v);
+            }
+        })
+    }
+
+    fn set_filled(
+        &mut self,
+        key: &[u8],
+        value_len: usize,
+        opts: &SetOptions<'_>,
+        now: u64,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<SetOutcome, CacheError> {
+        let w = match self.validate_write(key.len(), value_len, opts)? {
+            Ok(w) => w,
+            Err(refused) => return Ok(self.refuse(refused)),
+        };
         self.maintain(now);
         let hash = self.store.hash(key);
         let existing = self.store.find(hash, key);
-
-        // Room check before anything is removed.
-        let (old_charge, old_tracked) = match existing {
-            Some(s) => (self.charge_of(s), self.store.at(s).tracked()),
-            None => (0, false),
-        };
-        let old_count = usize::from(existing.is_some());
-        self.reclaim_dead_until(now, charge.saturating_sub(old_charge), 1 - old_count);
-        let max_bytes = self.config.max_bytes as u64;
-        let need_bytes = (self.bytes - old_charge + charge).saturating_sub(max_bytes);
-        let evictable_bytes = self.policy.tracked_bytes - if old_tracked { old_charge } else { 0 };
-        let need_count = match self.config.max_entries {
-            0 => 0,
-            max => (self.store.len() - old_count + 1).saturating_sub(max),
-        };
-        let evictable_count = self.policy.tracked_len - usize::from(old_tracked);
-        if need_bytes > evictable_bytes || need_count > evictable_count {
-            self.stats.rejected += 1;
-            return Ok(SetOutcome::NoRoom);
+        if !self.make_room_possible(existing, w.charge, now) {
+            return Ok(self.refuse(SetOutcome::NoRoom));
         }
-
+        let has_extra = !opts.tags.is_empty() || !opts.depends_on.is_empty();
+        self.reserve(hash, w.ttl, has_extra)?;
         // Accepted: it is a change of `key`.
         if let Some(s) = existing {
             self.remove(s, RemovalCause::Replaced);
         }
         self.cascade(key, now);
-        self.evict_until(now, charge, 1)?;
+        self.evict_until(now, w.charge, 1)?;
+        let slot = self.store.insert_with(hash, key, value_len, fill)?;
+        self.link(slot, hash, &w, opts, now)?;
+        Ok(SetOutcome::Stored)
+    }
 
-        // Allocate everything before linking anything in.
+    /// Counts a write the host refused before it reached the core (its key,
+    /// tags or `dependsOn` keys were longer than the host can pass in), as a
+    /// refused write.
+    pub fn count_refused(&mut self) {
+        self.stats.rejected += 1;
+    }
+
+    /// Counts a read the host answered as a miss without asking (a key too
+    /// long for any write to have stored).
+    pub fn count_miss(&mut self) {
+        self.stats.misses += 1;
+    }
+
+    /// Counts a refused write.
+    fn refuse(&mut self, outcome: SetOutcome) -> SetOutcome {
+        self.stats.rejected += 1;
+        outcome
+    }
+
+    /// Resolves a write's TTL and window and computes its charge: `Err` for
+    /// an argument out of range, `Ok(Err(TooLarge))` for an entry larger
+    /// than the whole budget. Changes nothing.
+    fn validate_write(
+        &self,
+        key_len: usize,
+        value_len: usize,
+        opts: &SetOptions<'_>,
+    ) -> Result<Result<Write, SetOutcome>, CacheError> {
+        let ttl = opts.ttl_ms.unwrap_or(self.config.default_ttl_ms);
+        let grace = opts.grace_ms.unwrap_or(self.config.default_grace_ms);
+        if ttl > MAX_TTL_MS {
+            return Err(CacheError::InvalidArgument(TTL_TOO_LARGE));
+        }
+        if grace > MAX_TTL_MS {
+            return Err(CacheError::InvalidArgument(WINDOW_TOO_LARGE));
+        }
+        if key_len > MAX_PART_LEN || value_len > MAX_PART_LEN {
+            return Ok(Err(SetOutcome::TooLarge));
+        }
+        let charge = write_charge(self.store.charge(key_len, value_len), ttl, opts);
+        if charge > self.config.max_bytes as u64 {
+            return Ok(Err(SetOutcome::TooLarge));
+        }
+        Ok(Ok(Write {
+            ttl,
+            grace,
+            charge,
+            extra_charge: extras_charge(opts),
+        }))
+    }
+
+    /// Whether eviction can make room for a write of `charge` bytes that
+    /// replaces `existing` (after reclaiming dead entries, which is free).
+    /// Removes nothing live.
+    fn make_room_possible(&mut self, existing: Option<u32>, charge: u64, now: u64) -> bool {
+        let old = existing.map(|s| OldEntry {
+            charge: self.charge_of(s),
+            tracked: self.store.at(s).tracked(),
+        });
+        let old_charge = old.map_or(0, |o| o.charge);
+        let old_count = usize::from(old.is_some());
+        self.reclaim_dead_until(now, charge.saturating_sub(old_charge), 1 - old_count);
+        let room = Room {
+            bytes: self.bytes,
+            max_bytes: self.config.max_bytes as u64,
+            entries: self.store.len(),
+            max_entries: self.config.max_entries,
+            evictable_bytes: self.policy.tracked_bytes,
+            evictable_entries: self.policy.tracked_len,
+        };
+        room.can_fit(charge, old)
+    }
+
+    /// Allocates everything a new entry needs but its chunk, before
+    /// anything is removed: nothing else is then allocated between the
+    /// evictions that free memory and the chunk that takes it, so a large
+    /// value takes the place a replaced or evicted one left (a small
+    /// allocation in between would split that hole and grow memory).
+    fn reserve(&mut self, hash: u64, ttl: u64, has_extra: bool) -> Result<(), CacheError> {
         if ttl > 0 {
             self.heap.reserve()?;
         }
         self.policy.reserve()?;
-        let has_extra = !opts.tags.is_empty() || !opts.depends_on.is_empty();
         if has_extra {
             self.extras.try_reserve(1)?;
         }
-        let slot = self.store.insert(hash, key, value)?;
-        if ttl > 0 {
-            let d = jittered_ttl(ttl, self.config.jitter, &mut self.rng);
+        self.store.reserve(hash)
+    }
+
+    /// Links a freshly allocated entry into the expiry heap, the side tables
+    /// and the policy, and charges it. The adaptive policy may move window
+    /// entries on insert; the budget still holds because eviction made room
+    /// for the charge first.
+    fn link(
+        &mut self,
+        slot: u32,
+        hash: u64,
+        w: &Write,
+        opts: &SetOptions<'_>,
+        now: u64,
+    ) -> Result<(), CacheError> {
+        if w.ttl > 0 {
+            let d = jittered_ttl(w.ttl, self.config.jitter, &mut self.rng);
             self.heap
-                .push(&mut self.store, slot, now.saturating_add(d), grace);
+                .push(&mut self.store, slot, now.saturating_add(d), w.grace);
         }
-        if has_extra {
+        if !opts.tags.is_empty() || !opts.depends_on.is_empty() {
             let me = Ref {
                 slot,
                 gen: self.next_gen,
             };
             self.next_gen = self.next_gen.wrapping_add(1);
             let mut extra = Extra {
-                charge: extra_charge,
+                charge: w.extra_charge,
                 gen: me.gen,
                 ..Extra::default()
             };
@@ -296,18 +540,16 @@ impl Cache {
             self.extras.insert(slot, extra);
             self.store.set_extra(slot, true);
             if let Err(e) = result {
-                self.bytes += charge;
+                self.bytes += w.charge;
                 self.remove(slot, RemovalCause::Evicted);
                 return Err(e);
             }
         }
-        self.bytes += charge;
+        self.bytes += w.charge;
         self.policy
-            .insert(&mut self.store, slot, hash, charge, now, &mut self.rng);
+            .insert(&mut self.store, slot, hash, w.charge, now, &mut self.rng);
         self.stats.sets += 1;
-        // The adaptive policy may have moved window entries; the budget still holds
-        // because eviction made room for `charge` before the insert.
-        Ok(SetOutcome::Stored)
+        Ok(())
     }
 
     fn attach_extra(
@@ -333,6 +575,18 @@ impl Cache {
 
     /// Removes `key` and everything built on it. Returns whether a fresh value
     /// was there.
+    ///
+    /// ```
+    /// use edgecache::{Cache, Config, Key, SetOptions};
+    /// let mut cache = Cache::new(Config::default(), 42).unwrap();
+    /// let (user, page) = (Key::Str("user:1").to_bytes(), Key::Str("page:1").to_bytes());
+    /// cache.set(&user, b"ada", &SetOptions::default(), 0).unwrap();
+    /// let built_on_user = SetOptions { depends_on: &[&user], ..Default::default() };
+    /// cache.set(&page, b"<p>ada</p>", &built_on_user, 0).unwrap();
+    /// assert!(cache.delete(&user, 0));
+    /// assert!(!cache.has(&page, 0), "its dependent went too");
+    /// assert!(!cache.delete(&user, 0));
+    /// ```
     pub fn delete(&mut self, key: &[u8], now: u64) -> bool {
         let hash = self.store.hash(key);
         let mut was_fresh = false;
@@ -351,6 +605,17 @@ impl Cache {
 
     /// Removes `key` and, transitively, every entry that depends on it.
     /// Returns how many entries were removed.
+    ///
+    /// ```
+    /// use edgecache::{Cache, Config, Key, SetOptions};
+    /// let mut cache = Cache::new(Config::default(), 42).unwrap();
+    /// let [a, b, c] = ["a", "b", "c"].map(|s| Key::Str(s).to_bytes());
+    /// cache.set(&a, b"1", &SetOptions::default(), 0).unwrap();
+    /// cache.set(&b, b"2", &SetOptions { depends_on: &[&a], ..Default::default() }, 0).unwrap();
+    /// cache.set(&c, b"3", &SetOptions { depends_on: &[&b], ..Default::default() }, 0).unwrap();
+    /// assert_eq!(cache.invalidate(&a, 0), 3, "a, then b built on a, then c built on b");
+    /// assert!(cache.is_empty());
+    /// ```
     pub fn invalidate(&mut self, key: &[u8], now: u64) -> usize {
         let hash = self.store.hash(key);
         let mut n = 0;
@@ -369,6 +634,20 @@ impl Cache {
     /// Invalidates every entry set with `tag` before this call, in O(1): the
     /// entries become unreachable at once and are reclaimed as garbage.
     /// Returns how many live entries carried the tag.
+    ///
+    /// ```
+    /// use edgecache::{Cache, Config, Key, SetOptions};
+    /// let mut cache = Cache::new(Config::default(), 42).unwrap();
+    /// let tagged = SetOptions { tags: &[b"products"], ..Default::default() };
+    /// for name in ["p1", "p2"] {
+    ///     cache.set(&Key::Str(name).to_bytes(), b"{}", &tagged, 0).unwrap();
+    /// }
+    /// assert_eq!(cache.invalidate_tag(b"products"), 2);
+    /// assert!(!cache.has(&Key::Str("p1").to_bytes(), 0));
+    /// // entries tagged after the call are not affected
+    /// cache.set(&Key::Str("p3").to_bytes(), b"{}", &tagged, 0).unwrap();
+    /// assert!(cache.has(&Key::Str("p3").to_bytes(), 0));
+    /// ```
     pub fn invalidate_tag(&mut self, tag: &[u8]) -> usize {
         let (count, members) = self.tags.invalidate(&self.side_hasher, tag);
         if !members.is_empty() && self.garbage.try_reserve(1).is_ok() {
@@ -648,11 +927,7 @@ impl Cache {
                     self.remove(slot, RemovalCause::Evicted);
                     guard -= 1;
                 }
-                _ => {
-                    return Err(CacheError::InvalidArgument(
-                        "internal: no victim although room was checked",
-                    ))
-                }
+                _ => return Err(CacheError::Internal("no victim although room was checked")),
             }
         }
         Ok(())

@@ -16,6 +16,9 @@ pub enum CacheError {
     AllocFailed,
     /// An unknown policy name.
     UnknownPolicy,
+    /// An internal check failed: a bug of edgecache, not of the caller; the
+    /// text says which check.
+    Internal(&'static str),
 }
 
 impl CacheError {
@@ -26,6 +29,7 @@ impl CacheError {
             CacheError::InvalidArgument(_) => "INVALID_ARGUMENT",
             CacheError::AllocFailed => "ALLOC_FAILED",
             CacheError::UnknownPolicy => "UNKNOWN_POLICY",
+            CacheError::Internal(_) => "INTERNAL",
         }
     }
 }
@@ -42,6 +46,10 @@ impl fmt::Display for CacheError {
                 f,
                 "unknown policy: use one of allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, \
                  volatile-lfu, volatile-random, volatile-ttl, noeviction, allkeys-adaptive"
+            ),
+            CacheError::Internal(what) => write!(
+                f,
+                "internal fault ({what}); this is a bug in edgecache, please report it"
             ),
         }
     }

@@ -79,7 +79,7 @@ pub mod tags;
 #[cfg(feature = "wasm")]
 pub mod wasm;
 
-pub use cache::{Cache, Lookup, SetOptions, SetOutcome};
+pub use cache::{write_charge, Cache, Lookup, OldEntry, Room, SetOptions, SetOutcome};
 pub use config::{Config, Policy};
 pub use error::CacheError;
 pub use key::{Key, KeyHasher, KeyPart, KIND_NUM, KIND_PARTS, KIND_STR, KIND_UTF16};

@@ -209,14 +209,20 @@ impl Records {
         }
     }
 
-    /// Stores a new entry's bytes with a zeroed record; returns its slot.
-    fn alloc(&mut self, key: &[u8], value: &[u8]) -> Result<u32, CacheError> {
+    /// Stores a new entry's key with a zeroed record, and its `value_len`
+    /// value bytes as `fill` writes them; returns its slot.
+    fn alloc(
+        &mut self,
+        key: &[u8],
+        value_len: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<u32, CacheError> {
         match self {
-            Records::Arena(a) => a.alloc(key, value),
+            Records::Arena(a) => a.alloc_with(key, value_len, fill),
             Records::Slab { recs, free } => {
-                let (Ok(k), true) = (<[u8; 8]>::try_from(key), value.is_empty()) else {
-                    return Err(CacheError::InvalidArgument(
-                        "internal: a keys-only store takes 8-byte keys and no value",
+                let (Ok(k), 0) = (<[u8; 8]>::try_from(key), value_len) else {
+                    return Err(CacheError::Internal(
+                        "a keys-only store takes 8-byte keys and no value",
                     ));
                 };
                 let mut rec = [0u8; GHOST];
@@ -454,21 +460,43 @@ impl Store {
             .and_then(|t| t.find(hash, |s| self.records.key_value(s).0 == key))
     }
 
+    /// Makes room in the index for one more entry with this hash (a no-op
+    /// when there is room already).
+    ///
+    /// # Errors
+    /// [`CacheError::AllocFailed`].
+    pub fn reserve(&mut self, hash: u64) -> Result<(), CacheError> {
+        let (records, hasher) = (&self.records, &self.hasher);
+        let i = self.shard_index(hash);
+        let Some(shard) = self.index.get_mut(i) else {
+            return Err(CacheError::AllocFailed);
+        };
+        shard.reserve_one(|s| hasher.hash(records.key_value(s).0))
+    }
+
     /// Stores a new entry (the key must not be present).
     ///
     /// # Errors
     /// [`CacheError::AllocFailed`] when the index or the arena cannot grow;
     /// nothing is changed then.
     pub fn insert(&mut self, hash: u64, key: &[u8], value: &[u8]) -> Result<u32, CacheError> {
-        {
-            let (records, hasher) = (&self.records, &self.hasher);
-            let i = self.shard_index(hash);
-            let Some(shard) = self.index.get_mut(i) else {
-                return Err(CacheError::AllocFailed);
-            };
-            shard.reserve_one(|s| hasher.hash(records.key_value(s).0))?;
-        }
-        let slot = self.records.alloc(key, value)?;
+        self.insert_with(hash, key, value.len(), &mut |v| v.copy_from_slice(value))
+    }
+
+    /// Like [`Store::insert`], for a `value_len`-byte value that `fill`
+    /// writes into its place in the arena.
+    ///
+    /// # Errors
+    /// As [`Store::insert`]; `fill` is not called then.
+    pub fn insert_with(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        value_len: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<u32, CacheError> {
+        self.reserve(hash)?;
+        let slot = self.records.alloc(key, value_len, fill)?;
         self.set_link(slot, [NONE, NONE]);
         self.put(slot, STATE, LIVE | POS_MASK);
         let i = self.shard_index(hash);

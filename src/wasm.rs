@@ -1,40 +1,115 @@
 //! wasm-bindgen bindings: bytes in, bytes out, no cache logic, never panics.
 //!
-//! Calls carry no `&[u8]` arguments: the JS layer writes keys, values, tags
-//! and `dependsOn` keys straight into this cache's I/O buffer in linear
-//! memory (`io(len)` returns its address) and passes lengths. Reads leave the
-//! value where it lies in the store and report its address and length in a
-//! small result block (`out_ptr()`): no allocation and no copy on either side
-//! of the boundary until the JS codec decodes the bytes.
+//! Calls carry no `&[u8]` arguments: the JS layer writes keys, tags,
+//! `dependsOn` keys and small values straight into this cache's I/O buffer
+//! in linear memory (`io(len)` returns its address) and passes lengths. The
+//! buffer never grows past [`MAX_STAGED`]: a value that would not fit beside
+//! its key is not staged at all but written straight into its place in the
+//! store (`set_in_place` allocates the entry, after every check, and reports
+//! the value's address). Reads leave the value where it lies in the store and
+//! report its address and length in a small result block (`out_ptr()`): no
+//! allocation and no copy on either side of the boundary until the JS codec
+//! decodes the bytes.
+//!
+//! **The lifetime rule.** An address this module hands to JS (a value in the
+//! result block, the I/O buffer's) is valid only until the next call into
+//! this module that may free, reuse or grow memory: any call on any cache of
+//! the isolate except `out_ptr` and `stats`. JS reads or fills it at once, and
+//! takes a fresh view of memory (`runtime.js` `bytes()`) after every call, as
+//! growing memory detaches the old one.
+//!
+//! Status codes and limits cross the boundary once, from [`constants`]: the
+//! JS layer reads its numbers from there instead of repeating them.
 //!
 //! The core cache is created on first use, not in the constructor, because
 //! its seed comes from `crypto.getRandomValues`, which Workers forbid at
 //! global scope: `new Cache()` at the top of a Worker module must not throw.
 
+use crate::expiry::MAX_TTL_MS;
 use crate::{Cache, CacheError, Config, Lookup, Policy, SetOptions, SetOutcome};
 use alloc::boxed::Box;
-use alloc::string::ToString;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 type JsResult<T> = Result<T, JsValue>;
 
-/// Status of a hot call whose arguments do not match the I/O buffer.
+/// A read found nothing usable (`get`, `peek`).
+pub const MISS: i32 = -1;
+/// A read found a fresh value (`get`, `peek`).
+pub const FRESH: i32 = 0;
+/// A read found a value inside its stale window (`get` with `accept_stale`).
+pub const STALE: i32 = 1;
+/// A write was stored.
+pub const STORED: i32 = 0;
+/// A write was refused: the entry alone is larger than the budget.
+pub const TOO_LARGE: i32 = 1;
+/// A write was refused: the policy could make no room.
+pub const NO_ROOM: i32 = 2;
+/// Internal fault: a hot call's lengths do not match the I/O buffer.
 pub const BAD_LAYOUT: i32 = -2;
-/// Status of a hot call before `init()`.
+/// Internal fault: a hot call before `init()`.
 pub const NOT_READY: i32 = -3;
-/// Status of a write that ran out of memory.
+/// A write ran out of wasm memory.
 pub const ALLOC_FAILED: i32 = -4;
+/// A write's TTL is above [`MAX_TTL_MS`].
+pub const INVALID_TTL: i32 = -5;
+/// A write's stale window is above [`MAX_TTL_MS`].
+pub const INVALID_WINDOW: i32 = -6;
 
+/// The most bytes the I/O buffer holds: a key, tags and `dependsOn` keys
+/// longer than this together are refused (a read of such a key is a miss),
+/// and a value that does not fit beside them is written in place instead.
+pub const MAX_STAGED: usize = 64 * 1024;
+
+/// Every status code and limit the JS layer uses, as one object:
+/// `{ MISS, FRESH, …, MAX_STAGED, MAX_TTL_MS }`. The one definition of the
+/// numbers that cross the boundary.
+#[wasm_bindgen]
+pub fn constants() -> JsValue {
+    let o = js_sys::Object::new();
+    let pairs: [(&str, f64); 13] = [
+        ("MISS", MISS.into()),
+        ("FRESH", FRESH.into()),
+        ("STALE", STALE.into()),
+        ("STORED", STORED.into()),
+        ("TOO_LARGE", TOO_LARGE.into()),
+        ("NO_ROOM", NO_ROOM.into()),
+        ("BAD_LAYOUT", BAD_LAYOUT.into()),
+        ("NOT_READY", NOT_READY.into()),
+        ("ALLOC_FAILED", ALLOC_FAILED.into()),
+        ("INVALID_TTL", INVALID_TTL.into()),
+        ("INVALID_WINDOW", INVALID_WINDOW.into()),
+        ("MAX_STAGED", MAX_STAGED as f64),
+        ("MAX_TTL_MS", MAX_TTL_MS as f64),
+    ];
+    for (name, value) in pairs {
+        let _ = js_sys::Reflect::set(&o, &name.into(), &value.into());
+    }
+    o.into()
+}
+
+/// A `RangeError`, `TypeError` or `Error` instance (so `instanceof` holds in
+/// every runtime) carrying the error's stable `code`.
 fn js_err(e: CacheError) -> JsValue {
-    let err = js_sys::Error::new(&e.to_string());
-    err.set_name(match e {
-        CacheError::InvalidConfig(_) | CacheError::InvalidArgument(_) => "RangeError",
-        _ => "Error",
-    });
+    let msg = alloc::format!("edgecache: {e}");
+    let err: js_sys::Error = match e {
+        CacheError::InvalidConfig(_) | CacheError::InvalidArgument(_) | CacheError::AllocFailed => {
+            js_sys::RangeError::new(&msg).into()
+        }
+        CacheError::UnknownPolicy => js_sys::TypeError::new(&msg).into(),
+        _ => js_sys::Error::new(&msg),
+    };
     let _ = js_sys::Reflect::set(&err, &"code".into(), &e.code().into());
     err.into()
+}
+
+/// An internal fault (a bug of edgecache, not of the caller) as an `Error`.
+fn internal_fault(what: &str) -> JsValue {
+    js_sys::Error::new(&alloc::format!(
+        "edgecache internal fault: {what}; this is a bug in edgecache, please report it"
+    ))
+    .into()
 }
 
 /// Constructor options (already validated by the JS layer; checked again here).
@@ -88,6 +163,56 @@ fn non_negative(x: f64) -> u64 {
     }
 }
 
+/// What a length names in the I/O buffer.
+enum Staged<'a> {
+    /// The staged bytes.
+    Bytes(&'a [u8]),
+    /// More than [`MAX_STAGED`]: the JS layer staged nothing, and no write can
+    /// have stored such a key or tag.
+    TooLong,
+    /// Past the staged bytes: an internal fault.
+    Bad,
+}
+
+fn staged(io: &[u8], len: usize) -> Staged<'_> {
+    if len > MAX_STAGED {
+        return Staged::TooLong;
+    }
+    io.get(..len).map_or(Staged::Bad, Staged::Bytes)
+}
+
+/// Reads `count` tags or `dependsOn` keys, each a little-endian `u32`
+/// length and its bytes, from `io` at `*pos`; `None` past the buffer.
+fn take_list<'a>(io: &'a [u8], pos: &mut usize, count: usize) -> Option<Vec<&'a [u8]>> {
+    let mut list = Vec::new();
+    list.try_reserve_exact(count).ok()?;
+    for _ in 0..count {
+        let start = pos.checked_add(4)?;
+        let len_bytes: [u8; 4] = io.get(*pos..start).and_then(|b| b.try_into().ok())?;
+        let end = start.checked_add(u32::from_le_bytes(len_bytes) as usize)?;
+        list.push(io.get(start..end)?);
+        *pos = end;
+    }
+    Some(list)
+}
+
+/// The status of a write's outcome.
+fn write_status(result: Result<SetOutcome, CacheError>) -> i32 {
+    match result {
+        Ok(SetOutcome::Stored) => STORED,
+        Ok(SetOutcome::TooLarge) => TOO_LARGE,
+        Ok(SetOutcome::NoRoom) => NO_ROOM,
+        Err(CacheError::AllocFailed) => ALLOC_FAILED,
+        Err(CacheError::InvalidArgument(what)) if what == crate::cache::TTL_TOO_LARGE => {
+            INVALID_TTL
+        }
+        Err(CacheError::InvalidArgument(what)) if what == crate::cache::WINDOW_TOO_LARGE => {
+            INVALID_WINDOW
+        }
+        Err(_) => BAD_LAYOUT,
+    }
+}
+
 /// One cache instance as JS sees it.
 #[wasm_bindgen]
 pub struct WasmCache {
@@ -102,9 +227,17 @@ pub struct WasmCache {
 #[wasm_bindgen]
 impl WasmCache {
     /// Validates options; the core itself is built on first use.
+    ///
+    /// # Errors
+    /// A `TypeError` for options of the wrong shape or an unknown policy, a
+    /// `RangeError` for a value out of range (both carry a `code`).
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> JsResult<WasmCache> {
-        let o: Options = serde_wasm_bindgen::from_value(options)?;
+        let o: Options = serde_wasm_bindgen::from_value(options).map_err(|e| {
+            JsValue::from(js_sys::TypeError::new(&alloc::format!(
+                "edgecache: options: {e}"
+            )))
+        })?;
         let policy = match &o.policy {
             Some(name) => name.parse::<Policy>().map_err(js_err)?,
             None => Policy::AllKeysLru,
@@ -151,11 +284,17 @@ impl WasmCache {
         }
     }
 
-    /// Makes the I/O buffer at least `len` bytes and returns its address.
+    /// Makes the I/O buffer at least `len` bytes (at most [`MAX_STAGED`])
+    /// and returns its address.
     pub fn io(&mut self, len: usize) -> JsResult<usize> {
+        if len > MAX_STAGED {
+            return Err(internal_fault(
+                "an I/O buffer above MAX_STAGED was asked for",
+            ));
+        }
         if self.io.len() < len {
             self.io
-                .try_reserve(len - self.io.len())
+                .try_reserve_exact(len - self.io.len())
                 .map_err(|_| js_err(CacheError::AllocFailed))?;
             self.io.resize(len, 0);
         }
@@ -174,61 +313,114 @@ impl WasmCache {
         out[3] = (expired_at >> 32) as u32;
     }
 
-    /// Reads the key in `io[..key_len]`: −1 miss, 0 fresh, 1 stale (value in
-    /// the result block); [`BAD_LAYOUT`] or [`NOT_READY`] on misuse.
+    /// Reads the key in `io[..key_len]`: [`MISS`], [`FRESH`] or [`STALE`]
+    /// (value in the result block); [`BAD_LAYOUT`] or [`NOT_READY`] on
+    /// misuse. A key longer than [`MAX_STAGED`] is a miss.
     pub fn get(&mut self, key_len: usize, now: f64, accept_stale: bool) -> i32 {
-        let (Some(cache), Some(key)) = (self.inner.as_mut(), self.io.get(..key_len)) else {
-            return self.misuse();
+        let Some(cache) = self.inner.as_mut() else {
+            return NOT_READY;
+        };
+        let key = match staged(&self.io, key_len) {
+            Staged::Bytes(k) => k,
+            Staged::TooLong => {
+                cache.count_miss();
+                return MISS;
+            }
+            Staged::Bad => return BAD_LAYOUT,
         };
         match cache.get(key, non_negative(now), accept_stale) {
             Lookup::Fresh(v) => {
                 Self::report(&mut self.out, v, 0);
-                0
+                FRESH
             }
             Lookup::Stale { value, expired_at } => {
                 Self::report(&mut self.out, value, expired_at);
-                1
+                STALE
             }
-            Lookup::Miss => -1,
-        }
-    }
-
-    fn misuse(&self) -> i32 {
-        if self.inner.is_none() {
-            NOT_READY
-        } else {
-            BAD_LAYOUT
+            Lookup::Miss => MISS,
         }
     }
 
     /// Like `get` without recency, frequency or stats change; fresh values only.
     pub fn peek(&mut self, key_len: usize, now: f64) -> i32 {
-        let (Some(cache), Some(key)) = (self.inner.as_ref(), self.io.get(..key_len)) else {
-            return self.misuse();
+        let Some(cache) = self.inner.as_ref() else {
+            return NOT_READY;
+        };
+        let key = match staged(&self.io, key_len) {
+            Staged::Bytes(k) => k,
+            Staged::TooLong => return MISS,
+            Staged::Bad => return BAD_LAYOUT,
         };
         match cache.peek(key, non_negative(now)) {
             Some(v) => {
                 Self::report(&mut self.out, v, 0);
-                0
+                FRESH
             }
-            None => -1,
+            None => MISS,
         }
     }
 
     /// 1 when a fresh value is cached, 0 when not.
     pub fn has(&mut self, key_len: usize, now: f64) -> i32 {
-        let (Some(cache), Some(key)) = (self.inner.as_ref(), self.io.get(..key_len)) else {
-            return self.misuse();
+        let Some(cache) = self.inner.as_ref() else {
+            return NOT_READY;
         };
-        i32::from(cache.has(key, non_negative(now)))
+        match staged(&self.io, key_len) {
+            Staged::Bytes(key) => i32::from(cache.has(key, non_negative(now))),
+            Staged::TooLong => 0,
+            Staged::Bad => BAD_LAYOUT,
+        }
     }
 
     /// Writes: `io` holds `key ‖ value ‖ tags ‖ deps`, each tag and dep as a
     /// little-endian `u32` length and its bytes. `ttl`/`grace` < 0 take the
-    /// defaults. Returns 0 stored, 1 too large, 2 no room; [`ALLOC_FAILED`],
-    /// [`BAD_LAYOUT`] or [`NOT_READY`] otherwise.
+    /// defaults. Returns [`STORED`], [`TOO_LARGE`] or [`NO_ROOM`];
+    /// [`INVALID_TTL`], [`INVALID_WINDOW`], [`ALLOC_FAILED`], [`BAD_LAYOUT`]
+    /// or [`NOT_READY`] otherwise.
     #[allow(clippy::too_many_arguments)]
     pub fn set(
+        &mut self,
+        key_len: usize,
+        value_len: usize,
+        ttl: f64,
+        grace: f64,
+        tag_count: usize,
+        dep_count: usize,
+        now: f64,
+    ) -> i32 {
+        let Some(cache) = self.inner.as_mut() else {
+            return NOT_READY;
+        };
+        let io = &self.io;
+        let (Some(key), Some(end)) = (io.get(..key_len), key_len.checked_add(value_len)) else {
+            return BAD_LAYOUT;
+        };
+        let Some(value) = io.get(key_len..end) else {
+            return BAD_LAYOUT;
+        };
+        let mut pos = end;
+        let (Some(tags), Some(deps)) = (
+            take_list(io, &mut pos, tag_count),
+            take_list(io, &mut pos, dep_count),
+        ) else {
+            return BAD_LAYOUT;
+        };
+        let opts = SetOptions {
+            ttl_ms: (ttl >= 0.0).then(|| non_negative(ttl)),
+            grace_ms: (grace >= 0.0).then(|| non_negative(grace)),
+            tags: &tags,
+            depends_on: &deps,
+        };
+        write_status(cache.set(key, value, &opts, non_negative(now)))
+    }
+
+    /// A write whose value is not staged: `io` holds `key ‖ tags ‖ deps` as
+    /// for `set`. Every check runs first; only a stored write allocates the
+    /// entry, with `value_len` zero bytes for its value, whose address the
+    /// result block then holds. The JS layer copies the value there before
+    /// any other call (the lifetime rule in the module doc). Returns as `set`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn set_in_place(
         &mut self,
         key_len: usize,
         value_len: usize,
@@ -245,30 +437,11 @@ impl WasmCache {
         let Some(key) = io.get(..key_len) else {
             return BAD_LAYOUT;
         };
-        let Some(end) = key_len.checked_add(value_len) else {
-            return BAD_LAYOUT;
-        };
-        let Some(value) = io.get(key_len..end) else {
-            return BAD_LAYOUT;
-        };
-        let mut pos = end;
-        let mut take_list = |count: usize| -> Option<Vec<&[u8]>> {
-            let mut list = Vec::new();
-            list.try_reserve_exact(count).ok()?;
-            for _ in 0..count {
-                let start = pos.checked_add(4)?;
-                let len_bytes: [u8; 4] = io.get(pos..start).and_then(|b| b.try_into().ok())?;
-                let len = u32::from_le_bytes(len_bytes) as usize;
-                let item = io.get(start..start.checked_add(len)?)?;
-                list.push(item);
-                pos = start + len;
-            }
-            Some(list)
-        };
-        let Some(tags) = take_list(tag_count) else {
-            return BAD_LAYOUT;
-        };
-        let Some(deps) = take_list(dep_count) else {
+        let mut pos = key_len;
+        let (Some(tags), Some(deps)) = (
+            take_list(io, &mut pos, tag_count),
+            take_list(io, &mut pos, dep_count),
+        ) else {
             return BAD_LAYOUT;
         };
         let opts = SetOptions {
@@ -277,40 +450,59 @@ impl WasmCache {
             tags: &tags,
             depends_on: &deps,
         };
-        match cache.set(key, value, &opts, non_negative(now)) {
-            Ok(SetOutcome::Stored) => 0,
-            Ok(SetOutcome::TooLarge) => 1,
-            Ok(SetOutcome::NoRoom) => 2,
-            Err(CacheError::AllocFailed) => ALLOC_FAILED,
-            Err(_) => BAD_LAYOUT,
+        let out = &mut self.out;
+        let fill = |v: &mut [u8]| {
+            v.fill(0);
+            Self::report(out, v, 0);
+        };
+        write_status(cache.set_with(key, value_len, &opts, non_negative(now), fill))
+    }
+
+    /// Counts a write the JS layer refused because its key, tags and
+    /// `dependsOn` keys are longer than [`MAX_STAGED`] together.
+    pub fn refuse(&mut self) {
+        if let Some(c) = self.inner.as_mut() {
+            c.count_refused();
         }
     }
 
     /// Deletes the key in `io[..key_len]` and its dependents: 1 if a fresh
     /// value was there, 0 if not.
     pub fn delete(&mut self, key_len: usize, now: f64) -> i32 {
-        let (Some(cache), Some(key)) = (self.inner.as_mut(), self.io.get(..key_len)) else {
-            return self.misuse();
+        let Some(cache) = self.inner.as_mut() else {
+            return NOT_READY;
         };
-        i32::from(cache.delete(key, non_negative(now)))
+        match staged(&self.io, key_len) {
+            Staged::Bytes(key) => i32::from(cache.delete(key, non_negative(now))),
+            Staged::TooLong => 0,
+            Staged::Bad => BAD_LAYOUT,
+        }
     }
 
     /// Invalidates the key in `io[..key_len]` and its dependents; how many were removed.
     pub fn invalidate(&mut self, key_len: usize, now: f64) -> JsResult<u32> {
-        let _ = self.core()?;
-        let (Some(cache), Some(key)) = (self.inner.as_mut(), self.io.get(..key_len)) else {
-            return Err(js_err(CacheError::InvalidArgument("key length")));
-        };
-        Ok(cache.invalidate(key, non_negative(now)) as u32)
+        let cache = self
+            .inner
+            .as_mut()
+            .ok_or_else(|| internal_fault("a call before init"))?;
+        match staged(&self.io, key_len) {
+            Staged::Bytes(key) => Ok(cache.invalidate(key, non_negative(now)) as u32),
+            Staged::TooLong => Ok(0),
+            Staged::Bad => Err(internal_fault("a key length past the I/O buffer")),
+        }
     }
 
     /// Invalidates the tag in `io[..tag_len]`; how many entries carried it.
     pub fn invalidate_tag(&mut self, tag_len: usize) -> JsResult<u32> {
-        let _ = self.core()?;
-        let (Some(cache), Some(tag)) = (self.inner.as_mut(), self.io.get(..tag_len)) else {
-            return Err(js_err(CacheError::InvalidArgument("tag length")));
-        };
-        Ok(cache.invalidate_tag(tag) as u32)
+        let cache = self
+            .inner
+            .as_mut()
+            .ok_or_else(|| internal_fault("a call before init"))?;
+        match staged(&self.io, tag_len) {
+            Staged::Bytes(tag) => Ok(cache.invalidate_tag(tag) as u32),
+            Staged::TooLong => Ok(0),
+            Staged::Bad => Err(internal_fault("a tag length past the I/O buffer")),
+        }
     }
 
     /// Drops every entry, keeps the configuration (and the I/O buffer, whose

@@ -9,12 +9,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use edgecache::{Cache, Config, Key, Lookup, Policy, SetOptions, SetOutcome};
+use edgecache::{
+    write_charge, Cache, Config, Key, Lookup, OldEntry, Policy, Room, SetOptions, SetOutcome,
+};
 use std::collections::BTreeMap;
-
-const TTL_OVERHEAD: u64 = edgecache::expiry::TTL_OVERHEAD as u64;
-const TAG_OVERHEAD: u64 = edgecache::tags::TAG_OVERHEAD as u64;
-const EDGE_OVERHEAD: u64 = edgecache::deps::EDGE_OVERHEAD as u64;
 
 struct Gen(u64);
 impl Gen {
@@ -260,39 +258,30 @@ fn run(policy: Policy, seed: u64, steps: u64, max_entries: usize) {
                     depends_on: &dep_refs,
                 };
                 let eff_ttl = ttl.unwrap_or(0);
-                let charge = edgecache::entry_bytes(policy, kb.len(), value.len()) as u64
-                    + if eff_ttl > 0 { TTL_OVERHEAD } else { 0 }
-                    + tag_bytes
-                        .iter()
-                        .map(|t| t.len() as u64 + TAG_OVERHEAD)
-                        .sum::<u64>()
-                    + dep_bytes
-                        .iter()
-                        .map(|d| d.len() as u64 + EDGE_OVERHEAD)
-                        .sum::<u64>();
+                let entry = edgecache::entry_bytes(policy, kb.len(), value.len());
+                let charge = write_charge(entry, eff_ttl, &opts);
                 // model's expectation
                 m.drop_dead();
-                let old = m.entries.get(&k).cloned();
-                let old_charge = old.as_ref().map_or(0, |e| e.charge);
-                let old_tracked = old.as_ref().is_some_and(|e| m.tracked(e));
-                let tracked_bytes: u64 = m
-                    .entries
-                    .values()
-                    .filter(|e| m.tracked(e))
-                    .map(|e| e.charge)
-                    .sum::<u64>()
-                    - if old_tracked { old_charge } else { 0 };
-                let tracked_len =
-                    m.entries.values().filter(|e| m.tracked(e)).count() - usize::from(old_tracked);
-                let need_bytes = (m.bytes() - old_charge + charge).saturating_sub(max_bytes);
-                let need_count = if max_entries == 0 {
-                    0
-                } else {
-                    (m.entries.len() - usize::from(old.is_some()) + 1).saturating_sub(max_entries)
+                let old = m.entries.get(&k).map(|e| OldEntry {
+                    charge: e.charge,
+                    tracked: m.tracked(e),
+                });
+                let room = Room {
+                    bytes: m.bytes(),
+                    max_bytes,
+                    entries: m.entries.len(),
+                    max_entries,
+                    evictable_bytes: m
+                        .entries
+                        .values()
+                        .filter(|e| m.tracked(e))
+                        .map(|e| e.charge)
+                        .sum(),
+                    evictable_entries: m.entries.values().filter(|e| m.tracked(e)).count(),
                 };
                 let expect = if charge > max_bytes {
                     SetOutcome::TooLarge
-                } else if need_bytes > tracked_bytes || need_count > tracked_len {
+                } else if !room.can_fit(charge, old) {
                     SetOutcome::NoRoom
                 } else {
                     SetOutcome::Stored

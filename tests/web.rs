@@ -4,7 +4,10 @@
 #![cfg(all(target_arch = "wasm32", feature = "wasm"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use edgecache::wasm::{WasmCache, BAD_LAYOUT, NOT_READY};
+use edgecache::wasm::{
+    constants, WasmCache, BAD_LAYOUT, FRESH, INVALID_TTL, INVALID_WINDOW, MAX_STAGED, MISS,
+    NOT_READY, NO_ROOM, STORED, TOO_LARGE,
+};
 use edgecache::Key;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
@@ -71,10 +74,17 @@ fn bad_options_become_js_errors() {
         ("policy", "lru".into()),
     ]));
     let err = bad_policy.err().expect("unknown policy is an error");
-    assert!(err.is_instance_of::<js_sys::Error>());
+    assert!(err.is_instance_of::<js_sys::TypeError>());
     let code = js_sys::Reflect::get(&err, &"code".into()).unwrap();
     assert_eq!(code.as_string().as_deref(), Some("UNKNOWN_POLICY"));
-    assert!(WasmCache::new(options(&[("maxMemory", 0.into())])).is_err());
+    let zero = WasmCache::new(options(&[("maxMemory", 0.into())]))
+        .err()
+        .unwrap();
+    assert!(zero.is_instance_of::<js_sys::RangeError>());
+    let ttl = WasmCache::new(options(&[("maxMemory", 10.into()), ("ttl", 1e17.into())]));
+    assert!(ttl.err().unwrap().is_instance_of::<js_sys::RangeError>());
+    let shape = WasmCache::new(JsValue::from_str("nope")).err().unwrap();
+    assert!(shape.is_instance_of::<js_sys::TypeError>());
     assert!(WasmCache::new(options(&[("maxMemory", 10.into()), ("jitter", 1.into())])).is_err());
     assert!(WasmCache::new(JsValue::from_str("nope")).is_err());
 }
@@ -83,7 +93,11 @@ fn bad_options_become_js_errors() {
 fn garbage_lengths_are_errors_not_traps() {
     let mut c = cache();
     stage(&mut c, &[b"\x01k"]);
-    assert_eq!(c.get(1_000_000, 0.0, false), BAD_LAYOUT);
+    assert_eq!(
+        c.get(1000, 0.0, false),
+        BAD_LAYOUT,
+        "a key past the staged bytes"
+    );
     assert_eq!(c.set(2, 1_000_000, -1.0, -1.0, 0, 0, 0.0), BAD_LAYOUT);
     assert_eq!(
         c.set(2, 0, -1.0, -1.0, 5, 0, 0.0),
@@ -96,7 +110,10 @@ fn garbage_lengths_are_errors_not_traps() {
         BAD_LAYOUT,
         "tag length past the buffer"
     );
-    assert!(c.invalidate_tag(usize::MAX).is_err());
+    assert!(
+        c.invalidate_tag(100).is_err(),
+        "a tag length past the buffer"
+    );
     // odd clocks clamp instead of trapping
     stage(&mut c, &[b"\x01k", b"v"]);
     assert_eq!(c.set(2, 1, f64::NAN, f64::INFINITY, 0, 0, -5.0), 0);
@@ -165,4 +182,96 @@ fn refusals_are_results() {
     stage(&mut c, &[&k2, &[1u8; 170]]);
     assert_eq!(c.set(k2.len(), 170, -1.0, -1.0, 0, 0, 0.0), 2, "no room");
     assert_eq!(c.stats().map(|s| field(&s, "rejected")).unwrap(), 2.0);
+}
+
+#[wasm_bindgen_test]
+fn constants_carry_every_status_and_limit() {
+    let c = constants();
+    for (name, value) in [
+        ("MISS", MISS),
+        ("FRESH", FRESH),
+        ("STORED", STORED),
+        ("TOO_LARGE", TOO_LARGE),
+        ("NO_ROOM", NO_ROOM),
+        ("BAD_LAYOUT", BAD_LAYOUT),
+        ("NOT_READY", NOT_READY),
+        ("INVALID_TTL", INVALID_TTL),
+        ("INVALID_WINDOW", INVALID_WINDOW),
+    ] {
+        assert_eq!(field(&c, name), f64::from(value), "{name}");
+    }
+    assert_eq!(field(&c, "MAX_STAGED"), MAX_STAGED as f64);
+    assert_eq!(
+        field(&c, "MAX_TTL_MS"),
+        edgecache::expiry::MAX_TTL_MS as f64
+    );
+}
+
+#[wasm_bindgen_test]
+fn ttls_above_the_max_are_their_own_status() {
+    let mut c = cache();
+    let k = Key::Str("k").to_bytes();
+    stage(&mut c, &[&k, b"v"]);
+    assert_eq!(c.set(k.len(), 1, 1e17, -1.0, 0, 0, 0.0), INVALID_TTL);
+    assert_eq!(c.set(k.len(), 1, -1.0, 1e17, 0, 0, 0.0), INVALID_WINDOW);
+    assert_eq!(
+        c.set(k.len(), 1, 9_007_199_254_740_992.0, -1.0, 0, 0, 0.0),
+        STORED
+    );
+}
+
+#[wasm_bindgen_test]
+fn large_values_are_written_in_place_after_the_checks() {
+    let mut c = WasmCache::new(options(&[("maxMemory", 200_000.into())])).unwrap();
+    c.init().unwrap();
+    let k = Key::Str("big").to_bytes();
+    stage(&mut c, &[&k]);
+    assert_eq!(
+        c.set_in_place(k.len(), 300_000, -1.0, -1.0, 0, 0, 0.0),
+        TOO_LARGE
+    );
+    assert_eq!(c.stats().map(|s| field(&s, "entries")).unwrap(), 0.0);
+    assert_eq!(
+        c.set_in_place(k.len(), 100_000, -1.0, -1.0, 0, 0, 0.0),
+        STORED
+    );
+    let (addr, len) = c.last_value();
+    assert_eq!(len, 100_000);
+    stage(&mut c, &[&k]);
+    assert_eq!(c.get(k.len(), 0.0, false), FRESH);
+    assert_eq!(
+        c.last_value(),
+        (addr, len),
+        "the reported place is the entry's value"
+    );
+    assert!(c.io_mut().len() <= MAX_STAGED);
+}
+
+#[wasm_bindgen_test]
+fn keys_longer_than_the_io_buffer_are_misses() {
+    let mut c = cache();
+    let long = MAX_STAGED + 1;
+    assert_eq!(c.get(long, 0.0, false), MISS);
+    assert_eq!(c.peek(long, 0.0), MISS);
+    assert_eq!(c.has(long, 0.0), 0);
+    assert_eq!(c.delete(long, 0.0), 0);
+    assert_eq!(c.invalidate(long, 0.0).unwrap(), 0);
+    assert_eq!(c.invalidate_tag(long).unwrap(), 0);
+    assert!(
+        c.io(long).is_err(),
+        "the I/O buffer never grows past MAX_STAGED"
+    );
+    c.refuse();
+    let stats = c.stats().unwrap();
+    assert_eq!(field(&stats, "misses"), 1.0);
+    assert_eq!(field(&stats, "rejected"), 1.0);
+}
+
+#[wasm_bindgen_test]
+fn internal_faults_say_so() {
+    let mut c = cache();
+    stage(&mut c, &[b"\x01k"]);
+    let err = c.invalidate(100, 0.0).err().unwrap();
+    let msg = js_sys::Error::from(err).message().as_string().unwrap();
+    assert!(msg.contains("internal fault"), "{msg}");
 }

@@ -50,7 +50,15 @@ fuzz_target!(|data: &[u8]| {
                     _ => Some(u64::from(a) * 10 + 1),
                 };
                 let opts = SetOptions { ttl_ms: ttl, grace_ms: Some(u64::from(a % 4) * 20), tags: &tag_refs, depends_on: &dep_refs };
-                let _ = cache.set(&key(a), &value, &opts, now);
+                // Half the writes fill their value in place, as the wasm layer does.
+                let outcome = if op % 8 == 0 {
+                    cache.set(&key(a), &value, &opts, now)
+                } else {
+                    cache.set_with(&key(a), value.len(), &opts, now, |v| v.copy_from_slice(&value))
+                };
+                if outcome == Ok(edgecache::SetOutcome::Stored) && matches!(ttl, None | Some(0)) {
+                    assert_eq!(cache.peek(&key(a), now), Some(&value[..]), "a stored write reads back");
+                }
             }
             2 => {
                 if let Lookup::Fresh(v) | Lookup::Stale { value: v, .. } = cache.get(&key(a), now, a & 1 == 1) {

@@ -2,7 +2,7 @@
 // encodes keys and values into the wasm I/O buffer, and keeps what only JS
 // can do: the clock, codecs, single-flight loads and their counters.
 
-import { WasmCache, ready, bytes, words, memorySize } from "./runtime.js";
+import { WasmCache, ready, bytes, words, memorySize, STATUS, MAX_STAGED, MAX_TTL_MS } from "./runtime.js";
 import { Writer, checkKey, encodeKey, encodeTag, keyId, describe, KIND_STR } from "./keys.js";
 import { makeCodec, bytesCodec, SHORT_STRING_MAX } from "./codecs.js";
 
@@ -15,9 +15,8 @@ export const POLICIES = Object.freeze([
 const DEFAULT_MAX_MEMORY = 32 * 1024 * 1024;
 /** The largest maxEntries: the core counts entries in 32 bits. */
 const MAX_ENTRIES = 2 ** 32 - 1;
-/** The largest TTL or stale window the core keeps, in ms (`MAX_TTL_MS` in
- * src/expiry.rs; tests/js/names.node.js fails when the two differ). */
-export const MAX_TTL_MS = 2 ** 53;
+/** The largest TTL or stale window the core keeps, in ms (read from the core). */
+export { MAX_TTL_MS };
 /** The largest loadTimeout: setTimeout takes a signed 32-bit delay. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** The stats() fields the JS layer keeps (loads live here) or overrides
@@ -241,19 +240,31 @@ export class Cache {
     }
   }
 
-  /** Makes the wasm I/O buffer at least n bytes; its address is cached. */
+  /** Makes the wasm I/O buffer at least n bytes (n ≤ MAX_STAGED: it never
+   * grows past that); its address is cached. */
   #ensureIo(n) {
     if (n > this.#ioCap) {
-      const cap = Math.max(n, this.#ioCap * 2, 256);
+      const cap = Math.min(Math.max(n, this.#ioCap * 2, 256), MAX_STAGED);
       this.#ioPtr = this.#inner.io(cap);
       this.#ioCap = cap;
     }
   }
 
-  /** Turns a negative status of a hot call into an error. */
+  /** Turns a negative status of a hot call into an error: a RangeError
+   * naming the argument for a caller's error, an internal fault otherwise. */
   #fail(code) {
-    if (code === -4) throw new RangeError("edgecache: out of wasm memory; lower maxMemory so the cache fits the isolate");
-    throw new Error(`edgecache: internal error ${code}`);
+    switch (code) {
+      case STATUS.ALLOC_FAILED:
+        throw new RangeError("edgecache: out of wasm memory; lower maxMemory so the cache fits the isolate");
+      case STATUS.INVALID_TTL:
+        throw new RangeError(`ttl must be at most ${MAX_TTL_MS} ms, the largest TTL the cache keeps`);
+      case STATUS.INVALID_WINDOW:
+        throw new RangeError(`staleWhileRevalidate and staleIfError must be at most ${MAX_TTL_MS} ms, the largest window the cache keeps`);
+      default: {
+        const name = Object.keys(STATUS).find((k) => STATUS[k] === code) ?? "unknown";
+        throw new Error(`edgecache internal fault: status ${code} (${name}) from the wasm core; this is a bug in edgecache, please report it`);
+      }
+    }
   }
 
   #time() {
@@ -268,19 +279,23 @@ export class Cache {
     return this.#timeless ? this.#lastTime : this.#time();
   }
 
-  /** Copies the writer's bytes into the wasm I/O buffer. */
+  /** Copies the writer's bytes into the wasm I/O buffer, unless they are
+   * longer than MAX_STAGED: then nothing is copied, and the bindings take
+   * the length as one that names nothing (a read misses). */
   #stage() {
     const w = this.#w;
+    if (w.len > MAX_STAGED) return;
     this.#ensureIo(w.len);
     copyInto(bytes(), this.#ioPtr, w.buf, w.len);
   }
 
-  /** Writes the key's encoding into the I/O buffer; returns its length. */
+  /** Writes the key's encoding into the I/O buffer; returns its length (a
+   * length above MAX_STAGED: not staged, and a miss). */
   #stageKey(k) {
-    if (typeof k === "string") {
+    if (typeof k === "string" && k.length < MAX_STAGED) {
       // Fast path: ASCII strings go straight into wasm memory, no copy.
       const n = k.length;
-      if (n + 1 > this.#ioCap) this.#ensureIo(n * 3 + 1);
+      if (n + 1 > this.#ioCap) this.#ensureIo(n + 1);
       const mem = bytes();
       mem[this.#ioPtr] = KIND_STR;
       if (putAscii(mem, this.#ioPtr + 1, k) >= 0) return n + 1;
@@ -300,7 +315,9 @@ export class Cache {
     return w.len;
   }
 
-  /** Decodes the value the last read reported (with `codec`, or the cache's). */
+  /** Decodes the value the last read reported (with `codec`, or the cache's).
+   * The reported address is valid only until the next call into wasm that
+   * may free, reuse or grow memory (src/wasm.rs): it is read here at once. */
   #read(codec = this.#codec) {
     const out = words();
     return codec.decodeAt(bytes(), out[this.#out], out[this.#out + 1]);
@@ -350,8 +367,26 @@ export class Cache {
     const valueLen = w.len - keyLen;
     for (const t of o.tags) w.prefixed(() => encodeTag(w, t));
     for (const d of o.deps) w.prefixed(() => encodeKey(w, d));
-    this.#stage();
-    return this.#store(keyLen, valueLen, o, o.tags.length, o.deps.length);
+    if (w.len <= MAX_STAGED) {
+      this.#stage();
+      return this.#store(keyLen, valueLen, o, o.tags.length, o.deps.length);
+    }
+    // Too long to stage: key ‖ tags ‖ deps go to the I/O buffer if they fit
+    // it, and the value straight into its place in the store.
+    const metaLen = w.len - valueLen;
+    if (metaLen > MAX_STAGED) return this.#refuse();
+    this.#ensureIo(metaLen);
+    const mem = bytes();
+    mem.set(w.buf.subarray(0, keyLen), this.#ioPtr);
+    mem.set(w.buf.subarray(keyLen + valueLen, w.len), this.#ioPtr + keyLen);
+    return this.#storeInPlace(keyLen, w.buf.subarray(keyLen, keyLen + valueLen), o, o.tags.length, o.deps.length);
+  }
+
+  /** Counts a write refused for a key, tags and dependsOn longer than the
+   * I/O buffer may grow (MAX_STAGED). */
+  #refuse() {
+    this.#inner.refuse();
+    return false;
   }
 
   /**
@@ -377,6 +412,14 @@ export class Cache {
       w.len = 0;
       codec.encode(w, v);
       m = w.len;
+      if (1 + n + m > MAX_STAGED) {
+        // Too long to stage beside the key: the value goes straight into its place.
+        this.#ensureIo(1 + n);
+        const mem = bytes();
+        mem[this.#ioPtr] = KIND_STR;
+        putAscii(mem, this.#ioPtr + 1, k);
+        return this.#storeInPlace(1 + n, w.buf.subarray(0, m), o, 0, 0);
+      }
     }
     this.#ensureIo(1 + n + m);
     const mem = bytes();
@@ -399,7 +442,21 @@ export class Cache {
     const now = this.#readTime();
     const r = this.#inner.set(keyLen, valueLen, o.ttl, o.grace, tagCount, depCount, now);
     if (r < 0) this.#fail(r);
-    return r === 0;
+    return r === STATUS.STORED;
+  }
+
+  /** Stores the key, tags and deps the I/O buffer holds with `value`, which
+   * the core places after every check: a refused write never copies it into
+   * wasm memory. */
+  #storeInPlace(keyLen, value, o, tagCount, depCount) {
+    if (o.ttl > 0) this.#timeless = false;
+    const now = this.#readTime();
+    const r = this.#inner.set_in_place(keyLen, value.length, o.ttl, o.grace, tagCount, depCount, now);
+    if (r < 0) this.#fail(r);
+    if (r !== STATUS.STORED) return false;
+    // The reported address is valid until the next call into wasm: fill it now.
+    bytes().set(value, words()[this.#out]);
+    return true;
   }
 
   /** A change of `key` (or of `tag`) means a load in flight for it, or built
@@ -435,8 +492,8 @@ export class Cache {
         this.#live();
         const n = this.#stageKey(key);
         const r = this.#inner.get(n, this.#time(), false);
-        if (r === 0) return this.#read(bytesCodec);
-        if (r === -1) return undefined;
+        if (r === STATUS.FRESH) return this.#read(bytesCodec);
+        if (r === STATUS.MISS) return undefined;
         return this.#fail(r);
       },
     };
@@ -458,8 +515,8 @@ export class Cache {
     checkKey(key);
     const n = this.#stageKey(key);
     const r = this.#inner.get(n, this.#readTime(), false);
-    if (r === 0) return this.#read();
-    if (r === -1) return undefined;
+    if (r === STATUS.FRESH) return this.#read();
+    if (r === STATUS.MISS) return undefined;
     return this.#fail(r);
   }
 
@@ -469,8 +526,8 @@ export class Cache {
     checkKey(key);
     const n = this.#stageKey(key);
     const r = this.#inner.peek(n, this.#readTime());
-    if (r === 0) return this.#read();
-    if (r === -1) return undefined;
+    if (r === STATUS.FRESH) return this.#read();
+    if (r === STATUS.MISS) return undefined;
     return this.#fail(r);
   }
 
@@ -527,10 +584,10 @@ export class Cache {
     const n = this.#stageKey(key);
     const now = this.#time();
     const r = this.#inner.get(n, now, true);
-    if (r === 0) return this.#read();
-    if (r < -1) this.#fail(r);
+    if (r === STATUS.FRESH) return this.#read();
+    if (r !== STATUS.MISS && r !== STATUS.STALE) this.#fail(r);
     const id = keyId(key);
-    if (r === 1) {
+    if (r === STATUS.STALE) {
       const stale = this.#read();
       const age = now - this.#expiredAt();
       if (age < o.swr) {

@@ -108,6 +108,8 @@ export interface Stats {
   misses: number;
   staleHits: number;
   sets: number;
+  /** Refused writes: larger than maxMemory, no room under the policy, or a key,
+   * tags and dependsOn longer than 64 KiB together (such a key is never stored). */
   rejected: number;
   evictions: number;
   expirations: number;
@@ -124,7 +126,8 @@ export interface Stats {
   maxMemory: Bytes;
   /** hits / (hits + misses); 0 when both are 0. */
   hitRatio: number;
-  /** Byte size of the wasm linear memory. */
+  /** Byte size of the wasm linear memory (shared by every cache of the isolate;
+   * it never shrinks). A refused write does not grow it. */
   wasmMemory: Bytes;
   /** allkeys-adaptive only: the share of the budget new entries enter (W-TinyLFU's window, or S3-FIFO's small queue: 0.1). */
   windowShare?: number;

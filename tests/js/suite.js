@@ -903,6 +903,23 @@ test("bad calls throw naming the argument and lose nothing already cached", asyn
   equal(c.stats().entries, 2);
 });
 
+test("a TTL or window above what the core keeps is a RangeError naming it, and loses nothing", ({ Cache }) => {
+  const c = new Cache();
+  c.set("keep", { v: 1 });
+  throws(() => c.set("keep", 2, { ttl: 1e17 }), RangeError, /ttl/);
+  throws(() => c.set("big", "x".repeat(1 << 17), { ttl: 1e17 }), RangeError, /ttl/);
+  throws(() => c.set("keep", 2, { staleWhileRevalidate: 1e17 }), RangeError, /staleWhileRevalidate/);
+  throws(() => c.set("keep", 2, { staleIfError: 1e17 }), RangeError, /staleIfError/);
+  deepEqual(c.get("keep"), { v: 1 });
+  equal(c.set("keep", 3, { ttl: 2 ** 53 }), true, "the largest TTL kept");
+  c.free();
+});
+
+test("the constructor's errors are real RangeError and TypeError instances", ({ Cache }) => {
+  throws(() => new Cache({ ttl: 1e17 }), RangeError, /ttl/);
+  throws(() => new Cache({ staleWhileRevalidate: 1e17 }), RangeError);
+});
+
 test("no input makes the wasm instance trap", ({ Cache }) => {
   const c = new Cache({ maxMemory: 1 << 20 });
   const big = "x".repeat(1 << 21);
@@ -919,6 +936,116 @@ test("no input makes the wasm instance trap", ({ Cache }) => {
   equal(c.get("k"), undefined);
   c.set("after", 1);
   equal(c.get("after"), 1, "still works");
+});
+
+// ----- the memory bound -----
+
+const MiB = 1024 * 1024;
+
+/** The most wasm memory may grow for one cache of `maxMemory` bytes
+ * (README, "Security model"). The module's memory is shared by every cache in
+ * the isolate and never shrinks, so tests bound its growth. */
+const memoryBound = (maxMemory) => 1.25 * maxMemory + 4 * MiB;
+
+function checkGrowth(c, before, maxMemory, what) {
+  const grown = c.stats().wasmMemory - before;
+  ok(grown <= memoryBound(maxMemory), `${what}: wasm memory grew ${(grown / MiB).toFixed(1)} MiB, bound ${(memoryBound(maxMemory) / MiB).toFixed(1)} MiB`);
+}
+
+/** A value that says which write made it: `n` bytes of `seed`, its first
+ * four bytes `seed` in little-endian. */
+function marked(n, seed) {
+  const v = new Uint8Array(n).fill(seed & 0xff);
+  for (let i = 0; i < Math.min(4, n); i++) v[i] = (seed >>> (8 * i)) & 0xff;
+  return v;
+}
+
+test("a refused 100 MiB write grows wasm memory within the bound and loses nothing", ({ Cache }) => {
+  const maxMemory = 32 * MiB;
+  const c = new Cache({ maxMemory, codec: "bytes" });
+  const before = c.stats().wasmMemory;
+  const keep = marked(1000, 7);
+  c.set("keep", keep);
+  const huge = new Uint8Array(100 * MiB);
+  for (let i = 0; i < 3; i++) equal(c.set(`huge${i}`, huge), false, "larger than the budget");
+  equal(c.stats().rejected, 3, "each refusal is counted");
+  checkGrowth(c, before, maxMemory, "refused writes");
+  deepEqual(c.get("keep"), keep);
+  c.free();
+});
+
+test("a 60 MiB value in a 64 MiB cache costs memory once", ({ Cache }) => {
+  const maxMemory = 64 * MiB;
+  const c = new Cache({ maxMemory, codec: "bytes" });
+  const before = c.stats().wasmMemory;
+  const keep = marked(1000, 9);
+  c.set("keep", keep);
+  for (let i = 0; i < 3; i++) {
+    const big = marked(60 * MiB, 100 + i);
+    equal(c.set("big", big), true, `write ${i}`);
+    const got = c.get("big");
+    equal(got.length, big.length);
+    equal(got[0], big[0]);
+    equal(got[got.length - 1], big[big.length - 1]);
+    checkGrowth(c, before, maxMemory, `60 MiB write ${i}`);
+  }
+  deepEqual(c.get("keep"), keep);
+  c.free();
+});
+
+test("over-long keys, tags and dependsOn are refused without growing memory; reads of them miss", ({ Cache }) => {
+  const maxMemory = 1 * MiB;
+  const c = new Cache({ maxMemory });
+  const before = c.stats().wasmMemory;
+  c.set("keep", { v: 1 });
+  const long = "k".repeat(8 * MiB);
+  equal(c.set(long, 1), false);
+  equal(c.set("x", 1, { tags: [long] }), false);
+  equal(c.set("x", 1, { dependsOn: [long] }), false);
+  equal(c.set(["a", long], 1), false);
+  equal(c.stats().rejected, 4);
+  equal(c.get(long), undefined);
+  equal(c.peek(long), undefined);
+  equal(c.has(long), false);
+  equal(c.delete(long), false);
+  equal(c.invalidate(long), 0);
+  equal(c.invalidateTag(long), 0);
+  checkGrowth(c, before, maxMemory, "long keys");
+  deepEqual(c.get("keep"), { v: 1 });
+  equal(c.get("x"), undefined);
+  c.free();
+});
+
+test("churn of random 1 B–64 KB writes keeps the memory bound and every value intact, for every policy", ({ Cache, POLICIES }) => {
+  const maxMemory = 2 * MiB;
+  let seed = 0x2545f491;
+  const rand = () => {
+    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  for (const policy of POLICIES) {
+    const c = new Cache({ maxMemory, policy, codec: "bytes" });
+    const before = c.stats().wasmMemory;
+    const keep = marked(100, 1);
+    c.set("keep", keep);
+    const written = new Map();
+    for (let i = 0; i < 1500; i++) {
+      const n = Math.max(1, Math.round(2 ** (rand() * 16))); // 1 B – 64 KiB, log-uniform
+      const k = `k${Math.floor(rand() * 400)}`;
+      const v = marked(n, i);
+      // A refused write leaves the old value in place.
+      if (c.set(k, v, { ttl: 1e9 })) written.set(k, v);
+    }
+    checkGrowth(c, before, maxMemory, policy);
+    ok(c.stats().bytes <= maxMemory, policy);
+    for (const [k, v] of written) {
+      const got = c.peek(k);
+      if (got !== undefined) deepEqual(got, v, `${policy} ${k}`);
+    }
+    // Entries without a TTL are not evictable under volatile-* and noeviction.
+    if (policy.startsWith("volatile") || policy === "noeviction") deepEqual(c.get("keep"), keep, policy);
+    c.free();
+  }
 });
 
 export function suite() {
