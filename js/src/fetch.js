@@ -19,6 +19,9 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "p
   "transfer-encoding", "upgrade", "set-cookie"]);
 /** Headers a 304 must not overwrite in the stored response (RFC 9111 §3.2). */
 const KEEP_ON_304 = new Set(["content-length", "content-encoding", "transfer-encoding", "content-range"]);
+/** The default maxBodySize is this share of maxMemory: a few concurrent
+ * misses buffering bodies for storing stay within the budget's order. */
+const DEFAULT_BODY_SHARE = 8;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** In-flight origin requests per cache, shared by every cachedFetch on it (a
@@ -64,8 +67,52 @@ function normalizeUrl(url) {
   return u.href;
 }
 
+/** The request's values of the named headers; an absent header (no colon)
+ * differs from an empty one (RFC 9111 §4.1). */
 function varySignature(names, headers) {
-  return names.map((n) => `${n}:${(headers.get(n) ?? "").trim()}`).join("\n");
+  return names.map((n) => {
+    const v = headers.get(n);
+    return v === null ? n : `${n}:${v.trim()}`;
+  }).join("\n");
+}
+
+/** The header names a response's Vary lists, lowercased and sorted. */
+function varyNames(headers) {
+  return (headers.get("vary") ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean).sort();
+}
+
+/** Whether a request carries credentials: its response may be personal. */
+function isPersonal(request) {
+  return request.headers.has("authorization") || request.headers.has("cookie");
+}
+
+/** Whether a stored response may answer a request with Authorization (RFC 9111 §3.5). */
+function servesAuthorized(meta) {
+  return meta.mustRevalidate || meta.headers.some(([k, v]) => k === "cache-control" && /public|s-maxage/.test(v));
+}
+
+/** A promise that rejects with the signal's reason once it aborts. */
+function whenAborted(signal) {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+}
+
+function byteOption(options, name, fallback) {
+  const v = options[name];
+  if (v === undefined) return fallback;
+  if (typeof v !== "number") throw new TypeError(`${name} must be a number of bytes; got ${describe(v)}`);
+  if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${name} must be a whole number of bytes ≥ 0; got ${v}`);
+  return v;
+}
+
+function headerNamesOption(options, name) {
+  const v = options[name] ?? [];
+  if (!Array.isArray(v) || !v.every((n) => typeof n === "string" && n.length > 0)) {
+    throw new TypeError(`${name} must be an array of header names; got ${describe(v)}`);
+  }
+  return v.map((n) => n.toLowerCase()).sort();
 }
 
 /** The stored metadata's fields, in the order they are written: a positional
@@ -144,9 +191,11 @@ export function cachedFetch(cache, options = {}) {
   if (typeof respect !== "boolean") throw new TypeError(`respectCacheControl must be a boolean; got ${describe(respect)}`);
   const waitUntil = options.waitUntil;
   if (waitUntil !== undefined && typeof waitUntil !== "function") throw new TypeError(`waitUntil must be a function; got ${describe(waitUntil)}`);
+  const keyHeaders = headerNamesOption(options, "keyHeaders");
+  const io = cache[internals]();
+  const maxBodySize = byteOption(options, "maxBodySize", Math.floor(io.maxMemory / DEFAULT_BODY_SHARE));
   const upstream = options.fetch ?? ((req) => globalThis.fetch(req));
   if (typeof upstream !== "function") throw new TypeError(`fetch must be a function; got ${describe(upstream)}`);
-  const io = cache[internals]();
   if (!flights.has(cache)) flights.set(cache, { inflight: new Map(), refreshing: new Map() });
   const { inflight, refreshing } = flights.get(cache);
 
@@ -160,7 +209,11 @@ export function cachedFetch(cache, options = {}) {
     if (cc.has("no-store") || cc.has("private") || reqCC.has("no-store")) return null;
     if (headers.has("set-cookie")) return null;
     if (request.headers.has("authorization") && !(cc.has("public") || cc.has("s-maxage") || cc.has("must-revalidate"))) return null;
-    const vary = (headers.get("vary") ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean).sort();
+    // A credentialed request's response is shared only when the origin says
+    // so explicitly; the ttl default and heuristics never apply to it.
+    const personal = isPersonal(request);
+    if (personal && !(cc.has("public") || cc.has("s-maxage") || cc.has("max-age"))) return null;
+    const vary = varyNames(headers);
     if (vary.includes("*")) return null;
     const date = httpDate(headers.get("date"));
     let lifetime;
@@ -171,8 +224,8 @@ export function cachedFetch(cache, options = {}) {
         lifetime = expires === undefined ? 0 : Math.max(0, expires - (date ?? Date.now()));
       }
     }
-    if (lifetime === undefined && ttl > 0) lifetime = ttl;
-    if (lifetime === undefined && respect && (HEURISTIC.has(response.status) || cc.has("public"))) {
+    if (lifetime === undefined && ttl > 0 && !personal) lifetime = ttl;
+    if (lifetime === undefined && !personal && respect && (HEURISTIC.has(response.status) || cc.has("public"))) {
       const lastModified = httpDate(headers.get("last-modified"));
       if (lastModified !== undefined && date !== undefined && date > lastModified) lifetime = Math.floor((date - lastModified) / 10);
     }
@@ -195,6 +248,11 @@ export function cachedFetch(cache, options = {}) {
     const apparent = Math.max(0, meta.resTime - (meta.date ?? meta.resTime));
     const corrected = meta.age + (meta.resTime - meta.reqTime);
     return Math.max(apparent, corrected) + (now - meta.resTime);
+  }
+
+  /** The headers the key adds to the URL: keyHeaders' values. */
+  function keyOf(url, request) {
+    return keyHeaders.length ? `${url}\n${varySignature(keyHeaders, request.headers)}` : url;
   }
 
   function store(url, request, response, policy, body, reqTime, resTime) {
@@ -221,16 +279,18 @@ export function cachedFetch(cache, options = {}) {
     if (keep <= 0) return false;
     const tag = `cf-url:${url}`;
     const opts = { ttl: Math.ceil(keep), tags: [tag] };
-    if (policy.vary.length) io.setRaw(["cf-vary", url], encoder.encode(JSON.stringify(policy.vary)), opts);
-    else if (io.getRaw(["cf-vary", url]) !== undefined) cache.delete(["cf-vary", url]);
-    const key = ["cf", url, varySignature(policy.vary, request.headers)];
+    const base = keyOf(url, request);
+    if (policy.vary.length) io.setRaw(["cf-vary", base], encoder.encode(JSON.stringify(policy.vary)), opts);
+    else if (io.getRaw(["cf-vary", base]) !== undefined) cache.delete(["cf-vary", base]);
+    const key = ["cf", base, varySignature(policy.vary, request.headers)];
     return io.setRaw(key, encodeEntry(meta, body), opts);
   }
 
   function lookup(url, request) {
-    const varyBytes = io.getRaw(["cf-vary", url]);
+    const base = keyOf(url, request);
+    const varyBytes = io.getRaw(["cf-vary", base]);
     const vary = varyBytes ? JSON.parse(decoder.decode(varyBytes)) : [];
-    const raw = io.getRaw(["cf", url, varySignature(vary, request.headers)]);
+    const raw = io.getRaw(["cf", base, varySignature(vary, request.headers)]);
     return raw ? decodeEntry(raw) : undefined;
   }
 
@@ -249,9 +309,9 @@ export function cachedFetch(cache, options = {}) {
   }
 
   /** One origin round trip whose outcome every waiter can rebuild a response from. */
-  async function fetchAndStore(url, request, conditional) {
+  async function fetchAndStore(url, request, conditional, signal) {
     const reqTime = io.now();
-    const forwarded = conditional ? withValidators(request, conditional.meta) : request;
+    const forwarded = conditional ? withValidators(request, conditional.meta, signal) : signal ? new Request(request, { signal }) : request;
     const response = await upstream(forwarded);
     const resTime = io.now();
     if (conditional && response.status === 304) {
@@ -263,12 +323,12 @@ export function cachedFetch(cache, options = {}) {
       const policy = policyOf(request, synthetic);
       if (policy) store(url, request, synthetic, policy, conditional.body, reqTime, resTime);
       const entry = { meta: { ...meta, headers: [...merged], reqTime, resTime, date: policy?.date ?? meta.date, age: 0, lifetime: policy?.lifetime ?? 0 }, body: conditional.body };
-      return { kind: "entry", entry, status: `${NAME}; fwd=stale; fwd-status=304${policy ? "; stored" : ""}` };
+      return { kind: "entry", entry, vary: varyNames(merged), request, status: `${NAME}; fwd=stale; fwd-status=304${policy ? "; stored" : ""}` };
     }
     const policy = policyOf(request, response);
     const fwd = conditional ? `fwd=stale; fwd-status=${response.status}` : "fwd=uri-miss";
     if (!policy) return { kind: "response", response, status: `${NAME}; ${fwd}` };
-    const read = await readLimited(response, io.maxMemory);
+    const read = await readLimited(response, maxBodySize);
     if (read.stream) {
       return { kind: "response", response: new Response(read.stream, response), status: `${NAME}; ${fwd}; detail=too-large` };
     }
@@ -277,37 +337,65 @@ export function cachedFetch(cache, options = {}) {
     for (const [k, v] of response.headers) if (k !== "set-cookie") headers.push([k, v]);
     return {
       kind: "entry",
-      entry: { meta: { status: response.status, statusText: response.statusText, headers, reqTime, resTime, date: policy.date, age: (Number(response.headers.get("age")) || 0) * 1000 }, body: read.bytes },
+      entry: { meta: { status: response.status, statusText: response.statusText, headers, reqTime, resTime, date: policy.date, age: (Number(response.headers.get("age")) || 0) * 1000, mustRevalidate: policy.mustRevalidate }, body: read.bytes },
+      vary: policy.vary,
+      request,
       status: `${NAME}; ${fwd}${stored ? "; stored" : ""}`,
     };
   }
 
-  function withValidators(request, meta) {
+  function withValidators(request, meta, signal) {
     const headers = new Headers(request.headers);
     if (meta.etag) headers.set("if-none-match", meta.etag);
     if (meta.lastModified) headers.set("if-modified-since", meta.lastModified);
-    return new Request(request.url, { method: "GET", headers, redirect: request.redirect });
+    return new Request(request.url, { method: "GET", headers, redirect: request.redirect, signal: signal ?? request.signal });
   }
 
-  /** Collapses concurrent identical misses into one origin request. */
-  function shared(map, flightKey, run) {
-    let flight = map.get(flightKey);
-    let leader = false;
-    if (!flight) {
-      leader = true;
-      flight = run().finally(() => map.delete(flightKey));
-      map.set(flightKey, flight);
+  /**
+   * Collapses concurrent misses for one method + URL into one origin request.
+   * The flight runs on its own signal, aborted once every waiter's request
+   * signal has aborted before it settled; a waiter that aborts stops waiting.
+   */
+  function join(flightKey, request, run) {
+    let flight = inflight.get(flightKey);
+    const leader = !flight;
+    if (leader) {
+      const controller = new AbortController();
+      flight = { controller, waiting: 0 };
+      flight.promise = run(controller.signal).finally(() => inflight.delete(flightKey));
+      inflight.set(flightKey, flight);
     }
-    return { flight, leader };
+    const current = flight;
+    current.waiting++;
+    const signal = request.signal;
+    const leave = () => {
+      if (--current.waiting === 0) current.controller.abort(signal.reason);
+    };
+    signal.addEventListener("abort", leave, { once: true });
+    const settled = () => signal.removeEventListener("abort", leave);
+    current.promise.then(settled, settled);
+    return { outcome: Promise.race([current.promise, whenAborted(signal)]), leader };
+  }
+
+  /** Whether a collapsed waiter may take the leader's answer: a shared
+   * response whose Vary headers the waiter has the same values for. */
+  function sharesOutcome(outcome, request) {
+    if (outcome.kind !== "entry") return false;
+    if (request.headers.has("authorization") && !servesAuthorized(outcome.entry.meta)) return false;
+    return varySignature(outcome.vary, request.headers) === varySignature(outcome.vary, outcome.request.headers);
   }
 
   async function answer(url, request, now, conditional, collapseKey) {
-    const { flight, leader } = shared(inflight, collapseKey, () => fetchAndStore(url, request, conditional));
-    const outcome = await flight;
-    if (outcome.kind === "entry") {
-      return fromStored(request, outcome.entry, leader ? outcome.status : `${outcome.status}; collapsed`, io.now());
-    }
+    const { outcome: pending, leader } = join(collapseKey, request, (signal) => fetchAndStore(url, request, conditional, signal));
+    const outcome = await pending;
+    if (leader && outcome.kind === "entry") return fromStored(request, outcome.entry, outcome.status, io.now());
     if (leader) return passThrough(outcome.response, outcome.status);
+    if (sharesOutcome(outcome, request)) return fromStored(request, outcome.entry, `${outcome.status}; collapsed`, io.now());
+    if (outcome.kind === "entry") {
+      // Another variant: this waiter fetches (and stores) its own.
+      const own = await fetchAndStore(url, request, conditional);
+      return own.kind === "entry" ? fromStored(request, own.entry, own.status, io.now()) : passThrough(own.response, own.status);
+    }
     // Not shareable (private, Set-Cookie, too large…): this waiter asks the origin itself.
     return passThrough(await upstream(request), `${NAME}; fwd=uri-miss`);
   }
@@ -334,21 +422,21 @@ export function cachedFetch(cache, options = {}) {
     const reqCC = parseCacheControl(request.headers.get("cache-control") ?? (/no-cache/i.test(request.headers.get("pragma") ?? "") ? "no-cache" : null));
     if (reqCC.has("no-store")) return passThrough(await upstream(request), `${NAME}; fwd=request`);
     const now = io.now();
-    // Credentialed requests never share an origin round trip with others.
-    const personal = request.headers.has("authorization") || request.headers.has("cookie");
-    const collapseKey = personal ? Symbol("personal") : `${method === "HEAD" ? "GET" : method} ${url}\n${[...request.headers].map(([k, v]) => `${k}:${v}`).join("\n")}`;
-    const getRequest = method === "HEAD" ? new Request(request, { method: "GET" }) : request;
+    // Misses collapse on method + URL (+ keyHeaders); Vary and credentials
+    // decide afterwards whether a waiter may take the leader's answer.
+    const collapseKey = `${method} ${keyOf(url, request)}`;
     const entry = lookup(url, request);
     if (!entry) {
-      const response = await answer(url, getRequest, now, null, collapseKey);
-      if (method === "HEAD") return new Response(null, response);
-      return response;
+      // A HEAD miss is forwarded as a HEAD: nothing to store, no body to drain.
+      if (method === "HEAD") return passThrough(await upstream(request), `${NAME}; fwd=uri-miss`);
+      return answer(url, request, now, null, collapseKey);
     }
+    const getRequest = method === "HEAD" ? new Request(request, { method: "GET" }) : request;
     const meta = entry.meta;
     const age = currentAge(meta, now);
     const reqMaxAge = seconds(reqCC, "max-age");
     const fresh = age < meta.lifetime && !meta.noCache && !reqCC.has("no-cache") && !(reqMaxAge !== undefined && age > reqMaxAge);
-    if (fresh && !(request.headers.has("authorization") && !meta.mustRevalidate && !meta.headers.some(([k, v]) => k === "cache-control" && /public|s-maxage/.test(v)))) {
+    if (fresh && !(request.headers.has("authorization") && !servesAuthorized(meta))) {
       return fromStored(request, entry, `${NAME}; hit`, now);
     }
     const staleness = age - meta.lifetime;
@@ -363,13 +451,14 @@ export function cachedFetch(cache, options = {}) {
     }
     // Revalidate in the foreground; on failure, stale-if-error may answer.
     try {
-      const revalKey = personal ? Symbol("personal") : `reval ${collapseKey}`;
-      const response = await answer(url, getRequest, now, entry, revalKey);
+      const response = await answer(url, getRequest, now, entry, `reval ${collapseKey}`);
       if (response.status >= 500 && !meta.noCache && staleness < meta.sie) {
         await response.body?.cancel();
         return fromStored(request, entry, `${NAME}; hit; detail=stale-if-error`, io.now());
       }
-      return method === "HEAD" ? new Response(null, response) : response;
+      if (method !== "HEAD") return response;
+      await response.body?.cancel();
+      return new Response(null, response);
     } catch (err) {
       if (!meta.noCache && staleness < meta.sie) return fromStored(request, entry, `${NAME}; hit; detail=stale-if-error`, io.now());
       throw err;
