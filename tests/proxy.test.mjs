@@ -1,30 +1,81 @@
 // edgecache-proxy against a real origin: caching, and faithful forwarding of
 // method, path, query, headers and body.
 import { test, before, after } from "node:test";
-import assert from "node:assert/strict";
+import assert, { deepEqual, equal, ok } from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startOrigin } from "./runtimes/origin.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-let origin, proxy, base;
+let origin, other, proxy, base, port;
 
-before(async () => {
-  origin = await startOrigin();
-  proxy = spawn(process.execPath, [join(root, "js/bin/edgecache-proxy.js"), "--origin", origin.base, "--port", "0", "--max-memory", "1048576", "--policy", "allkeys-lru"], { stdio: ["ignore", "pipe", "inherit"] });
-  base = await new Promise((resolve, reject) => {
-    proxy.stdout.on("data", (d) => {
+/** Starts edgecache-proxy in front of `origin`; resolves with the child and its base URL. */
+export async function startProxy(originBase, args) {
+  const child = spawn(process.execPath, [join(root, "js/bin/edgecache-proxy.js"), "--origin", originBase, "--port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const url = await new Promise((resolve, reject) => {
+    child.stdout.on("data", (d) => {
       const m = /listening on (http:\/\/\S+)/.exec(String(d));
       if (m) resolve(m[1]);
     });
-    proxy.on("exit", (code) => reject(new Error(`proxy exited ${code}`)));
+    child.on("exit", (code) => reject(new Error(`proxy exited ${code}`)));
   });
+  return { child, base: url };
+}
+
+before(async () => {
+  origin = await startOrigin();
+  other = await startOrigin(); // a host the proxy must never contact
+  ({ child: proxy, base } = await startProxy(origin.base, ["--max-memory", "1048576", "--policy", "allkeys-lru", "--ttl", "60000", "--key-header", "X-Tenant"]));
+  port = Number(new URL(base).port);
 });
 after(async () => {
   proxy.kill();
   await origin.close();
+  await other.close();
 });
+
+/** Sends raw request bytes to the proxy and resolves with the whole answer (latin-1 text) once it closes. */
+function raw(bytes) {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    const chunks = [];
+    socket.on("data", (c) => chunks.push(c));
+    socket.on("end", () => resolve(Buffer.concat(chunks).toString("latin1")));
+    socket.on("error", reject);
+    socket.write(typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes);
+  });
+}
+/** The body of a raw answer, its chunked framing removed. */
+function bodyOf(answer) {
+  const at = answer.indexOf("\r\n\r\n");
+  let rest = answer.slice(at + 4);
+  if (!/^transfer-encoding: chunked\r?$/im.test(answer.slice(0, at))) return rest;
+  let out = "";
+  for (;;) {
+    const eol = rest.indexOf("\r\n");
+    const size = parseInt(rest.slice(0, eol), 16);
+    if (!size) return out;
+    out += rest.slice(eol + 2, eol + 2 + size);
+    rest = rest.slice(eol + 4 + size);
+  }
+}
+const statusOf = (answer) => Number(/^HTTP\/1\.1 (\d+)/.exec(answer)?.[1]);
+const hex = (s) => Buffer.from(s, "latin1").toString("hex");
+const control = async (path) => (await fetch(origin.base + path)).json();
+const seen = (match) => control(`/__log?match=${encodeURIComponent(match)}`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Polls `probe` until it returns true or `ms` pass. */
+async function eventually(probe, ms = 5000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await probe()) return true;
+    await sleep(50);
+  }
+  return probe();
+}
 
 const count = async (url) => (await (await fetch(`${origin.base}/__count?url=${encodeURIComponent(url)}`)).json()).count;
 
@@ -62,4 +113,161 @@ test("bad arguments are refused with a usage message", async () => {
   const code = await new Promise((r) => child.on("exit", r));
   assert.equal(code, 2);
   assert.match(err, /--origin is required/);
+});
+
+test("only the origin is fetched: absolute-form targets for another host get 400; // and /\ paths stay on the origin", async () => {
+  const otherHost = new URL(other.base).host;
+  const creds = "Cookie: sid=secret\r\nAuthorization: Bearer secret\r\nConnection: close\r\n\r\n";
+  const absolute = await raw(`GET ${other.base}/steal1 HTTP/1.1\r\nHost: ${otherHost}\r\n${creds}`);
+  equal(statusOf(absolute), 400);
+  for (const [target, marker] of [[`//${otherHost}/steal2`, "steal2"], [`/\\${otherHost}/steal3`, "steal3"]]) {
+    const answer = await raw(`GET ${target}?cc=no-store HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${creds}`);
+    equal(statusOf(answer), 200, target);
+    equal((await seen(marker)).length, 1, `${target} reached the origin`);
+  }
+  const own = await raw(`GET ${origin.base}/own-absolute?cc=no-store HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+  equal(statusOf(own), 200, "an absolute-form target naming the origin is served");
+  equal((await (await fetch(`${other.base}/__total`)).json()).count, 0, "the other host was never contacted");
+});
+
+test("the proxy sets X-Forwarded-*/Forwarded itself and drops X-Original-URL/X-Rewrite-URL", async () => {
+  const spoof = "X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Host: evil.test\r\nX-Forwarded-Proto: https\r\nForwarded: for=6.6.6.6;host=evil.test\r\nX-Original-URL: /admin\r\nX-Rewrite-URL: /admin\r\n";
+  await raw(`GET /fwd-headers?cc=no-store HTTP/1.1\r\nHost: site.test\r\n${spoof}Connection: close\r\n\r\n`);
+  const [{ headers }] = await seen("/fwd-headers");
+  equal(headers["x-forwarded-for"], hex("127.0.0.1"));
+  equal(headers["x-forwarded-host"], hex("site.test"));
+  equal(headers["x-forwarded-proto"], hex("http"));
+  equal(headers.forwarded, hex("for=127.0.0.1;host=site.test;proto=http"));
+  equal(headers["x-original-url"], undefined);
+  equal(headers["x-rewrite-url"], undefined);
+});
+
+test("headers an origin reflects cannot poison the cached page for other clients", async () => {
+  const p = "/poison?cc=max-age%3D60&reflect=x-forwarded-host";
+  await (await fetch(base + p, { headers: { "x-forwarded-host": "evil.test" } })).text();
+  equal(await (await fetch(base + p)).text(), `127.0.0.1:${port}`, "X-Forwarded-Host is the proxy's own");
+  const viaHost = await raw(`GET ${p} HTTP/1.1\r\nHost: evil.test\r\nConnection: close\r\n\r\n`);
+  equal(bodyOf(viaHost), "evil.test");
+  const normal = await fetch(base + p);
+  equal(normal.headers.get("cache-status"), "edgecache; hit");
+  equal(await normal.text(), `127.0.0.1:${port}`, "a request for another Host is another entry");
+  const q = "/poison-url?cc=max-age%3D60&reflect=x-original-url";
+  await (await fetch(base + q, { headers: { "x-original-url": "/admin" } })).text();
+  equal(await (await fetch(base + q)).text(), "");
+});
+
+test("--key-header adds a request header to the cache key", async () => {
+  const p = "/tenant?cc=max-age%3D60&reflect=x-tenant";
+  equal(await (await fetch(base + p, { headers: { "x-tenant": "a" } })).text(), "a");
+  equal(await (await fetch(base + p, { headers: { "x-tenant": "b" } })).text(), "b");
+  const again = await fetch(base + p, { headers: { "x-tenant": "a" } });
+  equal(again.headers.get("cache-status"), "edgecache; hit");
+  equal(await again.text(), "a");
+});
+
+test("--ttl never shares the response to a Cookie or Authorization request", async () => {
+  for (const [p, headers] of [["/ttl-cookie", { cookie: "sid=alice" }], ["/ttl-auth", { authorization: "Bearer alice" }]]) {
+    await (await fetch(base + p, { headers })).text();
+    const anon = await (await fetch(base + p)).text();
+    ok(!anon.includes("alice"), `${p}: ${anon}`);
+    equal(await count(p), 2);
+  }
+});
+
+test("concurrent misses that differ in User-Agent or Cookie collapse into one origin request", async () => {
+  const ua = "/pcol-ua?cc=max-age%3D60&delay=50";
+  await Promise.all(Array.from({ length: 50 }, (_, i) => fetch(base + ua, { headers: { "user-agent": `agent-${i}` } }).then((r) => r.text())));
+  equal(await count(ua), 1);
+  const ck = "/pcol-ck?cc=max-age%3D60&delay=50";
+  await Promise.all(Array.from({ length: 50 }, (_, i) => fetch(base + ck, { headers: { cookie: `sid=${i}` } }).then((r) => r.text())));
+  equal(await count(ck), 1);
+  const priv = "/pcol-priv?cc=private%2C%20max-age%3D60&delay=50";
+  const bodies = await Promise.all(["sid=1", "sid=2"].map((cookie) => fetch(base + priv, { headers: { cookie } }).then((r) => r.text())));
+  ok(bodies[0].endsWith("cookie=sid=1") && bodies[1].endsWith("cookie=sid=2"), "a private page reaches only its own requester");
+});
+
+test("a client that goes away cancels the upstream download", async () => {
+  const p = "/gone?cc=no-store&size=50000000&slow=20";
+  const before = (await control("/__aborted")).count;
+  await new Promise((resolve, reject) => {
+    const req = httpRequest(base + p, (res) => res.once("data", () => {
+      req.destroy();
+      resolve();
+    }));
+    req.on("error", reject);
+    req.end();
+  });
+  ok(await eventually(async () => (await control("/__aborted")).count > before), "the origin saw its connection closed");
+});
+
+test("a paused client holds the origin back instead of the proxy buffering the body", async () => {
+  const p = "/paused?cc=no-store&size=200000000";
+  let req;
+  await new Promise((resolve, reject) => {
+    req = httpRequest(base + p, (res) => res.once("data", () => {
+      res.pause();
+      resolve();
+    }));
+    req.on("error", reject);
+    req.end();
+  });
+  await sleep(1500);
+  const { bytes } = await control(`/__sent?url=${encodeURIComponent(p)}`);
+  req.destroy();
+  ok(bytes < 32 * 1024 * 1024, `the origin sent ${bytes} bytes to a paused client`);
+});
+
+test("HEAD misses leave no origin connection open", async () => {
+  const before = (await control("/__conns")).open;
+  for (let i = 0; i < 50; i++) {
+    const r = await fetch(`${base}/head-miss-${i}?cc=max-age%3D60&size=5000000`, { method: "HEAD" });
+    equal(r.status, 200);
+    await r.text();
+  }
+  await sleep(200);
+  const after = (await control("/__conns")).open;
+  ok(after - before <= 2, `${after - before} more origin connections open after 50 HEADs`);
+});
+
+test("an origin reset mid-body reaches the client as an error, not a clean end", async () => {
+  const r = await fetch(`${base}/reset-mid?cc=no-store&size=1000000&resetafter=100000`);
+  equal(r.status, 200);
+  await assert.rejects(r.arrayBuffer());
+});
+
+test("Expect: 100-continue is answered and the body forwarded", async () => {
+  const answer = await new Promise((resolve, reject) => {
+    const req = httpRequest(`${base}/expect?echo=1`, { method: "POST", headers: { expect: "100-continue", "content-length": "7" } }, (res) => {
+      let text = "";
+      res.setEncoding("latin1");
+      res.on("data", (c) => (text += c));
+      res.on("end", () => resolve({ status: res.statusCode, text }));
+    });
+    req.on("continue", () => req.end("payload"));
+    req.on("error", reject);
+  });
+  deepEqual(answer, { status: 200, text: "payload" });
+});
+
+test("OPTIONS * reaches the origin as *", async () => {
+  const answer = await raw(`OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+  equal(statusOf(answer), 200);
+  const log = (await seen("*")).filter((r) => r.method === "OPTIONS");
+  deepEqual(log.map((r) => r.url), ["*"]);
+});
+
+test("headers named in Connection are not forwarded, either way", async () => {
+  const answer = await raw("GET /conn-named?cc=no-store&hop=1 HTTP/1.1\r\nHost: site.test\r\nConnection: close, X-Secret\r\nX-Secret: 1\r\n\r\n");
+  equal(statusOf(answer), 200);
+  const [{ headers }] = await seen("/conn-named");
+  equal(headers["x-secret"], undefined);
+  ok(!/^x-hop:/im.test(answer), "the origin's Connection-named header is dropped");
+});
+
+test("header values keep their bytes (latin-1) both ways", async () => {
+  const answer = await raw(Buffer.concat([Buffer.from("GET /latin?cc=no-store&latin=1&reflect=x-latin HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\nX-Latin: caf"), Buffer.from([0xe9]), Buffer.from("\r\n\r\n")]));
+  const [{ headers }] = await seen("/latin");
+  equal(headers["x-latin"], "636166e9", "the origin received the latin-1 bytes");
+  ok(/^x-latin: caf\u00e9\r$/im.test(answer), "the client received the origin's latin-1 bytes");
+  equal(bodyOf(answer), "caf\u00e9");
 });

@@ -1,26 +1,44 @@
 #!/usr/bin/env node
 // edgecache-proxy: a caching reverse proxy for Node on top of cachedFetch.
 //
-//   edgecache-proxy --origin URL --port N [--host 127.0.0.1] [--max-memory BYTES] [--policy P] [--ttl MS]
+//   edgecache-proxy --origin URL --port N [--host 127.0.0.1] [--max-memory BYTES] [--policy P]
+//                   [--ttl MS] [--key-header NAME]... [--max-body-size BYTES]
 //
-// Forwards every method, path, query, header and body to the origin and adds
-// nothing but Age and Cache-Status. (Node's fetch decodes compressed bodies,
-// so a Content-Encoding the origin sent is dropped along with its length.)
-import { createServer } from "node:http";
-import { Readable } from "node:stream";
+// What reaches the origin: the method, the request's path and query (never
+// another host: an absolute-form target naming another host gets 400), the
+// body, and the request headers except hop-by-hop ones, those the Connection
+// header names, Expect (the proxy answers 100-continue itself) and the
+// routing headers a client could use to poison a shared page (X-Original-URL,
+// X-Rewrite-URL, X-HTTP-Method-Override and kin). X-Forwarded-For/-Host/-Proto
+// and Forwarded are always set by the proxy from the connection and the Host
+// header, never taken from the client; the Host header is part of the cache
+// key, and --key-header adds more. Bytes pass unchanged both ways (no decoding
+// of bodies, latin-1 header values kept), with backpressure; a client that
+// goes away cancels the origin request, and an origin that fails mid-body
+// makes the proxy drop the client connection so the truncation shows.
+import { createServer, request as httpRequest, Agent as HttpAgent } from "node:http";
+import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
+import { Readable, pipeline } from "node:stream";
 import { Cache, cachedFetch, POLICIES } from "../dist/node.js";
 
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-  "transfer-encoding", "upgrade", "host"]);
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+  "te", "trailer", "transfer-encoding", "upgrade", "host"]);
+/** Request headers never forwarded: the proxy sets the X-Forwarded family
+ * itself, answers Expect itself, and drops headers that re-route a request
+ * at the origin without being part of the cache key. */
+const DROPPED = new Set(["expect", "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
+  "x-forwarded-port", "x-forwarded-prefix", "x-real-ip", "x-original-url", "x-rewrite-url",
+  "x-http-method-override", "x-http-method", "x-method-override"]);
+const USAGE = "usage: edgecache-proxy --origin URL --port N [--host 127.0.0.1] [--max-memory BYTES] [--policy P] [--ttl MS] [--key-header NAME]... [--max-body-size BYTES]";
 
 function usage(message) {
   if (message) console.error(`edgecache-proxy: ${message}`);
-  console.error("usage: edgecache-proxy --origin URL --port N [--host 127.0.0.1] [--max-memory BYTES] [--policy P] [--ttl MS]");
+  console.error(USAGE);
   process.exit(message ? 2 : 0);
 }
 
 function parseArgs(argv) {
-  const out = { host: "127.0.0.1", maxMemory: 64 * 1024 * 1024, policy: "allkeys-adaptive", ttl: 0 };
+  const out = { host: "127.0.0.1", maxMemory: 64 * 1024 * 1024, policy: "allkeys-adaptive", ttl: 0, keyHeaders: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -35,6 +53,8 @@ function parseArgs(argv) {
     else if (a === "--max-memory") out.maxMemory = Number(next());
     else if (a === "--policy") out.policy = next();
     else if (a === "--ttl") out.ttl = Number(next());
+    else if (a === "--key-header") out.keyHeaders.push(next().toLowerCase());
+    else if (a === "--max-body-size") out.maxBodySize = Number(next());
     else usage(`unknown argument ${a}`);
   }
   if (!out.origin) usage("--origin is required");
@@ -43,54 +63,194 @@ function parseArgs(argv) {
   } catch {
     usage(`--origin is not a URL: ${out.origin}`);
   }
+  if (out.origin.protocol !== "http:" && out.origin.protocol !== "https:") usage("--origin must be an http: or https: URL");
   if (!Number.isInteger(out.port) || out.port < 0 || out.port > 65535) usage("--port must be 0–65535");
   if (!(out.maxMemory > 0)) usage("--max-memory must be a positive number of bytes");
+  if (out.maxBodySize !== undefined && !(Number.isSafeInteger(out.maxBodySize) && out.maxBodySize >= 0)) usage("--max-body-size must be a whole number of bytes");
   if (!POLICIES.includes(out.policy)) usage(`--policy must be one of ${POLICIES.join(", ")}`);
+  if (!out.keyHeaders.every((h) => /^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(h))) usage("--key-header must be a header name");
   return out;
 }
 
-const args = parseArgs(process.argv.slice(2));
-const cache = new Cache({ maxMemory: args.maxMemory, policy: args.policy });
-const cfetch = cachedFetch(cache, { ttl: args.ttl });
+/** The header names a Connection header lists (RFC 9110 §7.6.1). */
+function connectionNamed(value) {
+  return new Set((value ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean));
+}
 
-const server = createServer(async (req, res) => {
-  try {
-    const target = new URL(req.url, args.origin);
-    const headers = new Headers();
-    for (const [k, v] of Object.entries(req.headers)) {
-      if (HOP_BY_HOP.has(k) || v === undefined) continue;
-      for (const one of Array.isArray(v) ? v : [v]) headers.append(k, one);
-    }
-    const hasBody = req.method !== "GET" && req.method !== "HEAD";
-    const response = await cfetch(target, {
-      method: req.method,
-      headers,
-      body: hasBody ? Readable.toWeb(req) : undefined,
-      duplex: hasBody ? "half" : undefined,
-      redirect: "manual",
+/** A web stream over a Node Readable that reads only when asked (so a slow
+ * reader holds the source back) and destroys the source when cancelled. */
+function toWebStream(readable) {
+  let wake = null;
+  let failure = null;
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  readable.on("readable", notify).on("end", notify).on("close", notify).on("error", (err) => {
+    failure = err;
+    notify();
+  });
+  return new ReadableStream({
+    async pull(controller) {
+      for (;;) {
+        if (failure) return controller.error(failure);
+        const chunk = readable.read();
+        if (chunk !== null) return controller.enqueue(chunk);
+        if (readable.readableEnded) return controller.close();
+        if (readable.destroyed) return controller.error(new Error("the connection closed before the end of the body"));
+        await new Promise((resolve) => (wake = resolve));
+      }
+    },
+    cancel() {
+      readable.destroy();
+    },
+  }, { highWaterMark: 0 });
+}
+
+/**
+ * The origin fetch cachedFetch calls: node:http rather than fetch(), so header
+ * values keep their bytes, bodies are not decoded, `*` can be the target, and
+ * a cancelled body closes the origin connection.
+ */
+function originFetch(request, target) {
+  const url = new URL(request.url);
+  const headers = {};
+  for (const [k, v] of request.headers) headers[k] = v;
+  headers.host = url.host;
+  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send({
+      protocol: url.protocol, hostname: url.hostname.replace(/^\[|\]$/g, ""), port: url.port,
+      method: request.method, path: target ?? url.pathname + url.search, headers,
+      agent: url.protocol === "https:" ? httpsAgent : httpAgent, signal: request.signal,
     });
-    const out = {};
-    const decoded = response.headers.has("content-encoding");
-    for (const [k, v] of response.headers) {
-      if (HOP_BY_HOP.has(k) || (decoded && (k === "content-encoding" || k === "content-length"))) continue;
-      if (k === "set-cookie") continue;
-      out[k] = v;
+    req.on("error", reject);
+    req.on("response", (res) => resolve(fromOrigin(request, res)));
+    if (request.body) pipeline(Readable.fromWeb(request.body), req, () => {});
+    else req.end();
+  });
+}
+
+/** The origin's answer as a Response, without hop-by-hop or Connection-named headers. */
+function fromOrigin(request, res) {
+  const named = connectionNamed(res.headers.connection);
+  const headers = new Headers();
+  for (let i = 0; i < res.rawHeaders.length; i += 2) {
+    const name = res.rawHeaders[i].toLowerCase();
+    if (!HOP_BY_HOP.has(name) && !named.has(name)) headers.append(name, res.rawHeaders[i + 1]);
+  }
+  const bodyless = request.method === "HEAD" || res.statusCode === 204 || res.statusCode === 304;
+  if (bodyless) res.resume();
+  return new Response(bodyless ? null : toWebStream(res), { status: res.statusCode, statusText: res.statusMessage, headers });
+}
+
+/** The origin URL for a request target: the origin plus the path and query
+ * only, `*` for OPTIONS *, or null when the target names another host. */
+function upstreamTarget(req) {
+  const target = req.url;
+  if (target === "*") return req.method === "OPTIONS" ? "*" : null;
+  let path = target;
+  if (!target.startsWith("/")) {
+    let absolute;
+    try {
+      absolute = new URL(target);
+    } catch {
+      return null;
     }
-    const cookies = response.headers.getSetCookie?.() ?? [];
-    if (cookies.length) out["set-cookie"] = cookies;
-    res.writeHead(response.status, response.statusText, out);
-    if (response.body && req.method !== "HEAD") {
-      for await (const chunk of response.body) res.write(chunk);
-    }
-    res.end();
+    if (absolute.host !== args.origin.host && absolute.host !== ownHost()) return null;
+    path = absolute.pathname + absolute.search;
+  }
+  const url = new URL(args.origin.origin + path);
+  return url.origin === args.origin.origin ? url : null;
+}
+
+function ownHost() {
+  return `${args.host}:${server.address().port}`;
+}
+
+/** A Forwarded parameter value: a token, or a quoted string (IPv6 in brackets). */
+function forwardedValue(value) {
+  if (value.includes(":") && !value.includes("[") && /^[0-9a-f:.]+$/i.test(value)) return `"[${value}]"`;
+  return /^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(value) ? value : `"${value.replace(/["\\]/g, "\\$&")}"`;
+}
+
+/** The headers forwarded to the origin (see the top of this file). */
+function forwardedHeaders(req) {
+  const named = connectionNamed(req.headers.connection);
+  const headers = new Headers();
+  const cookies = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i].toLowerCase();
+    if (HOP_BY_HOP.has(name) || DROPPED.has(name) || named.has(name)) continue;
+    if (name === "cookie") cookies.push(req.rawHeaders[i + 1]);
+    else headers.append(name, req.rawHeaders[i + 1]);
+  }
+  if (cookies.length) headers.set("cookie", cookies.join("; "));
+  const client = req.socket.remoteAddress ?? "unknown";
+  const host = req.headers.host ?? ownHost();
+  headers.set("x-forwarded-for", client);
+  headers.set("x-forwarded-host", host);
+  headers.set("x-forwarded-proto", "http");
+  headers.set("forwarded", `for=${forwardedValue(client)};host=${forwardedValue(host)};proto=http`);
+  return headers;
+}
+
+/** Sends the response's head and streams its body with backpressure; a body
+ * that fails midway destroys the client connection. */
+function writeResponse(req, res, response) {
+  for (const [k, v] of response.headers) if (k !== "set-cookie") res.setHeader(k, v);
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length) res.setHeader("set-cookie", cookies);
+  res.writeHead(response.status, response.statusText);
+  if (!response.body || req.method === "HEAD") {
+    response.body?.cancel().catch(() => {});
+    return res.end();
+  }
+  pipeline(Readable.fromWeb(response.body), res, (err) => {
+    if (err) res.destroy(err);
+  });
+}
+
+async function handle(req, res) {
+  const target = upstreamTarget(req);
+  if (!target) {
+    res.writeHead(400, { "content-type": "text/plain", connection: "close" });
+    return res.end("edgecache-proxy: the request target must be a path on the origin\n");
+  }
+  // The client going away aborts the origin request (or leaves its collapsed flight).
+  const controller = new AbortController();
+  res.on("close", () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  try {
+    const headers = forwardedHeaders(req);
+    const hasBody = req.method !== "GET" && req.method !== "HEAD" && (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined);
+    const init = { method: req.method, headers, redirect: "manual", signal: controller.signal };
+    if (hasBody) Object.assign(init, { body: toWebStream(req), duplex: "half" });
+    const response = target === "*" ? await originFetch(new Request(args.origin.origin, init), "*") : await cfetch(target, init);
+    writeResponse(req, res, response);
   } catch (err) {
-    if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain", "cache-status": "edgecache; fwd=uri-miss; detail=origin-error" });
+    if (res.headersSent || controller.signal.aborted) return res.destroy();
+    res.writeHead(502, { "content-type": "text/plain", "cache-status": "edgecache; fwd=uri-miss; detail=origin-error" });
     res.end(`edgecache-proxy: origin error: ${err?.message ?? err}\n`);
   }
+}
+
+const args = parseArgs(process.argv.slice(2));
+const httpAgent = new HttpAgent({ keepAlive: true });
+const httpsAgent = new HttpsAgent({ keepAlive: true });
+const cache = new Cache({ maxMemory: args.maxMemory, policy: args.policy });
+const cfetch = cachedFetch(cache, {
+  ttl: args.ttl,
+  fetch: (request) => originFetch(request),
+  // X-Forwarded-Host is the client's Host: an origin may build the page from it.
+  keyHeaders: ["x-forwarded-host", ...args.keyHeaders],
+  ...(args.maxBodySize !== undefined && { maxBodySize: args.maxBodySize }),
 });
+const server = createServer(handle);
 
 server.listen(args.port, args.host, () => {
-  const { port } = server.address();
-  console.log(`edgecache-proxy listening on http://${args.host}:${port} → ${args.origin.href}`);
+  console.log(`edgecache-proxy listening on http://${ownHost()} → ${args.origin.href}`);
 });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => server.close(() => process.exit(0)));

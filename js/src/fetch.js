@@ -1,57 +1,28 @@
 // cachedFetch: a shared HTTP cache (RFC 9111) in front of an origin, on a
 // Cache. Bodies, status and headers are stored as bytes in wasm memory;
 // freshness is computed here from the stored metadata with the cache's clock.
-//
-// Stored per URL: ["cf-vary", url] → the response's Vary header names, and
-// ["cf", url, vary signature] → metadata + body. Both carry the tag
-// "cf-url:" + url, so an unsafe request invalidates every variant in O(1).
+// The rules live in fetch-freshness.js, the stored form in fetch-storage.js,
+// request collapsing in fetch-collapse.js; this file answers a request.
 
 import { Cache, internals, ms } from "./cache.js";
 import { describe } from "./keys.js";
+import { currentAge, policyOf, requestCacheControl, seconds, servesAuthorized, varyNames } from "./fetch-freshness.js";
+import { entryMeta, HOP_BY_HOP, keyOf, lookup, readLimited, store } from "./fetch-storage.js";
+import { join, sharesOutcome } from "./fetch-collapse.js";
+
+export { parseCacheControl } from "./fetch-freshness.js";
 
 const NAME = "edgecache";
 const UNSAFE = new Set(["POST", "PUT", "DELETE", "PATCH"]);
-/** Final statuses a shared cache understands and may store (RFC 9110 §15; 206 is left to the origin). */
-const STORABLE = new Set([200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501]);
-/** Statuses cacheable by default: heuristic freshness is allowed (RFC 9110 §15.1). */
-const HEURISTIC = new Set([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]);
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-  "transfer-encoding", "upgrade", "set-cookie"]);
 /** Headers a 304 must not overwrite in the stored response (RFC 9111 §3.2). */
 const KEEP_ON_304 = new Set(["content-length", "content-encoding", "transfer-encoding", "content-range"]);
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+/** The default maxBodySize is this share of maxMemory: a few concurrent
+ * misses buffering bodies for storing stay within the budget's order. */
+const DEFAULT_BODY_SHARE = 8;
+const DEFAULT_KEEP_FOR_REVALIDATION = 300_000;
 /** In-flight origin requests per cache, shared by every cachedFetch on it (a
  * Worker makes one per request, to pass that request's waitUntil). */
 const flights = new WeakMap();
-
-/** Parses a Cache-Control-style header into a Map of lowercased directives. */
-export function parseCacheControl(value) {
-  const out = new Map();
-  if (!value) return out;
-  for (const part of value.split(",")) {
-    const eq = part.indexOf("=");
-    const name = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
-    if (!name) continue;
-    let v = eq < 0 ? true : part.slice(eq + 1).trim();
-    if (typeof v === "string" && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
-    if (!out.has(name)) out.set(name, v); // the first occurrence wins
-  }
-  return out;
-}
-
-/** delta-seconds → ms, or undefined when absent/invalid. */
-function seconds(cc, name) {
-  const v = cc.get(name);
-  if (typeof v !== "string" || !/^\d+$/.test(v)) return undefined;
-  return Number(v) * 1000;
-}
-
-function httpDate(value) {
-  if (!value) return undefined;
-  const t = Date.parse(value);
-  return Number.isFinite(t) ? t : undefined;
-}
 
 function appendStatus(headers, status) {
   const prior = headers.get("cache-status");
@@ -64,67 +35,176 @@ function normalizeUrl(url) {
   return u.href;
 }
 
-function varySignature(names, headers) {
-  return names.map((n) => `${n}:${(headers.get(n) ?? "").trim()}`).join("\n");
+function byteOption(options, name, fallback) {
+  const v = options[name];
+  if (v === undefined) return fallback;
+  if (typeof v !== "number") throw new TypeError(`${name} must be a number of bytes; got ${describe(v)}`);
+  if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${name} must be a whole number of bytes ≥ 0; got ${v}`);
+  return v;
 }
 
-/** The stored metadata's fields, in the order they are written: a positional
- * array is about half the size of the same object as JSON text. */
-const META_FIELDS = ["status", "statusText", "headers", "reqTime", "resTime", "date", "age", "lifetime",
-  "noCache", "mustRevalidate", "swr", "sie", "etag", "lastModified"];
+function headerNamesOption(options, name) {
+  const v = options[name] ?? [];
+  if (!Array.isArray(v) || !v.every((n) => typeof n === "string" && n.length > 0)) {
+    throw new TypeError(`${name} must be an array of header names; got ${describe(v)}`);
+  }
+  return v.map((n) => n.toLowerCase()).sort();
+}
 
-function encodeEntry(meta, body) {
-  const m = encoder.encode(JSON.stringify(META_FIELDS.map((f) => meta[f] ?? null)));
-  const out = new Uint8Array(4 + m.length + body.length);
-  new DataView(out.buffer).setUint32(0, m.length, true);
-  out.set(m, 4);
-  out.set(body, 4 + m.length);
+/** Validates the options once; the context every request of this cachedFetch shares. */
+function contextOf(cache, options) {
+  if (!(cache instanceof Cache)) throw new TypeError(`cache must be a Cache; got ${describe(cache)}`);
+  if (options === null || typeof options !== "object") throw new TypeError(`options must be an object; got ${describe(options)}`);
+  const option = (name, fallback) => ms(options[name], name) ?? fallback;
+  const respect = options.respectCacheControl ?? true;
+  if (typeof respect !== "boolean") throw new TypeError(`respectCacheControl must be a boolean; got ${describe(respect)}`);
+  const waitUntil = options.waitUntil;
+  if (waitUntil !== undefined && typeof waitUntil !== "function") throw new TypeError(`waitUntil must be a function; got ${describe(waitUntil)}`);
+  const config = {
+    ttl: option("ttl", 0),
+    swr: option("staleWhileRevalidate", 0),
+    sie: option("staleIfError", 0),
+    keepForRevalidation: option("keepForRevalidation", DEFAULT_KEEP_FOR_REVALIDATION),
+    respect,
+    keyHeaders: headerNamesOption(options, "keyHeaders"),
+  };
+  const io = cache[internals]();
+  config.maxBodySize = byteOption(options, "maxBodySize", Math.floor(io.maxMemory / DEFAULT_BODY_SHARE));
+  const upstream = options.fetch ?? ((req) => globalThis.fetch(req));
+  if (typeof upstream !== "function") throw new TypeError(`fetch must be a function; got ${describe(upstream)}`);
+  if (!flights.has(cache)) flights.set(cache, { inflight: new Map(), refreshing: new Map() });
+  return { cache, io, config, upstream, waitUntil, ...flights.get(cache) };
+}
+
+function fromStored(request, entry, status, now) {
+  const headers = new Headers(entry.meta.headers);
+  headers.set("age", String(Math.floor(Math.max(0, currentAge(entry.meta, now)) / 1000)));
+  appendStatus(headers, status);
+  const bodyless = request.method === "HEAD" || entry.meta.status === 204 || entry.meta.status === 304;
+  return new Response(bodyless ? null : entry.body.slice(), { status: entry.meta.status, statusText: entry.meta.statusText, headers });
+}
+
+function passThrough(response, status) {
+  const out = new Response(response.body, response);
+  appendStatus(out.headers, status);
   return out;
 }
 
-function decodeEntry(bytes) {
-  const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
-  const values = JSON.parse(decoder.decode(bytes.subarray(4, 4 + n)));
-  const meta = {};
-  META_FIELDS.forEach((f, i) => {
-    if (values[i] !== null) meta[f] = values[i];
-  });
-  return { meta, body: bytes.subarray(4 + n) };
+function withValidators(request, meta, signal) {
+  const headers = new Headers(request.headers);
+  if (meta.etag) headers.set("if-none-match", meta.etag);
+  if (meta.lastModified) headers.set("if-modified-since", meta.lastModified);
+  return new Request(request.url, { method: "GET", headers, redirect: request.redirect, signal: signal ?? request.signal });
 }
 
-/** Reads a body up to `limit` bytes; past that, hands back a stream of all of it instead. */
-async function readLimited(response, limit) {
-  const length = Number(response.headers.get("content-length"));
-  if (Number.isFinite(length) && length > limit) return { stream: response.body };
-  if (!response.body) return { bytes: new Uint8Array(0) };
-  const reader = response.body.getReader();
-  const chunks = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.length;
-    if (size > limit) {
-      // Too big to store: pass it through, starting with what was read.
-      const stream = new ReadableStream({
-        start(c) { for (const ch of chunks) c.enqueue(ch); },
-        async pull(c) {
-          const next = await reader.read();
-          if (next.done) c.close(); else c.enqueue(next.value);
-        },
-        cancel(reason) { return reader.cancel(reason); },
-      });
-      return { stream };
+/** A 304 refreshes the stored response's headers and freshness (RFC 9111 §4.3.4). */
+function revalidated(ctx, url, request, conditional, response, reqTime, resTime) {
+  const meta = conditional.meta;
+  const merged = new Headers(meta.headers);
+  for (const [k, v] of response.headers) if (!HOP_BY_HOP.has(k) && !KEEP_ON_304.has(k)) merged.set(k, v);
+  const synthetic = new Response(null, { status: meta.status, headers: merged });
+  const policy = policyOf(request, synthetic, ctx.config);
+  if (policy) store(ctx, url, request, policy, entryMeta(synthetic, policy, reqTime, resTime), conditional.body);
+  const entry = { meta: { ...meta, headers: [...merged], reqTime, resTime, date: policy?.date ?? meta.date, age: 0, lifetime: policy?.lifetime ?? 0 }, body: conditional.body };
+  return { kind: "entry", entry, vary: varyNames(merged), request, status: `${NAME}; fwd=stale; fwd-status=304${policy ? "; stored" : ""}` };
+}
+
+/** One origin round trip whose outcome every waiter can rebuild a response from. */
+async function fetchAndStore(ctx, url, request, conditional, signal) {
+  const { io } = ctx;
+  const reqTime = io.now();
+  const forwarded = conditional ? withValidators(request, conditional.meta, signal) : signal ? new Request(request, { signal }) : request;
+  const response = await ctx.upstream(forwarded);
+  const resTime = io.now();
+  if (conditional && response.status === 304) return revalidated(ctx, url, request, conditional, response, reqTime, resTime);
+  const policy = policyOf(request, response, ctx.config);
+  const fwd = conditional ? `fwd=stale; fwd-status=${response.status}` : "fwd=uri-miss";
+  if (!policy) return { kind: "response", response, status: `${NAME}; ${fwd}` };
+  const read = await readLimited(response, ctx.config.maxBodySize);
+  if (read.stream) {
+    return { kind: "response", response: new Response(read.stream, response), status: `${NAME}; ${fwd}; detail=too-large` };
+  }
+  const meta = entryMeta(response, policy, reqTime, resTime);
+  const stored = store(ctx, url, request, policy, meta, read.bytes);
+  return { kind: "entry", entry: { meta, body: read.bytes }, vary: policy.vary, request, status: `${NAME}; ${fwd}${stored ? "; stored" : ""}` };
+}
+
+/** A miss or a revalidation: joins (or leads) the flight for collapseKey. */
+async function answer(ctx, url, request, conditional, collapseKey) {
+  const { outcome: pending, leader } = join(ctx.inflight, collapseKey, request, (signal) => fetchAndStore(ctx, url, request, conditional, signal));
+  const outcome = await pending;
+  if (leader && outcome.kind === "entry") return fromStored(request, outcome.entry, outcome.status, ctx.io.now());
+  if (leader) return passThrough(outcome.response, outcome.status);
+  if (sharesOutcome(outcome, request)) return fromStored(request, outcome.entry, `${outcome.status}; collapsed`, ctx.io.now());
+  if (outcome.kind === "entry") {
+    // Another variant: this waiter fetches (and stores) its own.
+    const own = await fetchAndStore(ctx, url, request, conditional);
+    return own.kind === "entry" ? fromStored(request, own.entry, own.status, ctx.io.now()) : passThrough(own.response, own.status);
+  }
+  // Not shareable (private, Set-Cookie, too large…): this waiter asks the origin itself.
+  return passThrough(await ctx.upstream(request), `${NAME}; fwd=uri-miss`);
+}
+
+/** Methods other than GET and HEAD go to the origin; a successful unsafe one
+ * invalidates its URL and the same-origin Location/Content-Location. */
+async function forwardUnsafe(ctx, request) {
+  const response = await ctx.upstream(request);
+  if (UNSAFE.has(request.method) && response.status < 400) {
+    const url = normalizeUrl(request.url);
+    const origin = new URL(url).origin;
+    ctx.cache.invalidateTag(`cf-url:${url}`);
+    for (const h of ["location", "content-location"]) {
+      const v = response.headers.get(h);
+      if (!v) continue;
+      const target = new URL(v, url);
+      if (target.origin === origin) ctx.cache.invalidateTag(`cf-url:${normalizeUrl(target.href)}`);
     }
   }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const ch of chunks) {
-    bytes.set(ch, at);
-    at += ch.length;
+  return passThrough(response, `${NAME}; fwd=method`);
+}
+
+/** Starts one background revalidation per URL, handed to waitUntil. */
+function refreshInBackground(ctx, url, getRequest, entry) {
+  if (ctx.refreshing.has(url)) return;
+  const p = fetchAndStore(ctx, url, getRequest, entry).catch(() => undefined).finally(() => ctx.refreshing.delete(url));
+  ctx.refreshing.set(url, p);
+  if (ctx.waitUntil) ctx.waitUntil(p);
+}
+
+/** Answers from a stored entry: a hit, stale-while-revalidate, or a
+ * revalidation in the foreground that stale-if-error may answer for. */
+async function fromEntry(ctx, request, url, entry, reqCC, collapseKey) {
+  const now = ctx.io.now();
+  const meta = entry.meta;
+  const age = currentAge(meta, now);
+  const reqMaxAge = seconds(reqCC, "max-age");
+  const fresh = age < meta.lifetime && !meta.noCache && !reqCC.has("no-cache") && !(reqMaxAge !== undefined && age > reqMaxAge);
+  if (fresh && !(request.headers.has("authorization") && !servesAuthorized(meta))) {
+    return fromStored(request, entry, `${NAME}; hit`, now);
   }
-  return { bytes };
+  const getRequest = request.method === "HEAD" ? new Request(request, { method: "GET" }) : request;
+  const staleness = age - meta.lifetime;
+  const mayServeStale = !meta.noCache && !meta.mustRevalidate && !reqCC.has("no-cache");
+  if (mayServeStale && staleness >= 0 && staleness < meta.swr) {
+    refreshInBackground(ctx, url, getRequest, entry);
+    return fromStored(request, entry, `${NAME}; hit; detail=stale-while-revalidate`, now);
+  }
+  const staleIfError = !meta.noCache && staleness < meta.sie;
+  const staleAnswer = () => fromStored(request, entry, `${NAME}; hit; detail=stale-if-error`, ctx.io.now());
+  let response;
+  try {
+    response = await answer(ctx, url, getRequest, entry, `reval ${collapseKey}`);
+  } catch (err) {
+    if (staleIfError) return staleAnswer();
+    throw err;
+  }
+  if (response.status >= 500 && staleIfError) {
+    await response.body?.cancel();
+    return staleAnswer();
+  }
+  if (request.method !== "HEAD") return response;
+  await response.body?.cancel();
+  return new Response(null, response);
 }
 
 /**
@@ -133,246 +213,21 @@ async function readLimited(response, limit) {
  * @param {import("./index.d.ts").CachedFetchOptions} [options]
  */
 export function cachedFetch(cache, options = {}) {
-  if (!(cache instanceof Cache)) throw new TypeError(`cache must be a Cache; got ${describe(cache)}`);
-  if (options === null || typeof options !== "object") throw new TypeError(`options must be an object; got ${describe(options)}`);
-  const option = (name, fallback) => ms(options[name], name) ?? fallback;
-  const ttl = option("ttl", 0);
-  const swrDefault = option("staleWhileRevalidate", 0);
-  const sieDefault = option("staleIfError", 0);
-  const keepForRevalidation = option("keepForRevalidation", 300_000);
-  const respect = options.respectCacheControl ?? true;
-  if (typeof respect !== "boolean") throw new TypeError(`respectCacheControl must be a boolean; got ${describe(respect)}`);
-  const waitUntil = options.waitUntil;
-  if (waitUntil !== undefined && typeof waitUntil !== "function") throw new TypeError(`waitUntil must be a function; got ${describe(waitUntil)}`);
-  const upstream = options.fetch ?? ((req) => globalThis.fetch(req));
-  if (typeof upstream !== "function") throw new TypeError(`fetch must be a function; got ${describe(upstream)}`);
-  const io = cache[internals]();
-  if (!flights.has(cache)) flights.set(cache, { inflight: new Map(), refreshing: new Map() });
-  const { inflight, refreshing } = flights.get(cache);
-
-  /** Freshness lifetime (ms) and directives of a response, or null if it must not be stored. */
-  function policyOf(request, response) {
-    const headers = response.headers;
-    const cdn = headers.get("cdn-cache-control");
-    const cc = parseCacheControl(respect ? cdn ?? headers.get("cache-control") : null);
-    const reqCC = parseCacheControl(request.headers.get("cache-control"));
-    if (request.method !== "GET" || !STORABLE.has(response.status)) return null;
-    if (cc.has("no-store") || cc.has("private") || reqCC.has("no-store")) return null;
-    if (headers.has("set-cookie")) return null;
-    if (request.headers.has("authorization") && !(cc.has("public") || cc.has("s-maxage") || cc.has("must-revalidate"))) return null;
-    const vary = (headers.get("vary") ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean).sort();
-    if (vary.includes("*")) return null;
-    const date = httpDate(headers.get("date"));
-    let lifetime;
-    if (respect) {
-      lifetime = seconds(cc, "s-maxage") ?? seconds(cc, "max-age");
-      if (lifetime === undefined && !cdn && headers.has("expires")) {
-        const expires = httpDate(headers.get("expires"));
-        lifetime = expires === undefined ? 0 : Math.max(0, expires - (date ?? Date.now()));
-      }
-    }
-    if (lifetime === undefined && ttl > 0) lifetime = ttl;
-    if (lifetime === undefined && respect && (HEURISTIC.has(response.status) || cc.has("public"))) {
-      const lastModified = httpDate(headers.get("last-modified"));
-      if (lastModified !== undefined && date !== undefined && date > lastModified) lifetime = Math.floor((date - lastModified) / 10);
-    }
-    lifetime ??= 0;
-    const validators = headers.has("etag") || headers.has("last-modified");
-    if (lifetime === 0 && !validators) return null;
-    return {
-      lifetime,
-      vary,
-      noCache: cc.has("no-cache"),
-      mustRevalidate: cc.has("must-revalidate") || cc.has("proxy-revalidate") || cc.has("s-maxage"),
-      swr: seconds(cc, "stale-while-revalidate") ?? swrDefault,
-      sie: seconds(cc, "stale-if-error") ?? sieDefault,
-      validators,
-      date,
-    };
-  }
-
-  function currentAge(meta, now) {
-    const apparent = Math.max(0, meta.resTime - (meta.date ?? meta.resTime));
-    const corrected = meta.age + (meta.resTime - meta.reqTime);
-    return Math.max(apparent, corrected) + (now - meta.resTime);
-  }
-
-  function store(url, request, response, policy, body, reqTime, resTime) {
-    const headers = [];
-    for (const [k, v] of response.headers) if (!HOP_BY_HOP.has(k)) headers.push([k, v]);
-    const meta = {
-      status: response.status,
-      statusText: response.statusText,
-      headers,
-      reqTime,
-      resTime,
-      date: policy.date,
-      age: (Number(response.headers.get("age")) || 0) * 1000,
-      lifetime: policy.lifetime,
-      noCache: policy.noCache,
-      mustRevalidate: policy.mustRevalidate,
-      swr: policy.swr,
-      sie: policy.sie,
-      etag: response.headers.get("etag"),
-      lastModified: response.headers.get("last-modified"),
-    };
-    const remaining = policy.lifetime - currentAge(meta, resTime);
-    const keep = Math.max(0, remaining) + Math.max(policy.swr, policy.sie, policy.validators ? keepForRevalidation : 0);
-    if (keep <= 0) return false;
-    const tag = `cf-url:${url}`;
-    const opts = { ttl: Math.ceil(keep), tags: [tag] };
-    if (policy.vary.length) io.setRaw(["cf-vary", url], encoder.encode(JSON.stringify(policy.vary)), opts);
-    else if (io.getRaw(["cf-vary", url]) !== undefined) cache.delete(["cf-vary", url]);
-    const key = ["cf", url, varySignature(policy.vary, request.headers)];
-    return io.setRaw(key, encodeEntry(meta, body), opts);
-  }
-
-  function lookup(url, request) {
-    const varyBytes = io.getRaw(["cf-vary", url]);
-    const vary = varyBytes ? JSON.parse(decoder.decode(varyBytes)) : [];
-    const raw = io.getRaw(["cf", url, varySignature(vary, request.headers)]);
-    return raw ? decodeEntry(raw) : undefined;
-  }
-
-  function fromStored(request, entry, status, now) {
-    const headers = new Headers(entry.meta.headers);
-    headers.set("age", String(Math.floor(Math.max(0, currentAge(entry.meta, now)) / 1000)));
-    appendStatus(headers, status);
-    const bodyless = request.method === "HEAD" || entry.meta.status === 204 || entry.meta.status === 304;
-    return new Response(bodyless ? null : entry.body.slice(), { status: entry.meta.status, statusText: entry.meta.statusText, headers });
-  }
-
-  function passThrough(response, status) {
-    const out = new Response(response.body, response);
-    appendStatus(out.headers, status);
-    return out;
-  }
-
-  /** One origin round trip whose outcome every waiter can rebuild a response from. */
-  async function fetchAndStore(url, request, conditional) {
-    const reqTime = io.now();
-    const forwarded = conditional ? withValidators(request, conditional.meta) : request;
-    const response = await upstream(forwarded);
-    const resTime = io.now();
-    if (conditional && response.status === 304) {
-      // Refresh the stored response's headers and freshness (RFC 9111 §4.3.4).
-      const meta = conditional.meta;
-      const merged = new Headers(meta.headers);
-      for (const [k, v] of response.headers) if (!HOP_BY_HOP.has(k) && !KEEP_ON_304.has(k)) merged.set(k, v);
-      const synthetic = new Response(null, { status: meta.status, headers: merged });
-      const policy = policyOf(request, synthetic);
-      if (policy) store(url, request, synthetic, policy, conditional.body, reqTime, resTime);
-      const entry = { meta: { ...meta, headers: [...merged], reqTime, resTime, date: policy?.date ?? meta.date, age: 0, lifetime: policy?.lifetime ?? 0 }, body: conditional.body };
-      return { kind: "entry", entry, status: `${NAME}; fwd=stale; fwd-status=304${policy ? "; stored" : ""}` };
-    }
-    const policy = policyOf(request, response);
-    const fwd = conditional ? `fwd=stale; fwd-status=${response.status}` : "fwd=uri-miss";
-    if (!policy) return { kind: "response", response, status: `${NAME}; ${fwd}` };
-    const read = await readLimited(response, io.maxMemory);
-    if (read.stream) {
-      return { kind: "response", response: new Response(read.stream, response), status: `${NAME}; ${fwd}; detail=too-large` };
-    }
-    const stored = store(url, request, response, policy, read.bytes, reqTime, resTime);
-    const headers = [];
-    for (const [k, v] of response.headers) if (k !== "set-cookie") headers.push([k, v]);
-    return {
-      kind: "entry",
-      entry: { meta: { status: response.status, statusText: response.statusText, headers, reqTime, resTime, date: policy.date, age: (Number(response.headers.get("age")) || 0) * 1000 }, body: read.bytes },
-      status: `${NAME}; ${fwd}${stored ? "; stored" : ""}`,
-    };
-  }
-
-  function withValidators(request, meta) {
-    const headers = new Headers(request.headers);
-    if (meta.etag) headers.set("if-none-match", meta.etag);
-    if (meta.lastModified) headers.set("if-modified-since", meta.lastModified);
-    return new Request(request.url, { method: "GET", headers, redirect: request.redirect });
-  }
-
-  /** Collapses concurrent identical misses into one origin request. */
-  function shared(map, flightKey, run) {
-    let flight = map.get(flightKey);
-    let leader = false;
-    if (!flight) {
-      leader = true;
-      flight = run().finally(() => map.delete(flightKey));
-      map.set(flightKey, flight);
-    }
-    return { flight, leader };
-  }
-
-  async function answer(url, request, now, conditional, collapseKey) {
-    const { flight, leader } = shared(inflight, collapseKey, () => fetchAndStore(url, request, conditional));
-    const outcome = await flight;
-    if (outcome.kind === "entry") {
-      return fromStored(request, outcome.entry, leader ? outcome.status : `${outcome.status}; collapsed`, io.now());
-    }
-    if (leader) return passThrough(outcome.response, outcome.status);
-    // Not shareable (private, Set-Cookie, too large…): this waiter asks the origin itself.
-    return passThrough(await upstream(request), `${NAME}; fwd=uri-miss`);
-  }
-
+  const ctx = contextOf(cache, options);
   return async function cfetch(input, init) {
     const request = new Request(input, init);
     const method = request.method;
-    if (method !== "GET" && method !== "HEAD") {
-      const response = await upstream(request);
-      if (UNSAFE.has(method) && response.status < 400) {
-        const url = normalizeUrl(request.url);
-        const origin = new URL(url).origin;
-        cache.invalidateTag(`cf-url:${url}`);
-        for (const h of ["location", "content-location"]) {
-          const v = response.headers.get(h);
-          if (!v) continue;
-          const target = new URL(v, url);
-          if (target.origin === origin) cache.invalidateTag(`cf-url:${normalizeUrl(target.href)}`);
-        }
-      }
-      return passThrough(response, `${NAME}; fwd=method`);
-    }
+    if (method !== "GET" && method !== "HEAD") return forwardUnsafe(ctx, request);
     const url = normalizeUrl(request.url);
-    const reqCC = parseCacheControl(request.headers.get("cache-control") ?? (/no-cache/i.test(request.headers.get("pragma") ?? "") ? "no-cache" : null));
-    if (reqCC.has("no-store")) return passThrough(await upstream(request), `${NAME}; fwd=request`);
-    const now = io.now();
-    // Credentialed requests never share an origin round trip with others.
-    const personal = request.headers.has("authorization") || request.headers.has("cookie");
-    const collapseKey = personal ? Symbol("personal") : `${method === "HEAD" ? "GET" : method} ${url}\n${[...request.headers].map(([k, v]) => `${k}:${v}`).join("\n")}`;
-    const getRequest = method === "HEAD" ? new Request(request, { method: "GET" }) : request;
-    const entry = lookup(url, request);
-    if (!entry) {
-      const response = await answer(url, getRequest, now, null, collapseKey);
-      if (method === "HEAD") return new Response(null, response);
-      return response;
-    }
-    const meta = entry.meta;
-    const age = currentAge(meta, now);
-    const reqMaxAge = seconds(reqCC, "max-age");
-    const fresh = age < meta.lifetime && !meta.noCache && !reqCC.has("no-cache") && !(reqMaxAge !== undefined && age > reqMaxAge);
-    if (fresh && !(request.headers.has("authorization") && !meta.mustRevalidate && !meta.headers.some(([k, v]) => k === "cache-control" && /public|s-maxage/.test(v)))) {
-      return fromStored(request, entry, `${NAME}; hit`, now);
-    }
-    const staleness = age - meta.lifetime;
-    const mayServeStale = !meta.noCache && !meta.mustRevalidate && !reqCC.has("no-cache");
-    if (mayServeStale && staleness >= 0 && staleness < meta.swr) {
-      if (!refreshing.has(url)) {
-        const p = fetchAndStore(url, getRequest, entry).catch(() => undefined).finally(() => refreshing.delete(url));
-        refreshing.set(url, p);
-        if (waitUntil) waitUntil(p);
-      }
-      return fromStored(request, entry, `${NAME}; hit; detail=stale-while-revalidate`, now);
-    }
-    // Revalidate in the foreground; on failure, stale-if-error may answer.
-    try {
-      const revalKey = personal ? Symbol("personal") : `reval ${collapseKey}`;
-      const response = await answer(url, getRequest, now, entry, revalKey);
-      if (response.status >= 500 && !meta.noCache && staleness < meta.sie) {
-        await response.body?.cancel();
-        return fromStored(request, entry, `${NAME}; hit; detail=stale-if-error`, io.now());
-      }
-      return method === "HEAD" ? new Response(null, response) : response;
-    } catch (err) {
-      if (!meta.noCache && staleness < meta.sie) return fromStored(request, entry, `${NAME}; hit; detail=stale-if-error`, io.now());
-      throw err;
-    }
+    const reqCC = requestCacheControl(request);
+    if (reqCC.has("no-store")) return passThrough(await ctx.upstream(request), `${NAME}; fwd=request`);
+    // Misses collapse on method + URL (+ keyHeaders); Vary and credentials
+    // decide afterwards whether a waiter may take the leader's answer.
+    const collapseKey = `${method} ${keyOf(ctx, url, request)}`;
+    const entry = lookup(ctx, url, request);
+    if (entry) return fromEntry(ctx, request, url, entry, reqCC, collapseKey);
+    // A HEAD miss is forwarded as a HEAD: nothing to store, no body to drain.
+    if (method === "HEAD") return passThrough(await ctx.upstream(request), `${NAME}; fwd=uri-miss`);
+    return answer(ctx, url, request, null, collapseKey);
   };
 }

@@ -179,7 +179,7 @@ export declare function key(...parts: [string | number, ...(string | number)[]])
 export declare const POLICIES: readonly Policy[];
 
 export interface CachedFetchOptions {
-  /** Freshness for responses that carry none (no max-age, s-maxage or Expires). @default 0 */
+  /** Freshness for responses that carry none (no max-age, s-maxage or Expires); never applied to a request with Cookie or Authorization. @default 0 */
   ttl?: Milliseconds;
   /** Honour Cache-Control, CDN-Cache-Control and Expires. When false, every storable response gets `ttl`. @default true */
   respectCacheControl?: boolean;
@@ -193,6 +193,10 @@ export interface CachedFetchOptions {
   waitUntil?: (promise: Promise<unknown>) => void;
   /** The origin fetch. @default globalThis.fetch */
   fetch?: (request: Request) => Promise<Response>;
+  /** Request headers added to the cache key (and to request collapsing) besides the URL, e.g. a tenant header. @default [] */
+  keyHeaders?: readonly string[];
+  /** The largest body a miss buffers for storing; a larger one passes through unstored. @default Math.floor(maxMemory / 8) */
+  maxBodySize?: Bytes;
 }
 
 /**

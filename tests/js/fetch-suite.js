@@ -339,9 +339,115 @@ test("cachedFetch validates its arguments", async (lib) => {
       threw++;
     }
   }
-  equal(threw, 4);
+  for (const opts of [{ maxBodySize: -1 }, { maxBodySize: 1.5 }]) {
+    try {
+      lib.cachedFetch(cache, opts);
+    } catch (err) {
+      ok(err instanceof RangeError && String(err).includes("maxBodySize"), String(err));
+      threw++;
+    }
+  }
+  for (const opts of [{ keyHeaders: "x-a" }, { keyHeaders: [3] }]) {
+    try {
+      lib.cachedFetch(cache, opts);
+    } catch (err) {
+      ok(err instanceof TypeError && String(err).includes("keyHeaders"), String(err));
+      threw++;
+    }
+  }
+  equal(threw, 8);
   const f = lib.cachedFetch(cache);
   await rejects(f("not a url"), TypeError);
+});
+
+test("a response to a Cookie or Authorization request is shared only with explicit shared freshness", async (lib) => {
+  const { t, cfetch } = setup(lib, { ttl: 60_000 });
+  const viaTtl = "/cred-ttl";
+  await (await cfetch(lib.origin + viaTtl, { headers: { cookie: "sid=alice" } })).text();
+  const anon = await (await cfetch(lib.origin + viaTtl)).text();
+  ok(!anon.includes("sid=alice"), "the ttl default never shares a Cookie request's response");
+  const authTtl = "/cred-auth-ttl";
+  await (await cfetch(lib.origin + authTtl, { headers: { authorization: "Bearer alice" } })).text();
+  ok(!(await (await cfetch(lib.origin + authTtl)).text()).includes("alice"), "nor an Authorization request's");
+  const heur = `/cred-heur?date=${t.t}&lm=${t.t - 1_000_000}`;
+  await (await cfetch(lib.origin + heur, { headers: { cookie: "sid=alice" } })).text();
+  ok(!(await (await cfetch(lib.origin + heur)).text()).includes("sid=alice"), "nor heuristic freshness");
+  for (const cc of ["max-age%3D60", "s-maxage%3D60", "public%2C%20max-age%3D60"]) {
+    const p = `/cred-shared?cc=${cc}`;
+    await (await cfetch(lib.origin + p, { headers: { cookie: "sid=alice" } })).text();
+    equal((await cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; hit", `${cc} is explicit shared freshness`);
+  }
+  equal(await count(lib.origin, viaTtl), 2);
+  equal(await count(lib.origin, heur), 2);
+});
+
+test("concurrent misses that differ only in User-Agent or Cookie reach the origin once", async (lib) => {
+  const { cfetch } = setup(lib);
+  const ua = "/col-ua?cc=max-age%3D60&delay=50";
+  const a = await Promise.all(Array.from({ length: 50 }, (_, i) => cfetch(lib.origin + ua, { headers: { "user-agent": `agent-${i}` } }).then(body)));
+  equal(await count(lib.origin, ua), 1, "one origin request for 50 User-Agents");
+  ok(a.every((b) => b === a[0]));
+  const ck = "/col-ck?cc=max-age%3D60&delay=50";
+  await Promise.all(Array.from({ length: 50 }, (_, i) => cfetch(lib.origin + ck, { headers: { cookie: `sid=${i}` } }).then(body)));
+  equal(await count(lib.origin, ck), 1, "one origin request for 50 Cookies when the answer is shared");
+});
+
+test("collapsed waiters whose Vary headers differ, or whose answer is private, ask the origin themselves", async (lib) => {
+  const { cfetch } = setup(lib);
+  const accepts = ["a/x", "a/x", "b/y", "c/z", "a/x"];
+  const v = "/col-vary?cc=max-age%3D60&vary=accept&delay=50";
+  const bodies = await Promise.all(accepts.map((accept) => cfetch(lib.origin + v, { headers: { accept } }).then(body)));
+  accepts.forEach((accept, i) => ok(bodies[i].includes(`accept=${accept} `), `${accept} got its own variant`));
+  equal(await count(lib.origin, v), 3);
+  const vc = "/col-vary-ck?cc=max-age%3D60&vary=cookie&delay=50";
+  const users = ["sid=1", "sid=2", "sid=3"];
+  const vcBodies = await Promise.all(users.map((cookie) => cfetch(lib.origin + vc, { headers: { cookie } }).then(body)));
+  users.forEach((cookie, i) => ok(vcBodies[i].endsWith(`cookie=${cookie}`), `${cookie} got its own Vary: Cookie variant`));
+  const priv = "/col-priv?cc=private%2C%20max-age%3D60&delay=50";
+  const privBodies = await Promise.all(users.map((cookie) => cfetch(lib.origin + priv, { headers: { cookie } }).then(body)));
+  users.forEach((cookie, i) => ok(privBodies[i].endsWith(`cookie=${cookie}`), `${cookie} got its own private page`));
+  const noStore = "/col-auth?cc=max-age%3D60&delay=50";
+  const authBodies = await Promise.all(users.map((u) => cfetch(lib.origin + noStore, { headers: { authorization: u } }).then(body)));
+  users.forEach((u, i) => ok(authBodies[i].includes(`auth=${u} `), `${u} got its own Authorization answer`));
+});
+
+test("Vary: an empty header value and an absent header are different variants", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/vary-empty?cc=max-age%3D60&vary=x-variant";
+  await (await cfetch(lib.origin + p)).text();
+  const empty = await cfetch(lib.origin + p, { headers: { "x-variant": "" } });
+  ok(empty.headers.get("cache-status").includes("fwd=uri-miss"), "the empty value is not the absent header's variant");
+  await empty.text();
+  equal((await cfetch(lib.origin + p, { headers: { "x-variant": "" } })).headers.get("cache-status"), "edgecache; hit");
+  equal((await cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; hit");
+  equal(await count(lib.origin, p), 2);
+});
+
+test("keyHeaders adds request headers to the cache key", async (lib) => {
+  const { cfetch } = setup(lib, { keyHeaders: ["X-Tenant"] });
+  const p = "/tenant?cc=max-age%3D60&reflect=x-tenant";
+  equal(await (await cfetch(lib.origin + p, { headers: { "x-tenant": "a" } })).text(), "a");
+  equal(await (await cfetch(lib.origin + p, { headers: { "x-tenant": "b" } })).text(), "b", "another tenant, another entry");
+  const again = await cfetch(lib.origin + p, { headers: { "x-tenant": "a" } });
+  equal(again.headers.get("cache-status"), "edgecache; hit");
+  equal(await again.text(), "a");
+  equal(await (await cfetch(lib.origin + p)).text(), "", "no tenant is its own entry");
+  equal(await count(lib.origin, p), 3);
+  const put = await cfetch(lib.origin + p, { method: "PUT", body: "x" });
+  await put.text();
+  ok((await cfetch(lib.origin + p, { headers: { "x-tenant": "a" } })).headers.get("cache-status").includes("fwd=uri-miss"), "an unsafe request invalidates every tenant's entry");
+});
+
+test("maxBodySize: a larger body passes through unstored", async (lib) => {
+  const { cfetch } = setup(lib, { maxBodySize: 1000 });
+  const p = "/cap?cc=max-age%3D60&size=5000";
+  const r = await cfetch(lib.origin + p);
+  equal((await r.text()).length, 5000);
+  ok(r.headers.get("cache-status").includes("detail=too-large"));
+  const small = "/cap-small?cc=max-age%3D60&size=900";
+  equal((await cfetch(lib.origin + small)).headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
+  await (await cfetch(lib.origin + p)).text();
+  equal(await count(lib.origin, p), 2);
 });
 
 export function fetchSuite() {

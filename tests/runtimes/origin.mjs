@@ -1,36 +1,64 @@
-// A real origin for the cachedFetch tests: a Node http server on 127.0.0.1
-// whose response is chosen by the query string, and which counts requests.
+// A real origin for the cachedFetch and proxy tests: a Node http server on
+// 127.0.0.1 whose response is chosen by the query string, and which counts
+// requests.
 //
 //   ?cc=…        Cache-Control          ?cdn=…     CDN-Cache-Control
 //   ?etag=…      ETag (304 on a match)  ?lm=ms     Last-Modified (epoch ms)
 //   ?date=ms     Date (none by default: test clocks are not the wall clock)
 //   ?expires=ms  Expires                ?age=s     Age
 //   ?vary=…      Vary                   ?cookie=1  Set-Cookie
-//   ?status=n    status                 ?size=n    body of n bytes
+//   ?status=n    status                 ?size=n    body of n bytes ("x"), streamed
 //   ?delay=ms    answer after a delay   ?location=… Location  ?clocation=… Content-Location
 //   ?counted=1   X-Origin-Count: n (also on a 304)
-// Control: /__count?url=<path+query> → {count}, /__total → {count},
-//          /__reset, /__fail?path=/x&mode=500|reset|off (per path).
-// The body is `v<n> <method> <path> auth=<authorization> accept=<accept>`,
-// n counting requests for that path+query, so tests can tell copies apart.
+//   ?reflect=h   the body is request header h's value (latin-1 bytes kept)
+//   ?echo=1      the body is the request body
+//   ?latin=1     X-Latin: the latin-1 bytes "caf\xe9"
+//   ?hop=1       Connection: x-hop, and an X-Hop header it names
+//   ?slow=ms     with size: one 16 KiB chunk every ms
+//   ?resetafter=n  with size: destroy the connection after n body bytes
+// Control (answered with Connection: close, so they leave no connection open):
+//   /__count?url=<path+query> → {count}, /__total → {count}, /__reset,
+//   /__fail?path=/x&mode=500|reset|off (per path), /__conns → {open} (client
+//   connections open, this one excluded), /__log?match=s → the requests whose
+//   raw target contains s: [{method, url, headers: {name: latin-1 hex}}],
+//   /__aborted → {count} responses whose client went away before their end,
+//   /__sent?url=… → {bytes} body bytes written for that path+query so far.
+// The body is `v<n> <method> <path> auth=<authorization> accept=<accept>
+// inm=<if-none-match> cookie=<cookie>`, n counting requests for that
+// path+query, so tests can tell copies apart.
 import { createServer } from "node:http";
+
+const CHUNK = 16 * 1024;
+const FILL = Buffer.alloc(CHUNK, "x");
+/** Lets the bytes before a reset reach the client before the socket is destroyed. */
+const RESET_AFTER_FLUSH_MS = 50;
 
 export async function startOrigin() {
   const counts = new Map();
   const fail = new Map();
+  const sent = new Map();
+  const log = [];
+  const sockets = new Set();
   let total = 0;
+  let aborted = 0;
   const server = createServer((req, res) => {
-    const url = new URL(req.url, "http://origin.test");
+    // The raw target is kept as a path: `//host/x` or `*` is never read as another host.
+    const url = new URL(`http://origin.test${req.url.startsWith("/") ? "" : "/"}${req.url}`);
     res.sendDate = false;
     const json = (obj) => {
-      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store", connection: "close" });
       res.end(JSON.stringify(obj));
     };
     if (url.pathname === "/__count") return json({ count: counts.get(url.searchParams.get("url")) ?? 0 });
     if (url.pathname === "/__total") return json({ count: total });
+    if (url.pathname === "/__conns") return json({ open: sockets.size - 1 });
+    if (url.pathname === "/__aborted") return json({ count: aborted });
+    if (url.pathname === "/__sent") return json({ bytes: sent.get(url.searchParams.get("url")) ?? 0 });
+    if (url.pathname === "/__log") return json(log.filter((r) => r.url.includes(url.searchParams.get("match") ?? "")));
     if (url.pathname === "/__reset") {
       counts.clear();
       fail.clear();
+      log.length = 0;
       total = 0;
       return json({ ok: true });
     }
@@ -38,8 +66,13 @@ export async function startOrigin() {
       fail.set(url.searchParams.get("path"), url.searchParams.get("mode"));
       return json({ ok: true });
     }
-    let body = "";
-    req.on("data", (c) => (body += c));
+    const headers = {};
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      headers[req.rawHeaders[i].toLowerCase()] = Buffer.from(req.rawHeaders[i + 1], "latin1").toString("hex");
+    }
+    log.push({ method: req.method, url: req.url, headers });
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
       total++;
       const key = url.pathname + url.search;
@@ -52,34 +85,72 @@ export async function startOrigin() {
         return res.end("origin error");
       }
       const q = url.searchParams;
-      const headers = { "content-type": "text/plain; charset=utf-8" };
-      if (q.has("cc")) headers["cache-control"] = q.get("cc");
-      if (q.has("cdn")) headers["cdn-cache-control"] = q.get("cdn");
-      if (q.has("etag")) headers.etag = q.get("etag");
-      if (q.has("lm")) headers["last-modified"] = new Date(Number(q.get("lm"))).toUTCString();
-      if (q.has("date")) headers.date = new Date(Number(q.get("date"))).toUTCString();
-      if (q.has("expires")) headers.expires = new Date(Number(q.get("expires"))).toUTCString();
-      if (q.has("age")) headers.age = q.get("age");
-      if (q.has("vary")) headers.vary = q.get("vary");
-      if (q.has("cookie")) headers["set-cookie"] = `session=${n}; Path=/`;
-      if (q.has("location")) headers.location = q.get("location");
-      if (q.has("clocation")) headers["content-location"] = q.get("clocation");
-      if (q.has("counted")) headers["x-origin-count"] = String(n);
+      const out = { "content-type": "text/plain; charset=utf-8" };
+      if (q.has("cc")) out["cache-control"] = q.get("cc");
+      if (q.has("cdn")) out["cdn-cache-control"] = q.get("cdn");
+      if (q.has("etag")) out.etag = q.get("etag");
+      if (q.has("lm")) out["last-modified"] = new Date(Number(q.get("lm"))).toUTCString();
+      if (q.has("date")) out.date = new Date(Number(q.get("date"))).toUTCString();
+      if (q.has("expires")) out.expires = new Date(Number(q.get("expires"))).toUTCString();
+      if (q.has("age")) out.age = q.get("age");
+      if (q.has("vary")) out.vary = q.get("vary");
+      if (q.has("cookie")) out["set-cookie"] = `session=${n}; Path=/`;
+      if (q.has("location")) out.location = q.get("location");
+      if (q.has("clocation")) out["content-location"] = q.get("clocation");
+      if (q.has("counted")) out["x-origin-count"] = String(n);
+      if (q.has("latin")) out["x-latin"] = "caf\u00e9"; // written as latin-1: the body below is a Buffer
+      if (q.has("hop")) Object.assign(out, { connection: "x-hop", "x-hop": "1" });
       const respond = () => {
         if (q.has("etag") && req.headers["if-none-match"] === q.get("etag")) {
-          res.writeHead(304, headers);
+          res.writeHead(304, out);
           return res.end();
         }
-        const text = q.has("size")
-          ? "x".repeat(Number(q.get("size")))
-          : `v${n} ${req.method} ${url.pathname} auth=${req.headers.authorization ?? ""} accept=${req.headers.accept ?? ""} inm=${req.headers["if-none-match"] ?? ""}`;
-        res.writeHead(Number(q.get("status") ?? 200), headers);
+        const status = Number(q.get("status") ?? 200);
+        if (q.has("size")) return streamBody(q, key, status, out);
+        let text;
+        if (q.has("reflect")) text = Buffer.from(req.headers[q.get("reflect")] ?? "", "latin1");
+        else if (q.has("echo")) text = Buffer.concat(chunks);
+        else {
+          text = Buffer.from(`v${n} ${req.method} ${url.pathname} auth=${req.headers.authorization ?? ""} accept=${req.headers.accept ?? ""} inm=${req.headers["if-none-match"] ?? ""} cookie=${req.headers.cookie ?? ""}`);
+        }
+        res.writeHead(status, out);
         res.end(req.method === "HEAD" ? undefined : text);
       };
       const delay = Number(q.get("delay") ?? 0);
       if (delay > 0) setTimeout(respond, delay);
       else respond();
     });
+
+    /** Writes `size` bytes with backpressure, optionally slowly or cut short by a reset. */
+    function streamBody(q, key, status, out) {
+      const size = Number(q.get("size"));
+      const slow = Number(q.get("slow") ?? 0);
+      const resetAfter = q.has("resetafter") ? Number(q.get("resetafter")) : Infinity;
+      if (!q.has("resetafter")) out["content-length"] = String(size);
+      res.writeHead(status, out);
+      if (req.method === "HEAD") return res.end();
+      let written = 0;
+      res.on("close", () => {
+        if (!res.writableFinished) aborted++;
+      });
+      const pump = () => {
+        while (written < size && !res.destroyed) {
+          if (written >= resetAfter) return void setTimeout(() => req.socket.destroy(), RESET_AFTER_FLUSH_MS);
+          const n = Math.min(CHUNK, size - written, resetAfter - written);
+          written += n;
+          sent.set(key, written);
+          const more = res.write(n === CHUNK ? FILL : FILL.subarray(0, n));
+          if (slow > 0) return void setTimeout(pump, slow);
+          if (!more) return void res.once("drain", pump);
+        }
+        if (written >= size) res.end();
+      };
+      pump();
+    }
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   const base = `http://127.0.0.1:${server.address().port}`;

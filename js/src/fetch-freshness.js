@@ -1,0 +1,120 @@
+// cachedFetch's freshness rules (RFC 9111): whether a response may be stored
+// and for how long, and a stored response's current age.
+
+/** Final statuses a shared cache understands and may store (RFC 9110 §15; 206 is left to the origin). */
+const STORABLE = new Set([200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501]);
+/** Statuses cacheable by default: heuristic freshness is allowed (RFC 9110 §15.1). */
+const HEURISTIC = new Set([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]);
+/** Heuristic freshness is this fraction of the time since Last-Modified (RFC 9111 §4.2.2). */
+const HEURISTIC_DIVISOR = 10;
+
+/** Parses a Cache-Control-style header into a Map of lowercased directives. */
+export function parseCacheControl(value) {
+  const out = new Map();
+  if (!value) return out;
+  for (const part of value.split(",")) {
+    const eq = part.indexOf("=");
+    const name = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
+    if (!name) continue;
+    let v = eq < 0 ? true : part.slice(eq + 1).trim();
+    if (typeof v === "string" && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+    if (!out.has(name)) out.set(name, v); // the first occurrence wins
+  }
+  return out;
+}
+
+/** The request's Cache-Control, with `Pragma: no-cache` read as no-cache. */
+export function requestCacheControl(request) {
+  const pragma = /no-cache/i.test(request.headers.get("pragma") ?? "") ? "no-cache" : null;
+  return parseCacheControl(request.headers.get("cache-control") ?? pragma);
+}
+
+/** delta-seconds → ms, or undefined when absent/invalid. */
+export function seconds(cc, name) {
+  const v = cc.get(name);
+  if (typeof v !== "string" || !/^\d+$/.test(v)) return undefined;
+  return Number(v) * 1000;
+}
+
+function httpDate(value) {
+  if (!value) return undefined;
+  const t = Date.parse(value);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+/** The header names a response's Vary lists, lowercased and sorted. */
+export function varyNames(headers) {
+  return (headers.get("vary") ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean).sort();
+}
+
+/** Whether a request carries credentials: its response may be personal. */
+export function isPersonal(request) {
+  return request.headers.has("authorization") || request.headers.has("cookie");
+}
+
+/** Whether a stored response may answer a request with Authorization (RFC 9111 §3.5). */
+export function servesAuthorized(meta) {
+  return meta.mustRevalidate || meta.headers.some(([k, v]) => k === "cache-control" && /public|s-maxage/.test(v));
+}
+
+/** Whether the response's directives forbid storing it for this request. */
+function refused(request, response, cc) {
+  if (request.method !== "GET" || !STORABLE.has(response.status)) return true;
+  if (cc.has("no-store") || cc.has("private") || parseCacheControl(request.headers.get("cache-control")).has("no-store")) return true;
+  if (response.headers.has("set-cookie")) return true;
+  if (request.headers.has("authorization") && !(cc.has("public") || cc.has("s-maxage") || cc.has("must-revalidate"))) return true;
+  // A credentialed request's response is shared only when the origin says
+  // so explicitly; the ttl default and heuristics never apply to it.
+  return isPersonal(request) && !(cc.has("public") || cc.has("s-maxage") || cc.has("max-age"));
+}
+
+/** Freshness lifetime in ms from the headers, the ttl default or heuristics; undefined if none applies. */
+function lifetimeOf(response, cc, cdn, date, config, personal) {
+  const headers = response.headers;
+  let lifetime;
+  if (config.respect) {
+    lifetime = seconds(cc, "s-maxage") ?? seconds(cc, "max-age");
+    if (lifetime === undefined && !cdn && headers.has("expires")) {
+      const expires = httpDate(headers.get("expires"));
+      lifetime = expires === undefined ? 0 : Math.max(0, expires - (date ?? Date.now()));
+    }
+  }
+  if (personal) return lifetime;
+  if (lifetime === undefined && config.ttl > 0) lifetime = config.ttl;
+  if (lifetime === undefined && config.respect && (HEURISTIC.has(response.status) || cc.has("public"))) {
+    const lastModified = httpDate(headers.get("last-modified"));
+    if (lastModified !== undefined && date !== undefined && date > lastModified) lifetime = Math.floor((date - lastModified) / HEURISTIC_DIVISOR);
+  }
+  return lifetime;
+}
+
+/** Freshness lifetime (ms) and directives of a response, or null if it must not be stored. */
+export function policyOf(request, response, config) {
+  const headers = response.headers;
+  const cdn = headers.get("cdn-cache-control");
+  const cc = parseCacheControl(config.respect ? cdn ?? headers.get("cache-control") : null);
+  if (refused(request, response, cc)) return null;
+  const vary = varyNames(headers);
+  if (vary.includes("*")) return null;
+  const date = httpDate(headers.get("date"));
+  const lifetime = lifetimeOf(response, cc, cdn, date, config, isPersonal(request)) ?? 0;
+  const validators = headers.has("etag") || headers.has("last-modified");
+  if (lifetime === 0 && !validators) return null;
+  return {
+    lifetime,
+    vary,
+    noCache: cc.has("no-cache"),
+    mustRevalidate: cc.has("must-revalidate") || cc.has("proxy-revalidate") || cc.has("s-maxage"),
+    swr: seconds(cc, "stale-while-revalidate") ?? config.swr,
+    sie: seconds(cc, "stale-if-error") ?? config.sie,
+    validators,
+    date,
+  };
+}
+
+/** A stored response's current age in ms (RFC 9111 §4.2.3). */
+export function currentAge(meta, now) {
+  const apparent = Math.max(0, meta.resTime - (meta.date ?? meta.resTime));
+  const corrected = meta.age + (meta.resTime - meta.reqTime);
+  return Math.max(apparent, corrected) + (now - meta.resTime);
+}

@@ -1,0 +1,146 @@
+// cachedFetch's storage: entries as bytes in the cache, and reading a body
+// up to the size worth storing.
+//
+// Stored per key base (the URL, plus keyHeaders' values when set):
+// ["cf-vary", base] → the response's Vary header names, and
+// ["cf", base, vary signature] → metadata + body. Both carry the tag
+// "cf-url:" + url, so an unsafe request invalidates every variant in O(1).
+
+import { currentAge } from "./fetch-freshness.js";
+
+/** Response headers never stored (hop-by-hop, and Set-Cookie, which is never shared). */
+export const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+  "transfer-encoding", "upgrade", "set-cookie"]);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+/** Bytes of the little-endian metadata length that starts a stored entry. */
+const META_LENGTH_BYTES = 4;
+
+/** The stored metadata's fields, in the order they are written: a positional
+ * array is about half the size of the same object as JSON text. */
+const META_FIELDS = ["status", "statusText", "headers", "reqTime", "resTime", "date", "age", "lifetime",
+  "noCache", "mustRevalidate", "swr", "sie", "etag", "lastModified"];
+
+function encodeEntry(meta, body) {
+  const m = encoder.encode(JSON.stringify(META_FIELDS.map((f) => meta[f] ?? null)));
+  const out = new Uint8Array(META_LENGTH_BYTES + m.length + body.length);
+  new DataView(out.buffer).setUint32(0, m.length, true);
+  out.set(m, META_LENGTH_BYTES);
+  out.set(body, META_LENGTH_BYTES + m.length);
+  return out;
+}
+
+function decodeEntry(bytes) {
+  const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
+  const values = JSON.parse(decoder.decode(bytes.subarray(META_LENGTH_BYTES, META_LENGTH_BYTES + n)));
+  const meta = {};
+  META_FIELDS.forEach((f, i) => {
+    if (values[i] !== null) meta[f] = values[i];
+  });
+  return { meta, body: bytes.subarray(META_LENGTH_BYTES + n) };
+}
+
+/** The request's values of the named headers; an absent header (no colon)
+ * differs from an empty one (RFC 9111 §4.1). */
+export function varySignature(names, headers) {
+  return names.map((n) => {
+    const v = headers.get(n);
+    return v === null ? n : `${n}:${v.trim()}`;
+  }).join("\n");
+}
+
+/** The part of the key before Vary: the URL, plus keyHeaders' values. */
+export function keyOf(ctx, url, request) {
+  const names = ctx.config.keyHeaders;
+  return names.length ? `${url}\n${varySignature(names, request.headers)}` : url;
+}
+
+/** A response's metadata, built once for storing and for answering. */
+export function entryMeta(response, policy, reqTime, resTime) {
+  const headers = [];
+  for (const [k, v] of response.headers) if (!HOP_BY_HOP.has(k)) headers.push([k, v]);
+  return {
+    status: response.status,
+    statusText: response.statusText,
+    headers,
+    reqTime,
+    resTime,
+    date: policy.date,
+    age: (Number(response.headers.get("age")) || 0) * 1000,
+    lifetime: policy.lifetime,
+    noCache: policy.noCache,
+    mustRevalidate: policy.mustRevalidate,
+    swr: policy.swr,
+    sie: policy.sie,
+    etag: response.headers.get("etag"),
+    lastModified: response.headers.get("last-modified"),
+  };
+}
+
+/** Stores an entry for as long as it is fresh plus its stale windows; false when refused. */
+export function store(ctx, url, request, policy, meta, body) {
+  const { cache, io } = ctx;
+  const remaining = policy.lifetime - currentAge(meta, meta.resTime);
+  const keep = Math.max(0, remaining) + Math.max(policy.swr, policy.sie, policy.validators ? ctx.config.keepForRevalidation : 0);
+  if (keep <= 0) return false;
+  const opts = { ttl: Math.ceil(keep), tags: [`cf-url:${url}`] };
+  const base = keyOf(ctx, url, request);
+  if (policy.vary.length) io.setRaw(["cf-vary", base], encoder.encode(JSON.stringify(policy.vary)), opts);
+  else if (io.getRaw(["cf-vary", base]) !== undefined) cache.delete(["cf-vary", base]);
+  return io.setRaw(["cf", base, varySignature(policy.vary, request.headers)], encodeEntry(meta, body), opts);
+}
+
+/** The stored entry for this request's variant, or undefined. */
+export function lookup(ctx, url, request) {
+  const { io } = ctx;
+  const base = keyOf(ctx, url, request);
+  const varyBytes = io.getRaw(["cf-vary", base]);
+  const vary = varyBytes ? JSON.parse(decoder.decode(varyBytes)) : [];
+  const raw = io.getRaw(["cf", base, varySignature(vary, request.headers)]);
+  return raw ? decodeEntry(raw) : undefined;
+}
+
+/** A stream of what was read so far followed by the rest of the reader. */
+function resumed(chunks, reader) {
+  return new ReadableStream({
+    start(c) {
+      for (const ch of chunks) c.enqueue(ch);
+    },
+    async pull(c) {
+      const next = await reader.read();
+      if (next.done) c.close();
+      else c.enqueue(next.value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+}
+
+function concat(chunks, size) {
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const ch of chunks) {
+    bytes.set(ch, at);
+    at += ch.length;
+  }
+  return bytes;
+}
+
+/** Reads a body up to `limit` bytes; past that, hands back a stream of all of it instead. */
+export async function readLimited(response, limit) {
+  const length = Number(response.headers.get("content-length"));
+  if (Number.isFinite(length) && length > limit) return { stream: response.body };
+  if (!response.body) return { bytes: new Uint8Array(0) };
+  const reader = response.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { bytes: concat(chunks, size) };
+    chunks.push(value);
+    size += value.length;
+    // Too big to store: pass it through, starting with what was read.
+    if (size > limit) return { stream: resumed(chunks, reader) };
+  }
+}
