@@ -29,11 +29,16 @@ export function requestCacheControl(request) {
   return parseCacheControl(request.headers.get("cache-control") ?? pragma);
 }
 
-/** delta-seconds → ms, or undefined when absent/invalid. */
+/** The largest delta-seconds a cache must keep: larger values count as this
+ * one (RFC 9111 §1.2.2), so an origin's huge max-age is a long life, not an
+ * error. */
+const MAX_DELTA_SECONDS = 2 ** 31;
+
+/** delta-seconds → ms (clamped to MAX_DELTA_SECONDS), or undefined when absent/invalid. */
 export function seconds(cc, name) {
   const v = cc.get(name);
   if (typeof v !== "string" || !/^\d+$/.test(v)) return undefined;
-  return Number(v) * 1000;
+  return Math.min(Number(v), MAX_DELTA_SECONDS) * 1000;
 }
 
 function httpDate(value) {

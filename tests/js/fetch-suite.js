@@ -50,6 +50,20 @@ test("max-age: a miss is stored, then hits carry Age and Cache-Status until it e
   equal(await count(lib.origin, path), 2);
 });
 
+test("a max-age beyond what the cache keeps is clamped to 2^31 s (RFC 9111 §1.2.2), not an error", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const path = "/huge?cc=max-age%3D99999999999999";
+  const a = await cfetch(lib.origin + path);
+  equal(a.status, 200);
+  equal(a.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
+  await body(a);
+  t.advance(365 * 24 * 3600 * 1000);
+  const b = await cfetch(lib.origin + path);
+  equal(b.headers.get("cache-status"), "edgecache; hit");
+  await body(b);
+  equal(await count(lib.origin, path), 1);
+});
+
 test("s-maxage wins over max-age in a shared cache; CDN-Cache-Control wins over Cache-Control", async (lib) => {
   const { t, cfetch } = setup(lib);
   const p1 = "/smax?cc=max-age%3D1%2C%20s-maxage%3D100";
