@@ -4,13 +4,10 @@
 //! only those with a TTL for `volatile-*`).
 
 mod adaptive;
-mod evicted;
 mod lfu;
 pub(crate) mod list;
 mod lru;
-mod minisim;
 mod random;
-mod sketch;
 
 pub use lfu::{
     DECAY_MINUTES as LFU_DECAY_MINUTES, INIT_VAL as LFU_INIT_VAL, LOG_FACTOR as LFU_LOG_FACTOR,

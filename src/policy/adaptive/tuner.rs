@@ -1,12 +1,5 @@
-//! The mini-simulation that picks `allkeys-adaptive`'s structure.
-//!
-//! Requests whose key hash falls in a 1-in-`rate` sample are replayed through
-//! nine ghost caches (8-byte keys, no values), each `1/rate` the size of the
-//! real cache: eight W-TinyLFUs with fixed window shares from 0.5 % (a
-//! frequency-biased W-TinyLFU) to 100 % (plain LRU), and one S3-FIFO. Spatial
-//! sampling keeps each ghost's hit ratio an estimate of the real cache's
-//! under that structure (the idea behind SHARDS and Caffeine's MiniSim
-//! climber).
+//! The tuner: when the simulator starts, which structure the cache starts
+//! with, and when it switches to a ghost's structure.
 //!
 //! **Where it starts.** A large cache starts as S3-FIFO, the structure that
 //! was never far from the best on any shared trace. A cache small enough for
@@ -32,27 +25,11 @@
 //! sampled reads was both too sticky on low-hit traces and too eager on
 //! large caches: 60 of 66 rows met the target; 63 with this one.
 
-use super::adaptive::{Adaptive, Structure};
+use super::engine::Structure;
+use super::simulator::{Simulator, GHOST_ENTRIES, STRUCTURES};
 use crate::rng::Rng;
-use crate::store::Store;
 use alloc::vec::Vec;
 
-/// The ghosts' structures: W-TinyLFU windows from frequency-biased to plain
-/// LRU, and S3-FIFO, which beats every window on some block-I/O and web
-/// traces.
-const STRUCTURES: [Structure; 9] = [
-    Structure::WTinyLfu(0.005),
-    Structure::WTinyLfu(0.01),
-    Structure::WTinyLfu(0.03),
-    Structure::WTinyLfu(0.08),
-    Structure::WTinyLfu(0.2),
-    Structure::WTinyLfu(0.4),
-    Structure::WTinyLfu(0.7),
-    Structure::WTinyLfu(1.0),
-    Structure::S3Fifo,
-];
-/// Each ghost holds about this many entries.
-const GHOST_ENTRIES: f64 = 2048.0;
 /// Where a large cache starts: S3-FIFO.
 const S3FIFO: usize = 8;
 /// Where a cache with full-size ghosts starts: a 1 % window.
@@ -62,41 +39,40 @@ const SMALL_START: usize = 1;
 const SIGNIFICANCE: f64 = 3.0;
 /// ...and this many times the ghost's capacity in entries.
 const SWITCH_COST: f64 = 0.3;
-/// Sample at most this sparsely.
-const MAX_RATE: u64 = 128;
+/// The simulator starts when the cache holds this share of its capacity.
+pub(super) const START_FILL: f64 = 0.5;
+/// Bins of the outcome histogram: one per subset of ghosts that hit.
+const OUTCOMES: usize = 1 << STRUCTURES.len();
 
-struct Ghost {
-    store: Store,
-    policy: Adaptive,
-}
-
-pub(crate) struct MiniSim {
+pub(super) struct Tuner {
     seed: u64,
-    ghosts: Vec<Ghost>,
-    mask: u64,
-    reads: u64,
-    period: u64,
+    /// The ghosts, from the start on (`None` before it, or if they could not
+    /// be allocated).
+    sim: Option<Simulator>,
     started: bool,
+    /// Index in [`STRUCTURES`] of the structure the cache has.
     current: usize,
     /// Sampled reads by outcome: bit `i` set when ghost `i` hit.
     outcomes: Vec<u64>,
+    /// Sampled reads since the last decision, and how many make a period.
+    reads: u64,
+    period: u64,
     /// Entries a ghost holds (estimated, for a byte budget).
     ghost_entries: f64,
 }
 
-impl MiniSim {
-    /// A mini-simulation for a cache of `max_entries` (0: a byte budget
-    /// only, its size in entries unknown until it is half full).
-    pub fn new(seed: u64, max_entries: usize) -> MiniSim {
-        MiniSim {
+impl Tuner {
+    /// A tuner for a cache of `max_entries` (0: a byte budget only, its size
+    /// in entries unknown until it is half full).
+    pub fn new(seed: u64, max_entries: usize) -> Tuner {
+        Tuner {
             seed,
-            ghosts: Vec::new(),
-            mask: 0,
-            reads: 0,
-            period: 0,
+            sim: None,
             started: false,
             current: start_for(max_entries as f64),
             outcomes: Vec::new(),
+            reads: 0,
+            period: 0,
             ghost_entries: 0.0,
         }
     }
@@ -113,53 +89,33 @@ impl MiniSim {
         self.started
     }
 
-    /// Sizes the sample for a cache of about `entries` entries, and returns
-    /// the structure to continue with.
+    /// Starts the ghosts for a cache of `max_bytes`, `max_entries` (0: none)
+    /// and about `entries` entries, and returns the structure to continue
+    /// with.
     pub fn start(&mut self, max_bytes: f64, max_entries: f64, entries: f64) -> Structure {
         self.started = true;
-        let rate = (ceil(entries / GHOST_ENTRIES).max(1))
-            .next_power_of_two()
-            .min(MAX_RATE);
-        self.mask = rate - 1;
-        let scale = 1.0 / rate as f64;
-        let ghost_entries = if max_entries > 0.0 {
-            ceil(max_entries * scale) as f64
-        } else {
-            0.0
-        };
-        let mut ghosts = Vec::new();
         let mut outcomes = Vec::new();
-        if ghosts.try_reserve_exact(STRUCTURES.len()).is_err()
-            || outcomes.try_reserve_exact(1 << STRUCTURES.len()).is_err()
-        {
+        if outcomes.try_reserve_exact(OUTCOMES).is_err() {
             return self.structure(); // no simulation: the structure stays
         }
-        outcomes.resize(1 << STRUCTURES.len(), 0);
-        for (i, &structure) in STRUCTURES.iter().enumerate() {
-            ghosts.push(Ghost {
-                store: Store::keys_only(self.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
-                policy: Adaptive::fixed(max_bytes * scale, ghost_entries, structure),
-            });
-        }
-        self.ghosts = ghosts;
+        let Some(sim) = Simulator::new(self.seed, max_bytes, max_entries, entries) else {
+            return self.structure();
+        };
+        outcomes.resize(OUTCOMES, 0);
         self.outcomes = outcomes;
-        self.ghost_entries = entries * scale;
+        self.ghost_entries = sim.ghost_entries();
         // A decision every half ghost-cache of sampled reads: Caffeine's 10×
         // decided only twice on a 1M-request trace.
-        self.period = (entries * scale / 2.0).max(256.0) as u64;
+        self.period = (self.ghost_entries / 2.0).max(256.0) as u64;
+        self.sim = Some(sim);
         // Nothing was evicted yet, so the start can still change for free
         // (a byte-budget cache only now knows its size in entries).
         self.current = start_for(entries);
         self.structure()
     }
 
-    fn sampled(&self, hash: u64) -> bool {
-        // High bits: the index uses the low ones.
-        (hash >> 40) & self.mask == 0
-    }
-
-    /// Replays one request if it is sampled. Returns the structure to adopt at
-    /// the end of each period.
+    /// Has the simulator replay one request. Returns the structure to adopt
+    /// at the end of each period.
     pub fn record(
         &mut self,
         hash: u64,
@@ -167,19 +123,7 @@ impl MiniSim {
         is_read: bool,
         rng: &mut Rng,
     ) -> Option<Structure> {
-        if self.ghosts.is_empty() || !self.sampled(hash) {
-            return None;
-        }
-        let key = hash.to_le_bytes();
-        let mut outcome = 0;
-        for (i, g) in self.ghosts.iter_mut().enumerate() {
-            if g.policy.replay(&mut g.store, &key, weight, is_read, rng) && is_read {
-                outcome |= 1 << i;
-            }
-        }
-        if !is_read {
-            return None;
-        }
+        let outcome = self.sim.as_mut()?.replay(hash, weight, is_read, rng)?;
         if let Some(count) = self.outcomes.get_mut(outcome) {
             *count += 1;
         }
@@ -227,15 +171,5 @@ fn start_for(entries: f64) -> usize {
         SMALL_START
     } else {
         S3FIFO
-    }
-}
-
-/// `x.ceil()` for non-negative `x`, without std (core has no `f64::ceil`).
-fn ceil(x: f64) -> u64 {
-    let t = x as u64;
-    if (t as f64) < x {
-        t + 1
-    } else {
-        t
     }
 }

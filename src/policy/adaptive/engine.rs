@@ -1,5 +1,8 @@
-//! `allkeys-adaptive`: one cache, two structures, and a sampled
-//! mini-simulation that picks between them and tunes the first.
+//! The structure engine of `allkeys-adaptive`: one store's entries kept in
+//! one of two structures on the same three lists, the choice of a victim,
+//! and the replay of a request on a keys-only store (the simulator's ghosts
+//! are engines too). It knows nothing of the simulator or the tuner: it is
+//! told which structure to have ([`Engine::adopt`]).
 //!
 //! **W-TinyLFU.** New entries enter an LRU *window*. When the window is over
 //! its share, its oldest entry becomes a *candidate* for the main space, an
@@ -21,27 +24,14 @@
 //!
 //! Both live on the same three lists (small = window, main = probation, then
 //! what is left of protected), so switching moves nothing up front.
-//! [`MiniSim`] replays a hashed sample of the keys through ghost caches of
-//! both kinds and decides; Caffeine's hill climber, which we tried first, lost
-//! two to three points against a fixed window on the LIRS traces. The sample
-//! is sized so the ghosts hold about 2,048 entries each (smaller ghosts learned
-//! too little on short traces; 4,096 cost 25 % more time per operation).
 //!
 //! Sizes are shares of the budget in bytes and, when set, of `max_entries`; a
 //! region is over its share when it is over on either. An entry's weight (its
-//! charged bytes) and S3-FIFO's count are kept in its `meta`. The sketch and
-//! the remembered fingerprints are policy metadata outside the byte budget
-//! (like every policy's), and so are the mini-simulation's ghosts. Measured
-//! in linear memory against `allkeys-lru`: about 58 KiB more for a cache of
-//! 100 entries, and 6.1 MiB more (64 B per entry of capacity) for one of
-//! 100,000: the sketch about 10 B, the fingerprints about 22 B, the ghosts
-//! about 8 B and the (charged) `meta` word 4 B per entry, the rest what
-//! their tables left behind as they grew.
+//! charged bytes) and S3-FIFO's count are kept in its `meta`.
 
 use super::evicted::EvictedKeys;
-use super::list::List;
-use super::minisim::MiniSim;
 use super::sketch::Sketch;
+use crate::policy::list::List;
 use crate::rng::Rng;
 use crate::store::{Store, NONE};
 
@@ -89,7 +79,8 @@ struct Region {
     bytes: u64,
 }
 
-pub(crate) struct Adaptive {
+/// The entries of one store (the cache's or a ghost's) in their regions.
+pub(crate) struct Engine {
     window: Region,
     probation: Region,
     protected: Region,
@@ -103,10 +94,10 @@ pub(crate) struct Adaptive {
     /// S3-FIFO's evicted-key memory, made the first time S3-FIFO is adopted.
     evicted: Option<alloc::boxed::Box<EvictedKeys>>,
     sketch: Sketch,
-    sim: Option<alloc::boxed::Box<MiniSim>>,
 }
 
-fn weight(store: &Store, slot: u32) -> u64 {
+/// The weight (charged bytes, saturated) the engine recorded for `slot`.
+pub(super) fn weight(store: &Store, slot: u32) -> u64 {
     (store.at(slot).meta & WEIGHT_MASK) as u64
 }
 
@@ -132,22 +123,15 @@ fn fingerprint(hash: u64) -> u32 {
     (hash >> 38) as u32 ^ (hash as u32).rotate_left(16)
 }
 
-impl Adaptive {
-    /// The policy of a cache: the structure is chosen by a mini-simulation.
-    pub fn new(max_bytes: usize, max_entries: usize, seed: u64) -> Adaptive {
-        let sim = MiniSim::new(seed, max_entries);
-        let mut a = Adaptive::fixed(max_bytes as f64, max_entries as f64, sim.structure());
-        a.sim = Some(alloc::boxed::Box::new(sim));
-        a
-    }
-
-    /// A policy with a fixed structure (the mini-simulation's ghosts).
-    pub fn fixed(max_bytes: f64, max_entries: f64, structure: Structure) -> Adaptive {
+impl Engine {
+    /// An engine for `max_bytes` and (when positive) `max_entries` that keeps
+    /// `structure` until told to [`adopt`](Engine::adopt) another.
+    pub fn new(max_bytes: f64, max_entries: f64, structure: Structure) -> Engine {
         let mut sketch = Sketch::new();
         if max_entries > 0.0 {
             sketch.ensure_capacity(max_entries as usize);
         }
-        let mut a = Adaptive {
+        let mut a = Engine {
             window: Region::default(),
             probation: Region::default(),
             protected: Region::default(),
@@ -158,7 +142,6 @@ impl Adaptive {
             has_evicted: false,
             evicted: None,
             sketch,
-            sim: None,
         };
         if a.is_s3fifo() {
             a.remember_evictions();
@@ -213,6 +196,26 @@ impl Adaptive {
     fn over(&self, bytes: u64, count: usize, share: f64) -> bool {
         bytes as f64 > share * self.max_bytes
             || (self.max_entries > 0.0 && count as f64 > share * self.max_entries)
+    }
+
+    /// Whether the entries held pass `share` of the capacity.
+    pub fn is_over(&self, share: f64) -> bool {
+        self.over(self.bytes(), self.len(), share)
+    }
+
+    /// The capacity in entries: `max_entries` when set, else estimated from
+    /// the mean weight of the entries held so far.
+    pub fn capacity_in_entries(&self) -> f64 {
+        if self.max_entries > 0.0 {
+            self.max_entries
+        } else {
+            self.len() as f64 * self.max_bytes / (self.bytes().max(1) as f64)
+        }
+    }
+
+    /// The budget in bytes and in entries (0: none), as given to [`Engine::new`].
+    pub fn capacity(&self) -> (f64, f64) {
+        (self.max_bytes, self.max_entries)
     }
 
     /// Whether one more entry of `incoming` bytes would pass the whole capacity.
@@ -277,14 +280,8 @@ impl Adaptive {
         }
     }
 
-    pub fn on_insert(
-        &mut self,
-        store: &mut Store,
-        slot: u32,
-        hash: u64,
-        charge: u64,
-        rng: &mut Rng,
-    ) {
+    /// Places a new entry of `charge` bytes.
+    pub fn on_insert(&mut self, store: &mut Store, slot: u32, hash: u64, charge: u64) {
         let charged = charge.min(WEIGHT_MASK as u64) as u32;
         store.set_meta(slot, WEIGHT_MASK | FREQ_MASK, charged);
         if self.max_entries == 0.0 {
@@ -312,11 +309,10 @@ impl Adaptive {
             self.push(store, slot, WINDOW);
             self.drain_window(store);
         }
-        let w = weight(store, slot);
-        self.simulate(store, hash, w, false, rng);
     }
 
-    pub fn on_access(&mut self, store: &mut Store, slot: u32, hash: u64, rng: &mut Rng) {
+    /// Records a hit on `slot`.
+    pub fn on_access(&mut self, store: &mut Store, slot: u32, hash: u64) {
         self.sketch.increment(hash);
         if self.is_s3fifo() {
             // Lazy promotion: a hit only counts; eviction acts on the count.
@@ -331,19 +327,9 @@ impl Adaptive {
                 _ => self.protected.list.move_to_tail(store, slot),
             }
         }
-        let w = weight(store, slot);
-        self.simulate(store, hash, w, true, rng);
     }
 
-    pub fn on_miss(&mut self, store: &mut Store, hash: u64, rng: &mut Rng) {
-        let avg = if self.len() > 0 {
-            self.bytes() / self.len() as u64
-        } else {
-            64
-        };
-        self.simulate(store, hash, avg, true, rng);
-    }
-
+    /// Takes `slot` out of its region.
     pub fn on_remove(&mut self, store: &mut Store, slot: u32) {
         self.unlink(store, slot);
         set_region(store, slot, 0);
@@ -364,7 +350,7 @@ impl Adaptive {
         let hash = store.hash(key);
         if let Some(slot) = store.find(hash, key) {
             if is_read {
-                self.on_access(store, slot, hash, rng);
+                self.on_access(store, slot, hash);
             }
             return true;
         }
@@ -376,49 +362,15 @@ impl Adaptive {
             store.remove(victim);
         }
         if let Ok(slot) = store.insert(hash, key, &[]) {
-            self.on_insert(store, slot, hash, weight, rng);
+            self.on_insert(store, slot, hash, weight);
         }
         false
     }
 
-    /// Feeds a sampled request to the mini-simulation and adopts its choice.
-    fn simulate(
-        &mut self,
-        store: &mut Store,
-        hash: u64,
-        weight: u64,
-        is_read: bool,
-        rng: &mut Rng,
-    ) {
-        let warm = self.over(self.bytes(), self.len(), 0.5);
-        let (len, bytes) = (self.len(), self.bytes());
-        if let Some(sim) = self.sim.as_mut() {
-            let mut choice = None;
-            if !sim.is_started() {
-                if !warm {
-                    return;
-                }
-                // Capacity in entries: known, or estimated from the fill so far.
-                let entries = if self.max_entries > 0.0 {
-                    self.max_entries
-                } else {
-                    len as f64 * self.max_bytes / (bytes.max(1) as f64)
-                };
-                choice = Some(sim.start(self.max_bytes, self.max_entries, entries));
-            }
-            choice = sim.record(hash, weight, is_read, rng).or(choice);
-            if let Some(structure) = choice {
-                self.adopt(structure);
-            }
-        }
-        if self.rebalancing {
-            self.rebalance(store);
-        }
-    }
-
     /// Switches structure or window share. Nothing moves here: the lists are
-    /// shared, and a W-TinyLFU window converges over the next calls.
-    fn adopt(&mut self, structure: Structure) {
+    /// shared, and a W-TinyLFU window converges over the next calls
+    /// ([`Engine::converge`]).
+    pub fn adopt(&mut self, structure: Structure) {
         if structure == self.structure {
             return;
         }
@@ -427,6 +379,14 @@ impl Adaptive {
         self.rebalancing = !self.is_s3fifo();
         if self.is_s3fifo() {
             self.remember_evictions();
+        }
+    }
+
+    /// A bounded step toward the current shares, while a W-TinyLFU window
+    /// adopted last is converging.
+    pub fn converge(&mut self, store: &mut Store) {
+        if self.rebalancing {
+            self.rebalance(store);
         }
     }
 
@@ -607,40 +567,21 @@ impl Adaptive {
 
 #[cfg(test)]
 mod tests {
-    use super::{Adaptive, Structure};
-    use crate::config::{Config, Policy};
+    use super::{Engine, Structure};
     use crate::rng::Rng;
     use crate::store::Store;
-    use crate::{Cache, Key, Lookup, SetOptions};
+    use crate::Key;
     use alloc::format;
     use alloc::vec::Vec;
-
-    fn cache(entries: usize) -> Cache {
-        let config = Config {
-            policy: Policy::AllKeysAdaptive,
-            max_entries: entries,
-            ..Config::default()
-        };
-        Cache::new(config, 7).unwrap()
-    }
 
     fn k(s: &str) -> Vec<u8> {
         Key::Str(s).to_bytes()
     }
 
-    /// Reads `key`, storing it on a miss; returns whether it hit.
-    fn read(c: &mut Cache, key: &[u8]) -> bool {
-        if let Lookup::Fresh(_) = c.get(key, 0, false) {
-            return true;
-        }
-        c.set(key, b"v", &SetOptions::default(), 0).unwrap();
-        false
-    }
-
-    /// One structure, without the mini-simulation, over keys without values.
+    /// One structure over keys without values.
     struct Fixed {
         store: Store,
-        policy: Adaptive,
+        policy: Engine,
         rng: Rng,
     }
 
@@ -648,7 +589,7 @@ mod tests {
         fn new(entries: usize, structure: Structure) -> Fixed {
             Fixed {
                 store: Store::new(3, true),
-                policy: Adaptive::fixed(1e12, entries as f64, structure),
+                policy: Engine::new(1e12, entries as f64, structure),
                 rng: Rng::new(5),
             }
         }
@@ -714,58 +655,5 @@ mod tests {
         }
         assert!(c.holds("back"));
         assert!(!c.holds("new"));
-    }
-
-    #[test]
-    fn a_large_cache_starts_as_s3_fifo_and_a_loop_moves_it_to_w_tinylfu() {
-        // A cyclic pattern over 1.5× the capacity: LRU and FIFO miss every
-        // time; a frequency-admitting W-TinyLFU with a small window keeps
-        // most of the loop. The mini-simulation must find that.
-        let mut c = cache(2500);
-        assert_eq!(c.window_share(), Some(0.10), "S3-FIFO's small queue");
-        let keys: Vec<_> = (0..3750).map(|i| k(&format!("loop{i}"))).collect();
-        let mut hits = 0;
-        for round in 0..25 {
-            for key in &keys {
-                if read(&mut c, key) && round >= 20 {
-                    hits += 1;
-                }
-            }
-        }
-        let ratio = hits as f64 / (5.0 * 3750.0);
-        assert!(ratio > 0.4, "hit ratio {ratio} on the last rounds");
-        assert!(
-            c.window_share().unwrap() < 0.1,
-            "a W-TinyLFU window was adopted"
-        );
-        c.validate();
-    }
-
-    #[test]
-    fn a_small_cache_starts_at_a_1_percent_window_and_a_moving_hot_set_widens_it() {
-        // Every 400 reads a new set of 80 keys is read at random: recency
-        // wins, and a 1 % window with frequency admission keeps the previous
-        // set's keys while their counts decay.
-        let mut c = cache(100);
-        assert_eq!(c.window_share(), Some(0.01));
-        let mut rng = Rng::new(11);
-        let (mut hits, mut reads) = (0, 0);
-        for phase in 0..60 {
-            for _ in 0..400 {
-                let key = k(&format!("p{phase}k{}", rng.next_u64() % 80));
-                if read(&mut c, &key) && phase >= 50 {
-                    hits += 1;
-                }
-                reads += usize::from(phase >= 50);
-            }
-        }
-        let ratio = hits as f64 / reads as f64;
-        assert!(ratio > 0.6, "hit ratio {ratio} on the last phases");
-        assert!(
-            c.window_share().unwrap() > 0.05,
-            "window {:?}",
-            c.window_share()
-        );
-        c.validate();
     }
 }
