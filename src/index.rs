@@ -19,6 +19,7 @@
 //! The table stores no key and no full hash: growing rehashes every key
 //! through a closure that reads it from the store, as a Swiss table does.
 
+use crate::arena::PAGE_FOOTPRINT;
 use crate::error::CacheError;
 use alloc::vec::Vec;
 
@@ -28,9 +29,9 @@ const WIDTH: usize = 12;
 const EMPTY: u8 = 0;
 /// A table grows when this share of its places (in 1/1024) is taken.
 const MAX_LOAD: usize = 922; // 0.9
-/// Buckets in 8 KiB, the arena's page size rounded up: large tables come in
-/// multiples of it.
-const PAGE_BUCKETS: usize = (8 << 10) / 64;
+/// Buckets in the memory an arena page takes ([`PAGE_FOOTPRINT`], 8 KiB):
+/// large tables come in multiples of it.
+const PAGE_BUCKETS: usize = PAGE_FOOTPRINT / core::mem::size_of::<Bucket>();
 /// Overflow counts stick at this value (it then only means "look further").
 const STICKY: u8 = u8::MAX;
 
@@ -258,11 +259,12 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::GOLDEN_RATIO;
     use alloc::collections::BTreeSet;
 
     /// A poor hash on purpose (many shared homes and tags) for slot `s`.
     fn crowded(s: u32) -> u64 {
-        u64::from(s % 97).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(s % 3) << 56
+        u64::from(s % 97).wrapping_mul(GOLDEN_RATIO) ^ u64::from(s % 3) << 56
     }
 
     #[test]

@@ -9,21 +9,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use edgecache::{Cache, Config, Key, Lookup, Policy, SetOptions, SetOutcome};
+use edgecache::{Cache, Config, Key, Lookup, Policy, Rng, SetOptions, SetOutcome};
 use std::collections::BTreeMap;
 
 const TTL_OVERHEAD: u64 = edgecache::expiry::TTL_OVERHEAD as u64;
 const TAG_OVERHEAD: u64 = edgecache::tags::TAG_OVERHEAD as u64;
 const EDGE_OVERHEAD: u64 = edgecache::deps::EDGE_OVERHEAD as u64;
 
-struct Gen(u64);
+/// The operations' random source: the crate's SplitMix64.
+struct Gen(Rng);
 impl Gen {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
@@ -228,7 +225,7 @@ fn run(policy: Policy, seed: u64, steps: u64, max_entries: usize) {
         tag_gen: [1; TAGS],
         exact,
     };
-    let mut g = Gen(seed);
+    let mut g = Gen(Rng::new(seed));
     let mut next_gen = 2u64;
     let mut stored = 0u64;
     let mut rejected = 0u64;

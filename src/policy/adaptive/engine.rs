@@ -37,9 +37,10 @@ use crate::store::{Store, NONE};
 
 const REGION_SHIFT: u32 = 29;
 const REGION_MASK: u32 = 0b11 << REGION_SHIFT;
-/// S3-FIFO's 2-bit access counter.
+/// S3-FIFO's 2-bit access counter, which saturates at `FREQ_MAX`.
 const FREQ_SHIFT: u32 = 27;
 const FREQ_MASK: u32 = 0b11 << FREQ_SHIFT;
+const FREQ_MAX: u32 = FREQ_MASK >> FREQ_SHIFT;
 /// Weights saturate at 128 MiB (an entry that large is still evicted; only the
 /// regions' byte shares undercount it).
 const WEIGHT_MASK: u32 = (1 << FREQ_SHIFT) - 1;
@@ -49,9 +50,10 @@ const PROTECTED: u32 = 3;
 
 /// Protected share of the main space.
 const PROTECTED_OF_MAIN: f64 = 0.80;
-/// A candidate this frequent may win a 1-in-128 lottery against a more
-/// frequent victim, so an attacker cannot pin the victim forever.
+/// A candidate this frequent may win a 1-in-`ADMIT_LOTTERY` lottery against
+/// a more frequent victim, so an attacker cannot pin the victim forever.
 const HASHDOS_THRESHOLD: u8 = 6;
+const ADMIT_LOTTERY: u64 = 128;
 /// At most this many entries move between regions per operation while the
 /// cache converges to a new window size (the move is spread over calls).
 const MOVES_PER_CALL: usize = 32;
@@ -61,6 +63,12 @@ const MOVES_PER_CALL: usize = 32;
 const SMALL_SHARE: f64 = 0.10;
 const MOVE_TO_MAIN: u32 = 2;
 const REMEMBERED_SHARE: f64 = 0.90;
+/// An S3-FIFO victim search passes over at most this many entries per entry
+/// held (plus this many), then evicts the head it is at: an entry is passed
+/// once from the small queue to the main one and then once per count it
+/// has (at most `FREQ_MAX`), so the bound is only reached when hits keep
+/// coming between searches, and the search always ends.
+const PASSES_PER_ENTRY: usize = 4;
 
 /// The structure the entries are kept in. Both use the same three lists, so
 /// switching costs nothing up front: S3-FIFO's small queue is the window and
@@ -114,7 +122,7 @@ fn freq(store: &Store, slot: u32) -> u32 {
 }
 
 fn set_freq(store: &mut Store, slot: u32, f: u32) {
-    store.set_meta(slot, FREQ_MASK, f.min(3) << FREQ_SHIFT);
+    store.set_meta(slot, FREQ_MASK, f.min(FREQ_MAX) << FREQ_SHIFT);
 }
 
 /// The key's fingerprint in S3-FIFO's evicted-key memory: a 32-bit digest
@@ -474,7 +482,7 @@ impl Engine {
     /// over at most four times per residence, so this is O(1) amortised.
     fn s3fifo_victim(&mut self, store: &mut Store) -> Option<u32> {
         self.has_evicted = true;
-        let mut passes = 4 * self.len() + 4;
+        let mut passes = PASSES_PER_ENTRY * (self.len() + 1);
         loop {
             let main_len = self.probation.list.len + self.protected.list.len;
             let main_over = self.over(
@@ -539,7 +547,7 @@ impl Engine {
         if fc > fv {
             true
         } else if fc >= HASHDOS_THRESHOLD {
-            rng.next_u64() & 127 == 0
+            rng.next_u64() % ADMIT_LOTTERY == 0
         } else {
             false
         }

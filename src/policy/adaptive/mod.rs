@@ -42,6 +42,10 @@ use crate::store::Store;
 use engine::Engine;
 use tuner::{Tuner, START_FILL};
 
+/// The weight a read that missed is replayed with while the cache holds no
+/// entry to take the mean weight of: a small entry's charge.
+const EMPTY_MISS_WEIGHT: u64 = 64;
+
 /// The policy of a cache under `allkeys-adaptive`.
 pub(crate) struct Adaptive {
     engine: Engine,
@@ -82,13 +86,13 @@ impl Adaptive {
     }
 
     /// A read of a key the cache does not hold: the ghosts replay it with the
-    /// mean weight of the entries held, or 64 bytes when there are none.
+    /// mean weight of the entries held (its own is unknown).
     pub fn on_miss(&mut self, store: &mut Store, hash: u64, rng: &mut Rng) {
         let len = self.engine.len();
         let avg = if len > 0 {
             self.engine.bytes() / len as u64
         } else {
-            64
+            EMPTY_MISS_WEIGHT
         };
         self.tune(store, hash, avg, true, rng);
     }

@@ -13,7 +13,7 @@
 //! to make of that is the tuner's business.
 
 use super::engine::{Engine, Structure};
-use crate::rng::Rng;
+use crate::rng::{Rng, GOLDEN_RATIO};
 use crate::store::Store;
 use alloc::vec::Vec;
 
@@ -35,6 +35,10 @@ pub(super) const STRUCTURES: [Structure; 9] = [
 pub(super) const GHOST_ENTRIES: f64 = 2048.0;
 /// Sample at most this sparsely.
 const MAX_RATE: u64 = 128;
+/// A request is sampled when the hash bits from this one up (as many as the
+/// rate needs, at most 7) are zero: bits above the 32 the index takes home
+/// buckets from, and below the top byte it takes tags from.
+const SAMPLE_SHIFT: u32 = 40;
 
 /// One ghost cache: keys only, one fixed structure.
 struct Ghost {
@@ -44,7 +48,7 @@ struct Ghost {
 
 pub(super) struct Simulator {
     ghosts: Vec<Ghost>,
-    /// A request is sampled when these bits of its hash (above the shift) are 0.
+    /// `rate - 1`: the hash bits above `SAMPLE_SHIFT` that must be 0.
     mask: u64,
     /// Entries a ghost holds (estimated, for a byte budget).
     ghost_entries: f64,
@@ -68,7 +72,7 @@ impl Simulator {
         ghosts.try_reserve_exact(STRUCTURES.len()).ok()?;
         for (i, &structure) in STRUCTURES.iter().enumerate() {
             ghosts.push(Ghost {
-                store: Store::keys_only(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+                store: Store::keys_only(seed ^ (i as u64).wrapping_mul(GOLDEN_RATIO)),
                 engine: Engine::new(max_bytes * scale, ghost_max_entries, structure),
             });
         }
@@ -85,8 +89,7 @@ impl Simulator {
     }
 
     fn sampled(&self, hash: u64) -> bool {
-        // High bits: the index uses the low ones.
-        (hash >> 40) & self.mask == 0
+        (hash >> SAMPLE_SHIFT) & self.mask == 0
     }
 
     /// Replays one request through every ghost if it is sampled. For a

@@ -41,6 +41,10 @@ const SIGNIFICANCE: f64 = 3.0;
 const SWITCH_COST: f64 = 0.3;
 /// The simulator starts when the cache holds this share of its capacity.
 pub(super) const START_FILL: f64 = 0.5;
+/// At least this many sampled reads between decisions: half a ghost
+/// capacity is fewer for caches under 512 entries, whose decisions would
+/// otherwise come as often as every few dozen reads.
+const MIN_PERIOD: f64 = 256.0;
 /// Bins of the outcome histogram: one per subset of ghosts that hit.
 const OUTCOMES: usize = 1 << STRUCTURES.len();
 
@@ -106,7 +110,7 @@ impl Tuner {
         self.ghost_entries = sim.ghost_entries();
         // A decision every half ghost-cache of sampled reads: Caffeine's 10×
         // decided only twice on a 1M-request trace.
-        self.period = (self.ghost_entries / 2.0).max(256.0) as u64;
+        self.period = (self.ghost_entries / 2.0).max(MIN_PERIOD) as u64;
         self.sim = Some(sim);
         // Nothing was evicted yet, so the start can still change for free
         // (a byte-budget cache only now knows its size in entries).
