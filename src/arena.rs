@@ -15,11 +15,11 @@
 //! is `varint(key_len) ‖ varint(value_len)`. So a 17-byte key and an 8-byte
 //! value under a 12-byte record fill a 38-byte chunk exactly.
 //!
-//! Compared with a slab of records beside one heap allocation per entry this
-//! saves the allocator's header, its 8-byte rounding, a pointer per entry and
-//! a second cache miss per lookup (the record sits next to the key it is
-//! compared with), and it makes the bytes an entry holds exactly computable
-//! ([`Arena::chunk_size`]), so the budget charges what memory really holds.
+//! One chunk per entry carries no allocator header, 8-byte rounding or
+//! pointer per entry, and a lookup's key compare and the record it then
+//! updates share a cache line. The bytes an entry holds are exactly
+//! computable ([`Arena::chunk_size`]), so the budget charges what memory
+//! really holds.
 //! A chunk's handle never changes while it is allocated: the store uses it
 //! as the entry's identity.
 
@@ -31,10 +31,7 @@ use alloc::vec::Vec;
 /// allocator, and a shard frees its old table each time it grows; large
 /// tables are whole multiples of 8 KiB ([`crate::index`]), so the hole a freed
 /// one leaves takes pages of this size (with the allocator's header) with
-/// nothing left over. Linear memory per entry on the stock data set, whose
-/// live allocations are 45.2 bytes: 49.5 with 64 KiB pages and a Swiss-table
-/// index, 47.7 with 16 KiB less 16 and the Swiss table, 46.4 now. Small pages
-/// also make a cache's first entry cheap.
+/// nothing left over. Small pages also make a cache's first entry cheap.
 pub const PAGE: usize = PAGE_FOOTPRINT - 16;
 /// What a page takes from the allocator, its header included: 8 KiB. The
 /// index rounds its large tables to multiples of this.

@@ -1,7 +1,8 @@
 //! Eviction policies. Each family keeps its own O(1) structure threaded
-//! through the slab's `link`/`meta` fields; this module picks the family from
-//! the [`Policy`] name and decides which entries it tracks (all of them, or
-//! only those with a TTL for `volatile-*`).
+//! through the two links and the `meta` word of each entry's record (at the
+//! head of its arena chunk, see [`crate::store`]); this module picks the
+//! family from the [`Policy`] name and decides which entries it tracks (all
+//! of them, or only those with a TTL for `volatile-*`).
 
 mod adaptive;
 mod lfu;

@@ -19,8 +19,8 @@
 //! *main* FIFO when it reaches the head, any other is evicted and its key's
 //! fingerprint remembered ([`EvictedKeys`]); a remembered key that comes back
 //! goes straight to main. Main is a CLOCK with a 2-bit count: hits only count,
-//! and eviction gives a counted entry another round. It beat every W-TinyLFU
-//! window by 1–5 points on several block-I/O and web traces.
+//! and eviction gives a counted entry another round. It does better than any
+//! W-TinyLFU window on some block-I/O and web traces (`bench/REPLAY.md`).
 //!
 //! Both live on the same three lists (small = window, main = probation, then
 //! what is left of protected), so switching moves nothing up front.
@@ -63,11 +63,10 @@ const MOVES_PER_CALL: usize = 32;
 const SMALL_SHARE: f64 = 0.10;
 const MOVE_TO_MAIN: u32 = 2;
 const REMEMBERED_SHARE: f64 = 0.90;
-/// An S3-FIFO victim search passes over at most this many entries per entry
-/// held (plus this many), then evicts the head it is at: an entry is passed
-/// once from the small queue to the main one and then once per count it
-/// has (at most `FREQ_MAX`), so the bound is only reached when hits keep
-/// coming between searches, and the search always ends.
+/// Without a hit in between, S3-FIFO passes an entry over at most this
+/// often: once from the small queue to the main one, then once per count (at
+/// most `FREQ_MAX`). A victim search passes over at most this many per entry held,
+/// plus this many, then evicts the head it is at, so it always ends.
 const PASSES_PER_ENTRY: usize = 4;
 
 /// The structure the entries are kept in. Both use the same three lists, so
@@ -344,7 +343,7 @@ impl Engine {
     }
 
     /// Replays one request on a store of keys without values (the
-    /// mini-simulation's ghosts): a read of a cached key is a hit; a read
+    /// simulator's ghosts): a read of a cached key is a hit; a read
     /// or write of a key not cached stores it, evicting first; a write of
     /// a cached key changes nothing. Returns whether the key was cached.
     pub fn replay(
@@ -479,7 +478,8 @@ impl Engine {
     /// its share, an entry hit twice there moving to the main queue instead;
     /// from the main queue, an entry hit since it was last passed going round
     /// again with its count lowered (a 2-bit CLOCK). Each entry is passed
-    /// over at most four times per residence, so this is O(1) amortised.
+    /// over at most `PASSES_PER_ENTRY` times between hits, so this is O(1)
+    /// amortised.
     fn s3fifo_victim(&mut self, store: &mut Store) -> Option<u32> {
         self.has_evicted = true;
         let mut passes = PASSES_PER_ENTRY * (self.len() + 1);

@@ -18,18 +18,10 @@
 //! returns is adopted by the engine. Nothing below this file knows of the
 //! cache.
 //!
-//! Caffeine's hill climber, which we tried first, lost two to three points
-//! against a fixed window on the LIRS traces. The sample is sized so the
-//! ghosts hold about 2,048 entries each (smaller ghosts learned too little on
-//! short traces; 4,096 cost 25 % more time per operation).
-//!
-//! The sketch and the remembered fingerprints are policy metadata outside
-//! the byte budget (like every policy's), and so are the ghosts. Measured
-//! in linear memory against `allkeys-lru`: about 58 KiB more for a cache of
-//! 100 entries, and 6.1 MiB more (64 B per entry of capacity) for one of
-//! 100,000: the sketch about 10 B, the fingerprints about 22 B, the ghosts
-//! about 8 B and the (charged) `meta` word 4 B per entry, the rest what
-//! their tables left behind as they grew.
+//! The sketch, the remembered fingerprints and the ghosts are policy
+//! metadata outside the byte budget (like every policy's); only the `meta`
+//! word in each record is charged. `docs/ARCHITECTURE.md` has what they
+//! cost, and `bench/REPLAY.md` the hit ratios and the variants measured.
 
 mod engine;
 mod evicted;

@@ -31,7 +31,8 @@ pub(super) const STRUCTURES: [Structure; 9] = [
     Structure::WTinyLfu(1.0),
     Structure::S3Fifo,
 ];
-/// Each ghost holds about this many entries.
+/// Each ghost holds about this many entries: fewer learn too little on short
+/// traces, more cost time on every sampled request.
 pub(super) const GHOST_ENTRIES: f64 = 2048.0;
 /// Sample at most this sparsely.
 const MAX_RATE: u64 = 128;

@@ -98,9 +98,9 @@ impl Sketch {
         if self.table.is_empty() {
             return;
         }
-        // Every counter below 15 is raised, as Caffeine does. The "conservative
-        // update" variant (raise only the minimum ones) measured worse: 1.2 %
-        // instead of 7.3 % on the looping LIRS gli trace at 126 entries.
+        // Every counter below the maximum is raised, as Caffeine does, not
+        // only the smallest ones ("conservative update"), which keeps less of
+        // a looping trace (`bench/REPLAY.md`).
         let mut added = false;
         for i in 0..SEEDS.len() {
             let (word, shift) = self.index(hash, i);

@@ -2,13 +2,13 @@
 //! with, and when it switches to a ghost's structure.
 //!
 //! **Where it starts.** A large cache starts as S3-FIFO, the structure that
-//! was never far from the best on any shared trace. A cache small enough for
+//! is never far from the best on any shared trace. A cache small enough for
 //! its ghosts to be full-size (at most 2,048 entries) starts at a 1 % window:
-//! there S3-FIFO lost up to 3.5 points on the looping LIRS traces before the
-//! evidence to leave it was in, and starting every cache at 1 % lost up to 6
-//! points on the large block-I/O rows. A cache with only a byte budget learns
-//! its size in entries when it is half full, before anything is evicted, and
-//! takes the small start then if it applies. The ghosts start at that moment.
+//! on such caches the looping LIRS traces favour a small window, and
+//! S3-FIFO would cost points before the evidence to leave it was in. A cache
+//! with only a byte budget learns its size in entries when it is half full,
+//! before anything is evicted, and takes the small start then if it applies.
+//! The ghosts start at that moment.
 //!
 //! **When it switches.** For each sampled read the ghosts' hits form a 9-bit
 //! outcome, counted in a 512-bin histogram since the start. Every half
@@ -20,10 +20,8 @@
 //! those reads) and larger than 0.3 × the ghost's capacity, an estimate of
 //! what the switch costs while the real cache's contents re-form. The first
 //! condition ignores noise on short or low-hit traces; the second keeps a
-//! large cache from leaving S3-FIFO for an early, small, real lead (P3 at
-//! 20 % lost 3.9 points that way). Before this rule, a margin of 2 % of all
-//! sampled reads was both too sticky on low-hit traces and too eager on
-//! large caches: 60 of 66 rows met the target; 63 with this one.
+//! large cache from leaving S3-FIFO for an early, small, real lead.
+//! `bench/REPLAY.md` has the rules and thresholds that were measured.
 
 use super::engine::Structure;
 use super::simulator::{Simulator, GHOST_ENTRIES, STRUCTURES};
@@ -108,8 +106,8 @@ impl Tuner {
         outcomes.resize(OUTCOMES, 0);
         self.outcomes = outcomes;
         self.ghost_entries = sim.ghost_entries();
-        // A decision every half ghost-cache of sampled reads: Caffeine's 10×
-        // decided only twice on a 1M-request trace.
+        // A decision every half ghost-cache of sampled reads, so that even
+        // short traces see several.
         self.period = (self.ghost_entries / 2.0).max(MIN_PERIOD) as u64;
         self.sim = Some(sim);
         // Nothing was evicted yet, so the start can still change for free
