@@ -15,11 +15,11 @@
 //! is `varint(key_len) ‖ varint(value_len)`. So a 17-byte key and an 8-byte
 //! value under a 12-byte record fill a 38-byte chunk exactly.
 //!
-//! Compared with a slab of records beside one heap allocation per entry this
-//! saves the allocator's header, its 8-byte rounding, a pointer per entry and
-//! a second cache miss per lookup (the record sits next to the key it is
-//! compared with), and it makes the bytes an entry holds exactly computable
-//! ([`Arena::chunk_size`]), so the budget charges what memory really holds.
+//! One chunk per entry carries no allocator header, 8-byte rounding or
+//! pointer per entry, and a lookup's key compare and the record it then
+//! updates share a cache line. The bytes an entry holds are exactly
+//! computable ([`Arena::chunk_size`]), so the budget charges what memory
+//! really holds.
 //! A chunk's handle never changes while it is allocated: the store uses it
 //! as the entry's identity.
 
@@ -31,11 +31,11 @@ use alloc::vec::Vec;
 /// allocator, and a shard frees its old table each time it grows; large
 /// tables are whole multiples of 8 KiB ([`crate::index`]), so the hole a freed
 /// one leaves takes pages of this size (with the allocator's header) with
-/// nothing left over. Linear memory per entry on the stock data set, whose
-/// live allocations are 45.2 bytes: 49.5 with 64 KiB pages and a Swiss-table
-/// index, 47.7 with 16 KiB less 16 and the Swiss table, 46.4 now. Small pages
-/// also make a cache's first entry cheap.
-pub const PAGE: usize = (1 << 13) - 16;
+/// nothing left over. Small pages also make a cache's first entry cheap.
+pub const PAGE: usize = PAGE_FOOTPRINT - 16;
+/// What a page takes from the allocator, its header included: 8 KiB. The
+/// index rounds its large tables to multiples of this.
+pub(crate) const PAGE_FOOTPRINT: usize = 1 << 13;
 /// Largest chunk served from pages: a quarter page, so a page's tail wastes
 /// less than a quarter of it.
 pub const MAX_SMALL: usize = 2 << 10;
@@ -47,12 +47,16 @@ const NONE: u32 = u32::MAX;
 
 /// Allocation unit: chunk sizes and offsets are multiples of 2 bytes.
 const UNIT: usize = 2;
-const UNIT_BITS: u32 = 12; // 8 KiB / 2
+/// Bits of a handle that give a chunk's offset in its page, in units.
+const UNIT_BITS: u32 = (PAGE_FOOTPRINT / UNIT).trailing_zeros();
 /// Chunks up to this size use the compact one-varint header.
 const COMPACT_MAX: usize = 256;
-/// Classes in 2-byte steps (2..=256), then 8-byte steps (264..=1024).
+/// Classes in 2-byte steps (2..=256), then 8-byte steps (264..=1024), then
+/// each one eighth larger than the last ([`next_geometric`]).
 const FINE_CLASSES: usize = COMPACT_MAX / UNIT;
-const SMALL_CLASSES: usize = FINE_CLASSES + (1024 - COMPACT_MAX) / 8;
+const MEDIUM_STEP: usize = 8;
+const MEDIUM_MAX: usize = 1024;
+const SMALL_CLASSES: usize = FINE_CLASSES + (MEDIUM_MAX - COMPACT_MAX) / MEDIUM_STEP;
 const CLASSES: usize = SMALL_CLASSES + 8;
 
 /// A chunk's address: a page and an offset in 2-byte units, or a large index.
@@ -82,15 +86,14 @@ fn class_of(len: usize) -> (usize, usize) {
     if len <= COMPACT_MAX {
         let c = len.div_ceil(UNIT) - 1;
         (c, (c + 1) * UNIT)
-    } else if len <= 1024 {
-        let c = (len - COMPACT_MAX).div_ceil(8) - 1;
-        (FINE_CLASSES + c, COMPACT_MAX + (c + 1) * 8)
+    } else if len <= MEDIUM_MAX {
+        let c = (len - COMPACT_MAX).div_ceil(MEDIUM_STEP) - 1;
+        (FINE_CLASSES + c, COMPACT_MAX + (c + 1) * MEDIUM_STEP)
     } else {
-        // geometric: each class 1/8 larger, rounded to 8
-        let mut size = 1024usize;
+        let mut size = MEDIUM_MAX;
         let mut c = SMALL_CLASSES - 1;
         while size < len {
-            size = (size + size / 8 + 7) & !7;
+            size = next_geometric(size);
             c += 1;
         }
         (c, size)
@@ -101,14 +104,20 @@ fn class_size(class: usize) -> usize {
     if class < FINE_CLASSES {
         (class + 1) * UNIT
     } else if class < SMALL_CLASSES {
-        COMPACT_MAX + (class - FINE_CLASSES + 1) * 8
+        COMPACT_MAX + (class - FINE_CLASSES + 1) * MEDIUM_STEP
     } else {
-        let mut size = 1024usize;
+        let mut size = MEDIUM_MAX;
         for _ in SMALL_CLASSES - 1..class {
-            size = (size + size / 8 + 7) & !7;
+            size = next_geometric(size);
         }
         size
     }
+}
+
+/// The size of the class after a geometric one of `size` bytes: one eighth
+/// larger, rounded up to a multiple of 8.
+const fn next_geometric(size: usize) -> usize {
+    (size + size / 8 + 7) & !7
 }
 
 /// How a chunk for a `record`-byte record, this key and this value is laid

@@ -18,7 +18,7 @@ use crate::rng::Rng;
 use crate::store::{Store, NONE};
 use alloc::vec::Vec;
 
-/// Largest TTL or stale window accepted, in ms (about 285 years).
+/// Largest TTL or stale window accepted, in ms (2⁵³ ms, about 285,000 years).
 pub const MAX_TTL_MS: u64 = 1 << 53;
 
 /// Extra bytes charged for an entry that has a TTL (its heap node, with the

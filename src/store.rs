@@ -9,7 +9,7 @@
 //! `meta` word for the policies that keep per-entry state (LFU's counter, the
 //! adaptive policy's region, weight and frequency). The index
 //! ([`crate::index`], buckets of one cache line) holds slots in 64 shards,
-//! hashed with the cache's seeded [`KeyHasher`]. A keys-only store (the mini-simulation's ghosts)
+//! hashed with the cache's seeded [`KeyHasher`]. A keys-only store (the adaptive policy's ghosts)
 //! keeps records and 8-byte keys in a slab by slot instead of the arena.
 //!
 //! Slots come only from this store, never from the caller; accessors still
@@ -61,8 +61,7 @@ const SHARDS: usize = 64;
 
 /// The shard comes from hash bits 32–41: a table takes its tag from the top
 /// byte and the bucket from the low 32 bits, and a shard chosen from either
-/// would leave its table with tags or buckets that all look alike (with
-/// hashbrown's tags, top bits cost 50 % more time per operation, measured).
+/// would leave its table with tags or buckets that all look alike.
 #[inline]
 fn shard_of(hash: u64) -> usize {
     SHARD_TABLE
@@ -75,9 +74,7 @@ fn shard_of(hash: u64) -> usize {
 /// log scale) over one growth step: they reach their maximum load, and grow
 /// by half, one at a time instead of all at once. The index's load factor then
 /// stays near its average (about 74 %) at every cache size, where equal shards
-/// would swing between 60 % and 90 % together. (With hashbrown's tables,
-/// which double, equal shards sat at 44 %, 11 bytes per entry, for the
-/// 1.87 M-entry stock data set.)
+/// would swing between 60 % and 90 % together.
 static SHARD_TABLE: [u8; 1024] = shard_table();
 
 const fn shard_table() -> [u8; 1024] {

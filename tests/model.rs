@@ -10,18 +10,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use edgecache::{
-    write_charge, Cache, Config, Key, Lookup, OldEntry, Policy, Room, SetOptions, SetOutcome,
+    write_charge, Cache, Config, Key, Lookup, OldEntry, Policy, Rng, Room, SetOptions, SetOutcome,
 };
 use std::collections::BTreeMap;
 
-struct Gen(u64);
+/// The operations' random source: the crate's SplitMix64.
+struct Gen(Rng);
 impl Gen {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
@@ -226,7 +223,7 @@ fn run(policy: Policy, seed: u64, steps: u64, max_entries: usize) {
         tag_gen: [1; TAGS],
         exact,
     };
-    let mut g = Gen(seed);
+    let mut g = Gen(Rng::new(seed));
     let mut next_gen = 2u64;
     let mut stored = 0u64;
     let mut rejected = 0u64;

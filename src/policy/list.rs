@@ -1,5 +1,5 @@
-//! An intrusive doubly linked list over slab slots (`link[0]` = previous,
-//! `link[1]` = next). Head is the oldest end, tail the newest.
+//! An intrusive doubly linked list over entry slots, through the two links of
+//! each entry's record (`link[0]` = previous, `link[1]` = next). Head is the oldest end, tail the newest.
 
 use crate::store::{Store, NONE};
 

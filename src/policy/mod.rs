@@ -1,16 +1,14 @@
 //! Eviction policies. Each family keeps its own O(1) structure threaded
-//! through the slab's `link`/`meta` fields; this module picks the family from
-//! the [`Policy`] name and decides which entries it tracks (all of them, or
-//! only those with a TTL for `volatile-*`).
+//! through the two links and the `meta` word of each entry's record (at the
+//! head of its arena chunk, see [`crate::store`]); this module picks the
+//! family from the [`Policy`] name and decides which entries it tracks (all
+//! of them, or only those with a TTL for `volatile-*`).
 
 mod adaptive;
-mod evicted;
 mod lfu;
 pub(crate) mod list;
 mod lru;
-mod minisim;
 mod random;
-mod sketch;
 
 pub use lfu::{
     DECAY_MINUTES as LFU_DECAY_MINUTES, INIT_VAL as LFU_INIT_VAL, LOG_FACTOR as LFU_LOG_FACTOR,

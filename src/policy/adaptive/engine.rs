@@ -1,5 +1,8 @@
-//! `allkeys-adaptive`: one cache, two structures, and a sampled
-//! mini-simulation that picks between them and tunes the first.
+//! The structure engine of `allkeys-adaptive`: one store's entries kept in
+//! one of two structures on the same three lists, the choice of a victim,
+//! and the replay of a request on a keys-only store (the simulator's ghosts
+//! are engines too). It knows nothing of the simulator or the tuner: it is
+//! told which structure to have ([`Engine::adopt`]).
 //!
 //! **W-TinyLFU.** New entries enter an LRU *window*. When the window is over
 //! its share, its oldest entry becomes a *candidate* for the main space, an
@@ -16,40 +19,28 @@
 //! *main* FIFO when it reaches the head, any other is evicted and its key's
 //! fingerprint remembered ([`EvictedKeys`]); a remembered key that comes back
 //! goes straight to main. Main is a CLOCK with a 2-bit count: hits only count,
-//! and eviction gives a counted entry another round. It beat every W-TinyLFU
-//! window by 1–5 points on several block-I/O and web traces.
+//! and eviction gives a counted entry another round. It does better than any
+//! W-TinyLFU window on some block-I/O and web traces (`bench/REPLAY.md`).
 //!
 //! Both live on the same three lists (small = window, main = probation, then
 //! what is left of protected), so switching moves nothing up front.
-//! [`MiniSim`] replays a hashed sample of the keys through ghost caches of
-//! both kinds and decides; Caffeine's hill climber, which we tried first, lost
-//! two to three points against a fixed window on the LIRS traces. The sample
-//! is sized so the ghosts hold about 2,048 entries each (smaller ghosts learned
-//! too little on short traces; 4,096 cost 25 % more time per operation).
 //!
 //! Sizes are shares of the budget in bytes and, when set, of `max_entries`; a
 //! region is over its share when it is over on either. An entry's weight (its
-//! charged bytes) and S3-FIFO's count are kept in its `meta`. The sketch and
-//! the remembered fingerprints are policy metadata outside the byte budget
-//! (like every policy's), and so are the mini-simulation's ghosts. Measured
-//! in linear memory against `allkeys-lru`: about 58 KiB more for a cache of
-//! 100 entries, and 6.1 MiB more (64 B per entry of capacity) for one of
-//! 100,000: the sketch about 10 B, the fingerprints about 22 B, the ghosts
-//! about 8 B and the (charged) `meta` word 4 B per entry, the rest what
-//! their tables left behind as they grew.
+//! charged bytes) and S3-FIFO's count are kept in its `meta`.
 
 use super::evicted::EvictedKeys;
-use super::list::List;
-use super::minisim::MiniSim;
 use super::sketch::Sketch;
+use crate::policy::list::List;
 use crate::rng::Rng;
 use crate::store::{Store, NONE};
 
 const REGION_SHIFT: u32 = 29;
 const REGION_MASK: u32 = 0b11 << REGION_SHIFT;
-/// S3-FIFO's 2-bit access counter.
+/// S3-FIFO's 2-bit access counter, which saturates at `FREQ_MAX`.
 const FREQ_SHIFT: u32 = 27;
 const FREQ_MASK: u32 = 0b11 << FREQ_SHIFT;
+const FREQ_MAX: u32 = FREQ_MASK >> FREQ_SHIFT;
 /// Weights saturate at 128 MiB (an entry that large is still evicted; only the
 /// regions' byte shares undercount it).
 const WEIGHT_MASK: u32 = (1 << FREQ_SHIFT) - 1;
@@ -59,9 +50,10 @@ const PROTECTED: u32 = 3;
 
 /// Protected share of the main space.
 const PROTECTED_OF_MAIN: f64 = 0.80;
-/// A candidate this frequent may win a 1-in-128 lottery against a more
-/// frequent victim, so an attacker cannot pin the victim forever.
+/// A candidate this frequent may win a 1-in-`ADMIT_LOTTERY` lottery against
+/// a more frequent victim, so an attacker cannot pin the victim forever.
 const HASHDOS_THRESHOLD: u8 = 6;
+const ADMIT_LOTTERY: u64 = 128;
 /// At most this many entries move between regions per operation while the
 /// cache converges to a new window size (the move is spread over calls).
 const MOVES_PER_CALL: usize = 32;
@@ -71,6 +63,11 @@ const MOVES_PER_CALL: usize = 32;
 const SMALL_SHARE: f64 = 0.10;
 const MOVE_TO_MAIN: u32 = 2;
 const REMEMBERED_SHARE: f64 = 0.90;
+/// Without a hit in between, S3-FIFO passes an entry over at most this
+/// often: once from the small queue to the main one, then once per count (at
+/// most `FREQ_MAX`). A victim search passes over at most this many per entry held,
+/// plus this many, then evicts the head it is at, so it always ends.
+const PASSES_PER_ENTRY: usize = 4;
 
 /// The structure the entries are kept in. Both use the same three lists, so
 /// switching costs nothing up front: S3-FIFO's small queue is the window and
@@ -89,7 +86,8 @@ struct Region {
     bytes: u64,
 }
 
-pub(crate) struct Adaptive {
+/// The entries of one store (the cache's or a ghost's) in their regions.
+pub(crate) struct Engine {
     window: Region,
     probation: Region,
     protected: Region,
@@ -103,10 +101,10 @@ pub(crate) struct Adaptive {
     /// S3-FIFO's evicted-key memory, made the first time S3-FIFO is adopted.
     evicted: Option<alloc::boxed::Box<EvictedKeys>>,
     sketch: Sketch,
-    sim: Option<alloc::boxed::Box<MiniSim>>,
 }
 
-fn weight(store: &Store, slot: u32) -> u64 {
+/// The weight (charged bytes, saturated) the engine recorded for `slot`.
+pub(super) fn weight(store: &Store, slot: u32) -> u64 {
     (store.at(slot).meta & WEIGHT_MASK) as u64
 }
 
@@ -123,7 +121,7 @@ fn freq(store: &Store, slot: u32) -> u32 {
 }
 
 fn set_freq(store: &mut Store, slot: u32, f: u32) {
-    store.set_meta(slot, FREQ_MASK, f.min(3) << FREQ_SHIFT);
+    store.set_meta(slot, FREQ_MASK, f.min(FREQ_MAX) << FREQ_SHIFT);
 }
 
 /// The key's fingerprint in S3-FIFO's evicted-key memory: a 32-bit digest
@@ -132,22 +130,15 @@ fn fingerprint(hash: u64) -> u32 {
     (hash >> 38) as u32 ^ (hash as u32).rotate_left(16)
 }
 
-impl Adaptive {
-    /// The policy of a cache: the structure is chosen by a mini-simulation.
-    pub fn new(max_bytes: usize, max_entries: usize, seed: u64) -> Adaptive {
-        let sim = MiniSim::new(seed, max_entries);
-        let mut a = Adaptive::fixed(max_bytes as f64, max_entries as f64, sim.structure());
-        a.sim = Some(alloc::boxed::Box::new(sim));
-        a
-    }
-
-    /// A policy with a fixed structure (the mini-simulation's ghosts).
-    pub fn fixed(max_bytes: f64, max_entries: f64, structure: Structure) -> Adaptive {
+impl Engine {
+    /// An engine for `max_bytes` and (when positive) `max_entries` that keeps
+    /// `structure` until told to [`adopt`](Engine::adopt) another.
+    pub fn new(max_bytes: f64, max_entries: f64, structure: Structure) -> Engine {
         let mut sketch = Sketch::new();
         if max_entries > 0.0 {
             sketch.ensure_capacity(max_entries as usize);
         }
-        let mut a = Adaptive {
+        let mut a = Engine {
             window: Region::default(),
             probation: Region::default(),
             protected: Region::default(),
@@ -158,7 +149,6 @@ impl Adaptive {
             has_evicted: false,
             evicted: None,
             sketch,
-            sim: None,
         };
         if a.is_s3fifo() {
             a.remember_evictions();
@@ -213,6 +203,26 @@ impl Adaptive {
     fn over(&self, bytes: u64, count: usize, share: f64) -> bool {
         bytes as f64 > share * self.max_bytes
             || (self.max_entries > 0.0 && count as f64 > share * self.max_entries)
+    }
+
+    /// Whether the entries held pass `share` of the capacity.
+    pub fn is_over(&self, share: f64) -> bool {
+        self.over(self.bytes(), self.len(), share)
+    }
+
+    /// The capacity in entries: `max_entries` when set, else estimated from
+    /// the mean weight of the entries held so far.
+    pub fn capacity_in_entries(&self) -> f64 {
+        if self.max_entries > 0.0 {
+            self.max_entries
+        } else {
+            self.len() as f64 * self.max_bytes / (self.bytes().max(1) as f64)
+        }
+    }
+
+    /// The budget in bytes and in entries (0: none), as given to [`Engine::new`].
+    pub fn capacity(&self) -> (f64, f64) {
+        (self.max_bytes, self.max_entries)
     }
 
     /// Whether one more entry of `incoming` bytes would pass the whole capacity.
@@ -277,14 +287,8 @@ impl Adaptive {
         }
     }
 
-    pub fn on_insert(
-        &mut self,
-        store: &mut Store,
-        slot: u32,
-        hash: u64,
-        charge: u64,
-        rng: &mut Rng,
-    ) {
+    /// Places a new entry of `charge` bytes.
+    pub fn on_insert(&mut self, store: &mut Store, slot: u32, hash: u64, charge: u64) {
         let charged = charge.min(WEIGHT_MASK as u64) as u32;
         store.set_meta(slot, WEIGHT_MASK | FREQ_MASK, charged);
         if self.max_entries == 0.0 {
@@ -312,11 +316,10 @@ impl Adaptive {
             self.push(store, slot, WINDOW);
             self.drain_window(store);
         }
-        let w = weight(store, slot);
-        self.simulate(store, hash, w, false, rng);
     }
 
-    pub fn on_access(&mut self, store: &mut Store, slot: u32, hash: u64, rng: &mut Rng) {
+    /// Records a hit on `slot`.
+    pub fn on_access(&mut self, store: &mut Store, slot: u32, hash: u64) {
         self.sketch.increment(hash);
         if self.is_s3fifo() {
             // Lazy promotion: a hit only counts; eviction acts on the count.
@@ -331,26 +334,16 @@ impl Adaptive {
                 _ => self.protected.list.move_to_tail(store, slot),
             }
         }
-        let w = weight(store, slot);
-        self.simulate(store, hash, w, true, rng);
     }
 
-    pub fn on_miss(&mut self, store: &mut Store, hash: u64, rng: &mut Rng) {
-        let avg = if self.len() > 0 {
-            self.bytes() / self.len() as u64
-        } else {
-            64
-        };
-        self.simulate(store, hash, avg, true, rng);
-    }
-
+    /// Takes `slot` out of its region.
     pub fn on_remove(&mut self, store: &mut Store, slot: u32) {
         self.unlink(store, slot);
         set_region(store, slot, 0);
     }
 
     /// Replays one request on a store of keys without values (the
-    /// mini-simulation's ghosts): a read of a cached key is a hit; a read
+    /// simulator's ghosts): a read of a cached key is a hit; a read
     /// or write of a key not cached stores it, evicting first; a write of
     /// a cached key changes nothing. Returns whether the key was cached.
     pub fn replay(
@@ -364,7 +357,7 @@ impl Adaptive {
         let hash = store.hash(key);
         if let Some(slot) = store.find(hash, key) {
             if is_read {
-                self.on_access(store, slot, hash, rng);
+                self.on_access(store, slot, hash);
             }
             return true;
         }
@@ -376,49 +369,15 @@ impl Adaptive {
             store.remove(victim);
         }
         if let Ok(slot) = store.insert(hash, key, &[]) {
-            self.on_insert(store, slot, hash, weight, rng);
+            self.on_insert(store, slot, hash, weight);
         }
         false
     }
 
-    /// Feeds a sampled request to the mini-simulation and adopts its choice.
-    fn simulate(
-        &mut self,
-        store: &mut Store,
-        hash: u64,
-        weight: u64,
-        is_read: bool,
-        rng: &mut Rng,
-    ) {
-        let warm = self.over(self.bytes(), self.len(), 0.5);
-        let (len, bytes) = (self.len(), self.bytes());
-        if let Some(sim) = self.sim.as_mut() {
-            let mut choice = None;
-            if !sim.is_started() {
-                if !warm {
-                    return;
-                }
-                // Capacity in entries: known, or estimated from the fill so far.
-                let entries = if self.max_entries > 0.0 {
-                    self.max_entries
-                } else {
-                    len as f64 * self.max_bytes / (bytes.max(1) as f64)
-                };
-                choice = Some(sim.start(self.max_bytes, self.max_entries, entries));
-            }
-            choice = sim.record(hash, weight, is_read, rng).or(choice);
-            if let Some(structure) = choice {
-                self.adopt(structure);
-            }
-        }
-        if self.rebalancing {
-            self.rebalance(store);
-        }
-    }
-
     /// Switches structure or window share. Nothing moves here: the lists are
-    /// shared, and a W-TinyLFU window converges over the next calls.
-    fn adopt(&mut self, structure: Structure) {
+    /// shared, and a W-TinyLFU window converges over the next calls
+    /// ([`Engine::converge`]).
+    pub fn adopt(&mut self, structure: Structure) {
         if structure == self.structure {
             return;
         }
@@ -427,6 +386,14 @@ impl Adaptive {
         self.rebalancing = !self.is_s3fifo();
         if self.is_s3fifo() {
             self.remember_evictions();
+        }
+    }
+
+    /// A bounded step toward the current shares, while a W-TinyLFU window
+    /// adopted last is converging.
+    pub fn converge(&mut self, store: &mut Store) {
+        if self.rebalancing {
+            self.rebalance(store);
         }
     }
 
@@ -511,10 +478,11 @@ impl Adaptive {
     /// its share, an entry hit twice there moving to the main queue instead;
     /// from the main queue, an entry hit since it was last passed going round
     /// again with its count lowered (a 2-bit CLOCK). Each entry is passed
-    /// over at most four times per residence, so this is O(1) amortised.
+    /// over at most `PASSES_PER_ENTRY` times between hits, so this is O(1)
+    /// amortised.
     fn s3fifo_victim(&mut self, store: &mut Store) -> Option<u32> {
         self.has_evicted = true;
-        let mut passes = 4 * self.len() + 4;
+        let mut passes = PASSES_PER_ENTRY * (self.len() + 1);
         loop {
             let main_len = self.probation.list.len + self.protected.list.len;
             let main_over = self.over(
@@ -579,7 +547,7 @@ impl Adaptive {
         if fc > fv {
             true
         } else if fc >= HASHDOS_THRESHOLD {
-            rng.next_u64() & 127 == 0
+            rng.next_u64() % ADMIT_LOTTERY == 0
         } else {
             false
         }
@@ -607,40 +575,21 @@ impl Adaptive {
 
 #[cfg(test)]
 mod tests {
-    use super::{Adaptive, Structure};
-    use crate::config::{Config, Policy};
+    use super::{Engine, Structure};
     use crate::rng::Rng;
     use crate::store::Store;
-    use crate::{Cache, Key, Lookup, SetOptions};
+    use crate::Key;
     use alloc::format;
     use alloc::vec::Vec;
-
-    fn cache(entries: usize) -> Cache {
-        let config = Config {
-            policy: Policy::AllKeysAdaptive,
-            max_entries: entries,
-            ..Config::default()
-        };
-        Cache::new(config, 7).unwrap()
-    }
 
     fn k(s: &str) -> Vec<u8> {
         Key::Str(s).to_bytes()
     }
 
-    /// Reads `key`, storing it on a miss; returns whether it hit.
-    fn read(c: &mut Cache, key: &[u8]) -> bool {
-        if let Lookup::Fresh(_) = c.get(key, 0, false) {
-            return true;
-        }
-        c.set(key, b"v", &SetOptions::default(), 0).unwrap();
-        false
-    }
-
-    /// One structure, without the mini-simulation, over keys without values.
+    /// One structure over keys without values.
     struct Fixed {
         store: Store,
-        policy: Adaptive,
+        policy: Engine,
         rng: Rng,
     }
 
@@ -648,7 +597,7 @@ mod tests {
         fn new(entries: usize, structure: Structure) -> Fixed {
             Fixed {
                 store: Store::new(3, true),
-                policy: Adaptive::fixed(1e12, entries as f64, structure),
+                policy: Engine::new(1e12, entries as f64, structure),
                 rng: Rng::new(5),
             }
         }
@@ -714,58 +663,5 @@ mod tests {
         }
         assert!(c.holds("back"));
         assert!(!c.holds("new"));
-    }
-
-    #[test]
-    fn a_large_cache_starts_as_s3_fifo_and_a_loop_moves_it_to_w_tinylfu() {
-        // A cyclic pattern over 1.5× the capacity: LRU and FIFO miss every
-        // time; a frequency-admitting W-TinyLFU with a small window keeps
-        // most of the loop. The mini-simulation must find that.
-        let mut c = cache(2500);
-        assert_eq!(c.window_share(), Some(0.10), "S3-FIFO's small queue");
-        let keys: Vec<_> = (0..3750).map(|i| k(&format!("loop{i}"))).collect();
-        let mut hits = 0;
-        for round in 0..25 {
-            for key in &keys {
-                if read(&mut c, key) && round >= 20 {
-                    hits += 1;
-                }
-            }
-        }
-        let ratio = hits as f64 / (5.0 * 3750.0);
-        assert!(ratio > 0.4, "hit ratio {ratio} on the last rounds");
-        assert!(
-            c.window_share().unwrap() < 0.1,
-            "a W-TinyLFU window was adopted"
-        );
-        c.validate();
-    }
-
-    #[test]
-    fn a_small_cache_starts_at_a_1_percent_window_and_a_moving_hot_set_widens_it() {
-        // Every 400 reads a new set of 80 keys is read at random: recency
-        // wins, and a 1 % window with frequency admission keeps the previous
-        // set's keys while their counts decay.
-        let mut c = cache(100);
-        assert_eq!(c.window_share(), Some(0.01));
-        let mut rng = Rng::new(11);
-        let (mut hits, mut reads) = (0, 0);
-        for phase in 0..60 {
-            for _ in 0..400 {
-                let key = k(&format!("p{phase}k{}", rng.next_u64() % 80));
-                if read(&mut c, &key) && phase >= 50 {
-                    hits += 1;
-                }
-                reads += usize::from(phase >= 50);
-            }
-        }
-        let ratio = hits as f64 / reads as f64;
-        assert!(ratio > 0.6, "hit ratio {ratio} on the last phases");
-        assert!(
-            c.window_share().unwrap() > 0.05,
-            "window {:?}",
-            c.window_share()
-        );
-        c.validate();
     }
 }

@@ -12,6 +12,7 @@
 //!
 //! Allocation failure only makes the queue forget: it is a hint, not state.
 
+use crate::rng::GOLDEN_RATIO;
 use alloc::collections::VecDeque;
 use hashbrown::HashTable;
 
@@ -28,7 +29,7 @@ pub(crate) struct EvictedKeys {
 }
 
 fn table_hash(fp: u32) -> u64 {
-    u64::from(fp).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    u64::from(fp).wrapping_mul(GOLDEN_RATIO)
 }
 
 impl EvictedKeys {

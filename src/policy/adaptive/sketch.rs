@@ -11,6 +11,23 @@ pub(crate) struct Sketch {
     sample_size: u64,
 }
 
+/// Bits per counter, counters per 64-bit word, and the count a counter
+/// saturates at.
+const COUNTER_BITS: u64 = 4;
+const COUNTERS_PER_WORD: u64 = 64 / COUNTER_BITS;
+const COUNTER_MAX: u64 = (1 << COUNTER_BITS) - 1;
+/// Every counter's top bit cleared: a word shifted right by one and masked
+/// with this halves each of its counters.
+const HALVE_MASK: u64 = 0x7777_7777_7777_7777;
+/// The table has one word per entry, between these bounds (rounded up to
+/// a power of two).
+const MIN_WORDS: usize = 8;
+const MAX_WORDS: usize = 1 << 24;
+/// Counters are halved every this many increments per entry of capacity
+/// (Caffeine's sample size).
+const SAMPLE_FACTOR: u64 = 10;
+
+/// One seed per row of the count-min sketch.
 const SEEDS: [u64; 4] = [
     0x97cb_3127_cc9d_9a4d,
     0xc3a5_c85c_97cb_3127,
@@ -32,8 +49,8 @@ impl Sketch {
     /// it grows): one 64-bit word of sixteen 4-bit counters per entry, and a
     /// halving every 10 × `entries` increments, as Caffeine sizes its sketch.
     pub fn ensure_capacity(&mut self, entries: usize) {
-        let words = entries.clamp(8, 1 << 24).next_power_of_two();
-        let counters = (words * 16) as u64;
+        let words = entries.clamp(MIN_WORDS, MAX_WORDS).next_power_of_two();
+        let counters = words as u64 * COUNTERS_PER_WORD;
         if counters <= self.mask + 1 && !self.table.is_empty() {
             return;
         }
@@ -45,14 +62,18 @@ impl Sketch {
         self.table = table;
         self.mask = counters - 1;
         self.additions = 0;
-        self.sample_size = 10 * entries.max(8) as u64;
+        self.sample_size = SAMPLE_FACTOR * entries.max(MIN_WORDS) as u64;
     }
 
     fn index(&self, hash: u64, i: usize) -> (usize, u32) {
-        let h = (hash ^ SEEDS[i % 4]).wrapping_mul(SEEDS[(i + 1) % 4]);
+        let rows = SEEDS.len();
+        let h = (hash ^ SEEDS[i % rows]).wrapping_mul(SEEDS[(i + 1) % rows]);
         let h = h ^ (h >> 32);
         let counter = h & self.mask;
-        ((counter / 16) as usize, ((counter % 16) * 4) as u32)
+        (
+            (counter / COUNTERS_PER_WORD) as usize,
+            ((counter % COUNTERS_PER_WORD) * COUNTER_BITS) as u32,
+        )
     }
 
     /// Estimated frequency of `hash`, 0–15.
@@ -60,10 +81,13 @@ impl Sketch {
         if self.table.is_empty() {
             return 0;
         }
-        let mut min = 15u64;
-        for i in 0..4 {
+        let mut min = COUNTER_MAX;
+        for i in 0..SEEDS.len() {
             let (word, shift) = self.index(hash, i);
-            let c = self.table.get(word).map_or(0, |w| (w >> shift) & 0xf);
+            let c = self
+                .table
+                .get(word)
+                .map_or(0, |w| (w >> shift) & COUNTER_MAX);
             min = min.min(c);
         }
         min as u8
@@ -74,14 +98,14 @@ impl Sketch {
         if self.table.is_empty() {
             return;
         }
-        // Every counter below 15 is raised, as Caffeine does. The "conservative
-        // update" variant (raise only the minimum ones) measured worse: 1.2 %
-        // instead of 7.3 % on the looping LIRS gli trace at 126 entries.
+        // Every counter below the maximum is raised, as Caffeine does, not
+        // only the smallest ones ("conservative update"), which keeps less of
+        // a looping trace (`bench/REPLAY.md`).
         let mut added = false;
-        for i in 0..4 {
+        for i in 0..SEEDS.len() {
             let (word, shift) = self.index(hash, i);
             if let Some(w) = self.table.get_mut(word) {
-                if (*w >> shift) & 0xf < 15 {
+                if (*w >> shift) & COUNTER_MAX < COUNTER_MAX {
                     *w += 1 << shift;
                     added = true;
                 }
@@ -98,7 +122,7 @@ impl Sketch {
 
     fn halve(&mut self) {
         for w in &mut self.table {
-            *w = (*w >> 1) & 0x7777_7777_7777_7777;
+            *w = (*w >> 1) & HALVE_MASK;
         }
         self.additions /= 2;
     }

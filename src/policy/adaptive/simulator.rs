@@ -1,0 +1,127 @@
+//! The simulator: ghost caches that replay a sample of the requests.
+//!
+//! Requests whose key hash falls in a 1-in-`rate` sample are replayed through
+//! nine ghost caches (8-byte keys, no values), each `1/rate` the size of the
+//! real cache: eight W-TinyLFUs with fixed window shares from 0.5 % (a
+//! frequency-biased W-TinyLFU) to 100 % (plain LRU), and one S3-FIFO. Spatial
+//! sampling keeps each ghost's hit ratio an estimate of the real cache's
+//! under that structure (the idea behind SHARDS and Caffeine's MiniSim
+//! climber). A ghost is data: a keys-only [`Store`] and an [`Engine`] with a
+//! fixed structure, nothing that evicts for the real cache.
+//!
+//! The simulator only reports, for each sampled read, which ghosts hit; what
+//! to make of that is the tuner's business.
+
+use super::engine::{Engine, Structure};
+use crate::rng::{Rng, GOLDEN_RATIO};
+use crate::store::Store;
+use alloc::vec::Vec;
+
+/// The ghosts' structures: W-TinyLFU windows from frequency-biased to plain
+/// LRU, and S3-FIFO, which beats every window on some block-I/O and web
+/// traces.
+pub(super) const STRUCTURES: [Structure; 9] = [
+    Structure::WTinyLfu(0.005),
+    Structure::WTinyLfu(0.01),
+    Structure::WTinyLfu(0.03),
+    Structure::WTinyLfu(0.08),
+    Structure::WTinyLfu(0.2),
+    Structure::WTinyLfu(0.4),
+    Structure::WTinyLfu(0.7),
+    Structure::WTinyLfu(1.0),
+    Structure::S3Fifo,
+];
+/// Each ghost holds about this many entries: fewer learn too little on short
+/// traces, more cost time on every sampled request.
+pub(super) const GHOST_ENTRIES: f64 = 2048.0;
+/// Sample at most this sparsely.
+const MAX_RATE: u64 = 128;
+/// A request is sampled when the hash bits from this one up (as many as the
+/// rate needs, at most 7) are zero: bits above the 32 the index takes home
+/// buckets from, and below the top byte it takes tags from.
+const SAMPLE_SHIFT: u32 = 40;
+
+/// One ghost cache: keys only, one fixed structure.
+struct Ghost {
+    store: Store,
+    engine: Engine,
+}
+
+pub(super) struct Simulator {
+    ghosts: Vec<Ghost>,
+    /// `rate - 1`: the hash bits above `SAMPLE_SHIFT` that must be 0.
+    mask: u64,
+    /// Entries a ghost holds (estimated, for a byte budget).
+    ghost_entries: f64,
+}
+
+impl Simulator {
+    /// Ghosts for a cache of `max_bytes`, `max_entries` (0: none) and about
+    /// `entries` entries, sampled so that each holds about
+    /// [`GHOST_ENTRIES`]; `None` if they cannot be allocated.
+    pub fn new(seed: u64, max_bytes: f64, max_entries: f64, entries: f64) -> Option<Simulator> {
+        let rate = (ceil(entries / GHOST_ENTRIES).max(1))
+            .next_power_of_two()
+            .min(MAX_RATE);
+        let scale = 1.0 / rate as f64;
+        let ghost_max_entries = if max_entries > 0.0 {
+            ceil(max_entries * scale) as f64
+        } else {
+            0.0
+        };
+        let mut ghosts = Vec::new();
+        ghosts.try_reserve_exact(STRUCTURES.len()).ok()?;
+        for (i, &structure) in STRUCTURES.iter().enumerate() {
+            ghosts.push(Ghost {
+                store: Store::keys_only(seed ^ (i as u64).wrapping_mul(GOLDEN_RATIO)),
+                engine: Engine::new(max_bytes * scale, ghost_max_entries, structure),
+            });
+        }
+        Some(Simulator {
+            ghosts,
+            mask: rate - 1,
+            ghost_entries: entries * scale,
+        })
+    }
+
+    /// Entries a ghost holds (estimated when the cache has only a byte budget).
+    pub fn ghost_entries(&self) -> f64 {
+        self.ghost_entries
+    }
+
+    fn sampled(&self, hash: u64) -> bool {
+        (hash >> SAMPLE_SHIFT) & self.mask == 0
+    }
+
+    /// Replays one request through every ghost if it is sampled. For a
+    /// sampled read, returns which ghosts hit: bit `i` for `STRUCTURES[i]`.
+    pub fn replay(
+        &mut self,
+        hash: u64,
+        weight: u64,
+        is_read: bool,
+        rng: &mut Rng,
+    ) -> Option<usize> {
+        if !self.sampled(hash) {
+            return None;
+        }
+        let key = hash.to_le_bytes();
+        let mut outcome = 0;
+        for (i, g) in self.ghosts.iter_mut().enumerate() {
+            if g.engine.replay(&mut g.store, &key, weight, is_read, rng) && is_read {
+                outcome |= 1 << i;
+            }
+        }
+        is_read.then_some(outcome)
+    }
+}
+
+/// `x.ceil()` for non-negative `x`, without std (core has no `f64::ceil`).
+fn ceil(x: f64) -> u64 {
+    let t = x as u64;
+    if (t as f64) < x {
+        t + 1
+    } else {
+        t
+    }
+}
