@@ -172,12 +172,8 @@ fn layout(record: usize, key_len: usize, value_len: usize) -> Layout {
         };
     }
     let tail = value_len - blocks * BLOCK;
-    let long = record
-        + varint_len(key_len)
-        + varint_len(value_len)
-        + key_len
-        + blocks * BLOCK_REF
-        + tail;
+    let long =
+        record + varint_len(key_len) + varint_len(value_len) + key_len + blocks * BLOCK_REF + tail;
     // A long-header chunk never takes a compact class: its size says which it is.
     Layout {
         slack: None,
@@ -383,10 +379,7 @@ impl<'a> Value<'a> {
             .chunks_exact(BLOCK_REF)
             .map(move |b| {
                 let page = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
-                pages
-                    .get(page)
-                    .and_then(|p| p.get(..BLOCK))
-                    .unwrap_or(&[])
+                pages.get(page).and_then(|p| p.get(..BLOCK)).unwrap_or(&[])
             })
             .chain(core::iter::once(self.tail))
             .filter(|p| !p.is_empty())
@@ -552,12 +545,19 @@ impl Arena {
         let chunk = self.chunk_mut(head);
         let tail_at = write_head(chunk, record, l.slack, key, value_len, &blocks);
         for (i, &page) in blocks.iter().enumerate() {
-            if let Some(b) = self.pages.get_mut(page as usize).and_then(|p| p.get_mut(..BLOCK)) {
+            if let Some(b) = self
+                .pages
+                .get_mut(page as usize)
+                .and_then(|p| p.get_mut(..BLOCK))
+            {
                 fill(i * BLOCK, b);
             }
         }
         let done = l.blocks * BLOCK;
-        if let Some(tail) = self.chunk_mut(head).get_mut(tail_at..tail_at + value_len - done) {
+        if let Some(tail) = self
+            .chunk_mut(head)
+            .get_mut(tail_at..tail_at + value_len - done)
+        {
             if !tail.is_empty() {
                 fill(done, tail);
             }
@@ -638,7 +638,8 @@ impl Arena {
         self.pages.try_reserve(1)?;
         self.info.try_reserve(1)?;
         self.empty.try_reserve(n.saturating_sub(self.empty.len()))?;
-        self.vacant.try_reserve(n.saturating_sub(self.vacant.len()))?;
+        self.vacant
+            .try_reserve(n.saturating_sub(self.vacant.len()))?;
         self.pages.push(mem.into_boxed_slice());
         self.info.push(PageInfo::EMPTY);
         Ok((self.pages.len() - 1) as u32)
@@ -932,7 +933,14 @@ mod tests {
     fn a_large_value_lies_in_whole_blocks_and_a_tail() {
         for record in [12, 16] {
             let mut a = Arena::new(record);
-            for len in [BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLOCK, 3 * BLOCK + 5, 100_000] {
+            for len in [
+                BLOCK - 1,
+                BLOCK,
+                BLOCK + 1,
+                3 * BLOCK,
+                3 * BLOCK + 5,
+                100_000,
+            ] {
                 let key = vec![9u8; 40];
                 let value = pattern(len, record);
                 let h = a.alloc(&key, &value).unwrap();
