@@ -541,9 +541,6 @@ impl Arena {
                 return Err(e);
             }
         };
-        let record = self.record;
-        let chunk = self.chunk_mut(head);
-        let tail_at = write_head(chunk, record, l.slack, key, value_len, &blocks);
         for (i, &page) in blocks.iter().enumerate() {
             if let Some(b) = self
                 .pages
@@ -553,11 +550,10 @@ impl Arena {
                 fill(i * BLOCK, b);
             }
         }
-        let done = l.blocks * BLOCK;
-        if let Some(tail) = self
-            .chunk_mut(head)
-            .get_mut(tail_at..tail_at + value_len - done)
-        {
+        let (record, done) = (self.record, l.blocks * BLOCK);
+        let chunk = self.chunk_mut(head);
+        let tail_at = write_head(chunk, record, l.slack, key, value_len, &blocks);
+        if let Some(tail) = chunk.get_mut(tail_at..tail_at + value_len - done) {
             if !tail.is_empty() {
                 fill(done, tail);
             }

@@ -1046,6 +1046,47 @@ mod tests {
     }
 
     #[test]
+    fn values_in_blocks_churn_within_the_budget_and_read_back() {
+        use crate::{Lookup, Policy, Rng, BLOCK};
+        for policy in Policy::ALL {
+            let config = Config {
+                max_bytes: 20 * BLOCK,
+                policy,
+                ..Config::default()
+            };
+            let mut c = Cache::new(config, 3).unwrap();
+            let mut rng = Rng::new(9);
+            let ttl = SetOptions {
+                ttl_ms: Some(1_000_000),
+                ..SetOptions::default()
+            };
+            for i in 0..600u64 {
+                let len = (rng.next_u64() % (6 * BLOCK as u64)) as usize;
+                let value: alloc::vec::Vec<u8> =
+                    (0..len).map(|j| (j / 97 + i as usize) as u8).collect();
+                let key = k(&alloc::format!("k{}", rng.next_u64() % 40));
+                let opts = if i % 2 == 0 {
+                    &ttl
+                } else {
+                    &SetOptions::default()
+                };
+                let stored = c.set(&key, &value, opts, 0).unwrap();
+                if stored == crate::SetOutcome::Stored {
+                    match c.get(&key, 0, false) {
+                        Lookup::Fresh(v) => assert!(v == &value[..], "{policy:?} {i}"),
+                        other => panic!("{policy:?} {i}: {other:?}"),
+                    }
+                }
+                if i % 7 == 0 {
+                    c.delete(&key, 0);
+                }
+                c.validate();
+                assert!(c.bytes() <= 20 * BLOCK as u64);
+            }
+        }
+    }
+
+    #[test]
     fn a_stale_edge_never_removes_the_entry_that_reuses_its_slot() {
         stale_edge_then_write_child(&SetOptions::default());
         let tag = b"t".as_slice();

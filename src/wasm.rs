@@ -353,14 +353,15 @@ impl WasmCache {
         value: Value<'_>,
         expired_at: u64,
     ) -> bool {
-        out[1] = value.len() as u32;
         out[2] = expired_at as u32;
         out[3] = (expired_at >> 32) as u32;
         if let Some(v) = value.as_slice() {
             out[0] = v.as_ptr() as usize as u32;
+            out[1] = v.len() as u32;
             out[OUT_PIECES] = 0;
             return true;
         }
+        out[1] = value.len() as u32;
         pieces.clear();
         if pieces.try_reserve(pieces_words(value.len())).is_err() {
             return false;
