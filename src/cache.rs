@@ -1073,7 +1073,7 @@ mod tests {
                 let stored = c.set(&key, &value, opts, 0).unwrap();
                 if stored == crate::SetOutcome::Stored {
                     match c.get(&key, 0, false) {
-                        Lookup::Fresh(v) => assert!(v == &value[..], "{policy:?} {i}"),
+                        Lookup::Fresh(v) => assert!(v == value[..], "{policy:?} {i}"),
                         other => panic!("{policy:?} {i}: {other:?}"),
                     }
                 }
