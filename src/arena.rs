@@ -5,9 +5,19 @@
 //! value. Chunks up to [`MAX_SMALL`] bytes come from 8 KiB pages carved into
 //! one size class each (2-byte steps to 256 bytes, 8-byte steps to 1 KiB, then
 //! steps of one eighth); a page keeps its own free list, and a page whose
-//! last chunk is freed goes back to a pool any class can take, so a shift in
-//! value sizes does not strand memory. Larger chunks get an allocation of
-//! their own.
+//! last chunk is freed goes back to a pool any class can take (past
+//! [`POOL_KEEP`] idle pages, back to the allocator), so a shift in value
+//! sizes does not strand memory. Larger chunks get an allocation of their
+//! own, up to a page's worth of value.
+//!
+//! A value of [`BLOCK`] bytes or more is never one allocation: its first
+//! `len / BLOCK` × [`BLOCK`] bytes fill whole pages (*blocks*) taken from the
+//! same pool, and its chunk (the *head*) holds the record, the header, the
+//! key, the blocks' page numbers (4 bytes each) and the tail. So the
+//! allocator only ever sees pages and allocations of at most about two
+//! pages plus the key and the block list: a 60 MiB value never needs a
+//! 60 MiB hole, and a freed block is reused exactly by the next block or
+//! page. A read returns the value as a [`Value`]: its pieces in order.
 //!
 //! The header of a chunk of at most 256 bytes is one varint,
 //! `key_len × 2 + slack` (slack: the 0 or 1 byte the 2-byte class adds), and
@@ -41,6 +51,17 @@ pub(crate) const PAGE_FOOTPRINT: usize = 1 << 13;
 pub const MAX_SMALL: usize = 2 << 10;
 /// Bytes the allocator and the table cost a large chunk beyond its length.
 const LARGE_OVERHEAD: usize = 24;
+/// A value of at least this many bytes is stored in whole-page blocks plus a
+/// tail; the block size.
+pub const BLOCK: usize = PAGE;
+/// Bytes of a block's page number in its head's list.
+const BLOCK_REF: usize = 4;
+/// The class a page serving as a block is marked with (no size class).
+const BLOCK_CLASS: u16 = u16::MAX;
+/// Idle pages kept for reuse by any class or as blocks. A page that empties
+/// beyond this many goes back to the allocator, so memory that held one
+/// kind of allocation (pages) can serve another (large chunks).
+pub const POOL_KEEP: usize = 32;
 const LARGE_BIT: u32 = 1 << 31;
 const NONE16: u16 = u16::MAX;
 const NONE: u32 = u32::MAX;
@@ -101,6 +122,9 @@ fn class_of(len: usize) -> (usize, usize) {
 }
 
 fn class_size(class: usize) -> usize {
+    if class >= CLASSES {
+        return 0; // a block's page: no chunks
+    }
     if class < FINE_CLASSES {
         (class + 1) * UNIT
     } else if class < SMALL_CLASSES {
@@ -120,17 +144,58 @@ const fn next_geometric(size: usize) -> usize {
     (size + size / 8 + 7) & !7
 }
 
-/// How a chunk for a `record`-byte record, this key and this value is laid
-/// out: `Some(slack)` for the compact header, `None` for the long one; and
-/// the bytes it needs before rounding.
-fn layout(record: usize, key_len: usize, value_len: usize) -> (Option<usize>, usize) {
-    let compact = record + varint_len(key_len << 1) + key_len + value_len;
-    if compact <= COMPACT_MAX {
-        return (Some(compact % UNIT), compact);
+/// How many whole blocks a value of `value_len` bytes fills (0: the value
+/// lies in its chunk).
+fn blocks_of(value_len: usize) -> usize {
+    if value_len >= BLOCK {
+        value_len / BLOCK
+    } else {
+        0
     }
-    let long = record + varint_len(key_len) + varint_len(value_len) + key_len + value_len;
+}
+
+/// How an entry's chunk is laid out.
+struct Layout {
+    /// `Some(slack)` for the compact header, `None` for the long one.
+    slack: Option<usize>,
+    /// The chunk's bytes before rounding.
+    len: usize,
+    /// Whole blocks of the value outside the chunk.
+    blocks: usize,
+}
+
+/// The layout of the chunk for a `record`-byte record, this key and this
+/// value: record, header, key, then the block list and the tail for a
+/// blocked value, or the value.
+fn layout(record: usize, key_len: usize, value_len: usize) -> Layout {
+    let blocks = blocks_of(value_len);
+    let compact = record + varint_len(key_len << 1) + key_len + value_len;
+    if blocks == 0 && compact <= COMPACT_MAX {
+        return Layout {
+            slack: Some(compact % UNIT),
+            len: compact,
+            blocks,
+        };
+    }
+    let tail = value_len - blocks * BLOCK;
+    let long =
+        record + varint_len(key_len) + varint_len(value_len) + key_len + blocks * BLOCK_REF + tail;
     // A long-header chunk never takes a compact class: its size says which it is.
-    (None, long.max(COMPACT_MAX + 1))
+    Layout {
+        slack: None,
+        len: long.max(COMPACT_MAX + 1),
+        blocks,
+    }
+}
+
+/// Bytes a chunk of `len` bytes occupies: its size class, or its own
+/// allocation with the allocator's and the table's share.
+fn chunk_bytes(len: usize) -> usize {
+    if len <= MAX_SMALL {
+        class_of(len).1
+    } else {
+        ((len + 7) & !7) + LARGE_OVERHEAD
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -162,8 +227,12 @@ pub(crate) struct Arena {
     info: Vec<PageInfo>,
     /// Per class: pages with at least one free chunk.
     partial: Vec<Vec<u32>>,
-    /// Pages with no live chunk, ready for any class.
+    /// Pages with no live chunk, ready for any class or as blocks (at most
+    /// [`POOL_KEEP`]; capacity for every page, so a free never allocates).
     empty: Vec<u32>,
+    /// Page numbers whose memory went back to the allocator, to reuse
+    /// (capacity for every page, as `empty`).
+    vacant: Vec<u32>,
     large: Vec<Box<[u8]>>,
     large_free: Vec<u32>,
 }
@@ -208,33 +277,38 @@ fn get_varint(bytes: &[u8], at: &mut usize) -> usize {
     v
 }
 
-/// Splits a chunk (whose record takes its first `record` bytes) into key and value.
+/// Splits a chunk (whose record takes its first `record` bytes) into its
+/// key, its block list (empty unless the value is blocked) and the value
+/// bytes it holds (the whole value, or a blocked value's tail).
 #[inline]
-fn split(record: usize, chunk: &[u8]) -> (&[u8], &[u8]) {
+fn split(record: usize, chunk: &[u8]) -> (&[u8], &[u8], &[u8]) {
     let mut at = record;
-    let (k, end) = if chunk.len() <= COMPACT_MAX {
+    let (k, list, end) = if chunk.len() <= COMPACT_MAX {
         let h = get_varint(chunk, &mut at);
-        (h >> 1, chunk.len().saturating_sub(h & 1))
+        (h >> 1, 0, chunk.len().saturating_sub(h & 1))
     } else {
         let k = get_varint(chunk, &mut at);
         let v = get_varint(chunk, &mut at);
-        (k, at + k + v)
+        let blocks = blocks_of(v);
+        let list = blocks * BLOCK_REF;
+        (k, list, at + k + list + (v - blocks * BLOCK))
     };
     let key = chunk.get(at..at + k).unwrap_or(&[]);
-    let value = chunk.get(at + k..end).unwrap_or(&[]);
-    (key, value)
+    let blocks = chunk.get(at + k..at + k + list).unwrap_or(&[]);
+    let value = chunk.get(at + k + list..end).unwrap_or(&[]);
+    (key, blocks, value)
 }
 
-/// Writes a fresh chunk: a zeroed record, the header, the key, and the
-/// value's `value_len` bytes as `fill` writes them.
-fn write_chunk(
+/// Writes a fresh chunk's record (zeroed), header, key and block list;
+/// returns where the value (or a blocked value's tail) starts.
+fn write_head(
     out: &mut [u8],
     record: usize,
     slack: Option<usize>,
     key: &[u8],
     value_len: usize,
-    fill: &mut dyn FnMut(&mut [u8]),
-) {
+    blocks: &[u32],
+) -> usize {
     if let Some(r) = out.get_mut(..record) {
         r.fill(0);
     }
@@ -253,8 +327,146 @@ fn write_chunk(
         k.copy_from_slice(key);
     }
     at += key.len();
-    if let Some(v) = out.get_mut(at..at + value_len) {
-        fill(v);
+    for &page in blocks {
+        if let Some(b) = out.get_mut(at..at + BLOCK_REF) {
+            b.copy_from_slice(&page.to_le_bytes());
+        }
+        at += BLOCK_REF;
+    }
+    at
+}
+
+/// A stored value: one slice, or whole-page blocks followed by a tail (see
+/// the module doc). Its bytes are [`Value::pieces`] in order. It borrows
+/// the cache: read or copy it before the next call that changes the cache.
+///
+/// ```
+/// use edgecache::{Cache, Config, Key, Lookup, SetOptions};
+/// let mut cache = Cache::new(Config::default(), 1).unwrap();
+/// let k = Key::Str("big").to_bytes();
+/// let big = vec![7u8; 100_000];
+/// cache.set(&k, &big, &SetOptions::default(), 0).unwrap();
+/// let Lookup::Fresh(v) = cache.get(&k, 0, false) else { panic!() };
+/// assert_eq!(v.len(), 100_000);
+/// assert!(v.pieces().count() > 1, "a large value lies in blocks");
+/// assert_eq!(v.to_vec(), big);
+/// assert_eq!(v, &big[..]);
+/// ```
+#[derive(Clone, Copy)]
+pub struct Value<'a> {
+    /// The blocks' page numbers, 4 bytes each (little-endian).
+    list: &'a [u8],
+    pages: &'a [Box<[u8]>],
+    /// The bytes after the blocks (the whole value when there are none).
+    tail: &'a [u8],
+}
+
+impl<'a> Value<'a> {
+    /// Bytes in the value.
+    pub fn len(&self) -> usize {
+        self.list.len() / BLOCK_REF * BLOCK + self.tail.len()
+    }
+
+    /// Whether the value has no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value as one slice, when it is stored as one (every value under
+    /// [`BLOCK`] bytes).
+    pub fn as_slice(&self) -> Option<&'a [u8]> {
+        self.list.is_empty().then_some(self.tail)
+    }
+
+    /// The value's bytes as non-empty slices, in order.
+    pub fn pieces(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let pages = self.pages;
+        self.list
+            .chunks_exact(BLOCK_REF)
+            .map(move |b| {
+                let page = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
+                pages.get(page).and_then(|p| p.get(..BLOCK)).unwrap_or(&[])
+            })
+            .chain(core::iter::once(self.tail))
+            .filter(|p| !p.is_empty())
+    }
+
+    /// A copy of the value in one vector.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len());
+        for p in self.pieces() {
+            out.extend_from_slice(p);
+        }
+        out
+    }
+
+    /// Whether the value's bytes are `other`.
+    fn equals(&self, other: &[u8]) -> bool {
+        let mut at = 0;
+        self.len() == other.len()
+            && self.pieces().all(|p| {
+                at += p.len();
+                other.get(at - p.len()..at) == Some(p)
+            })
+    }
+}
+
+impl<'a> From<&'a [u8]> for Value<'a> {
+    fn from(bytes: &'a [u8]) -> Value<'a> {
+        Value {
+            list: &[],
+            pages: &[],
+            tail: bytes,
+        }
+    }
+}
+
+impl<'a, const N: usize> From<&'a [u8; N]> for Value<'a> {
+    fn from(bytes: &'a [u8; N]) -> Value<'a> {
+        Value::from(&bytes[..])
+    }
+}
+
+impl PartialEq for Value<'_> {
+    fn eq(&self, other: &Value<'_>) -> bool {
+        match other.as_slice() {
+            Some(s) => self.equals(s),
+            None => {
+                self.len() == other.len()
+                    && self
+                        .pieces()
+                        .flat_map(|p| p.iter())
+                        .eq(other.pieces().flat_map(|p| p.iter()))
+            }
+        }
+    }
+}
+
+impl Eq for Value<'_> {}
+
+impl PartialEq<[u8]> for Value<'_> {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.equals(other)
+    }
+}
+
+impl PartialEq<&[u8]> for Value<'_> {
+    fn eq(&self, other: &&[u8]) -> bool {
+        self.equals(other)
+    }
+}
+
+impl core::fmt::Debug for Value<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.as_slice() {
+            Some(s) => write!(f, "{s:?}"),
+            None => write!(
+                f,
+                "Value({} bytes in {} pieces)",
+                self.len(),
+                self.pieces().count()
+            ),
+        }
     }
 }
 
@@ -267,20 +479,26 @@ impl Arena {
             info: Vec::new(),
             partial: (0..CLASSES).map(|_| Vec::new()).collect(),
             empty: Vec::new(),
+            vacant: Vec::new(),
             large: Vec::new(),
             large_free: Vec::new(),
         }
     }
 
     /// Bytes a chunk with a `record`-byte record, this key and this value
-    /// occupies (what the budget charges).
+    /// occupies (what the budget charges). A value in blocks is charged as
+    /// one allocation of its own would be, so charges (and hit ratios under
+    /// a byte budget) do not depend on how it is stored. Uncharged: its
+    /// block list and its pages' allocator headers (20 bytes per 8 KiB,
+    /// 0.25 %) and the head's rounding up to a long-header chunk (at most
+    /// 257 bytes, for a tail of a few bytes).
     pub fn chunk_size(record: usize, key_len: usize, value_len: usize) -> usize {
-        let (_, len) = layout(record, key_len, value_len);
-        if len <= MAX_SMALL {
-            class_of(len).1
-        } else {
-            ((len + 7) & !7) + LARGE_OVERHEAD
+        let l = layout(record, key_len, value_len);
+        if l.blocks == 0 {
+            return chunk_bytes(l.len);
         }
+        let whole = record + varint_len(key_len) + varint_len(value_len) + key_len + value_len;
+        chunk_bytes(whole)
     }
 
     /// Stores a chunk for `key` and `value` (with a zeroed record) and
@@ -290,28 +508,81 @@ impl Arena {
     /// [`CacheError::AllocFailed`].
     #[cfg(test)]
     pub fn alloc(&mut self, key: &[u8], value: &[u8]) -> Result<Handle, CacheError> {
-        self.alloc_with(key, value.len(), &mut |v| v.copy_from_slice(value))
+        self.alloc_with(key, value.len(), &mut |at, v| {
+            v.copy_from_slice(&value[at..at + v.len()])
+        })
     }
 
     /// Stores a chunk for `key` and a `value_len`-byte value that `fill`
     /// writes in place (with a zeroed record), and returns its handle. The
     /// value is never staged anywhere else: a large value costs memory once.
+    /// `fill(at, piece)` is called once per piece of the value, in order,
+    /// with the piece's offset in the value.
     ///
     /// # Errors
-    /// [`CacheError::AllocFailed`]; `fill` is not called then.
+    /// [`CacheError::AllocFailed`]; nothing is allocated and `fill` is not
+    /// called then.
     pub fn alloc_with(
         &mut self,
         key: &[u8],
         value_len: usize,
-        fill: &mut dyn FnMut(&mut [u8]),
+        fill: &mut dyn FnMut(usize, &mut [u8]),
     ) -> Result<Handle, CacheError> {
-        let record = self.record;
-        let (slack, len) = layout(record, key.len(), value_len);
+        let l = layout(self.record, key.len(), value_len);
+        let mut blocks: Vec<u32> = Vec::new();
+        blocks.try_reserve_exact(l.blocks)?;
+        for _ in 0..l.blocks {
+            match self.take_page() {
+                Ok(page) => {
+                    if let Some(info) = self.info.get_mut(page as usize) {
+                        *info = PageInfo {
+                            class: BLOCK_CLASS,
+                            live: 1,
+                            ..PageInfo::EMPTY
+                        };
+                    }
+                    blocks.push(page);
+                }
+                Err(e) => {
+                    blocks.iter().for_each(|&p| self.give_back(p));
+                    return Err(e);
+                }
+            }
+        }
+        let head = match self.alloc_chunk(l.len) {
+            Ok(h) => h,
+            Err(e) => {
+                blocks.iter().for_each(|&p| self.give_back(p));
+                return Err(e);
+            }
+        };
+        for (i, &page) in blocks.iter().enumerate() {
+            if let Some(b) = self
+                .pages
+                .get_mut(page as usize)
+                .and_then(|p| p.get_mut(..BLOCK))
+            {
+                fill(i * BLOCK, b);
+            }
+        }
+        let (record, done) = (self.record, l.blocks * BLOCK);
+        let chunk = self.chunk_mut(head);
+        let tail_at = write_head(chunk, record, l.slack, key, value_len, &blocks);
+        if let Some(tail) = chunk.get_mut(tail_at..tail_at + value_len - done) {
+            if !tail.is_empty() {
+                fill(done, tail);
+            }
+        }
+        Ok(head)
+    }
+
+    /// Allocates a chunk of `len` bytes (before rounding), its contents
+    /// unspecified, and returns its handle.
+    fn alloc_chunk(&mut self, len: usize) -> Result<Handle, CacheError> {
         if len > MAX_SMALL {
             let mut data = Vec::new();
             data.try_reserve_exact(len)?;
             data.resize(len, 0);
-            write_chunk(&mut data, record, slack, key, value_len, fill);
             self.large.try_reserve(1)?;
             self.large_free.try_reserve(1)?;
             let idx = match self.large_free.pop() {
@@ -352,36 +623,61 @@ impl Arena {
         if full {
             self.drop_partial(page);
         }
-        if let Some(p) = self.pages.get_mut(page as usize) {
-            if let Some(chunk) = p.get_mut(unit as usize * UNIT..unit as usize * UNIT + size) {
-                write_chunk(chunk, record, slack, key, value_len, fill);
-            }
-        }
         Ok((page << UNIT_BITS) | unit as u32)
+    }
+
+    /// An empty page: from the pool, or new memory (reusing a vacant page
+    /// number). Its info is left for the caller to set.
+    fn take_page(&mut self) -> Result<u32, CacheError> {
+        if let Some(p) = self.empty.pop() {
+            return Ok(p);
+        }
+        if self.pages.len() >= (1 << (31 - UNIT_BITS)) {
+            return Err(CacheError::AllocFailed);
+        }
+        let mut mem = Vec::new();
+        mem.try_reserve_exact(PAGE)?;
+        mem.resize(PAGE, 0);
+        if let Some(p) = self.vacant.pop() {
+            if let Some(slot) = self.pages.get_mut(p as usize) {
+                *slot = mem.into_boxed_slice();
+            }
+            return Ok(p);
+        }
+        // Room for every page in the pool lists: a free never allocates.
+        let n = self.pages.len() + 1;
+        self.pages.try_reserve(1)?;
+        self.info.try_reserve(1)?;
+        self.empty.try_reserve(n.saturating_sub(self.empty.len()))?;
+        self.vacant
+            .try_reserve(n.saturating_sub(self.vacant.len()))?;
+        self.pages.push(mem.into_boxed_slice());
+        self.info.push(PageInfo::EMPTY);
+        Ok((self.pages.len() - 1) as u32)
+    }
+
+    /// Returns an empty page (or a freed block) to the pool, or its memory
+    /// to the allocator when the pool holds [`POOL_KEEP`] pages already.
+    fn give_back(&mut self, page: u32) {
+        if let Some(i) = self.info.get_mut(page as usize) {
+            *i = PageInfo::EMPTY;
+        }
+        if self.empty.len() < POOL_KEEP {
+            self.empty.push(page);
+        } else if let Some(slot) = self.pages.get_mut(page as usize) {
+            *slot = Box::new([]);
+            self.vacant.push(page);
+        }
     }
 
     fn page_with_room(&mut self, class: usize) -> Result<u32, CacheError> {
         if let Some(&p) = self.partial.get(class).and_then(|v| v.last()) {
             return Ok(p);
         }
-        let page = match self.empty.pop() {
-            Some(p) => p,
-            None => {
-                if self.pages.len() >= (1 << (31 - UNIT_BITS)) {
-                    return Err(CacheError::AllocFailed);
-                }
-                let mut mem = Vec::new();
-                mem.try_reserve_exact(PAGE)?;
-                mem.resize(PAGE, 0);
-                self.pages.try_reserve(1)?;
-                self.info.try_reserve(1)?;
-                self.pages.push(mem.into_boxed_slice());
-                self.info.push(PageInfo::EMPTY);
-                (self.pages.len() - 1) as u32
-            }
-        };
         let list = self.partial.get_mut(class).ok_or(CacheError::AllocFailed)?;
         list.try_reserve(1)?;
+        let page = self.take_page()?;
+        let list = self.partial.get_mut(class).ok_or(CacheError::AllocFailed)?;
         let pos = list.len() as u32;
         list.push(page);
         if let Some(info) = self.info.get_mut(page as usize) {
@@ -417,8 +713,32 @@ impl Arena {
         }
     }
 
-    /// Releases a chunk.
+    /// The page number of a chunk's block `i` (none past its list).
+    fn block(&self, handle: Handle, i: usize) -> Option<u32> {
+        let at = i.checked_mul(BLOCK_REF)?;
+        let (_, list, _) = split(self.record, self.chunk(handle));
+        let b = list.get(at..at.checked_add(BLOCK_REF)?)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// Releases a chunk and its blocks.
     pub fn free(&mut self, handle: Handle) {
+        // Only a long-header chunk can have blocks.
+        let mut i = if self.chunk_len(handle) > COMPACT_MAX {
+            0
+        } else {
+            usize::MAX
+        };
+        while let Some(page) = self.block(handle, i) {
+            let is_block = self
+                .info
+                .get(page as usize)
+                .is_some_and(|info| info.class == BLOCK_CLASS);
+            if is_block {
+                self.give_back(page);
+            }
+            i += 1;
+        }
         let (page, unit) = match place(handle) {
             Place::Large(idx) => {
                 if let Some(slot) = self.large.get_mut(idx) {
@@ -442,12 +762,7 @@ impl Arena {
         if live == 0 {
             // The whole page is free again: any class may take it.
             self.drop_partial(page);
-            if let Some(i) = self.info.get_mut(page as usize) {
-                *i = PageInfo::EMPTY;
-            }
-            if self.empty.try_reserve(1).is_ok() {
-                self.empty.push(page);
-            }
+            self.give_back(page);
             return;
         }
         if let Some(i) = self.info.get_mut(page as usize) {
@@ -494,19 +809,29 @@ impl Arena {
         }
     }
 
-    /// The chunk behind a handle (record, header, key and value; empty for a
-    /// handle that names nothing).
+    /// The size of a handle's chunk: its class's, or its allocation's.
     #[inline]
-    pub fn chunk(&self, handle: Handle) -> &[u8] {
-        let rest = self.rest(handle);
+    fn chunk_len(&self, handle: Handle) -> usize {
         match place(handle) {
-            Place::Large(_) => rest,
+            Place::Large(idx) => self.large.get(idx).map_or(0, |b| b.len()),
             Place::Page(page, _) => self
                 .info
                 .get(page)
-                .and_then(|i| rest.get(..class_size(i.class as usize)))
-                .unwrap_or(&[]),
+                .map_or(0, |i| class_size(i.class as usize)),
         }
+    }
+
+    /// The chunk behind a handle (record, header, key and value or block
+    /// list and tail; empty for a handle that names nothing).
+    #[inline]
+    pub fn chunk(&self, handle: Handle) -> &[u8] {
+        let len = self.chunk_len(handle);
+        self.rest(handle).get(..len).unwrap_or(&[])
+    }
+
+    fn chunk_mut(&mut self, handle: Handle) -> &mut [u8] {
+        let len = self.chunk_len(handle);
+        self.rest_mut(handle).get_mut(..len).unwrap_or(&mut [])
     }
 
     /// The record at the head of a handle's chunk (empty for a handle that
@@ -526,8 +851,20 @@ impl Arena {
 
     /// `(key, value)` of a chunk.
     #[inline]
-    pub fn get(&self, handle: Handle) -> (&[u8], &[u8]) {
-        split(self.record, self.chunk(handle))
+    pub fn get(&self, handle: Handle) -> (&[u8], Value<'_>) {
+        let (key, list, tail) = split(self.record, self.chunk(handle));
+        let value = Value {
+            list,
+            pages: &self.pages,
+            tail,
+        };
+        (key, value)
+    }
+
+    /// The key of a chunk (a lookup's compare, which needs no value).
+    #[inline]
+    pub fn key(&self, handle: Handle) -> &[u8] {
+        split(self.record, self.chunk(handle)).0
     }
 
     /// Every handle that names a chunk carved so far, allocated or free
@@ -546,10 +883,45 @@ impl Arena {
         small.chain(large)
     }
 
+    /// Checks the pages: every page is in exactly one state (carved for a
+    /// class, a block of exactly one live chunk, idle in the pool, or
+    /// vacant), and the pool holds at most [`POOL_KEEP`] pages.
+    #[cfg(any(test, feature = "std"))]
+    pub fn validate(&self, live: impl Iterator<Item = Handle>) {
+        let mut owners = alloc::vec![0u32; self.pages.len()];
+        for h in live {
+            let mut i = 0;
+            while let Some(page) = self.block(h, i) {
+                let info = self.info.get(page as usize).map(|i| i.class);
+                assert_eq!(info, Some(BLOCK_CLASS), "a block's page is marked");
+                owners[page as usize] += 1;
+                i += 1;
+            }
+        }
+        assert!(self.empty.len() <= POOL_KEEP, "pool size");
+        for (page, info) in self.info.iter().enumerate() {
+            let idle = self.empty.contains(&(page as u32));
+            let vacant = self.vacant.contains(&(page as u32));
+            let memory = self.pages.get(page).map_or(0, |p| p.len());
+            if info.class == BLOCK_CLASS {
+                assert_eq!(owners[page], 1, "block {page} has one owner");
+                assert!(!idle && !vacant && memory == PAGE);
+            } else {
+                assert_eq!(owners[page], 0, "page {page} is no block");
+                assert!(!(idle && vacant));
+                assert_eq!(memory == 0, vacant, "vacant pages hold no memory");
+                if idle || vacant {
+                    assert_eq!(info.live, 0);
+                }
+            }
+        }
+    }
+
     /// Memory held: pages and large chunks (tests).
     #[cfg(test)]
     pub fn held_bytes(&self) -> usize {
-        self.pages.len() * PAGE + self.large.iter().map(|b| b.len()).sum::<usize>()
+        self.pages.iter().map(|p| p.len()).sum::<usize>()
+            + self.large.iter().map(|b| b.len()).sum::<usize>()
     }
 }
 
@@ -557,6 +929,115 @@ impl Arena {
 mod tests {
     use super::*;
     use alloc::vec;
+
+    fn kv(a: &Arena, h: Handle) -> (Vec<u8>, Vec<u8>) {
+        let (k, v) = a.get(h);
+        (k.to_vec(), v.to_vec())
+    }
+
+    /// A value whose bytes differ from block to block and within them.
+    fn pattern(len: usize, seed: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 + i / BLOCK + seed) as u8).collect()
+    }
+
+    #[test]
+    fn a_large_value_lies_in_whole_blocks_and_a_tail() {
+        for record in [12, 16] {
+            let mut a = Arena::new(record);
+            for len in [
+                BLOCK - 1,
+                BLOCK,
+                BLOCK + 1,
+                3 * BLOCK,
+                3 * BLOCK + 5,
+                100_000,
+            ] {
+                let key = vec![9u8; 40];
+                let value = pattern(len, record);
+                let h = a.alloc(&key, &value).unwrap();
+                let (k, v) = a.get(h);
+                assert_eq!(k, &key[..]);
+                assert_eq!(v.len(), len);
+                assert_eq!(v, &value[..], "record {record} len {len}");
+                let blocks = if len >= BLOCK { len / BLOCK } else { 0 };
+                assert_eq!(v.as_slice().is_some(), blocks == 0);
+                let pieces: Vec<usize> = v.pieces().map(<[u8]>::len).collect();
+                let tail = len - blocks * BLOCK;
+                let mut expect = vec![BLOCK; blocks];
+                if tail > 0 {
+                    expect.push(tail);
+                }
+                assert_eq!(pieces, expect, "len {len}");
+                // The charge is that of one chunk of its own, as it was
+                // before blocks, within a head's rounding and 20 bytes a
+                // block of the memory it holds.
+                let head = match (place(h), a.chunk(h).len()) {
+                    (Place::Large(_), n) => ((n + 7) & !7) + LARGE_OVERHEAD,
+                    (Place::Page(..), n) => n,
+                };
+                let held = head + blocks * (PAGE + 16);
+                let charged = Arena::chunk_size(record, key.len(), len);
+                if blocks == 0 {
+                    assert_eq!(charged, held);
+                } else {
+                    assert_eq!(
+                        charged,
+                        ((record + 1 + varint_len(len) + 40 + len + 7) & !7) + LARGE_OVERHEAD
+                    );
+                    let slack = COMPACT_MAX + 2 * 8 + blocks * (16 + BLOCK_REF);
+                    assert!(held.abs_diff(charged) <= slack, "len {len}");
+                }
+                a.validate(core::iter::once(h));
+                a.free(h);
+                a.validate(core::iter::empty());
+            }
+        }
+    }
+
+    #[test]
+    fn fill_writes_each_piece_once_in_order() {
+        let mut a = Arena::new(12);
+        let len = 2 * BLOCK + 300;
+        let mut seen = vec![];
+        let h = a
+            .alloc_with(b"k", len, &mut |at, piece| {
+                seen.push((at, piece.len()));
+                piece.fill((at / BLOCK) as u8 + 1);
+            })
+            .unwrap();
+        assert_eq!(seen, [(0, BLOCK), (BLOCK, BLOCK), (2 * BLOCK, 300)]);
+        let v = a.get(h).1.to_vec();
+        assert!(v[..BLOCK].iter().all(|&b| b == 1));
+        assert!(v[BLOCK..2 * BLOCK].iter().all(|&b| b == 2));
+        assert!(v[2 * BLOCK..].iter().all(|&b| b == 3));
+    }
+
+    #[test]
+    fn freed_blocks_are_reused_exactly_and_the_pool_is_bounded() {
+        let mut a = Arena::new(12);
+        let big = pattern(40 * BLOCK + 17, 1);
+        let h = a.alloc(b"big", &big).unwrap();
+        let held = a.held_bytes();
+        a.free(h);
+        // Past POOL_KEEP idle pages, memory goes back to the allocator.
+        assert_eq!(a.empty.len(), POOL_KEEP);
+        assert!(a.held_bytes() <= POOL_KEEP * PAGE);
+        a.validate(core::iter::empty());
+        // The same value again takes the idle and vacant page numbers: no
+        // new page numbers, and the same memory.
+        let pages = a.pages.len();
+        let h = a.alloc(b"big", &big).unwrap();
+        assert_eq!(a.pages.len(), pages);
+        assert_eq!(a.held_bytes(), held);
+        assert_eq!(a.get(h).1, &big[..]);
+        // Small chunks take pages a freed value left.
+        a.free(h);
+        let small: Vec<Handle> = (0..2000u32)
+            .map(|i| a.alloc(&i.to_le_bytes(), &[1; 20]).unwrap())
+            .collect();
+        assert_eq!(a.pages.len(), pages);
+        a.validate(small.iter().copied());
+    }
 
     #[test]
     fn classes_cover_every_small_length() {
@@ -583,7 +1064,7 @@ mod tests {
             let big = vec![7u8; 100_000];
             let hb = a.alloc(b"big", &big).unwrap();
             for (h, k, v) in &handles {
-                assert_eq!(a.get(*h), (&k[..], &v[..]));
+                assert_eq!(kv(&a, *h), (k.clone(), v.clone()));
                 let expected = Arena::chunk_size(record, k.len(), v.len());
                 assert_eq!(
                     a.chunk(*h).len(),
@@ -594,13 +1075,18 @@ mod tests {
                 );
                 assert!(a.chunk(*h)[..record].iter().all(|&b| b == 0));
             }
-            assert_eq!(a.get(hb), (&b"big"[..], &big[..]));
+            assert_eq!(kv(&a, hb), (b"big".to_vec(), big.clone()));
             let held = a.held_bytes();
             for (h, _, _) in handles.drain(..) {
                 a.free(h);
             }
             a.free(hb);
-            assert_eq!(a.empty.len(), a.pages.len(), "every page is empty again");
+            assert_eq!(
+                a.empty.len() + a.vacant.len(),
+                a.pages.len(),
+                "every page is idle or back with the allocator"
+            );
+            assert_eq!(a.empty.len(), POOL_KEEP);
             // the same load again reuses the pages
             for i in 0..5000usize {
                 a.alloc(&vec![1u8; i % 200], &vec![1u8; i % 300]).unwrap();
@@ -615,10 +1101,10 @@ mod tests {
         assert_eq!(Arena::chunk_size(12, 17, 8), 38);
         let mut a = Arena::new(12);
         let h = a.alloc(&[3; 17], &[4; 8]).unwrap();
-        assert_eq!(a.get(h), (&[3u8; 17][..], &[4u8; 8][..]));
+        assert_eq!(kv(&a, h), (vec![3u8; 17], vec![4u8; 8]));
         // One byte short: the slack bit keeps the value's length exact.
         let h = a.alloc(&[3; 17], &[4; 7]).unwrap();
         assert_eq!(a.chunk(h).len(), 38);
-        assert_eq!(a.get(h), (&[3u8; 17][..], &[4u8; 7][..]));
+        assert_eq!(kv(&a, h), (vec![3u8; 17], vec![4u8; 7]));
     }
 }

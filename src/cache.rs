@@ -1,6 +1,7 @@
 //! The façade: one [`Cache`] composing the store, the expiry heap, the
 //! policy, dependencies, tags and stats.
 
+use crate::arena::Value;
 use crate::config::Config;
 use crate::deps::{Deps, NodeRef, Ref, EDGE_OVERHEAD};
 use crate::error::CacheError;
@@ -47,11 +48,11 @@ pub enum SetOutcome {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lookup<'a> {
     /// A fresh value.
-    Fresh(&'a [u8]),
+    Fresh(Value<'a>),
     /// A value past its TTL but inside its stale window (only when asked for).
     Stale {
         /// The value.
-        value: &'a [u8],
+        value: Value<'a>,
         /// When it expired (ms).
         expired_at: u64,
     },
@@ -196,7 +197,7 @@ type SlotMap<V> = HashMap<u32, V, foldhash::fast::FixedState>;
 /// let mut cache = Cache::new(Config::default(), 42).unwrap();
 /// let k = Key::Str("A0012345:EA:S170").to_bytes();
 /// cache.set(&k, b"{\"qty\":3}", &SetOptions { ttl_ms: Some(1000), ..Default::default() }, 0).unwrap();
-/// assert_eq!(cache.get(&k, 999, false), Lookup::Fresh(b"{\"qty\":3}"));
+/// assert_eq!(cache.get(&k, 999, false), Lookup::Fresh(b"{\"qty\":3}".into()));
 /// assert_eq!(cache.get(&k, 1000, false), Lookup::Miss);
 /// ```
 pub struct Cache {
@@ -274,9 +275,9 @@ impl Cache {
     /// let k = Key::Str("price").to_bytes();
     /// let opts = SetOptions { ttl_ms: Some(100), grace_ms: Some(50), ..Default::default() };
     /// cache.set(&k, b"9.99", &opts, 0).unwrap();
-    /// assert_eq!(cache.get(&k, 99, false), Lookup::Fresh(b"9.99"));
+    /// assert_eq!(cache.get(&k, 99, false), Lookup::Fresh(b"9.99".into()));
     /// assert_eq!(cache.get(&k, 120, false), Lookup::Miss);
-    /// assert_eq!(cache.get(&k, 120, true), Lookup::Stale { value: b"9.99", expired_at: 100 });
+    /// assert_eq!(cache.get(&k, 120, true), Lookup::Stale { value: b"9.99".into(), expired_at: 100 });
     /// assert_eq!(cache.get(&k, 150, true), Lookup::Miss, "past the stale window");
     /// assert_eq!(cache.stats().hits, 1);
     /// ```
@@ -315,7 +316,7 @@ impl Cache {
     }
 
     /// Reads a fresh value without touching recency, frequency or stats.
-    pub fn peek(&self, key: &[u8], now: u64) -> Option<&[u8]> {
+    pub fn peek(&self, key: &[u8], now: u64) -> Option<Value<'_>> {
         let slot = self.store.find(self.store.hash(key), key)?;
         matches!(self.state(slot, now), State::Fresh).then(|| self.store.value(slot))
     }
@@ -352,21 +353,29 @@ impl Cache {
         opts: &SetOptions<'_>,
         now: u64,
     ) -> Result<SetOutcome, CacheError> {
-        self.set_with(key, value.len(), opts, now, |v| v.copy_from_slice(value))
+        self.set_with(key, value.len(), opts, now, |at, v| {
+            if let Some(src) = value.get(at..at + v.len()) {
+                v.copy_from_slice(src);
+            }
+        })
     }
 
     /// Like [`Cache::set`] for a `value_len`-byte value that `fill` writes
     /// into its place in the store, so a host never stages a large value
-    /// first. `fill` runs only when the write is stored; a refused write
-    /// allocates nothing.
+    /// first. `fill(at, piece)` runs only when the write is stored, once per
+    /// piece of the value in order (`at`: the piece's offset in the value;
+    /// a value of [`crate::BLOCK`] bytes or more lies in several pieces, see
+    /// [`Value`]); a refused write allocates nothing.
     ///
     /// ```
     /// use edgecache::{Cache, Config, Key, Lookup, SetOptions, SetOutcome};
     /// let mut cache = Cache::new(Config::default(), 7).unwrap();
     /// let k = Key::Str("k").to_bytes();
-    /// let stored = cache.set_with(&k, 3, &SetOptions::default(), 0, |v| v.copy_from_slice(b"abc"));
+    /// let value = b"abc";
+    /// let fill = |at: usize, piece: &mut [u8]| piece.copy_from_slice(&value[at..at + piece.len()]);
+    /// let stored = cache.set_with(&k, 3, &SetOptions::default(), 0, fill);
     /// assert_eq!(stored, Ok(SetOutcome::Stored));
-    /// assert_eq!(cache.get(&k, 0, false), Lookup::Fresh(b"abc"));
+    /// assert_eq!(cache.get(&k, 0, false), Lookup::Fresh(b"abc".into()));
     /// ```
     ///
     /// # Errors
@@ -377,15 +386,10 @@ impl Cache {
         value_len: usize,
         opts: &SetOptions<'_>,
         now: u64,
-        fill: impl FnOnce(&mut [u8]),
+        mut fill: impl FnMut(usize, &mut [u8]),
     ) -> Result<SetOutcome, CacheError> {
         // One compiled copy of the write path for every kind of `fill`.
-        let mut fill = Some(fill);
-        self.set_filled(key, value_len, opts, now, &mut |v| {
-            if let Some(f) = fill.take() {
-                f(v);
-            }
-        })
+        self.set_filled(key, value_len, opts, now, &mut fill)
     }
 
     fn set_filled(
@@ -394,7 +398,7 @@ impl Cache {
         value_len: usize,
         opts: &SetOptions<'_>,
         now: u64,
-        fill: &mut dyn FnMut(&mut [u8]),
+        fill: &mut dyn FnMut(usize, &mut [u8]),
     ) -> Result<SetOutcome, CacheError> {
         let w = match self.validate_write(key.len(), value_len, opts)? {
             Ok(w) => w,
@@ -703,7 +707,7 @@ impl Cache {
     /// Reads without any side effect: `(value, is_stale)` for a fresh entry or
     /// one inside its stale window (tests and fuzzing).
     #[cfg(any(test, feature = "std"))]
-    pub fn probe(&self, key: &[u8], now: u64) -> Option<(&[u8], bool)> {
+    pub fn probe(&self, key: &[u8], now: u64) -> Option<(Value<'_>, bool)> {
         let slot = self.store.find(self.store.hash(key), key)?;
         match self.state(slot, now) {
             State::Fresh => Some((self.store.value(slot), false)),
@@ -1039,6 +1043,47 @@ mod tests {
         assert!(!c.has(&name("p", 999), 0), "the live dependent goes");
         assert!((0..500).all(|i| c.has(&name("q", i), 0)));
         c.validate();
+    }
+
+    #[test]
+    fn values_in_blocks_churn_within_the_budget_and_read_back() {
+        use crate::{Lookup, Policy, Rng, BLOCK};
+        for policy in Policy::ALL {
+            let config = Config {
+                max_bytes: 20 * BLOCK,
+                policy,
+                ..Config::default()
+            };
+            let mut c = Cache::new(config, 3).unwrap();
+            let mut rng = Rng::new(9);
+            let ttl = SetOptions {
+                ttl_ms: Some(1_000_000),
+                ..SetOptions::default()
+            };
+            for i in 0..600u64 {
+                let len = (rng.next_u64() % (6 * BLOCK as u64)) as usize;
+                let value: alloc::vec::Vec<u8> =
+                    (0..len).map(|j| (j / 97 + i as usize) as u8).collect();
+                let key = k(&alloc::format!("k{}", rng.next_u64() % 40));
+                let opts = if i % 2 == 0 {
+                    &ttl
+                } else {
+                    &SetOptions::default()
+                };
+                let stored = c.set(&key, &value, opts, 0).unwrap();
+                if stored == crate::SetOutcome::Stored {
+                    match c.get(&key, 0, false) {
+                        Lookup::Fresh(v) => assert!(v == value[..], "{policy:?} {i}"),
+                        other => panic!("{policy:?} {i}: {other:?}"),
+                    }
+                }
+                if i % 7 == 0 {
+                    c.delete(&key, 0);
+                }
+                c.validate();
+                assert!(c.bytes() <= 20 * BLOCK as u64);
+            }
+        }
     }
 
     #[test]

@@ -79,6 +79,7 @@ pub mod tags;
 #[cfg(feature = "wasm")]
 pub mod wasm;
 
+pub use arena::{Value, BLOCK};
 pub use cache::{write_charge, Cache, Lookup, OldEntry, Room, SetOptions, SetOutcome};
 pub use config::{Config, Policy};
 pub use error::CacheError;

@@ -17,7 +17,7 @@
 //! panic, because a panic in the wasm build traps and poisons every cache in
 //! the isolate.
 
-use crate::arena::Arena;
+use crate::arena::{Arena, Value};
 use crate::error::CacheError;
 use crate::index::Table;
 use crate::key::KeyHasher;
@@ -207,12 +207,13 @@ impl Records {
     }
 
     /// Stores a new entry's key with a zeroed record, and its `value_len`
-    /// value bytes as `fill` writes them; returns its slot.
+    /// value bytes as `fill` writes them (piece by piece, see
+    /// [`Arena::alloc_with`]); returns its slot.
     fn alloc(
         &mut self,
         key: &[u8],
         value_len: usize,
-        fill: &mut dyn FnMut(&mut [u8]),
+        fill: &mut dyn FnMut(usize, &mut [u8]),
     ) -> Result<u32, CacheError> {
         match self {
             Records::Arena(a) => a.alloc_with(key, value_len, fill),
@@ -258,15 +259,22 @@ impl Records {
 
     /// `(key, value)` of a slot, live or not.
     #[inline]
-    fn key_value(&self, slot: u32) -> (&[u8], &[u8]) {
+    fn key_value(&self, slot: u32) -> (&[u8], Value<'_>) {
         match self {
             Records::Arena(a) => a.get(slot),
-            Records::Slab { recs, .. } => (
-                recs.get(slot as usize)
-                    .and_then(|r| r.get(RECORD_META..))
-                    .unwrap_or(&[]),
-                &[],
-            ),
+            Records::Slab { .. } => (self.key(slot), Value::from(&[])),
+        }
+    }
+
+    /// The key of a slot, live or not.
+    #[inline]
+    fn key(&self, slot: u32) -> &[u8] {
+        match self {
+            Records::Arena(a) => a.key(slot),
+            Records::Slab { recs, .. } => recs
+                .get(slot as usize)
+                .and_then(|r| r.get(RECORD_META..))
+                .unwrap_or(&[]),
         }
     }
 }
@@ -418,9 +426,9 @@ impl Store {
 
     /// `(key, value)` of a live slot; empty for a free one.
     #[inline]
-    fn key_value(&self, slot: u32) -> (&[u8], &[u8]) {
+    fn key_value(&self, slot: u32) -> (&[u8], Value<'_>) {
         if self.state(slot) & LIVE == 0 {
-            return (&[], &[]);
+            return (&[], Value::from(&[]));
         }
         self.records.key_value(slot)
     }
@@ -428,12 +436,15 @@ impl Store {
     /// The key of a live slot.
     #[inline]
     pub fn key(&self, slot: u32) -> &[u8] {
-        self.key_value(slot).0
+        if self.state(slot) & LIVE == 0 {
+            return &[];
+        }
+        self.records.key(slot)
     }
 
     /// The value of a live slot.
     #[inline]
-    pub fn value(&self, slot: u32) -> &[u8] {
+    pub fn value(&self, slot: u32) -> Value<'_> {
         self.key_value(slot).1
     }
 
@@ -454,7 +465,7 @@ impl Store {
     pub fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
         // The index holds live slots only, so the key needs no liveness check.
         self.shard(hash)
-            .and_then(|t| t.find(hash, |s| self.records.key_value(s).0 == key))
+            .and_then(|t| t.find(hash, |s| self.records.key(s) == key))
     }
 
     /// Makes room in the index for one more entry with this hash (a no-op
@@ -468,7 +479,7 @@ impl Store {
         let Some(shard) = self.index.get_mut(i) else {
             return Err(CacheError::AllocFailed);
         };
-        shard.reserve_one(|s| hasher.hash(records.key_value(s).0))
+        shard.reserve_one(|s| hasher.hash(records.key(s)))
     }
 
     /// Stores a new entry (the key must not be present).
@@ -477,11 +488,16 @@ impl Store {
     /// [`CacheError::AllocFailed`] when the index or the arena cannot grow;
     /// nothing is changed then.
     pub fn insert(&mut self, hash: u64, key: &[u8], value: &[u8]) -> Result<u32, CacheError> {
-        self.insert_with(hash, key, value.len(), &mut |v| v.copy_from_slice(value))
+        self.insert_with(hash, key, value.len(), &mut |at, v| {
+            if let Some(src) = value.get(at..at + v.len()) {
+                v.copy_from_slice(src);
+            }
+        })
     }
 
     /// Like [`Store::insert`], for a `value_len`-byte value that `fill`
-    /// writes into its place in the arena.
+    /// writes into its place in the arena, piece by piece (`fill(at, piece)`
+    /// with the piece's offset in the value).
     ///
     /// # Errors
     /// As [`Store::insert`]; `fill` is not called then.
@@ -490,7 +506,7 @@ impl Store {
         hash: u64,
         key: &[u8],
         value_len: usize,
-        fill: &mut dyn FnMut(&mut [u8]),
+        fill: &mut dyn FnMut(usize, &mut [u8]),
     ) -> Result<u32, CacheError> {
         self.reserve(hash)?;
         let slot = self.records.alloc(key, value_len, fill)?;
@@ -552,6 +568,9 @@ impl Store {
             "index size"
         );
         assert_eq!(self.live_slots().count(), self.len, "live count");
+        if let Records::Arena(a) = &self.records {
+            a.validate(self.live_slots());
+        }
         for table in &self.index {
             for slot in table.slots() {
                 assert!(

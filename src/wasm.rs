@@ -11,6 +11,15 @@
 //! allocation and no copy on either side of the boundary until the JS codec
 //! decodes the bytes.
 //!
+//! A value of [`crate::BLOCK`] bytes or more lies in several pieces (whole
+//! pages and a tail, see [`crate::Value`]). For such a value the result
+//! block's last word is the number of pieces and its first the address of a
+//! list of `(address, length)` pairs, in order: JS gathers a read's pieces
+//! into one array before decoding, and fills an in-place write's pieces from
+//! its bytes. The list lives in a buffer of this cache that grows to the
+//! largest such value's list (8 bytes per 8 KiB block: at most about
+//! maxMemory / 1,000).
+//!
 //! **The lifetime rule.** An address this module hands to JS (a value in the
 //! result block, the I/O buffer's) is valid only until the next call into
 //! this module that may free, reuse or grow memory: any call on any cache of
@@ -26,7 +35,7 @@
 //! global scope: `new Cache()` at the top of a Worker module must not throw.
 
 use crate::expiry::MAX_TTL_MS;
-use crate::{Cache, CacheError, Config, Lookup, Policy, SetOptions, SetOutcome};
+use crate::{Cache, CacheError, Config, Lookup, Policy, SetOptions, SetOutcome, Value, BLOCK};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
@@ -63,12 +72,12 @@ pub const INVALID_WINDOW: i32 = -6;
 pub const MAX_STAGED: usize = 64 * 1024;
 
 /// Every status code and limit the JS layer uses, as one object:
-/// `{ MISS, FRESH, …, MAX_STAGED, MAX_TTL_MS }`. The one definition of the
+/// `{ MISS, FRESH, …, MAX_STAGED, MAX_TTL_MS, OUT_PIECES }`. The one definition of the
 /// numbers that cross the boundary.
 #[wasm_bindgen]
 pub fn constants() -> JsValue {
     let o = js_sys::Object::new();
-    let pairs: [(&str, f64); 13] = [
+    let pairs: [(&str, f64); 14] = [
         ("MISS", MISS.into()),
         ("FRESH", FRESH.into()),
         ("STALE", STALE.into()),
@@ -82,6 +91,7 @@ pub fn constants() -> JsValue {
         ("INVALID_WINDOW", INVALID_WINDOW.into()),
         ("MAX_STAGED", MAX_STAGED as f64),
         ("MAX_TTL_MS", MAX_TTL_MS as f64),
+        ("OUT_PIECES", OUT_PIECES as f64),
     ];
     for (name, value) in pairs {
         let _ = js_sys::Reflect::set(&o, &name.into(), &value.into());
@@ -213,6 +223,15 @@ fn write_status(result: Result<SetOutcome, CacheError>) -> i32 {
     }
 }
 
+/// Appends a piece's `(address, length)` to the list, within its reserved
+/// capacity (never allocating, so never failing once the room is there).
+fn push_pair(pieces: &mut Vec<u32>, piece: &[u8]) {
+    if pieces.capacity() - pieces.len() >= PAIR {
+        pieces.push(piece.as_ptr() as usize as u32);
+        pieces.push(piece.len() as u32);
+    }
+}
+
 /// One cache instance as JS sees it.
 #[wasm_bindgen]
 pub struct WasmCache {
@@ -220,8 +239,26 @@ pub struct WasmCache {
     seed: Option<u64>,
     inner: Option<Cache>,
     io: Vec<u8>,
-    /// `[value address, value length, expired_at low, expired_at high]`.
-    out: Box<[u32; 4]>,
+    /// `[value address, value length, expired_at low, expired_at high,
+    /// pieces]`: with `pieces` > 0, the address is that of `pieces`' list.
+    out: Box<[u32; OUT_WORDS]>,
+    /// The `(address, length)` pairs of the reported value's pieces, when
+    /// it lies in blocks.
+    pieces: Vec<u32>,
+}
+
+/// Words in the result block.
+const OUT_WORDS: usize = 5;
+/// The result block's word that counts the reported value's pieces (0: one
+/// slice at the first word's address).
+pub const OUT_PIECES: usize = 4;
+
+/// Bytes of one piece's `(address, length)` pair in the pieces list, in words.
+const PAIR: usize = 2;
+
+/// Words the pieces list needs for a `value_len`-byte value (an upper bound).
+fn pieces_words(value_len: usize) -> usize {
+    PAIR * (value_len / BLOCK + 1)
 }
 
 #[wasm_bindgen]
@@ -256,7 +293,8 @@ impl WasmCache {
             seed: o.seed.map(|s| s as u64),
             inner: None,
             io: Vec::new(),
-            out: Box::new([0; 4]),
+            out: Box::new([0; OUT_WORDS]),
+            pieces: Vec::new(),
         })
     }
 
@@ -301,16 +339,39 @@ impl WasmCache {
         Ok(self.io.as_ptr() as usize)
     }
 
-    /// Address of the result block `[ptr, len, expired_at_lo, expired_at_hi]`.
+    /// Address of the result block `[ptr, len, expired_at_lo, expired_at_hi,
+    /// pieces]`.
     pub fn out_ptr(&self) -> usize {
         self.out.as_ptr() as usize
     }
 
-    fn report(out: &mut [u32; 4], value: &[u8], expired_at: u64) {
-        out[0] = value.as_ptr() as usize as u32;
-        out[1] = value.len() as u32;
+    /// Reports a read's value: its address, or for a value in blocks, the
+    /// list of its pieces. False when the list cannot grow (out of memory).
+    fn report(
+        out: &mut [u32; OUT_WORDS],
+        pieces: &mut Vec<u32>,
+        value: Value<'_>,
+        expired_at: u64,
+    ) -> bool {
         out[2] = expired_at as u32;
         out[3] = (expired_at >> 32) as u32;
+        if let Some(v) = value.as_slice() {
+            out[0] = v.as_ptr() as usize as u32;
+            out[1] = v.len() as u32;
+            out[OUT_PIECES] = 0;
+            return true;
+        }
+        out[1] = value.len() as u32;
+        pieces.clear();
+        if pieces.try_reserve(pieces_words(value.len())).is_err() {
+            return false;
+        }
+        for p in value.pieces() {
+            push_pair(pieces, p);
+        }
+        out[0] = pieces.as_ptr() as usize as u32;
+        out[OUT_PIECES] = (pieces.len() / PAIR) as u32;
+        true
     }
 
     /// Reads the key in `io[..key_len]`: [`MISS`], [`FRESH`] or [`STALE`]
@@ -328,16 +389,14 @@ impl WasmCache {
             }
             Staged::Bad => return BAD_LAYOUT,
         };
+        let (out, pieces) = (&mut self.out, &mut self.pieces);
         match cache.get(key, non_negative(now), accept_stale) {
-            Lookup::Fresh(v) => {
-                Self::report(&mut self.out, v, 0);
-                FRESH
-            }
-            Lookup::Stale { value, expired_at } => {
-                Self::report(&mut self.out, value, expired_at);
+            Lookup::Fresh(v) if Self::report(out, pieces, v, 0) => FRESH,
+            Lookup::Stale { value, expired_at } if Self::report(out, pieces, value, expired_at) => {
                 STALE
             }
             Lookup::Miss => MISS,
+            _ => ALLOC_FAILED,
         }
     }
 
@@ -352,10 +411,8 @@ impl WasmCache {
             Staged::Bad => return BAD_LAYOUT,
         };
         match cache.peek(key, non_negative(now)) {
-            Some(v) => {
-                Self::report(&mut self.out, v, 0);
-                FRESH
-            }
+            Some(v) if Self::report(&mut self.out, &mut self.pieces, v, 0) => FRESH,
+            Some(_) => ALLOC_FAILED,
             None => MISS,
         }
     }
@@ -416,9 +473,10 @@ impl WasmCache {
 
     /// A write whose value is not staged: `io` holds `key ‖ tags ‖ deps` as
     /// for `set`. Every check runs first; only a stored write allocates the
-    /// entry, with `value_len` zero bytes for its value, whose address the
-    /// result block then holds. The JS layer copies the value there before
-    /// any other call (the lifetime rule in the module doc). Returns as `set`.
+    /// entry, with `value_len` zero bytes for its value, whose address (or
+    /// list of pieces, as for a read) the result block then holds. The JS
+    /// layer copies the value there before any other call (the lifetime rule
+    /// in the module doc). Returns as `set`.
     #[allow(clippy::too_many_arguments)]
     pub fn set_in_place(
         &mut self,
@@ -450,12 +508,33 @@ impl WasmCache {
             tags: &tags,
             depends_on: &deps,
         };
-        let out = &mut self.out;
-        let fill = |v: &mut [u8]| {
+        // Room for the pieces list first: once the entry is stored, its
+        // pieces must be reported. A value over the budget is refused
+        // before `fill` runs and needs none.
+        let pieces = &mut self.pieces;
+        pieces.clear();
+        if value_len <= self.config.max_bytes
+            && pieces.try_reserve(pieces_words(value_len)).is_err()
+        {
+            return ALLOC_FAILED;
+        }
+        let fill = |_at: usize, v: &mut [u8]| {
             v.fill(0);
-            Self::report(out, v, 0);
+            push_pair(pieces, v);
         };
-        write_status(cache.set_with(key, value_len, &opts, non_negative(now), fill))
+        let status = write_status(cache.set_with(key, value_len, &opts, non_negative(now), fill));
+        let out = &mut self.out;
+        out.fill(0);
+        out[1] = value_len as u32;
+        match self.pieces.as_slice() {
+            [] => {}
+            [addr, _] if value_len < BLOCK => out[0] = *addr,
+            list => {
+                out[0] = list.as_ptr() as usize as u32;
+                out[OUT_PIECES] = (list.len() / PAIR) as u32;
+            }
+        }
+        status
     }
 
     /// Counts a write the JS layer refused because its key, tags and
@@ -548,5 +627,11 @@ impl WasmCache {
     /// The last reported `(value address, value length)`.
     pub fn last_value(&self) -> (u32, u32) {
         (self.out[0], self.out[1])
+    }
+
+    /// How many pieces the last reported value lies in (0: one slice at
+    /// its address).
+    pub fn last_pieces(&self) -> u32 {
+        self.out[OUT_PIECES]
     }
 }

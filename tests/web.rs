@@ -8,7 +8,7 @@ use edgecache::wasm::{
     constants, WasmCache, BAD_LAYOUT, FRESH, INVALID_TTL, INVALID_WINDOW, MAX_STAGED, MISS,
     NOT_READY, NO_ROOM, STORED, TOO_LARGE,
 };
-use edgecache::Key;
+use edgecache::{Key, BLOCK};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
@@ -33,6 +33,24 @@ fn stage(c: &mut WasmCache, parts: &[&[u8]]) -> usize {
         io.extend_from_slice(p);
     }
     io.len()
+}
+
+/// A byte view of the module's linear memory (taken afresh: memory may grow).
+fn memory() -> js_sys::Uint8Array {
+    let mem: js_sys::WebAssembly::Memory = wasm_bindgen::memory().dyn_into().unwrap();
+    js_sys::Uint8Array::new(&mem.buffer())
+}
+
+/// The `(address, length)` pairs of the last reported value's pieces.
+fn reported_pieces(c: &WasmCache) -> Vec<(u32, usize)> {
+    let (list, _) = c.last_value();
+    let words = js_sys::Uint32Array::new(&memory().buffer());
+    (0..c.last_pieces())
+        .map(|i| {
+            let at = list / 4 + 2 * i;
+            (words.get_index(at), words.get_index(at + 1) as usize)
+        })
+        .collect()
 }
 
 fn field(v: &JsValue, name: &str) -> f64 {
@@ -235,14 +253,30 @@ fn large_values_are_written_in_place_after_the_checks() {
         c.set_in_place(k.len(), 100_000, -1.0, -1.0, 0, 0, 0.0),
         STORED
     );
-    let (addr, len) = c.last_value();
+    // 100,000 bytes lie in whole 8 KiB blocks and a tail: the result block
+    // points at their (address, length) pairs. Fill them as JS does.
+    let (_, len) = c.last_value();
     assert_eq!(len, 100_000);
+    let pieces = c.last_pieces();
+    assert_eq!(pieces as usize, 100_000 / BLOCK + 1);
+    let value: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let mut at = 0;
+    for (addr, n) in reported_pieces(&c) {
+        memory().set(&js_sys::Uint8Array::from(&value[at..at + n]), addr);
+        at += n;
+    }
+    assert_eq!(at, value.len());
     stage(&mut c, &[&k]);
     assert_eq!(c.get(k.len(), 0.0, false), FRESH);
-    assert_eq!(
-        c.last_value(),
-        (addr, len),
-        "the reported place is the entry's value"
+    assert_eq!(c.last_value().1, 100_000);
+    assert_eq!(c.last_pieces(), pieces);
+    let mut read = Vec::new();
+    for (addr, n) in reported_pieces(&c) {
+        read.extend(memory().subarray(addr, addr + n as u32).to_vec());
+    }
+    assert!(
+        read == value,
+        "the value reads back from its pieces, in order"
     );
     assert!(c.io_mut().len() <= MAX_STAGED);
 }

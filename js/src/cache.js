@@ -2,7 +2,7 @@
 // encodes keys and values into the wasm I/O buffer, and keeps what only JS
 // can do: the clock, codecs, single-flight loads and their counters.
 
-import { WasmCache, ready, bytes, words, memorySize, STATUS, MAX_STAGED, MAX_TTL_MS } from "./runtime.js";
+import { WasmCache, ready, bytes, words, memorySize, STATUS, MAX_STAGED, MAX_TTL_MS, OUT_PIECES } from "./runtime.js";
 import { Writer, checkKey, encodeKey, encodeTag, keyId, describe, KIND_STR } from "./keys.js";
 import { makeCodec, bytesCodec, SHORT_STRING_MAX } from "./codecs.js";
 
@@ -317,10 +317,31 @@ export class Cache {
 
   /** Decodes the value the last read reported (with `codec`, or the cache's).
    * The reported address is valid only until the next call into wasm that
-   * may free, reuse or grow memory (src/wasm.rs): it is read here at once. */
+   * may free, reuse or grow memory (src/wasm.rs): it is read here at once.
+   * A value in blocks (the result block counts its pieces) is gathered into
+   * one array first. */
   #read(codec = this.#codec) {
     const out = words();
-    return codec.decodeAt(bytes(), out[this.#out], out[this.#out + 1]);
+    const o = this.#out;
+    if (out[o + OUT_PIECES] !== 0) return codec.decodeAt(this.#gather(), 0, out[o + 1]);
+    return codec.decodeAt(bytes(), out[o], out[o + 1]);
+  }
+
+  /** The reported value's pieces, copied in order into one new array. */
+  #gather() {
+    const out = words();
+    const o = this.#out;
+    const mem = bytes();
+    const value = new Uint8Array(out[o + 1]);
+    const list = out[o] >>> 2;
+    let at = 0;
+    for (let i = 0; i < out[o + OUT_PIECES]; i++) {
+      const ptr = out[list + 2 * i];
+      const len = out[list + 2 * i + 1];
+      value.set(mem.subarray(ptr, ptr + len), at);
+      at += len;
+    }
+    return value;
   }
 
   #expiredAt() {
@@ -455,7 +476,22 @@ export class Cache {
     if (r < 0) this.#fail(r);
     if (r !== STATUS.STORED) return false;
     // The reported address is valid until the next call into wasm: fill it now.
-    bytes().set(value, words()[this.#out]);
+    const out = words();
+    const res = this.#out;
+    const mem = bytes();
+    const pieces = out[res + OUT_PIECES];
+    if (pieces === 0) {
+      mem.set(value, out[res]);
+      return true;
+    }
+    // A value in blocks: the result block points at its pieces' (address, length) pairs.
+    const list = out[res] >>> 2;
+    let at = 0;
+    for (let i = 0; i < pieces; i++) {
+      const len = out[list + 2 * i + 1];
+      mem.set(value.subarray(at, at + len), out[list + 2 * i]);
+      at += len;
+    }
     return true;
   }
 

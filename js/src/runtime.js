@@ -21,15 +21,19 @@ export let STATUS = null;
 export let MAX_STAGED = 0;
 /** The largest TTL or stale window, in ms, the core keeps (src/expiry.rs). */
 export let MAX_TTL_MS = 0;
+/** The result block's word counting a reported value's pieces (0: one slice). */
+export let OUT_PIECES = 0;
 
 export function setWasm(exports) {
   exportsOf = exports;
   u8 = null;
   u32 = null;
   const c = constants();
-  STATUS = Object.freeze(Object.fromEntries(Object.entries(c).filter(([name]) => !name.startsWith("MAX_"))));
+  const limits = ["MAX_STAGED", "MAX_TTL_MS", "OUT_PIECES"];
+  STATUS = Object.freeze(Object.fromEntries(Object.entries(c).filter(([name]) => !limits.includes(name))));
   MAX_STAGED = c.MAX_STAGED;
   MAX_TTL_MS = c.MAX_TTL_MS;
+  OUT_PIECES = c.OUT_PIECES;
 }
 
 export function ready() {
