@@ -74,8 +74,11 @@ function plainEnv() {
 }
 
 /** A child process with its own cache on the tier. */
-async function peer(prefix) {
-  const child = spawn(process.execPath, [join(here, "redis-peer.mjs"), server.url, prefix], {
+async function peer(prefix, runtime = "node") {
+  const command = runtime === "deno"
+    ? [join(here, "../../js/node_modules/.bin/deno"), ["run", "--no-check", "--allow-net=127.0.0.1", "--allow-read", "--allow-env", join(here, "redis-peer.mjs"), server.url, prefix]]
+    : [process.execPath, [join(here, "redis-peer.mjs"), server.url, prefix]];
+  const child = spawn(command[0], command[1], {
     stdio: ["pipe", "pipe", "inherit"],
     env: plainEnv(), // a plain process: a node --test child's environment would make it report to the runner
   });
@@ -134,6 +137,25 @@ test("invalidations reach another process within 100 ms on loopback (tags, keys,
   lags.sort((x, y) => x - y);
   assert.ok(lags.every((l) => l >= 0 && l < 100), `every invalidation arrived within 100 ms: ${lags.map((l) => l.toFixed(1))}`);
   await other.exit();
+  a.free();
+});
+
+test("a Deno process shares the tier with a Node process, both ways", async () => {
+  const { prefix, caches: [a] } = await caches(1);
+  const deno = await peer(prefix, "deno");
+  assert.equal(await deno.call("getOrLoad", { key: "from-deno", value: "d" }), "d");
+  await deno.call("flush");
+  assert.equal(await a.getOrLoad("from-deno", counted("node")), "d");
+  a.set("from-node", "n");
+  await a.flush();
+  assert.equal(await deno.call("getOrLoad", { key: "from-node", value: "deno" }), "n");
+  assert.equal(await deno.call("loads"), 1);
+  const gone = deno.call("waitGone", { key: "from-node", timeout: 1000 });
+  await sleep(5);
+  a.delete("from-node");
+  const lag = await gone;
+  assert.ok(lag >= 0 && lag < 100, `the invalidation reached Deno in ${lag} ms`);
+  await deno.exit();
   a.free();
 });
 
