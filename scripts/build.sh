@@ -16,8 +16,7 @@ wasm-bindgen --target web --out-name edgecache --out-dir js/dist/wasm "$WASM"
 WASM_OPT="${WASM_OPT:-js/node_modules/.bin/wasm-opt}"
 "$WASM_OPT" -Oz --enable-bulk-memory --enable-reference-types --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-multivalue \
   js/dist/wasm/edgecache_bg.wasm -o js/dist/wasm/edgecache_bg.wasm
-cp js/src/*.js js/dist/
-cp js/src/*.d.ts js/dist/ 2>/dev/null || true
+cp -r js/src/. js/dist/
 rm -f js/dist/wasm/.gitignore js/dist/wasm/package.json
 # The demo's bundled trace (cache2k web07, CC BY 4.0): generated, not committed.
 TRACE="$ROOT/../shared/traces/cache2k-web07.trace.xz"

@@ -49,6 +49,14 @@ if ! command -v chromium > /dev/null || ! command -v chromedriver > /dev/null; t
   apt_install chromium chromium-driver
 fi
 
+# 4b. redis-server for the Redis tier's tests (started on a free loopback port
+#     by the tests themselves; the packaged service is not used).
+if ! command -v redis-server > /dev/null; then
+  log "apt-get install redis-server"
+  apt_install redis-server
+  { systemctl stop redis-server || service redis-server stop; } > /dev/null 2>&1 || true
+fi
+
 # 5. The fuzz step of the tests: cargo fuzz needs the nightly toolchain
 #    (rustup's, minimal profile) and cargo-fuzz (crates.io); libFuzzer is
 #    built by libfuzzer-sys with the system C++ compiler.

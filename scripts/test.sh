@@ -71,6 +71,8 @@ run js-chromium      plain node tests/runtimes/browser.run.mjs
 run fetch-node       node  node --test tests/runtimes/fetch.node.test.mjs
 run fetch-deno       deno  node tests/runtimes/fetch.deno.run.mjs
 run fetch-workerd    plain node tests/runtimes/fetch.workerd.run.mjs
+run tier-memory      node  node --test tests/runtimes/tier.node.test.mjs
+run tier-redis       node  node --test tests/tiers/redis.test.mjs
 run proxy            node  node --test tests/proxy.test.mjs
 run worker-example   node  node --test tests/worker-example.test.mjs
 run demo-page        node  node --test tests/demo.test.mjs

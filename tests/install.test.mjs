@@ -36,7 +36,15 @@ if (v?.qty !== 3) throw new Error("round trip failed: " + JSON.stringify(v));
 let loads = 0;
 const all = await Promise.all(Array.from({ length: 50 }, () => c.getOrLoad("k", async () => (loads++, "v"))));
 if (loads !== 1 || all.some((x) => x !== "v")) throw new Error("single flight failed");
-console.log(runtime + " ok", JSON.stringify({ entries: c.stats().entries, wasmMemory: c.stats().wasmMemory }));
+const { memoryTier } = await import("edgecache/memory");
+const { redisTier } = await import("edgecache/redis");
+if (typeof redisTier !== "function") throw new Error("edgecache/redis has no redisTier");
+const tier = memoryTier();
+const a = new Cache({ tier }), b = new Cache({ tier });
+a.set("shared", { n: 1 });
+await a.flush();
+if ((await b.getOrLoad("shared", async () => ({ n: 2 }))).n !== 1) throw new Error("tier round trip failed");
+console.log(runtime + " ok", JSON.stringify({ entries: c.stats().entries, wasmMemory: c.stats().wasmMemory, tierHits: b.stats().tierHits }));
 `;
 
 try {
@@ -46,7 +54,8 @@ try {
     const info = JSON.parse(out)[0];
     tgz = join(dir, info.filename);
     const files = info.files.map((f) => f.path);
-    for (const need of ["package.json", "dist/node.js", "dist/deno.js", "dist/workerd.js", "dist/browser.js", "dist/index.d.ts", "dist/wasm/edgecache_bg.wasm"]) {
+    for (const need of ["package.json", "dist/node.js", "dist/deno.js", "dist/workerd.js", "dist/browser.js", "dist/index.d.ts", "dist/wasm/edgecache_bg.wasm",
+      "dist/tiers/memory.js", "dist/tiers/redis.js", "dist/tiers/redis.d.ts", "dist/tier/link.js"]) {
       if (!files.includes(need)) throw new Error(`${need} missing from the tarball`);
     }
     return `${info.filename}: ${info.files.length} files, ${info.size} bytes packed`;

@@ -5,6 +5,8 @@
 import { WasmCache, ready, bytes, words, memorySize, STATUS, MAX_STAGED, MAX_TTL_MS, OUT_PIECES } from "./runtime.js";
 import { Writer, checkKey, encodeKey, encodeTag, keyId, describe, KIND_STR } from "./keys.js";
 import { makeCodec, bytesCodec, SHORT_STRING_MAX } from "./codecs.js";
+import { TierLink, checkTier } from "./tier/link.js";
+import { tierKeyId, tierTagId } from "./tier/ids.js";
 
 export const POLICIES = Object.freeze([
   "allkeys-lru", "allkeys-lfu", "allkeys-random",
@@ -22,6 +24,12 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** The stats() fields the JS layer keeps (loads live here) or overrides
  * (maxMemory as given); the others come from the core. */
 export const HOST_STATS = Object.freeze(["loads", "coalesced", "loadErrors", "maxMemory", "wasmMemory"]);
+/** How long a tier call may take before the call goes on without it (tierTimeout). */
+const DEFAULT_TIER_TIMEOUT_MS = 50;
+/** How long a cross-isolate load lock is held at most (a Tier's lockTtl overrides it). */
+const DEFAULT_LOCK_TTL_MS = 5_000;
+/** The stats() fields a cache with a tier adds. */
+export const TIER_STATS = Object.freeze(["tierHits", "tierMisses", "tierErrors", "tierDropped"]);
 /** Up to this many bytes, copying byte by byte beats making a subarray view. */
 const SHORT_COPY_MAX = 64;
 /** The longest string key a write takes the plain path for (#writePlain). */
@@ -184,6 +192,10 @@ export class Cache {
   #loads = 0;
   #coalesced = 0;
   #loadErrors = 0;
+  /** The shared tier (L2), or null. */
+  #link = null;
+  #ttl;
+  #jitter;
 
   /**
    * @param {import("./index.d.ts").CacheOptions} [options]
@@ -194,6 +206,7 @@ export class Cache {
     const {
       maxMemory = DEFAULT_MAX_MEMORY, maxEntries = 0, policy = "allkeys-lru", ttl = 0, jitter = 0,
       staleWhileRevalidate = 0, staleIfError = 0, codec = "json", now = Date.now, seed, loadTimeout = 0,
+      tier, tierTimeout = DEFAULT_TIER_TIMEOUT_MS, waitUntil,
     } = options;
     if (typeof maxMemory !== "number") throw new TypeError(`maxMemory must be a number of bytes; got ${describe(maxMemory)}`);
     if (!Number.isFinite(maxMemory) || maxMemory < 1) throw new RangeError(`maxMemory must be a positive number of bytes; got ${maxMemory}`);
@@ -214,8 +227,21 @@ export class Cache {
     if (seed !== undefined && (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < 0)) {
       throw new TypeError(`seed must be a non-negative safe integer; got ${describe(seed)}`);
     }
-    this.#codec = makeCodec(codec);
+    if (tier !== undefined) checkTier(tier, describe);
+    const tierMs = ms(tierTimeout, "tierTimeout", MAX_TIMEOUT_MS);
+    if (tierMs === 0) throw new RangeError("tierTimeout must be at least 1 ms; got 0");
+    if (waitUntil !== undefined && typeof waitUntil !== "function") throw new TypeError(`waitUntil must be a function; got ${describe(waitUntil)}`);
+    this.#codec = makeCodec(codec, { portable: tier !== undefined });
     this.#now = now;
+    this.#ttl = ttlMs;
+    this.#jitter = jitter;
+    if (tier !== undefined) {
+      this.#link = new TierLink(tier, {
+        codecName: this.#codec.name, timeout: tierMs, waitUntil,
+        onRemote: (keys, tags) => this.#applyRemote(keys, tags),
+        onLost: () => this.#dropLocal(),
+      });
+    }
     this.#swr = swr;
     this.#sie = sie;
     this.#maxMemory = maxMemory;
@@ -237,6 +263,7 @@ export class Cache {
       // First use: the core draws its seed now (Workers forbid that at global scope).
       this.#inner.init();
       this.#ready = true;
+      this.#link?.start();
     }
   }
 
@@ -495,6 +522,54 @@ export class Cache {
     return true;
   }
 
+  /**
+   * A write on a cache with a tier: the value is encoded once; L1 stores the
+   * codec's bytes and the tier gets the same bytes behind its header.
+   * `change`: a set or writeThrough (dependents go everywhere), not a load's
+   * result. `ack` resolves true once the tier has it (false: dropped).
+   */
+  #writeTiered(key, value, o, change) {
+    if (value === undefined) throw new TypeError("value must not be undefined (use delete() to remove a key, or null to cache an absence)");
+    const w = this.#w;
+    w.len = 0;
+    this.#codec.encode(w, value);
+    const encoded = w.buf.slice(0, w.len);
+    const stored = this.#write(key, encoded, o, { codec: bytesCodec, fromLoad: !change });
+    if (!stored) return { stored, ack: Promise.resolve(false) };
+    const ttl = o.ttl >= 0 ? o.ttl : this.#ttl;
+    // The tier's copy expires by the same rule as L1's: within [ttl·(1−jitter), ttl].
+    const life = ttl > 0 ? ttl * (1 - this.#jitter * Math.random()) : 0;
+    const expiresAt = life > 0 ? this.#time() + life : 0;
+    const meta = {
+      expiresAt, swr: o.swr, sie: o.sie, tags: o.tags, deps: o.deps,
+      tagIds: o.tags.map(tierTagId), depIds: o.deps.map(tierKeyId),
+    };
+    const keep = life > 0 ? Math.ceil(life + Math.max(o.swr, o.sie)) : 0;
+    return { stored, ack: this.#link.set(tierKeyId(key), key, encoded, meta, keep, change) };
+  }
+
+  /** Invalidations another isolate made, applied here only. */
+  #applyRemote(keys, tags) {
+    if (this.#freed || !this.#ready) return;
+    for (const k of keys) {
+      try {
+        checkKey(k);
+      } catch {
+        continue; // not a key this layer sent
+      }
+      this.#invalidateHere(k);
+    }
+    for (const t of tags) if (typeof t === "string") this.#invalidateTagHere(t);
+  }
+
+  /** The tier's channel was lost: drop what this isolate can no longer vouch for. */
+  #dropLocal() {
+    if (this.#freed || !this.#ready) return;
+    this.#inner.clear();
+    for (const f of this.#inflight.values()) f.superseded = true;
+    this.#inflight.clear();
+  }
+
   /** A change of `key` (or of `tag`) means a load in flight for it, or built
    * on it, must not store its result; it is detached, so later callers start
    * a new load instead of joining one that may never settle. */
@@ -542,7 +617,8 @@ export class Cache {
     this.#live();
     checkKey(key);
     const o = this.#writeOpts(options, "set");
-    return this.#write(key, value, o);
+    if (this.#link === null) return this.#write(key, value, o);
+    return this.#writeTiered(key, value, o, true).stored;
   }
 
   /** A fresh decoded copy of the value, or undefined. */
@@ -585,6 +661,7 @@ export class Cache {
     const r = this.#inner.delete(n, this.#readTime());
     if (r < 0) this.#fail(r);
     this.#supersede(key);
+    this.#link?.invalidate(tierKeyId(key), key);
     return r === 1;
   }
 
@@ -592,9 +669,8 @@ export class Cache {
   invalidate(key) {
     this.#live();
     checkKey(key);
-    const n = this.#stageKey(key);
-    const r = this.#inner.invalidate(n, this.#readTime());
-    this.#supersede(key);
+    const r = this.#invalidateHere(key);
+    this.#link?.invalidate(tierKeyId(key), key);
     return r;
   }
 
@@ -602,10 +678,32 @@ export class Cache {
   invalidateTag(tag) {
     this.#live();
     if (typeof tag !== "string") throw new TypeError(`tag must be a string; got ${describe(tag)}`);
+    const r = this.#invalidateTagHere(tag);
+    this.#link?.invalidateTag(tierTagId(tag), tag);
+    return r;
+  }
+
+  /** invalidate() in this isolate only. */
+  #invalidateHere(key) {
+    const n = this.#stageKey(key);
+    const r = this.#inner.invalidate(n, this.#readTime());
+    this.#supersede(key);
+    return r;
+  }
+
+  /** invalidateTag() in this isolate only. */
+  #invalidateTagHere(tag) {
     const n = this.#stageTag(tag);
     const r = this.#inner.invalidate_tag(n);
     this.#supersede(undefined, tag);
     return r;
+  }
+
+  /** Resolves when every write and invalidation queued for the tier has been
+   * delivered (or dropped, as stats().tierDropped counts). */
+  async flush() {
+    if (this.#freed) this.#live();
+    await this.#link?.flush();
   }
 
   /** Cache-aside with single-flight loads and stale windows. */
@@ -667,10 +765,91 @@ export class Cache {
     const flight = new Flight(id, key, o);
     this.#inflight.set(id, flight);
     if (timeout > 0) flight.timer = setTimeout(() => this.#timeOut(flight, timeout), timeout);
+    const context = { key, stale, signal: flight.controller.signal };
     Promise.resolve()
-      .then(() => flight.call(loader, { key, stale, signal: flight.controller.signal }))
+      .then(() => (this.#link === null ? flight.call(loader, context) : this.#through(flight, loader, context)))
       .then((value) => this.#loaded(flight, value, o), (err) => this.#failed(flight, err));
     return flight;
+  }
+
+  /**
+   * A load through the tier: L2 first; on a miss, one isolate at a time
+   * calls the loader where the tier has locks (the others wait for its value,
+   * or load by themselves once its lock expires).
+   */
+  async #through(flight, loader, context) {
+    const link = this.#link;
+    const id = tierKeyId(flight.key);
+    const epoch = link.epoch;
+    const entry = await link.read(id);
+    if (entry !== undefined) {
+      const served = this.#fromTier(flight, entry, epoch, loader, context);
+      if (served !== undefined) return served;
+    }
+    const lockTtl = this.#lockTtl();
+    let release = await link.lock(id, lockTtl);
+    if (release === null) {
+      const got = await link.awaitHolder(id, lockTtl, Date.now() + lockTtl);
+      if (typeof got === "function") {
+        release = got;
+      } else if (got !== undefined) {
+        const served = this.#fromTier(flight, got, epoch, loader, context);
+        if (served !== undefined) return served;
+      }
+    }
+    flight.release = release ?? undefined;
+    return flight.call(loader, context);
+  }
+
+  #lockTtl() {
+    const t = this.#link === null ? undefined : this.#link.lockTtl;
+    return typeof t === "number" && t > 0 ? t : DEFAULT_LOCK_TTL_MS;
+  }
+
+  /**
+   * What a load makes of an L2 entry: its value when fresh (L1 is filled
+   * with it); when stale within its stale-while-revalidate window, the stale
+   * value at once while the loader refreshes it; within stale-if-error, the
+   * loader's value or, if the loader fails, the stale one. undefined: the
+   * entry is of no use and the loader runs.
+   */
+  #fromTier(flight, entry, epoch, loader, context) {
+    let value;
+    try {
+      value = this.#codec.decode(entry.value);
+    } catch {
+      this.#link.counters.tierErrors++;
+      return undefined;
+    }
+    const { meta } = entry;
+    const now = this.#time();
+    if (meta.expiresAt === 0 || now < meta.expiresAt) {
+      // A remote invalidation during the read may concern this value: serve it, keep it out of L1.
+      if (epoch === this.#link.epoch) flight.fill = entry;
+      return value;
+    }
+    const late = now - meta.expiresAt;
+    const refresh = { ...context, stale: value };
+    if (late < meta.swr) {
+      flight.resolve(value);
+      return flight.call(loader, refresh);
+    }
+    if (late < meta.sie) {
+      return Promise.resolve(flight.call(loader, refresh)).catch(() => {
+        flight.fill = null;
+        flight.superseded = true; // nothing to store: the stale value answers
+        return value;
+      });
+    }
+    return undefined;
+  }
+
+  /** Stores an L2 entry in L1 with its remaining lifetime, windows, tags and dependencies. */
+  #fill(key, entry) {
+    const { meta } = entry;
+    const remaining = meta.expiresAt === 0 ? 0 : Math.max(1, Math.ceil(meta.expiresAt - this.#time()));
+    const o = { ttl: remaining, grace: Math.max(meta.swr, meta.sie), tags: meta.tags, deps: meta.deps, swr: meta.swr, sie: meta.sie };
+    return this.#write(key, entry.value, o, { codec: bytesCodec, fromLoad: true });
   }
 
   /** Stores a load's result (unless superseded) and hands it to the waiters. */
@@ -682,12 +861,15 @@ export class Cache {
     }
     if (!flight.superseded && !this.#freed) {
       try {
-        this.#write(flight.key, value, o, { fromLoad: true });
+        if (flight.fill) this.#fill(flight.key, flight.fill);
+        else if (this.#link === null) this.#write(flight.key, value, o, { fromLoad: true });
+        else this.#writeTiered(flight.key, value, o, false).ack.finally(() => flight.release?.());
       } catch (err) {
         this.#failed(flight, err);
         return;
       }
     }
+    if (flight.superseded || flight.fill) flight.release?.();
     this.#settle(flight);
     flight.resolve(value);
   }
@@ -696,6 +878,7 @@ export class Cache {
   #failed(flight, err) {
     if (flight.settled) return;
     this.#loadErrors++;
+    flight.release?.();
     this.#settle(flight);
     flight.reject(err);
   }
@@ -724,7 +907,8 @@ export class Cache {
     const value = await save();
     if (value === undefined) throw new TypeError("save resolved to undefined; resolve the stored value (or null)");
     this.#live();
-    this.#write(key, value, o);
+    if (this.#link === null) this.#write(key, value, o);
+    else await this.#writeTiered(key, value, o, true).ack;
     return value;
   }
 
@@ -784,6 +968,7 @@ export class Cache {
     s.loadErrors = this.#loadErrors;
     s.maxMemory = this.#maxMemory;
     s.wasmMemory = memorySize();
+    if (this.#link !== null) Object.assign(s, this.#link.counters);
     return s;
   }
 
@@ -799,6 +984,7 @@ export class Cache {
   free() {
     if (this.#freed) return;
     this.#freed = true;
+    this.#link?.close();
     for (const f of this.#inflight.values()) {
       f.superseded = true;
       clearTimeout(f.timer);

@@ -5,7 +5,8 @@
 // JSON.parse(JSON.stringify(v)) would, but stores a compact binary form:
 // small integers take 1–2 bytes, strings carry a 1-byte length, and objects
 // that share a set of keys (`{ qty, updatedAt }` a million times) store the
-// keys once per cache as a "shape" and only their values per entry.
+// keys once per cache as a "shape" and only their values per entry (except
+// in a cache with a shared tier, whose bytes other isolates must read).
 
 import { describe } from "./keys.js";
 
@@ -38,8 +39,11 @@ function isSkipped(v) {
 }
 
 class JsonCodec {
-  constructor() {
+  /** `portable`: write no shapes, so the bytes decode in any cache (a shared
+   * tier's entries are read by other isolates, whose shape tables differ). */
+  constructor(portable = false) {
     this.name = "json";
+    this.maxShapes = portable ? 0 : MAX_SHAPES;
     /** Bytes before a short string's UTF-8 (see putStringHeader). */
     this.stringHeader = 2;
     this.shapeIds = new Map();
@@ -143,7 +147,7 @@ class JsonCodec {
     if (keys.length > 0 && keys.length <= MAX_SHAPE_KEYS) {
       const sig = JSON.stringify(keys);
       let id = this.shapeIds.get(sig);
-      if (id === undefined && this.shapes.length < MAX_SHAPES) {
+      if (id === undefined && this.shapes.length < this.maxShapes) {
         id = this.shapes.length;
         this.shapes.push(keys);
         this.shapeIds.set(sig, id);
@@ -362,8 +366,8 @@ function customCodec(c) {
 }
 
 /** Resolves the `codec` option; throws a TypeError naming it when unknown. */
-export function makeCodec(codec) {
-  if (codec === undefined || codec === "json") return new JsonCodec();
+export function makeCodec(codec, { portable = false } = {}) {
+  if (codec === undefined || codec === "json") return new JsonCodec(portable);
   if (codec === "text") return textCodec;
   if (codec === "bytes") return bytesCodec;
   if (codec !== null && typeof codec === "object" && typeof codec.encode === "function" && typeof codec.decode === "function") {

@@ -65,6 +65,52 @@ export interface CacheOptions {
   now?: () => Milliseconds;
   /** Fixed seed for hashing and randomness (tests, demos); drawn from crypto when absent. */
   seed?: number;
+  /**
+   * A shared tier (L2) between this cache and the loaders: `redisTier` (edgecache/redis), `memoryTier`
+   * (edgecache/memory) or your own. getOrLoad, memoize and prewarm loaders read L1 → L2 → loader;
+   * set, delete, invalidate, invalidateTag and writeThrough reach L2 and every other cache on it.
+   * With the "json" codec, a tiered cache stores objects without shared shapes (other isolates read its bytes).
+   */
+  tier?: Tier;
+  /** How long a tier read may take before the call goes on without it (writes get ten times this). @default 50 */
+  tierTimeout?: Milliseconds;
+  /** Receives every background promise of the tier's write queue (Workers: ctx.waitUntil). */
+  waitUntil?: (promise: Promise<unknown>) => void;
+}
+
+/** One operation a cache sends its tier; a tier applies a batch of them in order. */
+export type TierOp =
+  /** Store `bytes` under `id` for `ttl` ms (0: no expiry), with tag and dependency ids. `change`: a
+   * set or writeThrough: remove what depends on `id` and tell the other caches about `key`. */
+  | { type: "set"; id: string; key: Key; bytes: Uint8Array; ttl: Milliseconds; tagIds: string[]; depIds: string[]; change: boolean }
+  /** Remove `id` and, transitively, what depends on it; tell the other caches about `key`. */
+  | { type: "invalidate"; id: string; key: Key }
+  /** Hide every entry tagged `id` written before now; tell the other caches about `tag`. */
+  | { type: "invalidateTag"; id: string; tag: string };
+
+/** What a tier tells the caches subscribed to it. */
+export interface TierListener {
+  /** Invalidations another cache made (`origin` is the one that made them). */
+  invalidate(message: { origin: string; keys: Key[]; tags: string[] }): void;
+  /** Messages may have been missed: each cache drops its L1. */
+  lost(): void;
+}
+
+/**
+ * A shared tier. Ids are well-formed strings, equal exactly when the keys (or tags) are. A call may
+ * reject or be slow: the cache counts it in tierErrors and goes on without it.
+ */
+export interface Tier {
+  /** The entry's bytes, or null when absent, expired, or hidden by a later tag invalidation. */
+  get(id: string, options?: { signal?: AbortSignal }): Promise<Uint8Array | null | undefined>;
+  /** Applies `ops` in order; resolves once the tier has them and the other caches are told. */
+  apply(ops: TierOp[], options: { origin: string; signal?: AbortSignal }): Promise<void>;
+  /** Delivers other caches' invalidations; returns a function that stops them. */
+  subscribe?(listener: TierListener): (() => void | Promise<void>) | void;
+  /** A lock for cross-cache single flight: resolves null when another holds it. */
+  lock?(id: string, ttl: Milliseconds, options?: { signal?: AbortSignal }): Promise<{ release(): unknown } | null>;
+  /** How long a load lock lasts at most (a waiter whose holder died loads after it). @default 5000 */
+  lockTtl?: Milliseconds;
 }
 
 export interface SetOptions {
@@ -129,6 +175,14 @@ export interface Stats {
   /** Byte size of the wasm linear memory (shared by every cache of the isolate;
    * it never shrinks). A refused write does not grow it. */
   wasmMemory: Bytes;
+  /** With a tier: loads answered from L2. */
+  tierHits?: number;
+  /** With a tier: L2 reads that found nothing. */
+  tierMisses?: number;
+  /** With a tier: L2 calls that failed, timed out or returned bytes that do not parse (each one went on without L2). */
+  tierErrors?: number;
+  /** With a tier: writes dropped because the tier was down or the queue full (invalidations are never dropped silently). */
+  tierDropped?: number;
   /** allkeys-adaptive only: the share of the budget new entries enter (W-TinyLFU's window, or S3-FIFO's small queue: 0.1). */
   windowShare?: number;
 }
@@ -163,8 +217,10 @@ export declare class Cache<V = any> {
   /** Stores [key, value | loader] pairs; resolves to how many were stored. */
   prewarm(entries: Iterable<readonly [Key, V | Loader<V>] | readonly [Key, V | Loader<V>, Omit<LoadOptions, "waitUntil">]>): Promise<number>;
   stats(): Stats;
-  /** Drops every entry; keeps the configuration. */
+  /** Drops every entry of this cache's L1 (not of its tier); keeps the configuration. */
   clear(): void;
+  /** Resolves when every write and invalidation queued for the tier was delivered (or dropped and counted). */
+  flush(): Promise<void>;
   /** Releases the instance; later calls throw. */
   free(): void;
 }

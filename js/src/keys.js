@@ -18,7 +18,7 @@ const TAG_UTF16 = 0xff;
  * TextEncoder (short keys and values are the common case). */
 const ASCII_LOOP_MAX = 63;
 
-const wellFormed = typeof String.prototype.isWellFormed === "function"
+export const wellFormed = typeof String.prototype.isWellFormed === "function"
   ? (s) => s.isWellFormed()
   : (s) => !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
 

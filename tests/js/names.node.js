@@ -40,8 +40,15 @@ test("stats fields agree: src/wasm.rs StatsOut, stats() and index.d.ts", async (
   const js = Object.keys(c.stats()).sort();
   c.free();
   deepEqual(js, [...new Set([...core, ...HOST_STATS])].sort(), "stats() = the core's fields and HOST_STATS");
+  const { TIER_STATS } = await import("../../js/dist/cache.js");
+  const { memoryTier } = await import("../../js/dist/tiers/memory.js");
+  const t = new Cache({ policy: "allkeys-adaptive", tier: memoryTier() });
+  t.set("k", 1);
+  const tiered = Object.keys(t.stats()).sort();
+  t.free();
+  deepEqual(tiered, [...new Set([...js, ...TIER_STATS])].sort(), "a cache with a tier adds TIER_STATS");
   const dts = [...block(read("js/src/index.d.ts"), "export interface Stats").matchAll(/^\s*(\w+)\??:/gm)].map((m) => m[1]);
-  deepEqual(dts.sort(), js, "index.d.ts's Stats lists every field stats() returns");
+  deepEqual(dts.sort(), tiered, "index.d.ts's Stats lists every field stats() returns");
 });
 
 test("MAX_TTL_MS in JS is the core's (src/expiry.rs)", async () => {

@@ -1,6 +1,8 @@
 // Typed usage checked by `tsc --noEmit` in the test run: the declarations
 // must accept real code and reject misuse (the @ts-expect-error lines).
-import { Cache, cachedFetch, key, memoize, POLICIES, type Stats, type Policy } from "edgecache";
+import { Cache, cachedFetch, key, memoize, POLICIES, type Stats, type Policy, type Tier, type TierOp } from "edgecache";
+import { redisTier } from "edgecache/redis";
+import { memoryTier } from "edgecache/memory";
 
 interface Stock { qty: number; updatedAt: number }
 
@@ -43,3 +45,17 @@ const response: Promise<Response> = cfetch("https://example.com/api", { headers:
 cachedFetch(new Cache(), { ttl: "5s" });
 
 void [ok, got, n, ratio, p, main, response];
+
+// Tiers: the built-in ones and a user's own.
+declare const redisClient: Parameters<typeof redisTier>[0];
+const tiered = new Cache<{ qty: number }>({ tier: redisTier(redisClient, { prefix: "shop:" }), tierTimeout: 30, waitUntil: (p) => void p });
+const shared = memoryTier();
+shared.down(false);
+const own: Tier = {
+  async get(id: string) { return id === "x" ? new Uint8Array(0) : null; },
+  async apply(ops: TierOp[]) { for (const op of ops) if (op.type === "set") void op.bytes.length; },
+};
+new Cache({ tier: own }).flush().then(() => undefined);
+const tierStats: number | undefined = tiered.stats().tierErrors;
+void tierStats;
+new Cache({ tier: shared });

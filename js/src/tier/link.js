@@ -1,0 +1,326 @@
+// TierLink: what a Cache with a `tier` option does with its shared tier (L2).
+//
+// - Reads: `read(id)` with a timeout; an error, a timeout or bytes that do not
+//   parse are a miss counted in tierErrors, never an exception. After an
+//   error the tier is skipped for a short, growing back-off, so a dead engine
+//   costs one timeout per back-off, not one per call; it is tried again by
+//   itself.
+// - Writes and invalidations are queued and sent in batches, in the order
+//   they were made (`tier.apply(ops)` applies a batch in order), so a set
+//   never lands after a later delete of its key. While the engine is down,
+//   plain writes are dropped (counted); invalidations, and writes that are
+//   changes, are kept as invalidations and retried: if they still cannot be
+//   delivered after GIVE_UP_MS, or more than MAX_PENDING pile up, this
+//   isolate's coherence is lost and it drops its L1 (`onLost`).
+// - Invalidations from other isolates arrive through `tier.subscribe` and are
+//   applied to L1 (`onRemote`); a lost channel drops L1 (`onLost`).
+
+import { EntryFormatError, decodeEntry, encodeEntry } from "./entry.js";
+
+/** Operations sent in one `apply` call at most. */
+const MAX_BATCH = 256;
+/** Queued operations at most; past it plain writes are dropped. */
+const MAX_QUEUE = 10_000;
+/** Undelivered invalidations kept for retry at most; past it coherence is lost. */
+const MAX_PENDING = 10_000;
+/** How long undelivered invalidations are retried before coherence is declared lost. */
+const GIVE_UP_MS = 30_000;
+/** Back-off after a tier error: first and largest pause before the next try. */
+const BACKOFF_MIN_MS = 50;
+const BACKOFF_MAX_MS = 2_000;
+/** A write may take this many read timeouts (engines are slower to write). */
+const WRITE_TIMEOUT_FACTOR = 10;
+/** Lock waiters poll the tier this often for the holder's value. */
+const LOCK_POLL_MS = 15;
+
+export class TierTimeoutError extends Error {
+  constructor(what, ms) {
+    super(`edgecache: the tier's ${what} did not answer within ${ms} ms`);
+    this.name = "TimeoutError";
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Real time for back-offs and lock waits (the cache's clock may be simulated). */
+const realNow = () => Date.now();
+
+/** Throws a TypeError unless `tier` has the Tier interface's methods. */
+export function checkTier(tier, describe) {
+  if (tier === null || typeof tier !== "object") throw new TypeError(`tier must be a Tier object; got ${describe(tier)}`);
+  for (const m of ["get", "apply"]) {
+    if (typeof tier[m] !== "function") throw new TypeError(`tier.${m} must be a function`);
+  }
+  for (const m of ["subscribe", "lock"]) {
+    if (tier[m] !== undefined && typeof tier[m] !== "function") throw new TypeError(`tier.${m} must be a function when given`);
+  }
+}
+
+export class TierLink {
+  #tier;
+  #codecName;
+  #timeout;
+  #waitUntil;
+  #onRemote;
+  #onLost;
+  #origin = null;
+  #unsubscribe = null;
+  #queue = [];
+  #draining = null;
+  #downUntil = 0;
+  #backoff = 0;
+  /** When the oldest undelivered invalidation first failed (0: none). */
+  #failingSince = 0;
+  /** Bumped by every remote invalidation and loss: a read that began before
+   * a bump may hold a value that was invalidated meanwhile. */
+  epoch = 0;
+  counters = { tierHits: 0, tierMisses: 0, tierErrors: 0, tierDropped: 0 };
+
+  /**
+   * @param {import("../index.d.ts").Tier} tier
+   * @param {{ codecName: string, timeout: number, waitUntil?: (p: Promise<unknown>) => void,
+   *           onRemote: (keys: unknown[], tags: string[]) => void, onLost: () => void }} options
+   */
+  constructor(tier, { codecName, timeout, waitUntil, onRemote, onLost }) {
+    this.#tier = tier;
+    this.#codecName = codecName;
+    this.#timeout = timeout;
+    this.#waitUntil = waitUntil;
+    this.#onRemote = onRemote;
+    this.#onLost = onLost;
+  }
+
+  /** First use (inside a handler: Workers forbid randomness and I/O at global scope). */
+  start() {
+    if (this.#origin !== null) return;
+    const r = new Uint32Array(2);
+    crypto.getRandomValues(r);
+    this.#origin = r[0].toString(36) + r[1].toString(36);
+    if (this.#tier.subscribe) {
+      try {
+        this.#unsubscribe = this.#tier.subscribe({
+          invalidate: (message) => this.#remote(message),
+          lost: () => this.#lose(),
+        });
+      } catch {
+        this.counters.tierErrors++;
+      }
+    }
+  }
+
+  close() {
+    const off = this.#unsubscribe;
+    this.#unsubscribe = null;
+    if (typeof off === "function") Promise.resolve().then(off).catch(() => {});
+  }
+
+  /** The tier's own bound on a cross-isolate load lock, if it sets one. */
+  get lockTtl() {
+    return this.#tier.lockTtl;
+  }
+
+  #remote(message) {
+    if (message === null || typeof message !== "object" || message.origin === this.#origin) return;
+    const keys = Array.isArray(message.keys) ? message.keys : [];
+    const tags = Array.isArray(message.tags) ? message.tags : [];
+    if (keys.length === 0 && tags.length === 0) return;
+    this.epoch++;
+    this.#onRemote(keys, tags);
+  }
+
+  #lose() {
+    this.epoch++;
+    this.#onLost();
+  }
+
+  // ----- reads -----
+
+  #isDown() {
+    return this.#downUntil > realNow();
+  }
+
+  #failed() {
+    this.counters.tierErrors++;
+    this.#backoff = Math.min(BACKOFF_MAX_MS, this.#backoff === 0 ? BACKOFF_MIN_MS : this.#backoff * 2);
+    this.#downUntil = realNow() + this.#backoff;
+  }
+
+  #succeeded() {
+    this.#backoff = 0;
+    this.#downUntil = 0;
+  }
+
+  /** Races `promise` with the timeout; the tier's call is told to give up through `signal`. */
+  async #timed(call, what, ms) {
+    const controller = new AbortController();
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new TierTimeoutError(what, ms);
+        controller.abort(err);
+        reject(err);
+      }, ms);
+    });
+    try {
+      return await Promise.race([call(controller.signal), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * The entry stored under `id`, parsed, or undefined (absent, unreadable,
+   * the tier down or slow: the last three counted in tierErrors).
+   */
+  async read(id) {
+    if (this.#isDown()) {
+      this.counters.tierErrors++;
+      return undefined;
+    }
+    let bytes;
+    try {
+      bytes = await this.#timed((signal) => this.#tier.get(id, { signal }), "get", this.#timeout);
+      this.#succeeded();
+    } catch {
+      this.#failed();
+      return undefined;
+    }
+    if (bytes === null || bytes === undefined) {
+      this.counters.tierMisses++;
+      return undefined;
+    }
+    try {
+      const entry = decodeEntry(bytes, this.#codecName);
+      this.counters.tierHits++;
+      return entry;
+    } catch (err) {
+      if (!(err instanceof EntryFormatError)) throw err;
+      this.counters.tierErrors++;
+      return undefined;
+    }
+  }
+
+  /**
+   * Tries to take the tier's lock on `id` for `ttl` ms: a release function,
+   * or null when another isolate holds it; undefined when the tier has no
+   * locks or could not answer (then the caller loads by itself).
+   */
+  async lock(id, ttl) {
+    if (!this.#tier.lock || this.#isDown()) return undefined;
+    try {
+      const held = await this.#timed((signal) => this.#tier.lock(id, ttl, { signal }), "lock", this.#timeout);
+      this.#succeeded();
+      if (!held) return null;
+      return () => Promise.resolve().then(() => held.release()).catch(() => {});
+    } catch {
+      this.#failed();
+      return undefined;
+    }
+  }
+
+  /** Polls for `id` until an entry appears, the lock frees up (returns
+   * "free"), or `deadline` (real ms) passes (returns undefined). */
+  async awaitHolder(id, ttl, deadline) {
+    while (realNow() < deadline) {
+      await sleep(LOCK_POLL_MS);
+      const entry = await this.read(id);
+      if (entry) return entry;
+      const release = await this.lock(id, ttl);
+      if (release) return release;
+      if (release === undefined) return undefined;
+    }
+    return undefined;
+  }
+
+  // ----- writes and invalidations -----
+
+  /**
+   * Queues a write of `value` (the codec's bytes). `change`: the write is a
+   * change of the key (dependents go in L2 and in every isolate); a load's
+   * result or an L2 fill is not. Resolves true when the tier has it, false
+   * when it was dropped.
+   */
+  set(id, key, value, meta, ttl, change) {
+    const bytes = encodeEntry(this.#codecName, meta, value);
+    return this.#enqueue({ type: "set", id, key, bytes, ttl, tagIds: meta.tagIds, depIds: meta.depIds, change });
+  }
+
+  /** Queues the removal of `key` and its dependents in L2 and every isolate. */
+  invalidate(id, key) {
+    return this.#enqueue({ type: "invalidate", id, key });
+  }
+
+  /** Queues a tag invalidation in L2 and every isolate. */
+  invalidateTag(id, tag) {
+    return this.#enqueue({ type: "invalidateTag", id, tag });
+  }
+
+  /** Resolves when every operation queued so far was delivered or dropped. */
+  async flush() {
+    while (this.#draining !== null) await this.#draining;
+  }
+
+  #enqueue(op) {
+    if (this.#queue.length >= MAX_QUEUE && op.type === "set" && !op.change) {
+      this.counters.tierDropped++;
+      return Promise.resolve(false);
+    }
+    return new Promise((resolve) => {
+      this.#queue.push({ op, resolve });
+      this.#kick();
+    });
+  }
+
+  #kick() {
+    if (this.#draining !== null) return;
+    const run = this.#drain().finally(() => {
+      this.#draining = null;
+      if (this.#queue.length > 0) this.#kick();
+    });
+    this.#draining = run;
+    if (this.#waitUntil) this.#waitUntil(run);
+  }
+
+  async #drain() {
+    while (this.#queue.length > 0) {
+      const wait = this.#downUntil - realNow();
+      if (wait > 0) await sleep(wait);
+      const batch = this.#queue.splice(0, MAX_BATCH);
+      try {
+        await this.#timed(
+          (signal) => this.#tier.apply(batch.map((b) => b.op), { origin: this.#origin, signal }),
+          "apply", this.#timeout * WRITE_TIMEOUT_FACTOR,
+        );
+        this.#succeeded();
+        this.#failingSince = 0;
+        for (const b of batch) b.resolve(true);
+      } catch {
+        this.#failed();
+        this.#retain(batch);
+      }
+    }
+  }
+
+  /** After a failed batch: plain writes are dropped, changes are kept as invalidations. */
+  #retain(batch) {
+    const kept = [];
+    for (const b of batch) {
+      const op = b.op;
+      if (op.type === "set" && !op.change) {
+        this.counters.tierDropped++;
+        b.resolve(false);
+      } else {
+        kept.push(op.type === "set" ? { op: { type: "invalidate", id: op.id, key: op.key }, resolve: () => b.resolve(false) } : b);
+      }
+    }
+    if (this.#failingSince === 0) this.#failingSince = realNow();
+    const pending = kept.length + this.#queue.length;
+    if (realNow() - this.#failingSince > GIVE_UP_MS || pending > MAX_PENDING) {
+      // They cannot be delivered: this isolate no longer knows what others hold.
+      for (const b of [...kept, ...this.#queue.splice(0)]) b.resolve(false);
+      this.#failingSince = 0;
+      this.#lose();
+      return;
+    }
+    this.#queue.unshift(...kept);
+  }
+}

@@ -1,0 +1,130 @@
+// memoryTier: a shared tier held in this process, for tests and for several
+// caches in one process that should behave like isolates sharing an engine.
+// It keeps the semantics the engine tiers keep (Redis's, operation for
+// operation): a global write sequence, tag stamps from that sequence,
+// dependency edges, TTLs, and messages to every other subscriber. `down`,
+// `delay` and `putRaw` let tests play the faults an engine has.
+
+export { tierKeyId } from "../tier/ids.js";
+
+/**
+ * @param {{ now?: () => number, lockTtl?: number }} [options] the clock its TTLs run on (ms), and how long a
+ *   cross-isolate load lock lasts at most
+ * @returns {import("../index.d.ts").Tier & { down(on: boolean): void, delay(ms: number): void, putRaw(id: string, bytes: Uint8Array): void, size: number }}
+ */
+export function memoryTier(options = {}) {
+  const now = options.now ?? Date.now;
+  /** id → { bytes, seq, tagIds, expiresAt } */
+  const entries = new Map();
+  /** tag id → the sequence number of its last invalidation */
+  const stamps = new Map();
+  /** child id → ids of the entries built on it */
+  const edges = new Map();
+  const locks = new Map();
+  const listeners = new Set();
+  let seq = 0;
+  let isDown = false;
+  let delayMs = 0;
+
+  const unavailable = () => new Error("edgecache memoryTier: down");
+  const pause = () => (delayMs > 0 ? new Promise((r) => setTimeout(r, delayMs)) : Promise.resolve());
+
+  function live(id) {
+    const e = entries.get(id);
+    if (e === undefined) return undefined;
+    if (e.expiresAt !== 0 && now() >= e.expiresAt) {
+      entries.delete(id);
+      return undefined;
+    }
+    return e;
+  }
+
+  /** Removes the entries built on `id`, transitively (and `id` itself when asked). */
+  function cascade(id, includeSelf) {
+    const queue = [id];
+    const seen = new Set(queue);
+    for (let i = 0; i < queue.length; i++) {
+      const at = queue[i];
+      if (at !== id || includeSelf) entries.delete(at);
+      for (const parent of edges.get(at) ?? []) {
+        if (!seen.has(parent)) {
+          seen.add(parent);
+          queue.push(parent);
+        }
+      }
+      edges.delete(at);
+    }
+  }
+
+  function publish(origin, keys, tags) {
+    const message = { origin, keys, tags };
+    for (const l of listeners) queueMicrotask(() => l.invalidate(message));
+  }
+
+  function applyOne(op, origin) {
+    seq++;
+    if (op.type === "set") {
+      if (op.change) cascade(op.id, false);
+      entries.set(op.id, { bytes: op.bytes.slice(), seq, tagIds: op.tagIds, expiresAt: op.ttl > 0 ? now() + op.ttl : 0 });
+      for (const d of op.depIds) {
+        if (!edges.has(d)) edges.set(d, new Set());
+        edges.get(d).add(op.id);
+      }
+      if (op.change) publish(origin, [op.key], []);
+    } else if (op.type === "invalidate") {
+      cascade(op.id, true);
+      publish(origin, [op.key], []);
+    } else if (op.type === "invalidateTag") {
+      stamps.set(op.id, seq);
+      publish(origin, [], [op.tag]);
+    }
+  }
+
+  return {
+    lockTtl: options.lockTtl,
+    async get(id) {
+      await pause();
+      if (isDown) throw unavailable();
+      const e = live(id);
+      if (e === undefined) return null;
+      for (const t of e.tagIds) if ((stamps.get(t) ?? 0) > e.seq) return null;
+      return e.bytes.slice();
+    },
+    async apply(ops, { origin } = {}) {
+      await pause();
+      if (isDown) throw unavailable();
+      for (const op of ops) applyOne(op, origin);
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async lock(id, ttl) {
+      await pause();
+      if (isDown) throw unavailable();
+      const held = locks.get(id);
+      if (held !== undefined && held.until > now()) return null;
+      const token = {};
+      locks.set(id, { token, until: now() + ttl });
+      return { release: () => { if (locks.get(id)?.token === token) locks.delete(id); } };
+    },
+    /** Fails every call while on; turning it off tells subscribers they may have missed messages. */
+    down(on) {
+      const was = isDown;
+      isDown = on;
+      if (was && !on) for (const l of listeners) queueMicrotask(() => l.lost());
+    },
+    /** Delays every call by `ms` (a slow engine). */
+    delay(ms) {
+      delayMs = ms;
+    },
+    /** Writes bytes as someone else might have: garbage, another version. */
+    putRaw(id, bytes) {
+      entries.set(id, { bytes, seq: ++seq, tagIds: [], expiresAt: 0 });
+    },
+    get size() {
+      for (const id of entries.keys()) live(id);
+      return entries.size;
+    },
+  };
+}

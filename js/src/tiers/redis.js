@@ -1,0 +1,273 @@
+// edgecache/redis: a shared tier on Redis, over a node-redis client the user
+// created and connected (`await createClient({ url }).connect()`).
+//
+// Layout under the prefix P:
+//   P e:<id>   hash { v: entry bytes, s: write sequence, t: tag ids (JSON) }, PEXPIRE = entry lifetime + windows
+//   P d:<id>   set of the ids built on <id> (dependency edges), expiring with the longest of them
+//   P t:<tag>  the write sequence at the tag's last invalidation (no expiry)
+//   P seq      the write sequence: orders writes against tag invalidations
+//   P ver      the number of invalidation messages published (gap detection)
+//   P epoch    a random id set once: a new one means the server lost its data
+//   P l:<id>   a load lock (SET NX PX)
+//   P inv      the pub/sub channel of invalidations
+//
+// A batch of operations runs as one Lua script: atomic, in order, one round
+// trip, and one message per batch to the other processes. Invalidations
+// travel by pub/sub, not client tracking: a message carries the keys and
+// tags as the cache knows them (tracking reports Redis key names, and says
+// nothing about a tag, which changes no entry's key), and a version number
+// that lets a subscriber tell that it missed one.
+
+import { Buffer } from "node:buffer";
+
+/** RESP's type byte for a bulk string ("$"): mapped to Buffer so values keep their bytes. */
+const RESP_BLOB_STRING = 36;
+const BINARY = { typeMapping: { [RESP_BLOB_STRING]: Buffer } };
+const DEFAULT_PREFIX = "edgecache:";
+const DEFAULT_LOCK_TTL_MS = 5_000;
+/** How soon a failed check of the channel's version is tried again. */
+const RECHECK_MS = 200;
+
+// Returns the entry's bytes, or false when it is absent or a tag it carries
+// was invalidated after it was written.
+const GET = `
+local r = redis.call('HMGET', KEYS[1], 'v', 's', 't')
+if not r[1] then return false end
+if r[3] and #r[3] > 2 then
+  local s = tonumber(r[2])
+  for _, t in ipairs(cjson.decode(r[3])) do
+    local st = redis.call('GET', ARGV[1] .. 't:' .. t)
+    if st and tonumber(st) > s then return false end
+  end
+end
+return r[1]`;
+
+// ARGV: prefix, origin, op count, then per op:
+//   "s" id keyJson bytes ttl tagIdsJson depIdsJson change   (set)
+//   "i" id keyJson                                         (invalidate)
+//   "t" tagId tagJson                                      (invalidate a tag)
+const APPLY = `
+local p, origin, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local keys, tags = {}, {}
+local function cascade(root, withRoot)
+  local queue, seen, head = {root}, {[root] = true}, 1
+  while head <= #queue do
+    local id = queue[head]
+    head = head + 1
+    if id ~= root or withRoot then redis.call('DEL', p .. 'e:' .. id) end
+    local dk = p .. 'd:' .. id
+    for _, parent in ipairs(redis.call('SMEMBERS', dk)) do
+      if not seen[parent] then
+        seen[parent] = true
+        queue[#queue + 1] = parent
+      end
+    end
+    redis.call('DEL', dk)
+  end
+end
+local i = 4
+for _ = 1, n do
+  local kind = ARGV[i]
+  if kind == 's' then
+    local id, ttl = ARGV[i + 1], tonumber(ARGV[i + 4])
+    if ARGV[i + 7] == '1' then
+      cascade(id, false)
+      keys[#keys + 1] = ARGV[i + 2]
+    end
+    local seq = redis.call('INCR', p .. 'seq')
+    local ek = p .. 'e:' .. id
+    redis.call('DEL', ek)
+    redis.call('HSET', ek, 'v', ARGV[i + 3], 's', seq, 't', ARGV[i + 5])
+    if ttl > 0 then redis.call('PEXPIRE', ek, ttl) end
+    for _, d in ipairs(cjson.decode(ARGV[i + 6])) do
+      local dk = p .. 'd:' .. d
+      local existed = redis.call('EXISTS', dk)
+      redis.call('SADD', dk, id)
+      if ttl == 0 then
+        redis.call('PERSIST', dk)
+      elseif existed == 0 then
+        redis.call('PEXPIRE', dk, ttl)
+      else
+        local left = redis.call('PTTL', dk)
+        if left >= 0 and left < ttl then redis.call('PEXPIRE', dk, ttl) end
+      end
+    end
+    i = i + 8
+  elseif kind == 'i' then
+    cascade(ARGV[i + 1], true)
+    keys[#keys + 1] = ARGV[i + 2]
+    i = i + 3
+  elseif kind == 't' then
+    redis.call('SET', p .. 't:' .. ARGV[i + 1], redis.call('INCR', p .. 'seq'))
+    tags[#tags + 1] = ARGV[i + 2]
+    i = i + 3
+  else
+    return redis.error_reply('edgecache: unknown operation ' .. tostring(kind))
+  end
+end
+if #keys > 0 or #tags > 0 then
+  local ver = redis.call('INCR', p .. 'ver')
+  redis.call('PUBLISH', p .. 'inv', '{"o":' .. cjson.encode(origin) .. ',"v":' .. ver ..
+    ',"k":[' .. table.concat(keys, ',') .. '],"t":[' .. table.concat(tags, ',') .. ']}')
+end
+return n`;
+
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+function randomId() {
+  const r = new Uint32Array(2);
+  crypto.getRandomValues(r);
+  return r[0].toString(36) + r[1].toString(36);
+}
+
+/** Runs a Lua script by its SHA, loading it when the server does not know it (after a restart). */
+function scriptRunner(client) {
+  const shas = new Map();
+  return async function run(script, keys, args, options) {
+    let sha = shas.get(script);
+    if (sha === undefined) {
+      sha = String(await client.sendCommand(["SCRIPT", "LOAD", script]));
+      shas.set(script, sha);
+    }
+    const command = (name, body) => [name, body, String(keys.length), ...keys, ...args];
+    try {
+      return await client.sendCommand(command("EVALSHA", sha), options);
+    } catch (err) {
+      if (!/NOSCRIPT/.test(String(err?.message))) throw err;
+      return client.sendCommand(command("EVAL", script), options);
+    }
+  };
+}
+
+function opArgs(op) {
+  switch (op.type) {
+    case "set":
+      return ["s", op.id, JSON.stringify(op.key), Buffer.from(op.bytes.buffer, op.bytes.byteOffset, op.bytes.byteLength),
+        String(Math.max(0, Math.ceil(op.ttl))), JSON.stringify(op.tagIds), JSON.stringify(op.depIds), op.change ? "1" : "0"];
+    case "invalidate":
+      return ["i", op.id, JSON.stringify(op.key)];
+    case "invalidateTag":
+      return ["t", op.id, JSON.stringify(op.tag)];
+    default:
+      throw new TypeError(`unknown tier operation ${op.type}`);
+  }
+}
+
+/**
+ * A shared tier on Redis.
+ * @param {import("redis").RedisClientType} client a connected node-redis client
+ * @param {{ prefix?: string, lockTtl?: number }} [options]
+ * @returns {import("../index.d.ts").Tier}
+ */
+export function redisTier(client, options = {}) {
+  if (client === null || typeof client !== "object" || typeof client.sendCommand !== "function" || typeof client.duplicate !== "function") {
+    throw new TypeError("client must be a node-redis client (createClient() from the redis package)");
+  }
+  if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
+  const { prefix = DEFAULT_PREFIX, lockTtl = DEFAULT_LOCK_TTL_MS } = options;
+  if (typeof prefix !== "string") throw new TypeError("prefix must be a string");
+  if (typeof lockTtl !== "number" || !Number.isInteger(lockTtl) || lockTtl < 1) throw new RangeError(`lockTtl must be a positive integer of ms; got ${lockTtl}`);
+  const run = scriptRunner(client);
+  const channel = prefix + "inv";
+
+  return {
+    lockTtl,
+
+    async get(id, { signal } = {}) {
+      const r = await run(GET, [prefix + "e:" + id], [prefix], { ...BINARY, abortSignal: signal });
+      if (r === null || r === undefined || r === false) return null;
+      return new Uint8Array(r.buffer, r.byteOffset, r.byteLength);
+    },
+
+    async apply(ops, { origin = "", signal } = {}) {
+      if (ops.length === 0) return;
+      await run(APPLY, [], [prefix, origin, String(ops.length), ...ops.flatMap(opArgs)], { abortSignal: signal });
+    },
+
+    async lock(id, ttl, { signal } = {}) {
+      const key = prefix + "l:" + id;
+      const token = randomId();
+      const ok = await client.sendCommand(["SET", key, token, "NX", "PX", String(Math.ceil(ttl))], { abortSignal: signal });
+      if (ok === null) return null;
+      return { release: () => run(RELEASE, [key], [token]) };
+    },
+
+    subscribe(listener) {
+      return subscribe(client, prefix, channel, listener);
+    },
+  };
+}
+
+/**
+ * Listens on the channel through a duplicate connection. A version number
+ * in every message and a check after each (re)connection tell whether a
+ * message was missed; the listener is told (`lost`) whenever one may have
+ * been: a gap, a version that moved while disconnected, a server that lost
+ * its data (a new epoch), or a connection that could not be checked.
+ */
+function subscribe(client, prefix, channel, listener) {
+  const sub = client.duplicate();
+  let lastVer = null;
+  let epoch = null;
+  let connected = false;
+  let closed = false;
+
+  const onMessage = (text) => {
+    let m;
+    try {
+      m = JSON.parse(String(text));
+    } catch {
+      return;
+    }
+    if (typeof m?.v !== "number") return;
+    if (lastVer !== null && m.v > lastVer + 1) listener.lost();
+    if (lastVer === null || m.v > lastVer) lastVer = m.v;
+    listener.invalidate({ origin: m.o, keys: m.k, tags: m.t });
+  };
+
+  /** Reads the epoch and version; after a reconnection (`again`), a change
+   * since the last reading means messages may have been missed. A reading
+   * that fails is retried: while the server is unreachable nobody can
+   * publish through it, so what this isolate holds stays valid meanwhile. */
+  const check = async (again) => {
+    if (closed) return;
+    try {
+      await client.sendCommand(["SET", prefix + "epoch", randomId(), "NX"]);
+      const [e, v] = await client.sendCommand(["MGET", prefix + "epoch", prefix + "ver"]);
+      const ver = Number(v ?? 0);
+      if (again && (epoch === null || e !== epoch || ver !== lastVer)) listener.lost();
+      if (e !== epoch || lastVer === null || ver > lastVer) lastVer = ver;
+      epoch = e;
+    } catch {
+      // Retried as a reconnection: a first reading that failed set no baseline.
+      setTimeout(() => check(true), RECHECK_MS).unref?.();
+    }
+  };
+
+  sub.on("error", () => {});
+  sub.on("ready", () => {
+    if (connected && !closed) check(true);
+  });
+  sub.on("end", () => {
+    if (!closed) listener.lost();
+  });
+  (async () => {
+    await sub.connect();
+    await sub.subscribe(channel, onMessage);
+    connected = true;
+    await check(false);
+  })().catch(() => {
+    if (!closed) listener.lost();
+  });
+
+  return async () => {
+    closed = true;
+    try {
+      await sub.close();
+    } catch {
+      // already closed
+    }
+  };
+}

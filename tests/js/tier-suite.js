@@ -1,0 +1,308 @@
+// The tier layer's semantics (L1 → L2 → loader, queued writes, coherence,
+// faults), run against memoryTier: several Cache instances on one tier play
+// the isolates of one deployment. Each test receives the package's exports
+// plus `memoryTier`. Engine tiers (Redis, KV, Deno KV) have their own suites.
+
+import { ok, equal, deepEqual, throws } from "./assert.js";
+import { registry } from "./harness.js";
+
+const { tests, test } = registry();
+
+function clock(start = 1_000_000) {
+  const c = { t: start, now: () => c.t, advance: (ms) => (c.t += ms) };
+  return c;
+}
+
+/** Lets queued microtasks and timers of 0 ms run (message delivery). */
+const tick = () => new Promise((r) => setTimeout(r, 0));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** `n` caches ("isolates") on one memory tier and one clock. */
+function isolates(lib, n = 2, options = {}) {
+  const c = clock();
+  const tier = lib.memoryTier({ now: c.now, ...options.tierOptions });
+  const caches = Array.from({ length: n }, () => new lib.Cache({ now: c.now, tier, ...options.cache }));
+  return { clock: c, tier, caches, free: () => caches.forEach((x) => x.free()) };
+}
+
+/** A loader that counts its calls. */
+function counted(value, delay = 0) {
+  const l = async () => {
+    l.calls++;
+    if (delay) await sleep(delay);
+    return typeof value === "function" ? value() : value;
+  };
+  l.calls = 0;
+  return l;
+}
+
+test("an L2 hit fills L1 with the entry's remaining lifetime, tags and dependencies", async (lib) => {
+  const { clock: c, caches: [a, b], free } = isolates(lib);
+  const load = counted({ page: 1 });
+  await a.getOrLoad("page", load, { ttl: 10_000, tags: ["pages"], dependsOn: [["comment", 7]] });
+  await a.flush();
+  c.advance(4_000);
+  const other = counted({ page: "other" });
+  deepEqual(await b.getOrLoad("page", other), { page: 1 });
+  equal(other.calls, 0, "served from L2, not loaded");
+  equal(b.stats().tierHits, 1);
+  deepEqual(b.get("page"), { page: 1 }, "L1 was filled");
+  c.advance(5_999);
+  ok(b.has("page"), "alive until the original expiry");
+  c.advance(1);
+  equal(b.has("page"), false, "expired at the original expiry, not 10 s after the fill");
+  c.t -= 6_000;
+  await b.getOrLoad("page", other);
+  equal(b.invalidate(["comment", 7]) >= 1, true, "the dependency came with the entry");
+  equal(b.has("page"), false);
+  free();
+});
+
+test("a set reaches L2 and another isolate reads it without loading", async (lib) => {
+  const { caches: [a, b], free } = isolates(lib);
+  equal(a.set("k", "v1"), true);
+  await a.flush();
+  const load = counted("loaded");
+  equal(await b.getOrLoad("k", load), "v1");
+  equal(load.calls, 0);
+  free();
+});
+
+test("a set, delete, invalidate and invalidateTag in one isolate reach the others' L1", async (lib) => {
+  const { caches: [a, b], free } = isolates(lib);
+  b.set("x", 1);
+  b.set("y", 1);
+  b.set("z", 1, { tags: ["t"] });
+  b.set("page", 1, { dependsOn: ["y"] });
+  await b.flush();
+  a.set("x", 2);
+  a.delete("y");
+  a.invalidateTag("t");
+  await a.flush();
+  await tick();
+  equal(b.get("x"), undefined, "the other isolate dropped its copy of x");
+  equal(b.get("y"), undefined);
+  equal(b.get("page"), undefined, "and what was built on y");
+  equal(b.get("z"), undefined, "and what carried the tag");
+  equal(await b.getOrLoad("x", counted(0)), 2, "the new value comes from L2");
+  equal(a.get("x"), 2, "the writer keeps its own write");
+  free();
+});
+
+test("a tag invalidation hides every L2 entry written before it, not those written after", async (lib) => {
+  const { caches: [a, b, c], free } = isolates(lib, 3);
+  a.set("old", "o", { tags: ["stock"] });
+  await a.flush();
+  b.invalidateTag("stock");
+  await b.flush();
+  c.set("new", "n", { tags: ["stock"] });
+  await c.flush();
+  const fresh = counted("reloaded");
+  equal(await a.getOrLoad("old", fresh), "reloaded", "the old value is never served again");
+  equal(fresh.calls, 1);
+  equal(await b.getOrLoad("new", counted("x")), "n");
+  free();
+});
+
+test("a cascade removes L2 dependents that no isolate holds in memory", async (lib) => {
+  const { caches: [a, b], free } = isolates(lib);
+  a.set(["comment", 7], "c");
+  a.set("page", "built on 7", { dependsOn: [["comment", 7]] });
+  a.set("site", "built on page", { dependsOn: ["page"] });
+  await a.flush();
+  a.free();
+  b.set(["comment", 7], "c2"); // a change: the page and the site go, in L2 too
+  await b.flush();
+  const rebuild = counted("rebuilt");
+  equal(await b.getOrLoad("page", rebuild), "rebuilt");
+  equal(await b.getOrLoad("site", rebuild), "rebuilt");
+  equal(rebuild.calls, 2);
+  free();
+});
+
+test("operations on one key reach L2 in the order they were made", async (lib) => {
+  const { caches: [a, b], tier, free } = isolates(lib);
+  a.set("k", 1);
+  a.delete("k");
+  await a.flush();
+  equal(tier.size, 0, "the set did not land after the delete");
+  a.delete("j");
+  a.set("j", 2);
+  await a.flush();
+  equal(await b.getOrLoad("j", counted(0)), 2);
+  free();
+});
+
+test("concurrent misses in two isolates call the loader once", async (lib) => {
+  const { caches: [a, b], free } = isolates(lib);
+  const load = counted("v", 40);
+  const got = await Promise.all([a.getOrLoad("hot", load), b.getOrLoad("hot", load), a.getOrLoad("hot", load)]);
+  deepEqual(got, ["v", "v", "v"]);
+  equal(load.calls, 1);
+  free();
+});
+
+test("a waiter whose lock holder died loads by itself after the lock expires", async (lib) => {
+  const { caches: [b], tier, free } = isolates(lib, 1, { tierOptions: { lockTtl: 60 } });
+  const { tierKeyId } = lib;
+  await tier.lock(tierKeyId("orphan"), 60); // an isolate took the lock and died
+  const load = counted("mine");
+  equal(await b.getOrLoad("orphan", load), "mine");
+  equal(load.calls, 1);
+  free();
+});
+
+test("writeThrough resolves once L2 has the value; waitUntil gets the background writes", async (lib) => {
+  const c = clock();
+  const tier = lib.memoryTier({ now: c.now });
+  const handed = [];
+  const a = new lib.Cache({ now: c.now, tier, waitUntil: (p) => handed.push(p) });
+  const b = new lib.Cache({ now: c.now, tier });
+  await a.writeThrough("w", async () => "saved");
+  equal(await b.getOrLoad("w", counted("no")), "saved", "no flush needed");
+  ok(handed.length >= 1, "the queue's work went to waitUntil");
+  a.set("s", 1);
+  ok(handed.length >= 2);
+  await Promise.all(handed);
+  equal(await b.getOrLoad("s", counted(0)), 1);
+  a.free();
+  b.free();
+});
+
+test("an L2 entry inside its stale-while-revalidate window is served at once and refreshed once", async (lib) => {
+  const { clock: c, caches: [a, b], free } = isolates(lib);
+  a.set("s", "old", { ttl: 1_000, staleWhileRevalidate: 10_000 });
+  await a.flush();
+  c.advance(2_000);
+  let release;
+  const gate = new Promise((r) => (release = r));
+  const load = async () => {
+    load.calls++;
+    await gate;
+    return "new";
+  };
+  load.calls = 0;
+  equal(await b.getOrLoad("s", load), "old");
+  equal(await b.getOrLoad("s", load), "old", "a second caller joins the refresh");
+  equal(load.calls, 1);
+  release();
+  await b.flush();
+  await tick();
+  equal(b.get("s"), "new");
+  free();
+});
+
+test("an entry past its windows in L2 is a miss", async (lib) => {
+  const { clock: c, caches: [a, b], free } = isolates(lib);
+  a.set("e", "old", { ttl: 1_000 });
+  await a.flush();
+  c.advance(1_000);
+  equal(await b.getOrLoad("e", counted("loaded")), "loaded");
+  free();
+});
+
+test("a tier that is down: calls go on through the loader, nothing throws, L1 is kept", async (lib) => {
+  const { caches: [a], tier, free } = isolates(lib, 1);
+  a.set("kept", 1);
+  await a.flush();
+  tier.down(true);
+  equal(a.set("during", 2), true);
+  equal(a.delete("nothing"), false);
+  equal(await a.getOrLoad("miss", counted("loaded")), "loaded");
+  equal(a.get("kept"), 1, "L1 data is not lost");
+  equal(a.get("during"), 2);
+  await a.flush();
+  ok(a.stats().tierErrors >= 1, "counted");
+  free();
+});
+
+test("a tier that comes back: this isolate drops what it cannot vouch for, and invalidation resumes", async (lib) => {
+  const { caches: [a, b], tier, free } = isolates(lib);
+  b.set("k", 1);
+  await b.flush();
+  tier.down(true);
+  await sleep(5);
+  tier.down(false); // subscribers are told they may have missed messages
+  await tick();
+  equal(b.get("k"), undefined, "L1 dropped");
+  b.set("k", 2);
+  await b.flush();
+  await sleep(60); // past the back-off
+  a.set("k", 3);
+  await a.flush();
+  await tick();
+  equal(b.get("k"), undefined, "invalidations arrive again");
+  free();
+});
+
+test("a tier slower than tierTimeout: the call goes on without it", async (lib) => {
+  const c = clock();
+  const tier = lib.memoryTier({ now: c.now });
+  const a = new lib.Cache({ now: c.now, tier, tierTimeout: 10 });
+  tier.delay(300);
+  const load = counted("loaded");
+  const started = Date.now();
+  equal(await a.getOrLoad("slow", load), "loaded");
+  ok(Date.now() - started < 300, "did not wait for the tier");
+  ok(a.stats().tierErrors >= 1);
+  tier.delay(0);
+  a.free();
+});
+
+test("garbage, another codec or another version under a key is a miss counted in tierErrors", async (lib) => {
+  const { caches: [a], tier, free } = isolates(lib, 1);
+  const { tierKeyId } = lib;
+  tier.putRaw(tierKeyId("g"), new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]));
+  equal(await a.getOrLoad("g", counted("loaded")), "loaded");
+  const text = new lib.Cache({ tier, codec: "text" });
+  const json = new lib.Cache({ tier });
+  json.set("codec", "json value");
+  await json.flush();
+  equal(await text.getOrLoad("codec", counted("text value")), "text value");
+  const bytes = new Uint8Array([0x45, 0x43, 99, 0]);
+  tier.putRaw(tierKeyId("v"), bytes);
+  equal(await a.getOrLoad("v", counted("loaded")), "loaded");
+  ok(a.stats().tierErrors >= 2);
+  equal(text.stats().tierErrors, 1);
+  text.free();
+  json.free();
+  free();
+});
+
+test("undeliverable invalidations are never dropped silently: coherence is lost and L1 dropped", async (lib) => {
+  const { caches: [a], tier, free } = isolates(lib, 1);
+  a.set("k", 1);
+  await a.flush();
+  tier.down(true);
+  for (let i = 0; i < 10_050; i++) a.delete(`gone${i}`);
+  a.set("local", 1);
+  await a.flush();
+  equal(a.get("k"), undefined, "L1 was dropped when the invalidations could not be delivered");
+  tier.down(false);
+  free();
+});
+
+test("tier options are checked: a TypeError or RangeError naming the option, nothing lost", (lib) => {
+  throws(() => new lib.Cache({ tier: {} }), TypeError, /tier\.get/);
+  throws(() => new lib.Cache({ tier: 5 }), TypeError, /tier/);
+  throws(() => new lib.Cache({ tier: lib.memoryTier(), tierTimeout: 0 }), RangeError, /tierTimeout/);
+  throws(() => new lib.Cache({ tier: lib.memoryTier(), waitUntil: 1 }), TypeError, /waitUntil/);
+});
+
+test("stats() of a cache with a tier counts tier hits, misses, errors and dropped writes", async (lib) => {
+  const { caches: [a, b], free } = isolates(lib);
+  await a.getOrLoad("m", counted(1));
+  await a.flush();
+  await b.getOrLoad("m", counted(2));
+  const s = b.stats();
+  equal(s.tierHits, 1);
+  equal(a.stats().tierMisses, 1);
+  equal(s.tierErrors, 0);
+  equal(s.tierDropped, 0);
+  equal(new lib.Cache().stats().tierHits, undefined, "no tier, no tier fields");
+  free();
+});
+
+export function tierSuite() {
+  return tests;
+}

@@ -1,0 +1,295 @@
+// edgecache/redis against a real redis-server on loopback, with caches in
+// this process (each on its own client, as separate processes are to Redis)
+// and in child processes (tests/tiers/redis-peer.mjs).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { Cache } from "../../js/dist/node.js";
+import { redisTier } from "../../js/dist/tiers/redis.js";
+import { tierKeyId } from "../../js/dist/tiers/memory.js";
+import { startRedis, stopRedis } from "./redis-server.mjs";
+
+// The redis client is a dev dependency of js/ (a peer dependency of edgecache/redis).
+const { createClient } = createRequire(new URL("../../js/package.json", import.meta.url))("redis");
+
+const here = dirname(fileURLToPath(import.meta.url));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let server;
+const opened = [];
+let prefixes = 0;
+
+before(async () => {
+  server = await startRedis();
+});
+after(async () => {
+  for (const c of opened) await c.close().catch(() => {});
+  await stopRedis(server);
+});
+
+/** A client made the usual way, with node-redis's defaults. */
+async function client(url = server.url) {
+  const c = createClient({ url });
+  c.on("error", () => {});
+  await c.connect();
+  opened.push(c);
+  return c;
+}
+
+/** `n` caches, each on its own client, on one fresh prefix. */
+async function caches(n, options = {}, tierOptions = {}) {
+  const prefix = `t${++prefixes}:`;
+  const out = [];
+  for (let i = 0; i < n; i++) out.push(new Cache({ ...options, tier: redisTier(await client(), { prefix, ...tierOptions }) }));
+  return { prefix, caches: out };
+}
+
+function counted(value, delay = 0) {
+  const l = async () => {
+    l.calls++;
+    if (delay) await sleep(delay);
+    return value;
+  };
+  l.calls = 0;
+  return l;
+}
+
+/** Resolves once `check()` holds, polling every ms; the elapsed ms, or rejects after `timeout`. */
+async function within(timeout, check, what) {
+  const start = performance.now();
+  while (performance.now() - start < timeout) {
+    if (await check()) return performance.now() - start;
+    await sleep(1);
+  }
+  throw new Error(`${what}: not within ${timeout} ms`);
+}
+
+function plainEnv() {
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
+  return env;
+}
+
+/** A child process with its own cache on the tier. */
+async function peer(prefix, runtime = "node") {
+  const command = runtime === "deno"
+    ? [join(here, "../../js/node_modules/.bin/deno"), ["run", "--no-check", "--allow-net=127.0.0.1", "--allow-read", "--allow-env", join(here, "redis-peer.mjs"), server.url, prefix]]
+    : [process.execPath, [join(here, "redis-peer.mjs"), server.url, prefix]];
+  const child = spawn(command[0], command[1], {
+    stdio: ["pipe", "pipe", "inherit"],
+    env: plainEnv(), // a plain process: a node --test child's environment would make it report to the runner
+  });
+  const lines = createInterface({ input: child.stdout });
+  const waiting = new Map();
+  let ready;
+  const isReady = new Promise((r) => (ready = r));
+  lines.on("line", (line) => {
+    const m = JSON.parse(line);
+    if (m.ready) return ready();
+    const w = waiting.get(m.id);
+    waiting.delete(m.id);
+    if (m.error) w.reject(new Error(m.error));
+    else w.resolve(m.result);
+  });
+  await isReady;
+  let ids = 0;
+  const call = (op, args = {}) => new Promise((resolve, reject) => {
+    const id = ++ids;
+    waiting.set(id, { resolve, reject });
+    child.stdin.write(JSON.stringify({ id, op, ...args }) + "\n");
+  });
+  const exit = async () => {
+    child.stdin.write(JSON.stringify({ op: "exit" }) + "\n");
+    await new Promise((r) => child.once("exit", r));
+  };
+  return { call, exit, child };
+}
+
+test("a value loaded in one process is served from Redis in another, without its loader", async () => {
+  const { prefix, caches: [a] } = await caches(1);
+  const other = await peer(prefix);
+  assert.deepEqual(await other.call("getOrLoad", { key: "p", value: { n: 1 } }), { n: 1 });
+  await other.call("flush");
+  const load = counted("not used");
+  assert.deepEqual(await a.getOrLoad("p", load), { n: 1 });
+  assert.equal(load.calls, 0);
+  assert.equal(a.stats().tierHits, 1);
+  await other.exit();
+  a.free();
+});
+
+test("invalidations reach another process within 100 ms on loopback (tags, keys, cascading sets)", async () => {
+  const { prefix, caches: [a] } = await caches(1);
+  const other = await peer(prefix);
+  const lags = [];
+  for (let i = 0; i < 20; i++) {
+    await other.call("set", { key: `k${i}`, value: i, tags: ["stock"] });
+    await other.call("flush");
+    const gone = other.call("waitGone", { key: `k${i}`, timeout: 1000 });
+    await sleep(5);
+    if (i % 2) a.invalidateTag("stock");
+    else a.set(`k${i}`, -i);
+    lags.push(await gone);
+  }
+  lags.sort((x, y) => x - y);
+  assert.ok(lags.every((l) => l >= 0 && l < 100), `every invalidation arrived within 100 ms: ${lags.map((l) => l.toFixed(1))}`);
+  await other.exit();
+  a.free();
+});
+
+test("a Deno process shares the tier with a Node process, both ways", async () => {
+  const { prefix, caches: [a] } = await caches(1);
+  const deno = await peer(prefix, "deno");
+  assert.equal(await deno.call("getOrLoad", { key: "from-deno", value: "d" }), "d");
+  await deno.call("flush");
+  assert.equal(await a.getOrLoad("from-deno", counted("node")), "d");
+  a.set("from-node", "n");
+  await a.flush();
+  assert.equal(await deno.call("getOrLoad", { key: "from-node", value: "deno" }), "n");
+  assert.equal(await deno.call("loads"), 1);
+  const gone = deno.call("waitGone", { key: "from-node", timeout: 1000 });
+  await sleep(5);
+  a.delete("from-node");
+  const lag = await gone;
+  assert.ok(lag >= 0 && lag < 100, `the invalidation reached Deno in ${lag} ms`);
+  await deno.exit();
+  a.free();
+});
+
+test("a tag invalidated in Redis hides entries written before it; a cascade removes L2 dependents", async () => {
+  const { caches: [a, b] } = await caches(2);
+  a.set("old", 1, { tags: ["t"] });
+  a.set(["comment", 7], "c");
+  a.set("page", "p", { dependsOn: [["comment", 7]] });
+  await a.flush();
+  a.invalidateTag("t");
+  a.set(["comment", 7], "c2");
+  a.set("new", 2, { tags: ["t"] });
+  await a.flush();
+  const load = counted("reloaded");
+  assert.equal(await b.getOrLoad("old", load), "reloaded");
+  assert.equal(await b.getOrLoad("page", load), "reloaded");
+  assert.equal(load.calls, 2);
+  assert.equal(await b.getOrLoad("new", load), 2);
+  a.free();
+  b.free();
+});
+
+test("concurrent misses in several processes call the loader once", async () => {
+  const { prefix, caches: [a] } = await caches(1);
+  const peers = await Promise.all([peer(prefix), peer(prefix), peer(prefix)]);
+  const load = counted("v", 100);
+  const results = await Promise.all([
+    a.getOrLoad("hot", load),
+    ...peers.map((p) => p.call("getOrLoad", { key: "hot", value: "v", delay: 100 })),
+  ]);
+  assert.deepEqual(results, ["v", "v", "v", "v"]);
+  const peerLoads = await Promise.all(peers.map((p) => p.call("loads")));
+  assert.equal(load.calls + peerLoads.reduce((x, y) => x + y, 0), 1);
+  await Promise.all(peers.map((p) => p.exit()));
+  a.free();
+});
+
+test("a waiter whose lock holder died loads by itself once the lock expires", async () => {
+  const { prefix, caches: [a] } = await caches(1, {}, { lockTtl: 200 });
+  const c = await client();
+  await c.set(`${prefix}l:${tierKeyId("orphan")}`, "dead-holder", { PX: 200 });
+  const load = counted("mine");
+  const start = performance.now();
+  assert.equal(await a.getOrLoad("orphan", load), "mine");
+  assert.equal(load.calls, 1);
+  assert.ok(performance.now() - start < 2000, "bounded by the lock's expiry");
+  a.free();
+});
+
+test("garbage under the prefix is a miss counted in tierErrors, never an exception", async () => {
+  const { prefix, caches: [a] } = await caches(1);
+  const c = await client();
+  await c.hSet(`${prefix}e:${tierKeyId("g")}`, { v: "not an entry", s: "1", t: "[]" });
+  await c.set(`${prefix}e:${tierKeyId("h")}`, "wrong type");
+  assert.equal(await a.getOrLoad("g", counted("loaded")), "loaded");
+  assert.equal(await a.getOrLoad("h", counted("loaded")), "loaded");
+  assert.ok(a.stats().tierErrors >= 2);
+  a.free();
+});
+
+test("Redis's maxmemory may evict L2 entries under load: misses, no errors", async () => {
+  const small = await startRedis({ args: ["--maxmemory", "2mb", "--maxmemory-policy", "volatile-lru"] });
+  const prefix = "mm:";
+  const a = new Cache({ ttl: 60_000, tier: redisTier(await client(small.url), { prefix }) });
+  const b = new Cache({ ttl: 60_000, tier: redisTier(await client(small.url), { prefix }) });
+  const value = "x".repeat(2000);
+  for (let i = 0; i < 3000; i++) a.set(`k${i}`, value);
+  await a.flush();
+  let fromTier = 0;
+  for (let i = 0; i < 3000; i += 10) {
+    if ((await b.getOrLoad(`k${i}`, counted("loaded"))) === value) fromTier++;
+  }
+  const s = b.stats();
+  assert.ok(fromTier > 0 && fromTier < 300, `some entries were evicted by Redis, some served: ${fromTier}/300`);
+  assert.equal(s.tierErrors, 0);
+  a.free();
+  b.free();
+  await stopRedis(small);
+});
+
+test("Redis stopped mid-run: calls go on through the loader, nothing throws, L1 is kept; restarted: the tier recovers", async () => {
+  const own = await startRedis();
+  const prefix = "fault:";
+  const a = new Cache({ tier: redisTier(await client(own.url), { prefix }), tierTimeout: 50 });
+  const b = new Cache({ tier: redisTier(await client(own.url), { prefix }), tierTimeout: 50 });
+  a.set("kept", 1);
+  await b.getOrLoad("b-kept", counted(1));
+  await a.flush();
+  await stopRedis(own, "SIGKILL");
+  assert.equal(await a.getOrLoad("during", counted("loaded")), "loaded");
+  assert.equal(a.set("x", 1), true);
+  a.invalidateTag("t");
+  assert.equal(a.get("kept"), 1, "L1 data is not lost");
+  assert.equal(b.get("b-kept"), 1);
+  assert.ok(a.stats().tierErrors >= 1);
+
+  const back = await startRedis({ port: own.port });
+  // The server lost its data: each cache drops what it cannot vouch for, then invalidation resumes.
+  await within(5000, () => b.get("b-kept") === undefined, "b dropped its L1 after the restart");
+  let probe = 0;
+  for (const c of [a, b]) {
+    await within(5000, async () => {
+      const misses = c.stats().tierMisses;
+      await c.getOrLoad(`probe${probe++}`, counted(0));
+      return c.stats().tierMisses > misses; // a miss is an answer from Redis
+    }, "the tier answers again");
+  }
+  await a.getOrLoad("again", counted(3));
+  b.set("again", 4);
+  await b.flush();
+  await within(1000, () => a.get("again") === undefined, "invalidation resumed");
+  a.free();
+  b.free();
+  await stopRedis(back);
+});
+
+test("Redis slower than the timeout: the call goes on through the loader", async () => {
+  const own = await startRedis();
+  const a = new Cache({ tier: redisTier(await client(own.url), { prefix: "slow:" }), tierTimeout: 30 });
+  await a.getOrLoad("warm", counted(1));
+  process.kill(own.pid, "SIGSTOP");
+  try {
+    const start = performance.now();
+    assert.equal(await a.getOrLoad("hung", counted("loaded")), "loaded");
+    assert.ok(performance.now() - start < 1000, "did not wait for the hung server");
+    assert.ok(a.stats().tierErrors >= 1);
+  } finally {
+    process.kill(own.pid, "SIGCONT");
+  }
+  a.free();
+  await stopRedis(own);
+});
+
+test("redisTier checks its arguments", () => {
+  assert.throws(() => redisTier({}), TypeError);
+  assert.throws(() => redisTier(null), TypeError);
+});
