@@ -144,8 +144,8 @@ function coordinatedTier({ coordinator, prefix, pollInterval, lockTtl }, store) 
     sync: () => link.sync(),
 
     async get(id) {
-      await link.sync();
-      const buf = await store.read(id);
+      // The poll and the read run side by side: the stamps are checked once both are in.
+      const [, buf] = await Promise.all([link.sync(), store.read(id)]);
       if (buf === null || buf === undefined) return null;
       const framed = unframe(buf);
       if (framed === null) return UNREADABLE;
