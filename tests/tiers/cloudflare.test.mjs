@@ -171,3 +171,16 @@ test(`kv: tag invalidation lag across isolates (${TRIES} tries, pollInterval ${P
   const at = (q) => lags[Math.min(lags.length - 1, Math.floor(q * lags.length))].toFixed(1);
   console.log(`# invalidation lag after the invalidating request returned: p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${lags.at(-1).toFixed(1)} ms`);
 });
+
+test("bad arguments are a TypeError or RangeError naming them", async () => {
+  const { kvTier, cacheApiTier } = await import("../../js/dist/tiers/cloudflare.js");
+  const kvLike = { get() {}, put() {}, delete() {} };
+  const coordinator = { idFromName() {}, get() {} };
+  assert.throws(() => kvTier(null, { coordinator }), { name: "TypeError", message: /kv must be/ });
+  assert.throws(() => kvTier(kvLike), { name: "TypeError", message: /options/ });
+  assert.throws(() => kvTier(kvLike, {}), { name: "TypeError", message: /options\.coordinator/ });
+  assert.throws(() => kvTier(kvLike, { coordinator, pollInterval: -1 }), { name: "RangeError", message: /pollInterval/ });
+  assert.throws(() => kvTier(kvLike, { coordinator, lockTtl: 0 }), { name: "RangeError", message: /lockTtl/ });
+  assert.throws(() => cacheApiTier({}, { coordinator }), { name: "TypeError", message: /cache must be/ });
+  assert.throws(() => cacheApiTier({ match() {}, put() {}, delete() {} }, { coordinator, baseUrl: "nope" }), { name: "TypeError", message: /baseUrl/ });
+});
