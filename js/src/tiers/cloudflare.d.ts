@@ -33,7 +33,7 @@ export interface CloudflareTierOptions {
 
 /** A Tier that polls its coordinator on the request path. */
 export interface CloudflareTier extends Tier {
-  /** Applies the invalidations other isolates made, if the last poll is `pollInterval` ms old or more. Await it at the top of each request. */
+  /** Applies the invalidations other isolates made, if the last poll is `pollInterval` ms old or more. Await it at the top of each request; it never rejects (a failed poll is retried after `pollInterval`). */
   sync(): Promise<void>;
 }
 

@@ -141,7 +141,8 @@ function coordinatedTier({ coordinator, prefix, pollInterval, lockTtl }, store) 
 
   return {
     lockTtl,
-    sync: () => link.sync(),
+    // On the request path: a coordinator that cannot be reached must not fail the request.
+    sync: () => link.sync().catch(() => {}),
 
     async get(id) {
       // The poll and the read run side by side: the stamps are checked once both are in.

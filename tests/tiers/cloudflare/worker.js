@@ -27,13 +27,13 @@ async function tiered(kind, env) {
 
 const list = (v) => (v ? [v] : []);
 
-/** A cache whose tier fails every call: its KV binding and its coordinator throw. */
+/** A cache and its tier, which fails every call: its KV binding and its coordinator throw. */
 function brokenCache() {
   const fail = () => {
     throw new Error("broken binding");
   };
   const tier = kvTier({ get: fail, put: fail, delete: fail }, { coordinator: { idFromName: fail, get: fail }, pollInterval: 0 });
-  return new Cache({ maxMemory: 1 << 20, tier, tierTimeout: TIER_TIMEOUT_MS });
+  return { tier, cache: new Cache({ maxMemory: 1 << 20, tier, tierTimeout: TIER_TIMEOUT_MS }) };
 }
 
 async function act(url, env) {
@@ -44,7 +44,8 @@ async function act(url, env) {
   if (url.pathname === "/broken") {
     // A load reads (fails), then writes its result (fails, dropped). A change would be
     // retried for 30 s before this isolate gives up on coherence, so none is made here.
-    const c = brokenCache();
+    const { tier, cache: c } = brokenCache();
+    await tier.sync();
     const value = await c.getOrLoad(k, () => "from-loader");
     await c.flush();
     return { value, stats: c.stats() };
