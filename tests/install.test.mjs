@@ -39,6 +39,10 @@ if (loads !== 1 || all.some((x) => x !== "v")) throw new Error("single flight fa
 const { memoryTier } = await import("edgecache/memory");
 const { redisTier } = await import("edgecache/redis");
 if (typeof redisTier !== "function") throw new Error("edgecache/redis has no redisTier");
+const cf = await import("edgecache/cloudflare");
+if (typeof cf.kvTier !== "function" || typeof cf.cacheApiTier !== "function" || typeof cf.EdgecacheCoordinator !== "function") {
+  throw new Error("edgecache/cloudflare lacks kvTier, cacheApiTier or EdgecacheCoordinator");
+}
 const tier = memoryTier();
 const a = new Cache({ tier }), b = new Cache({ tier });
 a.set("shared", { n: 1 });
@@ -55,7 +59,8 @@ try {
     tgz = join(dir, info.filename);
     const files = info.files.map((f) => f.path);
     for (const need of ["package.json", "dist/node.js", "dist/deno.js", "dist/workerd.js", "dist/browser.js", "dist/index.d.ts", "dist/wasm/edgecache_bg.wasm",
-      "dist/tiers/memory.js", "dist/tiers/redis.js", "dist/tiers/redis.d.ts", "dist/tier/link.js"]) {
+      "dist/tiers/memory.js", "dist/tiers/redis.js", "dist/tiers/redis.d.ts",
+      "dist/tiers/cloudflare.js", "dist/tiers/cloudflare.d.ts", "dist/tiers/cloudflare-coordinator.js", "dist/tier/link.js"]) {
       if (!files.includes(need)) throw new Error(`${need} missing from the tarball`);
     }
     return `${info.filename}: ${info.files.length} files, ${info.size} bytes packed`;

@@ -66,8 +66,8 @@ export interface CacheOptions {
   /** Fixed seed for hashing and randomness (tests, demos); drawn from crypto when absent. */
   seed?: number;
   /**
-   * A shared tier (L2) between this cache and the loaders: `redisTier` (edgecache/redis), `memoryTier`
-   * (edgecache/memory) or your own. getOrLoad, memoize and prewarm loaders read L1 → L2 → loader;
+   * A shared tier (L2) between this cache and the loaders: `redisTier` (edgecache/redis), `kvTier` or
+   * `cacheApiTier` (edgecache/cloudflare), `memoryTier` (edgecache/memory) or your own. getOrLoad, memoize and prewarm loaders read L1 → L2 → loader;
    * set, delete, invalidate, invalidateTag and writeThrough reach L2 and every other cache on it.
    * With the "json" codec, a tiered cache stores objects without shared shapes (other isolates read its bytes).
    */

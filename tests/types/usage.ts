@@ -3,6 +3,7 @@
 import { Cache, cachedFetch, key, memoize, POLICIES, type Stats, type Policy, type Tier, type TierOp } from "edgecache";
 import { redisTier } from "edgecache/redis";
 import { memoryTier } from "edgecache/memory";
+import { kvTier, cacheApiTier, EdgecacheCoordinator } from "edgecache/cloudflare";
 
 interface Stock { qty: number; updatedAt: number }
 
@@ -59,3 +60,16 @@ new Cache({ tier: own }).flush().then(() => undefined);
 const tierStats: number | undefined = tiered.stats().tierErrors;
 void tierStats;
 new Cache({ tier: shared });
+
+// Cloudflare: bindings as a Worker gets them (structural types, no @cloudflare/workers-types needed).
+declare const env: { KV: Parameters<typeof kvTier>[0]; EDGECACHE: Parameters<typeof kvTier>[1]["coordinator"] };
+declare const colo: Parameters<typeof cacheApiTier>[0];
+const kvt = kvTier(env.KV, { coordinator: env.EDGECACHE, prefix: "shop:", pollInterval: 500 });
+kvt.sync().then(() => undefined);
+new Cache({ tier: kvt, waitUntil: (p) => void p });
+new Cache({ tier: cacheApiTier(colo, { coordinator: env.EDGECACHE, baseUrl: "https://cache.example/" }) });
+void EdgecacheCoordinator;
+// @ts-expect-error the coordinator is required
+kvTier(env.KV, {});
+// @ts-expect-error pollInterval is a number of ms
+kvTier(env.KV, { coordinator: env.EDGECACHE, pollInterval: "1s" });

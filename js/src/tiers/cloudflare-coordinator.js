@@ -1,0 +1,194 @@
+// EdgecacheCoordinator: the Durable Object that keeps the isolates of a
+// Cloudflare deployment coherent around a KV or Cache API tier. The user
+// exports it from their Worker and binds it; every isolate talks to the one
+// instance named by the tier's `prefix`.
+//
+// Why a Durable Object and not stamps in KV: KV is eventually consistent
+// across locations (a write may take 60 s or more to be seen elsewhere, and
+// reads are cached at the edge), so tag stamps kept in KV could not promise
+// that an invalidated value never comes back. One Durable Object is a single
+// strongly consistent point: it orders every write and invalidation with one
+// sequence, and an isolate learns what changed with one small call.
+//
+// It holds:
+//   seq          the write sequence (persisted): an entry carries the seq of its write
+//   tag stamps   tag id → seq of its last invalidation (persisted, never pruned)
+//   key stamps   entry id → seq of its last change or removal (persisted, pruned after
+//                KEY_STAMP_KEEP_MS: longer than KV takes to spread a delete)
+//   edges        dependency id → { parent id: expiresAt } (persisted, dropped when cascaded)
+//   the log      the last LOG_MAX batches of invalidations, in memory, numbered by `version`
+//                under a random `epoch`: a new instance (eviction, restart) starts a new
+//                epoch, and isolates that cannot catch up from the log drop their L1
+//   locks        load locks (in memory: a lost lock only means one more load)
+//
+// It is reached by fetch with JSON bodies (not RPC), so this module needs no
+// `cloudflare:workers` import and loads in any runtime.
+
+/** Batches of invalidations kept for isolates to catch up from. */
+const LOG_MAX = 1_000;
+/** How long a key stamp outlives its write: KV spreads a delete within about 60 s. */
+const KEY_STAMP_KEEP_MS = 10 * 60_000;
+/** Longest storage key we write as is (Durable Object storage allows 2 KiB). */
+const MAX_PLAIN_NAME = 1_024;
+
+const encoder = new TextEncoder();
+
+/** A storage or store name for `id` under `prefix`: as is when short, else a SHA-256. */
+export async function storeName(prefix, id, max = MAX_PLAIN_NAME) {
+  const plain = prefix + id;
+  if (encoder.encode(plain).length <= max) return plain;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(id)));
+  return prefix + "#" + Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function randomId() {
+  const r = new Uint32Array(2);
+  crypto.getRandomValues(r);
+  return r[0].toString(36) + r[1].toString(36);
+}
+
+export class EdgecacheCoordinator {
+  constructor(state) {
+    this.storage = state.storage;
+    this.epoch = randomId();
+    this.version = 0;
+    this.log = [];
+    this.seq = 0;
+    this.tags = new Map();
+    this.keys = new Map();
+    this.locks = new Map();
+    state.blockConcurrencyWhile(() => this.#load());
+  }
+
+  async #load() {
+    this.seq = (await this.storage.get("seq")) ?? 0;
+    for (const v of (await this.storage.list({ prefix: "t:" })).values()) this.tags.set(v.id, v.seq);
+    const cutoff = Date.now() - KEY_STAMP_KEEP_MS;
+    for (const [name, v] of await this.storage.list({ prefix: "k:" })) {
+      if (v.at < cutoff) await this.storage.delete(name);
+      else this.keys.set(v.id, v);
+    }
+  }
+
+  async fetch(request) {
+    const body = await request.json();
+    switch (new URL(request.url).pathname) {
+      case "/sync": return Response.json(this.#sync(body));
+      case "/apply": return Response.json(await this.#apply(body));
+      case "/lock": return Response.json(this.#lock(body));
+      case "/unlock": return Response.json(this.#unlock(body));
+      default: return new Response("not found", { status: 404 });
+    }
+  }
+
+  /** What changed since (epoch, version): the log's batches, or the whole state. */
+  #sync({ epoch, version }) {
+    const first = this.log.length > 0 ? this.log[0].version : this.version + 1;
+    if (epoch === this.epoch && version >= first - 1 && version <= this.version) {
+      return { epoch: this.epoch, version: this.version, batches: this.log.filter((b) => b.version > version) };
+    }
+    return {
+      epoch: this.epoch, version: this.version, reset: true,
+      tags: Object.fromEntries(this.tags),
+      keys: Object.fromEntries(Array.from(this.keys, ([id, v]) => [id, v.seq])),
+    };
+  }
+
+  /**
+   * Orders a batch: a seq for each op, the stamps it sets, the ids a
+   * cascade removed (the isolate deletes them from its store), and one log
+   * batch for the other isolates.
+   */
+  async #apply({ origin, ops }) {
+    const now = Date.now();
+    const out = { seqs: [], removed: [], tags: {}, keys: {} };
+    const message = { origin, keys: [], tags: [], tagStamps: {}, keyStamps: {} };
+    for (const op of ops) {
+      const seq = ++this.seq;
+      out.seqs.push(seq);
+      let removed = [];
+      if (op.type === "set") {
+        if (op.change) {
+          removed = await this.#cascade(op.id, false);
+          this.#stampKey(op.id, seq, now, message);
+          message.keys.push(op.key);
+        }
+        await this.#addEdges(op.id, op.depIds, op.ttl > 0 ? now + op.ttl : 0);
+      } else if (op.type === "invalidate") {
+        removed = await this.#cascade(op.id, true);
+        this.#stampKey(op.id, seq, now, message);
+        message.keys.push(op.key);
+      } else if (op.type === "invalidateTag") {
+        this.tags.set(op.id, seq);
+        await this.storage.put("t:" + (await storeName("", op.id)), { id: op.id, seq });
+        message.tagStamps[op.id] = seq;
+        message.tags.push(op.tag);
+      }
+      for (const id of removed) if (id !== op.id) this.#stampKey(id, seq, now, message);
+      out.removed.push(removed);
+    }
+    for (const [id, v] of Object.entries(message.keyStamps)) await this.storage.put("k:" + (await storeName("", id)), { id, seq: v, at: now });
+    await this.storage.put("seq", this.seq);
+    if (message.keys.length > 0 || message.tags.length > 0) {
+      this.version++;
+      this.log.push({ version: this.version, ...message });
+      if (this.log.length > LOG_MAX) this.log.shift();
+    }
+    out.tags = message.tagStamps;
+    out.keys = message.keyStamps;
+    out.version = this.version;
+    out.epoch = this.epoch;
+    return out;
+  }
+
+  #stampKey(id, seq, at, message) {
+    this.keys.set(id, { id, seq, at });
+    message.keyStamps[id] = seq;
+  }
+
+  async #addEdges(id, depIds, expiresAt) {
+    for (const dep of depIds) {
+      const name = "d:" + (await storeName("", dep));
+      const edge = (await this.storage.get(name)) ?? { id: dep, parents: {} };
+      const now = Date.now();
+      for (const [p, until] of Object.entries(edge.parents)) if (until !== 0 && until <= now) delete edge.parents[p];
+      edge.parents[id] = expiresAt;
+      await this.storage.put(name, edge);
+    }
+  }
+
+  /** The ids built on `root`, transitively (and `root` when asked); their edges are dropped. */
+  async #cascade(root, withRoot) {
+    const queue = [root];
+    const seen = new Set(queue);
+    const removed = [];
+    for (let i = 0; i < queue.length; i++) {
+      const id = queue[i];
+      if (id !== root || withRoot) removed.push(id);
+      const name = "d:" + (await storeName("", id));
+      const edge = await this.storage.get(name);
+      if (edge === undefined) continue;
+      await this.storage.delete(name);
+      for (const parent of Object.keys(edge.parents)) {
+        if (!seen.has(parent)) {
+          seen.add(parent);
+          queue.push(parent);
+        }
+      }
+    }
+    return removed;
+  }
+
+  #lock({ id, ttl }) {
+    const held = this.locks.get(id);
+    if (held !== undefined && held.until > Date.now()) return { token: null };
+    const token = randomId();
+    this.locks.set(id, { token, until: Date.now() + ttl });
+    return { token };
+  }
+
+  #unlock({ id, token }) {
+    if (this.locks.get(id)?.token === token) this.locks.delete(id);
+    return { ok: true };
+  }
+}

@@ -1,0 +1,186 @@
+// edgecache/cloudflare in workerd through miniflare: the same bundled Worker
+// runs as two workers ("a" and "b", two isolates) bound to one KV namespace,
+// one Cache API and one EdgecacheCoordinator Durable Object (defined by "a",
+// bound in "b" through scriptName), as two Workers of one account would be.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { bundleWorker } from "../runtimes/workerd.run.mjs";
+import { createRequire } from "node:module";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { Miniflare } = createRequire(join(here, "../../js/package.json"))("miniflare");
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** The workers' pollInterval (tests/tiers/cloudflare/worker.js): the documented staleness bound. */
+const POLL_MS = 100;
+/** Tag invalidations timed for the report (printed, not asserted). */
+const TRIES = 40;
+
+let mf, A, B, kv;
+let n = 0;
+const fresh = (name) => `${name}-${++n}`;
+
+before(async () => {
+  const scriptPath = await bundleWorker(join(here, "cloudflare"));
+  const worker = (name, durableObjects) => ({
+    name, modules: true, scriptPath, compatibilityDate: "2026-04-01",
+    modulesRules: [{ type: "ESModule", include: ["**/*.js", "**/*.mjs"] }, { type: "CompiledWasm", include: ["**/*.wasm"] }],
+    kvNamespaces: { KV: "edgecache-tier-kv" }, durableObjects,
+  });
+  mf = new Miniflare({
+    workers: [
+      worker("a", { EDGECACHE: "EdgecacheCoordinator" }),
+      worker("b", { EDGECACHE: { className: "EdgecacheCoordinator", scriptName: "a" } }),
+    ],
+  });
+  await mf.ready;
+  A = await mf.getWorker("a");
+  B = await mf.getWorker("b");
+  kv = await mf.getKVNamespace("KV", "a");
+});
+after(async () => {
+  await mf?.dispose();
+});
+
+/** Calls `action` on a worker with query parameters; throws on an error answer. */
+async function call(worker, action, params = {}) {
+  const res = await worker.fetch(`http://w/${action}?${new URLSearchParams(params)}`);
+  const body = await res.json();
+  if (!res.ok || body.error) throw new Error(`${action}: ${res.status} ${body.error}`);
+  return body;
+}
+
+for (const t of ["kv", "api"]) {
+  test(`${t}: one isolate loads, the other is served from L2 without its loader`, async () => {
+    const k = fresh(`${t}-shared`);
+    const a = await call(A, "load", { t, k, v: "from-a" });
+    assert.equal(a.loaded, true);
+    const b = await call(B, "load", { t, k, v: "from-b" });
+    assert.deepEqual([b.value, b.loaded], ["from-a", false]);
+    assert.ok(b.stats.tierHits >= 1);
+  });
+
+  test(`${t}: a tag invalidated in one isolate stops being served by the other within pollInterval`, async () => {
+    const k = fresh(`${t}-tagged`), tag = fresh("tag");
+    await call(A, "load", { t, k, tag, v: "old" });
+    assert.equal((await call(B, "load", { t, k, tag, v: "b" })).loaded, false);
+    await call(A, "invalidateTag", { t, tag });
+    await sleep(POLL_MS);
+    assert.equal((await call(B, "peek", { t, k })).value, null, "B's L1 still serves it");
+    const b = await call(B, "load", { t, k, tag, v: "new" });
+    assert.deepEqual([b.value, b.loaded], ["new", true], "L2 still serves the invalidated entry");
+  });
+
+  test(`${t}: an invalidated key stops being served by the other isolate and by L2`, async () => {
+    const k = fresh(`${t}-key`);
+    await call(A, "load", { t, k, v: "old" });
+    assert.equal((await call(B, "load", { t, k, v: "b" })).loaded, false);
+    await call(A, "invalidate", { t, k });
+    await sleep(POLL_MS);
+    assert.equal((await call(B, "peek", { t, k })).value, null);
+    assert.deepEqual((await call(B, "load", { t, k, v: "new" })).value, "new");
+  });
+
+  test(`${t}: a cascade removes dependents from the other isolate and from L2`, async () => {
+    const base = fresh(`${t}-base`), page = fresh(`${t}-page`), top = fresh(`${t}-top`);
+    await call(A, "set", { t, k: base, v: "1" });
+    await call(A, "set", { t, k: page, v: "p", dep: base });
+    await call(A, "set", { t, k: top, v: "t", dep: page });
+    assert.equal((await call(B, "load", { t, k: top, v: "b" })).loaded, false);
+    await call(A, "invalidate", { t, k: base });
+    await sleep(POLL_MS);
+    assert.equal((await call(B, "peek", { t, k: top })).value, null);
+    assert.equal((await call(B, "load", { t, k: page, v: "p2" })).loaded, true);
+    assert.equal((await call(B, "load", { t, k: top, v: "t2" })).loaded, true);
+  });
+}
+
+test("kv: a cascade deletes dependents from KV though no isolate holds them", async () => {
+  const base = fresh("base"), page = fresh("page");
+  await call(A, "set", { k: base, v: "1" });
+  await call(A, "set", { k: page, v: "p", dep: base });
+  const { name } = await call(A, "name", { k: page });
+  assert.notEqual(await kv.get(name, "arrayBuffer"), null);
+  await call(A, "invalidate", { k: base });
+  assert.equal(await kv.get(name, "arrayBuffer"), null);
+});
+
+test("kv: an entry written before its tag's invalidation never comes back from L2 after pollInterval", async () => {
+  // KV spreads writes and deletes over about 60 s: another location may still hold the old bytes.
+  const k = fresh("stale"), tag = fresh("tag");
+  await call(A, "set", { k, v: "old", tag });
+  const { name } = await call(A, "name", { k });
+  const old = await kv.get(name, "arrayBuffer");
+  await call(A, "invalidateTag", { tag });
+  await kv.put(name, old);
+  await sleep(POLL_MS); // the bound: B's next poll is due
+  const b = await call(B, "load", { k, v: "new", tag });
+  assert.deepEqual([b.value, b.loaded], ["new", true]);
+});
+
+test("kv: a key's old bytes never come back from L2 after pollInterval", async () => {
+  const k = fresh("stale-key");
+  await call(A, "set", { k, v: "old" });
+  const { name } = await call(A, "name", { k });
+  const old = await kv.get(name, "arrayBuffer");
+  await call(A, "invalidate", { k });
+  await kv.put(name, old);
+  await sleep(POLL_MS);
+  assert.equal((await call(B, "load", { k, v: "new" })).loaded, true);
+});
+
+test("kv: an entry past its lifetime is a miss though KV keeps it for 60 s", async () => {
+  const k = fresh("short");
+  await call(A, "set", { k, v: "old", ttl: "300" });
+  await sleep(400);
+  assert.equal((await call(B, "load", { k, v: "new" })).loaded, true);
+});
+
+test("kv: garbage bytes under a key are a miss counted in tierErrors", async () => {
+  const k = fresh("garbage");
+  const { name } = await call(A, "name", { k });
+  await kv.put(name, new Uint8Array([0xde, 0xad, 0xbe, 0xef, 1, 2, 3]));
+  const b = await call(B, "load", { k, v: "loaded" });
+  assert.deepEqual([b.value, b.loaded], ["loaded", true]);
+  assert.ok(b.stats.tierErrors >= 1, JSON.stringify(b.stats));
+});
+
+test("a tier whose calls throw does not fail the request", async () => {
+  const r = await call(B, "broken", { k: "x" });
+  assert.equal(r.value, "from-loader");
+  assert.ok(r.stats.tierErrors >= 1, JSON.stringify(r.stats));
+});
+
+test(`kv: tag invalidation lag across isolates (${TRIES} tries, pollInterval ${POLL_MS} ms)`, async () => {
+  const lags = [];
+  for (let i = 0; i < TRIES; i++) {
+    const k = fresh("lag"), tag = fresh("lag-tag");
+    await call(A, "load", { k, tag, v: "old" });
+    await call(B, "load", { k, tag, v: "b" });
+    await call(A, "invalidateTag", { tag });
+    const acked = performance.now();
+    while ((await call(B, "peek", { k })).value !== null) {
+      assert.ok(performance.now() - acked < 10 * POLL_MS + 5_000, "B never stopped serving it");
+      await sleep(1);
+    }
+    lags.push(performance.now() - acked);
+    await sleep(Math.random() * POLL_MS); // start the next try at another point of B's poll cycle
+  }
+  lags.sort((x, y) => x - y);
+  const at = (q) => lags[Math.min(lags.length - 1, Math.floor(q * lags.length))].toFixed(1);
+  console.log(`# invalidation lag after the invalidating request returned: p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${lags.at(-1).toFixed(1)} ms`);
+});
+
+test("bad arguments are a TypeError or RangeError naming them", async () => {
+  const { kvTier, cacheApiTier } = await import("../../js/dist/tiers/cloudflare.js");
+  const kvLike = { get() {}, put() {}, delete() {} };
+  const coordinator = { idFromName() {}, get() {} };
+  assert.throws(() => kvTier(null, { coordinator }), { name: "TypeError", message: /kv must be/ });
+  assert.throws(() => kvTier(kvLike), { name: "TypeError", message: /options/ });
+  assert.throws(() => kvTier(kvLike, {}), { name: "TypeError", message: /options\.coordinator/ });
+  assert.throws(() => kvTier(kvLike, { coordinator, pollInterval: -1 }), { name: "RangeError", message: /pollInterval/ });
+  assert.throws(() => kvTier(kvLike, { coordinator, lockTtl: 0 }), { name: "RangeError", message: /lockTtl/ });
+  assert.throws(() => cacheApiTier({}, { coordinator }), { name: "TypeError", message: /cache must be/ });
+  assert.throws(() => cacheApiTier({ match() {}, put() {}, delete() {} }, { coordinator, baseUrl: "nope" }), { name: "TypeError", message: /baseUrl/ });
+});
