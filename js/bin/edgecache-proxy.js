@@ -6,7 +6,9 @@
 //
 // What reaches the origin: the method, the request's path and query (never
 // another host: an absolute-form target naming another host gets 400), the
-// body, and the request headers except hop-by-hop ones, those the Connection
+// body (a GET or HEAD with a non-empty body gets 400; Content-Length and
+// Transfer-Encoding go only with the body they frame), and the request
+// headers except hop-by-hop ones, those the Connection
 // header names, Expect (the proxy answers 100-continue itself) and the
 // routing headers a client could use to poison a shared page (X-Original-URL,
 // X-Rewrite-URL, X-HTTP-Method-Override and kin). X-Forwarded-For/-Host/-Proto
@@ -29,6 +31,10 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "p
 const DROPPED = new Set(["expect", "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
   "x-forwarded-port", "x-forwarded-prefix", "x-real-ip", "x-original-url", "x-rewrite-url",
   "x-http-method-override", "x-http-method", "x-method-override"]);
+/** Message framing: set upstream only for a body actually sent (see handle),
+ * so a header never describes bytes the origin would take from the next
+ * request on a kept-alive connection. */
+const FRAMING = new Set(["content-length", "transfer-encoding"]);
 const USAGE = "usage: edgecache-proxy --origin URL --port N [--host 127.0.0.1] [--max-memory BYTES] [--policy P] [--ttl MS] [--key-header NAME]... [--max-body-size BYTES]";
 
 function usage(message) {
@@ -116,7 +122,7 @@ function toWebStream(readable) {
 function originFetch(request, target) {
   const url = new URL(request.url);
   const headers = {};
-  for (const [k, v] of request.headers) headers[k] = v;
+  for (const [k, v] of request.headers) if (request.body || !FRAMING.has(k)) headers[k] = v;
   headers.host = url.host;
   const send = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
@@ -182,7 +188,7 @@ function forwardedHeaders(req) {
   const cookies = [];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i].toLowerCase();
-    if (HOP_BY_HOP.has(name) || DROPPED.has(name) || named.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || DROPPED.has(name) || FRAMING.has(name) || named.has(name)) continue;
     if (name === "cookie") cookies.push(req.rawHeaders[i + 1]);
     else headers.append(name, req.rawHeaders[i + 1]);
   }
@@ -212,12 +218,25 @@ function writeResponse(req, res, response) {
   });
 }
 
+/** Whether the request has a body: framing present, and for GET and HEAD
+ * (whose body has no meaning a cache could key on) a non-empty one. */
+function carriesBody(req) {
+  const length = req.headers["content-length"];
+  const chunked = req.headers["transfer-encoding"] !== undefined;
+  if (req.method === "GET" || req.method === "HEAD") return chunked || Number(length) > 0;
+  return chunked || length !== undefined;
+}
+
+function refuse(res, message) {
+  res.writeHead(400, { "content-type": "text/plain", connection: "close" });
+  res.end(`edgecache-proxy: ${message}\n`);
+}
+
 async function handle(req, res) {
   const target = upstreamTarget(req);
-  if (!target) {
-    res.writeHead(400, { "content-type": "text/plain", connection: "close" });
-    return res.end("edgecache-proxy: the request target must be a path on the origin\n");
-  }
+  if (!target) return refuse(res, "the request target must be a path on the origin");
+  const hasBody = carriesBody(req);
+  if (hasBody && (req.method === "GET" || req.method === "HEAD")) return refuse(res, `a ${req.method} request must not have a body`);
   // The client going away aborts the origin request (or leaves its collapsed flight).
   const controller = new AbortController();
   res.on("close", () => {
@@ -225,7 +244,10 @@ async function handle(req, res) {
   });
   try {
     const headers = forwardedHeaders(req);
-    const hasBody = req.method !== "GET" && req.method !== "HEAD" && (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined);
+    // Node's parser has checked the framing: a body is sent with its one
+    // Content-Length, or chunked when the client sent it chunked.
+    const length = req.headers["content-length"];
+    if (hasBody && length !== undefined && req.headers["transfer-encoding"] === undefined) headers.set("content-length", length);
     const init = { method: req.method, headers, redirect: "manual", signal: controller.signal };
     if (hasBody) Object.assign(init, { body: toWebStream(req), duplex: "half" });
     const response = target === "*" ? await originFetch(new Request(args.origin.origin, init), "*") : await cfetch(target, init);
