@@ -335,3 +335,29 @@ test("a GET or HEAD body never desynchronises the origin connection (no request 
     o.server.close();
   }
 });
+
+test("an origin status outside 200–599 gets 502 and the proxy keeps serving", async () => {
+  const { createServer: createTcpServer } = await import("node:net");
+  const answers = { "/s999": "HTTP/1.1 999 Weird", "/s600": "HTTP/1.1 600 X", "/s101": "HTTP/1.1 101 Switching Protocols", "/s000": "HTTP/1.1 000 Zero" };
+  const tcp = createTcpServer((s) => s.on("data", (d) => {
+    const path = String(d).split(" ")[1];
+    s.write(`${answers[path] ?? "HTTP/1.1 200 OK"}\r\nContent-Length: 2\r\n\r\nok`);
+  }));
+  await new Promise((r) => tcp.listen(0, "127.0.0.1", r));
+  const { child, base: pbase } = await startProxy(`http://127.0.0.1:${tcp.address().port}`, []);
+  const p = Number(new URL(pbase).port);
+  let exited = false;
+  child.on("exit", () => (exited = true));
+  try {
+    for (const path of Object.keys(answers)) {
+      const answer = await rawTo(p, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`);
+      equal(statusOf(answer), 502, `${path}: ${answer}`);
+    }
+    const fine = await rawTo(p, "GET /fine HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+    equal(statusOf(fine), 200);
+    ok(!exited, "the proxy is still running");
+  } finally {
+    child.kill();
+    tcp.close();
+  }
+});

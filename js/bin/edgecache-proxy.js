@@ -35,6 +35,10 @@ const DROPPED = new Set(["expect", "forwarded", "x-forwarded-for", "x-forwarded-
  * so a header never describes bytes the origin would take from the next
  * request on a kept-alive connection. */
 const FRAMING = new Set(["content-length", "transfer-encoding"]);
+/** The final statuses a Response can carry (RFC 9110 §15); anything else
+ * from the origin (101 to a plain request, 600, 999) is a bad gateway. */
+const FINAL_STATUS_MIN = 200;
+const FINAL_STATUS_MAX = 599;
 const USAGE = "usage: edgecache-proxy --origin URL --port N [--host 127.0.0.1] [--max-memory BYTES] [--policy P] [--ttl MS] [--key-header NAME]... [--max-body-size BYTES]";
 
 function usage(message) {
@@ -132,7 +136,15 @@ function originFetch(request, target) {
       agent: url.protocol === "https:" ? httpsAgent : httpAgent, signal: request.signal,
     });
     req.on("error", reject);
-    req.on("response", (res) => resolve(fromOrigin(request, res)));
+    req.on("response", (res) => {
+      // An event handler must not throw: that would end the process.
+      try {
+        resolve(fromOrigin(request, res));
+      } catch (err) {
+        res.destroy();
+        reject(err);
+      }
+    });
     if (request.body) pipeline(Readable.fromWeb(request.body), req, () => {});
     else req.end();
   });
@@ -140,15 +152,17 @@ function originFetch(request, target) {
 
 /** The origin's answer as a Response, without hop-by-hop or Connection-named headers. */
 function fromOrigin(request, res) {
+  const status = res.statusCode;
+  if (!(status >= FINAL_STATUS_MIN && status <= FINAL_STATUS_MAX)) throw new Error(`the origin answered with status ${status}`);
   const named = connectionNamed(res.headers.connection);
   const headers = new Headers();
   for (let i = 0; i < res.rawHeaders.length; i += 2) {
     const name = res.rawHeaders[i].toLowerCase();
     if (!HOP_BY_HOP.has(name) && !named.has(name)) headers.append(name, res.rawHeaders[i + 1]);
   }
-  const bodyless = request.method === "HEAD" || res.statusCode === 204 || res.statusCode === 304;
+  const bodyless = request.method === "HEAD" || status === 204 || status === 304;
   if (bodyless) res.resume();
-  return new Response(bodyless ? null : toWebStream(res), { status: res.statusCode, statusText: res.statusMessage, headers });
+  return new Response(bodyless ? null : toWebStream(res), { status, statusText: res.statusMessage, headers });
 }
 
 /** The origin URL for a request target: the origin plus the path and query
@@ -270,7 +284,9 @@ const cfetch = cachedFetch(cache, {
   keyHeaders: ["x-forwarded-host", ...args.keyHeaders],
   ...(args.maxBodySize !== undefined && { maxBodySize: args.maxBodySize }),
 });
-const server = createServer(handle);
+// handle() answers its own errors; a throw it did not foresee drops this
+// one connection rather than rejecting into the process.
+const server = createServer((req, res) => handle(req, res).catch(() => res.destroy()));
 
 server.listen(args.port, args.host, () => {
   console.log(`edgecache-proxy listening on http://${ownHost()} → ${args.origin.href}`);
