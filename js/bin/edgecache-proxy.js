@@ -39,6 +39,8 @@ const FRAMING = new Set(["content-length", "transfer-encoding"]);
  * from the origin (101 to a plain request, 600, 999) is a bad gateway. */
 const FINAL_STATUS_MIN = 200;
 const FINAL_STATUS_MAX = 599;
+/** The most the proxy hands the socket at once (see pump). */
+const WRITE_CHUNK_BYTES = 64 * 1024;
 const USAGE = "usage: edgecache-proxy --origin URL --port N [--host 127.0.0.1] [--max-memory BYTES] [--policy P] [--ttl MS] [--key-header NAME]... [--max-body-size BYTES]";
 
 function usage(message) {
@@ -227,9 +229,41 @@ function writeResponse(req, res, response) {
     response.body?.cancel().catch(() => {});
     return res.end();
   }
-  pipeline(Readable.fromWeb(response.body), res, (err) => {
-    if (err) res.destroy(err);
+  pump(response.body.getReader(), res).catch((err) => {
+    res.destroy(err);
   });
+}
+
+/** Resolves once `res` can take more, or has closed. */
+function drained(res) {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done).off("close", done);
+      resolve();
+    };
+    res.on("drain", done).on("close", done);
+  });
+}
+
+/** Writes a body at most WRITE_CHUNK_BYTES at a time, waiting for `drain`
+ * whenever the socket is full: a paused client holds one chunk, not the
+ * body. A client that goes away cancels the body. */
+async function pump(reader, res) {
+  const gone = () => reader.cancel().catch(() => {});
+  res.on("close", gone);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return void res.end();
+      for (let at = 0; at < value.length; at += WRITE_CHUNK_BYTES) {
+        if (res.destroyed) return;
+        const chunk = value.subarray(at, at + WRITE_CHUNK_BYTES);
+        if (!res.write(chunk)) await drained(res);
+      }
+    }
+  } finally {
+    res.off("close", gone);
+  }
 }
 
 /** Whether the request has a body: framing present, and for GET and HEAD

@@ -2,13 +2,15 @@
 // Cache. Bodies, status and headers are stored as bytes in wasm memory;
 // freshness is computed here from the stored metadata with the cache's clock.
 // The rules live in fetch-freshness.js, the stored form in fetch-storage.js,
-// request collapsing in fetch-collapse.js; this file answers a request.
+// request collapsing in fetch-collapse.js, bodies in memory in
+// fetch-body.js; this file answers a request.
 
 import { Cache, internals, ms } from "./cache.js";
 import { describe } from "./keys.js";
 import { currentAge, policyOf, requestCacheControl, seconds, servesAuthorized, varyNames } from "./fetch-freshness.js";
 import { entryMeta, HOP_BY_HOP, keyOf, lookup, readLimited, store } from "./fetch-storage.js";
 import { join, sharesOutcome } from "./fetch-collapse.js";
+import { bytesStream, hold, missBudget } from "./fetch-body.js";
 
 export { parseCacheControl } from "./fetch-freshness.js";
 
@@ -19,6 +21,9 @@ const KEEP_ON_304 = new Set(["content-length", "content-encoding", "transfer-enc
 /** The default maxBodySize is this share of maxMemory: a few concurrent
  * misses buffering bodies for storing stay within the budget's order. */
 const DEFAULT_BODY_SHARE = 8;
+/** Concurrent misses together buffer at most this share of maxMemory for
+ * storing (or maxBodySize, if larger); past it a miss is passed through. */
+const MISS_BUFFER_SHARE = 4;
 const DEFAULT_KEEP_FOR_REVALIDATION = 300_000;
 /** In-flight origin requests per cache, shared by every cachedFetch on it (a
  * Worker makes one per request, to pass that request's waitUntil). */
@@ -72,16 +77,20 @@ function contextOf(cache, options) {
   config.maxBodySize = byteOption(options, "maxBodySize", Math.floor(io.maxMemory / DEFAULT_BODY_SHARE));
   const upstream = options.fetch ?? ((req) => globalThis.fetch(req));
   if (typeof upstream !== "function") throw new TypeError(`fetch must be a function; got ${describe(upstream)}`);
-  if (!flights.has(cache)) flights.set(cache, { inflight: new Map(), refreshing: new Map() });
-  return { cache, io, config, upstream, waitUntil, ...flights.get(cache) };
+  if (!flights.has(cache)) flights.set(cache, { inflight: new Map(), refreshing: new Map(), shared: new Map(), buffering: { bytes: 0 } });
+  const state = flights.get(cache);
+  const budget = missBudget(state.buffering, Math.max(config.maxBodySize, Math.floor(io.maxMemory / MISS_BUFFER_SHARE)));
+  return { cache, io, config, upstream, waitUntil, budget, ...state };
 }
 
-function fromStored(request, entry, status, now) {
+/** A response from a stored entry; `onDone` runs once its body is read or cancelled. */
+function fromStored(request, entry, status, now, onDone) {
   const headers = new Headers(entry.meta.headers);
   headers.set("age", String(Math.floor(Math.max(0, currentAge(entry.meta, now)) / 1000)));
   appendStatus(headers, status);
   const bodyless = request.method === "HEAD" || entry.meta.status === 204 || entry.meta.status === 304;
-  return new Response(bodyless ? null : entry.body.slice(), { status: entry.meta.status, statusText: entry.meta.statusText, headers });
+  if (bodyless) onDone?.();
+  return new Response(bodyless ? null : bytesStream(entry.body, onDone), { status: entry.meta.status, statusText: entry.meta.statusText, headers });
 }
 
 function passThrough(response, status) {
@@ -120,26 +129,28 @@ async function fetchAndStore(ctx, url, request, conditional, signal) {
   const policy = policyOf(request, response, ctx.config);
   const fwd = conditional ? `fwd=stale; fwd-status=${response.status}` : "fwd=uri-miss";
   if (!policy) return { kind: "response", response, status: `${NAME}; ${fwd}` };
-  const read = await readLimited(response, ctx.config.maxBodySize);
+  const read = await readLimited(response, ctx.config.maxBodySize, ctx.budget);
   if (read.stream) {
-    return { kind: "response", response: new Response(read.stream, response), status: `${NAME}; ${fwd}; detail=too-large` };
+    return { kind: "response", response: new Response(read.stream, response), status: `${NAME}; ${fwd}; detail=${read.detail}` };
   }
   const meta = entryMeta(response, policy, reqTime, resTime);
   const stored = store(ctx, url, request, policy, meta, read.bytes);
-  return { kind: "entry", entry: { meta, body: read.bytes }, vary: policy.vary, request, status: `${NAME}; ${fwd}${stored ? "; stored" : ""}` };
+  // The buffer counts against the miss budget until the answer made from it is read.
+  const release = hold(ctx.budget, read.bytes.length, read.bytes);
+  return { kind: "entry", entry: { meta, body: read.bytes }, vary: policy.vary, request, release, status: `${NAME}; ${fwd}${stored ? "; stored" : ""}` };
 }
 
 /** A miss or a revalidation: joins (or leads) the flight for collapseKey. */
 async function answer(ctx, url, request, conditional, collapseKey) {
   const { outcome: pending, leader } = join(ctx.inflight, collapseKey, request, (signal) => fetchAndStore(ctx, url, request, conditional, signal));
   const outcome = await pending;
-  if (leader && outcome.kind === "entry") return fromStored(request, outcome.entry, outcome.status, ctx.io.now());
+  if (leader && outcome.kind === "entry") return fromStored(request, outcome.entry, outcome.status, ctx.io.now(), outcome.release);
   if (leader) return passThrough(outcome.response, outcome.status);
   if (sharesOutcome(outcome, request)) return fromStored(request, outcome.entry, `${outcome.status}; collapsed`, ctx.io.now());
   if (outcome.kind === "entry") {
     // Another variant: this waiter fetches (and stores) its own.
     const own = await fetchAndStore(ctx, url, request, conditional);
-    return own.kind === "entry" ? fromStored(request, own.entry, own.status, ctx.io.now()) : passThrough(own.response, own.status);
+    return own.kind === "entry" ? fromStored(request, own.entry, own.status, ctx.io.now(), own.release) : passThrough(own.response, own.status);
   }
   // Not shareable (private, Set-Cookie, too large…): this waiter asks the origin itself.
   return passThrough(await ctx.upstream(request), `${NAME}; fwd=uri-miss`);
@@ -166,7 +177,7 @@ async function forwardUnsafe(ctx, request) {
 /** Starts one background revalidation per URL, handed to waitUntil. */
 function refreshInBackground(ctx, url, getRequest, entry) {
   if (ctx.refreshing.has(url)) return;
-  const p = fetchAndStore(ctx, url, getRequest, entry).catch(() => undefined).finally(() => ctx.refreshing.delete(url));
+  const p = fetchAndStore(ctx, url, getRequest, entry).then((outcome) => (outcome.release?.(), outcome.response?.body?.cancel()), () => undefined).finally(() => ctx.refreshing.delete(url));
   ctx.refreshing.set(url, p);
   if (ctx.waitUntil) ctx.waitUntil(p);
 }

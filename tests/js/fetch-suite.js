@@ -464,6 +464,29 @@ test("maxBodySize: a larger body passes through unstored", async (lib) => {
   equal(await count(lib.origin, p), 2);
 });
 
+test("concurrent misses share one buffering budget: past it a miss passes through unstored until an answer is read", async (lib) => {
+  // 1 MiB cache: one body may be 128 KiB, misses buffer 256 KiB together.
+  const { cfetch } = setup(lib, {}, { maxMemory: 1024 * 1024 });
+  const size = 120_000;
+  const path = (n) => `/budget-${n}?cc=max-age%3D60&size=${size}`;
+  const held = [];
+  for (const n of [1, 2]) {
+    held.push(await cfetch(lib.origin + path(n)));
+    equal(held.at(-1).headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
+  }
+  const third = await cfetch(lib.origin + path(3));
+  ok(third.headers.get("cache-status").includes("detail=buffers-full"), third.headers.get("cache-status"));
+  equal((await third.text()).length, size, "the passed-through body is whole");
+  equal((await held[0].text()).length, size);
+  const fourth = await cfetch(lib.origin + path(4));
+  equal(fourth.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored", "reading an answer freed its share");
+  await fourth.text();
+  await held[1].text();
+  const hit = await cfetch(lib.origin + path(1));
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  equal((await hit.text()).length, size);
+});
+
 export function fetchSuite() {
   return tests;
 }
