@@ -7,7 +7,7 @@
 
 import { Cache, internals, ms } from "./cache.js";
 import { describe } from "./keys.js";
-import { currentAge, policyOf, requestCacheControl, seconds, servesAuthorized, varyNames } from "./fetch-freshness.js";
+import { currentAge, isPersonal, policyOf, requestCacheControl, seconds, servesAuthorized, varyNames } from "./fetch-freshness.js";
 import { entryMeta, HOP_BY_HOP, keyOf, lookup, readLimited, store } from "./fetch-storage.js";
 import { join, sharesOutcome } from "./fetch-collapse.js";
 import { bytesStream, hold, missBudget } from "./fetch-body.js";
@@ -106,16 +106,22 @@ function withValidators(request, meta, signal) {
   return new Request(request.url, { method: "GET", headers, redirect: request.redirect, signal: signal ?? request.signal });
 }
 
-/** A 304 refreshes the stored response's headers and freshness (RFC 9111 §4.3.4). */
+/** A 304 refreshes the stored response's headers and freshness (RFC 9111
+ * §4.3.4), unless it may carry what belongs to one user: a 304 with
+ * Set-Cookie, or one answering Cookie or Authorization, goes (with its
+ * Set-Cookie) to its requester only and leaves the shared entry as it was. */
 function revalidated(ctx, url, request, conditional, response, reqTime, resTime) {
   const meta = conditional.meta;
   const merged = new Headers(meta.headers);
   for (const [k, v] of response.headers) if (!HOP_BY_HOP.has(k) && !KEEP_ON_304.has(k)) merged.set(k, v);
-  const synthetic = new Response(null, { status: meta.status, headers: merged });
-  const policy = policyOf(request, synthetic, ctx.config);
+  const cookies = response.headers.getSetCookie();
+  const personal = cookies.length > 0 || isPersonal(request);
+  const synthetic = new Response(null, { status: meta.status, statusText: meta.statusText, headers: merged });
+  const policy = personal ? null : policyOf(request, synthetic, ctx.config);
   if (policy) store(ctx, url, request, policy, entryMeta(synthetic, policy, reqTime, resTime), conditional.body);
-  const entry = { meta: { ...meta, headers: [...merged], reqTime, resTime, date: policy?.date ?? meta.date, age: 0, lifetime: policy?.lifetime ?? 0 }, body: conditional.body };
-  return { kind: "entry", entry, vary: varyNames(merged), request, status: `${NAME}; fwd=stale; fwd-status=304${policy ? "; stored" : ""}` };
+  const headers = [...merged, ...cookies.map((c) => ["set-cookie", c])];
+  const entry = { meta: { ...meta, headers, reqTime, resTime, date: policy?.date ?? meta.date, age: 0, lifetime: policy?.lifetime ?? 0 }, body: conditional.body };
+  return { kind: "entry", entry, vary: varyNames(merged), request, personal, status: `${NAME}; fwd=stale; fwd-status=304${policy ? "; stored" : ""}` };
 }
 
 /** One origin round trip whose outcome every waiter can rebuild a response from. */
@@ -146,7 +152,7 @@ async function answer(ctx, url, request, conditional, collapseKey) {
   const outcome = await pending;
   if (leader && outcome.kind === "entry") return fromStored(request, outcome.entry, outcome.status, ctx.io.now(), outcome.release);
   if (leader) return passThrough(outcome.response, outcome.status);
-  if (sharesOutcome(outcome, request)) return fromStored(request, outcome.entry, `${outcome.status}; collapsed`, ctx.io.now());
+  if (!outcome.personal && sharesOutcome(outcome, request)) return fromStored(request, outcome.entry, `${outcome.status}; collapsed`, ctx.io.now());
   if (outcome.kind === "entry") {
     // Another variant: this waiter fetches (and stores) its own.
     const own = await fetchAndStore(ctx, url, request, conditional);

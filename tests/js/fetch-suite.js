@@ -487,6 +487,34 @@ test("concurrent misses share one buffering budget: past it a miss passes throug
   equal((await hit.text()).length, size);
 });
 
+test("a 304 to a credentialed request, or with Set-Cookie, reaches only its requester and leaves the shared entry as it was", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = "/p304-user?etag=%22v1%22&cc=max-age%3D1&user304=1&cookie304=1";
+  await (await cfetch(lib.origin + p)).text();
+  t.advance(2000);
+  const alice = await cfetch(lib.origin + p, { headers: { cookie: "u=alice" } });
+  equal(alice.headers.get("x-user"), "u=alice");
+  equal(alice.headers.get("set-cookie"), "session=2; Path=/", "the user gets the 304's Set-Cookie");
+  ok(!alice.headers.get("cache-status").includes("stored"), alice.headers.get("cache-status"));
+  await alice.text();
+  const bob = await cfetch(lib.origin + p);
+  ok(bob.headers.get("x-user") !== "u=alice", "another user never gets the first user's 304 headers");
+  equal(bob.headers.get("set-cookie"), "session=3; Path=/", "a 304 with Set-Cookie refreshes nothing shared");
+  await bob.text();
+  // A 304 to an anonymous request without Set-Cookie refreshes the entry, reason phrase kept.
+  const q = "/p304-anon?etag=%22v1%22&cc=max-age%3D1&user304=1";
+  await (await cfetch(lib.origin + q)).text();
+  t.advance(2000);
+  const reval = await cfetch(lib.origin + q);
+  ok(reval.headers.get("cache-status").includes("fwd-status=304; stored"), reval.headers.get("cache-status"));
+  await reval.text();
+  const hit = await cfetch(lib.origin + q);
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  equal(hit.headers.get("x-user"), "anon");
+  equal(hit.statusText, "OK");
+  await hit.text();
+});
+
 export function fetchSuite() {
   return tests;
 }
