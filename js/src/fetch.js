@@ -132,7 +132,8 @@ async function fetchAndStore(ctx, url, request, conditional, signal) {
   const response = await ctx.upstream(forwarded);
   const resTime = io.now();
   if (conditional && response.status === 304) return revalidated(ctx, url, request, conditional, response, reqTime, resTime);
-  const policy = policyOf(request, response, ctx.config);
+  // A followed redirect's answer belongs to another URL: never stored under this one.
+  const policy = response.redirected ? null : policyOf(request, response, ctx.config);
   const fwd = conditional ? `fwd=stale; fwd-status=${response.status}` : "fwd=uri-miss";
   if (!policy) return { kind: "response", response, status: `${NAME}; ${fwd}` };
   const read = await readLimited(response, ctx.config.maxBodySize, ctx.budget);
@@ -232,7 +233,9 @@ async function fromEntry(ctx, request, url, entry, reqCC, collapseKey) {
 export function cachedFetch(cache, options = {}) {
   const ctx = contextOf(cache, options);
   return async function cfetch(input, init) {
-    const request = new Request(input, init);
+    // Redirects are not followed upstream unless the caller says so: a shared
+    // cache stores and returns the 3xx itself.
+    const request = new Request(input, { redirect: "manual", ...init });
     const method = request.method;
     if (method !== "GET" && method !== "HEAD") return forwardUnsafe(ctx, request);
     const url = normalizeUrl(request.url);

@@ -261,6 +261,8 @@ export interface CachedFetchOptions {
  * A fetch() with a shared HTTP cache (RFC 9111) in front of the origin: it
  * honours Cache-Control, CDN-Cache-Control, Expires, Age and Vary, revalidates
  * with ETag/Last-Modified, collapses concurrent misses, and answers with Age
- * and an RFC 9211 Cache-Status header.
+ * and an RFC 9211 Cache-Status header. Redirects are returned, not followed
+ * (`redirect: "manual"` unless `init.redirect` says otherwise; a followed
+ * answer is never stored).
  */
 export declare function cachedFetch(cache: Cache<any>, options?: CachedFetchOptions): (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;

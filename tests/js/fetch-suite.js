@@ -515,6 +515,33 @@ test("a 304 to a credentialed request, or with Set-Cookie, reaches only its requ
   await hit.text();
 });
 
+test("redirects are not followed upstream: a 3xx is cached or not by its own headers and returned as is", async (lib) => {
+  const { cfetch } = setup(lib);
+  const target = "/redir-target?cc=max-age%3D60";
+  const p = `/redir?status=302&cc=no-store&location=${encodeURIComponent(target)}`;
+  for (let i = 0; i < 2; i++) {
+    const r = await cfetch(lib.origin + p);
+    equal(r.status, 302);
+    equal(r.headers.get("location"), target);
+    await r.text();
+  }
+  equal(await count(lib.origin, p), 2, "the no-store 302 was never stored");
+  equal(await count(lib.origin, target), 0, "the redirect target was never fetched");
+  const moved = `/moved?status=301&cc=max-age%3D60&location=${encodeURIComponent(target)}`;
+  await (await cfetch(lib.origin + moved)).text();
+  const hit = await cfetch(lib.origin + moved);
+  equal(hit.status, 301);
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  await hit.text();
+  const followed = await cfetch(lib.origin + p, { redirect: "follow" });
+  equal(followed.status, 200, "an explicit redirect: follow is honoured");
+  ok(!followed.headers.get("cache-status").includes("stored"), "but the target's answer is never stored under the original URL");
+  await followed.text();
+  const again = await cfetch(lib.origin + p, { redirect: "follow" });
+  ok(!again.headers.get("cache-status").includes("hit"));
+  await again.text();
+});
+
 export function fetchSuite() {
   return tests;
 }
