@@ -361,3 +361,10 @@ test("an origin status outside 200–599 gets 502 and the proxy keeps serving", 
     tcp.close();
   }
 });
+
+test("routing headers a client could poison a page with never reach the origin", async () => {
+  const names = ["X-Forwarded-Scheme", "X-Forwarded-Ssl", "Front-End-Https", "X-Host", "X-Original-Host", "X-Forwarded-Server", "True-Client-IP", "X-Client-IP"];
+  await raw(`GET /routing-headers?cc=no-store HTTP/1.1\r\nHost: site.test\r\n${names.map((n) => `${n}: evil\r\n`).join("")}Connection: close\r\n\r\n`);
+  const [{ headers }] = await seen("/routing-headers");
+  deepEqual(names.filter((n) => headers[n.toLowerCase()] !== undefined), []);
+});

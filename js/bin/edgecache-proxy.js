@@ -11,7 +11,8 @@
 // headers except hop-by-hop ones, those the Connection
 // header names, Expect (the proxy answers 100-continue itself) and the
 // routing headers a client could use to poison a shared page (X-Original-URL,
-// X-Rewrite-URL, X-HTTP-Method-Override and kin). X-Forwarded-For/-Host/-Proto
+// X-Rewrite-URL, X-HTTP-Method-Override, X-Host, X-Forwarded-Scheme, the
+// client-IP headers and kin: DROPPED below). X-Forwarded-For/-Host/-Proto
 // and Forwarded are always set by the proxy from the connection and the Host
 // header, never taken from the client; the Host header is part of the cache
 // key, and --key-header adds more. Bytes pass unchanged both ways (no decoding
@@ -29,8 +30,9 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "p
  * itself, answers Expect itself, and drops headers that re-route a request
  * at the origin without being part of the cache key. */
 const DROPPED = new Set(["expect", "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
-  "x-forwarded-port", "x-forwarded-prefix", "x-real-ip", "x-original-url", "x-rewrite-url",
-  "x-http-method-override", "x-http-method", "x-method-override"]);
+  "x-forwarded-port", "x-forwarded-prefix", "x-forwarded-scheme", "x-forwarded-ssl", "x-forwarded-server",
+  "front-end-https", "x-host", "x-original-host", "x-real-ip", "true-client-ip", "x-client-ip",
+  "x-original-url", "x-rewrite-url", "x-http-method-override", "x-http-method", "x-method-override"]);
 /** Message framing: set upstream only for a body actually sent (see handle),
  * so a header never describes bytes the origin would take from the next
  * request on a kept-alive connection. */
