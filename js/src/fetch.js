@@ -197,17 +197,20 @@ async function fromEntry(ctx, request, url, entry, reqCC, collapseKey) {
   const age = currentAge(meta, now);
   const reqMaxAge = seconds(reqCC, "max-age");
   const fresh = age < meta.lifetime && !meta.noCache && !reqCC.has("no-cache") && !(reqMaxAge !== undefined && age > reqMaxAge);
-  if (fresh && !(request.headers.has("authorization") && !servesAuthorized(meta))) {
+  // Fresh or stale, a stored page answers Authorization only when the
+  // origin allowed it (RFC 9111 §3.5).
+  const mayAnswer = !(request.headers.has("authorization") && !servesAuthorized(meta));
+  if (fresh && mayAnswer) {
     return fromStored(request, entry, `${NAME}; hit`, now);
   }
   const getRequest = request.method === "HEAD" ? new Request(request, { method: "GET" }) : request;
   const staleness = age - meta.lifetime;
-  const mayServeStale = !meta.noCache && !meta.mustRevalidate && !reqCC.has("no-cache");
+  const mayServeStale = mayAnswer && !meta.noCache && !meta.mustRevalidate && !reqCC.has("no-cache");
   if (mayServeStale && staleness >= 0 && staleness < meta.swr) {
     refreshInBackground(ctx, url, getRequest, entry);
     return fromStored(request, entry, `${NAME}; hit; detail=stale-while-revalidate`, now);
   }
-  const staleIfError = !meta.noCache && staleness < meta.sie;
+  const staleIfError = mayAnswer && !meta.noCache && staleness < meta.sie;
   const staleAnswer = () => fromStored(request, entry, `${NAME}; hit; detail=stale-if-error`, ctx.io.now());
   let response;
   try {

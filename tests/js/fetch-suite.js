@@ -542,6 +542,31 @@ test("redirects are not followed upstream: a 3xx is cached or not by its own hea
   await again.text();
 });
 
+test("stale-while-revalidate and stale-if-error never serve a shared page to Authorization without public/s-maxage/must-revalidate", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const auth = { headers: { authorization: "Bearer alice" } };
+  const swr = "/swr-auth?cc=max-age%3D1%2C%20stale-while-revalidate%3D60";
+  await (await cfetch(lib.origin + swr)).text();
+  t.advance(2000);
+  const a = await cfetch(lib.origin + swr, auth);
+  ok(!a.headers.get("cache-status").includes("stale-while-revalidate"), a.headers.get("cache-status"));
+  ok((await a.text()).includes("auth=Bearer alice"), "the origin answered the credentialed request");
+  const sie = "/sie-auth?cc=max-age%3D1%2C%20stale-if-error%3D60";
+  await (await cfetch(lib.origin + sie)).text();
+  t.advance(2000);
+  await failMode(lib.origin, "/sie-auth", "500");
+  try {
+    const b = await cfetch(lib.origin + sie, auth);
+    equal(b.status, 500, "the origin's error, not the shared stale page");
+    await b.text();
+    const anon = await cfetch(lib.origin + sie);
+    equal(anon.status, 200, "an anonymous request still gets the stale page");
+    await anon.text();
+  } finally {
+    await failMode(lib.origin, "/sie-auth", "off");
+  }
+});
+
 export function fetchSuite() {
   return tests;
 }
