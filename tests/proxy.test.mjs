@@ -368,3 +368,12 @@ test("routing headers a client could poison a page with never reach the origin",
   const [{ headers }] = await seen("/routing-headers");
   deepEqual(names.filter((n) => headers[n.toLowerCase()] !== undefined), []);
 });
+
+test("Forwarded quotes host:port as a string and brackets only IPv6 literals (RFC 7239)", async () => {
+  for (const [host, expected] of [["127.0.0.1:39955", '"127.0.0.1:39955"'], ["cafe.de:8080", '"cafe.de:8080"'], ["[::1]:8080", '"[::1]:8080"'], ["cafe.de", "cafe.de"]]) {
+    const marker = `/fwd-quote-${hex(host)}-end`;
+    await raw(`GET ${marker}?cc=no-store HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+    const [{ headers }] = await seen(marker);
+    equal(Buffer.from(headers.forwarded, "hex").toString("latin1"), `for=127.0.0.1;host=${expected};proto=http`, host);
+  }
+});

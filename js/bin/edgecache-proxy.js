@@ -21,6 +21,7 @@
 // makes the proxy drop the client connection so the truncation shows.
 import { createServer, request as httpRequest, Agent as HttpAgent } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
+import { isIPv6 } from "node:net";
 import { Readable, pipeline } from "node:stream";
 import { Cache, cachedFetch, POLICIES } from "../dist/node.js";
 
@@ -193,10 +194,14 @@ function ownHost() {
   return `${args.host}:${server.address().port}`;
 }
 
-/** A Forwarded parameter value: a token, or a quoted string (IPv6 in brackets). */
+/** A Forwarded parameter value: a token, or else a quoted string (RFC 7239 §4). */
 function forwardedValue(value) {
-  if (value.includes(":") && !value.includes("[") && /^[0-9a-f:.]+$/i.test(value)) return `"[${value}]"`;
   return /^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(value) ? value : `"${value.replace(/["\\]/g, "\\$&")}"`;
+}
+
+/** A Forwarded node (the `for` address): an IPv6 literal goes in brackets (RFC 7239 §6). */
+function forwardedNode(address) {
+  return forwardedValue(isIPv6(address) ? `[${address}]` : address);
 }
 
 /** The headers forwarded to the origin (see the top of this file). */
@@ -216,7 +221,7 @@ function forwardedHeaders(req) {
   headers.set("x-forwarded-for", client);
   headers.set("x-forwarded-host", host);
   headers.set("x-forwarded-proto", "http");
-  headers.set("forwarded", `for=${forwardedValue(client)};host=${forwardedValue(host)};proto=http`);
+  headers.set("forwarded", `for=${forwardedNode(client)};host=${forwardedValue(host)};proto=http`);
   return headers;
 }
 
