@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert, { deepEqual, equal, ok } from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { request as httpRequest } from "node:http";
+import { createServer, request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -270,4 +270,110 @@ test("header values keep their bytes (latin-1) both ways", async () => {
   equal(headers["x-latin"], "636166e9", "the origin received the latin-1 bytes");
   ok(/^x-latin: caf\u00e9\r$/im.test(answer), "the client received the origin's latin-1 bytes");
   equal(bodyOf(answer), "caf\u00e9");
+});
+
+/** A keep-alive origin that answers at once, without reading a request body,
+ * and records every request line it parses: what a desynchronised
+ * connection would make it see. */
+async function startKeepAliveOrigin() {
+  const lines = [];
+  const heads = [];
+  const server = createServer((req, res) => {
+    lines.push(`${req.method} ${req.url}`);
+    let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
+    for (let i = 0; i < req.rawHeaders.length; i += 2) head += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+    heads.push(head);
+    const body = `page for ${req.url}`;
+    res.writeHead(200, { "cache-control": "max-age=600", "content-length": Buffer.byteLength(body) });
+    res.end(req.method === "HEAD" ? undefined : body);
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { server, lines, heads, base: `http://127.0.0.1:${server.address().port}` };
+}
+
+/** Sends raw bytes to `toPort` and resolves with the answer once the connection closes. */
+function rawTo(toPort, bytes) {
+  return new Promise((resolve, reject) => {
+    const socket = connect(toPort, "127.0.0.1");
+    const chunks = [];
+    socket.on("data", (c) => chunks.push(c));
+    socket.on("end", () => resolve(Buffer.concat(chunks).toString("latin1")));
+    socket.on("error", reject);
+    socket.write(bytes);
+  });
+}
+
+test("a GET or HEAD body never desynchronises the origin connection (no request smuggling)", async () => {
+  const o = await startKeepAliveOrigin();
+  const { child, base: pbase } = await startProxy(o.base, []);
+  const p = Number(new URL(pbase).port);
+  try {
+    // Learn how the proxy writes B's head upstream, so that A's Content-Length
+    // ends exactly where B's X-Pad value (a request line) starts.
+    const pad = "X-Pad: GET /evil HTTP/1.1\r\nConnection: close\r\n\r\n";
+    await rawTo(p, `GET /home0 HTTP/1.1\r\nHost: h\r\n${pad}`);
+    const n = o.heads[0].replace("/home0", "/home1").indexOf("GET /evil");
+    ok(n > 0);
+    for (const [i, method] of [[1, "GET"], [2, "HEAD"]]) {
+      const a = await rawTo(p, `${method} /a${i} HTTP/1.1\r\nHost: h\r\nContent-Length: ${n}\r\nConnection: close\r\n\r\n${"x".repeat(n)}`);
+      ok(statusOf(a) === 400 || statusOf(a) === 200, a);
+      const b = await rawTo(p, `GET /home${i} HTTP/1.1\r\nHost: h\r\n${pad}`);
+      equal(statusOf(b), 200);
+      equal(bodyOf(b), `page for /home${i}`);
+      const c = await rawTo(p, `GET /te${i} HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${n.toString(16)}\r\n${"x".repeat(n)}\r\n0\r\n\r\n`);
+      ok(statusOf(c) === 400 || statusOf(c) === 200, c);
+    }
+    const sent = new Set(["GET /home0", "GET /a1", "GET /home1", "GET /te1", "HEAD /a2", "GET /home2", "GET /te2"]);
+    deepEqual(o.lines.filter((l) => !sent.has(l)), [], "the origin saw only requests the client sent");
+    const empty = await rawTo(p, "GET /empty HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    equal(statusOf(empty), 200, "an empty GET body is no body");
+    ok(!/content-length/i.test(o.heads.at(-1)), "no framing header goes upstream without a body");
+  } finally {
+    child.kill();
+    o.server.closeAllConnections();
+    o.server.close();
+  }
+});
+
+test("an origin status outside 200–599 gets 502 and the proxy keeps serving", async () => {
+  const { createServer: createTcpServer } = await import("node:net");
+  const answers = { "/s999": "HTTP/1.1 999 Weird", "/s600": "HTTP/1.1 600 X", "/s101": "HTTP/1.1 101 Switching Protocols", "/s000": "HTTP/1.1 000 Zero" };
+  const tcp = createTcpServer((s) => s.on("data", (d) => {
+    const path = String(d).split(" ")[1];
+    s.write(`${answers[path] ?? "HTTP/1.1 200 OK"}\r\nContent-Length: 2\r\n\r\nok`);
+  }));
+  await new Promise((r) => tcp.listen(0, "127.0.0.1", r));
+  const { child, base: pbase } = await startProxy(`http://127.0.0.1:${tcp.address().port}`, []);
+  const p = Number(new URL(pbase).port);
+  let exited = false;
+  child.on("exit", () => (exited = true));
+  try {
+    for (const path of Object.keys(answers)) {
+      const answer = await rawTo(p, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`);
+      equal(statusOf(answer), 502, `${path}: ${answer}`);
+    }
+    const fine = await rawTo(p, "GET /fine HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+    equal(statusOf(fine), 200);
+    ok(!exited, "the proxy is still running");
+  } finally {
+    child.kill();
+    tcp.close();
+  }
+});
+
+test("routing headers a client could poison a page with never reach the origin", async () => {
+  const names = ["X-Forwarded-Scheme", "X-Forwarded-Ssl", "Front-End-Https", "X-Host", "X-Original-Host", "X-Forwarded-Server", "True-Client-IP", "X-Client-IP"];
+  await raw(`GET /routing-headers?cc=no-store HTTP/1.1\r\nHost: site.test\r\n${names.map((n) => `${n}: evil\r\n`).join("")}Connection: close\r\n\r\n`);
+  const [{ headers }] = await seen("/routing-headers");
+  deepEqual(names.filter((n) => headers[n.toLowerCase()] !== undefined), []);
+});
+
+test("Forwarded quotes host:port as a string and brackets only IPv6 literals (RFC 7239)", async () => {
+  for (const [host, expected] of [["127.0.0.1:39955", '"127.0.0.1:39955"'], ["cafe.de:8080", '"cafe.de:8080"'], ["[::1]:8080", '"[::1]:8080"'], ["cafe.de", "cafe.de"]]) {
+    const marker = `/fwd-quote-${hex(host)}-end`;
+    await raw(`GET ${marker}?cc=no-store HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+    const [{ headers }] = await seen(marker);
+    equal(Buffer.from(headers.forwarded, "hex").toString("latin1"), `for=127.0.0.1;host=${expected};proto=http`, host);
+  }
 });

@@ -6,10 +6,13 @@
 //
 // What reaches the origin: the method, the request's path and query (never
 // another host: an absolute-form target naming another host gets 400), the
-// body, and the request headers except hop-by-hop ones, those the Connection
+// body (a GET or HEAD with a non-empty body gets 400; Content-Length and
+// Transfer-Encoding go only with the body they frame), and the request
+// headers except hop-by-hop ones, those the Connection
 // header names, Expect (the proxy answers 100-continue itself) and the
 // routing headers a client could use to poison a shared page (X-Original-URL,
-// X-Rewrite-URL, X-HTTP-Method-Override and kin). X-Forwarded-For/-Host/-Proto
+// X-Rewrite-URL, X-HTTP-Method-Override, X-Host, X-Forwarded-Scheme, the
+// client-IP headers and kin: DROPPED below). X-Forwarded-For/-Host/-Proto
 // and Forwarded are always set by the proxy from the connection and the Host
 // header, never taken from the client; the Host header is part of the cache
 // key, and --key-header adds more. Bytes pass unchanged both ways (no decoding
@@ -18,6 +21,7 @@
 // makes the proxy drop the client connection so the truncation shows.
 import { createServer, request as httpRequest, Agent as HttpAgent } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
+import { isIPv6 } from "node:net";
 import { Readable, pipeline } from "node:stream";
 import { Cache, cachedFetch, POLICIES } from "../dist/node.js";
 
@@ -27,8 +31,19 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "p
  * itself, answers Expect itself, and drops headers that re-route a request
  * at the origin without being part of the cache key. */
 const DROPPED = new Set(["expect", "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
-  "x-forwarded-port", "x-forwarded-prefix", "x-real-ip", "x-original-url", "x-rewrite-url",
-  "x-http-method-override", "x-http-method", "x-method-override"]);
+  "x-forwarded-port", "x-forwarded-prefix", "x-forwarded-scheme", "x-forwarded-ssl", "x-forwarded-server",
+  "front-end-https", "x-host", "x-original-host", "x-real-ip", "true-client-ip", "x-client-ip",
+  "x-original-url", "x-rewrite-url", "x-http-method-override", "x-http-method", "x-method-override"]);
+/** Message framing: set upstream only for a body actually sent (see handle),
+ * so a header never describes bytes the origin would take from the next
+ * request on a kept-alive connection. */
+const FRAMING = new Set(["content-length", "transfer-encoding"]);
+/** The final statuses a Response can carry (RFC 9110 §15); anything else
+ * from the origin (101 to a plain request, 600, 999) is a bad gateway. */
+const FINAL_STATUS_MIN = 200;
+const FINAL_STATUS_MAX = 599;
+/** The most the proxy hands the socket at once (see pump). */
+const WRITE_CHUNK_BYTES = 64 * 1024;
 const USAGE = "usage: edgecache-proxy --origin URL --port N [--host 127.0.0.1] [--max-memory BYTES] [--policy P] [--ttl MS] [--key-header NAME]... [--max-body-size BYTES]";
 
 function usage(message) {
@@ -116,7 +131,7 @@ function toWebStream(readable) {
 function originFetch(request, target) {
   const url = new URL(request.url);
   const headers = {};
-  for (const [k, v] of request.headers) headers[k] = v;
+  for (const [k, v] of request.headers) if (request.body || !FRAMING.has(k)) headers[k] = v;
   headers.host = url.host;
   const send = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
@@ -126,7 +141,15 @@ function originFetch(request, target) {
       agent: url.protocol === "https:" ? httpsAgent : httpAgent, signal: request.signal,
     });
     req.on("error", reject);
-    req.on("response", (res) => resolve(fromOrigin(request, res)));
+    req.on("response", (res) => {
+      // An event handler must not throw: that would end the process.
+      try {
+        resolve(fromOrigin(request, res));
+      } catch (err) {
+        res.destroy();
+        reject(err);
+      }
+    });
     if (request.body) pipeline(Readable.fromWeb(request.body), req, () => {});
     else req.end();
   });
@@ -134,15 +157,17 @@ function originFetch(request, target) {
 
 /** The origin's answer as a Response, without hop-by-hop or Connection-named headers. */
 function fromOrigin(request, res) {
+  const status = res.statusCode;
+  if (!(status >= FINAL_STATUS_MIN && status <= FINAL_STATUS_MAX)) throw new Error(`the origin answered with status ${status}`);
   const named = connectionNamed(res.headers.connection);
   const headers = new Headers();
   for (let i = 0; i < res.rawHeaders.length; i += 2) {
     const name = res.rawHeaders[i].toLowerCase();
     if (!HOP_BY_HOP.has(name) && !named.has(name)) headers.append(name, res.rawHeaders[i + 1]);
   }
-  const bodyless = request.method === "HEAD" || res.statusCode === 204 || res.statusCode === 304;
+  const bodyless = request.method === "HEAD" || status === 204 || status === 304;
   if (bodyless) res.resume();
-  return new Response(bodyless ? null : toWebStream(res), { status: res.statusCode, statusText: res.statusMessage, headers });
+  return new Response(bodyless ? null : toWebStream(res), { status, statusText: res.statusMessage, headers });
 }
 
 /** The origin URL for a request target: the origin plus the path and query
@@ -169,10 +194,14 @@ function ownHost() {
   return `${args.host}:${server.address().port}`;
 }
 
-/** A Forwarded parameter value: a token, or a quoted string (IPv6 in brackets). */
+/** A Forwarded parameter value: a token, or else a quoted string (RFC 7239 §4). */
 function forwardedValue(value) {
-  if (value.includes(":") && !value.includes("[") && /^[0-9a-f:.]+$/i.test(value)) return `"[${value}]"`;
   return /^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(value) ? value : `"${value.replace(/["\\]/g, "\\$&")}"`;
+}
+
+/** A Forwarded node (the `for` address): an IPv6 literal goes in brackets (RFC 7239 §6). */
+function forwardedNode(address) {
+  return forwardedValue(isIPv6(address) ? `[${address}]` : address);
 }
 
 /** The headers forwarded to the origin (see the top of this file). */
@@ -182,7 +211,7 @@ function forwardedHeaders(req) {
   const cookies = [];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i].toLowerCase();
-    if (HOP_BY_HOP.has(name) || DROPPED.has(name) || named.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || DROPPED.has(name) || FRAMING.has(name) || named.has(name)) continue;
     if (name === "cookie") cookies.push(req.rawHeaders[i + 1]);
     else headers.append(name, req.rawHeaders[i + 1]);
   }
@@ -192,7 +221,7 @@ function forwardedHeaders(req) {
   headers.set("x-forwarded-for", client);
   headers.set("x-forwarded-host", host);
   headers.set("x-forwarded-proto", "http");
-  headers.set("forwarded", `for=${forwardedValue(client)};host=${forwardedValue(host)};proto=http`);
+  headers.set("forwarded", `for=${forwardedNode(client)};host=${forwardedValue(host)};proto=http`);
   return headers;
 }
 
@@ -207,17 +236,62 @@ function writeResponse(req, res, response) {
     response.body?.cancel().catch(() => {});
     return res.end();
   }
-  pipeline(Readable.fromWeb(response.body), res, (err) => {
-    if (err) res.destroy(err);
+  pump(response.body.getReader(), res).catch((err) => {
+    res.destroy(err);
   });
+}
+
+/** Resolves once `res` can take more, or has closed. */
+function drained(res) {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done).off("close", done);
+      resolve();
+    };
+    res.on("drain", done).on("close", done);
+  });
+}
+
+/** Writes a body at most WRITE_CHUNK_BYTES at a time, waiting for `drain`
+ * whenever the socket is full: a paused client holds one chunk, not the
+ * body. A client that goes away cancels the body. */
+async function pump(reader, res) {
+  const gone = () => reader.cancel().catch(() => {});
+  res.on("close", gone);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return void res.end();
+      for (let at = 0; at < value.length; at += WRITE_CHUNK_BYTES) {
+        if (res.destroyed) return;
+        const chunk = value.subarray(at, at + WRITE_CHUNK_BYTES);
+        if (!res.write(chunk)) await drained(res);
+      }
+    }
+  } finally {
+    res.off("close", gone);
+  }
+}
+
+/** Whether the request has a body: framing present, and for GET and HEAD
+ * (whose body has no meaning a cache could key on) a non-empty one. */
+function carriesBody(req) {
+  const length = req.headers["content-length"];
+  const chunked = req.headers["transfer-encoding"] !== undefined;
+  if (req.method === "GET" || req.method === "HEAD") return chunked || Number(length) > 0;
+  return chunked || length !== undefined;
+}
+
+function refuse(res, message) {
+  res.writeHead(400, { "content-type": "text/plain", connection: "close" });
+  res.end(`edgecache-proxy: ${message}\n`);
 }
 
 async function handle(req, res) {
   const target = upstreamTarget(req);
-  if (!target) {
-    res.writeHead(400, { "content-type": "text/plain", connection: "close" });
-    return res.end("edgecache-proxy: the request target must be a path on the origin\n");
-  }
+  if (!target) return refuse(res, "the request target must be a path on the origin");
+  const hasBody = carriesBody(req);
+  if (hasBody && (req.method === "GET" || req.method === "HEAD")) return refuse(res, `a ${req.method} request must not have a body`);
   // The client going away aborts the origin request (or leaves its collapsed flight).
   const controller = new AbortController();
   res.on("close", () => {
@@ -225,7 +299,10 @@ async function handle(req, res) {
   });
   try {
     const headers = forwardedHeaders(req);
-    const hasBody = req.method !== "GET" && req.method !== "HEAD" && (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined);
+    // Node's parser has checked the framing: a body is sent with its one
+    // Content-Length, or chunked when the client sent it chunked.
+    const length = req.headers["content-length"];
+    if (hasBody && length !== undefined && req.headers["transfer-encoding"] === undefined) headers.set("content-length", length);
     const init = { method: req.method, headers, redirect: "manual", signal: controller.signal };
     if (hasBody) Object.assign(init, { body: toWebStream(req), duplex: "half" });
     const response = target === "*" ? await originFetch(new Request(args.origin.origin, init), "*") : await cfetch(target, init);
@@ -248,7 +325,9 @@ const cfetch = cachedFetch(cache, {
   keyHeaders: ["x-forwarded-host", ...args.keyHeaders],
   ...(args.maxBodySize !== undefined && { maxBodySize: args.maxBodySize }),
 });
-const server = createServer(handle);
+// handle() answers its own errors; a throw it did not foresee drops this
+// one connection rather than rejecting into the process.
+const server = createServer((req, res) => handle(req, res).catch(() => res.destroy()));
 
 server.listen(args.port, args.host, () => {
   console.log(`edgecache-proxy listening on http://${ownHost()} → ${args.origin.href}`);

@@ -7,6 +7,7 @@
 // "cf-url:" + url, so an unsafe request invalidates every variant in O(1).
 
 import { currentAge } from "./fetch-freshness.js";
+import { sharedBytes } from "./fetch-body.js";
 
 /** Response headers never stored (hop-by-hop, and Set-Cookie, which is never shared). */
 export const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
@@ -96,8 +97,9 @@ export function lookup(ctx, url, request) {
   const base = keyOf(ctx, url, request);
   const varyBytes = io.getRaw(["cf-vary", base]);
   const vary = varyBytes ? JSON.parse(decoder.decode(varyBytes)) : [];
-  const raw = io.getRaw(["cf", base, varySignature(vary, request.headers)]);
-  return raw ? decodeEntry(raw) : undefined;
+  const signature = varySignature(vary, request.headers);
+  const raw = io.getRaw(["cf", base, signature]);
+  return raw ? decodeEntry(sharedBytes(ctx.shared, `${base}\n\n${signature}`, raw)) : undefined;
 }
 
 /** A stream of what was read so far followed by the rest of the reader. */
@@ -127,20 +129,32 @@ function concat(chunks, size) {
   return bytes;
 }
 
-/** Reads a body up to `limit` bytes; past that, hands back a stream of all of it instead. */
-export async function readLimited(response, limit) {
+/** Reads a body up to `limit` bytes, each taken from `budget`; past either,
+ * gives back what it took and hands back a stream of all of it instead. */
+export async function readLimited(response, limit, budget) {
   const length = Number(response.headers.get("content-length"));
-  if (Number.isFinite(length) && length > limit) return { stream: response.body };
+  if (Number.isFinite(length) && length > limit) return { stream: response.body, detail: "too-large" };
   if (!response.body) return { bytes: new Uint8Array(0) };
   const reader = response.body.getReader();
   const chunks = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let next;
+    try {
+      next = await reader.read();
+    } catch (err) {
+      budget.give(size);
+      throw err;
+    }
+    const { done, value } = next;
     if (done) return { bytes: concat(chunks, size) };
     chunks.push(value);
+    // Too big to store, or no room to buffer it: pass it through, starting with what was read.
+    const tooLarge = size + value.length > limit;
+    if (tooLarge || !budget.take(value.length)) {
+      budget.give(size);
+      return { stream: resumed(chunks, reader), detail: tooLarge ? "too-large" : "buffers-full" };
+    }
     size += value.length;
-    // Too big to store: pass it through, starting with what was read.
-    if (size > limit) return { stream: resumed(chunks, reader) };
   }
 }

@@ -2,13 +2,15 @@
 // Cache. Bodies, status and headers are stored as bytes in wasm memory;
 // freshness is computed here from the stored metadata with the cache's clock.
 // The rules live in fetch-freshness.js, the stored form in fetch-storage.js,
-// request collapsing in fetch-collapse.js; this file answers a request.
+// request collapsing in fetch-collapse.js, bodies in memory in
+// fetch-body.js; this file answers a request.
 
 import { Cache, internals, ms } from "./cache.js";
 import { describe } from "./keys.js";
-import { currentAge, policyOf, requestCacheControl, seconds, servesAuthorized, varyNames } from "./fetch-freshness.js";
+import { currentAge, isPersonal, policyOf, requestCacheControl, seconds, servesAuthorized, varyNames } from "./fetch-freshness.js";
 import { entryMeta, HOP_BY_HOP, keyOf, lookup, readLimited, store } from "./fetch-storage.js";
 import { join, sharesOutcome } from "./fetch-collapse.js";
+import { bytesStream, hold, missBudget } from "./fetch-body.js";
 
 export { parseCacheControl } from "./fetch-freshness.js";
 
@@ -19,6 +21,9 @@ const KEEP_ON_304 = new Set(["content-length", "content-encoding", "transfer-enc
 /** The default maxBodySize is this share of maxMemory: a few concurrent
  * misses buffering bodies for storing stay within the budget's order. */
 const DEFAULT_BODY_SHARE = 8;
+/** Concurrent misses together buffer at most this share of maxMemory for
+ * storing (or maxBodySize, if larger); past it a miss is passed through. */
+const MISS_BUFFER_SHARE = 4;
 const DEFAULT_KEEP_FOR_REVALIDATION = 300_000;
 /** In-flight origin requests per cache, shared by every cachedFetch on it (a
  * Worker makes one per request, to pass that request's waitUntil). */
@@ -72,16 +77,20 @@ function contextOf(cache, options) {
   config.maxBodySize = byteOption(options, "maxBodySize", Math.floor(io.maxMemory / DEFAULT_BODY_SHARE));
   const upstream = options.fetch ?? ((req) => globalThis.fetch(req));
   if (typeof upstream !== "function") throw new TypeError(`fetch must be a function; got ${describe(upstream)}`);
-  if (!flights.has(cache)) flights.set(cache, { inflight: new Map(), refreshing: new Map() });
-  return { cache, io, config, upstream, waitUntil, ...flights.get(cache) };
+  if (!flights.has(cache)) flights.set(cache, { inflight: new Map(), refreshing: new Map(), shared: new Map(), buffering: { bytes: 0 } });
+  const state = flights.get(cache);
+  const budget = missBudget(state.buffering, Math.max(config.maxBodySize, Math.floor(io.maxMemory / MISS_BUFFER_SHARE)));
+  return { cache, io, config, upstream, waitUntil, budget, ...state };
 }
 
-function fromStored(request, entry, status, now) {
+/** A response from a stored entry; `onDone` runs once its body is read or cancelled. */
+function fromStored(request, entry, status, now, onDone) {
   const headers = new Headers(entry.meta.headers);
   headers.set("age", String(Math.floor(Math.max(0, currentAge(entry.meta, now)) / 1000)));
   appendStatus(headers, status);
   const bodyless = request.method === "HEAD" || entry.meta.status === 204 || entry.meta.status === 304;
-  return new Response(bodyless ? null : entry.body.slice(), { status: entry.meta.status, statusText: entry.meta.statusText, headers });
+  if (bodyless) onDone?.();
+  return new Response(bodyless ? null : bytesStream(entry.body, onDone), { status: entry.meta.status, statusText: entry.meta.statusText, headers });
 }
 
 function passThrough(response, status) {
@@ -97,16 +106,22 @@ function withValidators(request, meta, signal) {
   return new Request(request.url, { method: "GET", headers, redirect: request.redirect, signal: signal ?? request.signal });
 }
 
-/** A 304 refreshes the stored response's headers and freshness (RFC 9111 §4.3.4). */
+/** A 304 refreshes the stored response's headers and freshness (RFC 9111
+ * §4.3.4), unless it may carry what belongs to one user: a 304 with
+ * Set-Cookie, or one answering Cookie or Authorization, goes (with its
+ * Set-Cookie) to its requester only and leaves the shared entry as it was. */
 function revalidated(ctx, url, request, conditional, response, reqTime, resTime) {
   const meta = conditional.meta;
   const merged = new Headers(meta.headers);
   for (const [k, v] of response.headers) if (!HOP_BY_HOP.has(k) && !KEEP_ON_304.has(k)) merged.set(k, v);
-  const synthetic = new Response(null, { status: meta.status, headers: merged });
-  const policy = policyOf(request, synthetic, ctx.config);
+  const cookies = response.headers.getSetCookie();
+  const personal = cookies.length > 0 || isPersonal(request);
+  const synthetic = new Response(null, { status: meta.status, statusText: meta.statusText, headers: merged });
+  const policy = personal ? null : policyOf(request, synthetic, ctx.config);
   if (policy) store(ctx, url, request, policy, entryMeta(synthetic, policy, reqTime, resTime), conditional.body);
-  const entry = { meta: { ...meta, headers: [...merged], reqTime, resTime, date: policy?.date ?? meta.date, age: 0, lifetime: policy?.lifetime ?? 0 }, body: conditional.body };
-  return { kind: "entry", entry, vary: varyNames(merged), request, status: `${NAME}; fwd=stale; fwd-status=304${policy ? "; stored" : ""}` };
+  const headers = [...merged, ...cookies.map((c) => ["set-cookie", c])];
+  const entry = { meta: { ...meta, headers, reqTime, resTime, date: policy?.date ?? meta.date, age: 0, lifetime: policy?.lifetime ?? 0 }, body: conditional.body };
+  return { kind: "entry", entry, vary: varyNames(merged), request, personal, status: `${NAME}; fwd=stale; fwd-status=304${policy ? "; stored" : ""}` };
 }
 
 /** One origin round trip whose outcome every waiter can rebuild a response from. */
@@ -117,29 +132,32 @@ async function fetchAndStore(ctx, url, request, conditional, signal) {
   const response = await ctx.upstream(forwarded);
   const resTime = io.now();
   if (conditional && response.status === 304) return revalidated(ctx, url, request, conditional, response, reqTime, resTime);
-  const policy = policyOf(request, response, ctx.config);
+  // A followed redirect's answer belongs to another URL: never stored under this one.
+  const policy = response.redirected ? null : policyOf(request, response, ctx.config);
   const fwd = conditional ? `fwd=stale; fwd-status=${response.status}` : "fwd=uri-miss";
   if (!policy) return { kind: "response", response, status: `${NAME}; ${fwd}` };
-  const read = await readLimited(response, ctx.config.maxBodySize);
+  const read = await readLimited(response, ctx.config.maxBodySize, ctx.budget);
   if (read.stream) {
-    return { kind: "response", response: new Response(read.stream, response), status: `${NAME}; ${fwd}; detail=too-large` };
+    return { kind: "response", response: new Response(read.stream, response), status: `${NAME}; ${fwd}; detail=${read.detail}` };
   }
   const meta = entryMeta(response, policy, reqTime, resTime);
   const stored = store(ctx, url, request, policy, meta, read.bytes);
-  return { kind: "entry", entry: { meta, body: read.bytes }, vary: policy.vary, request, status: `${NAME}; ${fwd}${stored ? "; stored" : ""}` };
+  // The buffer counts against the miss budget until the answer made from it is read.
+  const release = hold(ctx.budget, read.bytes.length, read.bytes);
+  return { kind: "entry", entry: { meta, body: read.bytes }, vary: policy.vary, request, release, status: `${NAME}; ${fwd}${stored ? "; stored" : ""}` };
 }
 
 /** A miss or a revalidation: joins (or leads) the flight for collapseKey. */
 async function answer(ctx, url, request, conditional, collapseKey) {
   const { outcome: pending, leader } = join(ctx.inflight, collapseKey, request, (signal) => fetchAndStore(ctx, url, request, conditional, signal));
   const outcome = await pending;
-  if (leader && outcome.kind === "entry") return fromStored(request, outcome.entry, outcome.status, ctx.io.now());
+  if (leader && outcome.kind === "entry") return fromStored(request, outcome.entry, outcome.status, ctx.io.now(), outcome.release);
   if (leader) return passThrough(outcome.response, outcome.status);
-  if (sharesOutcome(outcome, request)) return fromStored(request, outcome.entry, `${outcome.status}; collapsed`, ctx.io.now());
+  if (!outcome.personal && sharesOutcome(outcome, request)) return fromStored(request, outcome.entry, `${outcome.status}; collapsed`, ctx.io.now());
   if (outcome.kind === "entry") {
     // Another variant: this waiter fetches (and stores) its own.
     const own = await fetchAndStore(ctx, url, request, conditional);
-    return own.kind === "entry" ? fromStored(request, own.entry, own.status, ctx.io.now()) : passThrough(own.response, own.status);
+    return own.kind === "entry" ? fromStored(request, own.entry, own.status, ctx.io.now(), own.release) : passThrough(own.response, own.status);
   }
   // Not shareable (private, Set-Cookie, too large…): this waiter asks the origin itself.
   return passThrough(await ctx.upstream(request), `${NAME}; fwd=uri-miss`);
@@ -166,7 +184,7 @@ async function forwardUnsafe(ctx, request) {
 /** Starts one background revalidation per URL, handed to waitUntil. */
 function refreshInBackground(ctx, url, getRequest, entry) {
   if (ctx.refreshing.has(url)) return;
-  const p = fetchAndStore(ctx, url, getRequest, entry).catch(() => undefined).finally(() => ctx.refreshing.delete(url));
+  const p = fetchAndStore(ctx, url, getRequest, entry).then((outcome) => (outcome.release?.(), outcome.response?.body?.cancel()), () => undefined).finally(() => ctx.refreshing.delete(url));
   ctx.refreshing.set(url, p);
   if (ctx.waitUntil) ctx.waitUntil(p);
 }
@@ -179,17 +197,20 @@ async function fromEntry(ctx, request, url, entry, reqCC, collapseKey) {
   const age = currentAge(meta, now);
   const reqMaxAge = seconds(reqCC, "max-age");
   const fresh = age < meta.lifetime && !meta.noCache && !reqCC.has("no-cache") && !(reqMaxAge !== undefined && age > reqMaxAge);
-  if (fresh && !(request.headers.has("authorization") && !servesAuthorized(meta))) {
+  // Fresh or stale, a stored page answers Authorization only when the
+  // origin allowed it (RFC 9111 §3.5).
+  const mayAnswer = !(request.headers.has("authorization") && !servesAuthorized(meta));
+  if (fresh && mayAnswer) {
     return fromStored(request, entry, `${NAME}; hit`, now);
   }
   const getRequest = request.method === "HEAD" ? new Request(request, { method: "GET" }) : request;
   const staleness = age - meta.lifetime;
-  const mayServeStale = !meta.noCache && !meta.mustRevalidate && !reqCC.has("no-cache");
+  const mayServeStale = mayAnswer && !meta.noCache && !meta.mustRevalidate && !reqCC.has("no-cache");
   if (mayServeStale && staleness >= 0 && staleness < meta.swr) {
     refreshInBackground(ctx, url, getRequest, entry);
     return fromStored(request, entry, `${NAME}; hit; detail=stale-while-revalidate`, now);
   }
-  const staleIfError = !meta.noCache && staleness < meta.sie;
+  const staleIfError = mayAnswer && !meta.noCache && staleness < meta.sie;
   const staleAnswer = () => fromStored(request, entry, `${NAME}; hit; detail=stale-if-error`, ctx.io.now());
   let response;
   try {
@@ -215,7 +236,9 @@ async function fromEntry(ctx, request, url, entry, reqCC, collapseKey) {
 export function cachedFetch(cache, options = {}) {
   const ctx = contextOf(cache, options);
   return async function cfetch(input, init) {
-    const request = new Request(input, init);
+    // Redirects are not followed upstream unless the caller says so: a shared
+    // cache stores and returns the 3xx itself.
+    const request = new Request(input, { redirect: "manual", ...init });
     const method = request.method;
     if (method !== "GET" && method !== "HEAD") return forwardUnsafe(ctx, request);
     const url = normalizeUrl(request.url);

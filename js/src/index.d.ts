@@ -251,7 +251,9 @@ export interface CachedFetchOptions {
   fetch?: (request: Request) => Promise<Response>;
   /** Request headers added to the cache key (and to request collapsing) besides the URL, e.g. a tenant header. @default [] */
   keyHeaders?: readonly string[];
-  /** The largest body a miss buffers for storing; a larger one passes through unstored. @default Math.floor(maxMemory / 8) */
+  /** The largest body a miss buffers for storing; a larger one passes through unstored. Concurrent misses
+   * on one cache buffer at most max(maxBodySize, maxMemory / 4) together; past it a miss passes through
+   * unstored too. @default Math.floor(maxMemory / 8) */
   maxBodySize?: Bytes;
 }
 
@@ -259,6 +261,8 @@ export interface CachedFetchOptions {
  * A fetch() with a shared HTTP cache (RFC 9111) in front of the origin: it
  * honours Cache-Control, CDN-Cache-Control, Expires, Age and Vary, revalidates
  * with ETag/Last-Modified, collapses concurrent misses, and answers with Age
- * and an RFC 9211 Cache-Status header.
+ * and an RFC 9211 Cache-Status header. Redirects are returned, not followed
+ * (`redirect: "manual"` unless `init.redirect` says otherwise; a followed
+ * answer is never stored).
  */
 export declare function cachedFetch(cache: Cache<any>, options?: CachedFetchOptions): (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;

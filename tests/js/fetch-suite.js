@@ -464,6 +464,109 @@ test("maxBodySize: a larger body passes through unstored", async (lib) => {
   equal(await count(lib.origin, p), 2);
 });
 
+test("concurrent misses share one buffering budget: past it a miss passes through unstored until an answer is read", async (lib) => {
+  // 1 MiB cache: one body may be 128 KiB, misses buffer 256 KiB together.
+  const { cfetch } = setup(lib, {}, { maxMemory: 1024 * 1024 });
+  const size = 120_000;
+  const path = (n) => `/budget-${n}?cc=max-age%3D60&size=${size}`;
+  const held = [];
+  for (const n of [1, 2]) {
+    held.push(await cfetch(lib.origin + path(n)));
+    equal(held.at(-1).headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
+  }
+  const third = await cfetch(lib.origin + path(3));
+  ok(third.headers.get("cache-status").includes("detail=buffers-full"), third.headers.get("cache-status"));
+  equal((await third.text()).length, size, "the passed-through body is whole");
+  equal((await held[0].text()).length, size);
+  const fourth = await cfetch(lib.origin + path(4));
+  equal(fourth.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored", "reading an answer freed its share");
+  await fourth.text();
+  await held[1].text();
+  const hit = await cfetch(lib.origin + path(1));
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  equal((await hit.text()).length, size);
+});
+
+test("a 304 to a credentialed request, or with Set-Cookie, reaches only its requester and leaves the shared entry as it was", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = "/p304-user?etag=%22v1%22&cc=max-age%3D1&user304=1&cookie304=1";
+  await (await cfetch(lib.origin + p)).text();
+  t.advance(2000);
+  const alice = await cfetch(lib.origin + p, { headers: { cookie: "u=alice" } });
+  equal(alice.headers.get("x-user"), "u=alice");
+  equal(alice.headers.get("set-cookie"), "session=2; Path=/", "the user gets the 304's Set-Cookie");
+  ok(!alice.headers.get("cache-status").includes("stored"), alice.headers.get("cache-status"));
+  await alice.text();
+  const bob = await cfetch(lib.origin + p);
+  ok(bob.headers.get("x-user") !== "u=alice", "another user never gets the first user's 304 headers");
+  equal(bob.headers.get("set-cookie"), "session=3; Path=/", "a 304 with Set-Cookie refreshes nothing shared");
+  await bob.text();
+  // A 304 to an anonymous request without Set-Cookie refreshes the entry, reason phrase kept.
+  const q = "/p304-anon?etag=%22v1%22&cc=max-age%3D1&user304=1";
+  await (await cfetch(lib.origin + q)).text();
+  t.advance(2000);
+  const reval = await cfetch(lib.origin + q);
+  ok(reval.headers.get("cache-status").includes("fwd-status=304; stored"), reval.headers.get("cache-status"));
+  await reval.text();
+  const hit = await cfetch(lib.origin + q);
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  equal(hit.headers.get("x-user"), "anon");
+  equal(hit.statusText, "OK");
+  await hit.text();
+});
+
+test("redirects are not followed upstream: a 3xx is cached or not by its own headers and returned as is", async (lib) => {
+  const { cfetch } = setup(lib);
+  const target = "/redir-target?cc=max-age%3D60";
+  const p = `/redir?status=302&cc=no-store&location=${encodeURIComponent(target)}`;
+  for (let i = 0; i < 2; i++) {
+    const r = await cfetch(lib.origin + p);
+    equal(r.status, 302);
+    equal(r.headers.get("location"), target);
+    await r.text();
+  }
+  equal(await count(lib.origin, p), 2, "the no-store 302 was never stored");
+  equal(await count(lib.origin, target), 0, "the redirect target was never fetched");
+  const moved = `/moved?status=301&cc=max-age%3D60&location=${encodeURIComponent(target)}`;
+  await (await cfetch(lib.origin + moved)).text();
+  const hit = await cfetch(lib.origin + moved);
+  equal(hit.status, 301);
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  await hit.text();
+  const followed = await cfetch(lib.origin + p, { redirect: "follow" });
+  equal(followed.status, 200, "an explicit redirect: follow is honoured");
+  ok(!followed.headers.get("cache-status").includes("stored"), "but the target's answer is never stored under the original URL");
+  await followed.text();
+  const again = await cfetch(lib.origin + p, { redirect: "follow" });
+  ok(!again.headers.get("cache-status").includes("hit"));
+  await again.text();
+});
+
+test("stale-while-revalidate and stale-if-error never serve a shared page to Authorization without public/s-maxage/must-revalidate", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const auth = { headers: { authorization: "Bearer alice" } };
+  const swr = "/swr-auth?cc=max-age%3D1%2C%20stale-while-revalidate%3D60";
+  await (await cfetch(lib.origin + swr)).text();
+  t.advance(2000);
+  const a = await cfetch(lib.origin + swr, auth);
+  ok(!a.headers.get("cache-status").includes("stale-while-revalidate"), a.headers.get("cache-status"));
+  ok((await a.text()).includes("auth=Bearer alice"), "the origin answered the credentialed request");
+  const sie = "/sie-auth?cc=max-age%3D1%2C%20stale-if-error%3D60";
+  await (await cfetch(lib.origin + sie)).text();
+  t.advance(2000);
+  await failMode(lib.origin, "/sie-auth", "500");
+  try {
+    const b = await cfetch(lib.origin + sie, auth);
+    equal(b.status, 500, "the origin's error, not the shared stale page");
+    await b.text();
+    const anon = await cfetch(lib.origin + sie);
+    equal(anon.status, 200, "an anonymous request still gets the stale page");
+    await anon.text();
+  } finally {
+    await failMode(lib.origin, "/sie-auth", "off");
+  }
+});
+
 export function fetchSuite() {
   return tests;
 }

@@ -10,6 +10,8 @@
 //   ?status=n    status                 ?size=n    body of n bytes ("x"), streamed
 //   ?delay=ms    answer after a delay   ?location=… Location  ?clocation=… Content-Location
 //   ?counted=1   X-Origin-Count: n (also on a 304)
+//   ?cookie304=1 on a 304 only: Set-Cookie: session=<n>
+//   ?user304=1   on a 304 only: X-User: the request's Cookie, or "anon"
 //   ?reflect=h   the body is request header h's value (latin-1 bytes kept)
 //   ?echo=1      the body is the request body
 //   ?latin=1     X-Latin: the latin-1 bytes "caf\xe9"
@@ -102,6 +104,8 @@ export async function startOrigin() {
       if (q.has("hop")) Object.assign(out, { connection: "x-hop", "x-hop": "1" });
       const respond = () => {
         if (q.has("etag") && req.headers["if-none-match"] === q.get("etag")) {
+          if (q.has("cookie304")) out["set-cookie"] = `session=${n}; Path=/`;
+          if (q.has("user304")) out["x-user"] = req.headers.cookie ?? "anon";
           res.writeHead(304, out);
           return res.end();
         }
