@@ -259,6 +259,8 @@ export interface CachedFetchOptions {
  * A fetch() with a shared HTTP cache (RFC 9111) in front of the origin: it
  * honours Cache-Control, CDN-Cache-Control, Expires, Age and Vary, revalidates
  * with ETag/Last-Modified, collapses concurrent misses, and answers with Age
- * and an RFC 9211 Cache-Status header.
+ * and an RFC 9211 Cache-Status header. Over a cache with a `tier`, responses
+ * are shared by every cache on it ("edgecache; hit; detail=l2"), and a method
+ * not known safe invalidates its URL in all of them.
  */
 export declare function cachedFetch(cache: Cache<any>, options?: CachedFetchOptions): (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
