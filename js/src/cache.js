@@ -28,6 +28,9 @@ export const HOST_STATS = Object.freeze(["loads", "coalesced", "loadErrors", "ma
 const DEFAULT_TIER_TIMEOUT_MS = 50;
 /** How long a cross-isolate load lock is held at most (a Tier's lockTtl overrides it). */
 const DEFAULT_LOCK_TTL_MS = 5_000;
+/** The codec name cachedFetch's raw bytes carry in the tier: no codec has
+ * it, so only raw reads accept them (a getOrLoad of the same key misses). */
+const RAW_CODEC_NAME = "raw";
 /** The stats() fields a cache with a tier adds. */
 export const TIER_STATS = Object.freeze(["tierHits", "tierMisses", "tierErrors", "tierDropped"]);
 /** Up to this many bytes, copying byte by byte beats making a subarray view. */
@@ -593,10 +596,15 @@ export class Cache {
     return {
       now: () => this.#time(),
       maxMemory: this.#maxMemory,
-      /** Stores bytes as they are. */
+      /** Whether there is a tier to read through (tierRaw). */
+      tiered: this.#link !== null,
+      /** Stores bytes as they are (and queues them for the tier, as raw bytes). */
       setRaw: (key, bytes, options) => {
         this.#live();
-        return this.#write(key, bytes, this.#writeOpts(options, "set"), { codec: bytesCodec });
+        const o = this.#writeOpts(options, "set");
+        const stored = this.#write(key, bytes, o, { codec: bytesCodec });
+        if (stored && this.#link !== null) this.#sendRaw(key, bytes, o);
+        return stored;
       },
       /** A copy of the stored bytes, or undefined. */
       getRaw: (key) => {
@@ -607,7 +615,34 @@ export class Cache {
         if (r === STATUS.MISS) return undefined;
         return this.#fail(r);
       },
+      /** The raw bytes the tier holds for `key` (L1 is filled with them), or undefined. */
+      tierRaw: (key) => this.#tierRaw(key),
     };
+  }
+
+  /** Queues raw bytes for the tier. They are not a change of the key (no
+   * cascade, no message): an HTTP response replaces its own copy only. */
+  #sendRaw(key, bytes, o) {
+    const ttl = o.ttl >= 0 ? o.ttl : this.#ttl;
+    const meta = {
+      expiresAt: ttl > 0 ? this.#time() + ttl : 0, swr: 0, sie: 0, tags: o.tags, deps: o.deps,
+      tagIds: o.tags.map(tierTagId), depIds: o.deps.map(tierKeyId),
+    };
+    this.#link.set(tierKeyId(key), key, bytes, meta, ttl, false, RAW_CODEC_NAME);
+  }
+
+  /** An L1 miss read through to the tier: a live raw entry fills L1 with its
+   * remaining lifetime and tags (unless a remote invalidation came meanwhile). */
+  async #tierRaw(key) {
+    this.#live();
+    const link = this.#link;
+    if (link === null) return undefined;
+    const epoch = link.epoch;
+    const entry = await link.read(tierKeyId(key), RAW_CODEC_NAME);
+    if (entry === undefined || this.#freed) return undefined;
+    if (entry.meta.expiresAt !== 0 && this.#time() >= entry.meta.expiresAt) return undefined;
+    if (epoch === link.epoch) this.#fill(key, entry);
+    return entry.value;
   }
 
   // ----- the contract -----

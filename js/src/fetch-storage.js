@@ -102,6 +102,28 @@ export function lookup(ctx, url, request) {
   return raw ? decodeEntry(sharedBytes(ctx.shared, `${base}\n\n${signature}`, raw)) : undefined;
 }
 
+/** Raw bytes under `key`: L1's, else the tier's (`shared`: read from the tier). */
+async function readThrough(io, key) {
+  const here = io.getRaw(key);
+  if (here !== undefined) return { bytes: here, shared: false };
+  const bytes = await io.tierRaw(key);
+  return bytes === undefined ? undefined : { bytes, shared: true };
+}
+
+/**
+ * The stored entry for this request's variant read through to the cache's
+ * tier, or undefined; an entry from the tier says so (`shared`). The Vary
+ * names and the entry without Vary are read at once: most responses have no
+ * Vary, and then the second read is the answer.
+ */
+export async function lookupShared(ctx, url, request) {
+  const base = keyOf(ctx, url, request);
+  const [varyRead, plainRead] = await Promise.all([readThrough(ctx.io, ["cf-vary", base]), readThrough(ctx.io, ["cf", base, ""])]);
+  const vary = varyRead ? JSON.parse(decoder.decode(varyRead.bytes)) : [];
+  const read = vary.length ? await readThrough(ctx.io, ["cf", base, varySignature(vary, request.headers)]) : plainRead;
+  return read ? { ...decodeEntry(read.bytes), shared: read.shared } : undefined;
+}
+
 /** A stream of what was read so far followed by the rest of the reader. */
 function resumed(chunks, reader) {
   return new ReadableStream({

@@ -8,14 +8,15 @@
 import { Cache, internals, ms } from "./cache.js";
 import { describe } from "./keys.js";
 import { currentAge, isPersonal, policyOf, requestCacheControl, seconds, servesAuthorized, varyNames } from "./fetch-freshness.js";
-import { entryMeta, HOP_BY_HOP, keyOf, lookup, readLimited, store } from "./fetch-storage.js";
+import { entryMeta, HOP_BY_HOP, keyOf, lookup, lookupShared, readLimited, store } from "./fetch-storage.js";
 import { join, sharesOutcome } from "./fetch-collapse.js";
 import { bytesStream, hold, missBudget } from "./fetch-body.js";
 
 export { parseCacheControl } from "./fetch-freshness.js";
 
 const NAME = "edgecache";
-const UNSAFE = new Set(["POST", "PUT", "DELETE", "PATCH"]);
+/** Methods known safe (RFC 9110 §9.2.1): every other one invalidates its URL (RFC 9111 §4.4). */
+const SAFE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 /** Headers a 304 must not overwrite in the stored response (RFC 9111 §3.2). */
 const KEEP_ON_304 = new Set(["content-length", "content-encoding", "transfer-encoding", "content-range"]);
 /** The default maxBodySize is this share of maxMemory: a few concurrent
@@ -164,10 +165,11 @@ async function answer(ctx, url, request, conditional, collapseKey) {
 }
 
 /** Methods other than GET and HEAD go to the origin; a successful unsafe one
- * invalidates its URL and the same-origin Location/Content-Location. */
+ * invalidates its URL and the same-origin Location/Content-Location, in
+ * this isolate and, through the cache's tier, in every other. */
 async function forwardUnsafe(ctx, request) {
   const response = await ctx.upstream(request);
-  if (UNSAFE.has(request.method) && response.status < 400) {
+  if (!SAFE.has(request.method) && response.status < 400) {
     const url = normalizeUrl(request.url);
     const origin = new URL(url).origin;
     ctx.cache.invalidateTag(`cf-url:${url}`);
@@ -201,7 +203,7 @@ async function fromEntry(ctx, request, url, entry, reqCC, collapseKey) {
   // origin allowed it (RFC 9111 §3.5).
   const mayAnswer = !(request.headers.has("authorization") && !servesAuthorized(meta));
   if (fresh && mayAnswer) {
-    return fromStored(request, entry, `${NAME}; hit`, now);
+    return fromStored(request, entry, entry.shared ? `${NAME}; hit; detail=l2` : `${NAME}; hit`, now);
   }
   const getRequest = request.method === "HEAD" ? new Request(request, { method: "GET" }) : request;
   const staleness = age - meta.lifetime;
@@ -228,6 +230,14 @@ async function fromEntry(ctx, request, url, entry, reqCC, collapseKey) {
   return new Response(null, response);
 }
 
+/** An L1 miss on a cache with a tier: the tier's entry, unless this isolate
+ * already asks the origin (then the miss joins that request). After the
+ * read, L1 again: a request of this isolate may have stored it meanwhile. */
+async function lookupThrough(ctx, url, request, collapseKey) {
+  if (!ctx.io.tiered || ctx.inflight.has(collapseKey)) return undefined;
+  return (await lookupShared(ctx, url, request)) ?? lookup(ctx, url, request);
+}
+
 /**
  * A fetch() with a shared HTTP cache in front of the origin.
  * @param {Cache} cache
@@ -247,7 +257,7 @@ export function cachedFetch(cache, options = {}) {
     // Misses collapse on method + URL (+ keyHeaders); Vary and credentials
     // decide afterwards whether a waiter may take the leader's answer.
     const collapseKey = `${method} ${keyOf(ctx, url, request)}`;
-    const entry = lookup(ctx, url, request);
+    const entry = lookup(ctx, url, request) ?? (await lookupThrough(ctx, url, request, collapseKey));
     if (entry) return fromEntry(ctx, request, url, entry, reqCC, collapseKey);
     // A HEAD miss is forwarded as a HEAD: nothing to store, no body to drain.
     if (method === "HEAD") return passThrough(await ctx.upstream(request), `${NAME}; fwd=uri-miss`);

@@ -263,6 +263,8 @@ export interface CachedFetchOptions {
  * with ETag/Last-Modified, collapses concurrent misses, and answers with Age
  * and an RFC 9211 Cache-Status header. Redirects are returned, not followed
  * (`redirect: "manual"` unless `init.redirect` says otherwise; a followed
- * answer is never stored).
+ * answer is never stored). Over a cache with a `tier`, responses are shared
+ * by every cache on it ("edgecache; hit; detail=l2"), and a method not known
+ * safe invalidates its URL in all of them.
  */
 export declare function cachedFetch(cache: Cache<any>, options?: CachedFetchOptions): (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;

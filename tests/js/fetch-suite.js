@@ -1,6 +1,6 @@
 // The cachedFetch suite: every behaviour against a real origin server
 // (tests/runtimes/origin.mjs), run unchanged in Node, Deno and workerd. Each
-// test gets the package exports and `origin`, the origin's base URL. Time is
+// test gets the package exports, `memoryTier` (edgecache/memory) and `origin`, the origin's base URL. Time is
 // the cache's injected clock; the origin sends no Date unless asked to.
 
 import { ok, equal, rejects } from "./assert.js";
@@ -565,6 +565,126 @@ test("stale-while-revalidate and stale-if-error never serve a shared page to Aut
   } finally {
     await failMode(lib.origin, "/sie-auth", "off");
   }
+});
+
+test("a method not known safe (PURGE) invalidates its URL like POST", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/purge?cc=max-age%3D60";
+  await (await cfetch(lib.origin + p)).text();
+  equal((await cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; hit");
+  await (await cfetch(lib.origin + p, { method: "PURGE" })).text();
+  ok((await cfetch(lib.origin + p)).headers.get("cache-status").includes("fwd=uri-miss"), "PURGE invalidated the URL");
+});
+
+// ----- over a shared tier: caches on one memoryTier play isolates -----
+
+/** Lets queued microtasks and timers of 0 ms run (the tier's message delivery). */
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+/** `n` caches on one memoryTier and one clock, each with its cachedFetch. */
+function isolates(lib, n = 2, opts = {}) {
+  const t = clock();
+  const tier = lib.memoryTier({ now: t.now });
+  const list = Array.from({ length: n }, () => {
+    const cache = new lib.Cache({ now: t.now, tier });
+    return { cache, cfetch: lib.cachedFetch(cache, opts) };
+  });
+  return { t, tier, list, free: () => list.forEach((x) => x.cache.free()) };
+}
+
+test("over a tier, a response stored by one isolate is a hit in another (detail=l2) with its Age", async (lib) => {
+  const { t, list: [a, b], free } = isolates(lib);
+  const p = "/l2?cc=max-age%3D60&age=5";
+  const first = await a.cfetch(lib.origin + p);
+  equal(first.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
+  const text = await first.text();
+  await a.cache.flush();
+  t.advance(20_000);
+  const fromL2 = await b.cfetch(lib.origin + p);
+  equal(fromL2.headers.get("cache-status"), "edgecache; hit; detail=l2");
+  equal(fromL2.headers.get("age"), "25", "the origin's Age plus the time since A stored it");
+  equal(await fromL2.text(), text);
+  equal(b.cache.stats().tierHits >= 1, true);
+  t.advance(10_000);
+  const fromL1 = await b.cfetch(lib.origin + p);
+  equal(fromL1.headers.get("cache-status"), "edgecache; hit", "L1 was filled");
+  equal(fromL1.headers.get("age"), "35");
+  equal(await fromL1.text(), text);
+  equal(await count(lib.origin, p), 1);
+  t.advance(25_000);
+  const expired = await b.cfetch(lib.origin + p);
+  ok(expired.headers.get("cache-status").includes("fwd=uri-miss"), "L1 kept the remaining lifetime, not a new one");
+  await expired.text();
+  equal(await count(lib.origin, p), 2);
+  free();
+});
+
+test("over a tier, Vary variants stored by one isolate are hits in another; others miss", async (lib) => {
+  const { list: [a, b], free } = isolates(lib);
+  const p = "/l2vary?cc=max-age%3D60&vary=accept";
+  const get = (x, accept) => x.cfetch(lib.origin + p, { headers: { accept } });
+  await (await get(a, "text/a")).text();
+  await (await get(a, "text/b")).text();
+  await a.cache.flush();
+  const vb = await get(b, "text/b");
+  equal(vb.headers.get("cache-status"), "edgecache; hit; detail=l2");
+  ok((await vb.text()).includes("accept=text/b"));
+  const va = await get(b, "text/a");
+  equal(va.headers.get("cache-status"), "edgecache; hit; detail=l2");
+  ok((await va.text()).includes("accept=text/a"));
+  const vc = await get(b, "text/c");
+  ok(vc.headers.get("cache-status").includes("fwd=uri-miss"), "a variant nobody stored");
+  ok((await vc.text()).includes("accept=text/c"));
+  equal(await count(lib.origin, p), 3);
+  free();
+});
+
+test("over a tier, a POST in one isolate invalidates the URL in every isolate and in the tier", async (lib) => {
+  const { list: [a, b, c], free } = isolates(lib, 3);
+  const p = "/l2post?cc=max-age%3D60";
+  await (await a.cfetch(lib.origin + p)).text();
+  await a.cache.flush();
+  equal((await b.cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; hit; detail=l2");
+  equal((await a.cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; hit");
+  await (await b.cfetch(lib.origin + p, { method: "POST", body: "x" })).text();
+  await b.cache.flush();
+  await tick();
+  const again = await a.cfetch(lib.origin + p);
+  ok(again.headers.get("cache-status").includes("fwd=uri-miss"), "A's stored response was invalidated");
+  ok((await again.text()).startsWith("v3"));
+  const fresh = await c.cfetch(lib.origin + p);
+  ok(!fresh.headers.get("cache-status").includes("fwd="), "C gets A's new response from the tier, never the old one");
+  ok((await fresh.text()).startsWith("v3"));
+  free();
+});
+
+test("over a tier, concurrent misses in one isolate make one origin request", async (lib) => {
+  const { list: [, b], free } = isolates(lib);
+  const p = "/l2herd?cc=max-age%3D60&delay=50";
+  const responses = await Promise.all([1, 2, 3].map(() => b.cfetch(lib.origin + p)));
+  const texts = await Promise.all(responses.map((r) => r.text()));
+  equal(await count(lib.origin, p), 1);
+  ok(texts.every((x) => x === texts[0]));
+  free();
+});
+
+test("over a tier that is down, cachedFetch answers from the origin and L1; nothing throws", async (lib) => {
+  const { tier, list: [a, b], free } = isolates(lib);
+  tier.down(true);
+  const p = "/l2down?cc=max-age%3D60";
+  const ra = await a.cfetch(lib.origin + p);
+  equal(ra.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
+  await ra.text();
+  await a.cache.flush();
+  const rb = await b.cfetch(lib.origin + p);
+  ok(rb.headers.get("cache-status").includes("fwd=uri-miss"));
+  await rb.text();
+  equal((await a.cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; hit", "L1 still serves");
+  equal(await count(lib.origin, p), 2);
+  ok(b.cache.stats().tierErrors >= 1);
+  await (await b.cfetch(lib.origin + p, { method: "POST", body: "x" })).text();
+  tier.down(false);
+  free();
 });
 
 export function fetchSuite() {

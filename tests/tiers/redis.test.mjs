@@ -8,10 +8,11 @@ import { createInterface } from "node:readline";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
-import { Cache } from "../../js/dist/node.js";
+import { Cache, cachedFetch } from "../../js/dist/node.js";
 import { redisTier } from "../../js/dist/tiers/redis.js";
 import { tierKeyId } from "../../js/dist/tiers/memory.js";
 import { startRedis, stopRedis } from "./redis-server.mjs";
+import { startOrigin } from "../runtimes/origin.mjs";
 
 // The redis client is a dev dependency of js/ (a peer dependency of edgecache/redis).
 const { createClient } = createRequire(new URL("../../js/package.json", import.meta.url))("redis");
@@ -287,6 +288,32 @@ test("Redis slower than the timeout: the call goes on through the loader", async
   }
   a.free();
   await stopRedis(own);
+});
+
+test("cachedFetch: a response stored by one process is a hit in another; a POST invalidates it in both", async (t) => {
+  const origin = await startOrigin();
+  t.after(() => origin.close());
+  const { caches: [a, b] } = await caches(2);
+  const [fa, fb] = [cachedFetch(a), cachedFetch(b)];
+  const url = `${origin.base}/redis-fetch?cc=max-age%3D60`;
+  const first = await fa(url);
+  assert.equal(first.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
+  const text = await first.text();
+  await a.flush();
+  const shared = await fb(url);
+  assert.equal(shared.headers.get("cache-status"), "edgecache; hit; detail=l2");
+  assert.equal(await shared.text(), text);
+  const counted = async () => (await (await fetch(`${origin.base}/__count?url=${encodeURIComponent("/redis-fetch?cc=max-age%3D60")}`)).json()).count;
+  assert.equal(await counted(), 1);
+  await (await fb(url, { method: "POST", body: "x" })).text();
+  await b.flush();
+  // A HEAD is answered from A's stored response until the invalidation arrives, then forwarded.
+  await within(1000, async () => (await fa(url, { method: "HEAD" })).headers.get("cache-status").includes("fwd="), "the POST reached A");
+  const fetched = await fa(url);
+  assert.ok(fetched.headers.get("cache-status").includes("fwd=uri-miss"));
+  await fetched.text();
+  a.free();
+  b.free();
 });
 
 test("redisTier checks its arguments", () => {

@@ -169,9 +169,10 @@ export class TierLink {
 
   /**
    * The entry stored under `id`, parsed, or undefined (absent, unreadable,
-   * the tier down or slow: the last three counted in tierErrors).
+   * the tier down or slow: the last three counted in tierErrors). `codecName`:
+   * the codec the entry must have been written with (the cache's by default).
    */
-  async read(id) {
+  async read(id, codecName = this.#codecName) {
     if (this.#isDown()) {
       this.counters.tierErrors++;
       return undefined;
@@ -189,7 +190,7 @@ export class TierLink {
       return undefined;
     }
     try {
-      const entry = decodeEntry(bytes, this.#codecName);
+      const entry = decodeEntry(bytes, codecName);
       this.counters.tierHits++;
       return entry;
     } catch (err) {
@@ -236,11 +237,12 @@ export class TierLink {
   /**
    * Queues a write of `value` (the codec's bytes). `change`: the write is a
    * change of the key (dependents go in L2 and in every isolate); a load's
-   * result or an L2 fill is not. Resolves true when the tier has it, false
-   * when it was dropped.
+   * result or an L2 fill is not. `codecName`: the codec the bytes are in
+   * (the cache's by default). Resolves true when the tier has it, false when
+   * it was dropped.
    */
-  set(id, key, value, meta, ttl, change) {
-    const bytes = encodeEntry(this.#codecName, meta, value);
+  set(id, key, value, meta, ttl, change, codecName = this.#codecName) {
+    const bytes = encodeEntry(codecName, meta, value);
     return this.#enqueue({ type: "set", id, key, bytes, ttl, tagIds: meta.tagIds, depIds: meta.depIds, change });
   }
 
