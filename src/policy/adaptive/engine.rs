@@ -178,7 +178,6 @@ impl Engine {
         if self.evicted.is_none() {
             self.evicted = Some(alloc::boxed::Box::new(EvictedKeys::new(
                 REMEMBERED_SHARE * self.max_bytes,
-                REMEMBERED_SHARE * self.max_entries,
             )));
         }
     }
@@ -524,11 +523,22 @@ impl Engine {
         }
     }
 
+    /// Remembers an entry evicted from the small queue. The memory keeps
+    /// at most `REMEMBERED_SHARE` of the capacity in entries (the entries
+    /// held, for a byte budget), as the paper sizes its ghost queue: bounded
+    /// by weight alone, many small evictions behind a few large entries held
+    /// would mean many fingerprints outside the budget.
     fn remember(&mut self, store: &Store, slot: u32) {
+        let entries = if self.max_entries > 0.0 {
+            self.max_entries
+        } else {
+            self.len() as f64
+        };
         if let Some(q) = self.evicted.as_mut() {
             q.remember(
                 fingerprint(store.hash(store.key(slot))),
                 weight(store, slot),
+                REMEMBERED_SHARE * entries,
             );
         }
     }

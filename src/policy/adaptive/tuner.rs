@@ -24,7 +24,7 @@
 //! `bench/REPLAY.md` has the rules and thresholds that were measured.
 
 use super::engine::Structure;
-use super::simulator::{Simulator, GHOST_ENTRIES, STRUCTURES};
+use super::simulator::{Simulator, ESTIMATE_SLACK, GHOST_ENTRIES, STRUCTURES};
 use crate::rng::Rng;
 use alloc::vec::Vec;
 
@@ -61,6 +61,8 @@ pub(super) struct Tuner {
     period: u64,
     /// Entries a ghost holds (estimated, for a byte budget).
     ghost_entries: f64,
+    /// The cache's size in entries the ghosts were made for.
+    entries: f64,
 }
 
 impl Tuner {
@@ -76,6 +78,7 @@ impl Tuner {
             reads: 0,
             period: 0,
             ghost_entries: 0.0,
+            entries: 0.0,
         }
     }
 
@@ -96,24 +99,50 @@ impl Tuner {
     /// with.
     pub fn start(&mut self, max_bytes: f64, max_entries: f64, entries: f64) -> Structure {
         self.started = true;
+        if self.make_ghosts(max_bytes, max_entries, entries) {
+            // Nothing was evicted yet, so the start can still change for free
+            // (a byte-budget cache only now knows its size in entries).
+            self.current = start_for(entries);
+        }
+        self.structure()
+    }
+
+    /// Byte budget only: whether the ghosts outgrew the estimate of the
+    /// cache's size in entries they were made for.
+    pub fn outgrown(&self) -> bool {
+        self.sim.as_ref().is_some_and(Simulator::outgrown)
+    }
+
+    /// Makes the ghosts again, empty, for a byte-budget cache now estimated
+    /// at `entries` entries, if that is `ESTIMATE_SLACK` times the estimate
+    /// they were made for (the structure stays: the cache has evicted by now).
+    pub fn resize(&mut self, max_bytes: f64, entries: f64) {
+        if entries >= ESTIMATE_SLACK * self.entries {
+            self.make_ghosts(max_bytes, 0.0, entries);
+        }
+    }
+
+    /// Makes the ghosts and an empty histogram; false (and no simulation) if
+    /// they cannot be allocated.
+    fn make_ghosts(&mut self, max_bytes: f64, max_entries: f64, entries: f64) -> bool {
+        self.sim = None;
         let mut outcomes = Vec::new();
         if outcomes.try_reserve_exact(OUTCOMES).is_err() {
-            return self.structure(); // no simulation: the structure stays
+            return false;
         }
         let Some(sim) = Simulator::new(self.seed, max_bytes, max_entries, entries) else {
-            return self.structure();
+            return false;
         };
         outcomes.resize(OUTCOMES, 0);
         self.outcomes = outcomes;
+        self.reads = 0;
+        self.entries = entries;
         self.ghost_entries = sim.ghost_entries();
         // A decision every half ghost-cache of sampled reads, so that even
         // short traces see several.
         self.period = (self.ghost_entries / 2.0).max(MIN_PERIOD) as u64;
         self.sim = Some(sim);
-        // Nothing was evicted yet, so the start can still change for free
-        // (a byte-budget cache only now knows its size in entries).
-        self.current = start_for(entries);
-        self.structure()
+        true
     }
 
     /// Has the simulator replay one request. Returns the structure to adopt
