@@ -114,6 +114,16 @@ impl Simulator {
         self.outgrown
     }
 
+    /// Entries the fullest ghost holds.
+    #[cfg(test)]
+    pub fn largest_ghost(&self) -> usize {
+        self.ghosts
+            .iter()
+            .map(|g| g.engine.len())
+            .max()
+            .unwrap_or(0)
+    }
+
     fn sampled(&self, hash: u64) -> bool {
         (hash >> SAMPLE_SHIFT) & self.mask == 0
     }

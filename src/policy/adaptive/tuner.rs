@@ -204,3 +204,35 @@ fn start_for(entries: f64) -> usize {
         S3FIFO
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::GOLDEN_RATIO;
+
+    #[test]
+    fn ghosts_made_for_a_low_estimate_stay_bounded_until_remade() {
+        // A byte-budget cache half full of one huge value estimates its size
+        // at one entry; then come 20,000 small writes. Unbounded, each ghost
+        // would hold the whole budget of them (10,000 entries).
+        let mut t = Tuner::new(3, 0);
+        t.start(1e6, 0.0, 1.0);
+        let mut rng = Rng::new(5);
+        let mut write = |t: &mut Tuner, from: u64| {
+            for i in from..from + 20_000 {
+                t.record(i.wrapping_mul(GOLDEN_RATIO), 100, false, &mut rng);
+            }
+        };
+        write(&mut t, 0);
+        let largest = t.sim.as_ref().map_or(0, Simulator::largest_ghost);
+        assert!(largest <= 2, "a ghost holds {largest} entries");
+        assert!(t.outgrown());
+        t.resize(1e6, 1.5); // not twice the estimate: the ghosts stay
+        assert!(t.outgrown());
+        t.resize(1e6, 10_000.0);
+        assert!(!t.outgrown(), "remade for the new estimate");
+        write(&mut t, 20_000);
+        let largest = t.sim.as_ref().map_or(0, Simulator::largest_ghost);
+        assert!(largest <= 2 * 2048, "a ghost holds {largest} entries");
+    }
+}
