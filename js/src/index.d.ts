@@ -40,7 +40,9 @@ export interface CacheOptions {
   maxEntries?: number;
   /**
    * Eviction policy. `"allkeys-adaptive"` keeps policy metadata outside `maxMemory`: about 58 KiB
-   * for a small cache, about 64 bytes per entry of capacity for a large one. @default "allkeys-lru"
+   * for a small cache, about 64 bytes per entry of capacity for a large one (with only a byte
+   * budget, per entry held: its memory of evicted keys keeps at most two per entry held, and its
+   * sampled simulation a bounded number of keys). @default "allkeys-lru"
    */
   policy?: Policy;
   /**

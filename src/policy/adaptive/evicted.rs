@@ -25,7 +25,6 @@ pub(crate) struct EvictedKeys {
     head_seq: u64,
     bytes: u64,
     max_bytes: f64,
-    max_entries: f64,
 }
 
 fn table_hash(fp: u32) -> u64 {
@@ -33,26 +32,25 @@ fn table_hash(fp: u32) -> u64 {
 }
 
 impl EvictedKeys {
-    /// A queue that remembers up to `max_bytes` of weight and, when
-    /// `max_entries` is positive, that many keys.
-    pub fn new(max_bytes: f64, max_entries: f64) -> EvictedKeys {
+    /// A queue that remembers up to `max_bytes` of weight; its bound in keys
+    /// comes with each [`remember`](EvictedKeys::remember).
+    pub fn new(max_bytes: f64) -> EvictedKeys {
         EvictedKeys {
             order: VecDeque::new(),
             newest: HashTable::new(),
             head_seq: 0,
             bytes: 0,
             max_bytes,
-            max_entries,
         }
     }
 
-    fn over(&self) -> bool {
-        self.bytes as f64 > self.max_bytes
-            || (self.max_entries > 0.0 && self.order.len() as f64 > self.max_entries)
+    fn over(&self, max_entries: f64) -> bool {
+        self.bytes as f64 > self.max_bytes || self.order.len() as f64 > max_entries
     }
 
-    /// Remembers a key that was just evicted.
-    pub fn remember(&mut self, fp: u32, weight: u64) {
+    /// Remembers a key that was just evicted, then forgets the oldest while
+    /// the queue holds more than `max_entries` keys (or its weight bound).
+    pub fn remember(&mut self, fp: u32, weight: u64, max_entries: f64) {
         if self.order.try_reserve(1).is_err()
             || self.newest.try_reserve(1, |&(f, _)| table_hash(f)).is_err()
         {
@@ -69,7 +67,7 @@ impl EvictedKeys {
                     .insert_unique(table_hash(fp), (fp, seq), |&(f, _)| table_hash(f));
             }
         }
-        while self.over() {
+        while self.over(max_entries) {
             let Some((old, w)) = self.order.pop_front() else {
                 break;
             };
@@ -106,9 +104,9 @@ mod tests {
 
     #[test]
     fn remembers_within_the_bound_and_forgets_the_oldest() {
-        let mut q = EvictedKeys::new(1e9, 3.0);
+        let mut q = EvictedKeys::new(1e9);
         for fp in 1..=4 {
-            q.remember(fp, 10);
+            q.remember(fp, 10, 3.0);
         }
         assert_eq!(q.len(), 3);
         assert!(!q.take(1), "the oldest was pushed out");
@@ -119,20 +117,31 @@ mod tests {
 
     #[test]
     fn the_weight_bound_holds() {
-        let mut q = EvictedKeys::new(25.0, 0.0);
-        q.remember(1, 10);
-        q.remember(2, 10);
-        q.remember(3, 10);
+        let mut q = EvictedKeys::new(25.0);
+        q.remember(1, 10, 1e9);
+        q.remember(2, 10, 1e9);
+        q.remember(3, 10, 1e9);
         assert!(!q.take(1));
         assert!(q.take(2) && q.take(3));
     }
 
     #[test]
+    fn a_lower_count_bound_forgets_the_oldest_at_once() {
+        let mut q = EvictedKeys::new(1e9);
+        for fp in 1..=10 {
+            q.remember(fp, 1, 100.0);
+        }
+        q.remember(11, 1, 2.0);
+        assert_eq!(q.len(), 2);
+        assert!(q.take(10) && q.take(11));
+    }
+
+    #[test]
     fn a_key_remembered_twice_survives_its_older_copy() {
-        let mut q = EvictedKeys::new(1e9, 2.0);
-        q.remember(7, 1);
-        q.remember(7, 1);
-        q.remember(8, 1); // pushes out the older copy of 7 only
+        let mut q = EvictedKeys::new(1e9);
+        q.remember(7, 1, 2.0);
+        q.remember(7, 1, 2.0);
+        q.remember(8, 1, 2.0); // pushes out the older copy of 7 only
         assert!(q.take(7));
         assert!(q.take(8));
     }

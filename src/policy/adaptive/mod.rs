@@ -114,6 +114,11 @@ impl Adaptive {
         if let Some(structure) = choice {
             self.engine.adopt(structure);
         }
+        if self.tuner.outgrown() {
+            let (max_bytes, _) = self.engine.capacity();
+            self.tuner
+                .resize(max_bytes, self.engine.capacity_in_entries());
+        }
         self.engine.converge(store);
     }
 

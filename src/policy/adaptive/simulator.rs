@@ -34,6 +34,13 @@ pub(super) const STRUCTURES: [Structure; 9] = [
 /// Each ghost holds about this many entries: fewer learn too little on short
 /// traces, more cost time on every sampled request.
 pub(super) const GHOST_ENTRIES: f64 = 2048.0;
+/// With only a byte budget, a ghost's size in entries is an estimate (from
+/// the mean weight of the entries the cache held when it was half full); a
+/// ghost holds at most this many times its estimate, so a wrong estimate (a
+/// few huge entries, then many small ones) cannot grow the ghosts' memory
+/// past a fixed bound. A ghost that reaches it has [`Simulator::outgrown`]
+/// the estimate.
+pub(super) const ESTIMATE_SLACK: f64 = 2.0;
 /// Sample at most this sparsely.
 const MAX_RATE: u64 = 128;
 /// A request is sampled when the hash bits from this one up (as many as the
@@ -53,6 +60,11 @@ pub(super) struct Simulator {
     mask: u64,
     /// Entries a ghost holds (estimated, for a byte budget).
     ghost_entries: f64,
+    /// Byte budget only: a ghost's bound in entries, `ESTIMATE_SLACK` times
+    /// its estimate (0 with `max_entries`: the ghosts' own bound is exact).
+    estimate_bound: f64,
+    /// Whether a ghost reached `estimate_bound`.
+    outgrown: bool,
 }
 
 impl Simulator {
@@ -64,10 +76,15 @@ impl Simulator {
             .next_power_of_two()
             .min(MAX_RATE);
         let scale = 1.0 / rate as f64;
+        let estimate_bound = if max_entries > 0.0 {
+            0.0
+        } else {
+            ceil(ESTIMATE_SLACK * entries * scale).max(1) as f64
+        };
         let ghost_max_entries = if max_entries > 0.0 {
             ceil(max_entries * scale) as f64
         } else {
-            0.0
+            estimate_bound
         };
         let mut ghosts = Vec::new();
         ghosts.try_reserve_exact(STRUCTURES.len()).ok()?;
@@ -81,12 +98,30 @@ impl Simulator {
             ghosts,
             mask: rate - 1,
             ghost_entries: entries * scale,
+            estimate_bound,
+            outgrown: false,
         })
     }
 
     /// Entries a ghost holds (estimated when the cache has only a byte budget).
     pub fn ghost_entries(&self) -> f64 {
         self.ghost_entries
+    }
+
+    /// Whether a ghost of a byte-budget cache reached `ESTIMATE_SLACK` times
+    /// the entries it was estimated to hold: the estimate was low.
+    pub fn outgrown(&self) -> bool {
+        self.outgrown
+    }
+
+    /// Entries the fullest ghost holds.
+    #[cfg(test)]
+    pub fn largest_ghost(&self) -> usize {
+        self.ghosts
+            .iter()
+            .map(|g| g.engine.len())
+            .max()
+            .unwrap_or(0)
     }
 
     fn sampled(&self, hash: u64) -> bool {
@@ -111,6 +146,8 @@ impl Simulator {
             if g.engine.replay(&mut g.store, &key, weight, is_read, rng) && is_read {
                 outcome |= 1 << i;
             }
+            self.outgrown |=
+                self.estimate_bound > 0.0 && g.engine.len() as f64 >= self.estimate_bound;
         }
         is_read.then_some(outcome)
     }

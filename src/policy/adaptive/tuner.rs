@@ -24,7 +24,7 @@
 //! `bench/REPLAY.md` has the rules and thresholds that were measured.
 
 use super::engine::Structure;
-use super::simulator::{Simulator, GHOST_ENTRIES, STRUCTURES};
+use super::simulator::{Simulator, ESTIMATE_SLACK, GHOST_ENTRIES, STRUCTURES};
 use crate::rng::Rng;
 use alloc::vec::Vec;
 
@@ -61,6 +61,8 @@ pub(super) struct Tuner {
     period: u64,
     /// Entries a ghost holds (estimated, for a byte budget).
     ghost_entries: f64,
+    /// The cache's size in entries the ghosts were made for.
+    entries: f64,
 }
 
 impl Tuner {
@@ -76,6 +78,7 @@ impl Tuner {
             reads: 0,
             period: 0,
             ghost_entries: 0.0,
+            entries: 0.0,
         }
     }
 
@@ -96,24 +99,50 @@ impl Tuner {
     /// with.
     pub fn start(&mut self, max_bytes: f64, max_entries: f64, entries: f64) -> Structure {
         self.started = true;
+        if self.make_ghosts(max_bytes, max_entries, entries) {
+            // Nothing was evicted yet, so the start can still change for free
+            // (a byte-budget cache only now knows its size in entries).
+            self.current = start_for(entries);
+        }
+        self.structure()
+    }
+
+    /// Byte budget only: whether the ghosts outgrew the estimate of the
+    /// cache's size in entries they were made for.
+    pub fn outgrown(&self) -> bool {
+        self.sim.as_ref().is_some_and(Simulator::outgrown)
+    }
+
+    /// Makes the ghosts again, empty, for a byte-budget cache now estimated
+    /// at `entries` entries, if that is `ESTIMATE_SLACK` times the estimate
+    /// they were made for (the structure stays: the cache has evicted by now).
+    pub fn resize(&mut self, max_bytes: f64, entries: f64) {
+        if entries >= ESTIMATE_SLACK * self.entries {
+            self.make_ghosts(max_bytes, 0.0, entries);
+        }
+    }
+
+    /// Makes the ghosts and an empty histogram; false (and no simulation) if
+    /// they cannot be allocated.
+    fn make_ghosts(&mut self, max_bytes: f64, max_entries: f64, entries: f64) -> bool {
+        self.sim = None;
         let mut outcomes = Vec::new();
         if outcomes.try_reserve_exact(OUTCOMES).is_err() {
-            return self.structure(); // no simulation: the structure stays
+            return false;
         }
         let Some(sim) = Simulator::new(self.seed, max_bytes, max_entries, entries) else {
-            return self.structure();
+            return false;
         };
         outcomes.resize(OUTCOMES, 0);
         self.outcomes = outcomes;
+        self.reads = 0;
+        self.entries = entries;
         self.ghost_entries = sim.ghost_entries();
         // A decision every half ghost-cache of sampled reads, so that even
         // short traces see several.
         self.period = (self.ghost_entries / 2.0).max(MIN_PERIOD) as u64;
         self.sim = Some(sim);
-        // Nothing was evicted yet, so the start can still change for free
-        // (a byte-budget cache only now knows its size in entries).
-        self.current = start_for(entries);
-        self.structure()
+        true
     }
 
     /// Has the simulator replay one request. Returns the structure to adopt
@@ -173,5 +202,37 @@ fn start_for(entries: f64) -> usize {
         SMALL_START
     } else {
         S3FIFO
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::GOLDEN_RATIO;
+
+    #[test]
+    fn ghosts_made_for_a_low_estimate_stay_bounded_until_remade() {
+        // A byte-budget cache half full of one huge value estimates its size
+        // at one entry; then come 20,000 small writes. Unbounded, each ghost
+        // would hold the whole budget of them (10,000 entries).
+        let mut t = Tuner::new(3, 0);
+        t.start(1e6, 0.0, 1.0);
+        let mut rng = Rng::new(5);
+        let mut write = |t: &mut Tuner, from: u64| {
+            for i in from..from + 20_000 {
+                t.record(i.wrapping_mul(GOLDEN_RATIO), 100, false, &mut rng);
+            }
+        };
+        write(&mut t, 0);
+        let largest = t.sim.as_ref().map_or(0, Simulator::largest_ghost);
+        assert!(largest <= 2, "a ghost holds {largest} entries");
+        assert!(t.outgrown());
+        t.resize(1e6, 1.5); // not twice the estimate: the ghosts stay
+        assert!(t.outgrown());
+        t.resize(1e6, 10_000.0);
+        assert!(!t.outgrown(), "remade for the new estimate");
+        write(&mut t, 20_000);
+        let largest = t.sim.as_ref().map_or(0, Simulator::largest_ghost);
+        assert!(largest <= 2 * 2048, "a ghost holds {largest} entries");
     }
 }
