@@ -161,18 +161,24 @@ async function readEntry(kv, keys, id) {
 
 async function takeLock(kv, keys, id, ttl) {
   const key = keys.lock(await idPart(id));
-  const held = await kv.get(key);
-  if (typeof held.value?.until === "number" && held.value.until > Date.now()) return null;
   const token = randomId();
   const ms = Math.max(1, Math.ceil(ttl));
-  const r = await kv.atomic().check(held).set(key, { token, until: Date.now() + ms }, { expireIn: ms }).commit();
-  if (!r.ok) return null;
-  return {
-    async release() {
-      const now = await kv.get(key);
-      if (now.value?.token === token) await kv.atomic().check(now).delete(key).commit();
-    },
-  };
+  for (let attempt = 1; ; attempt++) {
+    const held = await kv.get(key);
+    if (typeof held.value?.until === "number" && held.value.until > Date.now()) return null;
+    const atomic = kv.atomic().check(held).set(key, { token, until: Date.now() + ms }, { expireIn: ms });
+    if (await commit(atomic)) return { release: () => releaseLock(kv, key, token) };
+    await retryPause(attempt); // taken meanwhile (seen on the next reading) or the file was busy
+  }
+}
+
+async function releaseLock(kv, key, token) {
+  for (let attempt = 1; ; attempt++) {
+    const held = await kv.get(key);
+    if (held.value?.token !== token) return;
+    if (await commit(kv.atomic().check(held).delete(key))) return;
+    await retryPause(attempt);
+  }
 }
 
 // ----- writes -----
@@ -284,16 +290,29 @@ class Group {
     for (let attempt = 1; ; attempt++) {
       const atomic = addMutations(this.kv.atomic(), this.mutations);
       if (message !== null) await addMessage(this.kv, this.keys, atomic, message);
-      if ((await atomic.commit()).ok) break;
+      if (await commit(atomic)) break;
       await retryPause(attempt);
     }
     this.reset();
   }
 }
 
+/** SQLite's answer when two processes commit at once: the commit did nothing and may be tried again. */
+const isBusy = (err) => /database is locked|database is busy/i.test(String(err?.message));
+
+/** Commits `atomic`: true when it was applied, false when a check failed or the file was busy. */
+async function commit(atomic) {
+  try {
+    return (await atomic.commit()).ok;
+  } catch (err) {
+    if (isBusy(err)) return false;
+    throw err;
+  }
+}
+
 async function retryPause(attempt) {
   if (attempt >= MAX_ATTEMPTS) throw new Error(`edgecache denoKvTier: a commit conflicted ${attempt} times`);
-  await sleep(Math.random() * Math.min(20, attempt * 2));
+  await sleep(Math.random() * Math.min(8, attempt));
 }
 
 /**
@@ -347,25 +366,39 @@ async function readCascade(kv, keys, rootPart, withRoot) {
   return nodes;
 }
 
-/** Commits the cascade's nodes in parts within Deno KV's limits; false when a check failed. */
+/**
+ * Commits the cascade's nodes in parts within Deno KV's limits; false when a
+ * check failed. A node whose deletions span parts is checked in each of them.
+ */
 async function commitCascade(kv, keys, nodes, tail, message) {
+  const room = MAX_MUTATIONS - MESSAGE_MUTATIONS - tail.length;
   let atomic = kv.atomic();
   let checks = 0;
   let mutations = 0;
   for (const node of nodes) {
-    if (checks + 1 + MESSAGE_CHECKS > MAX_CHECKS || mutations + node.mutations.length + tail.length + MESSAGE_MUTATIONS > MAX_MUTATIONS) {
-      if (!(await atomic.commit()).ok) return false;
-      atomic = kv.atomic();
-      checks = 0;
-      mutations = 0;
+    let checked = false;
+    for (let i = 0; i < node.mutations.length || !checked; ) {
+      if (checks + 1 + MESSAGE_CHECKS > MAX_CHECKS || mutations >= room) {
+        if (!(await commit(atomic))) return false;
+        atomic = kv.atomic();
+        checks = 0;
+        mutations = 0;
+        checked = false;
+      }
+      if (!checked) {
+        atomic.check(node.check);
+        checks++;
+        checked = true;
+      }
+      const slice = node.mutations.slice(i, i + (room - mutations));
+      addMutations(atomic, slice);
+      mutations += slice.length;
+      i += slice.length;
     }
-    addMutations(atomic.check(node.check), node.mutations);
-    checks++;
-    mutations += node.mutations.length;
   }
   addMutations(atomic, tail);
   await addMessage(kv, keys, atomic, message);
-  return (await atomic.commit()).ok;
+  return commit(atomic);
 }
 
 // ----- invalidations from other processes -----
