@@ -3,6 +3,7 @@
 import { Cache, cachedFetch, key, memoize, POLICIES, type Stats, type Policy, type Tier, type TierOp } from "edgecache";
 import { redisTier } from "edgecache/redis";
 import { memoryTier } from "edgecache/memory";
+import { denoKvTier, type DenoKvLike } from "edgecache/deno";
 
 interface Stock { qty: number; updatedAt: number }
 
@@ -59,3 +60,9 @@ new Cache({ tier: own }).flush().then(() => undefined);
 const tierStats: number | undefined = tiered.stats().tierErrors;
 void tierStats;
 new Cache({ tier: shared });
+declare const denoKv: DenoKvLike;
+const denoTier = denoKvTier(denoKv, { prefix: ["shop"], pollInterval: 20, lockTtl: 2_000 });
+new Cache({ tier: denoTier, tierTimeout: 100 });
+denoTier.close().then(() => undefined);
+// @ts-expect-error the poll interval is a number of ms
+denoKvTier(denoKv, { pollInterval: "20" });
