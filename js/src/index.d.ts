@@ -66,7 +66,7 @@ export interface CacheOptions {
   /** Fixed seed for hashing and randomness (tests, demos); drawn from crypto when absent. */
   seed?: number;
   /**
-   * A shared tier (L2) between this cache and the loaders: `redisTier` (edgecache/redis), `memoryTier`
+   * A shared tier (L2) between this cache and the loaders: `redisTier` (edgecache/redis), `denoKvTier` (edgecache/deno), `memoryTier`
    * (edgecache/memory) or your own. getOrLoad, memoize and prewarm loaders read L1 → L2 → loader;
    * set, delete, invalidate, invalidateTag and writeThrough reach L2 and every other cache on it.
    * With the "json" codec, a tiered cache stores objects without shared shapes (other isolates read its bytes).
