@@ -32,13 +32,13 @@ function counted(value, delay = 0) {
 }
 
 /** A fresh prefix with `n` caches in this process, each on its own handle to the file. */
-async function local(n, tierOptions = {}) {
+async function local(n, tierOptions = {}, cacheOptions = {}) {
   const prefix = `p${++prefixes}`;
   const handles = [];
   for (let i = 0; i < n; i++) {
     const kv = await Deno.openKv(path);
     const tier = denoKvTier(kv, { prefix, pollInterval: POLL_MS, ...tierOptions });
-    handles.push({ kv, tier, cache: new Cache({ tier }) });
+    handles.push({ kv, tier, cache: new Cache({ tier, ...cacheOptions }) });
   }
   const close = async () => {
     for (const h of handles) {
@@ -208,7 +208,8 @@ Deno.test("a tag invalidated in Deno KV hides entries written before it; a casca
 });
 
 Deno.test("big batches, a cascade over many entries and values over Deno KV's 64 KiB limit", async () => {
-  const { caches: [a, b], close } = await local(2);
+  // A cascade over 3000 entries reads each one's edges: give writes time (tierTimeout × 10) on a busy machine.
+  const { caches: [a, b], close } = await local(2, {}, { tierTimeout: 200 });
   for (let i = 0; i < 3000; i++) a.set(`k${i}`, i, { tags: ["many"], dependsOn: ["root"] });
   a.set("big", "x".repeat(100_000));
   a.set("small", "s");
