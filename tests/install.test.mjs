@@ -43,12 +43,26 @@ const cf = await import("edgecache/cloudflare");
 if (typeof cf.kvTier !== "function" || typeof cf.cacheApiTier !== "function" || typeof cf.EdgecacheCoordinator !== "function") {
   throw new Error("edgecache/cloudflare lacks kvTier, cacheApiTier or EdgecacheCoordinator");
 }
+const { denoKvTier } = await import("edgecache/deno");
+if (typeof denoKvTier !== "function") throw new Error("edgecache/deno has no denoKvTier");
+let denoKv = "";
+if (runtime === "deno") {
+  // A Deno KV tier on a file of this project, shared by two caches.
+  const kv = await Deno.openKv("./tier.sqlite");
+  const dt = denoKvTier(kv);
+  const x = new Cache({ tier: dt }), y = new Cache({ tier: dt });
+  x.set("kv", { n: 3 });
+  await x.flush();
+  if ((await y.getOrLoad("kv", async () => ({ n: 4 }))).n !== 3) throw new Error("Deno KV tier round trip failed");
+  x.free(); y.free(); await dt.close(); kv.close();
+  denoKv = " denoKv";
+}
 const tier = memoryTier();
 const a = new Cache({ tier }), b = new Cache({ tier });
 a.set("shared", { n: 1 });
 await a.flush();
 if ((await b.getOrLoad("shared", async () => ({ n: 2 }))).n !== 1) throw new Error("tier round trip failed");
-console.log(runtime + " ok", JSON.stringify({ entries: c.stats().entries, wasmMemory: c.stats().wasmMemory, tierHits: b.stats().tierHits }));
+console.log(runtime + " ok" + denoKv, JSON.stringify({ entries: c.stats().entries, wasmMemory: c.stats().wasmMemory, tierHits: b.stats().tierHits }));
 `;
 
 try {
@@ -59,7 +73,7 @@ try {
     tgz = join(dir, info.filename);
     const files = info.files.map((f) => f.path);
     for (const need of ["package.json", "dist/node.js", "dist/deno.js", "dist/workerd.js", "dist/browser.js", "dist/index.d.ts", "dist/wasm/edgecache_bg.wasm",
-      "dist/tiers/memory.js", "dist/tiers/redis.js", "dist/tiers/redis.d.ts",
+      "dist/tiers/memory.js", "dist/tiers/redis.js", "dist/tiers/redis.d.ts", "dist/tiers/deno.js", "dist/tiers/deno.d.ts",
       "dist/tiers/cloudflare.js", "dist/tiers/cloudflare.d.ts", "dist/tiers/cloudflare-coordinator.js", "dist/tier/link.js"]) {
       if (!files.includes(need)) throw new Error(`${need} missing from the tarball`);
     }
@@ -73,7 +87,7 @@ try {
   writeFileSync(join(dir, "smoke.mjs"), smoke);
   step("Node imports it by name and runs", () => sh("node", ["smoke.mjs"]));
   step("Deno imports it by name from node_modules and runs", () =>
-    sh(bin("deno"), ["run", "--no-check", "--no-prompt", "smoke.mjs"], { env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" } }));
+    sh(bin("deno"), ["run", "--no-check", "--no-prompt", "--unstable-kv", `--allow-read=${dir}`, `--allow-write=${dir}`, "smoke.mjs"], { env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" } }));
   step("npx edgecache-proxy runs from the installed package", () => {
     const r = spawnSync("npx", ["--no-install", "edgecache-proxy", "--help"], { cwd: dir, encoding: "utf8" });
     if (r.status !== 0 || !/usage: edgecache-proxy --origin URL --port N/.test(r.stderr)) {

@@ -69,7 +69,7 @@ export interface CacheOptions {
   seed?: number;
   /**
    * A shared tier (L2) between this cache and the loaders: `redisTier` (edgecache/redis), `kvTier` or
-   * `cacheApiTier` (edgecache/cloudflare), `memoryTier` (edgecache/memory) or your own. getOrLoad, memoize and prewarm loaders read L1 → L2 → loader;
+   * `cacheApiTier` (edgecache/cloudflare), `denoKvTier` (edgecache/deno), `memoryTier` (edgecache/memory) or your own. getOrLoad, memoize and prewarm loaders read L1 → L2 → loader;
    * set, delete, invalidate, invalidateTag and writeThrough reach L2 and every other cache on it.
    * With the "json" codec, a tiered cache stores objects without shared shapes (other isolates read its bytes).
    */

@@ -4,6 +4,7 @@ import { Cache, cachedFetch, key, memoize, POLICIES, type Stats, type Policy, ty
 import { redisTier } from "edgecache/redis";
 import { memoryTier } from "edgecache/memory";
 import { kvTier, cacheApiTier, EdgecacheCoordinator } from "edgecache/cloudflare";
+import { denoKvTier, type DenoKvLike } from "edgecache/deno";
 
 interface Stock { qty: number; updatedAt: number }
 
@@ -73,3 +74,9 @@ void EdgecacheCoordinator;
 kvTier(env.KV, {});
 // @ts-expect-error pollInterval is a number of ms
 kvTier(env.KV, { coordinator: env.EDGECACHE, pollInterval: "1s" });
+declare const denoKv: DenoKvLike;
+const denoTier = denoKvTier(denoKv, { prefix: ["shop"], pollInterval: 20, lockTtl: 2_000 });
+new Cache({ tier: denoTier, tierTimeout: 100 });
+denoTier.close().then(() => undefined);
+// @ts-expect-error the poll interval is a number of ms
+denoKvTier(denoKv, { pollInterval: "20" });

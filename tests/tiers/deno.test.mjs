@@ -1,0 +1,260 @@
+// edgecache/deno on a real Deno KV file in a temporary directory, shared by
+// caches in this process and in child Deno processes (tests/tiers/deno-peer.mjs).
+// Run: deno test --unstable-kv --no-check --allow-read --allow-write --allow-run --allow-env tests/tiers/deno.test.mjs
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { Cache } from "../../js/dist/deno.js";
+import { denoKvTier } from "../../js/dist/tiers/deno.js";
+import { tierKeyId } from "../../js/dist/tiers/memory.js";
+
+/** The poll interval the processes here use: the documented default. */
+const POLL_MS = 20;
+/** The documented staleness bound across processes at that interval (README, "More than one isolate"). */
+const BOUND_MS = 250;
+const PEER = new URL("./deno-peer.mjs", import.meta.url).pathname;
+const dir = await Deno.makeTempDir({ prefix: "edgecache-denokv-" });
+const path = `${dir}/tier.sqlite`;
+globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let prefixes = 0;
+// Child processes and their stdio outlive a test's async scope by design.
+const multi = { sanitizeOps: false, sanitizeResources: false };
+
+function counted(value, delay = 0) {
+  const l = async () => {
+    l.calls++;
+    if (delay) await sleep(delay);
+    return value;
+  };
+  l.calls = 0;
+  return l;
+}
+
+/** A fresh prefix with `n` caches in this process, each on its own handle to the file. */
+async function local(n, tierOptions = {}, cacheOptions = {}) {
+  const prefix = `p${++prefixes}`;
+  const handles = [];
+  for (let i = 0; i < n; i++) {
+    const kv = await Deno.openKv(path);
+    const tier = denoKvTier(kv, { prefix, pollInterval: POLL_MS, ...tierOptions });
+    handles.push({ kv, tier, cache: new Cache({ tier, ...cacheOptions }) });
+  }
+  const close = async () => {
+    for (const h of handles) {
+      h.cache.free();
+      await h.tier.close();
+      h.kv.close();
+    }
+  };
+  return { prefix, handles, caches: handles.map((h) => h.cache), close };
+}
+
+/** A child Deno process with its own cache on `prefix`. */
+async function peer(prefix, { lockTtl = 5000 } = {}) {
+  const child = spawn(Deno.execPath(), ["run", "--unstable-kv", "--no-check", `--allow-read=${dir},${new URL("../..", import.meta.url).pathname}`,
+    `--allow-write=${dir}`, PEER, path, prefix, String(POLL_MS), String(lockTtl)], { stdio: ["pipe", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout });
+  const waiting = new Map();
+  let ready;
+  const isReady = new Promise((r) => (ready = r));
+  lines.on("line", (line) => {
+    const m = JSON.parse(line);
+    if (m.ready) return ready();
+    const w = waiting.get(m.id);
+    waiting.delete(m.id);
+    if (m.error) w.reject(new Error(m.error));
+    else w.resolve(m.result);
+  });
+  await isReady;
+  let ids = 0;
+  const call = (op, args = {}) => new Promise((resolve, reject) => {
+    const id = ++ids;
+    waiting.set(id, { resolve, reject });
+    child.stdin.write(JSON.stringify({ id, op, ...args }) + "\n");
+  });
+  const exited = new Promise((r) => child.once("exit", r));
+  const exit = async () => {
+    child.stdin.write(JSON.stringify({ op: "exit" }) + "\n");
+    await exited;
+  };
+  const kill = async () => {
+    child.kill("SIGKILL");
+    await exited;
+  };
+  return { call, exit, kill };
+}
+
+const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+
+Deno.test({ name: "a value loaded in one process is served from Deno KV in another, without its loader", ...multi, fn: async () => {
+  const { prefix, caches: [a], close } = await local(1);
+  const other = await peer(prefix);
+  assert.deepEqual(await other.call("getOrLoad", { key: "p", value: { n: 1 }, tags: ["t"] }), { n: 1 });
+  await other.call("flush");
+  const load = counted("not used");
+  assert.deepEqual(await a.getOrLoad("p", load), { n: 1 });
+  assert.equal(load.calls, 0);
+  assert.equal(a.stats().tierHits, 1);
+  await other.exit();
+  await close();
+} });
+
+Deno.test({ name: "invalidations of a tag, a key and a cascading set reach another process within the bound", ...multi, fn: async () => {
+  const { prefix, caches: [a], close } = await local(1);
+  const other = await peer(prefix);
+  const lags = { tag: [], key: [], cascade: [] };
+  const ROUNDS = 20;
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const kind of Object.keys(lags)) {
+      const k = `${kind}${i}`;
+      await other.call("getOrLoad", { key: ["dep", i], value: "d" });
+      await other.call("getOrLoad", { key: k, value: i, tags: [`tag${i}`], dependsOn: [["dep", i]] });
+      assert.equal(await other.call("has", { key: k }), true);
+      await other.call("flush");
+      const gone = other.call("waitGone", { keys: [k], timeout: 2000 });
+      await sleep(3);
+      const start = performance.timeOrigin + performance.now();
+      if (kind === "tag") a.invalidateTag(`tag${i}`);
+      else if (kind === "key") a.delete(k);
+      else a.set(["dep", i], "changed"); // k depends on it: the set cascades
+      const at = await gone;
+      assert.ok(at >= 0, `${kind} ${i}: ${k} was still served after 2 s`);
+      lags[kind].push(Math.max(0, at - start));
+    }
+  }
+  const all = Object.values(lags).flat().sort((x, y) => x - y);
+  console.log(`invalidation lag across processes (poll ${POLL_MS} ms, n=${all.length}): p50 ${quantile(all, 0.5).toFixed(1)} ms, p99 ${quantile(all, 0.99).toFixed(1)} ms, max ${all.at(-1).toFixed(1)} ms`);
+  assert.ok(all.at(-1) < BOUND_MS, `every invalidation arrived within ${BOUND_MS} ms: ${all.map((l) => l.toFixed(1))}`);
+  await other.exit();
+  await close();
+} });
+
+Deno.test({ name: "concurrent misses in two processes call the loader once", ...multi, fn: async () => {
+  const { prefix, caches: [a], close } = await local(1);
+  const other = await peer(prefix);
+  for (let round = 0; round < 3; round++) {
+    const key = `hot${round}`;
+    const load = counted("v", 100);
+    const peerLoadsBefore = await other.call("loads");
+    const results = await Promise.all([a.getOrLoad(key, load), other.call("getOrLoad", { key, value: "v", delay: 100 })]);
+    assert.deepEqual(results, ["v", "v"]);
+    const peerLoads = (await other.call("loads")) - peerLoadsBefore;
+    assert.equal(load.calls + peerLoads, 1, `round ${round}: one load in all: ${JSON.stringify([a.stats(), await other.call("stats")].map((s) => [s.tierHits, s.tierMisses, s.tierErrors]))}`);
+  }
+  await other.exit();
+  await close();
+} });
+
+Deno.test({ name: "a waiter whose lock holder died loads by itself once the lock expires", ...multi, fn: async () => {
+  const { prefix, caches: [a], close } = await local(1);
+  const holder = await peer(prefix, { lockTtl: 300 });
+  holder.call("getOrLoad", { key: "orphan", value: "never", delay: 60_000 }).catch(() => {});
+  const kv = await Deno.openKv(path);
+  const lockKey = [prefix, "l", tierKeyId("orphan")];
+  for (let i = 0; i < 200 && (await kv.get(lockKey)).value === null; i++) await sleep(5);
+  assert.notEqual((await kv.get(lockKey)).value, null, "the peer holds the lock");
+  await holder.kill();
+  const load = counted("mine");
+  const start = performance.now();
+  assert.equal(await a.getOrLoad("orphan", load), "mine");
+  assert.equal(load.calls, 1);
+  assert.ok(performance.now() - start < 5000, "bounded by the lock's expiry");
+  kv.close();
+  await close();
+} });
+
+Deno.test("garbage under the prefix is a miss counted in tierErrors, never an exception", async () => {
+  const { prefix, caches: [a], close } = await local(1);
+  const kv = await Deno.openKv(path);
+  await kv.set([prefix, "e", tierKeyId("bytes")], new Uint8Array([1, 2, 3]));
+  await kv.set([prefix, "e", tierKeyId("text")], "not a record");
+  await kv.set([prefix, "e", tierKeyId("shape")], { v: new Uint8Array([0x45, 0x43, 9]), x: 0, t: [] });
+  await kv.set([prefix, "e", tierKeyId("tags")], { v: new Uint8Array(4), x: 0, t: [1] });
+  for (const k of ["bytes", "text", "shape", "tags"]) assert.equal(await a.getOrLoad(k, counted(`loaded ${k}`)), `loaded ${k}`);
+  assert.equal(a.stats().tierErrors, 4);
+  await kv.set([prefix, "ver"], "garbage");
+  a.set("after", 1);
+  await a.flush();
+  assert.equal(await a.getOrLoad("after", counted(2)), 1, "the cache goes on");
+  kv.close();
+  await close();
+});
+
+Deno.test("a tag invalidated in Deno KV hides entries written before it; a cascade removes L2 dependents", async () => {
+  const { caches: [a, b], close } = await local(2);
+  a.set("old", 1, { tags: ["t"] });
+  a.set(["comment", 7], "c");
+  a.set("page", "p", { dependsOn: [["comment", 7]] });
+  a.set("grand", "g", { dependsOn: ["page"] });
+  a.set("x".repeat(2000), "long key", { tags: ["y".repeat(2000)] });
+  await a.flush();
+  a.invalidateTag("t");
+  a.set(["comment", 7], "c2");
+  a.set("new", 2, { tags: ["t"] });
+  await a.flush();
+  const load = counted("reloaded");
+  assert.equal(await b.getOrLoad("old", load), "reloaded");
+  assert.equal(await b.getOrLoad("page", load), "reloaded");
+  assert.equal(await b.getOrLoad("grand", load), "reloaded");
+  assert.equal(load.calls, 3);
+  assert.equal(await b.getOrLoad("new", load), 2);
+  assert.equal(await b.getOrLoad("x".repeat(2000), load), "long key");
+  a.invalidateTag("y".repeat(2000));
+  await a.flush();
+  b.clear();
+  assert.equal(await b.getOrLoad("x".repeat(2000), load), "reloaded", "long ids and tags are stored by their SHA-256");
+  await close();
+});
+
+Deno.test("big batches, a cascade over many entries and values over Deno KV's 64 KiB limit", async () => {
+  // A cascade over 3000 entries reads each one's edges: give writes time (tierTimeout × 10) on a busy machine.
+  const { caches: [a, b], close } = await local(2, {}, { tierTimeout: 200 });
+  for (let i = 0; i < 3000; i++) a.set(`k${i}`, i, { tags: ["many"], dependsOn: ["root"] });
+  a.set("big", "x".repeat(100_000));
+  a.set("small", "s");
+  await a.flush();
+  assert.equal(a.stats().tierDropped, 0);
+  assert.equal(await b.getOrLoad("k2999", counted(-1)), 2999);
+  assert.equal(await b.getOrLoad("small", counted("loaded")), "s");
+  assert.equal(await b.getOrLoad("big", counted("kept in L1 only")), "kept in L1 only");
+  a.delete("root");
+  await a.flush();
+  const load = counted("reloaded");
+  for (const i of [0, 1500, 2999]) assert.equal(await b.getOrLoad(`k${i}`, load), "reloaded");
+  assert.equal(a.stats().tierErrors + b.stats().tierErrors, 0);
+  await close();
+});
+
+Deno.test("a subscriber that fell behind the log is told it lost messages", async () => {
+  const prefix = `lost${++prefixes}`;
+  const kv = await Deno.openKv(path);
+  // Without watch, only the (slow) poll delivers: the log can be trimmed first.
+  const slow = { get: (k) => kv.get(k), getMany: (k) => kv.getMany(k), list: (s) => kv.list(s), atomic: () => kv.atomic() };
+  const events = [];
+  const tier = denoKvTier(slow, { prefix, pollInterval: 300 });
+  const stop = tier.subscribe({ invalidate: (m) => events.push(m.tags), lost: () => events.push("lost") });
+  await sleep(50);
+  const writer = denoKvTier(kv, { prefix });
+  await writer.apply([{ type: "invalidateTag", id: "sa", tag: "a" }], { origin: "w" });
+  await writer.apply([{ type: "invalidateTag", id: "sb", tag: "b" }], { origin: "w" });
+  await kv.delete([prefix, "log", 1]);
+  for (let i = 0; i < 100 && events.length === 0; i++) await sleep(10);
+  assert.deepEqual(events, ["lost"]);
+  await writer.apply([{ type: "invalidateTag", id: "sc", tag: "c" }], { origin: "w" });
+  for (let i = 0; i < 100 && events.length === 1; i++) await sleep(10);
+  assert.deepEqual(events, ["lost", ["c"]], "after the loss, messages are delivered again");
+  await stop();
+  await tier.close();
+  kv.close();
+});
+
+Deno.test("denoKvTier checks its arguments", async () => {
+  const kv = await Deno.openKv(path);
+  assert.throws(() => denoKvTier(null), TypeError);
+  assert.throws(() => denoKvTier({}), TypeError);
+  assert.throws(() => denoKvTier(kv, { prefix: {} }), TypeError);
+  assert.throws(() => denoKvTier(kv, { pollInterval: 0 }), RangeError);
+  assert.throws(() => denoKvTier(kv, { lockTtl: 1.5 }), RangeError);
+  kv.close();
+});
