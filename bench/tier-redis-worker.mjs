@@ -19,6 +19,10 @@ const [url, keySpace, zipfS] = [process.argv[2], Number(process.argv[3]), Number
 const TTL_MS = 10 * 60_000;
 /** A value of about this many bytes of JSON per key. */
 const VALUE_PAD = "x".repeat(80);
+/** A request's source, as `run` reports it. */
+const FROM_L1 = 0;
+const FROM_L2 = 1;
+const FROM_ORIGIN = 2;
 /** How long a watcher waits for an invalidation before reporting it missed. */
 const WATCH_TIMEOUT_MS = 2_000;
 
@@ -107,14 +111,25 @@ async function run({ prefix, requests, concurrency, seed, l1Entries, originMs })
   const load = origin(originMs);
   const random = rng(seed);
   const lat = new Float64Array(requests);
+  const ranks = new Int32Array(requests);
+  // Where each request's value came from: L1, L2 (or another process's load), or this process's origin call.
+  const source = new Uint8Array(requests);
+  const loadedHere = new Set();
+  const counted = (context) => {
+    loadedHere.add(context.key);
+    return load(context);
+  };
   let next = 0;
   const loop = async () => {
     while (next < requests) {
       const i = next++;
-      const key = "k" + rank(random());
+      ranks[i] = rank(random());
+      const key = "k" + ranks[i];
+      const inL1 = cache.has(key);
       const t = performance.now();
-      await cache.getOrLoad(key, load);
+      await cache.getOrLoad(key, counted);
       lat[i] = performance.now() - t;
+      source[i] = inL1 ? FROM_L1 : loadedHere.has(key) ? FROM_ORIGIN : FROM_L2;
     }
   };
   const start = performance.now();
@@ -123,7 +138,10 @@ async function run({ prefix, requests, concurrency, seed, l1Entries, originMs })
   await cache.flush();
   const stats = cache.stats();
   cache.free();
-  return { calls: load.calls, elapsedMs, stats, lat: b64(lat) };
+  return {
+    calls: load.calls, elapsedMs, stats, lat: b64(lat),
+    ranks: Buffer.from(ranks.buffer).toString("base64"), source: Buffer.from(source).toString("base64"),
+  };
 }
 
 // ----- an L2 hit against an L1 hit -----

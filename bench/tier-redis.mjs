@@ -2,7 +2,7 @@
 // each with its own node-redis client and Cache, on one redis-server this
 // script starts on a free loopback port (and stops).
 //
-//   node bench/tier-redis.mjs [requests per process = 50000] [L1 entries = 10000]
+//   node bench/tier-redis.mjs [requests per process = 100000] [L1 entries = 10000]
 //
 // 1. Workload: Zipf(0.99) over 1 M keys through getOrLoad with a counted
 //    origin that waits ORIGIN_MS; every process alone (no tier), then all on
@@ -14,7 +14,7 @@
 //    invalidates the key or its tag; the other 3 report when they stopped
 //    serving it (process.hrtime: one monotonic clock for the machine).
 // Env: TRIES (invalidation tries, 300), COST_KEYS (keys for 2., 2000),
-// CONCURRENCY (requests in flight per process, 16), ORIGIN_MS (2), ROUNDS (1).
+// CONCURRENCY (requests in flight per process, 16), ORIGIN_MS (2), ROUNDS (2: alone first, then the tier first).
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { dirname, join } from "node:path";
@@ -24,14 +24,14 @@ import { startRedis, stopRedis } from "../tests/tiers/redis-server.mjs";
 const PROCESSES = 4;
 const KEY_SPACE = 1_000_000;
 const ZIPF_S = 0.99;
-const REQUESTS = Number(process.argv[2] ?? 50_000);
+const REQUESTS = Number(process.argv[2] ?? 100_000);
 const L1_ENTRIES = Number(process.argv[3] ?? 10_000);
 const env = (name, fallback) => Number(process.env[name] ?? fallback);
 const TRIES = env("TRIES", 300);
 const COST_KEYS = env("COST_KEYS", 2_000);
 const CONCURRENCY = env("CONCURRENCY", 16);
 const ORIGIN_MS = env("ORIGIN_MS", 2);
-const ROUNDS = env("ROUNDS", 1);
+const ROUNDS = env("ROUNDS", 2);
 
 const here = dirname(fileURLToPath(import.meta.url));
 const sinceStart = ((t) => () => ((performance.now() - t) / 1000).toFixed(1) + " s")(performance.now());
@@ -83,6 +83,8 @@ function percentile(values, p) {
 const ms = (x) => (x < 0.1 ? `${(x * 1000).toFixed(1)} µs` : `${x.toFixed(2)} ms`);
 
 let prefixes = 0;
+/** Where a request's value came from, by the worker's code (0, 1, 2). */
+const SOURCES = ["L1 hit", "L2 hit (or another process's load)", "this process's origin call"];
 
 /** Runs the workload on every process at once; origin calls and latencies over all of them. */
 async function workload(workers, tiered, round) {
@@ -91,25 +93,41 @@ async function workload(workers, tiered, round) {
     prefix, requests: REQUESTS, concurrency: CONCURRENCY, seed: 1000 * round + i + 1, l1Entries: L1_ENTRIES, originMs: ORIGIN_MS,
   })));
   const lat = new Float64Array(REQUESTS * workers.length);
+  const source = new Uint8Array(REQUESTS * workers.length);
   let calls = 0;
   let tierHits = 0;
   let tierErrors = 0;
   let elapsed = 0;
   for (const [i, r] of results.entries()) {
     lat.set(f64(r.lat), i * REQUESTS);
+    source.set(Buffer.from(r.source, "base64"), i * REQUESTS);
     calls += r.calls;
     tierHits += r.stats.tierHits ?? 0;
     tierErrors += r.stats.tierErrors ?? 0;
     elapsed = Math.max(elapsed, r.elapsedMs);
   }
   const requests = REQUESTS * workers.length;
+  // The fewest origin calls possible: each process's distinct keys alone, all processes' with a shared tier.
+  const all = new Set();
+  let own = 0;
+  for (const r of results) {
+    const b = Buffer.from(r.ranks, "base64");
+    const mine = new Set(new Int32Array(b.buffer, b.byteOffset, b.byteLength / 4));
+    own += mine.size;
+    for (const k of mine) all.add(k);
+  }
   return {
+    floorPerThousand: (1000 * (tiered ? all.size : own)) / requests,
     perThousand: (1000 * calls) / requests,
     l1HitsPerThousand: (1000 * results.reduce((s, r) => s + r.stats.hits, 0)) / requests,
     l2HitsPerThousand: (1000 * tierHits) / requests,
     tierErrors,
     p50: percentile(lat, 50),
     p99: percentile(lat, 99),
+    bySource: SOURCES.map((_, k) => {
+      const mine = lat.filter((_, i) => source[i] === k);
+      return mine.length === 0 ? null : [mine.length, percentile(mine, 50), percentile(mine, 99)];
+    }),
     rps: requests / (elapsed / 1000),
   };
 }
@@ -175,18 +193,27 @@ try {
   console.log(`# ${PROCESSES} processes, Zipf(${ZIPF_S}) over ${KEY_SPACE.toLocaleString("en")} keys, ` +
     `${REQUESTS.toLocaleString("en")} getOrLoad per process, ${CONCURRENCY} in flight each, origin ${ORIGIN_MS} ms; ` +
     `L1 ${L1_ENTRIES.toLocaleString("en")} entries per process (${((100 * L1_ENTRIES) / KEY_SPACE).toFixed(1)} % of the keys)`);
-  console.log("\n| round | setup | origin calls / 1,000 req | L1 hits / 1,000 | L2 hits / 1,000 | getOrLoad p50 | p99 | req/s (4 processes) |");
-  console.log("|---|---|---:|---:|---:|---:|---:|---:|");
+  console.log("\n| round | setup | origin calls / 1,000 req | floor (distinct keys) / 1,000 | L1 hits / 1,000 | L2 hits / 1,000 | getOrLoad p50 | p99 | req/s (4 processes) |");
+  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+  const bySource = [];
   for (let round = 1; round <= ROUNDS; round++) {
     // Odd rounds run the processes alone first, even ones the tier first (a burst of load hits both).
     const order = round % 2 === 1 ? [false, true] : [true, false];
     for (const tiered of order) {
       log(`round ${round}: workload ${tiered ? "with" : "without"} the tier`);
       const r = await workload(workers, tiered, round);
-      console.log(`| ${round} | ${tiered ? "tier (one Redis)" : "each process alone"} | ${r.perThousand.toFixed(1)} | ` +
+      console.log(`| ${round} | ${tiered ? "tier (one Redis)" : "each process alone"} | ${r.perThousand.toFixed(1)} | ${r.floorPerThousand.toFixed(1)} | ` +
         `${r.l1HitsPerThousand.toFixed(1)} | ${tiered ? r.l2HitsPerThousand.toFixed(1) : "–"} | ${ms(r.p50)} | ${ms(r.p99)} | ` +
         `${Math.round(r.rps).toLocaleString("en")}${r.tierErrors ? ` (tierErrors ${r.tierErrors})` : ""} |`);
+      bySource.push([round, tiered, r.bySource]);
     }
+  }
+
+  console.log("\ngetOrLoad latency by where the value came from (p50 / p99, requests):");
+  console.log("| round | setup | " + SOURCES.join(" | ") + " |\n|---|---|" + "---:|".repeat(SOURCES.length));
+  for (const [round, tiered, rows] of bySource) {
+    const cells = rows.map((c) => (c === null ? "–" : `${ms(c[1])} / ${ms(c[2])} (${c[0].toLocaleString("en")})`));
+    console.log(`| ${round} | ${tiered ? "tier" : "alone"} | ${cells.join(" | ")} |`);
   }
 
   log("L2 hit against L1 hit");
