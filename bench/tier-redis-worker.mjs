@@ -193,7 +193,7 @@ async function l2cost({ prefix, count, l1Entries }) {
 
 /** The cache that holds keys for the invalidation tries: { prefix, cache }. */
 let held = null;
-/** The key this process waits to see invalidated: { key, at, done, polled }. */
+/** The watch in progress: { key, at (a promise of the time), resolve, fired, polled }. */
 let watching = null;
 
 async function hold({ prefix, key, tag, l1Entries }) {
