@@ -152,6 +152,20 @@ test("a waiter whose lock holder died loads by itself after the lock expires", a
   free();
 });
 
+test("a lock the tier grants after the call gave up is released, not left to block others", async (lib) => {
+  const c = clock();
+  const tier = lib.memoryTier({ now: c.now, lockTtl: 60_000 });
+  // The same tier, with a lock call slower than tierTimeout.
+  const slowLock = { ...tier, get: tier.get, apply: tier.apply, subscribe: tier.subscribe,
+    lock: async (id, ttl) => { await sleep(40); return tier.lock(id, ttl); } };
+  const a = new lib.Cache({ now: c.now, tier: slowLock, tierTimeout: 10 });
+  equal(await a.getOrLoad("k", counted("mine")), "mine", "loads by itself when the lock does not answer in time");
+  await sleep(80);
+  const again = await tier.lock(lib.tierKeyId("k"), 1_000);
+  ok(again !== null, "the late lock was released");
+  a.free();
+});
+
 test("writeThrough resolves once L2 has the value; waitUntil gets the background writes", async (lib) => {
   const c = clock();
   const tier = lib.memoryTier({ now: c.now });

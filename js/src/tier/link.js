@@ -207,12 +207,16 @@ export class TierLink {
    */
   async lock(id, ttl) {
     if (!this.#tier.lock || this.#isDown()) return undefined;
+    let call;
     try {
-      const held = await this.#timed((signal) => this.#tier.lock(id, ttl, { signal }), "lock", this.#timeout);
+      const held = await this.#timed((signal) => (call = Promise.resolve(this.#tier.lock(id, ttl, { signal }))), "lock", this.#timeout);
       this.#succeeded();
       if (!held) return null;
       return () => Promise.resolve().then(() => held.release()).catch(() => {});
     } catch {
+      // A lock the tier grants after this call gave up would hold every
+      // other isolate's load of `id` back until it expires: release it.
+      call?.then((late) => late?.release(), () => {});
       this.#failed();
       return undefined;
     }
