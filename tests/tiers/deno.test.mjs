@@ -2,8 +2,7 @@
 // caches in this process and in child Deno processes (tests/tiers/deno-peer.mjs).
 // Run: deno test --unstable-kv --no-check --allow-read --allow-write --allow-run --allow-env tests/tiers/deno.test.mjs
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
+import { spawnPeer } from "./peer.mjs";
 import { Cache } from "../../js/dist/deno.js";
 import { denoKvTier } from "../../js/dist/tiers/deno.js";
 import { tierKeyId } from "../../js/dist/tiers/memory.js";
@@ -52,37 +51,8 @@ async function local(n, tierOptions = {}, cacheOptions = {}) {
 
 /** A child Deno process with its own cache on `prefix`. */
 async function peer(prefix, { lockTtl = 5000 } = {}) {
-  const child = spawn(Deno.execPath(), ["run", "--unstable-kv", "--no-check", `--allow-read=${dir},${new URL("../..", import.meta.url).pathname}`,
-    `--allow-write=${dir}`, PEER, path, prefix, String(POLL_MS), String(lockTtl)], { stdio: ["pipe", "pipe", "inherit"] });
-  const lines = createInterface({ input: child.stdout });
-  const waiting = new Map();
-  let ready;
-  const isReady = new Promise((r) => (ready = r));
-  lines.on("line", (line) => {
-    const m = JSON.parse(line);
-    if (m.ready) return ready();
-    const w = waiting.get(m.id);
-    waiting.delete(m.id);
-    if (m.error) w.reject(new Error(m.error));
-    else w.resolve(m.result);
-  });
-  await isReady;
-  let ids = 0;
-  const call = (op, args = {}) => new Promise((resolve, reject) => {
-    const id = ++ids;
-    waiting.set(id, { resolve, reject });
-    child.stdin.write(JSON.stringify({ id, op, ...args }) + "\n");
-  });
-  const exited = new Promise((r) => child.once("exit", r));
-  const exit = async () => {
-    child.stdin.write(JSON.stringify({ op: "exit" }) + "\n");
-    await exited;
-  };
-  const kill = async () => {
-    child.kill("SIGKILL");
-    await exited;
-  };
-  return { call, exit, kill };
+  return spawnPeer(Deno.execPath(), ["run", "--unstable-kv", "--no-check", `--allow-read=${dir},${new URL("../..", import.meta.url).pathname}`,
+    `--allow-write=${dir}`, PEER, path, prefix, String(POLL_MS), String(lockTtl)]);
 }
 
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];

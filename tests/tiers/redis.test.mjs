@@ -3,8 +3,7 @@
 // and in child processes (tests/tiers/redis-peer.mjs).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
+import { spawnPeer } from "./peer.mjs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
@@ -79,34 +78,8 @@ async function peer(prefix, runtime = "node") {
   const command = runtime === "deno"
     ? [join(here, "../../js/node_modules/.bin/deno"), ["run", "--no-check", "--allow-net=127.0.0.1", "--allow-read", "--allow-env", join(here, "redis-peer.mjs"), server.url, prefix]]
     : [process.execPath, [join(here, "redis-peer.mjs"), server.url, prefix]];
-  const child = spawn(command[0], command[1], {
-    stdio: ["pipe", "pipe", "inherit"],
-    env: plainEnv(), // a plain process: a node --test child's environment would make it report to the runner
-  });
-  const lines = createInterface({ input: child.stdout });
-  const waiting = new Map();
-  let ready;
-  const isReady = new Promise((r) => (ready = r));
-  lines.on("line", (line) => {
-    const m = JSON.parse(line);
-    if (m.ready) return ready();
-    const w = waiting.get(m.id);
-    waiting.delete(m.id);
-    if (m.error) w.reject(new Error(m.error));
-    else w.resolve(m.result);
-  });
-  await isReady;
-  let ids = 0;
-  const call = (op, args = {}) => new Promise((resolve, reject) => {
-    const id = ++ids;
-    waiting.set(id, { resolve, reject });
-    child.stdin.write(JSON.stringify({ id, op, ...args }) + "\n");
-  });
-  const exit = async () => {
-    child.stdin.write(JSON.stringify({ op: "exit" }) + "\n");
-    await new Promise((r) => child.once("exit", r));
-  };
-  return { call, exit, child };
+  // A plain process: a node --test child's environment would make it report to the runner.
+  return spawnPeer(command[0], command[1], plainEnv());
 }
 
 test("a value loaded in one process is served from Redis in another, without its loader", async () => {
