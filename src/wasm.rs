@@ -191,6 +191,37 @@ fn staged(io: &[u8], len: usize) -> Staged<'_> {
     io.get(..len).map_or(Staged::Bad, Staged::Bytes)
 }
 
+/// A write's tags and `dependsOn` keys, as slices of the I/O buffer.
+type Extras<'a> = (Vec<&'a [u8]>, Vec<&'a [u8]>);
+
+/// The tags and then the deps a write staged from `pos` on, or `None` for a
+/// layout that does not match the counts.
+fn take_extras(
+    io: &[u8],
+    mut pos: usize,
+    tag_count: usize,
+    dep_count: usize,
+) -> Option<Extras<'_>> {
+    let tags = take_list(io, &mut pos, tag_count)?;
+    let deps = take_list(io, &mut pos, dep_count)?;
+    Some((tags, deps))
+}
+
+/// A write's options from the JS numbers: `ttl`/`grace` < 0 take the defaults.
+fn write_options<'a>(
+    ttl: f64,
+    grace: f64,
+    tags: &'a [&'a [u8]],
+    deps: &'a [&'a [u8]],
+) -> SetOptions<'a> {
+    SetOptions {
+        ttl_ms: (ttl >= 0.0).then(|| non_negative(ttl)),
+        grace_ms: (grace >= 0.0).then(|| non_negative(grace)),
+        tags,
+        depends_on: deps,
+    }
+}
+
 /// Reads `count` tags or `dependsOn` keys, each a little-endian `u32`
 /// length and its bytes, from `io` at `*pos`; `None` past the buffer.
 fn take_list<'a>(io: &'a [u8], pos: &mut usize, count: usize) -> Option<Vec<&'a [u8]>> {
@@ -455,19 +486,10 @@ impl WasmCache {
         let Some(value) = io.get(key_len..end) else {
             return BAD_LAYOUT;
         };
-        let mut pos = end;
-        let (Some(tags), Some(deps)) = (
-            take_list(io, &mut pos, tag_count),
-            take_list(io, &mut pos, dep_count),
-        ) else {
+        let Some((tags, deps)) = take_extras(io, end, tag_count, dep_count) else {
             return BAD_LAYOUT;
         };
-        let opts = SetOptions {
-            ttl_ms: (ttl >= 0.0).then(|| non_negative(ttl)),
-            grace_ms: (grace >= 0.0).then(|| non_negative(grace)),
-            tags: &tags,
-            depends_on: &deps,
-        };
+        let opts = write_options(ttl, grace, &tags, &deps);
         write_status(cache.set(key, value, &opts, non_negative(now)))
     }
 
@@ -495,19 +517,10 @@ impl WasmCache {
         let Some(key) = io.get(..key_len) else {
             return BAD_LAYOUT;
         };
-        let mut pos = key_len;
-        let (Some(tags), Some(deps)) = (
-            take_list(io, &mut pos, tag_count),
-            take_list(io, &mut pos, dep_count),
-        ) else {
+        let Some((tags, deps)) = take_extras(io, key_len, tag_count, dep_count) else {
             return BAD_LAYOUT;
         };
-        let opts = SetOptions {
-            ttl_ms: (ttl >= 0.0).then(|| non_negative(ttl)),
-            grace_ms: (grace >= 0.0).then(|| non_negative(grace)),
-            tags: &tags,
-            depends_on: &deps,
-        };
+        let opts = write_options(ttl, grace, &tags, &deps);
         // Room for the pieces list first: once the entry is stored, its
         // pieces must be reported. A value over the budget is refused
         // before `fill` runs and needs none.
