@@ -2,7 +2,11 @@
 // dependencies here; the install test copies only usage.ts, without peers).
 import { Cache } from "edgecache";
 import { register } from "edgecache/prometheus";
+import { instrument } from "edgecache/otel";
 import { Registry } from "prom-client";
+import { metrics, type Meter } from "@opentelemetry/api";
 
 const cache = new Cache();
 register(cache, new Registry(), { name: "peers" });
+const meter: Meter = metrics.getMeter("app");
+instrument(cache, meter, { name: "peers" });

@@ -6,6 +6,7 @@ import { memoryTier } from "edgecache/memory";
 import { kvTier, cacheApiTier, EdgecacheCoordinator } from "edgecache/cloudflare";
 import { denoKvTier, type DenoKvLike } from "edgecache/deno";
 import { register, type RegistryLike } from "edgecache/prometheus";
+import { instrument, type MeterLike } from "edgecache/otel";
 
 interface Stock { qty: number; updatedAt: number }
 
@@ -89,3 +90,8 @@ const unregister: () => void = register(cache, promRegistry, { name: "stock" });
 unregister();
 // @ts-expect-error the cache name is a string
 register(cache, promRegistry, { name: 1 });
+declare const otelMeter: MeterLike;
+const stopObserving: () => void = instrument(cache, otelMeter, { name: "stock" });
+stopObserving();
+// @ts-expect-error a Meter, not a registry
+instrument(cache, promRegistry);
