@@ -61,6 +61,8 @@ const meter = {
 };
 instrument(c, meter, { name: "smoke" });
 if (!observed.some(([n, v, name]) => n === "edgecache.entries" && v === c.stats().entries && name === "smoke")) throw new Error("edgecache/otel: " + JSON.stringify(observed));
+const { edgeCache } = await import("edgecache/hono");
+if (typeof edgeCache({ cache: c }) !== "function") throw new Error("edgecache/hono: edgeCache gave no middleware");
 let denoKv = "";
 if (runtime === "deno") {
   // A Deno KV tier on a file of this project, shared by two caches.
@@ -92,7 +94,7 @@ try {
       "dist/tiers/memory.js", "dist/tiers/redis.js", "dist/tiers/redis.d.ts", "dist/tiers/deno.js", "dist/tiers/deno.d.ts",
       "dist/tiers/cloudflare.js", "dist/tiers/cloudflare.d.ts", "dist/tiers/cloudflare-coordinator.js", "dist/tier/link.js",
       "dist/integrations/metrics.js", "dist/integrations/prometheus.js", "dist/integrations/prometheus.d.ts",
-      "dist/integrations/otel.js", "dist/integrations/otel.d.ts"]) {
+      "dist/integrations/otel.js", "dist/integrations/otel.d.ts", "dist/integrations/hono.js", "dist/integrations/hono.d.ts"]) {
       if (!files.includes(need)) throw new Error(`${need} missing from the tarball`);
     }
     return `${info.filename}: ${info.files.length} files, ${info.size} bytes packed`;

@@ -7,6 +7,7 @@ import { kvTier, cacheApiTier, EdgecacheCoordinator } from "edgecache/cloudflare
 import { denoKvTier, type DenoKvLike } from "edgecache/deno";
 import { register, type RegistryLike } from "edgecache/prometheus";
 import { instrument, type MeterLike } from "edgecache/otel";
+import { edgeCache } from "edgecache/hono";
 
 interface Stock { qty: number; updatedAt: number }
 
@@ -95,3 +96,7 @@ const stopObserving: () => void = instrument(cache, otelMeter, { name: "stock" }
 stopObserving();
 // @ts-expect-error a Meter, not a registry
 instrument(cache, promRegistry);
+const honoMiddleware = edgeCache({ cache, ttl: 1_000, key: (c) => c.req.path, tags: (c) => ["page:" + c.req.path], cacheCredentialed: false });
+void honoMiddleware;
+// @ts-expect-error the cache is required
+edgeCache({ ttl: 1_000 });
