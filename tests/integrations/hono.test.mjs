@@ -1,10 +1,11 @@
-// edgecache/hono with the real hono and @hono/node-server: a Hono app on a
-// real socket on 127.0.0.1, its routes cached by the middleware.
+// edgecache/hono with the real hono: a Hono app on a real socket on
+// 127.0.0.1, its routes cached by the middleware. Node serves it with
+// @hono/node-server; `deno test` runs this same file with Deno.serve.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Hono } from "../../js/node_modules/hono/dist/index.js";
-import { serve } from "../../js/node_modules/@hono/node-server/dist/index.mjs";
-import { Cache } from "../../js/dist/node.js";
+// Each runtime's own entry, as its users get it.
+const { Cache } = await import(typeof Deno !== "undefined" ? "../../js/dist/deno.js" : "../../js/dist/node.js");
 import { edgeCache } from "../../js/dist/integrations/hono.js";
 
 /** An app with the middleware in front of counted routes, served on a free port. */
@@ -15,16 +16,27 @@ async function start(options = {}, routes = defaultRoutes) {
   const app = new Hono();
   app.use("*", edgeCache({ cache, ...options }));
   routes(app, count);
-  const server = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(s));
-  });
-  const base = `http://127.0.0.1:${server.address().port}`;
+  const { port, close: stop } = await listen(app.fetch);
+  const base = `http://127.0.0.1:${port}`;
   const get = async (path, init) => {
     const res = await fetch(base + path, init);
     return { status: res.status, body: await res.text(), cacheStatus: res.headers.get("cache-status") ?? "", headers: res.headers };
   };
-  const close = () => new Promise((resolve) => { server.close(resolve); server.closeAllConnections?.(); });
+  const close = async () => { await stop(); cache.free(); };
   return { cache, calls, get, close };
+}
+
+/** Serves `handler` on a free port of 127.0.0.1: Deno.serve in Deno, @hono/node-server in Node. */
+async function listen(handler) {
+  if (typeof Deno !== "undefined") {
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
+    return { port: server.addr.port, close: () => server.shutdown() };
+  }
+  const { serve } = await import("../../js/node_modules/@hono/node-server/dist/index.mjs");
+  const server = await new Promise((resolve) => {
+    const s = serve({ fetch: handler, hostname: "127.0.0.1", port: 0 }, () => resolve(s));
+  });
+  return { port: server.address().port, close: () => new Promise((resolve) => { server.close(resolve); server.closeAllConnections(); }) };
 }
 
 function defaultRoutes(app, count) {
