@@ -75,6 +75,11 @@ run tier-memory      node  node --test tests/runtimes/tier.node.test.mjs
 run tier-redis       node  node --test tests/tiers/redis.test.mjs
 run tier-cloudflare  node  node --test tests/tiers/cloudflare.test.mjs
 run tier-deno        deno  js/node_modules/.bin/deno test --unstable-kv --no-check --allow-read --allow-write --allow-run --allow-env tests/tiers/deno.test.mjs
+run prometheus       node  node --test tests/integrations/prometheus.test.mjs
+run otel             node  node --test tests/integrations/otel.test.mjs
+run hono-node        node  node --test tests/integrations/hono.test.mjs
+run hono-deno        deno  js/node_modules/.bin/deno test --no-check --allow-net=127.0.0.1 --allow-read tests/integrations/hono.test.mjs
+run hono-workerd     node  node --test tests/integrations/hono.workerd.test.mjs
 run proxy            node  node --test tests/proxy.test.mjs
 run worker-example   node  node --test tests/worker-example.test.mjs
 run demo-page        node  node --test tests/demo.test.mjs

@@ -45,6 +45,24 @@ if (typeof cf.kvTier !== "function" || typeof cf.cacheApiTier !== "function" || 
 }
 const { denoKvTier } = await import("edgecache/deno");
 if (typeof denoKvTier !== "function") throw new Error("edgecache/deno has no denoKvTier");
+// The metrics modules import no peer: they load without prom-client or
+// @opentelemetry/api installed, and work on what they are handed.
+const { register } = await import("edgecache/prometheus");
+const promMetrics = [];
+register(c, { registerMetric: (m) => promMetrics.push(m), getSingleMetric: () => undefined }, { name: "smoke" });
+const hitsSample = promMetrics.find((m) => m.name === "edgecache_hits_total").get().values[0];
+if (hitsSample.value !== c.stats().hits || hitsSample.labels.cache !== "smoke") throw new Error("edgecache/prometheus: " + JSON.stringify(hitsSample));
+const { instrument } = await import("edgecache/otel");
+const observed = [];
+const meter = {
+  createObservableCounter: (name) => ({ name }), createObservableGauge: (name) => ({ name }),
+  addBatchObservableCallback: (cb) => cb({ observe: (o, value, attrs) => observed.push([o.name, value, attrs["cache.name"]]) }),
+  removeBatchObservableCallback: () => {},
+};
+instrument(c, meter, { name: "smoke" });
+if (!observed.some(([n, v, name]) => n === "edgecache.entries" && v === c.stats().entries && name === "smoke")) throw new Error("edgecache/otel: " + JSON.stringify(observed));
+const { edgeCache } = await import("edgecache/hono");
+if (typeof edgeCache({ cache: c }) !== "function") throw new Error("edgecache/hono: edgeCache gave no middleware");
 let denoKv = "";
 if (runtime === "deno") {
   // A Deno KV tier on a file of this project, shared by two caches.
@@ -74,7 +92,9 @@ try {
     const files = info.files.map((f) => f.path);
     for (const need of ["package.json", "dist/node.js", "dist/deno.js", "dist/workerd.js", "dist/browser.js", "dist/index.d.ts", "dist/wasm/edgecache_bg.wasm",
       "dist/tiers/memory.js", "dist/tiers/redis.js", "dist/tiers/redis.d.ts", "dist/tiers/deno.js", "dist/tiers/deno.d.ts",
-      "dist/tiers/cloudflare.js", "dist/tiers/cloudflare.d.ts", "dist/tiers/cloudflare-coordinator.js", "dist/tier/link.js"]) {
+      "dist/tiers/cloudflare.js", "dist/tiers/cloudflare.d.ts", "dist/tiers/cloudflare-coordinator.js", "dist/tier/link.js",
+      "dist/integrations/metrics.js", "dist/integrations/prometheus.js", "dist/integrations/prometheus.d.ts",
+      "dist/integrations/otel.js", "dist/integrations/otel.d.ts", "dist/integrations/hono.js", "dist/integrations/hono.d.ts"]) {
       if (!files.includes(need)) throw new Error(`${need} missing from the tarball`);
     }
     return `${info.filename}: ${info.files.length} files, ${info.size} bytes packed`;

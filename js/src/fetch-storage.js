@@ -84,7 +84,7 @@ export function store(ctx, url, request, policy, meta, body) {
   const remaining = policy.lifetime - currentAge(meta, meta.resTime);
   const keep = Math.max(0, remaining) + Math.max(policy.swr, policy.sie, policy.validators ? ctx.config.keepForRevalidation : 0);
   if (keep <= 0) return false;
-  const opts = { ttl: Math.ceil(keep), tags: [`cf-url:${url}`] };
+  const opts = { ttl: Math.ceil(keep), tags: [`cf-url:${url}`, ...ctx.config.tags] };
   const base = keyOf(ctx, url, request);
   if (policy.vary.length) io.setRaw(["cf-vary", base], encoder.encode(JSON.stringify(policy.vary)), opts);
   else if (io.getRaw(["cf-vary", base]) !== undefined) cache.delete(["cf-vary", base]);

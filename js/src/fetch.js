@@ -57,6 +57,14 @@ function headerNamesOption(options, name) {
   return v.map((n) => n.toLowerCase()).sort();
 }
 
+function tagsOption(options) {
+  const v = options.tags ?? [];
+  if (!Array.isArray(v) || !v.every((t) => typeof t === "string")) {
+    throw new TypeError(`tags must be an array of strings; got ${describe(v)}`);
+  }
+  return [...v];
+}
+
 /** Validates the options once; the context every request of this cachedFetch shares. */
 function contextOf(cache, options) {
   if (!(cache instanceof Cache)) throw new TypeError(`cache must be a Cache; got ${describe(cache)}`);
@@ -73,6 +81,7 @@ function contextOf(cache, options) {
     keepForRevalidation: option("keepForRevalidation", DEFAULT_KEEP_FOR_REVALIDATION),
     respect,
     keyHeaders: headerNamesOption(options, "keyHeaders"),
+    tags: tagsOption(options),
   };
   const io = cache[internals]();
   config.maxBodySize = byteOption(options, "maxBodySize", Math.floor(io.maxMemory / DEFAULT_BODY_SHARE));

@@ -253,6 +253,8 @@ export interface CachedFetchOptions {
   fetch?: (request: Request) => Promise<Response>;
   /** Request headers added to the cache key (and to request collapsing) besides the URL, e.g. a tenant header. @default [] */
   keyHeaders?: readonly string[];
+  /** Tags the responses this cachedFetch stores carry, for invalidateTag. @default [] */
+  tags?: readonly string[];
   /** The largest body a miss buffers for storing; a larger one passes through unstored. Concurrent misses
    * on one cache buffer at most max(maxBodySize, maxMemory / 4) together; past it a miss passes through
    * unstored too. @default Math.floor(maxMemory / 8) */

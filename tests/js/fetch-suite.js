@@ -369,7 +369,15 @@ test("cachedFetch validates its arguments", async (lib) => {
       threw++;
     }
   }
-  equal(threw, 8);
+  for (const opts of [{ tags: "products" }, { tags: [1] }]) {
+    try {
+      lib.cachedFetch(cache, opts);
+    } catch (err) {
+      ok(err instanceof TypeError && String(err).includes("tags"), String(err));
+      threw++;
+    }
+  }
+  equal(threw, 10);
   const f = lib.cachedFetch(cache);
   await rejects(f("not a url"), TypeError);
 });
@@ -450,6 +458,19 @@ test("keyHeaders adds request headers to the cache key", async (lib) => {
   const put = await cfetch(lib.origin + p, { method: "PUT", body: "x" });
   await put.text();
   ok((await cfetch(lib.origin + p, { headers: { "x-tenant": "a" } })).headers.get("cache-status").includes("fwd=uri-miss"), "an unsafe request invalidates every tenant's entry");
+});
+
+test("tags: what a cachedFetch stores carries its tags, and invalidateTag drops it", async (lib) => {
+  const { cache, cfetch } = setup(lib, { tags: ["products"] });
+  const other = lib.cachedFetch(cache, { tags: ["stock"] });
+  const p = "/tagged?cc=max-age%3D60", q = "/other-tag?cc=max-age%3D60";
+  await (await cfetch(lib.origin + p)).text();
+  await (await other(lib.origin + q)).text();
+  equal((await cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; hit");
+  ok(cache.invalidateTag("products") >= 1);
+  ok((await cfetch(lib.origin + p)).headers.get("cache-status").includes("fwd=uri-miss"), "the tagged entry is gone");
+  equal((await other(lib.origin + q)).headers.get("cache-status"), "edgecache; hit", "another tag's entry stays");
+  equal(await count(lib.origin, p), 2);
 });
 
 test("maxBodySize: a larger body passes through unstored", async (lib) => {

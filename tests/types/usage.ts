@@ -5,6 +5,9 @@ import { redisTier } from "edgecache/redis";
 import { memoryTier } from "edgecache/memory";
 import { kvTier, cacheApiTier, EdgecacheCoordinator } from "edgecache/cloudflare";
 import { denoKvTier, type DenoKvLike } from "edgecache/deno";
+import { register, type RegistryLike } from "edgecache/prometheus";
+import { instrument, type MeterLike } from "edgecache/otel";
+import { edgeCache } from "edgecache/hono";
 
 interface Stock { qty: number; updatedAt: number }
 
@@ -80,3 +83,20 @@ new Cache({ tier: denoTier, tierTimeout: 100 });
 denoTier.close().then(() => undefined);
 // @ts-expect-error the poll interval is a number of ms
 denoKvTier(denoKv, { pollInterval: "20" });
+
+// Metrics: structural registry/meter types, so the peers' own types are not needed here
+// (tests/types/peers.ts checks the real prom-client and @opentelemetry/api types fit).
+declare const promRegistry: RegistryLike;
+const unregister: () => void = register(cache, promRegistry, { name: "stock" });
+unregister();
+// @ts-expect-error the cache name is a string
+register(cache, promRegistry, { name: 1 });
+declare const otelMeter: MeterLike;
+const stopObserving: () => void = instrument(cache, otelMeter, { name: "stock" });
+stopObserving();
+// @ts-expect-error a Meter, not a registry
+instrument(cache, promRegistry);
+const honoMiddleware = edgeCache({ cache, ttl: 1_000, key: (c) => c.req.path, tags: (c) => ["page:" + c.req.path], cacheCredentialed: false });
+void honoMiddleware;
+// @ts-expect-error the cache is required
+edgeCache({ ttl: 1_000 });
