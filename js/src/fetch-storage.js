@@ -6,7 +6,7 @@
 // ["cf", base, vary signature] → metadata + body. Both carry the tag
 // "cf-url:" + url, so an unsafe request invalidates every variant in O(1).
 
-import { currentAge } from "./fetch-freshness.js";
+import { ageOf, currentAge } from "./fetch-freshness.js";
 import { sharedBytes } from "./fetch-body.js";
 
 /** Response headers never stored (hop-by-hop, and Set-Cookie, which is never shared). */
@@ -67,7 +67,7 @@ export function entryMeta(response, policy, reqTime, resTime) {
     reqTime,
     resTime,
     date: policy.date,
-    age: (Number(response.headers.get("age")) || 0) * 1000,
+    age: ageOf(response.headers.get("age")),
     lifetime: policy.lifetime,
     noCache: policy.noCache,
     mustRevalidate: policy.mustRevalidate,
