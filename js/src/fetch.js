@@ -9,7 +9,7 @@
 import { Cache, internals, ms } from "./cache.js";
 import { describe } from "./keys.js";
 import { currentAge, isPersonal, policyOf, requestCacheControl, seconds, servesAuthorized, varyNames } from "./fetch-freshness.js";
-import { entryMeta, HOP_BY_HOP, keyOf, lookup, lookupShared, readLimited, store } from "./fetch-storage.js";
+import { entryMeta, keyOf, lookup, lookupShared, readLimited, store, storedHeaders } from "./fetch-storage.js";
 import { join, sharesOutcome } from "./fetch-collapse.js";
 import { bytesStream, hold, missBudget } from "./fetch-body.js";
 import { answerConditional, conditionsOf, unconditional } from "./fetch-conditional.js";
@@ -116,7 +116,7 @@ function withValidators(request, meta, signal) {
 function revalidated(ctx, url, request, conditional, response, reqTime, resTime) {
   const meta = conditional.meta;
   const merged = new Headers(meta.headers);
-  for (const [k, v] of response.headers) if (!HOP_BY_HOP.has(k) && !KEEP_ON_304.has(k)) merged.set(k, v);
+  for (const [k, v] of storedHeaders(response.headers)) if (!KEEP_ON_304.has(k)) merged.set(k, v);
   const cookies = response.headers.getSetCookie();
   const personal = cookies.length > 0 || isPersonal(request);
   const synthetic = new Response(null, { status: meta.status, statusText: meta.statusText, headers: merged });

@@ -755,6 +755,28 @@ test("M-SEARCH, a method not known safe, invalidates its URL", async (lib) => {
   ok((await cfetch(lib.origin + p)).headers.get("cache-status").includes("fwd=uri-miss"), "M-SEARCH invalidated the URL");
 });
 
+test("headers named in Connection are not stored; a 304's headers update the stored ones, others are kept", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = "/hop-stored?cc=max-age%3D60&hop=1";
+  await (await cfetch(lib.origin + p)).text();
+  const hit = await cfetch(lib.origin + p);
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  equal(hit.headers.get("x-hop"), null, "X-Hop was named in Connection");
+  equal(hit.headers.get("connection"), null);
+  await hit.text();
+  const q = "/upd304?cc=max-age%3D1&etag=%22u%22&counted=1";
+  const first = await cfetch(lib.origin + q);
+  const type = first.headers.get("content-type");
+  await first.text();
+  t.advance(2000);
+  await (await cfetch(lib.origin + q)).text();
+  const after = await cfetch(lib.origin + q);
+  equal(after.headers.get("cache-status"), "edgecache; hit");
+  equal(after.headers.get("x-origin-count"), "2", "updated by the 304");
+  equal(after.headers.get("content-type"), type, "kept from the stored response");
+  await after.text();
+});
+
 // ----- over a shared tier: caches on one memoryTier play isolates -----
 
 /** Lets queued microtasks and timers of 0 ms run (the tier's message delivery). */
