@@ -377,3 +377,16 @@ test("Forwarded quotes host:port as a string and brackets only IPv6 literals (RF
     equal(Buffer.from(headers.forwarded, "hex").toString("latin1"), `for=127.0.0.1;host=${expected};proto=http`, host);
   }
 });
+
+test("a client's conditional GET is answered 304 from the cache; M-SEARCH invalidates the URL", async () => {
+  const p = "/px-cond?cc=max-age%3D60&etag=%22pc%22";
+  await (await fetch(base + p)).text();
+  const answer = await raw(`GET ${p} HTTP/1.1\r\nHost: site.test\r\nIf-None-Match: W/"pc"\r\nConnection: close\r\n\r\n`);
+  equal(statusOf(answer), 304, answer);
+  ok(/^etag: "pc"\r$/im.test(answer), "the stored ETag");
+  ok(/^cache-control: max-age=60\r$/im.test(answer));
+  const search = await raw(`M-SEARCH ${p} HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n`);
+  ok(/cache-status: edgecache; fwd=method/i.test(search), search);
+  const again = await raw(`GET ${p} HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n`);
+  ok(/cache-status: edgecache; fwd=uri-miss/i.test(again), "M-SEARCH invalidated the URL");
+});

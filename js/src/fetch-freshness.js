@@ -1,8 +1,16 @@
 // cachedFetch's freshness rules (RFC 9111): whether a response may be stored
 // and for how long, and a stored response's current age.
 
-/** Final statuses a shared cache understands and may store (RFC 9110 §15; 206 is left to the origin). */
-const STORABLE = new Set([200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501]);
+import { httpDate, parseCdnCacheControl } from "./fetch-fields.js";
+
+/** The final statuses RFC 9110 §15 defines, which this cache understands
+ * (for must-understand, RFC 9111 §5.2.2.3); 206 and 304 are not among them:
+ * a partial response or a 304 is never stored as a response of its own. */
+const UNDERSTOOD = new Set([200, 201, 202, 203, 204, 205, 300, 301, 302, 303, 305, 307, 308, 400, 401, 402, 403, 404, 405,
+  406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421, 422, 426, 500, 501, 502, 503, 504, 505]);
+/** Final statuses run from 200 to 599 (1xx are interim). */
+const FINAL_MIN = 200;
+const FINAL_MAX = 599;
 /** Statuses cacheable by default: heuristic freshness is allowed (RFC 9110 §15.1). */
 const HEURISTIC = new Set([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]);
 /** Heuristic freshness is this fraction of the time since Last-Modified (RFC 9111 §4.2.2). */
@@ -41,10 +49,15 @@ export function seconds(cc, name) {
   return Math.min(Number(v), MAX_DELTA_SECONDS) * 1000;
 }
 
-function httpDate(value) {
-  if (!value) return undefined;
-  const t = Date.parse(value);
-  return Number.isFinite(t) ? t : undefined;
+/** An Age header's value in ms (RFC 9111 §5.1): the first of several
+ * values counts; one that is not a non-negative integer is ignored (0),
+ * unless others follow it: then the response counts as stale. */
+export function ageOf(value) {
+  if (value === null) return 0;
+  const parts = value.split(",");
+  const first = parts[0].trim();
+  if (/^\d+$/.test(first)) return Math.min(Number(first), MAX_DELTA_SECONDS) * 1000;
+  return parts.length > 1 ? MAX_DELTA_SECONDS * 1000 : 0;
 }
 
 /** The header names a response's Vary lists, lowercased and sorted. */
@@ -62,10 +75,24 @@ export function servesAuthorized(meta) {
   return meta.mustRevalidate || meta.headers.some(([k, v]) => k === "cache-control" && /public|s-maxage/.test(v));
 }
 
+/** Whether the status allows storing (RFC 9111 §3): a final one other than
+ * 206 and 304; with must-understand, one this cache understands, and then
+ * no-store is overridden. */
+function statusRefused(status, cc) {
+  if (status < FINAL_MIN || status > FINAL_MAX || status === 206 || status === 304) return true;
+  if (cc.has("must-understand")) return !UNDERSTOOD.has(status);
+  return cc.has("no-store");
+}
+
+/** Whether heuristics (and the ttl default) may give the response a lifetime (RFC 9111 §4.2.2). */
+function heuristicAllowed(response, cc) {
+  return HEURISTIC.has(response.status) || cc.has("public");
+}
+
 /** Whether the response's directives forbid storing it for this request. */
 function refused(request, response, cc) {
-  if (request.method !== "GET" || !STORABLE.has(response.status)) return true;
-  if (cc.has("no-store") || cc.has("private") || parseCacheControl(request.headers.get("cache-control")).has("no-store")) return true;
+  if (request.method !== "GET" || statusRefused(response.status, cc)) return true;
+  if (cc.has("private") || parseCacheControl(request.headers.get("cache-control")).has("no-store")) return true;
   if (response.headers.has("set-cookie")) return true;
   if (request.headers.has("authorization") && !(cc.has("public") || cc.has("s-maxage") || cc.has("must-revalidate"))) return true;
   // A credentialed request's response is shared only when the origin says
@@ -80,13 +107,14 @@ function lifetimeOf(response, cc, cdn, date, config, personal) {
   if (config.respect) {
     lifetime = seconds(cc, "s-maxage") ?? seconds(cc, "max-age");
     if (lifetime === undefined && !cdn && headers.has("expires")) {
-      const expires = httpDate(headers.get("expires"));
+      const expires = httpDate(headers.get("expires"), date);
       lifetime = expires === undefined ? 0 : Math.max(0, expires - (date ?? Date.now()));
     }
   }
   if (personal) return lifetime;
-  if (lifetime === undefined && config.ttl > 0) lifetime = config.ttl;
-  if (lifetime === undefined && config.respect && (HEURISTIC.has(response.status) || cc.has("public"))) {
+  if (lifetime !== undefined || !heuristicAllowed(response, cc)) return lifetime;
+  if (config.ttl > 0) return config.ttl;
+  if (config.respect) {
     const lastModified = httpDate(headers.get("last-modified"));
     if (lastModified !== undefined && date !== undefined && date > lastModified) lifetime = Math.floor((date - lastModified) / HEURISTIC_DIVISOR);
   }
@@ -96,13 +124,17 @@ function lifetimeOf(response, cc, cdn, date, config, personal) {
 /** Freshness lifetime (ms) and directives of a response, or null if it must not be stored. */
 export function policyOf(request, response, config) {
   const headers = response.headers;
-  const cdn = headers.get("cdn-cache-control");
-  const cc = parseCacheControl(config.respect ? cdn ?? headers.get("cache-control") : null);
+  const cdnValue = headers.get("cdn-cache-control");
+  const cdn = config.respect && cdnValue !== null ? parseCdnCacheControl(cdnValue) : null;
+  const cc = cdn ?? parseCacheControl(config.respect ? headers.get("cache-control") : null);
   if (refused(request, response, cc)) return null;
   const vary = varyNames(headers);
   if (vary.includes("*")) return null;
   const date = httpDate(headers.get("date"));
-  const lifetime = lifetimeOf(response, cc, cdn, date, config, isPersonal(request)) ?? 0;
+  const explicit = lifetimeOf(response, cc, cdn, date, config, isPersonal(request));
+  // Without a lifetime from anywhere, only a heuristically cacheable response is kept for revalidation.
+  if (explicit === undefined && !heuristicAllowed(response, cc)) return null;
+  const lifetime = explicit ?? 0;
   const validators = headers.has("etag") || headers.has("last-modified");
   if (lifetime === 0 && !validators) return null;
   return {

@@ -6,7 +6,7 @@
 // ["cf", base, vary signature] → metadata + body. Both carry the tag
 // "cf-url:" + url, so an unsafe request invalidates every variant in O(1).
 
-import { currentAge } from "./fetch-freshness.js";
+import { ageOf, currentAge } from "./fetch-freshness.js";
 import { sharedBytes } from "./fetch-body.js";
 
 /** Response headers never stored (hop-by-hop, and Set-Cookie, which is never shared). */
@@ -56,10 +56,18 @@ export function keyOf(ctx, url, request) {
   return names.length ? `${url}\n${varySignature(names, request.headers)}` : url;
 }
 
+/** A response's headers as stored: without hop-by-hop ones, Set-Cookie, and
+ * the headers its Connection names (RFC 9111 §3.1). */
+export function storedHeaders(headers) {
+  const named = new Set((headers.get("connection") ?? "").split(",").map((n) => n.trim().toLowerCase()));
+  const out = [];
+  for (const [k, v] of headers) if (!HOP_BY_HOP.has(k) && !named.has(k)) out.push([k, v]);
+  return out;
+}
+
 /** A response's metadata, built once for storing and for answering. */
 export function entryMeta(response, policy, reqTime, resTime) {
-  const headers = [];
-  for (const [k, v] of response.headers) if (!HOP_BY_HOP.has(k)) headers.push([k, v]);
+  const headers = storedHeaders(response.headers);
   return {
     status: response.status,
     statusText: response.statusText,
@@ -67,7 +75,7 @@ export function entryMeta(response, policy, reqTime, resTime) {
     reqTime,
     resTime,
     date: policy.date,
-    age: (Number(response.headers.get("age")) || 0) * 1000,
+    age: ageOf(response.headers.get("age")),
     lifetime: policy.lifetime,
     noCache: policy.noCache,
     mustRevalidate: policy.mustRevalidate,

@@ -3,14 +3,16 @@
 // freshness is computed here from the stored metadata with the cache's clock.
 // The rules live in fetch-freshness.js, the stored form in fetch-storage.js,
 // request collapsing in fetch-collapse.js, bodies in memory in
-// fetch-body.js; this file answers a request.
+// fetch-body.js, clients' conditional requests in fetch-conditional.js,
+// header parsing in fetch-fields.js; this file answers a request.
 
 import { Cache, internals, ms } from "./cache.js";
 import { describe } from "./keys.js";
 import { currentAge, isPersonal, policyOf, requestCacheControl, seconds, servesAuthorized, varyNames } from "./fetch-freshness.js";
-import { entryMeta, HOP_BY_HOP, keyOf, lookup, lookupShared, readLimited, store } from "./fetch-storage.js";
+import { entryMeta, keyOf, lookup, lookupShared, readLimited, store, storedHeaders } from "./fetch-storage.js";
 import { join, sharesOutcome } from "./fetch-collapse.js";
 import { bytesStream, hold, missBudget } from "./fetch-body.js";
+import { answerConditional, conditionsOf, unconditional } from "./fetch-conditional.js";
 
 export { parseCacheControl } from "./fetch-freshness.js";
 
@@ -123,7 +125,7 @@ function withValidators(request, meta, signal) {
 function revalidated(ctx, url, request, conditional, response, reqTime, resTime) {
   const meta = conditional.meta;
   const merged = new Headers(meta.headers);
-  for (const [k, v] of response.headers) if (!HOP_BY_HOP.has(k) && !KEEP_ON_304.has(k)) merged.set(k, v);
+  for (const [k, v] of storedHeaders(response.headers)) if (!KEEP_ON_304.has(k)) merged.set(k, v);
   const cookies = response.headers.getSetCookie();
   const personal = cookies.length > 0 || isPersonal(request);
   const synthetic = new Response(null, { status: meta.status, statusText: meta.statusText, headers: merged });
@@ -260,16 +262,26 @@ export function cachedFetch(cache, options = {}) {
     const request = new Request(input, { redirect: "manual", ...init });
     const method = request.method;
     if (method !== "GET" && method !== "HEAD") return forwardUnsafe(ctx, request);
-    const url = normalizeUrl(request.url);
     const reqCC = requestCacheControl(request);
     if (reqCC.has("no-store")) return passThrough(await ctx.upstream(request), `${NAME}; fwd=request`);
-    // Misses collapse on method + URL (+ keyHeaders); Vary and credentials
-    // decide afterwards whether a waiter may take the leader's answer.
-    const collapseKey = `${method} ${keyOf(ctx, url, request)}`;
-    const entry = lookup(ctx, url, request) ?? (await lookupThrough(ctx, url, request, collapseKey));
-    if (entry) return fromEntry(ctx, request, url, entry, reqCC, collapseKey);
-    // A HEAD miss is forwarded as a HEAD: nothing to store, no body to drain.
-    if (method === "HEAD") return passThrough(await ctx.upstream(request), `${NAME}; fwd=uri-miss`);
-    return answer(ctx, url, request, null, collapseKey);
+    const conditions = conditionsOf(request);
+    if (!conditions) return cachedAnswer(ctx, request, reqCC);
+    // The cache fetches full responses; the client's validators are evaluated
+    // against the answer (RFC 9111 §4.3.2).
+    return answerConditional(await cachedAnswer(ctx, unconditional(request), reqCC, request), conditions);
   };
+}
+
+/** A GET or HEAD answered from the cache or through it; `original` (the
+ * request with the client's validators) is what a HEAD miss forwards. */
+async function cachedAnswer(ctx, request, reqCC, original = request) {
+  const url = normalizeUrl(request.url);
+  // Misses collapse on method + URL (+ keyHeaders); Vary and credentials
+  // decide afterwards whether a waiter may take the leader's answer.
+  const collapseKey = `${request.method} ${keyOf(ctx, url, request)}`;
+  const entry = lookup(ctx, url, request) ?? (await lookupThrough(ctx, url, request, collapseKey));
+  if (entry) return fromEntry(ctx, request, url, entry, reqCC, collapseKey);
+  // A HEAD miss is forwarded as a HEAD: nothing to store, no body to drain.
+  if (request.method === "HEAD") return passThrough(await ctx.upstream(original), `${NAME}; fwd=uri-miss`);
+  return answer(ctx, url, request, null, collapseKey);
 }

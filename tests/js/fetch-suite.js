@@ -183,7 +183,7 @@ test("no-cache revalidates every time with If-None-Match; a 304 refreshes the st
   equal(await count(lib.origin, p), 2);
 });
 
-test("a 304 refreshes the stored headers; uncacheable statuses are never stored", async (lib) => {
+test("a 304 refreshes the stored headers; a 206, or a status without freshness, is never stored", async (lib) => {
   const { cfetch } = setup(lib);
   const p = "/hdr?cc=no-cache&etag=%22h%22&counted=1";
   const first = await cfetch(lib.origin + p);
@@ -195,8 +195,8 @@ test("a 304 refreshes the stored headers; uncacheable statuses are never stored"
   const third = await cfetch(lib.origin + p);
   equal(third.headers.get("x-origin-count"), "3");
   await third.text();
-  for (const status of [500, 503, 206, 201]) {
-    const q = `/status${status}?cc=max-age%3D60&status=${status}`;
+  for (const [status, cc] of [[206, "max-age%3D60"], [500, "public"], [503, "no-cache"]]) {
+    const q = `/status${status}?cc=${cc}&status=${status}`;
     await (await cfetch(lib.origin + q)).text();
     const again = await cfetch(lib.origin + q);
     ok(again.headers.get("cache-status").includes("fwd=uri-miss"), `${status} was not stored`);
@@ -595,6 +595,207 @@ test("a method not known safe (PURGE) invalidates its URL like POST", async (lib
   equal((await cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; hit");
   await (await cfetch(lib.origin + p, { method: "PURGE" })).text();
   ok((await cfetch(lib.origin + p)).headers.get("cache-status").includes("fwd=uri-miss"), "PURGE invalidated the URL");
+});
+
+test("a conditional request matching a fresh stored response gets a 304 from the cache (RFC 9111 §4.3.2)", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = `/cond?cc=max-age%3D60&etag=%22a%22&vary=accept&clocation=%2Fcond-here&date=${t.t}&expires=${t.t + 60_000}`;
+  const full = await cfetch(lib.origin + p);
+  const stored = Object.fromEntries(["etag", "cache-control", "expires", "vary", "date", "content-location"].map((h) => [h, full.headers.get(h)]));
+  await full.text();
+  const ask = (headers) => cfetch(lib.origin + p, { headers });
+  for (const inm of ['"a"', 'W/"a"', '"x", W/"a"', "*"]) {
+    const r = await ask({ "if-none-match": inm });
+    equal(r.status, 304, `If-None-Match: ${inm}`);
+    equal(r.headers.get("cache-status"), "edgecache; hit");
+    for (const [h, v] of Object.entries(stored)) equal(r.headers.get(h), v, `${h} as stored`);
+    equal(r.headers.get("content-type"), null, "no representation metadata");
+    equal(await r.text(), "");
+  }
+  const other = await ask({ "if-none-match": '"b"' });
+  equal(other.status, 200, "a non-matching ETag gets the full response");
+  ok((await other.text()).startsWith("v1"));
+  const past = new Date(t.t - 3_600_000).toUTCString();
+  const future = new Date(t.t + 3_600_000).toUTCString();
+  const wins = await ask({ "if-none-match": '"b"', "if-modified-since": future });
+  equal(wins.status, 200, "If-None-Match takes precedence over If-Modified-Since");
+  await wins.text();
+  const wins2 = await ask({ "if-none-match": '"a"', "if-modified-since": past });
+  equal(wins2.status, 304, "a matching If-None-Match ignores If-Modified-Since");
+  const h = await ask({ "if-none-match": '"a"' }).then(() => cfetch(lib.origin + p, { method: "HEAD", headers: { "if-none-match": '"a"' } }));
+  equal(h.status, 304, "HEAD too");
+  equal(await count(lib.origin, p), 1);
+});
+
+test("If-Modified-Since is answered from the stored Last-Modified; a stale response is revalidated first", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const lm = t.t - 3_600_000;
+  const p = `/ims?cc=max-age%3D10&lm=${lm}&etag=%22s%22`;
+  await (await cfetch(lib.origin + p)).text();
+  const since = (ms) => cfetch(lib.origin + p, { headers: { "if-modified-since": new Date(ms).toUTCString() } });
+  equal((await since(lm)).status, 304, "not modified since its Last-Modified");
+  equal((await since(lm + 60_000)).status, 304, "nor since a later date");
+  const older = await since(lm - 60_000);
+  equal(older.status, 200, "modified since an earlier date");
+  await older.text();
+  const bogus = await cfetch(lib.origin + p, { headers: { "if-modified-since": "yesterday" } });
+  equal(bogus.status, 200, "an invalid date is ignored");
+  await bogus.text();
+  equal(await count(lib.origin, p), 1);
+  t.advance(20_000);
+  const stale = await cfetch(lib.origin + p, { headers: { "if-none-match": '"s"' } });
+  equal(stale.status, 304);
+  equal(stale.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored", "revalidated with the origin first");
+  equal(await count(lib.origin, p), 2);
+});
+
+test("a conditional miss is fetched in full and stored, then answered 304", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/cond-miss?cc=max-age%3D60&etag=%22m%22";
+  const first = await cfetch(lib.origin + p, { headers: { "if-none-match": '"m"' } });
+  equal(first.status, 304);
+  equal(first.headers.get("etag"), '"m"');
+  const next = await cfetch(lib.origin + p);
+  equal(next.headers.get("cache-status"), "edgecache; hit", "the full response was stored");
+  ok((await next.text()).startsWith("v1"));
+  equal(await count(lib.origin, p), 1);
+});
+
+test("any final status with explicit freshness is stored; heuristics only for cacheable-by-default codes or public", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  for (const status of [400, 404, 410, 500, 502, 503, 504, 299, 499, 599]) {
+    const p = `/st${status}?cc=max-age%3D60&status=${status}`;
+    const a = await cfetch(lib.origin + p);
+    equal(a.status, status);
+    await a.text();
+    const b = await cfetch(lib.origin + p);
+    equal(b.headers.get("cache-status"), "edgecache; hit", `${status} with max-age is stored`);
+    equal(b.status, status);
+    await b.text();
+  }
+  const heur = (status, cc) => `/sth${status}${cc}?status=${status}&date=${t.t}&lm=${t.t - 1_000_000}${cc}`;
+  for (const [status, cc, stored] of [[404, "", true], [500, "", false], [299, "", false], [500, "&cc=public", true], [599, "&cc=public", true]]) {
+    const p = heur(status, cc);
+    await (await cfetch(lib.origin + p)).text();
+    const again = await cfetch(lib.origin + p);
+    equal(again.headers.get("cache-status") === "edgecache; hit", stored, `${status}${cc} heuristically fresh: ${stored}`);
+    await again.text();
+  }
+});
+
+test("must-understand overrides no-store for a status the cache understands, and only then", async (lib) => {
+  const { cfetch } = setup(lib);
+  const cc = "no-store%2C%20must-understand%2C%20max-age%3D60";
+  for (const [status, stored] of [[200, true], [404, true], [299, false], [206, false]]) {
+    const p = `/mu${status}?cc=${cc}&status=${status}`;
+    await (await cfetch(lib.origin + p)).text();
+    const again = await cfetch(lib.origin + p);
+    equal(again.headers.get("cache-status") === "edgecache; hit", stored, `${status}: stored ${stored}`);
+    await again.text();
+  }
+});
+
+test("Age: an invalid value is ignored; with several, the first counts, and an invalid first makes it stale", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  for (const age of ["-50", "1.5", "abc"]) {
+    const p = `/age-bad${age}?cc=max-age%3D60&age=${age}`;
+    await (await cfetch(lib.origin + p)).text();
+    t.advance(30_000);
+    const r = await cfetch(lib.origin + p);
+    equal(r.headers.get("cache-status"), "edgecache; hit", `Age: ${age} ignored`);
+    equal(r.headers.get("age"), "30", `Age: ${age} counts as 0`);
+    await r.text();
+  }
+  const p = "/age-two?cc=max-age%3D60&age=10&age=50";
+  await (await cfetch(lib.origin + p)).text();
+  t.advance(45_000);
+  const first = await cfetch(lib.origin + p);
+  equal(first.headers.get("cache-status"), "edgecache; hit", "the first Age (10) counts, not the second");
+  equal(first.headers.get("age"), "55");
+  await first.text();
+  const q = "/age-badfirst?cc=max-age%3D60&age=abc&age=10&etag=%22q%22";
+  await (await cfetch(lib.origin + q)).text();
+  const r = await cfetch(lib.origin + q);
+  ok(r.headers.get("cache-status").includes("fwd=stale"), `an invalid first Age makes it stale: ${r.headers.get("cache-status")}`);
+  await r.text();
+});
+
+test("Expires is an HTTP-date (IMF-fixdate, RFC 850, asctime); anything else is already expired", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  // The clock is Tue, 14 Nov 2023 22:13:20 GMT; each Expires is a day later.
+  const valid = ["Wed, 15 Nov 2023 22:13:20 GMT", "Wednesday, 15-Nov-23 22:13:20 GMT", "Wed Nov 15 22:13:20 2023"];
+  const invalid = ["Wed, 15 Nov 2023 22:13:20 UTC", "Wed 15 Nov 2023 22:13:20 GMT", "Wed,  15 Nov 2023 22:13:20 GMT",
+    "Wed, 15-Nov-2023 22:13:20 GMT", "Wed, 15 Nov 2023 2:13:20 GMT", "2023-11-15T22:13:20Z"];
+  for (const [list, fresh] of [[valid, true], [invalid, false]]) {
+    for (const e of list) {
+      const p = `/expires-${encodeURIComponent(e)}?date=${t.t}&expiresraw=${encodeURIComponent(e)}`;
+      await (await cfetch(lib.origin + p)).text();
+      t.advance(1000);
+      const r = await cfetch(lib.origin + p);
+      equal(r.headers.get("cache-status") === "edgecache; hit", fresh, `Expires: ${e} fresh: ${fresh}`);
+      await r.text();
+    }
+  }
+});
+
+test("a CDN-Cache-Control that is not a valid Structured Field dictionary, or has a wrong-type member, is ignored", async (lib) => {
+  const { cfetch } = setup(lib);
+  for (const cdn of ['max-age="60"', "max-age=60.5", "max-age=60, !bad", "max-age=-1", "max-age=60,", "no-store=3, max-age=60"]) {
+    const p = `/cdn-bad?cc=no-store&cdn=${encodeURIComponent(cdn)}`;
+    await (await cfetch(lib.origin + p)).text();
+    const r = await cfetch(lib.origin + p);
+    ok(r.headers.get("cache-status").includes("fwd=uri-miss"), `CDN-Cache-Control: ${cdn} ignored, Cache-Control: no-store applies`);
+    await r.text();
+  }
+  for (const cdn of ["max-age=60", "max-age=60;x=1, unknown=\"v\"", "max-age=60, no-cache=?0"]) {
+    const p = `/cdn-good?cc=no-store&cdn=${encodeURIComponent(cdn)}`;
+    await (await cfetch(lib.origin + p)).text();
+    equal((await cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; hit", `CDN-Cache-Control: ${cdn} applies`);
+  }
+});
+
+test("M-SEARCH, a method not known safe, invalidates its URL", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/msearch?cc=max-age%3D60";
+  await (await cfetch(lib.origin + p)).text();
+  equal((await cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; hit");
+  let carried = true;
+  try {
+    new Request(lib.origin + p, { method: "M-SEARCH" });
+  } catch {
+    carried = false; // workerd's Request knows a fixed list of methods, without M-SEARCH
+  }
+  if (!carried) {
+    await rejects(cfetch(lib.origin + p, { method: "M-SEARCH" }), TypeError);
+    equal((await cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; hit", "a refused request leaves the entry");
+    return;
+  }
+  const m = await cfetch(lib.origin + p, { method: "M-SEARCH" });
+  equal(m.headers.get("cache-status"), "edgecache; fwd=method");
+  await m.text();
+  ok((await cfetch(lib.origin + p)).headers.get("cache-status").includes("fwd=uri-miss"), "M-SEARCH invalidated the URL");
+});
+
+test("headers named in Connection are not stored; a 304's headers update the stored ones, others are kept", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = "/hop-stored?cc=max-age%3D60&hop=1";
+  await (await cfetch(lib.origin + p)).text();
+  const hit = await cfetch(lib.origin + p);
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  equal(hit.headers.get("x-hop"), null, "X-Hop was named in Connection");
+  equal(hit.headers.get("connection"), null);
+  await hit.text();
+  const q = "/upd304?cc=max-age%3D1&etag=%22u%22&counted=1";
+  const first = await cfetch(lib.origin + q);
+  const type = first.headers.get("content-type");
+  await first.text();
+  t.advance(2000);
+  await (await cfetch(lib.origin + q)).text();
+  const after = await cfetch(lib.origin + q);
+  equal(after.headers.get("cache-status"), "edgecache; hit");
+  equal(after.headers.get("x-origin-count"), "2", "updated by the 304");
+  equal(after.headers.get("content-type"), type, "kept from the stored response");
+  await after.text();
 });
 
 // ----- over a shared tier: caches on one memoryTier play isolates -----

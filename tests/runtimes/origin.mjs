@@ -5,7 +5,8 @@
 //   ?cc=…        Cache-Control          ?cdn=…     CDN-Cache-Control
 //   ?etag=…      ETag (304 on a match)  ?lm=ms     Last-Modified (epoch ms)
 //   ?date=ms     Date (none by default: test clocks are not the wall clock)
-//   ?expires=ms  Expires                ?age=s     Age
+//   ?expires=ms  Expires                ?age=s     Age (repeated: one Age line each)
+//   ?expiresraw=s  Expires: s, as given   ?lmraw=s   Last-Modified: s, as given
 //   ?vary=…      Vary                   ?cookie=1  Set-Cookie
 //   ?status=n    status                 ?size=n    body of n bytes ("x"), streamed
 //   ?delay=ms    answer after a delay   ?location=… Location  ?clocation=… Content-Location
@@ -94,7 +95,9 @@ export async function startOrigin() {
       if (q.has("lm")) out["last-modified"] = new Date(Number(q.get("lm"))).toUTCString();
       if (q.has("date")) out.date = new Date(Number(q.get("date"))).toUTCString();
       if (q.has("expires")) out.expires = new Date(Number(q.get("expires"))).toUTCString();
-      if (q.has("age")) out.age = q.get("age");
+      if (q.has("expiresraw")) out.expires = q.get("expiresraw");
+      if (q.has("lmraw")) out["last-modified"] = q.get("lmraw");
+      if (q.has("age")) out.age = q.getAll("age").length > 1 ? q.getAll("age") : q.get("age");
       if (q.has("vary")) out.vary = q.get("vary");
       if (q.has("cookie")) out["set-cookie"] = `session=${n}; Path=/`;
       if (q.has("location")) out.location = q.get("location");
