@@ -5,6 +5,7 @@
 
 import { ok, equal, deepEqual, throws } from "./assert.js";
 import { registry } from "./harness.js";
+import { counted, sleep } from "./loaders.js";
 
 const { tests, test } = registry();
 
@@ -15,7 +16,6 @@ function clock(start = 1_000_000) {
 
 /** Lets queued microtasks and timers of 0 ms run (message delivery). */
 const tick = () => new Promise((r) => setTimeout(r, 0));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** `n` caches ("isolates") on one memory tier and one clock. */
 function isolates(lib, n = 2, options = {}) {
@@ -25,16 +25,6 @@ function isolates(lib, n = 2, options = {}) {
   return { clock: c, tier, caches, free: () => caches.forEach((x) => x.free()) };
 }
 
-/** A loader that counts its calls. */
-function counted(value, delay = 0) {
-  const l = async () => {
-    l.calls++;
-    if (delay) await sleep(delay);
-    return typeof value === "function" ? value() : value;
-  };
-  l.calls = 0;
-  return l;
-}
 
 test("an L2 hit fills L1 with the entry's remaining lifetime, tags and dependencies", async (lib) => {
   const { clock: c, caches: [a, b], free } = isolates(lib);

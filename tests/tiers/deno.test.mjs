@@ -6,6 +6,7 @@ import { spawnPeer } from "./peer.mjs";
 import { Cache } from "../../js/dist/deno.js";
 import { denoKvTier } from "../../js/dist/tiers/deno.js";
 import { tierKeyId } from "../../js/dist/tiers/memory.js";
+import { counted, sleep } from "../js/loaders.js";
 
 /** The poll interval the processes here use: the documented default. */
 const POLL_MS = 20;
@@ -15,20 +16,10 @@ const PEER = new URL("./deno-peer.mjs", import.meta.url).pathname;
 const dir = await Deno.makeTempDir({ prefix: "edgecache-denokv-" });
 const path = `${dir}/tier.sqlite`;
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let prefixes = 0;
 // Child processes and their stdio outlive a test's async scope by design.
 const multi = { sanitizeOps: false, sanitizeResources: false };
 
-function counted(value, delay = 0) {
-  const l = async () => {
-    l.calls++;
-    if (delay) await sleep(delay);
-    return value;
-  };
-  l.calls = 0;
-  return l;
-}
 
 /** A fresh prefix with `n` caches in this process, each on its own handle to the file. */
 async function local(n, tierOptions = {}, cacheOptions = {}) {

@@ -12,12 +12,12 @@ import { redisTier } from "../../js/dist/tiers/redis.js";
 import { tierKeyId } from "../../js/dist/tiers/memory.js";
 import { startRedis, stopRedis } from "./redis-server.mjs";
 import { startOrigin } from "../runtimes/origin.mjs";
+import { counted, sleep } from "../js/loaders.js";
 
 // The redis client is a dev dependency of js/ (a peer dependency of edgecache/redis).
 const { createClient } = createRequire(new URL("../../js/package.json", import.meta.url))("redis");
 
 const here = dirname(fileURLToPath(import.meta.url));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let server;
 const opened = [];
 let prefixes = 0;
@@ -47,15 +47,6 @@ async function caches(n, options = {}, tierOptions = {}) {
   return { prefix, caches: out };
 }
 
-function counted(value, delay = 0) {
-  const l = async () => {
-    l.calls++;
-    if (delay) await sleep(delay);
-    return value;
-  };
-  l.calls = 0;
-  return l;
-}
 
 /** Resolves once `check()` holds, polling every ms; the elapsed ms, or rejects after `timeout`. */
 async function within(timeout, check, what) {

@@ -15,3 +15,15 @@ export function tierKeyId(k) {
 export function tierTagId(tag) {
   return wellFormed(tag) ? "s" + tag : "j" + JSON.stringify(tag);
 }
+
+/** A random id (two 32-bit draws in base 36): lock tokens, epochs, a cache's origin. */
+export function randomId() {
+  const r = new Uint32Array(2);
+  crypto.getRandomValues(r);
+  return r[0].toString(36) + r[1].toString(36);
+}
+
+/** The SHA-256 digest of `bytes`: how a tier names an id too long for its engine's keys. */
+export async function sha256(bytes) {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+}

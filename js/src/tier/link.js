@@ -16,6 +16,7 @@
 //   applied to L1 (`onRemote`); a lost channel drops L1 (`onLost`).
 
 import { EntryFormatError, decodeEntry, encodeEntry } from "./entry.js";
+import { randomId } from "./ids.js";
 
 /** Operations sent in one `apply` call at most. */
 const MAX_BATCH = 256;
@@ -92,9 +93,7 @@ export class TierLink {
   /** First use (inside a handler: Workers forbid randomness and I/O at global scope). */
   start() {
     if (this.#origin !== null) return;
-    const r = new Uint32Array(2);
-    crypto.getRandomValues(r);
-    this.#origin = r[0].toString(36) + r[1].toString(36);
+    this.#origin = randomId();
     if (this.#tier.subscribe) {
       try {
         this.#unsubscribe = this.#tier.subscribe({

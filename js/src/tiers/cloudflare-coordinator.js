@@ -24,6 +24,8 @@
 // It is reached by fetch with JSON bodies (not RPC), so this module needs no
 // `cloudflare:workers` import and loads in any runtime.
 
+import { randomId, sha256 } from "../tier/ids.js";
+
 /** Batches of invalidations kept for isolates to catch up from. */
 const LOG_MAX = 1_000;
 /** How long a key stamp outlives its write: KV spreads a delete within about 60 s. */
@@ -37,14 +39,8 @@ const encoder = new TextEncoder();
 export async function storeName(prefix, id, max = MAX_PLAIN_NAME) {
   const plain = prefix + id;
   if (encoder.encode(plain).length <= max) return plain;
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(id)));
+  const digest = await sha256(encoder.encode(id));
   return prefix + "#" + Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function randomId() {
-  const r = new Uint32Array(2);
-  crypto.getRandomValues(r);
-  return r[0].toString(36) + r[1].toString(36);
 }
 
 export class EdgecacheCoordinator {

@@ -31,6 +31,8 @@
 // minute or so), so expiry is stored in the record and checked on read;
 // `expireIn` only lets Deno KV reclaim the space.
 
+import { randomId, sha256 } from "../tier/ids.js";
+
 const DEFAULT_PREFIX = Object.freeze(["edgecache"]);
 const DEFAULT_LOCK_TTL_MS = 5_000;
 const DEFAULT_POLL_MS = 20;
@@ -59,17 +61,11 @@ const NOT_AN_ENTRY = new Uint8Array(0);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function randomId() {
-  const r = new Uint32Array(2);
-  crypto.getRandomValues(r);
-  return r[0].toString(36) + r[1].toString(36);
-}
-
 /** The key part an id is stored under: the id, or the SHA-256 of a long one. */
 async function idPart(id) {
   const bytes = encoder.encode(id);
   if (bytes.length <= LONG_ID_BYTES) return id;
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return sha256(bytes);
 }
 
 /** A string that is equal exactly when two key parts are (for sets of visited ids). */

@@ -19,6 +19,7 @@
 // that lets a subscriber tell that it missed one.
 
 import { Buffer } from "node:buffer";
+import { randomId } from "../tier/ids.js";
 
 /** RESP's type byte for a bulk string ("$"): mapped to Buffer so values keep their bytes. */
 const RESP_BLOB_STRING = 36;
@@ -115,12 +116,6 @@ return n`;
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
-
-function randomId() {
-  const r = new Uint32Array(2);
-  crypto.getRandomValues(r);
-  return r[0].toString(36) + r[1].toString(36);
-}
 
 /** Runs a Lua script by its SHA, loading it when the server does not know it (after a restart). */
 function scriptRunner(client) {
