@@ -141,8 +141,22 @@ impl Cache {
         Ok(len)
     }
 
+    /// The tags of the live entries, each once: what a snapshot taken now
+    /// holds entries of (a shared tier hides a stored snapshot once one of
+    /// them is invalidated).
+    ///
+    /// # Errors
+    /// [`CacheError::AllocFailed`].
+    pub fn live_tags(&self, now: u64) -> Result<Vec<&[u8]>, CacheError> {
+        Ok(self.collect_names(now, false)?.list)
+    }
+
     /// The tags and `dependsOn` keys of the live entries.
     fn live_names(&self, now: u64) -> Result<Names<'_>, CacheError> {
+        self.collect_names(now, true)
+    }
+
+    fn collect_names(&self, now: u64, with_deps: bool) -> Result<Names<'_>, CacheError> {
         let mut names = Names {
             list: Vec::new(),
             index: HashMap::with_hasher(foldhash::fast::FixedState::with_seed(0)),
@@ -156,7 +170,7 @@ impl Cache {
                     names.add(name)?;
                 }
             }
-            for d in &x.deps {
+            for d in x.deps.iter().filter(|_| with_deps) {
                 if let Some(key) = self.deps.key(d) {
                     names.add(key)?;
                 }
