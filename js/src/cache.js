@@ -2,7 +2,7 @@
 // encodes keys and values into the wasm I/O buffer, and keeps what only JS
 // can do: the clock, codecs, single-flight loads and their counters.
 
-import { WasmCache, ready, bytes, words, memorySize, STATUS, MAX_STAGED, MAX_TTL_MS, OUT_PIECES } from "./runtime.js";
+import { WasmCache, WasmSnapshot, ready, bytes, words, memorySize, STATUS, MAX_STAGED, MAX_TTL_MS, OUT_PIECES } from "./runtime.js";
 import { Writer, checkKey, encodeKey, encodeTag, keyId, describe, KIND_STR } from "./keys.js";
 import { makeCodec, bytesCodec, SHORT_STRING_MAX } from "./codecs.js";
 import { TierLink, checkTier } from "./tier/link.js";
@@ -35,6 +35,8 @@ const RAW_CODEC_NAME = "raw";
 export const TIER_STATS = Object.freeze(["tierHits", "tierMisses", "tierErrors", "tierDropped"]);
 /** Up to this many bytes, copying byte by byte beats making a subarray view. */
 const SHORT_COPY_MAX = 64;
+/** The codec state of a snapshot whose codec keeps none. */
+const NO_STATE = new Uint8Array(0);
 /** The longest string key a write takes the plain path for (#writePlain). */
 const PLAIN_KEY_MAX = 64;
 
@@ -1005,6 +1007,62 @@ export class Cache {
     s.wasmMemory = memorySize();
     if (this.#link !== null) Object.assign(s, this.#link.counters);
     return s;
+  }
+
+  /**
+   * The live entries as a snapshot: least recently used first, each with its
+   * absolute expiry, stale window, tags and dependsOn keys, and the codec's
+   * state (the json codec's shapes), so that load() in another cache, in
+   * another isolate or process, restores them.
+   */
+  dump() {
+    this.#live();
+    const state = this.#codec.snapshotState?.() ?? NO_STATE;
+    try {
+      return this.#inner.dump(this.#time(), this.#codec.name, state);
+    } catch (err) {
+      throw realError(err);
+    }
+  }
+
+  /**
+   * Restores a snapshot from dump(); returns how many entries were loaded.
+   * Entries expired by now, keys already cached, and (when the rest do not
+   * fit) the least recently used are skipped. A truncated, corrupt or
+   * foreign snapshot throws a TypeError and changes nothing.
+   */
+  load(snapshot) {
+    this.#live();
+    if (!(snapshot instanceof Uint8Array)) throw new TypeError(`snapshot must be a Uint8Array from dump(); got ${describe(snapshot)}`);
+    let staged;
+    try {
+      staged = new WasmSnapshot(snapshot.length);
+    } catch (err) {
+      throw realError(err);
+    }
+    try {
+      bytes().set(snapshot, staged.ptr());
+      let header;
+      try {
+        header = staged.check();
+      } catch (err) {
+        throw realError(err);
+      }
+      if (header.codec !== this.#codec.name) {
+        throw new TypeError(`edgecache: snapshot was written with the ${JSON.stringify(header.codec)} codec; this cache uses ${JSON.stringify(this.#codec.name)}`);
+      }
+      this.#codec.adoptSnapshotState?.(header.codecState)();
+      let n;
+      try {
+        n = this.#inner.load(staged, this.#time());
+      } catch (err) {
+        throw realError(err);
+      }
+      if (n > 0) this.#timeless = false; // loaded entries may have a TTL
+      return n;
+    } finally {
+      staged.free();
+    }
   }
 
   /** Drops every entry; keeps the configuration. */
