@@ -15,6 +15,8 @@ use crate::tags::{TagRef, Tags, TAG_OVERHEAD};
 use alloc::vec::Vec;
 use hashbrown::HashMap;
 
+mod snapshot;
+
 /// How many expired or tag-dead entries each call reclaims on the side. Work
 /// per call stays bounded; a write that needs room reclaims as much as it needs.
 const MAINTENANCE_BATCH: usize = 8;

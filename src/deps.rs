@@ -89,6 +89,15 @@ impl Deps {
         }
     }
 
+    /// The child key a dependent's edge names, while its node lives.
+    pub fn key(&self, node: &NodeRef) -> Option<&[u8]> {
+        let n = self.nodes.get(node.id)?;
+        if n.gen != node.gen {
+            return None;
+        }
+        self.nodes.name(node.id)
+    }
+
     /// Removes the node of `child` and returns its dependents (some may be stale).
     pub fn take(&mut self, hasher: &KeyHasher, child: &[u8]) -> Vec<Ref> {
         let Some(id) = self.nodes.find(hasher, child) else {

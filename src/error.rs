@@ -16,6 +16,9 @@ pub enum CacheError {
     AllocFailed,
     /// An unknown policy name.
     UnknownPolicy,
+    /// A snapshot given to `load` is truncated, corrupt or of another
+    /// version; nothing was loaded.
+    InvalidSnapshot(crate::snapshot::SnapshotError),
     /// An internal check failed: a bug of edgecache, not of the caller; the
     /// text says which check.
     Internal(&'static str),
@@ -29,6 +32,7 @@ impl CacheError {
             CacheError::InvalidArgument(_) => "INVALID_ARGUMENT",
             CacheError::AllocFailed => "ALLOC_FAILED",
             CacheError::UnknownPolicy => "UNKNOWN_POLICY",
+            CacheError::InvalidSnapshot(_) => "INVALID_SNAPSHOT",
             CacheError::Internal(_) => "INTERNAL",
         }
     }
@@ -47,6 +51,7 @@ impl fmt::Display for CacheError {
                 "unknown policy: use one of allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, \
                  volatile-lfu, volatile-random, volatile-ttl, noeviction, allkeys-adaptive"
             ),
+            CacheError::InvalidSnapshot(e) => write!(f, "{e}"),
             CacheError::Internal(what) => write!(
                 f,
                 "internal fault ({what}); this is a bug in edgecache, please report it"

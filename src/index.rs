@@ -243,7 +243,7 @@ impl Table {
     }
 
     /// Every slot in the table (tests and `validate`).
-    #[cfg(any(test, feature = "std"))]
+    /// Every slot the table holds.
     pub fn slots(&self) -> impl Iterator<Item = u32> + '_ {
         self.buckets.iter().flat_map(|b| {
             b.tags

@@ -93,6 +93,14 @@ impl<T: Default> Interner<T> {
         Ok(id)
     }
 
+    /// The name of a live id.
+    pub fn name(&self, id: u32) -> Option<&[u8]> {
+        self.slots
+            .get(id as usize)
+            .filter(|s| s.live)
+            .map(|s| &s.name[..])
+    }
+
     /// The value of a live id.
     pub fn get(&self, id: u32) -> Option<&T> {
         self.slots

@@ -64,6 +64,7 @@ extern crate std;
 
 mod arena;
 mod cache;
+mod checksum;
 mod config;
 pub mod deps;
 mod error;
@@ -73,6 +74,7 @@ mod interner;
 mod key;
 mod policy;
 mod rng;
+mod snapshot;
 mod stats;
 mod store;
 pub mod tags;
@@ -86,8 +88,18 @@ pub use error::CacheError;
 pub use key::{Key, KeyHasher, KeyPart, KIND_NUM, KIND_PARTS, KIND_STR, KIND_UTF16};
 pub use policy::{LFU_DECAY_MINUTES, LFU_INIT_VAL, LFU_LOG_FACTOR};
 pub use rng::Rng;
+pub use snapshot::{
+    Header as SnapshotHeader, Snapshot, SnapshotEntry, SnapshotError, SNAPSHOT_MAGIC,
+    SNAPSHOT_VERSION,
+};
 pub use stats::{RemovalCause, Stats};
 pub use store::INDEX_OVERHEAD;
+
+/// The checksum a snapshot ends with, of `content` (every byte before it):
+/// for tools that build or repair snapshots, and the fuzz target.
+pub fn snapshot_checksum(content: &[u8]) -> u64 {
+    checksum::checksum(content)
+}
 
 /// Bytes the budget charges for an entry with this key and value under this
 /// policy (before TTL, tag and dependency extras): its arena chunk (a

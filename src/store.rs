@@ -549,6 +549,16 @@ impl Store {
         self.len = 0;
     }
 
+    /// Visits every live slot, in no particular order (the index holds
+    /// exactly the live slots).
+    pub fn for_each_live(&self, f: &mut dyn FnMut(u32)) {
+        for table in &self.index {
+            for slot in table.slots() {
+                f(slot);
+            }
+        }
+    }
+
     /// Every live slot (tests and `validate` only).
     #[cfg(any(test, feature = "std"))]
     pub fn live_slots(&self) -> impl Iterator<Item = u32> + '_ {

@@ -67,6 +67,15 @@ impl Tags {
         Ok(TagRef { id, gen: t.gen })
     }
 
+    /// The name of a tag an entry holds, while that tag is current.
+    pub fn name(&self, r: &TagRef) -> Option<&[u8]> {
+        let t = self.tags.get(r.id)?;
+        if t.gen != r.gen {
+            return None;
+        }
+        self.tags.name(r.id)
+    }
+
     /// Whether every tag of an entry is still at the generation it was set with.
     pub fn all_current(&self, refs: &[TagRef]) -> bool {
         refs.iter()

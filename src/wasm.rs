@@ -35,7 +35,9 @@
 //! global scope: `new Cache()` at the top of a Worker module must not throw.
 
 use crate::expiry::MAX_TTL_MS;
-use crate::{Cache, CacheError, Config, Lookup, Policy, SetOptions, SetOutcome, Value, BLOCK};
+use crate::{
+    Cache, CacheError, Config, Lookup, Policy, SetOptions, SetOutcome, Snapshot, Value, BLOCK,
+};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
@@ -107,7 +109,9 @@ fn js_err(e: CacheError) -> JsValue {
         CacheError::InvalidConfig(_) | CacheError::InvalidArgument(_) | CacheError::AllocFailed => {
             js_sys::RangeError::new(&msg).into()
         }
-        CacheError::UnknownPolicy => js_sys::TypeError::new(&msg).into(),
+        CacheError::UnknownPolicy | CacheError::InvalidSnapshot(_) => {
+            js_sys::TypeError::new(&msg).into()
+        }
         _ => js_sys::Error::new(&msg),
     };
     let _ = js_sys::Reflect::set(&err, &"code".into(), &e.code().into());
@@ -627,6 +631,146 @@ impl WasmCache {
         };
         let ser = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
         Ok(out.serialize(&ser)?)
+    }
+}
+
+/// A snapshot staged in linear memory for [`WasmCache::load`]: JS copies
+/// its bytes to `ptr()`, `check()` validates them completely (a `TypeError`
+/// naming what is wrong) and reports the header, then `load` applies them.
+/// Freed by JS right after (`free()`), so the copy lives only for the load.
+#[wasm_bindgen]
+pub struct WasmSnapshot {
+    bytes: Vec<u8>,
+    checked: bool,
+}
+
+#[wasm_bindgen]
+impl WasmSnapshot {
+    /// Room for a `len`-byte snapshot.
+    ///
+    /// # Errors
+    /// A `RangeError` when linear memory cannot hold it.
+    #[wasm_bindgen(constructor)]
+    pub fn new(len: usize) -> JsResult<WasmSnapshot> {
+        let mut bytes = Vec::new();
+        bytes
+            .try_reserve_exact(len)
+            .map_err(|_| js_err(CacheError::AllocFailed))?;
+        bytes.resize(len, 0);
+        Ok(WasmSnapshot {
+            bytes,
+            checked: false,
+        })
+    }
+
+    /// Where JS copies the snapshot's bytes (valid until the next call that
+    /// may grow memory, as every address: see the module doc).
+    pub fn ptr(&self) -> usize {
+        self.bytes.as_ptr() as usize
+    }
+
+    /// Checks the bytes completely; returns `{ codec, codecState, takenAt,
+    /// entries }`.
+    ///
+    /// # Errors
+    /// A `TypeError` naming what is wrong (code `INVALID_SNAPSHOT`).
+    pub fn check(&mut self) -> JsResult<JsValue> {
+        let snap = Snapshot::parse(&self.bytes).map_err(|e| js_err(e.into()))?;
+        let h = snap.header();
+        let o = js_sys::Object::new();
+        let state = js_sys::Uint8Array::from(h.codec_state);
+        let fields: [(&str, JsValue); 4] = [
+            ("codec", h.codec.into()),
+            ("codecState", state.into()),
+            ("takenAt", (h.taken_at as f64).into()),
+            ("entries", (h.entries as f64).into()),
+        ];
+        for (name, value) in fields {
+            let _ = js_sys::Reflect::set(&o, &name.into(), &value);
+        }
+        self.checked = true;
+        Ok(o.into())
+    }
+}
+
+#[wasm_bindgen]
+impl WasmCache {
+    /// The live entries as a snapshot (`Cache::dump`), written straight into
+    /// a new `Uint8Array` in pieces: linear memory never holds a copy.
+    ///
+    /// # Errors
+    /// A `RangeError` when memory runs out; a `RangeError` for a codec name
+    /// over 255 bytes.
+    pub fn dump(
+        &mut self,
+        now: f64,
+        codec: &str,
+        codec_state: &[u8],
+    ) -> JsResult<js_sys::Uint8Array> {
+        let cache = self.core()?;
+        // Both closures reach the output: `size` makes it, `sink` fills it.
+        let out: core::cell::RefCell<Option<js_sys::Uint8Array>> = core::cell::RefCell::new(None);
+        let mut at: u32 = 0;
+        let mut size = |len: u64| -> Result<u64, CacheError> {
+            let len32 = u32::try_from(len).map_err(|_| CacheError::AllocFailed)?;
+            *out.borrow_mut() = Some(js_sys::Uint8Array::new_with_length(len32));
+            Ok(len)
+        };
+        let mut sink = |piece: &[u8]| -> Result<(), CacheError> {
+            let out = out.borrow();
+            let Some(arr) = out.as_ref() else {
+                return Err(CacheError::Internal("a snapshot piece before its size"));
+            };
+            let end = at
+                .checked_add(piece.len() as u32)
+                .filter(|&e| e <= arr.length())
+                .ok_or(CacheError::Internal("a snapshot longer than counted"))?;
+            arr.subarray(at, end).copy_from(piece);
+            at = end;
+            Ok(())
+        };
+        cache
+            .dump_to(non_negative(now), codec, codec_state, &mut size, &mut sink)
+            .map_err(js_err)?;
+        let out = out.into_inner();
+        out.ok_or_else(|| internal_fault("a snapshot without output"))
+    }
+
+    /// The tags of the live entries (`Cache::live_tags`), as UTF-8 bytes
+    /// joined by NUL-free length prefixes: `u32` LE length, then the bytes.
+    ///
+    /// # Errors
+    /// A `RangeError` when memory runs out.
+    pub fn live_tags(&mut self, now: f64) -> JsResult<Vec<u8>> {
+        let cache = self.core()?;
+        let tags = cache.live_tags(non_negative(now)).map_err(js_err)?;
+        let mut out = Vec::new();
+        let len: usize = tags.iter().map(|t| t.len() + 4).sum();
+        out.try_reserve_exact(len)
+            .map_err(|_| js_err(CacheError::AllocFailed))?;
+        for t in tags {
+            out.extend_from_slice(&(t.len() as u32).to_le_bytes());
+            out.extend_from_slice(t);
+        }
+        Ok(out)
+    }
+
+    /// Loads a checked snapshot (`Cache::load_snapshot`); returns how many
+    /// entries were loaded.
+    ///
+    /// # Errors
+    /// A `RangeError` when memory runs out part way; an internal fault for a
+    /// snapshot that was not checked.
+    pub fn load(&mut self, snapshot: &WasmSnapshot, now: f64) -> JsResult<u32> {
+        if !snapshot.checked {
+            return Err(internal_fault("a snapshot loaded before check()"));
+        }
+        let snap = Snapshot::reopen(&snapshot.bytes).map_err(|e| js_err(e.into()))?;
+        let cache = self.core()?;
+        let n = cache
+            .load_snapshot(&snap, non_negative(now))
+            .map_err(js_err)?;
+        Ok(n as u32)
     }
 }
 

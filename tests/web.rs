@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use edgecache::wasm::{
-    constants, WasmCache, BAD_LAYOUT, FRESH, INVALID_TTL, INVALID_WINDOW, MAX_STAGED, MISS,
-    NOT_READY, NO_ROOM, STORED, TOO_LARGE,
+    constants, WasmCache, WasmSnapshot, BAD_LAYOUT, FRESH, INVALID_TTL, INVALID_WINDOW, MAX_STAGED,
+    MISS, NOT_READY, NO_ROOM, STORED, TOO_LARGE,
 };
 use edgecache::{Key, BLOCK};
 use wasm_bindgen::{JsCast, JsValue};
@@ -308,4 +308,45 @@ fn internal_faults_say_so() {
     let err = c.invalidate(100, 0.0).err().unwrap();
     let msg = js_sys::Error::from(err).message().as_string().unwrap();
     assert!(msg.contains("internal fault"), "{msg}");
+}
+
+/// Stages a snapshot for `load` as the JS layer does: copied into linear
+/// memory, then checked.
+fn staged_snapshot(bytes: &[u8]) -> (WasmSnapshot, Result<JsValue, JsValue>) {
+    let mut snap = WasmSnapshot::new(bytes.len()).unwrap();
+    memory().set(&js_sys::Uint8Array::from(bytes), snap.ptr() as u32);
+    let header = snap.check();
+    (snap, header)
+}
+
+#[wasm_bindgen_test]
+fn a_dump_loads_into_another_cache_and_a_broken_one_is_a_type_error() {
+    let mut a = cache();
+    let k = Key::Str("sku").to_bytes();
+    let n = stage(&mut a, &[&k, b"42"]);
+    assert_eq!(a.set(n - 2, 2, 60_000.0, -1.0, 0, 0, 1_000.0), STORED);
+    let bytes = a.dump(1_000.0, "json", b"[]").unwrap().to_vec();
+    let (snap, header) = staged_snapshot(&bytes);
+    let header = header.unwrap();
+    assert_eq!(field(&header, "entries"), 1.0);
+    assert_eq!(field(&header, "takenAt"), 1_000.0);
+    let mut b = cache();
+    assert_eq!(b.load(&snap, 2_000.0).unwrap(), 1);
+    let n = stage(&mut b, &[&k]);
+    assert_eq!(b.get(n, 60_999.0, false), FRESH);
+    assert_eq!(b.get(n, 61_000.0, false), MISS, "the absolute expiry");
+    let mut cut = bytes.clone();
+    cut.truncate(bytes.len() - 3);
+    let (bad, header) = staged_snapshot(&cut);
+    let err = header.unwrap_err();
+    assert!(err.is_instance_of::<js_sys::TypeError>(), "{err:?}");
+    let message = js_sys::Reflect::get(&err, &"message".into())
+        .unwrap()
+        .as_string()
+        .unwrap();
+    assert!(message.contains("truncated"), "{message}");
+    assert!(
+        b.load(&bad, 0.0).is_err(),
+        "an unchecked snapshot is not loaded"
+    );
 }

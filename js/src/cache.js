@@ -2,8 +2,8 @@
 // encodes keys and values into the wasm I/O buffer, and keeps what only JS
 // can do: the clock, codecs, single-flight loads and their counters.
 
-import { WasmCache, ready, bytes, words, memorySize, STATUS, MAX_STAGED, MAX_TTL_MS, OUT_PIECES } from "./runtime.js";
-import { Writer, checkKey, encodeKey, encodeTag, keyId, describe, KIND_STR } from "./keys.js";
+import { WasmCache, WasmSnapshot, ready, bytes, words, memorySize, STATUS, MAX_STAGED, MAX_TTL_MS, OUT_PIECES } from "./runtime.js";
+import { Writer, checkKey, encodeKey, encodeTag, decodeTag, keyId, describe, KIND_STR } from "./keys.js";
 import { makeCodec, bytesCodec, SHORT_STRING_MAX } from "./codecs.js";
 import { TierLink, checkTier } from "./tier/link.js";
 import { tierKeyId, tierTagId } from "./tier/ids.js";
@@ -31,10 +31,18 @@ const DEFAULT_LOCK_TTL_MS = 5_000;
 /** The codec name cachedFetch's raw bytes carry in the tier: no codec has
  * it, so only raw reads accept them (a getOrLoad of the same key misses). */
 const RAW_CODEC_NAME = "raw";
+/** The codec name a snapshot stored in a tier carries (no value codec has it). */
+const SNAPSHOT_CODEC_NAME = "edgecache-snapshot";
+/** A snapshot read from or written to a tier may take this many tierTimeouts. */
+const SNAPSHOT_TIMEOUT_FACTOR = 20;
+/** The key a snapshot named `name` is stored under in a tier. */
+const snapshotKey = (name) => ["\u0000edgecache", "snapshot", name];
 /** The stats() fields a cache with a tier adds. */
 export const TIER_STATS = Object.freeze(["tierHits", "tierMisses", "tierErrors", "tierDropped"]);
 /** Up to this many bytes, copying byte by byte beats making a subarray view. */
 const SHORT_COPY_MAX = 64;
+/** The codec state of a snapshot whose codec keeps none. */
+const NO_STATE = new Uint8Array(0);
 /** The longest string key a write takes the plain path for (#writePlain). */
 const PLAIN_KEY_MAX = 64;
 
@@ -199,6 +207,11 @@ export class Cache {
   #link = null;
   #ttl;
   #jitter;
+  #tierTimeout;
+  /** The tier snapshot to load before the first getOrLoad (warmStart), or null. */
+  #warmName = null;
+  /** That load, once started. */
+  #warming = null;
 
   /**
    * @param {import("./index.d.ts").CacheOptions} [options]
@@ -209,7 +222,7 @@ export class Cache {
     const {
       maxMemory = DEFAULT_MAX_MEMORY, maxEntries = 0, policy = "allkeys-lru", ttl = 0, jitter = 0,
       staleWhileRevalidate = 0, staleIfError = 0, codec = "json", now = Date.now, seed, loadTimeout = 0,
-      tier, tierTimeout = DEFAULT_TIER_TIMEOUT_MS, waitUntil,
+      tier, tierTimeout = DEFAULT_TIER_TIMEOUT_MS, waitUntil, warmStart = false,
     } = options;
     if (typeof maxMemory !== "number") throw new TypeError(`maxMemory must be a number of bytes; got ${describe(maxMemory)}`);
     if (!Number.isFinite(maxMemory) || maxMemory < 1) throw new RangeError(`maxMemory must be a positive number of bytes; got ${maxMemory}`);
@@ -234,6 +247,12 @@ export class Cache {
     const tierMs = ms(tierTimeout, "tierTimeout", MAX_TIMEOUT_MS);
     if (tierMs === 0) throw new RangeError("tierTimeout must be at least 1 ms; got 0");
     if (waitUntil !== undefined && typeof waitUntil !== "function") throw new TypeError(`waitUntil must be a function; got ${describe(waitUntil)}`);
+    if (typeof warmStart !== "boolean" && typeof warmStart !== "string") {
+      throw new TypeError(`warmStart must be a boolean or a snapshot name; got ${describe(warmStart)}`);
+    }
+    if (warmStart !== false && tier === undefined) throw new TypeError("warmStart needs a tier to load the snapshot from");
+    this.#warmName = warmStart === true ? "default" : warmStart === false ? null : warmStart;
+    this.#tierTimeout = tierMs;
     this.#codec = makeCodec(codec, { portable: tier !== undefined });
     this.#now = now;
     this.#ttl = ttlMs;
@@ -750,6 +769,7 @@ export class Cache {
     const timeout = this.#timeoutOpt(options);
     const waitUntil = options?.waitUntil;
     if (waitUntil !== undefined && typeof waitUntil !== "function") throw new TypeError(`waitUntil must be a function; got ${describe(waitUntil)}`);
+    if (this.#warmName !== null) await this.#warmOnce();
     const n = this.#stageKey(key);
     const now = this.#time();
     const r = this.#inner.get(n, now, true);
@@ -1005,6 +1025,131 @@ export class Cache {
     s.wasmMemory = memorySize();
     if (this.#link !== null) Object.assign(s, this.#link.counters);
     return s;
+  }
+
+  /**
+   * The live entries as a snapshot: least recently used first, each with its
+   * absolute expiry, stale window, tags and dependsOn keys, and the codec's
+   * state (the json codec's shapes), so that load() in another cache, in
+   * another isolate or process, restores them.
+   */
+  dump() {
+    this.#live();
+    const state = this.#codec.snapshotState?.() ?? NO_STATE;
+    try {
+      return this.#inner.dump(this.#time(), this.#codec.name, state);
+    } catch (err) {
+      throw realError(err);
+    }
+  }
+
+  /**
+   * Restores a snapshot from dump(); returns how many entries were loaded.
+   * Entries expired by now, keys already cached, and (when the rest do not
+   * fit) the least recently used are skipped. A truncated, corrupt or
+   * foreign snapshot throws a TypeError and changes nothing.
+   */
+  load(snapshot) {
+    this.#live();
+    if (!(snapshot instanceof Uint8Array)) throw new TypeError(`snapshot must be a Uint8Array from dump(); got ${describe(snapshot)}`);
+    let staged;
+    try {
+      staged = new WasmSnapshot(snapshot.length);
+    } catch (err) {
+      throw realError(err);
+    }
+    try {
+      bytes().set(snapshot, staged.ptr());
+      let header;
+      try {
+        header = staged.check();
+      } catch (err) {
+        throw realError(err);
+      }
+      if (header.codec !== this.#codec.name) {
+        throw new TypeError(`edgecache: snapshot was written with the ${JSON.stringify(header.codec)} codec; this cache uses ${JSON.stringify(this.#codec.name)}`);
+      }
+      this.#codec.adoptSnapshotState?.(header.codecState)();
+      let n;
+      try {
+        n = this.#inner.load(staged, this.#time());
+      } catch (err) {
+        throw realError(err);
+      }
+      if (n > 0) this.#timeless = false; // loaded entries may have a TTL
+      return n;
+    } finally {
+      staged.free();
+    }
+  }
+
+  /**
+   * Stores a snapshot of this cache in its tier under `name`, for a new
+   * isolate to start warm from (loadSnapshot, or the warmStart option).
+   * Resolves true once the tier has it, false when it was dropped. The
+   * snapshot is stored under the tags its entries carry: invalidating any
+   * of them hides it.
+   */
+  async saveSnapshot(options = {}) {
+    this.#live();
+    const { name } = this.#snapshotOpts(options, "saveSnapshot");
+    const now = this.#time();
+    const snapshot = this.dump();
+    const tags = this.#liveTags(now);
+    const meta = { expiresAt: 0, swr: 0, sie: 0, tags, deps: [], tagIds: tags.map(tierTagId), depIds: [] };
+    const key = snapshotKey(name);
+    return this.#link.set(tierKeyId(key), key, snapshot, meta, 0, false, SNAPSHOT_CODEC_NAME);
+  }
+
+  /**
+   * Loads the snapshot stored in the tier under `name` (by saveSnapshot);
+   * resolves to how many entries were loaded: 0 when the tier has none, is
+   * unreachable, or holds one this cache cannot read (counted in
+   * tierErrors), or when an invalidation arrived while it was read.
+   */
+  async loadSnapshot(options = {}) {
+    this.#live();
+    const { name } = this.#snapshotOpts(options, "loadSnapshot");
+    const link = this.#link;
+    const epoch = link.epoch;
+    const entry = await link.read(tierKeyId(snapshotKey(name)), SNAPSHOT_CODEC_NAME, this.#tierTimeout * SNAPSHOT_TIMEOUT_FACTOR);
+    if (entry === undefined || this.#freed || epoch !== link.epoch) return 0;
+    try {
+      return this.load(entry.value);
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err;
+      link.counters.tierErrors++;
+      return 0;
+    }
+  }
+
+  #snapshotOpts(options, where) {
+    if (!isObject(options)) throw new TypeError(`${where} options must be an object; got ${describe(options)}`);
+    const { name = "default" } = options;
+    if (typeof name !== "string") throw new TypeError(`name must be a string; got ${describe(name)}`);
+    if (this.#link === null) throw new TypeError(`${where} needs a tier (the cache's tier option)`);
+    return { name };
+  }
+
+  /** The tags a snapshot taken now holds entries of. */
+  #liveTags(now) {
+    const packed = this.#inner.live_tags(now);
+    const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
+    const tags = [];
+    for (let at = 0; at < packed.length;) {
+      const n = view.getUint32(at, true);
+      tags.push(decodeTag(packed.subarray(at + 4, at + 4 + n)));
+      at += 4 + n;
+    }
+    return tags;
+  }
+
+  /** The warmStart snapshot, loaded once, before the first getOrLoad goes on. */
+  #warmOnce() {
+    this.#warming ??= this.loadSnapshot({ name: this.#warmName }).catch(() => 0).finally(() => {
+      this.#warmName = null;
+    });
+    return this.#warming;
   }
 
   /** Drops every entry; keeps the configuration. */

@@ -11,6 +11,7 @@
 import { describe } from "./keys.js";
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 const T_NULL = 0, T_FALSE = 1, T_TRUE = 2, T_UINT = 3, T_NINT = 4, T_F64 = 5,
   T_STR = 6, T_ARR = 7, T_OBJ = 8, T_SHAPE = 9;
@@ -248,6 +249,47 @@ class JsonCodec {
 
   reset() {
     // Shapes stay valid across clear(): no entry references a dropped shape.
+  }
+
+  /** What a snapshot carries for its values to decode in another cache:
+   * the shape table, as JSON (empty for a portable codec). */
+  snapshotState() {
+    return encoder.encode(JSON.stringify(this.shapes));
+  }
+
+  /**
+   * Checks a snapshot's shape table against this cache's and returns the
+   * function that adopts it, or throws a TypeError changing nothing. Shape
+   * ids are written into the values, so the tables must agree on every id
+   * both have: one must be a prefix of the other (a fresh cache has none).
+   * A portable codec keeps the adopted shapes for reading only: it never
+   * writes them (a tier's other isolates could not read them).
+   */
+  adoptSnapshotState(bytes) {
+    let shapes;
+    try {
+      shapes = JSON.parse(decoder.decode(bytes));
+    } catch {
+      shapes = undefined;
+    }
+    if (!Array.isArray(shapes) || !shapes.every((k) => Array.isArray(k) && k.length > 0 && k.every((n) => typeof n === "string"))) {
+      throw new TypeError("edgecache: snapshot is corrupt (its json codec state is not a shape table)");
+    }
+    const common = Math.min(shapes.length, this.shapes.length);
+    for (let i = 0; i < common; i++) {
+      if (JSON.stringify(shapes[i]) !== JSON.stringify(this.shapes[i])) {
+        throw new TypeError(
+          `edgecache: snapshot's json object shapes differ from this cache's (shape ${i}); ` +
+          "load a snapshot before the cache stores objects, or into a new Cache",
+        );
+      }
+    }
+    return () => {
+      for (let i = this.shapes.length; i < shapes.length; i++) {
+        this.shapes.push(shapes[i]);
+        if (this.maxShapes > 0) this.shapeIds.set(JSON.stringify(shapes[i]), i);
+      }
+    };
   }
 }
 

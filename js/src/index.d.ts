@@ -78,6 +78,17 @@ export interface CacheOptions {
   tierTimeout?: Milliseconds;
   /** Receives every background promise of the tier's write queue (Workers: ctx.waitUntil). */
   waitUntil?: (promise: Promise<unknown>) => void;
+  /**
+   * With a tier: the first getOrLoad first loads the snapshot saveSnapshot() stored in the tier
+   * (true: the one named "default"; a string: that name), so a new isolate starts warm. @default false
+   */
+  warmStart?: boolean | string;
+}
+
+/** Which snapshot in the tier saveSnapshot and loadSnapshot mean. */
+export interface SnapshotOptions {
+  /** @default "default" */
+  name?: string;
 }
 
 /** One operation a cache sends its tier; a tier applies a batch of them in order. */
@@ -219,6 +230,30 @@ export declare class Cache<V = any> {
   /** Stores [key, value | loader] pairs; resolves to how many were stored. */
   prewarm(entries: Iterable<readonly [Key, V | Loader<V>] | readonly [Key, V | Loader<V>, Omit<LoadOptions, "waitUntil">]>): Promise<number>;
   stats(): Stats;
+  /**
+   * The live entries as a snapshot: least recently used first, each with its absolute expiry, stale
+   * window, tags and dependsOn keys, plus the codec's state (the json codec's shapes), so that load()
+   * restores them in another cache, isolate, process or runtime.
+   */
+  dump(): Uint8Array;
+  /**
+   * Restores a snapshot from dump(); returns how many entries were loaded. Skipped: entries expired
+   * by now, keys already cached, and when the rest do not all fit, the least recently used. Loading
+   * changes no key (no cascade) and counts no write. A truncated, corrupt, foreign-version or
+   * foreign-codec snapshot (or json shapes that differ from this cache's) is a TypeError, and
+   * nothing changes.
+   */
+  load(snapshot: Uint8Array): number;
+  /**
+   * With a tier: stores dump() in it under `name`, and under the tags its entries carry (invalidating
+   * any of them hides the snapshot). Resolves true once the tier has it, false when it was dropped.
+   */
+  saveSnapshot(options?: SnapshotOptions): Promise<boolean>;
+  /**
+   * With a tier: loads the snapshot stored under `name`; resolves to how many entries were loaded (0
+   * when there is none, the tier is unreachable, or it cannot be read: counted in tierErrors).
+   */
+  loadSnapshot(options?: SnapshotOptions): Promise<number>;
   /** Drops every entry of this cache's L1 (not of its tier); keeps the configuration. */
   clear(): void;
   /** Resolves when every write and invalidation queued for the tier was delivered (or dropped and counted). */

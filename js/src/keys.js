@@ -218,6 +218,16 @@ export function encodeTag(w, tag) {
   }
 }
 
+const tagText = new TextDecoder();
+
+/** The tag whose encodeTag bytes are `b` (0xFF never starts UTF-8). */
+export function decodeTag(b) {
+  if (b.length === 0 || b[0] !== TAG_UTF16) return tagText.decode(b);
+  let s = "";
+  for (let i = 1; i + 1 < b.length; i += 2) s += String.fromCharCode(b[i] | (b[i + 1] << 8));
+  return s;
+}
+
 /** A string that identifies a key (for in-flight load maps). Injective. */
 export function keyId(k) {
   if (typeof k === "string") return "s" + k;

@@ -122,6 +122,15 @@ impl Lfu {
         self.bucket_unlink(store, slot, c);
     }
 
+    /// Visits every entry by stored counter, lowest first, and within one
+    /// counter least recently used first (decay since the last access is
+    /// not applied: an order close to eviction order, in one pass).
+    pub fn for_each_least_first(&self, store: &Store, f: &mut dyn FnMut(u32)) {
+        for list in &self.buckets {
+            list.for_each(store, f);
+        }
+    }
+
     pub fn victim(&self, store: &Store, now: u64) -> Option<u32> {
         let mut best: Option<(u8, u32)> = None;
         for (w, &word) in self.nonempty.iter().enumerate() {

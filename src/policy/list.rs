@@ -56,6 +56,19 @@ impl List {
         }
     }
 
+    /// Visits every slot from head (oldest) to tail. At most `len` steps,
+    /// whatever the links say.
+    pub fn for_each(&self, store: &Store, f: &mut dyn FnMut(u32)) {
+        let mut s = self.head;
+        let mut left = self.len;
+        while s != NONE && left > 0 {
+            let next = store.at(s).link[1];
+            f(s);
+            s = next;
+            left -= 1;
+        }
+    }
+
     /// Walks from head to tail (tests only).
     #[cfg(any(test, feature = "std"))]
     pub fn slots(&self, store: &Store) -> alloc::vec::Vec<u32> {

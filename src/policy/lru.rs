@@ -18,6 +18,10 @@ impl Lru {
     pub fn on_remove(&mut self, store: &mut Store, slot: u32) {
         self.list.unlink(store, slot);
     }
+    /// Visits every entry, least recently used first.
+    pub fn for_each_lru_first(&self, store: &Store, f: &mut dyn FnMut(u32)) {
+        self.list.for_each(store, f);
+    }
     pub fn victim(&self) -> Option<u32> {
         (self.list.len > 0).then_some(self.list.head)
     }

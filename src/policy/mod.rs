@@ -159,6 +159,34 @@ impl PolicyState {
         }
     }
 
+    /// Visits every live entry of `store` in the order this policy would
+    /// evict them, least recently used first where it keeps recency: first
+    /// the entries it does not order (untracked ones, such as `volatile-*`
+    /// entries without a TTL, and every entry under `*-random`,
+    /// `volatile-ttl` and `noeviction`) in no particular order, then the
+    /// ordered ones (LRU: least recently used first; LFU: lowest counter
+    /// first; adaptive: probation, window, protected, each oldest first).
+    /// Snapshots are written in this order, so a smaller cache that loads
+    /// one keeps its last entries. Whatever the structures become, this
+    /// method keeps that contract.
+    pub fn for_each_lru_first(&self, store: &Store, f: &mut dyn FnMut(u32)) {
+        let ordered = matches!(
+            self.family,
+            Family::Lru(_) | Family::Lfu(_) | Family::Adaptive(_)
+        );
+        store.for_each_live(&mut |slot| {
+            if !ordered || !store.at(slot).tracked() {
+                f(slot);
+            }
+        });
+        match &self.family {
+            Family::Lru(p) => p.for_each_lru_first(store, f),
+            Family::Lfu(p) => p.for_each_least_first(store, f),
+            Family::Adaptive(p) => p.for_each_oldest_first(store, f),
+            Family::Random(_) | Family::Ttl | Family::NoEviction => {}
+        }
+    }
+
     pub fn clear(&mut self, config: &Config, seed: u64) {
         *self = PolicyState::new(config, seed);
     }

@@ -1124,6 +1124,173 @@ test("churn of random 1 B–64 KB writes keeps the memory bound and every value 
   }
 });
 
+// ----- snapshots -----
+
+/** Every entry of `c` as [key, value] pairs, read with peek (no recency change). */
+function peekAll(c, keys) {
+  return keys.map((k) => [k, c.peek(k)]);
+}
+
+test("dump/load round-trips values, absolute expiry, stale windows, tags and dependencies", async ({ Cache }) => {
+  const clk = clock();
+  const a = new Cache({ now: clk.now });
+  const keys = ["plain", 17, ["story", 12, "v3"], "obj", "big", "ttl", "swr", "tagged", "page"];
+  a.set("plain", "p");
+  a.set(17, [1, "two", null]);
+  a.set(["story", 12, "v3"], { title: "t", n: 1.5 });
+  a.set("obj", { qty: 3, updatedAt: 1732000000000 });
+  a.set("big", "x".repeat(100_000));
+  a.set("ttl", 1, { ttl: 1000 });
+  a.set("swr", 2, { ttl: 1000, staleWhileRevalidate: 500 });
+  a.set("tagged", 3, { tags: ["red", "blue"] });
+  a.set("user", "ada");
+  a.set("page", "<p>ada</p>", { dependsOn: ["user"], tags: ["red"] });
+  clk.advance(100);
+  const snap = a.dump();
+  ok(snap instanceof Uint8Array);
+  const b = new Cache({ now: clk.now, policy: "allkeys-lfu" });
+  equal(b.load(snap), 10);
+  deepEqual(peekAll(b, keys), peekAll(a, keys));
+  // The same absolute expiry (set at t0 with ttl 1000: fresh until t0 + 1000).
+  clk.advance(899);
+  equal(b.get("ttl"), 1);
+  clk.advance(1);
+  equal(b.get("ttl"), undefined);
+  // The stale window came along.
+  equal(await b.getOrLoad("swr", () => 20, { staleWhileRevalidate: 500 }), 2);
+  // Tags and dependencies act on what was loaded.
+  equal(b.invalidateTag("blue"), 1);
+  equal(b.has("tagged"), false);
+  equal(b.has("page"), true);
+  b.set("user", "grace");
+  equal(b.has("page"), false, "a change of a loaded entry's dependency cascades");
+  a.free();
+  b.free();
+});
+
+test("load keeps the most recently used entries when the cache is smaller, under every policy", ({ Cache, POLICIES }) => {
+  const a = new Cache({ codec: "bytes" });
+  for (let i = 0; i < 200; i++) a.set(`k${String(i).padStart(3, "0")}`, new Uint8Array(100).fill(i));
+  a.get("k000"); // now the most recently used
+  const snap = a.dump();
+  for (const policy of POLICIES) {
+    const b = new Cache({ codec: "bytes", policy, maxEntries: 50 });
+    equal(b.load(snap), 50, policy);
+    equal(b.has("k000"), true, `${policy}: the most recent`);
+    equal(b.has("k199"), true, policy);
+    equal(b.has("k151"), true, policy);
+    equal(b.has("k150"), false, `${policy}: older than the 49 most recent`);
+    b.free();
+  }
+  a.free();
+});
+
+test("load skips what expired since the dump; tags invalidated before it stay invalidated", ({ Cache }) => {
+  const clk = clock();
+  const a = new Cache({ now: clk.now });
+  a.set("short", 1, { ttl: 100 });
+  a.set("long", 2, { ttl: 10_000 });
+  a.set("forever", 3);
+  a.set("old", 4, { tags: ["gone"] });
+  equal(a.invalidateTag("gone"), 1);
+  a.set("new", 5, { tags: ["gone"] });
+  const snap = a.dump();
+  clk.advance(200);
+  const b = new Cache({ now: clk.now });
+  equal(b.load(snap), 3);
+  deepEqual(peekAll(b, ["short", "long", "forever", "old", "new"]), [["short", undefined], ["long", 2], ["forever", 3], ["old", undefined], ["new", 5]]);
+  a.free();
+  b.free();
+});
+
+test("keys already cached keep their values; loading counts no write", ({ Cache }) => {
+  const a = new Cache();
+  a.set("a", "old");
+  a.set("b", "old");
+  const b = new Cache();
+  b.set("a", "mine");
+  equal(b.load(a.dump()), 1);
+  equal(b.get("a"), "mine");
+  equal(b.get("b"), "old");
+  equal(b.stats().sets, 1);
+  a.free();
+  b.free();
+});
+
+test("a truncated, flipped, foreign-version or foreign-codec snapshot is a TypeError and changes nothing", ({ Cache }) => {
+  const clk = clock();
+  const a = new Cache({ now: clk.now });
+  for (let i = 0; i < 20; i++) a.set(`k${i}`, { qty: i, updatedAt: 1 }, { ttl: 60_000, tags: ["t"] });
+  const good = a.dump();
+  const b = new Cache({ now: clk.now });
+  b.set("mine", { qty: 1, updatedAt: 2 });
+  const before = b.dump();
+  const stats = JSON.stringify(b.stats());
+  const flipped = good.slice();
+  flipped[Math.floor(good.length / 2)] ^= 0x40;
+  const version = good.slice();
+  version[8] = 99;
+  const cases = [
+    [good.subarray(0, good.length - 1), /truncated/],
+    [good.subarray(0, 5), /truncated/],
+    [new Uint8Array(0), /truncated/],
+    [flipped, /checksum/],
+    [version, /version 99/],
+    [new TextEncoder().encode("[1,2,3] not a snapshot"), /not an edgecache snapshot/],
+  ];
+  for (const [bytes, why] of cases) {
+    const err = throws(() => b.load(bytes), TypeError, why);
+    equal(err.code, "INVALID_SNAPSHOT");
+  }
+  const text = new Cache({ codec: "text", now: clk.now });
+  text.set("s", "str");
+  throws(() => b.load(text.dump()), TypeError, /"text" codec; this cache uses "json"/);
+  throws(() => b.load([1, 2, 3]), TypeError, /snapshot must be a Uint8Array/);
+  deepEqual(b.dump(), before, "nothing changed");
+  equal(JSON.stringify(b.stats()), stats);
+  equal(b.load(good), 20, "the good one still loads");
+  a.free();
+  b.free();
+  text.free();
+});
+
+test("json shapes travel with the snapshot; a cache with other shapes refuses it unchanged", ({ Cache }) => {
+  const a = new Cache();
+  a.set("o1", { qty: 1, updatedAt: 2 });
+  a.set("o2", { name: "x", tags: ["a"] });
+  const snap = a.dump();
+  const fresh = new Cache();
+  equal(fresh.load(snap), 2);
+  deepEqual(fresh.get("o1"), { qty: 1, updatedAt: 2 });
+  deepEqual(fresh.get("o2"), { name: "x", tags: ["a"] });
+  // Shapes adopted from the snapshot keep working for new writes.
+  fresh.set("o3", { qty: 5, updatedAt: 6 });
+  deepEqual(fresh.get("o3"), { qty: 5, updatedAt: 6 });
+  const same = new Cache();
+  same.set("first", { qty: 9, updatedAt: 9 }); // the same first shape: compatible
+  equal(same.load(snap), 2);
+  deepEqual(same.get("o2"), { name: "x", tags: ["a"] });
+  const other = new Cache();
+  other.set("mine", { other: 1 });
+  throws(() => other.load(snap), TypeError, /shapes differ/);
+  equal(other.stats().entries, 1);
+  deepEqual(other.get("mine"), { other: 1 });
+  for (const c of [a, fresh, same, other]) c.free();
+});
+
+test("text and bytes snapshots round-trip", ({ Cache }) => {
+  for (const codec of ["text", "bytes"]) {
+    const a = new Cache({ codec });
+    const v = codec === "text" ? "héllo ✓" : new Uint8Array([0, 1, 255]);
+    a.set("k", v);
+    const b = new Cache({ codec });
+    equal(b.load(a.dump()), 1, codec);
+    deepEqual(b.get("k"), v, codec);
+    a.free();
+    b.free();
+  }
+});
+
 export function suite() {
   return tests;
 }

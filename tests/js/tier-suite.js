@@ -308,6 +308,79 @@ test("stats() of a cache with a tier counts tier hits, misses, errors and droppe
   free();
 });
 
+// ----- snapshots in the tier -----
+
+const SNAPSHOT_KEY = ["\u0000edgecache", "snapshot", "default"];
+
+test("a new isolate with warmStart loads the tier's snapshot before its first getOrLoad", async (lib) => {
+  const { clock: c, tier, caches: [a], free } = isolates(lib, 1);
+  for (let i = 0; i < 50; i++) a.set(["stock", i], { qty: i }, { ttl: 60_000, tags: ["stock"] });
+  await a.flush();
+  equal(await a.saveSnapshot(), true);
+  c.advance(1_000);
+  const b = new lib.Cache({ now: c.now, tier, warmStart: true });
+  const load = counted({ qty: -1 });
+  deepEqual(await b.getOrLoad(["stock", 7], load), { qty: 7 });
+  equal(load.calls, 0);
+  equal(b.stats().entries, 50, "the whole snapshot is in L1");
+  deepEqual(b.get(["stock", 49]), { qty: 49 }, "a sync read after the warm start hits");
+  c.advance(59_000);
+  equal(b.has(["stock", 1]), false, "loaded entries keep their absolute expiry");
+  // The snapshot is loaded once only.
+  const second = new lib.Cache({ now: c.now, tier, warmStart: "other-name" });
+  equal(await second.getOrLoad("x", counted(1)), 1);
+  equal(second.stats().entries, 1, "no snapshot under that name: nothing loaded");
+  b.free();
+  second.free();
+  free();
+});
+
+test("invalidating a tag a stored snapshot holds hides the snapshot", async (lib) => {
+  const { tier, caches: [a, b], clock: c, free } = isolates(lib, 2);
+  a.set("p1", 1, { tags: ["products"] });
+  a.set("n", 2);
+  equal(await a.saveSnapshot(), true);
+  const fresh = new lib.Cache({ now: c.now, tier });
+  equal(await fresh.loadSnapshot(), 2);
+  b.invalidateTag("products");
+  await b.flush();
+  const later = new lib.Cache({ now: c.now, tier });
+  equal(await later.loadSnapshot(), 0, "the snapshot is hidden");
+  equal(later.has("p1"), false);
+  fresh.free();
+  later.free();
+  free();
+});
+
+test("a corrupt snapshot in the tier loads nothing and counts a tierError", async (lib) => {
+  const { tier, caches: [a], clock: c, free } = isolates(lib, 1);
+  a.set("k", "v");
+  await a.saveSnapshot();
+  const id = lib.tierKeyId(SNAPSHOT_KEY);
+  const stored = await tier.get(id);
+  const flipped = stored.slice();
+  flipped[flipped.length - 20] ^= 1;
+  tier.putRaw(id, flipped);
+  const b = new lib.Cache({ now: c.now, tier });
+  b.set("mine", 1);
+  equal(await b.loadSnapshot(), 0);
+  equal(b.stats().tierErrors, 1);
+  equal(b.stats().entries, 1);
+  tier.putRaw(id, new Uint8Array([1, 2, 3]));
+  equal(await b.loadSnapshot(), 0);
+  equal(b.stats().tierErrors, 2);
+  b.free();
+  free();
+});
+
+test("snapshot helpers need a tier: a TypeError naming it", async (lib) => {
+  const c = new lib.Cache();
+  await lib.Cache.prototype.saveSnapshot.call(c).then(() => ok(false, "saved without a tier"), (err) => ok(err instanceof TypeError && /needs a tier/.test(err.message), err.message));
+  throws(() => new lib.Cache({ warmStart: true }), TypeError, /warmStart needs a tier/);
+  throws(() => new lib.Cache({ warmStart: 1, tier: lib.memoryTier() }), TypeError, /warmStart must be/);
+  c.free();
+});
+
 export function tierSuite() {
   return tests;
 }

@@ -29,6 +29,7 @@ const ops = {
   set: ({ key, value, tags }) => cache.set(key, value, { tags }),
   invalidateTag: ({ tag }) => cache.invalidateTag(tag),
   flush: () => cache.flush(),
+  saveSnapshot: () => cache.saveSnapshot(),
   loads: () => loads,
   stats: () => cache.stats(),
   /** Polls until `key` is gone from this process's L1: the ms it took, or -1. */

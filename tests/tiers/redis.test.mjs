@@ -73,6 +73,31 @@ async function peer(prefix, runtime = "node") {
   return spawnPeer(command[0], command[1], plainEnv());
 }
 
+test("a snapshot saved to Redis by another process warms a new cache on its first getOrLoad", async () => {
+  const { prefix } = await caches(0);
+  const other = await peer(prefix);
+  // Its first call subscribes; a "lost" while that settles would drop its L1.
+  await other.call("get", { key: "warm-up" });
+  await sleep(200);
+  for (let i = 0; i < 30; i++) await other.call("set", { key: ["stock", i], value: { qty: i }, tags: ["stock"] });
+  const held = (await other.call("stats")).entries;
+  assert.equal(await other.call("saveSnapshot"), true);
+  const warm = new Cache({ warmStart: true, tier: redisTier(await client(), { prefix }) });
+  const load = counted("not used");
+  assert.deepEqual(await warm.getOrLoad(["stock", 29], load), { qty: 29 });
+  assert.equal(load.calls, 0);
+  assert.equal(warm.stats().entries, held, "the whole snapshot is in L1");
+  assert.equal(warm.stats().misses, 0, "the first getOrLoad hit the loaded entries");
+  // A tag the snapshot holds, invalidated in Redis, hides it from the next isolate.
+  await other.call("invalidateTag", { tag: "stock" });
+  await other.call("flush");
+  const late = new Cache({ tier: redisTier(await client(), { prefix }) });
+  assert.equal(await late.loadSnapshot(), 0);
+  await other.exit();
+  warm.free();
+  late.free();
+});
+
 test("a value loaded in one process is served from Redis in another, without its loader", async () => {
   const { prefix, caches: [a] } = await caches(1);
   const other = await peer(prefix);

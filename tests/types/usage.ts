@@ -65,6 +65,17 @@ const tierStats: number | undefined = tiered.stats().tierErrors;
 void tierStats;
 new Cache({ tier: shared });
 
+// Snapshots: dump/load, and through a tier.
+const snapshot: Uint8Array = cache.dump();
+const loaded: number = new Cache().load(snapshot);
+void loaded;
+const warm = new Cache({ tier: shared, warmStart: true });
+new Cache({ tier: shared, warmStart: "catalogue" });
+warm.saveSnapshot({ name: "catalogue" }).then((saved: boolean) => void saved);
+warm.loadSnapshot().then((n: number) => void n);
+// @ts-expect-error a snapshot is bytes
+new Cache().load("snapshot");
+
 // Cloudflare: bindings as a Worker gets them (structural types, no @cloudflare/workers-types needed).
 declare const env: { KV: Parameters<typeof kvTier>[0]; EDGECACHE: Parameters<typeof kvTier>[1]["coordinator"] };
 declare const colo: Parameters<typeof cacheApiTier>[0];

@@ -169,16 +169,17 @@ export class TierLink {
   /**
    * The entry stored under `id`, parsed, or undefined (absent, unreadable,
    * the tier down or slow: the last three counted in tierErrors). `codecName`:
-   * the codec the entry must have been written with (the cache's by default).
+   * the codec the entry must have been written with (the cache's by default);
+   * `timeout`: how long the read may take (the cache's tierTimeout by default).
    */
-  async read(id, codecName = this.#codecName) {
+  async read(id, codecName = this.#codecName, timeout = this.#timeout) {
     if (this.#isDown()) {
       this.counters.tierErrors++;
       return undefined;
     }
     let bytes;
     try {
-      bytes = await this.#timed((signal) => this.#tier.get(id, { signal }), "get", this.#timeout);
+      bytes = await this.#timed((signal) => this.#tier.get(id, { signal }), "get", timeout);
       this.#succeeded();
     } catch {
       this.#failed();

@@ -568,6 +568,15 @@ impl Engine {
         }
     }
 
+    /// Visits every entry, those the engine would give up first first:
+    /// probation (the main space's victims), then the window, then
+    /// protected, each oldest first.
+    pub fn for_each_oldest_first(&self, store: &Store, f: &mut dyn FnMut(u32)) {
+        for region in [&self.probation, &self.window, &self.protected] {
+            region.list.for_each(store, f);
+        }
+    }
+
     #[cfg(any(test, feature = "std"))]
     pub fn validate(&self, store: &Store) -> usize {
         let mut n = 0;

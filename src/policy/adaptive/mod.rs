@@ -122,6 +122,11 @@ impl Adaptive {
         self.engine.converge(store);
     }
 
+    /// Visits every entry, the first to go first (see the engine's).
+    pub fn for_each_oldest_first(&self, store: &Store, f: &mut dyn FnMut(u32)) {
+        self.engine.for_each_oldest_first(store, f);
+    }
+
     #[cfg(any(test, feature = "std"))]
     pub fn validate(&self, store: &Store) -> usize {
         self.engine.validate(store)

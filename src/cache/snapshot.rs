@@ -1,0 +1,664 @@
+//! [`Cache::dump`] and [`Cache::load`]: the cache's live entries to a
+//! snapshot and back (the format is in [`crate::snapshot`]).
+//!
+//! A dump walks the entries in the policy's eviction order
+//! ([`crate::policy::PolicyState::for_each_lru_first`]) and copies each
+//! one's key and value bytes as they lie in the arena, with its absolute
+//! expiry, stale window, tags and `dependsOn` keys. It runs twice over the
+//! same entries, first only counting bytes, so the host can size the
+//! output once and the snapshot never needs a second copy in linear
+//! memory. Dead entries (expired past their window, or of a tag
+//! invalidated since they were set) are left out: a tag invalidated before
+//! the dump stays invalidated.
+//!
+//! A load restores entries as they were, not as writes: nothing cascades
+//! (an entry and the key it depends on may come in either order), stats
+//! count no write, and a key the cache already holds keeps its value (the
+//! snapshot is older). Entries dead at `now` are skipped, and when the
+//! entries do not all fit in the room left, the most recently used ones
+//! (the snapshot's last) are loaded.
+
+use super::{Cache, Extra, Write};
+use crate::deps::{Ref, EDGE_OVERHEAD};
+use crate::error::CacheError;
+use crate::expiry::TTL_OVERHEAD;
+use crate::snapshot::{
+    expiry_delta, Emit, Header, Snapshot, SnapshotEntry, HAS_DEPS, HAS_GRACE, HAS_TAGS, HAS_TTL,
+    MAX_CODEC_NAME,
+};
+use crate::store::NONE;
+use crate::tags::TAG_OVERHEAD;
+use crate::SetOptions;
+use alloc::vec::Vec;
+use hashbrown::HashMap;
+
+/// The names (tags and `dependsOn` keys) of the entries dumped, each once,
+/// with its index in the snapshot's table.
+struct Names<'a> {
+    list: Vec<&'a [u8]>,
+    index: HashMap<&'a [u8], u32, foldhash::fast::FixedState>,
+}
+
+impl<'a> Names<'a> {
+    fn add(&mut self, name: &'a [u8]) -> Result<(), CacheError> {
+        if self.index.contains_key(name) {
+            return Ok(());
+        }
+        self.list.try_reserve(1)?;
+        self.index.try_reserve(1)?;
+        self.index.insert(name, self.list.len() as u32);
+        self.list.push(name);
+        Ok(())
+    }
+}
+
+/// What the budget charges for a snapshot entry in this cache, and the
+/// part of it for its tags and edges.
+fn entry_charge(cache: &Cache, e: &SnapshotEntry<'_>) -> (u64, u64) {
+    let tags: u64 = e.tags.iter().map(|t| (t.len() + TAG_OVERHEAD) as u64).sum();
+    let deps: u64 = e
+        .depends_on
+        .iter()
+        .map(|d| (d.len() + EDGE_OVERHEAD) as u64)
+        .sum();
+    let ttl = if e.expires_at.is_some() {
+        TTL_OVERHEAD as u64
+    } else {
+        0
+    };
+    let base = cache.store.charge(e.key.len(), e.value.len()) as u64;
+    (base + ttl + tags + deps, tags + deps)
+}
+
+impl Cache {
+    /// The cache's live entries as a snapshot, least recently used first
+    /// (see [`crate::Snapshot`]); `codec` and `codec_state` are stored
+    /// as given for the host to check on load.
+    ///
+    /// ```
+    /// use edgecache::{Cache, Config, Key, Lookup, SetOptions};
+    /// let mut a = Cache::new(Config::default(), 1).unwrap();
+    /// let k = Key::Str("sku").to_bytes();
+    /// a.set(&k, b"{\"qty\":3}", &SetOptions { ttl_ms: Some(60_000), ..Default::default() }, 0).unwrap();
+    /// let snapshot = a.dump(1_000, "json", &[]).unwrap();
+    /// let mut b = Cache::new(Config::default(), 2).unwrap();
+    /// assert_eq!(b.load(&snapshot, 2_000).unwrap(), 1);
+    /// assert_eq!(b.get(&k, 59_999, false), Lookup::Fresh(b"{\"qty\":3}".into()));
+    /// assert_eq!(b.get(&k, 60_000, false), Lookup::Miss, "the same absolute expiry");
+    /// ```
+    ///
+    /// # Errors
+    /// [`CacheError::InvalidArgument`] for a codec name over 255 bytes;
+    /// [`CacheError::AllocFailed`].
+    pub fn dump(&self, now: u64, codec: &str, codec_state: &[u8]) -> Result<Vec<u8>, CacheError> {
+        let mut out: Vec<u8> = Vec::new();
+        let mut sink = |piece: &[u8]| -> Result<(), CacheError> {
+            out.try_reserve(piece.len())?;
+            out.extend_from_slice(piece);
+            Ok(())
+        };
+        self.dump_to(now, codec, codec_state, &mut |len| Ok(len), &mut sink)?;
+        Ok(out)
+    }
+
+    /// [`Cache::dump`] in pieces: `size(len)` is told the snapshot's exact
+    /// length first (the host allocates its output then), and `sink` gets
+    /// its bytes in pieces of about 64 KiB, or a large value's at once.
+    /// Returns the length.
+    ///
+    /// # Errors
+    /// As [`Cache::dump`], and whatever `size` or `sink` return.
+    pub fn dump_to(
+        &self,
+        now: u64,
+        codec: &str,
+        codec_state: &[u8],
+        size: &mut dyn FnMut(u64) -> Result<u64, CacheError>,
+        sink: &mut dyn FnMut(&[u8]) -> Result<(), CacheError>,
+    ) -> Result<u64, CacheError> {
+        if codec.len() > MAX_CODEC_NAME {
+            return Err(CacheError::InvalidArgument(
+                "codec name is longer than 255 bytes",
+            ));
+        }
+        let names = self.live_names(now)?;
+        let mut header = Header {
+            codec,
+            codec_state,
+            taken_at: now,
+            entries: 0,
+        };
+        let mut counter = Emit::counter();
+        header.entries = self.emit(&mut counter, &header, 0, &names, now)?;
+        let total = counter.finish()?;
+        size(total)?;
+        let mut emit = Emit::to(sink)?;
+        let written = self.emit(&mut emit, &header, total, &names, now)?;
+        let len = emit.finish()?;
+        if written != header.entries || len != total {
+            return Err(CacheError::Internal("a snapshot's two passes differ"));
+        }
+        Ok(len)
+    }
+
+    /// The tags of the live entries, each once: what a snapshot taken now
+    /// holds entries of (a shared tier hides a stored snapshot once one of
+    /// them is invalidated).
+    ///
+    /// # Errors
+    /// [`CacheError::AllocFailed`].
+    pub fn live_tags(&self, now: u64) -> Result<Vec<&[u8]>, CacheError> {
+        Ok(self.collect_names(now, false)?.list)
+    }
+
+    /// The tags and `dependsOn` keys of the live entries.
+    fn live_names(&self, now: u64) -> Result<Names<'_>, CacheError> {
+        self.collect_names(now, true)
+    }
+
+    fn collect_names(&self, now: u64, with_deps: bool) -> Result<Names<'_>, CacheError> {
+        let mut names = Names {
+            list: Vec::new(),
+            index: HashMap::with_hasher(foldhash::fast::FixedState::with_seed(0)),
+        };
+        for (&slot, x) in &self.extras {
+            if matches!(self.state(slot, now), super::State::Dead(_)) {
+                continue;
+            }
+            for t in &x.tags {
+                if let Some(name) = self.tags.name(t) {
+                    names.add(name)?;
+                }
+            }
+            for d in x.deps.iter().filter(|_| with_deps) {
+                if let Some(key) = self.deps.key(d) {
+                    names.add(key)?;
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    /// Emits the whole snapshot but its checksum; returns how many entries.
+    fn emit(
+        &self,
+        out: &mut Emit<'_>,
+        header: &Header<'_>,
+        total: u64,
+        names: &Names<'_>,
+        now: u64,
+    ) -> Result<u64, CacheError> {
+        out.header(header, total)?;
+        out.varint(names.list.len() as u64)?;
+        for name in &names.list {
+            out.blob(name)?;
+        }
+        let mut count = 0u64;
+        let mut result = Ok(());
+        let mut refs: Vec<u32> = Vec::new();
+        self.policy.for_each_lru_first(&self.store, &mut |slot| {
+            if result.is_err() || matches!(self.state(slot, now), super::State::Dead(_)) {
+                return;
+            }
+            result = self.emit_entry(out, slot, header.taken_at, names, &mut refs);
+            count += 1;
+        });
+        result?;
+        Ok(count)
+    }
+
+    fn emit_entry(
+        &self,
+        out: &mut Emit<'_>,
+        slot: u32,
+        taken_at: u64,
+        names: &Names<'_>,
+        refs: &mut Vec<u32>,
+    ) -> Result<(), CacheError> {
+        let e = self.store.at(slot);
+        let times = match e.ttl_pos() {
+            NONE => None,
+            pos => self.heap.times(pos),
+        };
+        let extra = if e.extra() {
+            self.extras.get(&slot)
+        } else {
+            None
+        };
+        let mut flags = 0;
+        if let Some((expires, dead)) = times {
+            flags |= HAS_TTL;
+            if dead > expires {
+                flags |= HAS_GRACE;
+            }
+        }
+        if let Some(x) = extra {
+            if !x.tags.is_empty() {
+                flags |= HAS_TAGS;
+            }
+            if !x.deps.is_empty() {
+                flags |= HAS_DEPS;
+            }
+        }
+        out.u8(flags)?;
+        out.blob(self.store.key(slot))?;
+        let value = self.store.value(slot);
+        out.varint(value.len() as u64)?;
+        for piece in value.pieces() {
+            out.bytes(piece)?;
+        }
+        if let Some((expires, dead)) = times {
+            out.varint(expiry_delta(expires, taken_at))?;
+            if dead > expires {
+                out.varint(dead - expires)?;
+            }
+        }
+        if let Some(x) = extra {
+            let index = |name: Option<&[u8]>| name.and_then(|n| names.index.get(n).copied());
+            if !x.tags.is_empty() {
+                refs.clear();
+                refs.try_reserve(x.tags.len())?;
+                refs.extend(x.tags.iter().filter_map(|t| index(self.tags.name(t))));
+                out.varint(refs.len() as u64)?;
+                for &i in refs.iter() {
+                    out.varint(u64::from(i))?;
+                }
+            }
+            if !x.deps.is_empty() {
+                refs.clear();
+                refs.try_reserve(x.deps.len())?;
+                refs.extend(x.deps.iter().filter_map(|d| index(self.deps.key(d))));
+                out.varint(refs.len() as u64)?;
+                for &i in refs.iter() {
+                    out.varint(u64::from(i))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks a snapshot completely, then restores its entries; returns how
+    /// many were loaded. See [`Cache::load_snapshot`].
+    ///
+    /// # Errors
+    /// [`CacheError::InvalidSnapshot`] naming what is wrong, with the cache
+    /// unchanged; [`CacheError::AllocFailed`] part way through.
+    pub fn load(&mut self, bytes: &[u8], now: u64) -> Result<usize, CacheError> {
+        let snap = Snapshot::parse(bytes)?;
+        self.load_snapshot(&snap, now)
+    }
+
+    /// Restores a parsed snapshot's entries with their absolute expiry,
+    /// stale window, tags and `dependsOn` keys. Skipped: entries dead at
+    /// `now`, keys the cache holds already, entries too large for the
+    /// budget, and, when the rest do not all fit in the room left, the
+    /// least recently used ones. Loading changes no key: it cascades
+    /// nothing and counts no write; later changes of a key cascade to the
+    /// entries loaded as to any other.
+    ///
+    /// ```
+    /// use edgecache::{Cache, Config, Key, SetOptions};
+    /// let mut a = Cache::new(Config::default(), 1).unwrap();
+    /// for i in 0..100 {
+    ///     a.set(&Key::Num(i as f64).to_bytes(), &[0u8; 100], &SetOptions::default(), 0).unwrap();
+    /// }
+    /// let snapshot = a.dump(0, "bytes", &[]).unwrap();
+    /// let small = Config { max_bytes: 50 * edgecache::entry_bytes(edgecache::Policy::AllKeysLru, 9, 100), ..Config::default() };
+    /// let mut b = Cache::new(small, 2).unwrap();
+    /// assert_eq!(b.load(&snapshot, 0).unwrap(), 50);
+    /// assert!(b.has(&Key::Num(99.0).to_bytes(), 0), "the most recently used are kept");
+    /// assert!(!b.has(&Key::Num(49.0).to_bytes(), 0));
+    /// ```
+    ///
+    /// # Errors
+    /// [`CacheError::AllocFailed`] part way through (the entries loaded so
+    /// far stay).
+    pub fn load_snapshot(&mut self, snap: &Snapshot<'_>, now: u64) -> Result<usize, CacheError> {
+        self.maintain(now);
+        let fresh = self.is_empty();
+        let usable = |c: &Cache, e: &SnapshotEntry<'_>| {
+            let dead = e
+                .expires_at
+                .is_some_and(|at| now >= at.saturating_add(e.grace));
+            let limit = super::MAX_PART_LEN;
+            let fits = e.key.len() <= limit && e.value.len() <= limit;
+            !dead && fits && (fresh || c.store.find(c.store.hash(e.key), e.key).is_none())
+        };
+        let max_bytes = self.config.max_bytes as u64;
+        // What the usable entries need, to skip the oldest of them up front.
+        let (mut need_bytes, mut need_entries) = (0u64, 0usize);
+        for e in snap.entries() {
+            let (charge, _) = entry_charge(self, &e);
+            if usable(self, &e) && charge <= max_bytes {
+                need_bytes += charge;
+                need_entries += 1;
+            }
+        }
+        let room_bytes = max_bytes.saturating_sub(self.bytes);
+        let room_entries = match self.config.max_entries {
+            0 => usize::MAX,
+            max => max.saturating_sub(self.store.len()),
+        };
+        let mut loaded = 0;
+        let mut tags: Vec<&[u8]> = Vec::new();
+        let mut deps: Vec<&[u8]> = Vec::new();
+        for e in snap.entries() {
+            let (charge, extra_charge) = entry_charge(self, &e);
+            if !usable(self, &e) || charge > max_bytes {
+                continue;
+            }
+            if need_bytes > room_bytes || need_entries > room_entries {
+                need_bytes -= charge;
+                need_entries -= 1;
+                continue;
+            }
+            tags.clear();
+            tags.try_reserve(e.tags.len())?;
+            tags.extend_from_slice(&e.tags);
+            deps.clear();
+            deps.try_reserve(e.depends_on.len())?;
+            deps.extend_from_slice(&e.depends_on);
+            let opts = SetOptions {
+                ttl_ms: None,
+                grace_ms: None,
+                tags: &tags,
+                depends_on: &deps,
+            };
+            let w = Write {
+                ttl: u64::from(e.expires_at.is_some()),
+                grace: e.grace,
+                charge,
+                extra_charge,
+            };
+            if self.restore(&e, &w, &opts, now)? {
+                loaded += 1;
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// Stores one snapshot entry unless its key is cached already or no
+    /// room can be made; returns whether it was stored.
+    fn restore(
+        &mut self,
+        e: &SnapshotEntry<'_>,
+        w: &Write,
+        opts: &SetOptions<'_>,
+        now: u64,
+    ) -> Result<bool, CacheError> {
+        let hash = self.store.hash(e.key);
+        if self.store.find(hash, e.key).is_some() {
+            return Ok(false);
+        }
+        if !self.fits(w.charge, 1) {
+            if !self.make_room_possible(None, w.charge, now) {
+                return Ok(false);
+            }
+            self.evict_until(now, w.charge, 1)?;
+        }
+        let has_extra = !opts.tags.is_empty() || !opts.depends_on.is_empty();
+        self.reserve(hash, w.ttl, has_extra)?;
+        let value = e.value;
+        let slot = self
+            .store
+            .insert_with(hash, e.key, value.len(), &mut |at, piece| {
+                if let Some(src) = value.get(at..at + piece.len()) {
+                    piece.copy_from_slice(src);
+                }
+            })?;
+        if let Some(at) = e.expires_at {
+            self.heap.push(&mut self.store, slot, at, w.grace);
+        }
+        if has_extra {
+            let me = Ref {
+                slot,
+                gen: self.next_gen,
+            };
+            self.next_gen = self.next_gen.wrapping_add(1);
+            let mut extra = Extra {
+                charge: w.extra_charge,
+                gen: me.gen,
+                ..Extra::default()
+            };
+            let result = self.attach_extra(&mut extra, opts, me);
+            self.extras.insert(slot, extra);
+            self.store.set_extra(slot, true);
+            if let Err(err) = result {
+                self.bytes += w.charge;
+                self.drop_entry(slot);
+                return Err(err);
+            }
+        }
+        self.bytes += w.charge;
+        self.policy
+            .insert(&mut self.store, slot, hash, w.charge, now, &mut self.rng);
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, Policy};
+    use crate::key::Key;
+    use crate::{Cache, CacheError, SetOptions, Snapshot, SnapshotError, BLOCK};
+    use alloc::format;
+    use alloc::vec::Vec;
+
+    fn k(s: &str) -> Vec<u8> {
+        Key::Str(s).to_bytes()
+    }
+
+    fn cache(policy: Policy, max_bytes: usize) -> Cache {
+        let config = Config {
+            policy,
+            max_bytes,
+            ..Config::default()
+        };
+        Cache::new(config, 5).unwrap()
+    }
+
+    fn value(c: &Cache, key: &str, now: u64) -> Option<(Vec<u8>, bool)> {
+        c.probe(&k(key), now).map(|(v, stale)| (v.to_vec(), stale))
+    }
+
+    /// Entries of every kind: plain, TTL, TTL with a window, tags,
+    /// `dependsOn`, a value in blocks.
+    fn fill(c: &mut Cache) {
+        let t = SetOptions::default();
+        c.set(&k("plain"), b"p", &t, 0).unwrap();
+        let ttl = SetOptions {
+            ttl_ms: Some(1_000),
+            ..t
+        };
+        c.set(&k("ttl"), b"t", &ttl, 0).unwrap();
+        let window = SetOptions {
+            ttl_ms: Some(1_000),
+            grace_ms: Some(500),
+            ..t
+        };
+        c.set(&k("window"), b"w", &window, 0).unwrap();
+        let tagged = SetOptions {
+            tags: &[b"red", b"blue"],
+            ..t
+        };
+        c.set(&k("tagged"), b"g", &tagged, 0).unwrap();
+        let child = k("child");
+        let built = SetOptions {
+            depends_on: &[&child],
+            tags: &[b"red"],
+            ..t
+        };
+        c.set(&k("parent"), b"d", &built, 0).unwrap();
+        let big: Vec<u8> = (0..3 * BLOCK + 17).map(|i| (i % 251) as u8).collect();
+        c.set(&k("big"), &big, &t, 0).unwrap();
+    }
+
+    #[test]
+    fn every_field_survives_a_round_trip_between_any_two_policies() {
+        for from in Policy::ALL {
+            for to in Policy::ALL {
+                let mut a = cache(from, 1 << 20);
+                fill(&mut a);
+                let bytes = a.dump(100, "json", b"state").unwrap();
+                let snap = Snapshot::parse(&bytes).unwrap();
+                assert_eq!(snap.header().codec_state, b"state");
+                assert_eq!(snap.header().entries, 6);
+                let mut b = cache(to, 1 << 20);
+                assert_eq!(b.load(&bytes, 200).unwrap(), 6, "{from:?} → {to:?}");
+                b.validate();
+                for key in ["plain", "ttl", "window", "tagged", "parent", "big"] {
+                    assert_eq!(value(&a, key, 200), value(&b, key, 200), "{key}");
+                }
+                // The same absolute expiry and window.
+                assert_eq!(value(&b, "ttl", 999).map(|v| v.1), Some(false));
+                assert_eq!(value(&b, "ttl", 1_000), None);
+                assert_eq!(value(&b, "window", 1_200), Some((b"w".to_vec(), true)));
+                assert_eq!(value(&b, "window", 1_500), None);
+                if to.keeps_meta() == from.keeps_meta() {
+                    assert_eq!(b.bytes(), a.bytes(), "the same charges");
+                }
+                // Tags and dependencies work on what was loaded.
+                assert_eq!(b.invalidate_tag(b"blue"), 1);
+                assert!(!b.has(&k("tagged"), 200) && b.has(&k("parent"), 200));
+                b.set(&k("child"), b"new", &SetOptions::default(), 200)
+                    .unwrap();
+                assert!(!b.has(&k("parent"), 200), "the dependency cascades");
+                b.validate();
+            }
+        }
+    }
+
+    #[test]
+    fn entries_come_least_recently_used_first() {
+        let mut a = cache(Policy::AllKeysLru, 1 << 20);
+        for i in 0..10 {
+            a.set(&k(&format!("k{i}")), b"v", &SetOptions::default(), 0)
+                .unwrap();
+        }
+        let _ = a.get(&k("k3"), 0, false);
+        let _ = a.get(&k("k0"), 0, false);
+        let bytes = a.dump(0, "json", &[]).unwrap();
+        let snap = Snapshot::parse(&bytes).unwrap();
+        let order: Vec<Vec<u8>> = snap.entries().map(|e| e.key.to_vec()).collect();
+        let expected: Vec<Vec<u8>> = [1, 2, 4, 5, 6, 7, 8, 9, 3, 0]
+            .iter()
+            .map(|i| k(&format!("k{i}")))
+            .collect();
+        assert_eq!(order, expected);
+    }
+
+    #[test]
+    fn a_smaller_cache_keeps_the_most_recently_used() {
+        for to in Policy::ALL {
+            let mut a = cache(Policy::AllKeysLru, 1 << 20);
+            for i in 0..100 {
+                a.set(&k(&format!("k{i:03}")), &[7; 40], &SetOptions::default(), 0)
+                    .unwrap();
+            }
+            let bytes = a.dump(0, "bytes", &[]).unwrap();
+            let room = 30 * crate::entry_bytes(to, 5, 40);
+            let mut b = cache(to, room);
+            assert_eq!(b.load(&bytes, 0).unwrap(), 30, "{to:?}");
+            for i in 0..100 {
+                assert_eq!(b.has(&k(&format!("k{i:03}")), 0), i >= 70, "{to:?} k{i}");
+            }
+            b.validate();
+            // An entry bound works the same way.
+            let mut c = Cache::new(
+                Config {
+                    policy: to,
+                    max_entries: 10,
+                    ..Config::default()
+                },
+                1,
+            )
+            .unwrap();
+            assert_eq!(c.load(&bytes, 0).unwrap(), 10);
+            assert!(c.has(&k("k099"), 0) && c.has(&k("k090"), 0) && !c.has(&k("k089"), 0));
+        }
+    }
+
+    #[test]
+    fn dead_entries_stay_out_and_invalidated_tags_stay_invalidated() {
+        let mut a = cache(Policy::AllKeysLru, 1 << 20);
+        fill(&mut a);
+        assert_eq!(a.invalidate_tag(b"red"), 2);
+        // Dumped after "ttl" expired and inside "window"'s stale window.
+        let bytes = a.dump(1_100, "json", &[]).unwrap();
+        let snap = Snapshot::parse(&bytes).unwrap();
+        let keys: Vec<Vec<u8>> = snap.entries().map(|e| e.key.to_vec()).collect();
+        assert_eq!(keys, [k("plain"), k("window"), k("big")], "no dead entry");
+        let mut b = cache(Policy::AllKeysLru, 1 << 20);
+        assert_eq!(b.load(&bytes, 1_100).unwrap(), 3);
+        assert!(!b.has(&k("tagged"), 1_100) && !b.has(&k("parent"), 1_100));
+        // Loaded later, the window has passed too.
+        let mut c = cache(Policy::AllKeysLru, 1 << 20);
+        assert_eq!(c.load(&bytes, 1_500).unwrap(), 2);
+        assert_eq!(value(&c, "window", 1_500), None);
+    }
+
+    #[test]
+    fn keys_already_cached_keep_their_values_and_loading_cascades_nothing() {
+        let mut a = cache(Policy::AllKeysLru, 1 << 20);
+        a.set(&k("child"), b"c", &SetOptions::default(), 0).unwrap();
+        fill(&mut a);
+        // The child becomes more recent than its parent: it is loaded after it.
+        let _ = a.get(&k("child"), 0, false);
+        let bytes = a.dump(0, "json", &[]).unwrap();
+        let mut b = cache(Policy::AllKeysLru, 1 << 20);
+        b.set(&k("plain"), b"mine", &SetOptions::default(), 0)
+            .unwrap();
+        assert_eq!(b.load(&bytes, 0).unwrap(), 6, "all but plain");
+        assert_eq!(value(&b, "plain", 0), Some((b"mine".to_vec(), false)));
+        assert!(b.has(&k("parent"), 0), "loading child did not cascade");
+        let stats = b.stats();
+        assert_eq!((stats.sets, stats.invalidations), (1, 0));
+        b.validate();
+    }
+
+    /// Every way to break a snapshot is an error that names it, and leaves
+    /// the cache as it was.
+    #[test]
+    fn a_broken_snapshot_changes_nothing() {
+        let mut a = cache(Policy::AllKeysLru, 1 << 20);
+        fill(&mut a);
+        let good = a.dump(0, "json", b"shapes").unwrap();
+        let mut b = cache(Policy::AllKeysLru, 1 << 20);
+        b.set(&k("mine"), b"1", &SetOptions::default(), 0).unwrap();
+        let before = b.dump(0, "json", &[]).unwrap();
+        let invalid = |b: &mut Cache, bytes: &[u8]| match b.load(bytes, 0) {
+            Err(CacheError::InvalidSnapshot(e)) => e,
+            other => panic!("{other:?}"),
+        };
+        for len in 0..good.len() {
+            let e = invalid(&mut b, &good[..len]);
+            assert!(matches!(e, SnapshotError::Truncated { .. }), "{len}: {e}");
+        }
+        for i in 0..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 0x10;
+            let e = invalid(&mut b, &bad);
+            let expected = match i {
+                0..=7 => matches!(e, SnapshotError::NotASnapshot),
+                8..=11 => matches!(e, SnapshotError::Version(_)),
+                12..=19 => matches!(
+                    e,
+                    SnapshotError::Truncated { .. } | SnapshotError::Corrupt(_)
+                ),
+                _ => e == SnapshotError::Checksum,
+            };
+            assert!(expected, "byte {i}: {e}");
+        }
+        let mut v2 = good.clone();
+        v2[8] = 2;
+        let e = invalid(&mut b, &v2);
+        assert_eq!(
+            format!("{e}"),
+            "snapshot format version 2 is not supported (this build reads version 1)"
+        );
+        let e = invalid(&mut b, b"{\"not\":\"a snapshot\"}");
+        assert_eq!(e, SnapshotError::NotASnapshot);
+        assert_eq!(b.dump(0, "json", &[]).unwrap(), before, "nothing changed");
+        assert_eq!(b.stats().entries, 1);
+    }
+}

@@ -1,0 +1,577 @@
+//! The snapshot format: the live entries of a cache as bytes, to warm
+//! another cache (in another isolate or process) with them.
+//!
+//! All integers are little-endian; `varint` is LEB128 (at most 10 bytes).
+//!
+//! | field | bytes |
+//! |---|---|
+//! | magic | `EDGESNAP` (8) |
+//! | version | `u32` = [`SNAPSHOT_VERSION`] |
+//! | total length | `u64`, the whole snapshot, checksum included |
+//! | codec name | varint length (≤ [`MAX_CODEC_NAME`]) ‖ UTF-8 |
+//! | codec state | varint length ‖ bytes (opaque to the core: the JS layer keeps the json codec's shape table here) |
+//! | taken at | `u64`, ms (the `now` of the dump) |
+//! | entry count | `u64` |
+//! | names | varint count ‖ per name: varint length ‖ bytes (tags and `dependsOn` keys, each once) |
+//! | entries | see below, least recently used first |
+//! | checksum | `u64`, [`crate::checksum`] of every byte before it |
+//!
+//! An entry is a flags byte ([`HAS_TTL`], [`HAS_GRACE`], [`HAS_TAGS`],
+//! [`HAS_DEPS`]; other bits set make the snapshot corrupt), `varint(key
+//! length) ‖ key ‖ varint(value length) ‖ value`, then as the flags say: its
+//! absolute expiry as a zigzag varint of `expires_at − taken_at`, its stale
+//! window (varint ms), its tags and its `dependsOn` keys (each a varint
+//! count and that many varint indexes into the names). An entry costs its
+//! key and value plus 3 to about 12 bytes.
+//!
+//! [`Snapshot::parse`] checks everything (lengths, checksum, every entry and
+//! index) before anything is applied, and reports what is wrong as a
+//! [`SnapshotError`]; it never panics, whatever the bytes.
+
+use crate::checksum::{checksum, Checksum};
+use crate::error::CacheError;
+use crate::expiry::MAX_TTL_MS;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// The first bytes of every snapshot.
+pub const SNAPSHOT_MAGIC: [u8; 8] = *b"EDGESNAP";
+/// The format version this build writes and reads.
+pub const SNAPSHOT_VERSION: u32 = 1;
+/// The longest codec name a snapshot carries.
+pub const MAX_CODEC_NAME: usize = 255;
+
+/// Entry flag: it has a TTL (an absolute expiry follows).
+pub const HAS_TTL: u8 = 1;
+/// Entry flag: it has a stale window.
+pub const HAS_GRACE: u8 = 2;
+/// Entry flag: it has tags.
+pub const HAS_TAGS: u8 = 4;
+/// Entry flag: it has `dependsOn` keys.
+pub const HAS_DEPS: u8 = 8;
+const KNOWN_FLAGS: u8 = HAS_TTL | HAS_GRACE | HAS_TAGS | HAS_DEPS;
+
+/// Bytes of the fixed start: magic, version and total length.
+const FIXED: usize = 8 + 4 + 8;
+/// Bytes of the checksum at the end.
+const TRAILER: usize = 8;
+/// The fewest bytes an entry takes (flags and two empty lengths).
+const MIN_ENTRY: usize = 3;
+
+/// What is wrong with a snapshot. `Display` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// Shorter than it says it is (or than any snapshot).
+    Truncated {
+        /// Bytes given.
+        got: u64,
+        /// Bytes the snapshot says it has (0 when even that is cut off).
+        expected: u64,
+    },
+    /// It does not start with [`SNAPSHOT_MAGIC`].
+    NotASnapshot,
+    /// Another format version.
+    Version(u32),
+    /// The checksum does not match: bytes were changed.
+    Checksum,
+    /// The checksum matches but the content does not parse; names what.
+    Corrupt(&'static str),
+}
+
+impl fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            SnapshotError::Truncated { got, expected: 0 } => {
+                write!(f, "snapshot is truncated ({got} bytes, shorter than any snapshot)")
+            }
+            SnapshotError::Truncated { got, expected } => {
+                write!(f, "snapshot is truncated ({got} of its {expected} bytes)")
+            }
+            SnapshotError::NotASnapshot => {
+                write!(f, "not an edgecache snapshot (no EDGESNAP header)")
+            }
+            SnapshotError::Version(v) => write!(
+                f,
+                "snapshot format version {v} is not supported (this build reads version {SNAPSHOT_VERSION})"
+            ),
+            SnapshotError::Checksum => {
+                write!(f, "snapshot is corrupt (checksum mismatch: its bytes were changed)")
+            }
+            SnapshotError::Corrupt(what) => write!(f, "snapshot is corrupt ({what})"),
+        }
+    }
+}
+
+impl From<SnapshotError> for CacheError {
+    fn from(e: SnapshotError) -> CacheError {
+        CacheError::InvalidSnapshot(e)
+    }
+}
+
+/// Where a snapshot's pieces go.
+pub(crate) type Sink<'s> = &'s mut dyn FnMut(&[u8]) -> Result<(), CacheError>;
+
+/// Writes a snapshot as a stream of pieces, or only counts its bytes: the
+/// same calls give the length first (to size the output) and then the bytes.
+pub(crate) struct Emit<'s> {
+    /// Bytes emitted so far.
+    pub len: u64,
+    buf: Vec<u8>,
+    sum: Checksum,
+    sink: Option<Sink<'s>>,
+}
+
+/// Bytes gathered before they go to the sink in one piece.
+const PIECE: usize = 64 * 1024;
+
+impl<'s> Emit<'s> {
+    /// An emitter that counts only.
+    pub fn counter() -> Emit<'static> {
+        Emit {
+            len: 0,
+            buf: Vec::new(),
+            sum: Checksum::default(),
+            sink: None,
+        }
+    }
+
+    /// An emitter that hands its bytes to `sink` in pieces of about 64 KiB.
+    ///
+    /// # Errors
+    /// [`CacheError::AllocFailed`] when its buffer cannot be allocated.
+    pub fn to(
+        sink: &'s mut dyn FnMut(&[u8]) -> Result<(), CacheError>,
+    ) -> Result<Self, CacheError> {
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(PIECE)?;
+        Ok(Emit {
+            len: 0,
+            buf,
+            sum: Checksum::default(),
+            sink: Some(sink),
+        })
+    }
+
+    #[inline]
+    pub fn bytes(&mut self, b: &[u8]) -> Result<(), CacheError> {
+        self.len += b.len() as u64;
+        if self.sink.is_none() {
+            return Ok(());
+        }
+        if self.buf.len() + b.len() > PIECE {
+            self.flush()?;
+            if b.len() > PIECE / 2 {
+                // A large value goes out as it is, without a copy.
+                self.sum.update(b);
+                return match self.sink.as_mut() {
+                    Some(sink) => sink(b),
+                    None => Ok(()),
+                };
+            }
+        }
+        self.buf.extend_from_slice(b);
+        Ok(())
+    }
+
+    #[inline]
+    pub fn u8(&mut self, v: u8) -> Result<(), CacheError> {
+        self.bytes(&[v])
+    }
+
+    #[inline]
+    pub fn varint(&mut self, mut v: u64) -> Result<(), CacheError> {
+        let mut out = [0u8; 10];
+        let mut n = 0;
+        while let Some(b) = out.get_mut(n) {
+            n += 1;
+            if v < 0x80 {
+                *b = v as u8;
+                break;
+            }
+            *b = (v as u8) | 0x80;
+            v >>= 7;
+        }
+        self.bytes(out.get(..n).unwrap_or(&[]))
+    }
+
+    pub fn u64(&mut self, v: u64) -> Result<(), CacheError> {
+        self.bytes(&v.to_le_bytes())
+    }
+
+    /// A length-prefixed byte string.
+    pub fn blob(&mut self, b: &[u8]) -> Result<(), CacheError> {
+        self.varint(b.len() as u64)?;
+        self.bytes(b)
+    }
+
+    fn flush(&mut self) -> Result<(), CacheError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.sum.update(&self.buf);
+        if let Some(sink) = self.sink.as_mut() {
+            sink(&self.buf)?;
+        }
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Writes the checksum of everything before it, and flushes.
+    pub fn finish(mut self) -> Result<u64, CacheError> {
+        self.flush()?;
+        let sum = self.sum.finish();
+        self.u64(sum)?;
+        self.flush()?;
+        Ok(self.len)
+    }
+
+    /// Writes the start of a snapshot of `total` bytes.
+    pub fn header(&mut self, h: &Header<'_>, total: u64) -> Result<(), CacheError> {
+        self.bytes(&SNAPSHOT_MAGIC)?;
+        self.bytes(&SNAPSHOT_VERSION.to_le_bytes())?;
+        self.u64(total)?;
+        self.blob(h.codec.as_bytes())?;
+        self.blob(h.codec_state)?;
+        self.u64(h.taken_at)?;
+        self.u64(h.entries)
+    }
+}
+
+/// The header fields of a snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// The name of the codec its values were encoded with.
+    pub codec: &'a str,
+    /// The codec's state (opaque to the core).
+    pub codec_state: &'a [u8],
+    /// When it was taken (ms).
+    pub taken_at: u64,
+    /// How many entries it holds.
+    pub entries: u64,
+}
+
+/// One entry of a snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotEntry<'a> {
+    /// The encoded key.
+    pub key: &'a [u8],
+    /// The value's bytes.
+    pub value: &'a [u8],
+    /// When it expires (ms), if it has a TTL.
+    pub expires_at: Option<u64>,
+    /// Its stale window after expiry (ms).
+    pub grace: u64,
+    /// Its tags.
+    pub tags: Vec<&'a [u8]>,
+    /// The keys it depends on.
+    pub depends_on: Vec<&'a [u8]>,
+}
+
+/// A snapshot that passed every check. Build one with [`Snapshot::parse`].
+///
+/// ```
+/// use edgecache::{Cache, Config, Key, SetOptions, Snapshot};
+/// let mut cache = Cache::new(Config::default(), 1).unwrap();
+/// cache.set(&Key::Str("a").to_bytes(), b"1", &SetOptions::default(), 0).unwrap();
+/// let bytes = cache.dump(0, "json", &[]).unwrap();
+/// let snap = Snapshot::parse(&bytes).unwrap();
+/// assert_eq!(snap.header().codec, "json");
+/// assert_eq!(snap.header().entries, 1);
+/// assert!(Snapshot::parse(&bytes[..bytes.len() - 1]).is_err());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Snapshot<'a> {
+    header: Header<'a>,
+    names: Vec<&'a [u8]>,
+    /// The entries' bytes.
+    body: &'a [u8],
+}
+
+/// A cursor over bytes whose reads fail as [`SnapshotError::Corrupt`]
+/// instead of panicking.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+const SHORT: SnapshotError = SnapshotError::Corrupt("a field runs past the end");
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], SnapshotError> {
+        let end = self.at.checked_add(n).ok_or(SHORT)?;
+        let b = self.bytes.get(self.at..end).ok_or(SHORT)?;
+        self.at = end;
+        Ok(b)
+    }
+
+    fn u8(&mut self) -> Result<u8, SnapshotError> {
+        Ok(self.take(1)?.first().copied().unwrap_or(0))
+    }
+
+    fn u64(&mut self) -> Result<u64, SnapshotError> {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(w))
+    }
+
+    fn varint(&mut self) -> Result<u64, SnapshotError> {
+        let mut v = 0u64;
+        for i in 0..10 {
+            let b = self.u8()?;
+            let bits = u64::from(b & 0x7f);
+            if i == 9 && b > 1 {
+                return Err(SnapshotError::Corrupt("a varint overflows 64 bits"));
+            }
+            v |= bits << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(SnapshotError::Corrupt("a varint overflows 64 bits"))
+    }
+
+    /// A length that must fit in what is left.
+    fn len(&mut self) -> Result<usize, SnapshotError> {
+        let n = self.varint()?;
+        if n > (self.bytes.len() - self.at.min(self.bytes.len())) as u64 {
+            return Err(SHORT);
+        }
+        Ok(n as usize)
+    }
+
+    fn blob(&mut self) -> Result<&'a [u8], SnapshotError> {
+        let n = self.len()?;
+        self.take(n)
+    }
+
+    fn left(&self) -> usize {
+        self.bytes.len().saturating_sub(self.at)
+    }
+}
+
+impl<'a> Snapshot<'a> {
+    /// Checks a snapshot completely: its start, version, length and
+    /// checksum, then every field, entry and name index.
+    ///
+    /// # Errors
+    /// A [`SnapshotError`] naming the first thing wrong.
+    pub fn parse(bytes: &'a [u8]) -> Result<Snapshot<'a>, SnapshotError> {
+        let snap = Snapshot::open(bytes, true)?;
+        let mut c = Cursor {
+            bytes: snap.body,
+            at: 0,
+        };
+        for _ in 0..snap.header.entries {
+            read_entry(&mut c, &snap.names, snap.header.taken_at)?;
+        }
+        if c.left() != 0 {
+            return Err(SnapshotError::Corrupt("bytes after the last entry"));
+        }
+        Ok(snap)
+    }
+
+    /// Reads the header and names of a snapshot that passed
+    /// [`Snapshot::parse`] before, without checking its checksum and
+    /// entries again (the bindings keep the bytes between the two calls).
+    /// Iterating over bytes that never passed `parse` stops at the first
+    /// entry that does not parse; it never panics.
+    ///
+    /// # Errors
+    /// As [`Snapshot::parse`], for the header.
+    pub fn reopen(bytes: &'a [u8]) -> Result<Snapshot<'a>, SnapshotError> {
+        Snapshot::open(bytes, false)
+    }
+
+    fn open(bytes: &'a [u8], check: bool) -> Result<Snapshot<'a>, SnapshotError> {
+        let got = bytes.len() as u64;
+        let magic_len = bytes.len().min(SNAPSHOT_MAGIC.len());
+        if bytes.get(..magic_len) != SNAPSHOT_MAGIC.get(..magic_len) {
+            return Err(SnapshotError::NotASnapshot);
+        }
+        if bytes.len() < FIXED {
+            return Err(SnapshotError::Truncated { got, expected: 0 });
+        }
+        let mut c = Cursor { bytes, at: 8 };
+        let mut version = [0u8; 4];
+        version.copy_from_slice(c.take(4)?);
+        let version = u32::from_le_bytes(version);
+        if version != SNAPSHOT_VERSION {
+            return Err(SnapshotError::Version(version));
+        }
+        let expected = c.u64()?;
+        if got < expected {
+            return Err(SnapshotError::Truncated { got, expected });
+        }
+        if got > expected {
+            return Err(SnapshotError::Corrupt("bytes after its end"));
+        }
+        if bytes.len() < FIXED + TRAILER {
+            return Err(SnapshotError::Truncated { got, expected: 0 });
+        }
+        let (content, trailer) = bytes.split_at(bytes.len() - TRAILER);
+        if check {
+            let mut sum = [0u8; 8];
+            sum.copy_from_slice(trailer);
+            if checksum(content) != u64::from_le_bytes(sum) {
+                return Err(SnapshotError::Checksum);
+            }
+        }
+        let mut c = Cursor {
+            bytes: content,
+            at: FIXED,
+        };
+        let codec = c.blob()?;
+        if codec.len() > MAX_CODEC_NAME {
+            return Err(SnapshotError::Corrupt("the codec name is too long"));
+        }
+        let codec = core::str::from_utf8(codec)
+            .map_err(|_| SnapshotError::Corrupt("the codec name is not UTF-8"))?;
+        let codec_state = c.blob()?;
+        let taken_at = c.u64()?;
+        let entries = c.u64()?;
+        if entries > (c.left() / MIN_ENTRY) as u64 {
+            return Err(SnapshotError::Corrupt("more entries than bytes for them"));
+        }
+        let count = c.varint()?;
+        if count > c.left() as u64 {
+            return Err(SnapshotError::Corrupt("more names than bytes for them"));
+        }
+        let mut names = Vec::new();
+        names
+            .try_reserve_exact(count as usize)
+            .map_err(|_| SnapshotError::Corrupt("too many names"))?;
+        for _ in 0..count {
+            names.push(c.blob()?);
+        }
+        Ok(Snapshot {
+            header: Header {
+                codec,
+                codec_state,
+                taken_at,
+                entries,
+            },
+            names,
+            body: content.get(c.at..).unwrap_or(&[]),
+        })
+    }
+
+    /// Its header.
+    pub fn header(&self) -> &Header<'a> {
+        &self.header
+    }
+
+    /// Its entries, least recently used first.
+    pub fn entries(&self) -> impl Iterator<Item = SnapshotEntry<'a>> + '_ {
+        let mut c = Cursor {
+            bytes: self.body,
+            at: 0,
+        };
+        let mut left = self.header.entries;
+        core::iter::from_fn(move || {
+            if left == 0 {
+                return None;
+            }
+            left -= 1;
+            read_entry(&mut c, &self.names, self.header.taken_at).ok()
+        })
+    }
+}
+
+/// A list of indexes into the names.
+fn read_names<'a>(c: &mut Cursor<'a>, names: &[&'a [u8]]) -> Result<Vec<&'a [u8]>, SnapshotError> {
+    let n = c.len()?;
+    let mut out = Vec::new();
+    out.try_reserve_exact(n)
+        .map_err(|_| SnapshotError::Corrupt("too many tags or dependencies"))?;
+    for _ in 0..n {
+        let i = c.varint()?;
+        let name = usize::try_from(i)
+            .ok()
+            .and_then(|i| names.get(i))
+            .ok_or(SnapshotError::Corrupt("a tag or dependency names no name"))?;
+        out.push(*name);
+    }
+    Ok(out)
+}
+
+fn read_entry<'a>(
+    c: &mut Cursor<'a>,
+    names: &[&'a [u8]],
+    taken_at: u64,
+) -> Result<SnapshotEntry<'a>, SnapshotError> {
+    let flags = c.u8()?;
+    if flags & !KNOWN_FLAGS != 0 {
+        return Err(SnapshotError::Corrupt("an entry has unknown flags"));
+    }
+    let key = c.blob()?;
+    let value = c.blob()?;
+    let mut e = SnapshotEntry {
+        key,
+        value,
+        expires_at: None,
+        grace: 0,
+        tags: Vec::new(),
+        depends_on: Vec::new(),
+    };
+    if flags & HAS_TTL != 0 {
+        let z = c.varint()?;
+        let delta = ((z >> 1) as i64) ^ -((z & 1) as i64);
+        let at = taken_at
+            .checked_add_signed(delta)
+            .ok_or(SnapshotError::Corrupt("an expiry out of range"))?;
+        e.expires_at = Some(at);
+    }
+    if flags & HAS_GRACE != 0 {
+        e.grace = c.varint()?;
+        if e.grace > MAX_TTL_MS {
+            return Err(SnapshotError::Corrupt("a stale window out of range"));
+        }
+    }
+    if flags & HAS_TAGS != 0 {
+        e.tags = read_names(c, names)?;
+    }
+    if flags & HAS_DEPS != 0 {
+        e.depends_on = read_names(c, names)?;
+    }
+    Ok(e)
+}
+
+/// The zigzag form of `expires_at − taken_at`.
+pub(crate) fn expiry_delta(expires_at: u64, taken_at: u64) -> u64 {
+    let d = expires_at.wrapping_sub(taken_at) as i64;
+    ((d << 1) ^ (d >> 63)) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zigzag_deltas_round_trip_through_the_reader() {
+        for (at, taken) in [(0u64, 0u64), (5, 10), (10, 5), (1 << 53, 0), (0, 1 << 53)] {
+            let mut out = Vec::new();
+            let mut sink = |b: &[u8]| -> Result<(), CacheError> {
+                out.extend_from_slice(b);
+                Ok(())
+            };
+            let mut e = Emit::to(&mut sink).unwrap();
+            e.varint(expiry_delta(at, taken)).unwrap();
+            e.finish().unwrap();
+            let mut c = Cursor { bytes: &out, at: 0 };
+            let z = c.varint().unwrap();
+            let delta = ((z >> 1) as i64) ^ -((z & 1) as i64);
+            assert_eq!(taken.checked_add_signed(delta), Some(at));
+        }
+    }
+
+    #[test]
+    fn a_ten_byte_varint_past_64_bits_is_corrupt() {
+        let bytes = [0xffu8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02];
+        let mut c = Cursor {
+            bytes: &bytes,
+            at: 0,
+        };
+        assert!(matches!(c.varint(), Err(SnapshotError::Corrupt(_))));
+    }
+}
