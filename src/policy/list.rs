@@ -49,11 +49,27 @@ impl List {
         self.len = self.len.saturating_sub(1);
     }
 
+    /// Unlinks `slot` and appends it: its own record is read and written
+    /// once, and each neighbour's once.
     pub fn move_to_tail(&mut self, store: &mut Store, slot: u32) {
-        if self.tail != slot {
-            self.unlink(store, slot);
-            self.push_tail(store, slot);
+        let tail = self.tail;
+        if tail == slot {
+            return;
         }
+        let [prev, next] = store.swap_link(slot, [tail, NONE]);
+        if prev == NONE {
+            self.head = next;
+        } else {
+            store.set_link_at(prev, 1, next);
+        }
+        // `slot` is not the tail, so it has a next entry (the tail, at the latest).
+        if next == tail {
+            store.set_link(tail, [prev, slot]);
+        } else {
+            store.set_link_at(next, 0, prev);
+            store.set_link_at(tail, 1, slot);
+        }
+        self.tail = slot;
     }
 
     /// Walks from head to tail (tests only).
