@@ -872,6 +872,19 @@ impl Arena {
         Some((key, value))
     }
 
+    /// The bytes a short chunk occupies (its compact class's size), read
+    /// from its page's class alone: a compact chunk holds its whole value,
+    /// so this is [`Arena::chunk_size`] of its key and value. `None` for
+    /// any other chunk.
+    #[inline]
+    pub fn short_chunk_size(&self, handle: Handle) -> Option<usize> {
+        let Place::Page(page, _) = place(handle) else {
+            return None;
+        };
+        let class = self.info.get(page)?.class as usize;
+        (class < FINE_CLASSES).then_some((class + 1) * UNIT)
+    }
+
     /// `(key, value)` of a chunk.
     #[inline]
     pub fn get(&self, handle: Handle) -> (&[u8], Value<'_>) {

@@ -430,7 +430,8 @@ impl Cache {
         }
         self.cascade(key, now);
         self.evict_until(now, w.charge, 1)?;
-        let slot = self.store.insert_with(hash, key, value_len, fill)?;
+        // `reserve` made room in the index; removals since only freed some.
+        let slot = self.store.insert_reserved(hash, key, value_len, fill)?;
         self.link(slot, hash, &w, opts, now)?;
         Ok(SetOutcome::Stored)
     }
@@ -914,6 +915,9 @@ impl Cache {
     /// Reclaims dead entries (tag garbage, then expired) until `extra_bytes`
     /// and `extra_count` more fit, or none is left.
     fn reclaim_dead_until(&mut self, now: u64, extra_bytes: u64, extra_count: usize) {
+        if self.garbage.is_empty() && self.heap.top().is_none_or(|(_, dead_at)| dead_at > now) {
+            return; // nothing dead to reclaim
+        }
         while !self.fits(extra_bytes, extra_count) {
             if !(self.reclaim_one_garbage() || self.reclaim_one_expired(now)) {
                 break;

@@ -538,6 +538,13 @@ impl Store {
 
     /// What [`Store::charge`] gives for the entry in a live slot.
     pub fn charge_of(&self, slot: u32) -> usize {
+        if let Records::Arena(a) = &self.records {
+            if let Some(size) = a.short_chunk_size(slot) {
+                if self.state(slot) & LIVE != 0 {
+                    return size + INDEX_OVERHEAD;
+                }
+            }
+        }
         let (k, v) = self.key_value(slot);
         self.charge(k.len(), v.len())
     }
@@ -591,6 +598,22 @@ impl Store {
         fill: &mut dyn FnMut(usize, &mut [u8]),
     ) -> Result<u32, CacheError> {
         self.reserve(hash)?;
+        self.insert_reserved(hash, key, value_len, fill)
+    }
+
+    /// [`Store::insert_with`] once [`Store::reserve`] made room in the
+    /// index for `hash` (nothing in between may insert).
+    ///
+    /// # Errors
+    /// [`CacheError::AllocFailed`] when the arena cannot grow; nothing is
+    /// changed then.
+    pub fn insert_reserved(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        value_len: usize,
+        fill: &mut dyn FnMut(usize, &mut [u8]),
+    ) -> Result<u32, CacheError> {
         let slot = self.records.alloc(key, value_len, fill)?;
         // No links, live, no heap position: the record in one write.
         if let Some(head) = self.records.rec_mut(slot).first_chunk_mut::<RECORD>() {
