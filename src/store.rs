@@ -447,8 +447,7 @@ impl Store {
     /// Sets both policy links.
     #[inline]
     pub fn set_link(&mut self, slot: u32, link: [u32; 2]) {
-        self.put(slot, PREV, link[0]);
-        self.put(slot, NEXT, link[1]);
+        self.swap_link(slot, link);
     }
 
     /// Sets policy link `i` (0: previous or position, 1: next).
@@ -635,7 +634,7 @@ impl Store {
         if self.state(slot) & LIVE == 0 {
             return;
         }
-        let hash = self.hash(self.key(slot));
+        let hash = self.hash(self.records.key(slot));
         let i = self.shard_index(hash);
         if let Some(shard) = self.index.get_mut(i) {
             shard.remove(hash, slot);

@@ -34,7 +34,7 @@ impl List {
     }
 
     pub fn unlink(&mut self, store: &mut Store, slot: u32) {
-        let [prev, next] = store.at(slot).link;
+        let [prev, next] = store.swap_link(slot, [NONE, NONE]);
         if prev == NONE {
             self.head = next;
         } else {
@@ -45,7 +45,6 @@ impl List {
         } else {
             store.set_link_at(next, 0, prev);
         }
-        store.set_link(slot, [NONE, NONE]);
         self.len = self.len.saturating_sub(1);
     }
 
