@@ -849,9 +849,53 @@ impl Arena {
         self.rest_mut(handle).get_mut(..len).unwrap_or(&mut [])
     }
 
+    /// Key and value of a short chunk: one of at most 256 bytes (a compact
+    /// class) whose key is shorter than 64 bytes (a one-byte header), the
+    /// common entry, read without the general decoding. `None` for any other.
+    #[inline]
+    fn split_short(&self, handle: Handle) -> Option<(&[u8], &[u8])> {
+        let Place::Page(page, at) = place(handle) else {
+            return None;
+        };
+        let class = self.info.get(page)?.class as usize;
+        if class >= FINE_CLASSES {
+            return None;
+        }
+        let chunk = self.pages.get(page)?.get(at..at + (class + 1) * UNIT)?;
+        let header = *chunk.get(self.record)? as usize;
+        if header >= 0x80 {
+            return None;
+        }
+        let (key_at, key_len) = (self.record + 1, header >> 1);
+        let key = chunk.get(key_at..key_at + key_len)?;
+        let value = chunk.get(key_at + key_len..chunk.len() - (header & 1))?;
+        Some((key, value))
+    }
+
+    /// The bytes a short chunk occupies (its compact class's size), read
+    /// from its page's class alone: a compact chunk holds its whole value,
+    /// so this is [`Arena::chunk_size`] of its key and value. `None` for
+    /// any other chunk.
+    #[inline]
+    pub fn short_chunk_size(&self, handle: Handle) -> Option<usize> {
+        let Place::Page(page, _) = place(handle) else {
+            return None;
+        };
+        let class = self.info.get(page)?.class as usize;
+        (class < FINE_CLASSES).then_some((class + 1) * UNIT)
+    }
+
     /// `(key, value)` of a chunk.
     #[inline]
     pub fn get(&self, handle: Handle) -> (&[u8], Value<'_>) {
+        if let Some((key, tail)) = self.split_short(handle) {
+            let value = Value {
+                list: &[],
+                pages: &self.pages,
+                tail,
+            };
+            return (key, value);
+        }
         let (key, list, tail) = split(self.record, self.chunk(handle));
         let value = Value {
             list,
@@ -864,6 +908,9 @@ impl Arena {
     /// The key of a chunk (a lookup's compare, which needs no value).
     #[inline]
     pub fn key(&self, handle: Handle) -> &[u8] {
+        if let Some((key, _)) = self.split_short(handle) {
+            return key;
+        }
         split(self.record, self.chunk(handle)).0
     }
 

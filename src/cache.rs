@@ -289,6 +289,16 @@ impl Cache {
         let Some(slot) = self.store.find(hash, key) else {
             return self.miss(hash);
         };
+        let flags = self.store.flags(slot);
+        if flags.always_fresh() {
+            // The common entry (no TTL, no tags): one branch, no heap or side table.
+            self.stats.hits += 1;
+            if flags.tracked() {
+                self.policy
+                    .access(&mut self.store, slot, hash, now, &mut self.rng);
+            }
+            return Lookup::Fresh(self.store.live_value(slot));
+        }
         match self.state(slot, now) {
             State::Dead(dead) => {
                 self.reclaim_dead(slot, dead);
@@ -304,9 +314,11 @@ impl Cache {
             State::Stale(_) => self.miss(hash),
             State::Fresh => {
                 self.stats.hits += 1;
-                self.policy
-                    .access(&mut self.store, slot, hash, now, &mut self.rng);
-                Lookup::Fresh(self.store.value(slot))
+                if flags.tracked() {
+                    self.policy
+                        .access(&mut self.store, slot, hash, now, &mut self.rng);
+                }
+                Lookup::Fresh(self.store.live_value(slot))
             }
         }
     }
@@ -420,7 +432,8 @@ impl Cache {
         }
         self.cascade(key, now);
         self.evict_until(now, w.charge, 1)?;
-        let slot = self.store.insert_with(hash, key, value_len, fill)?;
+        // `reserve` made room in the index; removals since only freed some.
+        let slot = self.store.insert_reserved(hash, key, value_len, fill)?;
         self.link(slot, hash, &w, opts, now)?;
         Ok(SetOutcome::Stored)
     }
@@ -758,9 +771,9 @@ impl Cache {
     }
 
     fn charge_of(&self, slot: u32) -> u64 {
-        let e = self.store.at(slot);
+        let e = self.store.flags(slot);
         let mut c = self.store.charge_of(slot) as u64;
-        if e.ttl_pos() != NONE {
+        if e.has_ttl() {
             c += TTL_OVERHEAD as u64;
         }
         if e.extra() {
@@ -789,13 +802,18 @@ impl Cache {
 
     /// Unlinks and frees one entry without counting it; false if the slot held none.
     fn drop_entry(&mut self, slot: u32) -> bool {
-        if !self.store.at(slot).live() {
+        let flags = self.store.flags(slot);
+        if !flags.live() {
             return false;
         }
         let charge = self.charge_of(slot);
-        self.policy.remove(&mut self.store, slot, charge);
-        self.heap.remove(&mut self.store, slot);
-        let extra = if self.store.at(slot).extra() {
+        if flags.tracked() {
+            self.policy.remove(&mut self.store, slot, charge);
+        }
+        if flags.has_ttl() {
+            self.heap.remove(&mut self.store, slot);
+        }
+        let extra = if flags.extra() {
             self.extras.remove(&slot)
         } else {
             None
@@ -899,6 +917,9 @@ impl Cache {
     /// Reclaims dead entries (tag garbage, then expired) until `extra_bytes`
     /// and `extra_count` more fit, or none is left.
     fn reclaim_dead_until(&mut self, now: u64, extra_bytes: u64, extra_count: usize) {
+        if self.garbage.is_empty() && self.heap.top().is_none_or(|(_, dead_at)| dead_at > now) {
+            return; // nothing dead to reclaim
+        }
         while !self.fits(extra_bytes, extra_count) {
             if !(self.reclaim_one_garbage() || self.reclaim_one_expired(now)) {
                 break;

@@ -167,6 +167,44 @@ impl Entry {
     }
 }
 
+/// An entry's flags: the state word of its record without the links and
+/// `meta` (see [`Store::flags`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Flags(u32);
+
+impl Flags {
+    /// Whether the slot holds an entry.
+    #[inline]
+    pub fn live(self) -> bool {
+        self.0 & LIVE != 0
+    }
+
+    /// Whether the policy tracks (may evict) the entry.
+    #[inline]
+    pub fn tracked(self) -> bool {
+        self.0 & TRACKED != 0
+    }
+
+    /// Whether the entry has tags or `dependsOn` edges in the side table.
+    #[inline]
+    pub fn extra(self) -> bool {
+        self.0 & EXTRA != 0
+    }
+
+    /// Whether the entry has a TTL (a position in the expiry heap).
+    #[inline]
+    pub fn has_ttl(self) -> bool {
+        self.0 & POS_MASK != POS_MASK
+    }
+
+    /// Live, without a TTL and without tags or `dependsOn` edges: such an
+    /// entry is fresh with no further check (one branch on a read).
+    #[inline]
+    pub fn always_fresh(self) -> bool {
+        self.0 & (LIVE | EXTRA | POS_MASK) == LIVE | POS_MASK
+    }
+}
+
 #[inline]
 fn word(rec: &[u8], at: usize) -> u32 {
     rec.get(at..at + 4)
@@ -357,14 +395,41 @@ impl Store {
     #[inline]
     pub fn at(&self, slot: u32) -> Entry {
         let rec = self.records.rec(slot);
-        if rec.len() < RECORD {
+        let Some(head) = rec.first_chunk::<RECORD>() else {
             return Entry::EMPTY;
-        }
+        };
         Entry {
-            link: [word(rec, PREV), word(rec, NEXT)],
-            state: word(rec, STATE),
+            link: [word(head, PREV), word(head, NEXT)],
+            state: word(head, STATE),
             meta: if self.meta { word(rec, META) } else { 0 },
         }
+    }
+
+    /// The slot's flags alone (those of the empty record for a slot that
+    /// names nothing): one word read, for the paths that need no links.
+    #[inline]
+    pub fn flags(&self, slot: u32) -> Flags {
+        Flags(match self.records.rec(slot).first_chunk::<RECORD>() {
+            Some(head) => word(head, STATE),
+            None => POS_MASK,
+        })
+    }
+
+    /// Sets both policy links of `slot` and returns the ones it had: one
+    /// record access where reading then writing takes two.
+    #[inline]
+    pub fn swap_link(&mut self, slot: u32, link: [u32; 2]) -> [u32; 2] {
+        let Some(head) = self.records.rec_mut(slot).first_chunk_mut::<8>() else {
+            return [NONE, NONE];
+        };
+        let (p, n) = head.split_at_mut(4);
+        let old = [
+            u32::from_le_bytes([p[0], p[1], p[2], p[3]]),
+            u32::from_le_bytes([n[0], n[1], n[2], n[3]]),
+        ];
+        p.copy_from_slice(&link[0].to_le_bytes());
+        n.copy_from_slice(&link[1].to_le_bytes());
+        old
     }
 
     #[inline]
@@ -382,8 +447,7 @@ impl Store {
     /// Sets both policy links.
     #[inline]
     pub fn set_link(&mut self, slot: u32, link: [u32; 2]) {
-        self.put(slot, PREV, link[0]);
-        self.put(slot, NEXT, link[1]);
+        self.swap_link(slot, link);
     }
 
     /// Sets policy link `i` (0: previous or position, 1: next).
@@ -402,9 +466,20 @@ impl Store {
         }
     }
 
+    /// Rewrites the slot's state word with `f` (one record access).
+    #[inline]
+    fn update_state(&mut self, slot: u32, f: impl FnOnce(u32) -> u32) {
+        let rec = self.records.rec_mut(slot);
+        if let Some(b) = rec
+            .get_mut(STATE..STATE + 4)
+            .and_then(|b| <&mut [u8; 4]>::try_from(b).ok())
+        {
+            *b = f(u32::from_le_bytes(*b)).to_le_bytes();
+        }
+    }
+
     fn set_flag(&mut self, slot: u32, flag: u32, on: bool) {
-        let state = self.state(slot);
-        self.put(slot, STATE, if on { state | flag } else { state & !flag });
+        self.update_state(slot, |state| if on { state | flag } else { state & !flag });
     }
 
     /// Marks whether the entry has tags or `dependsOn` edges.
@@ -420,8 +495,7 @@ impl Store {
     /// Sets the expiry-heap position (`NONE`: no TTL).
     #[inline]
     pub fn set_ttl_pos(&mut self, slot: u32, pos: u32) {
-        let state = self.state(slot);
-        self.put(slot, STATE, (state & !POS_MASK) | pos.min(POS_MASK));
+        self.update_state(slot, |state| (state & !POS_MASK) | pos.min(POS_MASK));
     }
 
     /// `(key, value)` of a live slot; empty for a free one.
@@ -448,6 +522,13 @@ impl Store {
         self.key_value(slot).1
     }
 
+    /// The value of a slot the caller knows is live (just found, its flags
+    /// read): no second look at its state.
+    #[inline]
+    pub fn live_value(&self, slot: u32) -> Value<'_> {
+        self.records.key_value(slot).1
+    }
+
     /// Bytes the budget charges for an entry with this key and value in
     /// this store (before TTL, tag and dependency extras).
     pub fn charge(&self, key_len: usize, value_len: usize) -> usize {
@@ -456,6 +537,13 @@ impl Store {
 
     /// What [`Store::charge`] gives for the entry in a live slot.
     pub fn charge_of(&self, slot: u32) -> usize {
+        if let Records::Arena(a) = &self.records {
+            if let Some(size) = a.short_chunk_size(slot) {
+                if self.state(slot) & LIVE != 0 {
+                    return size + INDEX_OVERHEAD;
+                }
+            }
+        }
         let (k, v) = self.key_value(slot);
         self.charge(k.len(), v.len())
     }
@@ -509,9 +597,29 @@ impl Store {
         fill: &mut dyn FnMut(usize, &mut [u8]),
     ) -> Result<u32, CacheError> {
         self.reserve(hash)?;
+        self.insert_reserved(hash, key, value_len, fill)
+    }
+
+    /// [`Store::insert_with`] once [`Store::reserve`] made room in the
+    /// index for `hash` (nothing in between may insert).
+    ///
+    /// # Errors
+    /// [`CacheError::AllocFailed`] when the arena cannot grow; nothing is
+    /// changed then.
+    pub fn insert_reserved(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        value_len: usize,
+        fill: &mut dyn FnMut(usize, &mut [u8]),
+    ) -> Result<u32, CacheError> {
         let slot = self.records.alloc(key, value_len, fill)?;
-        self.set_link(slot, [NONE, NONE]);
-        self.put(slot, STATE, LIVE | POS_MASK);
+        // No links, live, no heap position: the record in one write.
+        if let Some(head) = self.records.rec_mut(slot).first_chunk_mut::<RECORD>() {
+            let (links, state) = head.split_at_mut(STATE);
+            links.fill(0xFF);
+            state.copy_from_slice(&(LIVE | POS_MASK).to_le_bytes());
+        }
         let i = self.shard_index(hash);
         if let Some(shard) = self.index.get_mut(i) {
             shard.insert(hash, slot);
@@ -526,7 +634,7 @@ impl Store {
         if self.state(slot) & LIVE == 0 {
             return;
         }
-        let hash = self.hash(self.key(slot));
+        let hash = self.hash(self.records.key(slot));
         let i = self.shard_index(hash);
         if let Some(shard) = self.index.get_mut(i) {
             shard.remove(hash, slot);

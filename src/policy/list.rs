@@ -34,7 +34,7 @@ impl List {
     }
 
     pub fn unlink(&mut self, store: &mut Store, slot: u32) {
-        let [prev, next] = store.at(slot).link;
+        let [prev, next] = store.swap_link(slot, [NONE, NONE]);
         if prev == NONE {
             self.head = next;
         } else {
@@ -45,15 +45,30 @@ impl List {
         } else {
             store.set_link_at(next, 0, prev);
         }
-        store.set_link(slot, [NONE, NONE]);
         self.len = self.len.saturating_sub(1);
     }
 
+    /// Unlinks `slot` and appends it: its own record is read and written
+    /// once, and each neighbour's once.
     pub fn move_to_tail(&mut self, store: &mut Store, slot: u32) {
-        if self.tail != slot {
-            self.unlink(store, slot);
-            self.push_tail(store, slot);
+        let tail = self.tail;
+        if tail == slot {
+            return;
         }
+        let [prev, next] = store.swap_link(slot, [tail, NONE]);
+        if prev == NONE {
+            self.head = next;
+        } else {
+            store.set_link_at(prev, 1, next);
+        }
+        // `slot` is not the tail, so it has a next entry (the tail, at the latest).
+        if next == tail {
+            store.set_link(tail, [prev, slot]);
+        } else {
+            store.set_link_at(next, 0, prev);
+            store.set_link_at(tail, 1, slot);
+        }
+        self.tail = slot;
     }
 
     /// Visits every slot from head (oldest) to tail. At most `len` steps,

@@ -106,10 +106,8 @@ impl PolicyState {
         }
     }
 
+    /// A hit on a tracked entry (the caller checks its flags).
     pub fn access(&mut self, store: &mut Store, slot: u32, hash: u64, now: u64, rng: &mut Rng) {
-        if !store.at(slot).tracked() {
-            return;
-        }
         match &mut self.family {
             Family::Lru(p) => p.on_access(store, slot),
             Family::Lfu(p) => p.on_access(store, slot, now, rng),
@@ -124,10 +122,8 @@ impl PolicyState {
         }
     }
 
+    /// Stops tracking an entry the policy tracks (the caller checks its flags).
     pub fn remove(&mut self, store: &mut Store, slot: u32, charge: u64) {
-        if !store.at(slot).tracked() {
-            return;
-        }
         match &mut self.family {
             Family::Lru(p) => p.on_remove(store, slot),
             Family::Lfu(p) => p.on_remove(store, slot),

@@ -143,6 +143,25 @@ test("objects of one shape share their keys (compact default codec)", ({ Cache }
   for (let i = 0; i < 300; i++) deepEqual(c.get(["many", i]), { [`f${i}`]: i, n: 1 }, `shape ${i}`);
 });
 
+test("objects read back as JSON.parse gives them, whatever their keys", ({ Cache }) => {
+  const c = new Cache();
+  const values = [
+    { qty: 3, updatedAt: 1732900000000 }, { ["__proto__"]: 1, n: 2 }, { ["__proto__"]: { polluted: true }, n: "x" },
+    { "0": 5, "a b": 6, "\u2028\"q": 7 }, { a: 1, b: 2, c: 3, d: 4, e: 5 }, { constructor: 3, toString: 4 }, { x: 1 },
+    { nested: { ["__proto__"]: [1], k: null } },
+  ];
+  for (let round = 0; round < 2; round++) {
+    values.forEach((v, i) => {
+      c.set(["v", i], v);
+      const got = c.get(["v", i]);
+      const want = JSON.parse(JSON.stringify(v));
+      deepEqual(Object.keys(got), Object.keys(want), `keys of ${JSON.stringify(v)}`);
+      equal(JSON.stringify(got), JSON.stringify(want), JSON.stringify(v));
+      equal(Object.getPrototypeOf(got), Object.prototype, `prototype of ${JSON.stringify(v)}`);
+    });
+  }
+});
+
 test("the json codec refuses nesting past its limit at set, and returns every value it accepted", ({ Cache }) => {
   const c = new Cache();
   c.set("k", "kept");

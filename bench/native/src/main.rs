@@ -1,5 +1,14 @@
 //! Native throughput of the core against quick_cache (unsync) and lru.
 //! Same stream, same capacity, same run; ratios are what to read.
+//!
+//! On a shared machine the times move with the load; instructions and
+//! simulated cache misses per op do not. One subject at a time:
+//!
+//!   ONLY=allkeys-lru OPS=300000 valgrind --tool=callgrind --cache-sim=yes \
+//!     --collect-atstart=no --toggle-collect='*run_edgecache*' \
+//!     --toggle-collect='*measure*' target/release/edgecache-native-bench
+//!
+//! (`ONLY=quick` or `ONLY=crate` for a peer; each count covers 3 × `OPS` ops.)
 
 use edgecache::{Cache, Config, Key, Lookup, Policy, SetOptions};
 use std::time::Instant;
@@ -31,6 +40,24 @@ impl Zipf {
         let u = ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64;
         self.cdf.partition_point(|&c| c < u)
     }
+}
+
+/// The edgecache loop, in a function of its own so that callgrind can count
+/// it alone (`--toggle-collect='*run_edgecache*'`, as `*measure*` for the peers).
+#[inline(never)]
+fn run_edgecache(c: &mut Cache, stream: &[u64], value: &[u8]) -> u64 {
+    let opts = SetOptions::default();
+    let mut hits = 0u64;
+    let mut key = [edgecache::KIND_NUM, 0, 0, 0, 0, 0, 0, 0, 0];
+    for &k in stream {
+        key[1..].copy_from_slice(&k.to_be_bytes());
+        if let Lookup::Fresh(_) = c.get(&key, 0, false) {
+            hits += 1;
+        } else {
+            let _ = c.set(&key, value, &opts, 0);
+        }
+    }
+    hits
 }
 
 fn main() {
@@ -65,18 +92,8 @@ fn main() {
                 ..Config::default()
             };
             let mut c = Cache::new(config, 1).expect("config");
-            let opts = SetOptions::default();
-            let mut hits = 0u64;
-            let mut key = [edgecache::KIND_NUM, 0, 0, 0, 0, 0, 0, 0, 0];
             let t = Instant::now();
-            for &k in &stream {
-                key[1..].copy_from_slice(&k.to_be_bytes());
-                if let Lookup::Fresh(_) = c.get(&key, 0, false) {
-                    hits += 1;
-                } else {
-                    let _ = c.set(&key, &value, &opts, 0);
-                }
-            }
+            let hits = run_edgecache(&mut c, &stream, &value);
             best = best.min(t.elapsed().as_nanos() as f64 / ops as f64);
             ratio = hits as f64 / ops as f64;
         }
@@ -94,6 +111,7 @@ fn main() {
 
     // One measurement loop for both peers: `step` answers one request and
     // reports whether it was a hit.
+    #[inline(never)]
     fn measure<C>(
         stream: &[u64],
         make: impl Fn() -> C,

@@ -5,7 +5,9 @@
 //!   valgrind --tool=callgrind --collect-atstart=no --toggle-collect='ops::loop_*' \
 //!     bench/native/target/release/ops
 //!
-//! Instructions per op = the count / `OPS` (printed).
+//! Instructions per op = the count / `OPS` (printed). `loop_lru_*` run the
+//! `lru` crate on the same keys (the write there allocates its boxed key,
+//! as a byte-keyed cache must).
 
 use edgecache::{Cache, Config, Lookup, Policy, SetOptions};
 use std::hint::black_box;
@@ -81,6 +83,29 @@ fn loop_miss(c: &mut Cache, keys: &[Vec<u8>], next: usize) -> usize {
     hits
 }
 
+/// The `lru` crate on the same keys (byte-string keys, 8-byte values): writes
+/// that evict, then spread-out `get` hits, the peer the counts compare with.
+#[inline(never)]
+fn loop_lru_set(c: &mut lru::LruCache<Box<[u8]>, [u8; 8]>, keys: &[Vec<u8>], next: &mut usize) {
+    for _ in 0..OPS {
+        let k: Box<[u8]> = keys[*next % keys.len()].as_slice().into();
+        black_box(c.push(k, *b"q0000001"));
+        *next += 1;
+    }
+}
+
+#[inline(never)]
+fn loop_lru_get(c: &mut lru::LruCache<Box<[u8]>, [u8; 8]>, keys: &[Vec<u8>], next: usize) -> usize {
+    let mut hits = 0;
+    for i in 0..OPS {
+        let k = &keys[(next - N + (i * 7919) % N) % keys.len()];
+        if let Some(v) = c.get(k.as_slice()) {
+            hits += black_box(v.len());
+        }
+    }
+    hits
+}
+
 fn main() {
     let policy = match std::env::var("POLICY").as_deref() {
         Ok("allkeys-adaptive") => Policy::AllKeysAdaptive,
@@ -104,5 +129,13 @@ fn main() {
     let hits = loop_get(&mut c, &keys, next)
         + loop_peek(&mut c, &keys, next)
         + loop_miss(&mut c, &keys, next);
-    println!("{OPS} ops per loop; {hits} bytes read");
+    let mut peer = lru::LruCache::new(std::num::NonZeroUsize::new(N).expect("nonzero"));
+    let mut next = 0;
+    while next < N {
+        peer.push(keys[next].as_slice().into(), *b"q0000001");
+        next += 1;
+    }
+    loop_lru_set(&mut peer, &keys, &mut next);
+    let peer_hits = loop_lru_get(&mut peer, &keys, next);
+    println!("{OPS} ops per loop; {hits} bytes read; lru crate {peer_hits}");
 }
