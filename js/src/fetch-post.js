@@ -2,11 +2,17 @@
 // POST is cacheable when it has explicit freshness and a Content-Location
 // equal to the POST's target URI; it then answers later GETs (and HEADs)
 // of that URI. The POST still invalidates what was stored there before.
+// Only a successful (2xx) answer is kept: Content-Location then names the
+// resource the content represents (RFC 9110 §8.7), whereas an error's
+// content describes the error, and a failed POST changed nothing that the
+// GET entry it would replace does not already say.
 
 import { parseCacheControl } from "./fetch-freshness.js";
 import { parseCdnCacheControl } from "./fetch-fields.js";
 
 const FRESHNESS = ["max-age", "s-maxage"];
+const SUCCESS_MIN = 200;
+const SUCCESS_MAX = 299;
 
 /** Whether the response's headers set its freshness lifetime themselves
  * (max-age or s-maxage in CDN-Cache-Control or Cache-Control, or Expires):
@@ -21,7 +27,7 @@ function explicitFreshness(headers) {
 
 /** The GET a POST's response may be stored for, or null when it is not reusable. */
 export function getAnsweredByPost(request, response, respect) {
-  if (request.method !== "POST" || !respect) return null;
+  if (request.method !== "POST" || !respect || response.status < SUCCESS_MIN || response.status > SUCCESS_MAX) return null;
   const location = response.headers.get("content-location");
   if (location === null || !explicitFreshness(response.headers)) return null;
   let target;

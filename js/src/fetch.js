@@ -264,7 +264,9 @@ async function fromEntry(ctx, request, url, entry, reqCC, collapseKey) {
   }
   if (request.method !== "HEAD") return response;
   await response.body?.cancel();
-  return new Response(null, response);
+  const head = new Response(null, response);
+  if (fromSharedEntry.has(response)) fromSharedEntry.set(head, fromSharedEntry.get(response));
+  return head;
 }
 
 /** An L1 miss on a cache with a tier: the tier's entry, unless this isolate

@@ -999,8 +999,9 @@ test("a POST answer with explicit freshness and its own URL as Content-Location 
   }
   ok(old.startsWith("v1 GET"));
   equal(await count(lib.origin, p), 2);
-  // Not reusable: freshness only from the ttl default, another Content-Location, Set-Cookie.
-  for (const q of ["/post-cl2?selfloc=1", "/post-cl3?cc=max-age%3D60&clocation=%2Felsewhere", "/post-cl4?cc=max-age%3D60&selfloc=1&cookie=1"]) {
+  // Not reusable: freshness only from the ttl default, another Content-Location, Set-Cookie, an error.
+  for (const q of ["/post-cl2?selfloc=1", "/post-cl3?cc=max-age%3D60&clocation=%2Felsewhere", "/post-cl4?cc=max-age%3D60&selfloc=1&cookie=1",
+    "/post-cl5?cc=max-age%3D60&selfloc=1&status=409"]) {
     const r = await cfetch(lib.origin + q, { method: "POST", body: "x" });
     equal(r.headers.get("cache-status"), "edgecache; fwd=method", q);
     await r.text();
