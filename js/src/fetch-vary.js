@@ -61,10 +61,28 @@ function negotiationList(text) {
   }).join(",");
 }
 
+/** Normalised negotiation lists by raw value: clients send few distinct
+ * ones, so most lookups skip the parse. Bounded in entries and length. */
+const memo = new Map();
+const MEMO_ENTRIES = 512;
+const MEMO_VALUE_LENGTH = 256;
+
+function memoised(value) {
+  let out = memo.get(value);
+  if (out !== undefined) return out;
+  out = negotiationList(value);
+  if (value.length <= MEMO_VALUE_LENGTH) {
+    if (memo.size >= MEMO_ENTRIES) memo.clear();
+    memo.set(value, out);
+  }
+  return out;
+}
+
 /** A selecting header's value as it takes part in the secondary key. */
 export function selectingValue(name, value) {
-  if (NEGOTIATION.has(name)) return negotiationList(value);
-  return value.trim().replace(LIST_WHITESPACE, ",");
+  if (NEGOTIATION.has(name)) return memoised(value);
+  const trimmed = value.trim();
+  return trimmed.includes(",") ? trimmed.replace(LIST_WHITESPACE, ",") : trimmed;
 }
 
 /** The request's values of the named headers; an absent header (no colon)
