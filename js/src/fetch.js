@@ -185,13 +185,16 @@ async function answer(ctx, url, request, conditional, collapseKey) {
  * invalidates its URL and the same-origin Location/Content-Location, in
  * this isolate and, through the cache's tier, in every other. */
 async function forwardUnsafe(ctx, request) {
+  const { cacheKey } = ctx.config;
+  // Each URL's key is that of a GET for it: what the entry there is stored
+  // under. This one is made before the request goes out, so a cacheKey that
+  // throws rejects it before it has any effect.
+  const key = primaryKeyOfUrl(cacheKey, request.url, request.headers);
   const reqTime = ctx.io.now();
   const response = await ctx.upstream(request);
-  const { cacheKey } = ctx.config;
   if (!SAFE.has(request.method) && response.status < 400) {
-    // Each URL's key is that of a GET for it: what the entry there is stored under.
     const origin = new URL(request.url).origin;
-    ctx.cache.invalidateTag(`cf-url:${primaryKeyOfUrl(cacheKey, request.url, request.headers)}`);
+    ctx.cache.invalidateTag(`cf-url:${key}`);
     for (const h of ["location", "content-location"]) {
       const v = response.headers.get(h);
       if (!v) continue;
@@ -200,19 +203,19 @@ async function forwardUnsafe(ctx, request) {
     }
   }
   const get = getAnsweredByPost(request, response, ctx.config.respect);
-  if (get) return storePostAnswer(ctx, request, get, response, reqTime);
+  if (get) return storePostAnswer(ctx, request, key, get, response, reqTime);
   return passThrough(response, `${NAME}; fwd=method`);
 }
 
 /** Stores a reusable POST answer as the GET's entry (see fetch-post.js) and answers the POST with it. */
-async function storePostAnswer(ctx, request, get, response, reqTime) {
+async function storePostAnswer(ctx, request, key, get, response, reqTime) {
   const resTime = ctx.io.now();
   const policy = policyOf(get, response, ctx.config);
   if (!policy) return passThrough(response, `${NAME}; fwd=method`);
   const read = await readLimited(response, ctx.config.maxBodySize, ctx.budget);
   if (read.stream) return passThrough(new Response(read.stream, response), `${NAME}; fwd=method; detail=${read.detail}`);
   const meta = entryMeta(response, policy, reqTime, resTime);
-  const stored = store(ctx, primaryKey(ctx.config.cacheKey, get), get, policy, meta, read.bytes);
+  const stored = store(ctx, key, get, policy, meta, read.bytes);
   const release = hold(ctx.budget, read.bytes.length, read.bytes);
   return fromStored(request, { meta, body: read.bytes }, `${NAME}; fwd=method${stored ? "; stored" : ""}`, ctx.io.now(), release);
 }

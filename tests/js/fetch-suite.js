@@ -1037,6 +1037,9 @@ test("cacheKey: sortQuery and dropQuery keep marketing parameters and their orde
     await rejects(lib.cachedFetch(cache, { cacheKey: wrong })(lib.origin + "/ckey-path?cc=max-age%3D60&v=1"), TypeError, /cacheKey/);
   }
   equal((await byPath(lib.origin + "/ckey-path?cc=max-age%3D60&v=3")).headers.get("cache-status"), "edgecache; hit", "a bad key lost nothing");
+  const throwing = lib.cachedFetch(cache, { cacheKey: () => null });
+  await rejects(throwing(lib.origin + "/ckey-post", { method: "POST", body: "x" }), TypeError, /cacheKey/);
+  equal(await count(lib.origin, "/ckey-post"), 0, "a bad key rejects an unsafe request before it reaches the origin");
   throwsNaming(() => lib.cachedFetch(cache, { cacheKey: "url" }), TypeError, "cacheKey");
 });
 
