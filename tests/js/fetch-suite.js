@@ -1008,6 +1008,11 @@ test("a POST answer with explicit freshness and its own URL as Content-Location 
     const g = await cfetch(lib.origin + q);
     ok((await g.text()).startsWith("v2 GET"), `${q}: the GET reached the origin`);
   }
+  const authorized = "/post-cl6?cc=max-age%3D60&selfloc=1";
+  const ra = await cfetch(lib.origin + authorized, { method: "POST", body: "x", headers: { authorization: "Bearer alice" } });
+  equal(ra.headers.get("cache-status"), "edgecache; fwd=method", "an Authorization POST's answer stays unshared");
+  await ra.text();
+  ok(!(await (await cfetch(lib.origin + authorized)).text()).includes("alice"));
 });
 
 test("cacheKey: sortQuery and dropQuery keep marketing parameters and their order from splitting the cache", async (lib) => {
