@@ -391,12 +391,15 @@ test("a client's conditional GET is answered 304 from the cache; M-SEARCH invali
   ok(/cache-status: edgecache; fwd=uri-miss/i.test(again), "M-SEARCH invalidated the URL");
 });
 
-/** Runs the proxy with `args` and resolves with its exit code and standard error. */
+/** Runs the proxy with `args` and resolves with its exit code and standard error; one that
+ * starts serving instead of refusing is stopped after a while (code null). */
 async function refused(args) {
   const child = spawn(process.execPath, [join(root, "js/bin/edgecache-proxy.js"), "--origin", origin.base, "--port", "0", ...args], { stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
   child.stderr.on("data", (d) => (err += d));
+  const timer = setTimeout(() => child.kill(), 10_000);
   const code = await new Promise((r) => child.on("exit", r));
+  clearTimeout(timer);
   return { code, err };
 }
 
@@ -475,4 +478,20 @@ test("bad key and downstream flags are refused with a usage message naming them"
     equal(code, 2, args.join(" "));
     assert.match(err, message);
   }
+});
+
+test("through the proxy: Accept-Language variants normalised, immutable kept on reload, a POST answer reused", async () => {
+  const p = "/px-lang?cc=max-age%3D60%2C%20immutable&vary=accept-language";
+  await (await fetch(base + p, { headers: { "accept-language": "de-DE, en;q=0.5" } })).text();
+  const same = await fetch(base + p, { headers: { "accept-language": "en;Q=0.50,DE-de", "cache-control": "no-cache" } });
+  equal(same.headers.get("cache-status"), "edgecache; hit");
+  await same.text();
+  equal(await count(p), 1);
+  const q = "/px-post?cc=max-age%3D60&selfloc=1";
+  const post = await fetch(base + q, { method: "POST", body: "x" });
+  equal(post.headers.get("cache-status"), "edgecache; fwd=method; stored");
+  const posted = await post.text();
+  const get = await fetch(base + q);
+  equal(get.headers.get("cache-status"), "edgecache; hit");
+  equal(await get.text(), posted);
 });
