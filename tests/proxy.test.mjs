@@ -390,3 +390,108 @@ test("a client's conditional GET is answered 304 from the cache; M-SEARCH invali
   const again = await raw(`GET ${p} HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n`);
   ok(/cache-status: edgecache; fwd=uri-miss/i.test(again), "M-SEARCH invalidated the URL");
 });
+
+/** Runs the proxy with `args` and resolves with its exit code and standard error; one that
+ * starts serving instead of refusing is stopped after a while (code null). */
+async function refused(args) {
+  const child = spawn(process.execPath, [join(root, "js/bin/edgecache-proxy.js"), "--origin", origin.base, "--port", "0", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  child.stderr.on("data", (d) => (err += d));
+  const timer = setTimeout(() => child.kill(), 10_000);
+  const code = await new Promise((r) => child.on("exit", r));
+  clearTimeout(timer);
+  return { code, err };
+}
+
+test("--sort-query and --drop-query keep marketing parameters from splitting the cache; unsafe methods still invalidate", async () => {
+  const { child, base: keyed } = await startProxy(origin.base, ["--sort-query", "--drop-query", "utm_*", "--drop-query", "fbclid"]);
+  try {
+    const p = "/pkey?b=2&cc=max-age%3D60&a=1&utm_source=news";
+    const first = await fetch(keyed + p);
+    equal(first.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
+    const v1 = await first.text();
+    const same = await fetch(keyed + "/pkey?a=1&b=2&cc=max-age%3D60&fbclid=x");
+    equal(same.headers.get("cache-status"), "edgecache; hit");
+    equal(await same.text(), v1);
+    equal(await count(p), 1, "the origin got the client's own URL");
+    await (await fetch(keyed + "/pkey?utm_medium=mail&cc=max-age%3D60&a=1&b=2", { method: "POST", body: "x" })).text();
+    const after = await fetch(keyed + "/pkey?a=1&b=2&cc=max-age%3D60");
+    ok(after.headers.get("cache-status").includes("fwd=uri-miss"), "the POST invalidated the key");
+    await after.text();
+  } finally {
+    child.kill();
+  }
+});
+
+test("--cache-key FILE loads a cacheKey(request) function", async () => {
+  const { mkdtemp, writeFile, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const dir = await mkdtemp(join(tmpdir(), "edgecache-key-"));
+  const file = join(dir, "key.mjs");
+  await writeFile(file, "export default (request) => `path:${new URL(request.url).pathname}`;\n");
+  const { child, base: keyed } = await startProxy(origin.base, ["--cache-key", file]);
+  try {
+    await (await fetch(keyed + "/pkey-file?cc=max-age%3D60&v=1")).text();
+    equal((await fetch(keyed + "/pkey-file?cc=max-age%3D60&v=2")).headers.get("cache-status"), "edgecache; hit");
+  } finally {
+    child.kill();
+    await rm(dir, { recursive: true });
+  }
+  const notFn = join(tmpdir(), `edgecache-key-${process.pid}.mjs`);
+  await writeFile(notFn, "export default 3;\n");
+  try {
+    const bad = await refused(["--cache-key", notFn]);
+    equal(bad.code, 2);
+    assert.match(bad.err, /--cache-key .* must export a function/);
+  } finally {
+    await rm(notFn);
+  }
+});
+
+test("--tag, --tag-header and --cdn-cache-control tell a CDN in front the tags and freshness", async () => {
+  const { child, base: tagged } = await startProxy(origin.base, ["--tag", "site", "--tag", "blog", "--tag-header", "Surrogate-Key", "--cdn-cache-control"]);
+  try {
+    const p = "/pdown?cc=max-age%3D60";
+    for (const status of ["edgecache; fwd=uri-miss; stored", "edgecache; hit"]) {
+      const r = await fetch(tagged + p);
+      equal(r.headers.get("cache-status"), status);
+      equal(r.headers.get("surrogate-key"), "site blog");
+      equal(r.headers.get("cdn-cache-control"), "max-age=60");
+      await r.text();
+    }
+    const priv = await fetch(tagged + "/pdown-priv?cc=private%2C%20max-age%3D60");
+    equal(priv.headers.get("surrogate-key"), null);
+    await priv.text();
+  } finally {
+    child.kill();
+  }
+});
+
+test("bad key and downstream flags are refused with a usage message naming them", async () => {
+  for (const [args, message] of [
+    [["--tag-header", "X-Tags"], /--tag-header/],
+    [["--tag", "a b", "--tag-header", "surrogate-key"], /--tag/],
+    [["--drop-query", ""], /--drop-query/],
+    [["--sort-query", "--cache-key", "k.mjs"], /--cache-key/],
+  ]) {
+    const { code, err } = await refused(args);
+    equal(code, 2, args.join(" "));
+    assert.match(err, message);
+  }
+});
+
+test("through the proxy: Accept-Language variants normalised, immutable kept on reload, a POST answer reused", async () => {
+  const p = "/px-lang?cc=max-age%3D60%2C%20immutable&vary=accept-language";
+  await (await fetch(base + p, { headers: { "accept-language": "de-DE, en;q=0.5" } })).text();
+  const same = await fetch(base + p, { headers: { "accept-language": "en;Q=0.50,DE-de", "cache-control": "no-cache" } });
+  equal(same.headers.get("cache-status"), "edgecache; hit");
+  await same.text();
+  equal(await count(p), 1);
+  const q = "/px-post?cc=max-age%3D60&selfloc=1";
+  const post = await fetch(base + q, { method: "POST", body: "x" });
+  equal(post.headers.get("cache-status"), "edgecache; fwd=method; stored");
+  const posted = await post.text();
+  const get = await fetch(base + q);
+  equal(get.headers.get("cache-status"), "edgecache; hit");
+  equal(await get.text(), posted);
+});

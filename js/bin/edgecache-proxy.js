@@ -3,6 +3,17 @@
 //
 //   edgecache-proxy --origin URL --port N [--host 127.0.0.1] [--max-memory BYTES] [--policy P]
 //                   [--ttl MS] [--key-header NAME]... [--max-body-size BYTES]
+//                   [--sort-query] [--drop-query PATTERN]... | [--cache-key FILE]
+//                   [--tag TAG]... [--tag-header Cache-Tag|Surrogate-Key] [--cdn-cache-control]
+//
+// Cache keys: --sort-query and --drop-query (a parameter name, or a pattern
+// with `*` such as utm_*) make the key from the URL with its query
+// parameters sorted and those dropped (cachedFetch's sortQuery/dropQuery);
+// --cache-key FILE instead loads a module whose default export is the
+// cacheKey(request) function. The origin always gets the client's URL.
+// Downstream: --tag tags what is stored; --tag-header sends those tags to a
+// CDN in front, and --cdn-cache-control sends CDN-Cache-Control (cachedFetch's
+// `downstream` option).
 //
 // What reaches the origin: the method, the request's path and query (never
 // another host: an absolute-form target naming another host gets 400), the
@@ -23,7 +34,9 @@ import { createServer, request as httpRequest, Agent as HttpAgent } from "node:h
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
 import { isIPv6 } from "node:net";
 import { Readable, pipeline } from "node:stream";
-import { Cache, cachedFetch, POLICIES } from "../dist/node.js";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Cache, cachedFetch, dropQuery, POLICIES, sortQuery } from "../dist/node.js";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
   "te", "trailer", "transfer-encoding", "upgrade", "host"]);
@@ -44,7 +57,7 @@ const FINAL_STATUS_MIN = 200;
 const FINAL_STATUS_MAX = 599;
 /** The most the proxy hands the socket at once (see pump). */
 const WRITE_CHUNK_BYTES = 64 * 1024;
-const USAGE = "usage: edgecache-proxy --origin URL --port N [--host 127.0.0.1] [--max-memory BYTES] [--policy P] [--ttl MS] [--key-header NAME]... [--max-body-size BYTES]";
+const USAGE = "usage: edgecache-proxy --origin URL --port N [--host 127.0.0.1] [--max-memory BYTES] [--policy P] [--ttl MS] [--key-header NAME]... [--max-body-size BYTES] [--sort-query] [--drop-query PATTERN]... [--cache-key FILE] [--tag TAG]... [--tag-header Cache-Tag|Surrogate-Key] [--cdn-cache-control]";
 
 function usage(message) {
   if (message) console.error(`edgecache-proxy: ${message}`);
@@ -53,7 +66,7 @@ function usage(message) {
 }
 
 function parseArgs(argv) {
-  const out = { host: "127.0.0.1", maxMemory: 64 * 1024 * 1024, policy: "allkeys-adaptive", ttl: 0, keyHeaders: [] };
+  const out = { host: "127.0.0.1", maxMemory: 64 * 1024 * 1024, policy: "allkeys-adaptive", ttl: 0, keyHeaders: [], dropQuery: [], tags: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -70,6 +83,12 @@ function parseArgs(argv) {
     else if (a === "--ttl") out.ttl = Number(next());
     else if (a === "--key-header") out.keyHeaders.push(next().toLowerCase());
     else if (a === "--max-body-size") out.maxBodySize = Number(next());
+    else if (a === "--sort-query") out.sortQuery = true;
+    else if (a === "--drop-query") out.dropQuery.push(next());
+    else if (a === "--cache-key") out.cacheKeyFile = next();
+    else if (a === "--tag") out.tags.push(next());
+    else if (a === "--tag-header") out.tagHeader = next();
+    else if (a === "--cdn-cache-control") out.cdnCacheControl = true;
     else usage(`unknown argument ${a}`);
   }
   if (!out.origin) usage("--origin is required");
@@ -84,7 +103,33 @@ function parseArgs(argv) {
   if (out.maxBodySize !== undefined && !(Number.isSafeInteger(out.maxBodySize) && out.maxBodySize >= 0)) usage("--max-body-size must be a whole number of bytes");
   if (!POLICIES.includes(out.policy)) usage(`--policy must be one of ${POLICIES.join(", ")}`);
   if (!out.keyHeaders.every((h) => /^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(h))) usage("--key-header must be a header name");
+  if (out.cacheKeyFile !== undefined && (out.sortQuery || out.dropQuery.length)) usage("--cache-key replaces --sort-query and --drop-query: give one or the other");
   return out;
+}
+
+/** The cacheKey the arguments ask for, or undefined for the URL. */
+async function cacheKeyOf(args) {
+  if (args.cacheKeyFile !== undefined) {
+    let module;
+    try {
+      module = await import(pathToFileURL(resolve(args.cacheKeyFile)).href);
+    } catch (err) {
+      usage(`--cache-key could not load ${args.cacheKeyFile}: ${err?.message ?? err}`);
+    }
+    if (typeof module.default !== "function") usage(`--cache-key ${args.cacheKeyFile} must export a function cacheKey(request) as its default`);
+    return module.default;
+  }
+  let drop;
+  try {
+    drop = args.dropQuery.length ? dropQuery(args.dropQuery) : undefined;
+  } catch {
+    usage("--drop-query must be a parameter name or a pattern such as utm_*");
+  }
+  if (!drop && !args.sortQuery) return undefined;
+  return (request) => {
+    const url = drop ? drop(request) : request;
+    return args.sortQuery ? sortQuery(url) : url;
+  };
 }
 
 /** The header names a Connection header lists (RFC 9110 §7.6.1). */
@@ -318,13 +363,29 @@ const args = parseArgs(process.argv.slice(2));
 const httpAgent = new HttpAgent({ keepAlive: true });
 const httpsAgent = new HttpsAgent({ keepAlive: true });
 const cache = new Cache({ maxMemory: args.maxMemory, policy: args.policy });
-const cfetch = cachedFetch(cache, {
+const cacheKey = await cacheKeyOf(args);
+const cfetch = fetchOf(cache, {
   ttl: args.ttl,
   fetch: (request) => originFetch(request),
   // X-Forwarded-Host is the client's Host: an origin may build the page from it.
   keyHeaders: ["x-forwarded-host", ...args.keyHeaders],
   ...(args.maxBodySize !== undefined && { maxBodySize: args.maxBodySize }),
+  ...(cacheKey && { cacheKey }),
+  tags: args.tags,
+  ...((args.tagHeader !== undefined || args.cdnCacheControl) && {
+    downstream: { ...(args.tagHeader !== undefined && { tagHeader: args.tagHeader }), cdnCacheControl: args.cdnCacheControl ?? false },
+  }),
 });
+
+/** cachedFetch, or the usage message naming the flag behind an option it refuses. */
+function fetchOf(cache, options) {
+  try {
+    return cachedFetch(cache, options);
+  } catch (err) {
+    const flag = /^downstream\.tagHeader/.test(err.message) ? "--tag-header" : /^tags/.test(err.message) ? "--tag" : "an option";
+    usage(`${flag}: ${err.message}`);
+  }
+}
 // handle() answers its own errors; a throw it did not foresee drops this
 // one connection rather than rejecting into the process.
 const server = createServer((req, res) => handle(req, res).catch(() => res.destroy()));

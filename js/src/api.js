@@ -2,3 +2,4 @@
 export { Cache, memoize, POLICIES } from "./cache.js";
 export { key } from "./keys.js";
 export { cachedFetch } from "./fetch.js";
+export { sortQuery, dropQuery, MARKETING_QUERY_PARAMS } from "./fetch-key.js";

@@ -3,7 +3,7 @@
 // may take the leader's answer.
 
 import { servesAuthorized } from "./fetch-freshness.js";
-import { varySignature } from "./fetch-storage.js";
+import { varySignature } from "./fetch-vary.js";
 
 /** A promise that rejects with the signal's reason once it aborts. */
 function whenAborted(signal) {

@@ -142,6 +142,7 @@ export function policyOf(request, response, config) {
     vary,
     noCache: cc.has("no-cache"),
     mustRevalidate: cc.has("must-revalidate") || cc.has("proxy-revalidate") || cc.has("s-maxage"),
+    immutable: cc.has("immutable"),
     swr: seconds(cc, "stale-while-revalidate") ?? config.swr,
     sie: seconds(cc, "stale-if-error") ?? config.sie,
     validators,

@@ -1,13 +1,16 @@
 // cachedFetch's storage: entries as bytes in the cache, and reading a body
 // up to the size worth storing.
 //
-// Stored per key base (the URL, plus keyHeaders' values when set):
+// Stored per key base (the primary key — the URL, or what the cacheKey
+// option makes of the request — plus keyHeaders' values when set):
 // ["cf-vary", base] → the response's Vary header names, and
 // ["cf", base, vary signature] → metadata + body. Both carry the tag
-// "cf-url:" + url, so an unsafe request invalidates every variant in O(1).
+// "cf-url:" + primary key, so an unsafe request invalidates every variant
+// in O(1).
 
 import { ageOf, currentAge } from "./fetch-freshness.js";
 import { sharedBytes } from "./fetch-body.js";
+import { varySignature } from "./fetch-vary.js";
 
 /** Response headers never stored (hop-by-hop, and Set-Cookie, which is never shared). */
 export const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
@@ -20,7 +23,7 @@ const META_LENGTH_BYTES = 4;
 /** The stored metadata's fields, in the order they are written: a positional
  * array is about half the size of the same object as JSON text. */
 const META_FIELDS = ["status", "statusText", "headers", "reqTime", "resTime", "date", "age", "lifetime",
-  "noCache", "mustRevalidate", "swr", "sie", "etag", "lastModified"];
+  "noCache", "mustRevalidate", "swr", "sie", "etag", "lastModified", "immutable", "tags"];
 
 function encodeEntry(meta, body) {
   const m = encoder.encode(JSON.stringify(META_FIELDS.map((f) => meta[f] ?? null)));
@@ -41,16 +44,7 @@ function decodeEntry(bytes) {
   return { meta, body: bytes.subarray(META_LENGTH_BYTES + n) };
 }
 
-/** The request's values of the named headers; an absent header (no colon)
- * differs from an empty one (RFC 9111 §4.1). */
-export function varySignature(names, headers) {
-  return names.map((n) => {
-    const v = headers.get(n);
-    return v === null ? n : `${n}:${v.trim()}`;
-  }).join("\n");
-}
-
-/** The part of the key before Vary: the URL, plus keyHeaders' values. */
+/** The part of the key before Vary: the primary key, plus keyHeaders' values. */
 export function keyOf(ctx, url, request) {
   const names = ctx.config.keyHeaders;
   return names.length ? `${url}\n${varySignature(names, request.headers)}` : url;
@@ -83,6 +77,7 @@ export function entryMeta(response, policy, reqTime, resTime) {
     sie: policy.sie,
     etag: response.headers.get("etag"),
     lastModified: response.headers.get("last-modified"),
+    immutable: policy.immutable || undefined,
   };
 }
 
@@ -93,6 +88,8 @@ export function store(ctx, url, request, policy, meta, body) {
   const keep = Math.max(0, remaining) + Math.max(policy.swr, policy.sie, policy.validators ? ctx.config.keepForRevalidation : 0);
   if (keep <= 0) return false;
   const opts = { ttl: Math.ceil(keep), tags: [`cf-url:${url}`, ...ctx.config.tags] };
+  // The entry remembers its tags: its answers can name them to a CDN (fetch-downstream.js).
+  if (ctx.config.tags.length) meta.tags = ctx.config.tags;
   const base = keyOf(ctx, url, request);
   if (policy.vary.length) io.setRaw(["cf-vary", base], encoder.encode(JSON.stringify(policy.vary)), opts);
   else if (io.getRaw(["cf-vary", base]) !== undefined) cache.delete(["cf-vary", base]);

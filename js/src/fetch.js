@@ -4,7 +4,10 @@
 // The rules live in fetch-freshness.js, the stored form in fetch-storage.js,
 // request collapsing in fetch-collapse.js, bodies in memory in
 // fetch-body.js, clients' conditional requests in fetch-conditional.js,
-// header parsing in fetch-fields.js; this file answers a request.
+// header parsing in fetch-fields.js, primary keys in fetch-key.js, Vary's
+// secondary keys in fetch-vary.js, reusable POST answers in fetch-post.js,
+// headers for a CDN in front in fetch-downstream.js; this file answers a
+// request.
 
 import { Cache, internals, ms } from "./cache.js";
 import { describe } from "./keys.js";
@@ -13,6 +16,9 @@ import { entryMeta, keyOf, lookup, lookupShared, readLimited, store, storedHeade
 import { join, sharesOutcome } from "./fetch-collapse.js";
 import { bytesStream, hold, missBudget } from "./fetch-body.js";
 import { answerConditional, conditionsOf, unconditional } from "./fetch-conditional.js";
+import { cacheKeyOption, primaryKey, primaryKeyOfUrl } from "./fetch-key.js";
+import { addDownstream, downstreamOption } from "./fetch-downstream.js";
+import { getAnsweredByPost } from "./fetch-post.js";
 
 export { parseCacheControl } from "./fetch-freshness.js";
 
@@ -31,16 +37,12 @@ const DEFAULT_KEEP_FOR_REVALIDATION = 300_000;
 /** In-flight origin requests per cache, shared by every cachedFetch on it (a
  * Worker makes one per request, to pass that request's waitUntil). */
 const flights = new WeakMap();
+/** Answers built from a shared stored entry → that entry's metadata (for the downstream headers). */
+const fromSharedEntry = new WeakMap();
 
 function appendStatus(headers, status) {
   const prior = headers.get("cache-status");
   headers.set("cache-status", prior ? `${prior}, ${status}` : status);
-}
-
-function normalizeUrl(url) {
-  const u = new URL(url);
-  u.hash = "";
-  return u.href;
 }
 
 function byteOption(options, name, fallback) {
@@ -84,7 +86,9 @@ function contextOf(cache, options) {
     respect,
     keyHeaders: headerNamesOption(options, "keyHeaders"),
     tags: tagsOption(options),
+    cacheKey: cacheKeyOption(options),
   };
+  config.downstream = downstreamOption(options, config.tags);
   const io = cache[internals]();
   config.maxBodySize = byteOption(options, "maxBodySize", Math.floor(io.maxMemory / DEFAULT_BODY_SHARE));
   const upstream = options.fetch ?? ((req) => globalThis.fetch(req));
@@ -102,7 +106,9 @@ function fromStored(request, entry, status, now, onDone) {
   appendStatus(headers, status);
   const bodyless = request.method === "HEAD" || entry.meta.status === 204 || entry.meta.status === 304;
   if (bodyless) onDone?.();
-  return new Response(bodyless ? null : bytesStream(entry.body, onDone), { status: entry.meta.status, statusText: entry.meta.statusText, headers });
+  const response = new Response(bodyless ? null : bytesStream(entry.body, onDone), { status: entry.meta.status, statusText: entry.meta.statusText, headers });
+  if (!entry.personal) fromSharedEntry.set(response, entry.meta);
+  return response;
 }
 
 function passThrough(response, status) {
@@ -132,7 +138,7 @@ function revalidated(ctx, url, request, conditional, response, reqTime, resTime)
   const policy = personal ? null : policyOf(request, synthetic, ctx.config);
   if (policy) store(ctx, url, request, policy, entryMeta(synthetic, policy, reqTime, resTime), conditional.body);
   const headers = [...merged, ...cookies.map((c) => ["set-cookie", c])];
-  const entry = { meta: { ...meta, headers, reqTime, resTime, date: policy?.date ?? meta.date, age: 0, lifetime: policy?.lifetime ?? 0 }, body: conditional.body };
+  const entry = { meta: { ...meta, headers, reqTime, resTime, date: policy?.date ?? meta.date, age: 0, lifetime: policy?.lifetime ?? 0 }, body: conditional.body, personal };
   return { kind: "entry", entry, vary: varyNames(merged), request, personal, status: `${NAME}; fwd=stale; fwd-status=304${policy ? "; stored" : ""}` };
 }
 
@@ -179,19 +185,39 @@ async function answer(ctx, url, request, conditional, collapseKey) {
  * invalidates its URL and the same-origin Location/Content-Location, in
  * this isolate and, through the cache's tier, in every other. */
 async function forwardUnsafe(ctx, request) {
+  const { cacheKey } = ctx.config;
+  // Each URL's key is that of a GET for it: what the entry there is stored
+  // under. This one is made before the request goes out, so a cacheKey that
+  // throws rejects it before it has any effect.
+  const key = primaryKeyOfUrl(cacheKey, request.url, request.headers);
+  const reqTime = ctx.io.now();
   const response = await ctx.upstream(request);
   if (!SAFE.has(request.method) && response.status < 400) {
-    const url = normalizeUrl(request.url);
-    const origin = new URL(url).origin;
-    ctx.cache.invalidateTag(`cf-url:${url}`);
+    const origin = new URL(request.url).origin;
+    ctx.cache.invalidateTag(`cf-url:${key}`);
     for (const h of ["location", "content-location"]) {
       const v = response.headers.get(h);
       if (!v) continue;
-      const target = new URL(v, url);
-      if (target.origin === origin) ctx.cache.invalidateTag(`cf-url:${normalizeUrl(target.href)}`);
+      const target = new URL(v, request.url);
+      if (target.origin === origin) ctx.cache.invalidateTag(`cf-url:${primaryKeyOfUrl(cacheKey, target.href, request.headers)}`);
     }
   }
+  const get = getAnsweredByPost(request, response, ctx.config.respect);
+  if (get) return storePostAnswer(ctx, request, key, get, response, reqTime);
   return passThrough(response, `${NAME}; fwd=method`);
+}
+
+/** Stores a reusable POST answer as the GET's entry (see fetch-post.js) and answers the POST with it. */
+async function storePostAnswer(ctx, request, key, get, response, reqTime) {
+  const resTime = ctx.io.now();
+  const policy = policyOf(get, response, ctx.config);
+  if (!policy) return passThrough(response, `${NAME}; fwd=method`);
+  const read = await readLimited(response, ctx.config.maxBodySize, ctx.budget);
+  if (read.stream) return passThrough(new Response(read.stream, response), `${NAME}; fwd=method; detail=${read.detail}`);
+  const meta = entryMeta(response, policy, reqTime, resTime);
+  const stored = store(ctx, key, get, policy, meta, read.bytes);
+  const release = hold(ctx.budget, read.bytes.length, read.bytes);
+  return fromStored(request, { meta, body: read.bytes }, `${NAME}; fwd=method${stored ? "; stored" : ""}`, ctx.io.now(), release);
 }
 
 /** Starts one background revalidation per URL, handed to waitUntil. */
@@ -209,7 +235,10 @@ async function fromEntry(ctx, request, url, entry, reqCC, collapseKey) {
   const meta = entry.meta;
   const age = currentAge(meta, now);
   const reqMaxAge = seconds(reqCC, "max-age");
-  const fresh = age < meta.lifetime && !meta.noCache && !reqCC.has("no-cache") && !(reqMaxAge !== undefined && age > reqMaxAge);
+  // A reload (no-cache, max-age=0) revalidates, unless the response is
+  // immutable: then it is current as long as it is fresh (RFC 8246).
+  const reload = reqCC.has("no-cache") || (reqMaxAge !== undefined && age > reqMaxAge);
+  const fresh = age < meta.lifetime && !meta.noCache && (meta.immutable || !reload);
   // Fresh or stale, a stored page answers Authorization only when the
   // origin allowed it (RFC 9111 §3.5).
   const mayAnswer = !(request.headers.has("authorization") && !servesAuthorized(meta));
@@ -238,7 +267,9 @@ async function fromEntry(ctx, request, url, entry, reqCC, collapseKey) {
   }
   if (request.method !== "HEAD") return response;
   await response.body?.cancel();
-  return new Response(null, response);
+  const head = new Response(null, response);
+  if (fromSharedEntry.has(response)) fromSharedEntry.set(head, fromSharedEntry.get(response));
+  return head;
 }
 
 /** An L1 miss on a cache with a tier: the tier's entry, unless this isolate
@@ -261,22 +292,28 @@ export function cachedFetch(cache, options = {}) {
     // cache stores and returns the 3xx itself.
     const request = new Request(input, { redirect: "manual", ...init });
     const method = request.method;
-    if (method !== "GET" && method !== "HEAD") return forwardUnsafe(ctx, request);
+    if (method !== "GET" && method !== "HEAD") return downstream(ctx, await forwardUnsafe(ctx, request));
     const reqCC = requestCacheControl(request);
     if (reqCC.has("no-store")) return passThrough(await ctx.upstream(request), `${NAME}; fwd=request`);
     const conditions = conditionsOf(request);
-    if (!conditions) return cachedAnswer(ctx, request, reqCC);
+    if (!conditions) return downstream(ctx, await cachedAnswer(ctx, request, reqCC));
     // The cache fetches full responses; the client's validators are evaluated
     // against the answer (RFC 9111 §4.3.2).
-    return answerConditional(await cachedAnswer(ctx, unconditional(request), reqCC, request), conditions);
+    return answerConditional(downstream(ctx, await cachedAnswer(ctx, unconditional(request), reqCC, request)), conditions);
   };
+}
+
+/** The answer with the downstream option's headers, when it was built from a shared stored entry. */
+function downstream(ctx, response) {
+  const meta = ctx.config.downstream && fromSharedEntry.get(response);
+  return meta ? addDownstream(ctx.config.downstream, response, meta) : response;
 }
 
 /** A GET or HEAD answered from the cache or through it; `original` (the
  * request with the client's validators) is what a HEAD miss forwards. */
 async function cachedAnswer(ctx, request, reqCC, original = request) {
-  const url = normalizeUrl(request.url);
-  // Misses collapse on method + URL (+ keyHeaders); Vary and credentials
+  const url = primaryKey(ctx.config.cacheKey, request);
+  // Misses collapse on method + key (+ keyHeaders); Vary and credentials
   // decide afterwards whether a waiter may take the leader's answer.
   const collapseKey = `${request.method} ${keyOf(ctx, url, request)}`;
   const entry = lookup(ctx, url, request) ?? (await lookupThrough(ctx, url, request, collapseKey));

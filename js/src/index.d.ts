@@ -294,7 +294,35 @@ export interface CachedFetchOptions {
    * on one cache buffer at most max(maxBodySize, maxMemory / 4) together; past it a miss passes through
    * unstored too. @default Math.floor(maxMemory / 8) */
   maxBodySize?: Bytes;
+  /** The primary cache key instead of the URL (without fragment): a string as it is, a URL or a Request by
+   * its URL. It keys storing, lookups, request collapsing, and what an unsafe request invalidates (the key
+   * of a GET for its URL, Location and Content-Location). The origin still gets the client's request.
+   * E.g. `(r) => sortQuery(dropQuery(MARKETING_QUERY_PARAMS)(r))`. Anything else it returns rejects the
+   * request with a TypeError. */
+  cacheKey?: (request: Request) => string | URL | Request;
+  /** Headers for a CDN in front, on answers built from a shared stored entry. */
+  downstream?: DownstreamOptions;
 }
+
+export interface DownstreamOptions {
+  /** Send the entry's tags in this header, after any the origin sent: `Cache-Tag` comma-separated
+   * (Cloudflare, Akamai), `Surrogate-Key` space-separated (Fastly). Tags must be visible ASCII without
+   * the separator (a RangeError naming `tags` otherwise). */
+  tagHeader?: "Cache-Tag" | "Surrogate-Key" | "cache-tag" | "surrogate-key";
+  /** Send `CDN-Cache-Control: max-age=<lifetime>[, no-cache][, must-revalidate][, stale-while-revalidate=…]
+   * [, stale-if-error=…]` (RFC 9213); the answer's `Age` says how much of the lifetime is used. @default false */
+  cdnCacheControl?: boolean;
+}
+
+/** The URL with its query parameters sorted by name (stable: repeated names keep their order), without
+ * fragment. The pieces between `&` are kept as sent (never re-encoded); empty ones are dropped. A
+ * `cacheKey` itself. */
+export declare function sortQuery(input: Request | URL | string): URL;
+/** A `cacheKey` that drops the query parameters whose names (decoded) match one of `patterns`: exact
+ * names, or with `*` for any run of characters (`utm_*`). */
+export declare function dropQuery(patterns: readonly string[]): (input: Request | URL | string) => URL;
+/** Campaign-attribution parameters (`utm_*`, `fbclid`, `gclid`, `msclkid`, …) for `dropQuery`. */
+export declare const MARKETING_QUERY_PARAMS: readonly string[];
 
 /**
  * A fetch() with a shared HTTP cache (RFC 9111) in front of the origin: it

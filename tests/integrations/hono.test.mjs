@@ -107,6 +107,23 @@ test("invalidateTag drops what the middleware stored under its tags", async () =
   await app.close();
 });
 
+test("downstream and cacheKey pass through: a CDN in front gets the route's tags and freshness", async () => {
+  const { dropQuery } = await import(typeof Deno !== "undefined" ? "../../js/dist/deno.js" : "../../js/dist/node.js");
+  const app = await start({
+    tags: (c) => ["items", `item-${c.req.path.split("/").pop()}`],
+    downstream: { tagHeader: "Cache-Tag", cdnCacheControl: true },
+    cacheKey: dropQuery(["utm_*"]),
+  });
+  for (const path of ["/items/7", "/items/7?utm_source=x"]) {
+    const r = await app.get(path);
+    assert.equal(r.headers.get("cache-tag"), "items,item-7");
+    assert.equal(r.headers.get("cdn-cache-control"), "max-age=60");
+  }
+  assert.equal(app.calls.items, 1, "the marketing parameter did not split the cache");
+  assert.throws(() => edgeCache({ cache: app.cache, downstream: { tagHeader: "X" } }), (e) => e instanceof RangeError && /downstream\.tagHeader/.test(e.message));
+  await app.close();
+});
+
 test("a custom key shares one entry between URLs", async () => {
   const app = await start({ key: (c) => "fresh-any-query" });
   const a = await app.get("/fresh?utm=1");

@@ -909,6 +909,207 @@ test("over a tier that is down, cachedFetch answers from the origin and L1; noth
   free();
 });
 
+/** Expects `fn` to throw `type` with `name` in its message. */
+function throwsNaming(fn, type, name) {
+  try {
+    fn();
+  } catch (err) {
+    ok(err instanceof type && String(err).includes(name), `${type.name} naming ${name}: ${err}`);
+    return;
+  }
+  ok(false, `expected a ${type.name} naming ${name}`);
+}
+
+test("Vary: Accept-Language variants are shared across case, whitespace, q-value spelling and weight order", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/vary-lang?cc=max-age%3D60&vary=accept-language";
+  const get = (lang) => cfetch(lib.origin + p, { headers: { "accept-language": lang } });
+  const first = await get("en-US, fr;q=0.5");
+  equal(first.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
+  const v1 = await first.text();
+  for (const same of ["en-us,fr;q=0.5", "EN-US , FR;Q=0.50", "fr;q=0.500, en-US", "en-US;q=1.0,, fr ; q=0.5", "en-US;q=1, fr;q=0.5"]) {
+    const r = await get(same);
+    equal(r.headers.get("cache-status"), "edgecache; hit", `"${same}" is the stored variant`);
+    equal(await r.text(), v1);
+  }
+  equal(await count(lib.origin, p), 1);
+  // Equal weights keep their order (origins break ties by it); other weights are other variants.
+  for (const other of ["fr, en-US", "en-US, fr;q=0.4", "en-US"]) {
+    const r = await get(other);
+    ok(r.headers.get("cache-status").includes("fwd=uri-miss"), `"${other}" is another variant`);
+    await r.text();
+  }
+  equal(await count(lib.origin, p), 4);
+});
+
+test("Vary: other selecting headers match without list whitespace, across header lines, with case kept", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/vary-ws?cc=max-age%3D60&vary=x-variant%2C%20accept-encoding";
+  const get = (headers) => cfetch(lib.origin + p, { headers });
+  const first = await get({ "x-variant": "a, b", "accept-encoding": "gzip, br;q=0.8" });
+  const v1 = await first.text();
+  const lines = new Headers([["x-variant", "a"], ["x-variant", "b"], ["accept-encoding", "GZIP,br;q=0.80"]]);
+  for (const headers of [{ "x-variant": "  a,b ", "accept-encoding": "br;q=0.8 , gzip" }, lines]) {
+    const r = await get(headers);
+    equal(r.headers.get("cache-status"), "edgecache; hit");
+    equal(await r.text(), v1);
+  }
+  const upper = await get({ "x-variant": "A, b", "accept-encoding": "gzip, br;q=0.8" });
+  ok(upper.headers.get("cache-status").includes("fwd=uri-miss"), "an unknown header's value keeps its case");
+  await upper.text();
+  equal(await count(lib.origin, p), 2);
+});
+
+test("immutable: a reload does not revalidate a fresh immutable response; a stale one is revalidated", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = "/immutable?cc=max-age%3D60%2C%20immutable&etag=%22i%22";
+  const v1 = await (await cfetch(lib.origin + p)).text();
+  t.advance(10_000);
+  for (const headers of [{ "cache-control": "no-cache" }, { "cache-control": "max-age=0" }, { pragma: "no-cache" }]) {
+    const r = await cfetch(lib.origin + p, { headers });
+    equal(r.headers.get("cache-status"), "edgecache; hit", JSON.stringify(headers));
+    equal(await r.text(), v1);
+  }
+  equal(await count(lib.origin, p), 1);
+  const mutable = "/mutable?cc=max-age%3D60&etag=%22m%22";
+  await (await cfetch(lib.origin + mutable)).text();
+  t.advance(10_000);
+  const reload = await cfetch(lib.origin + mutable, { headers: { "cache-control": "no-cache" } });
+  equal(reload.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored", "a reload revalidates what is not immutable");
+  await reload.text();
+  t.advance(51_000);
+  const stale = await cfetch(lib.origin + p);
+  equal(stale.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored", "stale immutable is revalidated");
+  equal(await stale.text(), v1);
+  equal(await count(lib.origin, p), 2);
+});
+
+test("a POST answer with explicit freshness and its own URL as Content-Location answers later GETs", async (lib) => {
+  const { cfetch } = setup(lib, { ttl: 60_000 });
+  const p = "/post-cl?cc=max-age%3D60&selfloc=1";
+  const old = await (await cfetch(lib.origin + p)).text();
+  const post = await cfetch(lib.origin + p, { method: "POST", body: "x" });
+  equal(post.headers.get("cache-status"), "edgecache; fwd=method; stored");
+  const posted = await post.text();
+  ok(posted.startsWith("v2 POST"), posted);
+  for (const method of ["GET", "HEAD"]) {
+    const r = await cfetch(lib.origin + p, { method });
+    equal(r.headers.get("cache-status"), "edgecache; hit", `${method} after the POST`);
+    equal(await r.text(), method === "GET" ? posted : "", "the POST's answer, not the GET stored before it");
+  }
+  ok(old.startsWith("v1 GET"));
+  equal(await count(lib.origin, p), 2);
+  // Not reusable: freshness only from the ttl default, another Content-Location, Set-Cookie, an error.
+  for (const q of ["/post-cl2?selfloc=1", "/post-cl3?cc=max-age%3D60&clocation=%2Felsewhere", "/post-cl4?cc=max-age%3D60&selfloc=1&cookie=1",
+    "/post-cl5?cc=max-age%3D60&selfloc=1&status=409"]) {
+    const r = await cfetch(lib.origin + q, { method: "POST", body: "x" });
+    equal(r.headers.get("cache-status"), "edgecache; fwd=method", q);
+    await r.text();
+    const g = await cfetch(lib.origin + q);
+    ok((await g.text()).startsWith("v2 GET"), `${q}: the GET reached the origin`);
+  }
+  const authorized = "/post-cl6?cc=max-age%3D60&selfloc=1";
+  const ra = await cfetch(lib.origin + authorized, { method: "POST", body: "x", headers: { authorization: "Bearer alice" } });
+  equal(ra.headers.get("cache-status"), "edgecache; fwd=method", "an Authorization POST's answer stays unshared");
+  await ra.text();
+  ok(!(await (await cfetch(lib.origin + authorized)).text()).includes("alice"));
+});
+
+test("cacheKey: sortQuery and dropQuery keep marketing parameters and their order from splitting the cache", async (lib) => {
+  const dropMarketing = lib.dropQuery(lib.MARKETING_QUERY_PARAMS);
+  const { cache, cfetch } = setup(lib, { cacheKey: (request) => lib.sortQuery(dropMarketing(request)) });
+  const a = "/ckey?b=2&cc=max-age%3D60&a=1&utm_source=news&utm_medium=mail";
+  const first = await cfetch(lib.origin + a);
+  equal(first.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
+  const v1 = await first.text();
+  for (const same of ["/ckey?a=1&b=2&cc=max-age%3D60", "/ckey?cc=max-age%3D60&fbclid=x&a=1&gclid=y&b=2#top"]) {
+    const r = await cfetch(lib.origin + same);
+    equal(r.headers.get("cache-status"), "edgecache; hit", same);
+    equal(await r.text(), v1);
+  }
+  const other = await cfetch(lib.origin + "/ckey?a=1&b=3&cc=max-age%3D60");
+  ok(other.headers.get("cache-status").includes("fwd=uri-miss"), "another value is another entry");
+  await other.text();
+  equal(await count(lib.origin, a), 1, "the origin got the client's own URL");
+  // An unsafe request invalidates the key its URL maps to.
+  await (await cfetch(lib.origin + "/ckey?utm_campaign=z&a=1&cc=max-age%3D60&b=2", { method: "POST", body: "x" })).text();
+  ok((await cfetch(lib.origin + "/ckey?a=1&b=2&cc=max-age%3D60")).headers.get("cache-status").includes("fwd=uri-miss"));
+  // A key the function makes up, and keys that are not keys.
+  const byPath = lib.cachedFetch(cache, { cacheKey: (request) => `path:${new URL(request.url).pathname}` });
+  await (await byPath(lib.origin + "/ckey-path?cc=max-age%3D60&v=1")).text();
+  equal((await byPath(lib.origin + "/ckey-path?cc=max-age%3D60&v=2")).headers.get("cache-status"), "edgecache; hit");
+  for (const wrong of [() => 42, () => null, () => ({ url: "x" })]) {
+    await rejects(lib.cachedFetch(cache, { cacheKey: wrong })(lib.origin + "/ckey-path?cc=max-age%3D60&v=1"), TypeError, /cacheKey/);
+  }
+  equal((await byPath(lib.origin + "/ckey-path?cc=max-age%3D60&v=3")).headers.get("cache-status"), "edgecache; hit", "a bad key lost nothing");
+  const throwing = lib.cachedFetch(cache, { cacheKey: () => null });
+  await rejects(throwing(lib.origin + "/ckey-post", { method: "POST", body: "x" }), TypeError, /cacheKey/);
+  equal(await count(lib.origin, "/ckey-post"), 0, "a bad key rejects an unsafe request before it reaches the origin");
+  throwsNaming(() => lib.cachedFetch(cache, { cacheKey: "url" }), TypeError, "cacheKey");
+});
+
+test("sortQuery and dropQuery work on raw query pieces and validate their input", async (lib) => {
+  equal(lib.sortQuery("http://x.test/p?b=1&a=2&a=1&&c#f").href, "http://x.test/p?a=2&a=1&b=1&c", "stable: repeated names keep their order");
+  equal(lib.sortQuery(new URL("http://x.test/p?flag&flag=")).href, "http://x.test/p?flag&flag=", "?flag and ?flag= stay apart");
+  const drop = lib.dropQuery(["utm_*", "fbclid"]);
+  equal(drop(new Request("http://x.test/p?utm_source=a&q=%7E&fbclid=1&utm_=2")).href, "http://x.test/p?q=%7E");
+  equal(drop("http://x.test/p?fbclid=1").href, "http://x.test/p");
+  equal(drop("http://x.test/p?fbclidx=1&xutm_a=1").href, "http://x.test/p?fbclidx=1&xutm_a=1", "patterns match whole names");
+  throwsNaming(() => lib.dropQuery("utm_*"), TypeError, "dropQuery");
+  throwsNaming(() => lib.dropQuery([""]), TypeError, "dropQuery");
+  throwsNaming(() => drop(42), TypeError, "dropQuery");
+  throwsNaming(() => lib.sortQuery({}), TypeError, "sortQuery");
+  ok(lib.MARKETING_QUERY_PARAMS.includes("gclid") && Object.isFrozen(lib.MARKETING_QUERY_PARAMS));
+});
+
+test("downstream: Cache-Tag or Surrogate-Key from the entry's tags, CDN-Cache-Control from its freshness", async (lib) => {
+  const { t, cache, cfetch } = setup(lib, { tags: ["products", "p-1"], downstream: { tagHeader: "Cache-Tag", cdnCacheControl: true } });
+  const p = "/down?cc=max-age%3D60%2C%20stale-while-revalidate%3D30";
+  const miss = await cfetch(lib.origin + p);
+  equal(miss.headers.get("cache-tag"), "products,p-1");
+  equal(miss.headers.get("cdn-cache-control"), "max-age=60, stale-while-revalidate=30");
+  await miss.text();
+  t.advance(10_000);
+  const hit = await cfetch(lib.origin + p);
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  equal(hit.headers.get("age"), "10", "a CDN subtracts Age from max-age");
+  equal(hit.headers.get("cdn-cache-control"), "max-age=60, stale-while-revalidate=30");
+  equal(hit.headers.get("cache-tag"), "products,p-1");
+  await hit.text();
+  // Another cachedFetch answers from the same entry with the tags it was stored with.
+  const fastly = lib.cachedFetch(cache, { downstream: { tagHeader: "Surrogate-Key" } });
+  const viaFastly = await fastly(lib.origin + p);
+  equal(viaFastly.headers.get("surrogate-key"), "products p-1");
+  equal(viaFastly.headers.get("cdn-cache-control"), null);
+  await viaFastly.text();
+  const mr = "/down-mr?cc=s-maxage%3D20&etag=%22d%22";
+  const r = await cfetch(lib.origin + mr);
+  equal(r.headers.get("cdn-cache-control"), "max-age=20, must-revalidate");
+  await r.text();
+  // Nothing for what is not stored and shared.
+  for (const q of ["/down-priv?cc=private%2C%20max-age%3D60", "/down-cookie?cc=max-age%3D60&cookie=1", "/down-ns?cc=no-store"]) {
+    const x = await cfetch(lib.origin + q);
+    equal(x.headers.get("cache-tag"), null, q);
+    equal(x.headers.get("cdn-cache-control"), null, q);
+    await x.text();
+  }
+  const post = await cfetch(lib.origin + p, { method: "POST", body: "x" });
+  equal(post.headers.get("cache-tag"), null);
+  await post.text();
+});
+
+test("downstream: bad values throw a TypeError or RangeError naming the option", async (lib) => {
+  const { cache } = setup(lib);
+  throwsNaming(() => lib.cachedFetch(cache, { downstream: "Cache-Tag" }), TypeError, "downstream");
+  throwsNaming(() => lib.cachedFetch(cache, { downstream: { tagHeader: "X-Tags" } }), RangeError, "downstream.tagHeader");
+  throwsNaming(() => lib.cachedFetch(cache, { downstream: { tagHeader: 1 } }), TypeError, "downstream.tagHeader");
+  throwsNaming(() => lib.cachedFetch(cache, { downstream: { cdnCacheControl: "yes" } }), TypeError, "downstream.cdnCacheControl");
+  throwsNaming(() => lib.cachedFetch(cache, { downstream: { cacheTag: "Cache-Tag" } }), TypeError, "downstream.cacheTag");
+  throwsNaming(() => lib.cachedFetch(cache, { tags: ["a b"], downstream: { tagHeader: "Surrogate-Key" } }), RangeError, "tags");
+  throwsNaming(() => lib.cachedFetch(cache, { tags: ["a,b"], downstream: { tagHeader: "cache-tag" } }), RangeError, "tags");
+  lib.cachedFetch(cache, { tags: ["a b"], downstream: { tagHeader: "cache-tag" } });
+});
+
 export function fetchSuite() {
   return tests;
 }

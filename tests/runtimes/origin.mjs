@@ -10,6 +10,7 @@
 //   ?vary=…      Vary                   ?cookie=1  Set-Cookie
 //   ?status=n    status                 ?size=n    body of n bytes ("x"), streamed
 //   ?delay=ms    answer after a delay   ?location=… Location  ?clocation=… Content-Location
+//   ?selfloc=1   Content-Location: the request target (its own path and query)
 //   ?counted=1   X-Origin-Count: n (also on a 304)
 //   ?cookie304=1 on a 304 only: Set-Cookie: session=<n>
 //   ?user304=1   on a 304 only: X-User: the request's Cookie, or "anon"
@@ -102,6 +103,7 @@ export async function startOrigin() {
       if (q.has("cookie")) out["set-cookie"] = `session=${n}; Path=/`;
       if (q.has("location")) out.location = q.get("location");
       if (q.has("clocation")) out["content-location"] = q.get("clocation");
+      if (q.has("selfloc")) out["content-location"] = req.url;
       if (q.has("counted")) out["x-origin-count"] = String(n);
       if (q.has("latin")) out["x-latin"] = "caf\u00e9"; // written as latin-1: the body below is a Buffer
       if (q.has("hop")) Object.assign(out, { connection: "x-hop", "x-hop": "1" });

@@ -1,6 +1,6 @@
 // Typed usage checked by `tsc --noEmit` in the test run: the declarations
 // must accept real code and reject misuse (the @ts-expect-error lines).
-import { Cache, cachedFetch, key, memoize, POLICIES, type Stats, type Policy, type Tier, type TierOp } from "edgecache";
+import { Cache, cachedFetch, dropQuery, key, MARKETING_QUERY_PARAMS, memoize, POLICIES, sortQuery, type Stats, type Policy, type Tier, type TierOp } from "edgecache";
 import { redisTier } from "edgecache/redis";
 import { memoryTier } from "edgecache/memory";
 import { kvTier, cacheApiTier, EdgecacheCoordinator } from "edgecache/cloudflare";
@@ -48,6 +48,13 @@ const cfetch = cachedFetch(new Cache(), { ttl: 5_000, staleWhileRevalidate: 1_00
 const response: Promise<Response> = cfetch("https://example.com/api", { headers: { accept: "application/json" } });
 // @ts-expect-error: ttl is a number of ms
 cachedFetch(new Cache(), { ttl: "5s" });
+const dropMarketing = dropQuery(MARKETING_QUERY_PARAMS);
+cachedFetch(new Cache(), { cacheKey: (r) => sortQuery(dropMarketing(r)), downstream: { tagHeader: "Surrogate-Key", cdnCacheControl: true } });
+cachedFetch(new Cache(), { cacheKey: (r) => r.url });
+// @ts-expect-error a cacheKey returns a string, URL or Request
+cachedFetch(new Cache(), { cacheKey: () => 3 });
+// @ts-expect-error tagHeader is Cache-Tag or Surrogate-Key
+cachedFetch(new Cache(), { downstream: { tagHeader: "X-Tags" } });
 
 void [ok, got, n, ratio, p, main, response];
 
