@@ -4,7 +4,8 @@
 // The rules live in fetch-freshness.js, the stored form in fetch-storage.js,
 // request collapsing in fetch-collapse.js, bodies in memory in
 // fetch-body.js, clients' conditional requests in fetch-conditional.js,
-// header parsing in fetch-fields.js; this file answers a request.
+// Range requests in fetch-range.js, header parsing in fetch-fields.js;
+// this file answers a request.
 
 import { Cache, internals, ms } from "./cache.js";
 import { describe } from "./keys.js";
@@ -13,6 +14,7 @@ import { entryMeta, keyOf, lookup, lookupShared, readLimited, store, storedHeade
 import { join, sharesOutcome } from "./fetch-collapse.js";
 import { bytesStream, hold, missBudget } from "./fetch-body.js";
 import { answerConditional, conditionsOf, unconditional } from "./fetch-conditional.js";
+import { answerRange, rangeOf, storedAnswer, withoutRange } from "./fetch-range.js";
 
 export { parseCacheControl } from "./fetch-freshness.js";
 
@@ -102,7 +104,8 @@ function fromStored(request, entry, status, now, onDone) {
   appendStatus(headers, status);
   const bodyless = request.method === "HEAD" || entry.meta.status === 204 || entry.meta.status === 304;
   if (bodyless) onDone?.();
-  return new Response(bodyless ? null : bytesStream(entry.body, onDone), { status: entry.meta.status, statusText: entry.meta.statusText, headers });
+  const response = new Response(bodyless ? null : bytesStream(entry.body, onDone), { status: entry.meta.status, statusText: entry.meta.statusText, headers });
+  return bodyless ? response : storedAnswer(response, entry.body, onDone);
 }
 
 function passThrough(response, status) {
@@ -264,12 +267,22 @@ export function cachedFetch(cache, options = {}) {
     if (method !== "GET" && method !== "HEAD") return forwardUnsafe(ctx, request);
     const reqCC = requestCacheControl(request);
     if (reqCC.has("no-store")) return passThrough(await ctx.upstream(request), `${NAME}; fwd=request`);
-    const conditions = conditionsOf(request);
-    if (!conditions) return cachedAnswer(ctx, request, reqCC);
-    // The cache fetches full responses; the client's validators are evaluated
-    // against the answer (RFC 9111 §4.3.2).
-    return answerConditional(await cachedAnswer(ctx, unconditional(request), reqCC, request), conditions);
+    const range = rangeOf(request);
+    if (!range) return wholeAnswer(ctx, request, reqCC);
+    // The cache fetches and stores whole representations; the range is cut
+    // from the answer, or asked of the origin when that was not stored.
+    const refetch = () => ctx.upstream(request);
+    return answerRange(await wholeAnswer(ctx, withoutRange(request), reqCC), range, refetch);
   };
+}
+
+/** A GET or HEAD without Range answered in full, or 304 to the client's validators. */
+async function wholeAnswer(ctx, request, reqCC) {
+  const conditions = conditionsOf(request);
+  if (!conditions) return cachedAnswer(ctx, request, reqCC);
+  // The cache fetches full responses; the client's validators are evaluated
+  // against the answer (RFC 9111 §4.3.2).
+  return answerConditional(await cachedAnswer(ctx, unconditional(request), reqCC, request), conditions);
 }
 
 /** A GET or HEAD answered from the cache or through it; `original` (the

@@ -909,6 +909,150 @@ test("over a tier that is down, cachedFetch answers from the origin and L1; noth
   free();
 });
 
+// ----- ranges and content codings -----
+
+/** Bytes a to b (exclusive) of the origin's ?digits= body. */
+const digits = (a, b) => "0123456789".repeat(Math.ceil(b / 10)).slice(a, b);
+async function originLog(origin, match) {
+  return (await fetch(`${origin}/__log?match=${encodeURIComponent(match)}`)).json();
+}
+
+test("a Range request is answered 206 from the stored whole response: bytes=a-b, a-, -n; past the end, 416", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/rng?cc=max-age%3D60&digits=1000";
+  const miss = await cfetch(lib.origin + p, { headers: { range: "bytes=0-99" } });
+  equal(miss.status, 206);
+  equal(miss.headers.get("content-range"), "bytes 0-99/1000");
+  equal(miss.headers.get("content-length"), "100");
+  equal(miss.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
+  equal(await miss.text(), digits(0, 100));
+  for (const [range, start, end] of [["bytes=100-", 100, 999], ["bytes=-50", 950, 999], ["bytes=990-2000", 990, 999], ["BYTES=5-5", 5, 5], ["bytes=-5000", 0, 999]]) {
+    const r = await cfetch(lib.origin + p, { headers: { range } });
+    equal(r.status, 206, range);
+    equal(r.headers.get("content-range"), `bytes ${start}-${end}/1000`, range);
+    equal(r.headers.get("content-length"), String(end - start + 1), range);
+    equal(r.headers.get("cache-status"), "edgecache; hit", range);
+    equal(await r.text(), digits(start, end + 1), range);
+  }
+  for (const range of ["bytes=1000-", "bytes=5000-6000", "bytes=-0"]) {
+    const past = await cfetch(lib.origin + p, { headers: { range } });
+    equal(past.status, 416, range);
+    equal(past.headers.get("content-range"), "bytes */1000", range);
+    equal(await past.text(), "", range);
+  }
+  const whole = await cfetch(lib.origin + p);
+  equal(whole.status, 200);
+  equal((await whole.text()).length, 1000);
+  equal(await count(lib.origin, p), 1, "one origin request");
+  const log = await originLog(lib.origin, "/rng?");
+  ok(log.every((r) => !("range" in r.headers)), "the cache asked for the whole representation");
+});
+
+test("several ranges, another unit, a Range that does not parse, or a content-coded response get the whole 200", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/rngall?cc=max-age%3D60&digits=100";
+  await (await cfetch(lib.origin + p)).text();
+  for (const range of ["bytes=0-1,5-6", "items=0-5", "bytes=5-1", "bytes=abc", "bytes 0-5", "bytes="]) {
+    const r = await cfetch(lib.origin + p, { headers: { range } });
+    equal(r.status, 200, range);
+    equal(r.headers.get("content-range"), null, range);
+    equal(await r.text(), digits(0, 100), range);
+  }
+  const z = "/rngz?cc=max-age%3D60&coding=gzip";
+  const plain = await (await cfetch(lib.origin + z)).text();
+  const coded = await cfetch(lib.origin + z, { headers: { range: "bytes=0-4" } });
+  equal(coded.status, 200, "a range of a content-coded body counts coded bytes: not cut");
+  equal(coded.headers.get("content-encoding"), "gzip");
+  equal(await coded.text(), plain);
+  const q = "/rng404?cc=max-age%3D60&status=404&digits=100";
+  await (await cfetch(lib.origin + q)).text();
+  const notFound = await cfetch(lib.origin + q, { headers: { range: "bytes=0-4" } });
+  equal(notFound.status, 404, "Range applies to a 200 only");
+  equal((await notFound.text()).length, 100);
+  const head = await cfetch(lib.origin + p, { method: "HEAD", headers: { range: "bytes=0-4" } });
+  equal(head.status, 200, "Range applies to GET only");
+  await head.text();
+  equal(await count(lib.origin, p), 1);
+});
+
+test("If-Range: the response's strong ETag or strong Last-Modified lets the range apply; anything else gets the whole 200", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const lm = t.t - 10_000;
+  const p = `/ifr?cc=max-age%3D60&digits=100&etag=%22r1%22&lm=${lm}&date=${t.t}`;
+  await (await cfetch(lib.origin + p)).text();
+  const cases = [['"r1"', 206], ['"r2"', 200], ['W/"r1"', 200], [new Date(lm).toUTCString(), 206], [new Date(lm - 1000).toUTCString(), 200], ["garbage", 200]];
+  for (const [ifRange, status] of cases) {
+    const r = await cfetch(lib.origin + p, { headers: { range: "bytes=10-19", "if-range": ifRange } });
+    equal(r.status, status, ifRange);
+    equal(await r.text(), status === 206 ? digits(10, 20) : digits(0, 100), ifRange);
+  }
+  // A Last-Modified less than a second before Date is a weak validator (RFC 9110 §8.8.2.2).
+  const q = `/ifr-weak?cc=max-age%3D60&digits=100&lm=${t.t}&date=${t.t}`;
+  await (await cfetch(lib.origin + q)).text();
+  const weak = await cfetch(lib.origin + q, { headers: { range: "bytes=10-19", "if-range": new Date(t.t).toUTCString() } });
+  equal(weak.status, 200);
+  await weak.text();
+  equal(await count(lib.origin, p), 1);
+});
+
+test("a ranged request on a stale response revalidates without Range; the 304 updates the stored response, the range is cut from it", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = "/rng304?cc=max-age%3D1&etag=%22v%22&digits=100&counted=1";
+  await (await cfetch(lib.origin + p)).text();
+  t.advance(2000);
+  const r = await cfetch(lib.origin + p, { headers: { range: "bytes=10-19" } });
+  equal(r.status, 206);
+  equal(r.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored");
+  equal(r.headers.get("x-origin-count"), "2", "the 304's header");
+  equal(r.headers.get("content-range"), "bytes 10-19/100");
+  equal(await r.text(), digits(10, 20));
+  const hit = await cfetch(lib.origin + p);
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  equal(hit.headers.get("x-origin-count"), "2", "the stored response was updated");
+  equal(await hit.text(), digits(0, 100));
+  const log = await originLog(lib.origin, "/rng304?");
+  equal(log.length, 2);
+  ok(log.every((e) => !("range" in e.headers)), "the revalidation asked for the whole representation");
+});
+
+test("a Range request whose answer may not be stored (private, too large) is asked of the origin with its Range", async (lib) => {
+  const { cfetch } = setup(lib, { maxBodySize: 50 });
+  const p = "/rngpriv?cc=private&digits=100&ranges=1";
+  const r = await cfetch(lib.origin + p, { headers: { range: "bytes=10-19" } });
+  equal(r.status, 206);
+  equal(r.headers.get("content-range"), "bytes 10-19/100");
+  equal(await r.text(), digits(10, 20));
+  const q = "/rngbig?cc=max-age%3D60&digits=100&ranges=1";
+  const big = await cfetch(lib.origin + q, { headers: { range: "bytes=-5" } });
+  equal(big.status, 206);
+  equal(big.headers.get("content-range"), "bytes 95-99/100");
+  ok(big.headers.get("cache-status").includes("detail=too-large"));
+  equal(await big.text(), digits(95, 100));
+  const log = await originLog(lib.origin, "/rngbig?");
+  equal(log.at(-1).headers.range, "62797465733d2d35", "the client's Range, as sent");
+});
+
+test("Content-Encoding is stored and replayed: a hit has the miss's Content-Encoding, Content-Length and body", async (lib) => {
+  const { cfetch } = setup(lib);
+  for (const coding of ["gzip", "br"]) {
+    const p = `/ce-${coding}?cc=max-age%3D60&coding=${coding}`;
+    const miss = await cfetch(lib.origin + p);
+    equal(miss.headers.get("content-encoding"), coding);
+    const missBytes = new Uint8Array(await miss.arrayBuffer());
+    const hit = await cfetch(lib.origin + p);
+    equal(hit.headers.get("cache-status"), "edgecache; hit", coding);
+    equal(hit.headers.get("content-encoding"), coding, "the stored header");
+    equal(hit.headers.get("content-length"), miss.headers.get("content-length"), coding);
+    const hitBytes = new Uint8Array(await hit.arrayBuffer());
+    equal(hitBytes.join(), missBytes.join(), `${coding}: the same bytes as the miss`);
+    // fetch() hands back decoded content (the Fetch standard); the cache keeps that, with the header as received.
+    ok(new TextDecoder().decode(hitBytes).startsWith(`v1 GET /ce-${coding}`), `${coding}: decoded content`);
+    const head = await cfetch(lib.origin + p, { method: "HEAD" });
+    equal(head.headers.get("content-encoding"), coding, "HEAD from the stored GET");
+  }
+  equal(await count(lib.origin, "/ce-gzip?cc=max-age%3D60&coding=gzip"), 1);
+});
+
 export function fetchSuite() {
   return tests;
 }
