@@ -4,7 +4,8 @@
 // The rules live in fetch-freshness.js, the stored form in fetch-storage.js,
 // request collapsing in fetch-collapse.js, bodies in memory in
 // fetch-body.js, clients' conditional requests in fetch-conditional.js,
-// Range requests in fetch-range.js, header parsing in fetch-fields.js;
+// Range requests in fetch-range.js, content codings in fetch-coding.js,
+// header parsing in fetch-fields.js;
 // this file answers a request.
 
 import { Cache, internals, ms } from "./cache.js";
@@ -15,6 +16,7 @@ import { join, sharesOutcome } from "./fetch-collapse.js";
 import { bytesStream, hold, missBudget } from "./fetch-body.js";
 import { answerConditional, conditionsOf, unconditional } from "./fetch-conditional.js";
 import { answerRange, rangeOf, storedAnswer, withoutRange } from "./fetch-range.js";
+import { asDecoded, decodedByFetch, weakTag } from "./fetch-coding.js";
 
 export { parseCacheControl } from "./fetch-freshness.js";
 
@@ -94,7 +96,9 @@ function contextOf(cache, options) {
   if (!flights.has(cache)) flights.set(cache, { inflight: new Map(), refreshing: new Map(), shared: new Map(), buffering: { bytes: 0 } });
   const state = flights.get(cache);
   const budget = missBudget(state.buffering, Math.max(config.maxBodySize, Math.floor(io.maxMemory / MISS_BUFFER_SHARE)));
-  return { cache, io, config, upstream, waitUntil, budget, ...state };
+  // The runtime's fetch() decodes content codings (see fetch-coding.js).
+  const runtimeFetch = options.fetch === undefined;
+  return { cache, io, config, upstream, runtimeFetch, waitUntil, budget, ...state };
 }
 
 /** A response from a stored entry; `onDone` runs once its body is read or cancelled. */
@@ -129,11 +133,16 @@ function revalidated(ctx, url, request, conditional, response, reqTime, resTime)
   const meta = conditional.meta;
   const merged = new Headers(meta.headers);
   for (const [k, v] of storedHeaders(response.headers)) if (!KEEP_ON_304.has(k)) merged.set(k, v);
+  if (meta.decoded && merged.has("etag")) merged.set("etag", weakTag(merged.get("etag")));
   const cookies = response.headers.getSetCookie();
   const personal = cookies.length > 0 || isPersonal(request);
   const synthetic = new Response(null, { status: meta.status, statusText: meta.statusText, headers: merged });
   const policy = personal ? null : policyOf(request, synthetic, ctx.config);
-  if (policy) store(ctx, url, request, policy, entryMeta(synthetic, policy, reqTime, resTime), conditional.body);
+  if (policy) {
+    // The validator sent upstream stays the origin's (the stored ETag may be weakened).
+    const updated = { ...entryMeta(synthetic, policy, reqTime, resTime), etag: response.headers.get("etag") ?? meta.etag, decoded: meta.decoded };
+    store(ctx, url, request, policy, updated, conditional.body);
+  }
   const headers = [...merged, ...cookies.map((c) => ["set-cookie", c])];
   const entry = { meta: { ...meta, headers, reqTime, resTime, date: policy?.date ?? meta.date, age: 0, lifetime: policy?.lifetime ?? 0 }, body: conditional.body };
   return { kind: "entry", entry, vary: varyNames(merged), request, personal, status: `${NAME}; fwd=stale; fwd-status=304${policy ? "; stored" : ""}` };
@@ -156,6 +165,9 @@ async function fetchAndStore(ctx, url, request, conditional, signal) {
     return { kind: "response", response: new Response(read.stream, response), status: `${NAME}; ${fwd}; detail=${read.detail}` };
   }
   const meta = entryMeta(response, policy, reqTime, resTime);
+  if (decodedByFetch(response.headers, read.bytes.length, ctx.runtimeFetch)) {
+    Object.assign(meta, { headers: asDecoded(meta.headers, read.bytes.length), decoded: true });
+  }
   const stored = store(ctx, url, request, policy, meta, read.bytes);
   // The buffer counts against the miss budget until the answer made from it is read.
   const release = hold(ctx.budget, read.bytes.length, read.bytes);
