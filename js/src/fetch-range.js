@@ -16,6 +16,13 @@
 //   of the origin again with the client's Range and If-Range, and that
 //   answer passes through: a client seeking into a large or uncacheable
 //   file never costs the download of what precedes its range.
+// A 206 the origin sends anyway (one range, `Content-Range: bytes a-b/n`,
+// not content-coded, with all its bytes) is stored like a 200 (RFC 9111
+// §3.3) and answers the ranges inside it; any other request completes it
+// first (§3.4): the missing bytes before or after it are asked with one
+// Range and `If-Range: <its strong ETag>`, the two parts make the whole 200
+// that is stored and answered from; without a strong ETag, or with bytes
+// missing on both sides, the whole representation is asked for instead.
 
 import { bytesStream } from "./fetch-body.js";
 import { httpDate } from "./fetch-fields.js";
@@ -87,23 +94,129 @@ export function ifRangeHolds(ifRange, headers) {
   return since !== undefined && since === modified && date !== undefined && date - modified >= STRONG_DATE_MS;
 }
 
+/** A 206's one range: `{ start, end, length }` from `Content-Range: bytes
+ * start-end/length`, or null for anything else (`*` length, multipart…). */
+export function partialOf(headers) {
+  const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(headers.get("content-range")?.trim() ?? "");
+  if (!m || headers.get("content-type")?.toLowerCase().startsWith("multipart/byteranges")) return null;
+  const [start, end, length] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return start <= end && end < length ? { start, end, length } : null;
+}
+
+/** Whether a 206 may be stored: one range, not content-coded (RFC 9111 §3.3). */
+export function storablePartial(headers) {
+  return partialOf(headers) !== null && !contentCoded(headers);
+}
+
+/** The request for what a stored partial response lacks: one Range with
+ * If-Range (its strong ETag), else the whole representation. */
+export function completionRequest(request, part, headers) {
+  const etag = headers.get("etag")?.trim();
+  const out = new Headers(request.headers);
+  out.delete(RANGE);
+  out.delete(IF_RANGE);
+  if (etag?.startsWith('"')) {
+    const missing = part.start === 0 ? `${part.end + 1}-` : part.end === part.length - 1 ? `0-${part.start - 1}` : null;
+    if (missing) {
+      out.set(RANGE, `bytes=${missing}`);
+      out.set(IF_RANGE, etag);
+    }
+  }
+  return new Request(request.url, { method: "GET", headers: out, redirect: request.redirect, signal: request.signal });
+}
+
+/**
+ * The whole 200 made of a stored partial (`bytes`, `headers`, `part`) and
+ * the origin's `response` to its completion request, when that is the
+ * missing range of the same representation (same strong ETag and length);
+ * the new response's headers but Content-Range replace the stored ones
+ * (RFC 9111 §3.4). Otherwise `response` itself.
+ */
+export async function combined(part, bytes, headers, response) {
+  const next = response.status === 206 ? partialOf(response.headers) : null;
+  const etag = headers.get("etag");
+  const contiguous = next && next.length === part.length && (next.start === part.end + 1 || next.end === part.start - 1);
+  if (!contiguous || !etag?.startsWith('"') || response.headers.get("etag") !== etag || contentCoded(response.headers)) return response;
+  const rest = new Uint8Array(await response.arrayBuffer());
+  if (rest.length !== next.end - next.start + 1) throw new TypeError("the origin's 206 body does not match its Content-Range");
+  const whole = new Uint8Array(part.length);
+  whole.set(bytes, part.start);
+  whole.set(rest, next.start);
+  const merged = new Headers(headers);
+  // Age and Cache-Status are this answer's: the new response's count.
+  merged.delete("age");
+  merged.delete("cache-status");
+  for (const [k, v] of response.headers) if (k !== "content-range") merged.set(k, v);
+  merged.delete("content-range");
+  merged.set("content-length", String(part.length));
+  return new Response(whole, { status: 200, statusText: "OK", headers: merged });
+}
+
 /** Whether the body is content-coded: its ranges count bytes a fetch() body no longer has. */
 function contentCoded(headers) {
   const coding = headers.get("content-encoding");
   return coding !== null && coding.trim().toLowerCase() !== "identity" && coding.trim() !== "";
 }
 
+/** A 206 cut from `bytes`, which hold `[offset, offset + bytes.length)` of `length`. */
+function cut(headers, bytes, offset, spec, length, release) {
+  const out = new Headers(headers);
+  out.set("content-range", `bytes ${spec.start}-${spec.end}/${length}`);
+  out.set("content-length", String(spec.end - spec.start + 1));
+  const body = bytesStream(bytes.subarray(spec.start - offset, spec.end - offset + 1), release);
+  return new Response(body, { status: 206, statusText: "Partial Content", headers: out });
+}
+
+function unsatisfiable(headers, length, release) {
+  release?.();
+  const out = new Headers(headers);
+  out.delete("content-type");
+  out.set("content-length", "0");
+  out.set("content-range", `bytes */${length}`);
+  return new Response(null, { status: 416, statusText: "Range Not Satisfiable", headers: out });
+}
+
+/** The range of a stored partial response `response` asks, cut from it when
+ * it holds it all; else the answer `complete` makes once it is whole. */
+async function fromPartial(response, stored, range, how) {
+  const part = partialOf(response.headers);
+  const held = stored.bytes.length === (part ? part.end - part.start + 1 : -1);
+  if (!held || how.head) {
+    // A HEAD, or a stored partial that does not add up: the origin answers.
+    stored.release?.();
+    await response.body?.cancel();
+    return how.refetch();
+  }
+  if (part.start === 0 && part.end === part.length - 1) {
+    // Every byte is here: it is the whole response, labelled 206.
+    const headers = new Headers(response.headers);
+    headers.delete("content-range");
+    const whole = new Response(bytesStream(stored.bytes, stored.release), { status: 200, statusText: "OK", headers });
+    return answerRange(storedAnswer(whole, stored.bytes, stored.release), range, { ...how, complete: null });
+  }
+  const spec = range && ifRangeHolds(range.ifRange, response.headers) ? byteRange(range.range, part.length) : null;
+  if (spec && spec !== "unsatisfiable" && spec.start >= part.start && spec.end <= part.end) {
+    return cut(response.headers, stored.bytes, part.start, spec, part.length, stored.release);
+  }
+  stored.release?.();
+  const whole = await how.complete(part, stored.bytes, response.headers);
+  return answerRange(whole, range, { ...how, complete: null });
+}
+
 /**
- * The answer to a GET with `range`, from the whole answer `response`: a 206
- * or 416 cut from stored bytes, the whole response, or (when `response` was
- * not stored) the origin's own answer to the ranged request, from `refetch`.
+ * The answer to a GET or HEAD from the whole answer `response`: for a
+ * `range`, a 206 or 416 cut from stored bytes, the whole response, or (when
+ * `response` was not stored) the origin's own answer to the ranged request,
+ * from `how.refetch`; a stored partial response answers only a range inside
+ * it, and is completed with `how.complete` for any other request.
  */
-export async function answerRange(response, range, refetch) {
+export async function answerRange(response, range, how) {
   const stored = fromStore.get(response);
-  if (response.status !== 200) return response;
+  if (stored && response.status === 206 && how.complete) return fromPartial(response, stored, range, how);
+  if (!range || response.status !== 200) return response;
   if (!stored) {
     await response.body?.cancel();
-    const again = await refetch();
+    const again = await how.refetch();
     const out = new Response(again.body, again);
     out.headers.set("cache-status", response.headers.get("cache-status"));
     return out;
@@ -111,16 +224,6 @@ export async function answerRange(response, range, refetch) {
   const length = stored.bytes.length;
   const spec = byteRange(range.range, length);
   if (spec === null || contentCoded(response.headers) || !ifRangeHolds(range.ifRange, response.headers)) return response;
-  const headers = new Headers(response.headers);
-  if (spec === "unsatisfiable") {
-    stored.release?.();
-    headers.delete("content-type");
-    headers.set("content-length", "0");
-    headers.set("content-range", `bytes */${length}`);
-    return new Response(null, { status: 416, statusText: "Range Not Satisfiable", headers });
-  }
-  headers.set("content-range", `bytes ${spec.start}-${spec.end}/${length}`);
-  headers.set("content-length", String(spec.end - spec.start + 1));
-  const body = bytesStream(stored.bytes.subarray(spec.start, spec.end + 1), stored.release);
-  return new Response(body, { status: 206, statusText: "Partial Content", headers });
+  if (spec === "unsatisfiable") return unsatisfiable(response.headers, length, stored.release);
+  return cut(response.headers, stored.bytes, 0, spec, length, stored.release);
 }

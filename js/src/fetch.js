@@ -15,7 +15,7 @@ import { entryMeta, keyOf, lookup, lookupShared, readLimited, store, storedHeade
 import { join, sharesOutcome } from "./fetch-collapse.js";
 import { bytesStream, hold, missBudget } from "./fetch-body.js";
 import { answerConditional, conditionsOf, unconditional } from "./fetch-conditional.js";
-import { answerRange, rangeOf, storedAnswer, withoutRange } from "./fetch-range.js";
+import { answerRange, combined, completionRequest, rangeOf, storedAnswer, withoutRange } from "./fetch-range.js";
 import { asDecoded, decodedByFetch, weakTag } from "./fetch-coding.js";
 
 export { parseCacheControl } from "./fetch-freshness.js";
@@ -109,7 +109,7 @@ function fromStored(request, entry, status, now, onDone) {
   const bodyless = request.method === "HEAD" || entry.meta.status === 204 || entry.meta.status === 304;
   if (bodyless) onDone?.();
   const response = new Response(bodyless ? null : bytesStream(entry.body, onDone), { status: entry.meta.status, statusText: entry.meta.statusText, headers });
-  return bodyless ? response : storedAnswer(response, entry.body, onDone);
+  return storedAnswer(response, entry.body, onDone);
 }
 
 function passThrough(response, status) {
@@ -279,13 +279,27 @@ export function cachedFetch(cache, options = {}) {
     if (method !== "GET" && method !== "HEAD") return forwardUnsafe(ctx, request);
     const reqCC = requestCacheControl(request);
     if (reqCC.has("no-store")) return passThrough(await ctx.upstream(request), `${NAME}; fwd=request`);
-    const range = rangeOf(request);
-    if (!range) return wholeAnswer(ctx, request, reqCC);
-    // The cache fetches and stores whole representations; the range is cut
+    // The cache fetches and stores whole representations; a range is cut
     // from the answer, or asked of the origin when that was not stored.
-    const refetch = () => ctx.upstream(request);
-    return answerRange(await wholeAnswer(ctx, withoutRange(request), reqCC), range, refetch);
+    const range = rangeOf(request);
+    const whole = range ? withoutRange(request) : request;
+    const how = {
+      head: method === "HEAD",
+      refetch: async () => passThrough(await ctx.upstream(request), `${NAME}; fwd=uri-miss`),
+      complete: (part, bytes, headers) => completeAnswer(ctx, whole, part, bytes, headers),
+    };
+    return answerRange(await wholeAnswer(ctx, whole, reqCC), range, how);
   };
+}
+
+/** A stored partial response made whole (RFC 9111 §3.4): the origin is
+ * asked for what it lacks, and the whole response is stored and answered. */
+async function completeAnswer(ctx, request, part, bytes, headers) {
+  const ask = completionRequest(request, part, headers);
+  const upstream = async () => combined(part, bytes, headers, await ctx.upstream(ask));
+  const outcome = await fetchAndStore({ ...ctx, upstream }, normalizeUrl(request.url), request, null);
+  const status = outcome.status.replace("fwd=uri-miss", "fwd=partial");
+  return outcome.kind === "entry" ? fromStored(request, outcome.entry, status, ctx.io.now(), outcome.release) : passThrough(outcome.response, status);
 }
 
 /** A GET or HEAD without Range answered in full, or 304 to the client's validators. */

@@ -1026,6 +1026,57 @@ test("a Range request whose answer may not be stored (private, too large) is ask
   equal(log.at(-1).headers.range, "62797465733d2d35", "the client's Range, as sent");
 });
 
+test("a 206 the origin sends is stored and answers the ranges inside it; another range completes it with Range and If-Range", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/part?cc=max-age%3D60&digits=100&partial=0-49&etag=%22p%22";
+  const first = await cfetch(lib.origin + p, { headers: { range: "bytes=10-19" } });
+  equal(first.status, 206);
+  equal(first.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
+  equal(first.headers.get("content-range"), "bytes 10-19/100");
+  equal(await first.text(), digits(10, 20));
+  const inside = await cfetch(lib.origin + p, { headers: { range: "bytes=40-49" } });
+  equal(inside.status, 206);
+  equal(inside.headers.get("cache-status"), "edgecache; hit");
+  equal(inside.headers.get("content-range"), "bytes 40-49/100");
+  equal(await inside.text(), digits(40, 50));
+  equal(await count(lib.origin, p), 1);
+  const beyond = await cfetch(lib.origin + p, { headers: { range: "bytes=60-69" } });
+  equal(beyond.status, 206);
+  equal(beyond.headers.get("cache-status"), "edgecache; fwd=partial; stored");
+  equal(beyond.headers.get("content-range"), "bytes 60-69/100");
+  equal(await beyond.text(), digits(60, 70));
+  const log = await originLog(lib.origin, "/part?");
+  equal(log.length, 2);
+  equal(log[1].headers.range, "62797465733d35302d", "Range: bytes=50- (hex), only the missing bytes");
+  equal(log[1].headers["if-range"], "227022", 'If-Range: "p"');
+  const whole = await cfetch(lib.origin + p);
+  equal(whole.status, 200);
+  equal(whole.headers.get("cache-status"), "edgecache; hit");
+  equal(whole.headers.get("content-range"), null);
+  equal(whole.headers.get("content-length"), "100");
+  equal(await whole.text(), digits(0, 100));
+  equal(await count(lib.origin, p), 2);
+});
+
+test("a stored 206 never answers a request without Range; completing it when the representation changed stores the new whole", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/part2?cc=max-age%3D60&digits=100&partial=50-99&etagv=1";
+  const r = await cfetch(lib.origin + p);
+  equal(r.status, 200, "the stored 206 was completed first");
+  equal(r.headers.get("cache-status"), "edgecache; fwd=partial; stored");
+  equal(r.headers.get("etag"), '"e2"', "If-Range failed: the origin sent the whole new representation");
+  equal(await r.text(), digits(0, 100));
+  const log = await originLog(lib.origin, "/part2?");
+  equal(log[1].headers["if-range"], "22653122", 'If-Range: "e1"');
+  const hit = await cfetch(lib.origin + p, { headers: { range: "bytes=0-9" } });
+  equal(hit.status, 206);
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  equal(await hit.text(), digits(0, 10));
+  const head = await cfetch(lib.origin + "/part3?cc=max-age%3D60&digits=100&partial=0-9&etag=%22h%22", { method: "HEAD" });
+  ok(head.headers.get("cache-status").includes("fwd=uri-miss"), "a HEAD miss is forwarded");
+  equal(await count(lib.origin, p), 2);
+});
+
 test("a body fetch() decoded is stored as what it is: no Content-Encoding, its own length, a weak ETag; hits are the miss", async (lib) => {
   const { cfetch } = setup(lib);
   for (const coding of ["gzip", "br"]) {

@@ -21,7 +21,10 @@
 //   ?resetafter=n  with size: destroy the connection after n body bytes
 //   ?digits=n    body of n bytes "0123456789…" with Content-Length (range tests)
 //   ?ranges=1    with digits: honour a one-range `Range: bytes=a-b|a-|-n`
-//                with a 206 and Content-Range (Accept-Ranges: bytes)
+//                with a 206 and Content-Range (Accept-Ranges: bytes), unless
+//                an If-Range differs from the ETag
+//   ?partial=a-b with digits: as ranges=1, and without a Range a 206 of a-b
+//   ?etagv=1     ETag: "e<n>", n counting requests for that path+query
 //   ?coding=gzip|br  the body content-coded, with Content-Encoding and the
 //                coded Content-Length
 //   ?hints=1     a 103 Early Hints (Link: </hint.css>; rel=preload) first
@@ -100,6 +103,7 @@ export async function startOrigin() {
       if (q.has("cc")) out["cache-control"] = q.get("cc");
       if (q.has("cdn")) out["cdn-cache-control"] = q.get("cdn");
       if (q.has("etag")) out.etag = q.get("etag");
+      if (q.has("etagv")) out.etag = `"e${n}"`;
       if (q.has("lm")) out["last-modified"] = new Date(Number(q.get("lm"))).toUTCString();
       if (q.has("date")) out.date = new Date(Number(q.get("date"))).toUTCString();
       if (q.has("expires")) out.expires = new Date(Number(q.get("expires"))).toUTCString();
@@ -142,12 +146,14 @@ export async function startOrigin() {
       else respond();
     });
 
-    /** Writes `digits` bytes "0123456789…", or the one range of them the request asks for when ?ranges=1. */
+    /** Writes `digits` bytes "0123456789…", or (?ranges, ?partial) the one range of them asked for. */
     function digitsBody(q, status, out) {
       const all = Buffer.from("0123456789".repeat(Math.ceil(Number(q.get("digits")) / 10)).slice(0, Number(q.get("digits"))));
-      const m = /^bytes=(?:(\d+)-(\d*)|-(\d+))$/.exec(req.headers.range ?? "");
+      const ifRange = req.headers["if-range"];
+      const asked = ifRange === undefined || ifRange === out.etag ? req.headers.range : undefined;
+      const m = /^bytes=(?:(\d+)-(\d*)|-(\d+))$/.exec(asked ?? (req.headers.range ? "" : `bytes=${q.get("partial") ?? ""}`));
       let bytes = all;
-      if (q.has("ranges")) {
+      if (q.has("ranges") || q.has("partial")) {
         out["accept-ranges"] = "bytes";
         if (m) {
           const start = m[3] !== undefined ? Math.max(0, all.length - Number(m[3])) : Number(m[1]);
