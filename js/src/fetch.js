@@ -283,12 +283,15 @@ export function cachedFetch(cache, options = {}) {
     // from the answer, or asked of the origin when that was not stored.
     const range = rangeOf(request);
     const whole = range ? withoutRange(request) : request;
+    const response = await wholeAnswer(ctx, whole, reqCC);
+    // Only a Range request or a stored partial response needs fetch-range.js.
+    if (!range && response.status !== 206) return response;
     const how = {
       head: method === "HEAD",
       refetch: async () => passThrough(await ctx.upstream(request), `${NAME}; fwd=uri-miss`),
       complete: (part, bytes, headers) => completeAnswer(ctx, whole, part, bytes, headers),
     };
-    return answerRange(await wholeAnswer(ctx, whole, reqCC), range, how);
+    return answerRange(response, range, how);
   };
 }
 
@@ -303,12 +306,12 @@ async function completeAnswer(ctx, request, part, bytes, headers) {
 }
 
 /** A GET or HEAD without Range answered in full, or 304 to the client's validators. */
-async function wholeAnswer(ctx, request, reqCC) {
+function wholeAnswer(ctx, request, reqCC) {
   const conditions = conditionsOf(request);
   if (!conditions) return cachedAnswer(ctx, request, reqCC);
   // The cache fetches full responses; the client's validators are evaluated
   // against the answer (RFC 9111 §4.3.2).
-  return answerConditional(await cachedAnswer(ctx, unconditional(request), reqCC, request), conditions);
+  return cachedAnswer(ctx, unconditional(request), reqCC, request).then((response) => answerConditional(response, conditions));
 }
 
 /** A GET or HEAD answered from the cache or through it; `original` (the
