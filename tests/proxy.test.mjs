@@ -451,3 +451,21 @@ test("Content-Encoding is stored and replayed with the coded bytes as the origin
     ok(decode(hit.bytes).toString().startsWith(`v1 GET /px-ce-${coding}`), `${coding} decodes`);
   }
 });
+
+test("a stored 206 answers the ranges inside it and is completed with Range and If-Range for the others", async () => {
+  const p = "/px-part?cc=max-age%3D60&digits=100&partial=0-49&etag=%22pp%22";
+  const inside = await fetch(base + p, { headers: { range: "bytes=0-9" } });
+  equal(inside.status, 206);
+  equal(inside.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
+  equal(await inside.text(), "0123456789");
+  const whole = await fetch(base + p);
+  equal(whole.status, 200, "never the stored 206 to a request without Range");
+  equal(whole.headers.get("cache-status"), "edgecache; fwd=partial; stored");
+  equal((await whole.text()).length, 100);
+  const log = await seen("/px-part?");
+  deepEqual(log.map((r) => r.headers.range && Buffer.from(r.headers.range, "hex").toString()), [undefined, "bytes=50-"]);
+  const hit = await fetch(base + p, { headers: { range: "bytes=-10" } });
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  equal(await hit.text(), "0123456789");
+  equal(await count(p), 2);
+});
