@@ -495,3 +495,82 @@ test("through the proxy: Accept-Language variants normalised, immutable kept on 
   equal(get.headers.get("cache-status"), "edgecache; hit");
   equal(await get.text(), posted);
 });
+
+test("interim responses: a 103 Early Hints and a 102 reach the client before the final response, are never stored, and their headers never reach it", async () => {
+  const p = "/px-hints?cc=max-age%3D60&hints=1";
+  const first = await raw(`GET ${p} HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n`);
+  ok(first.startsWith("HTTP/1.1 103 Early Hints\r\n"), first);
+  const [hints, final] = first.split(/\r\n\r\n(?=HTTP\/1\.1 )/);
+  ok(/^link: <\/hint\.css>; rel=preload; as=style\r?$/im.test(hints), hints);
+  ok(/^x-hint: 1\r?$/im.test(hints), hints);
+  ok(final.startsWith("HTTP/1.1 200 "), final);
+  ok(!/^(link|x-hint):/im.test(final.split("\r\n\r\n")[0]), "the hints' headers are not in the final response");
+  ok(/^cache-status: edgecache; fwd=uri-miss; stored\r$/im.test(final), final);
+  const hit = await raw(`GET ${p} HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n`);
+  ok(hit.startsWith("HTTP/1.1 200 "), "a hit sends no stored interim response");
+  ok(/^cache-status: edgecache; hit\r$/im.test(hit), hit);
+  ok(!/^(link|x-hint):/im.test(hit), "nor its headers");
+  const q = "/px-processing?cc=no-store&processing=1";
+  const processing = await raw(`GET ${q} HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n`);
+  ok(processing.startsWith("HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 "), processing);
+});
+
+test("a Range request is answered 206 (or 416) from the stored whole response", async () => {
+  const p = "/px-range?cc=max-age%3D60&digits=100&ranges=1";
+  const miss = await fetch(base + p, { headers: { range: "bytes=10-19" } });
+  equal(miss.status, 206);
+  equal(miss.headers.get("content-range"), "bytes 10-19/100");
+  equal(miss.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
+  equal(await miss.text(), "0123456789");
+  const suffix = await fetch(base + p, { headers: { range: "bytes=-5" } });
+  equal(suffix.status, 206);
+  equal(suffix.headers.get("content-range"), "bytes 95-99/100");
+  equal(suffix.headers.get("cache-status"), "edgecache; hit");
+  equal(await suffix.text(), "56789");
+  const past = await fetch(base + p, { headers: { range: "bytes=100-" } });
+  equal(past.status, 416);
+  equal(past.headers.get("content-range"), "bytes */100");
+  await past.text();
+  equal(await count(p), 1);
+  const [{ headers }] = await seen("/px-range?");
+  equal(headers.range, undefined, "the whole representation was asked for");
+});
+
+test("Content-Encoding is stored and replayed with the coded bytes as the origin sent them", async () => {
+  const { gunzipSync, brotliDecompressSync } = await import("node:zlib");
+  for (const [coding, decode] of [["gzip", gunzipSync], ["br", brotliDecompressSync]]) {
+    const p = `/px-ce-${coding}?cc=max-age%3D60&coding=${coding}`;
+    const get = () => new Promise((resolve, reject) => {
+      const req = httpRequest(base + p, { headers: { "accept-encoding": coding } }, (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c)).on("end", () => resolve({ headers: res.headers, bytes: Buffer.concat(chunks) }));
+      });
+      req.on("error", reject).end();
+    });
+    const miss = await get();
+    const hit = await get();
+    equal(hit.headers["cache-status"], "edgecache; hit", coding);
+    equal(hit.headers["content-encoding"], coding);
+    equal(hit.headers["content-length"], String(hit.bytes.length), "the coded length");
+    deepEqual(hit.bytes, miss.bytes, `${coding}: the origin's coded bytes`);
+    ok(decode(hit.bytes).toString().startsWith(`v1 GET /px-ce-${coding}`), `${coding} decodes`);
+  }
+});
+
+test("a stored 206 answers the ranges inside it and is completed with Range and If-Range for the others", async () => {
+  const p = "/px-part?cc=max-age%3D60&digits=100&partial=0-49&etag=%22pp%22";
+  const inside = await fetch(base + p, { headers: { range: "bytes=0-9" } });
+  equal(inside.status, 206);
+  equal(inside.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
+  equal(await inside.text(), "0123456789");
+  const whole = await fetch(base + p);
+  equal(whole.status, 200, "never the stored 206 to a request without Range");
+  equal(whole.headers.get("cache-status"), "edgecache; fwd=partial; stored");
+  equal((await whole.text()).length, 100);
+  const log = await seen("/px-part?");
+  deepEqual(log.map((r) => r.headers.range && Buffer.from(r.headers.range, "hex").toString()), [undefined, "bytes=50-"]);
+  const hit = await fetch(base + p, { headers: { range: "bytes=-10" } });
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  equal(await hit.text(), "0123456789");
+  equal(await count(p), 2);
+});

@@ -30,6 +30,10 @@
 // of bodies, latin-1 header values kept), with backpressure; a client that
 // goes away cancels the origin request, and an origin that fails mid-body
 // makes the proxy drop the client connection so the truncation shows.
+// Interim responses from the origin (102 Processing, 103 Early Hints) go to
+// the client whose request the origin is answering, before its final
+// response; they never reach cachedFetch, so nothing of them is stored.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { createServer, request as httpRequest, Agent as HttpAgent } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
 import { isIPv6 } from "node:net";
@@ -57,6 +61,9 @@ const FINAL_STATUS_MIN = 200;
 const FINAL_STATUS_MAX = 599;
 /** The most the proxy hands the socket at once (see pump). */
 const WRITE_CHUNK_BYTES = 64 * 1024;
+/** The client response of the request being handled: the origin's interim
+ * responses to the request it leads go there (see interim). */
+const client = new AsyncLocalStorage();
 const USAGE = "usage: edgecache-proxy --origin URL --port N [--host 127.0.0.1] [--max-memory BYTES] [--policy P] [--ttl MS] [--key-header NAME]... [--max-body-size BYTES] [--sort-query] [--drop-query PATTERN]... [--cache-key FILE] [--tag TAG]... [--tag-header Cache-Tag|Surrogate-Key] [--cdn-cache-control]";
 
 function usage(message) {
@@ -186,6 +193,8 @@ function originFetch(request, target) {
       agent: url.protocol === "https:" ? httpsAgent : httpAgent, signal: request.signal,
     });
     req.on("error", reject);
+    const to = client.getStore();
+    if (to) req.on("information", (info) => interim(to, info));
     req.on("response", (res) => {
       // An event handler must not throw: that would end the process.
       try {
@@ -198,6 +207,27 @@ function originFetch(request, target) {
     if (request.body) pipeline(Readable.fromWeb(request.body), req, () => {});
     else req.end();
   });
+}
+
+/** Passes a 102 or 103 on to the client `res` while its final response has
+ * not started: a collapsed waiter, or a client already answered from the
+ * cache (a background revalidation), gets none. Node writes a 103 only with
+ * a valid Link; other 1xx (100 belongs to the proxy's own request) are dropped. */
+function interim(res, info) {
+  if (res.headersSent || res.destroyed) return;
+  if (info.statusCode === 102) return void res.writeProcessing();
+  if (info.statusCode !== 103) return;
+  const hints = {};
+  for (let i = 0; i < info.rawHeaders.length; i += 2) {
+    const name = info.rawHeaders[i].toLowerCase();
+    if (HOP_BY_HOP.has(name)) continue;
+    hints[name] = name in hints ? [].concat(hints[name], info.rawHeaders[i + 1]) : info.rawHeaders[i + 1];
+  }
+  try {
+    res.writeEarlyHints(hints);
+  } catch {
+    // A Link Node refuses to write: the hint is dropped, the final response is not.
+  }
 }
 
 /** The origin's answer as a Response, without hop-by-hop or Connection-named headers. */
@@ -350,7 +380,7 @@ async function handle(req, res) {
     if (hasBody && length !== undefined && req.headers["transfer-encoding"] === undefined) headers.set("content-length", length);
     const init = { method: req.method, headers, redirect: "manual", signal: controller.signal };
     if (hasBody) Object.assign(init, { body: toWebStream(req), duplex: "half" });
-    const response = target === "*" ? await originFetch(new Request(args.origin.origin, init), "*") : await cfetch(target, init);
+    const response = await client.run(res, () => (target === "*" ? originFetch(new Request(args.origin.origin, init), "*") : cfetch(target, init)));
     writeResponse(req, res, response);
   } catch (err) {
     if (res.headersSent || controller.signal.aborted) return res.destroy();

@@ -2,17 +2,18 @@
 // and for how long, and a stored response's current age.
 
 import { httpDate, parseCdnCacheControl } from "./fetch-fields.js";
+import { storablePartial } from "./fetch-range.js";
 
 /** The final statuses RFC 9110 §15 defines, which this cache understands
- * (for must-understand, RFC 9111 §5.2.2.3); 206 and 304 are not among them:
- * a partial response or a 304 is never stored as a response of its own. */
-const UNDERSTOOD = new Set([200, 201, 202, 203, 204, 205, 300, 301, 302, 303, 305, 307, 308, 400, 401, 402, 403, 404, 405,
+ * (for must-understand, RFC 9111 §5.2.2.3); 304 is not among them: a 304
+ * is never stored as a response of its own. */
+const UNDERSTOOD = new Set([200, 201, 202, 203, 204, 205, 206, 300, 301, 302, 303, 305, 307, 308, 400, 401, 402, 403, 404, 405,
   406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421, 422, 426, 500, 501, 502, 503, 504, 505]);
 /** Final statuses run from 200 to 599 (1xx are interim). */
 const FINAL_MIN = 200;
 const FINAL_MAX = 599;
 /** Statuses cacheable by default: heuristic freshness is allowed (RFC 9110 §15.1). */
-const HEURISTIC = new Set([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]);
+const HEURISTIC = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501]);
 /** Heuristic freshness is this fraction of the time since Last-Modified (RFC 9111 §4.2.2). */
 const HEURISTIC_DIVISOR = 10;
 
@@ -76,10 +77,13 @@ export function servesAuthorized(meta) {
 }
 
 /** Whether the status allows storing (RFC 9111 §3): a final one other than
- * 206 and 304; with must-understand, one this cache understands, and then
- * no-store is overridden. */
-function statusRefused(status, cc) {
-  if (status < FINAL_MIN || status > FINAL_MAX || status === 206 || status === 304) return true;
+ * 304, and a 206 only of one byte range (fetch-range.js); with
+ * must-understand, one this cache understands, and then no-store is
+ * overridden. */
+function statusRefused(response, cc) {
+  const status = response.status;
+  if (status < FINAL_MIN || status > FINAL_MAX || status === 304) return true;
+  if (status === 206 && !storablePartial(response.headers)) return true;
   if (cc.has("must-understand")) return !UNDERSTOOD.has(status);
   return cc.has("no-store");
 }
@@ -91,7 +95,7 @@ function heuristicAllowed(response, cc) {
 
 /** Whether the response's directives forbid storing it for this request. */
 function refused(request, response, cc) {
-  if (request.method !== "GET" || statusRefused(response.status, cc)) return true;
+  if (request.method !== "GET" || statusRefused(response, cc)) return true;
   if (cc.has("private") || parseCacheControl(request.headers.get("cache-control")).has("no-store")) return true;
   if (response.headers.has("set-cookie")) return true;
   if (request.headers.has("authorization") && !(cc.has("public") || cc.has("s-maxage") || cc.has("must-revalidate"))) return true;

@@ -23,7 +23,7 @@ const META_LENGTH_BYTES = 4;
 /** The stored metadata's fields, in the order they are written: a positional
  * array is about half the size of the same object as JSON text. */
 const META_FIELDS = ["status", "statusText", "headers", "reqTime", "resTime", "date", "age", "lifetime",
-  "noCache", "mustRevalidate", "swr", "sie", "etag", "lastModified", "immutable", "tags"];
+  "noCache", "mustRevalidate", "swr", "sie", "etag", "lastModified", "immutable", "tags", "decoded"];
 
 function encodeEntry(meta, body) {
   const m = encoder.encode(JSON.stringify(META_FIELDS.map((f) => meta[f] ?? null)));

@@ -6,7 +6,8 @@
 // fetch-body.js, clients' conditional requests in fetch-conditional.js,
 // header parsing in fetch-fields.js, primary keys in fetch-key.js, Vary's
 // secondary keys in fetch-vary.js, reusable POST answers in fetch-post.js,
-// headers for a CDN in front in fetch-downstream.js; this file answers a
+// headers for a CDN in front in fetch-downstream.js, Range requests in
+// fetch-range.js, content codings in fetch-coding.js; this file answers a
 // request.
 
 import { Cache, internals, ms } from "./cache.js";
@@ -19,6 +20,8 @@ import { answerConditional, conditionsOf, unconditional } from "./fetch-conditio
 import { cacheKeyOption, primaryKey, primaryKeyOfUrl } from "./fetch-key.js";
 import { addDownstream, downstreamOption } from "./fetch-downstream.js";
 import { getAnsweredByPost } from "./fetch-post.js";
+import { answerRange, combined, completionRequest, rangeOf, storedAnswer, withoutRange } from "./fetch-range.js";
+import { asDecoded, decodedByFetch, weakTag } from "./fetch-coding.js";
 
 export { parseCacheControl } from "./fetch-freshness.js";
 
@@ -96,7 +99,9 @@ function contextOf(cache, options) {
   if (!flights.has(cache)) flights.set(cache, { inflight: new Map(), refreshing: new Map(), shared: new Map(), buffering: { bytes: 0 } });
   const state = flights.get(cache);
   const budget = missBudget(state.buffering, Math.max(config.maxBodySize, Math.floor(io.maxMemory / MISS_BUFFER_SHARE)));
-  return { cache, io, config, upstream, waitUntil, budget, ...state };
+  // The runtime's fetch() decodes content codings (see fetch-coding.js).
+  const runtimeFetch = options.fetch === undefined;
+  return { cache, io, config, upstream, runtimeFetch, waitUntil, budget, ...state };
 }
 
 /** A response from a stored entry; `onDone` runs once its body is read or cancelled. */
@@ -108,7 +113,7 @@ function fromStored(request, entry, status, now, onDone) {
   if (bodyless) onDone?.();
   const response = new Response(bodyless ? null : bytesStream(entry.body, onDone), { status: entry.meta.status, statusText: entry.meta.statusText, headers });
   if (!entry.personal) fromSharedEntry.set(response, entry.meta);
-  return response;
+  return storedAnswer(response, entry.body, onDone);
 }
 
 function passThrough(response, status) {
@@ -132,11 +137,16 @@ function revalidated(ctx, url, request, conditional, response, reqTime, resTime)
   const meta = conditional.meta;
   const merged = new Headers(meta.headers);
   for (const [k, v] of storedHeaders(response.headers)) if (!KEEP_ON_304.has(k)) merged.set(k, v);
+  if (meta.decoded && merged.has("etag")) merged.set("etag", weakTag(merged.get("etag")));
   const cookies = response.headers.getSetCookie();
   const personal = cookies.length > 0 || isPersonal(request);
   const synthetic = new Response(null, { status: meta.status, statusText: meta.statusText, headers: merged });
   const policy = personal ? null : policyOf(request, synthetic, ctx.config);
-  if (policy) store(ctx, url, request, policy, entryMeta(synthetic, policy, reqTime, resTime), conditional.body);
+  if (policy) {
+    // The validator sent upstream stays the origin's (the stored ETag may be weakened).
+    const updated = { ...entryMeta(synthetic, policy, reqTime, resTime), etag: response.headers.get("etag") ?? meta.etag, decoded: meta.decoded };
+    store(ctx, url, request, policy, updated, conditional.body);
+  }
   const headers = [...merged, ...cookies.map((c) => ["set-cookie", c])];
   const entry = { meta: { ...meta, headers, reqTime, resTime, date: policy?.date ?? meta.date, age: 0, lifetime: policy?.lifetime ?? 0 }, body: conditional.body, personal };
   return { kind: "entry", entry, vary: varyNames(merged), request, personal, status: `${NAME}; fwd=stale; fwd-status=304${policy ? "; stored" : ""}` };
@@ -159,6 +169,9 @@ async function fetchAndStore(ctx, url, request, conditional, signal) {
     return { kind: "response", response: new Response(read.stream, response), status: `${NAME}; ${fwd}; detail=${read.detail}` };
   }
   const meta = entryMeta(response, policy, reqTime, resTime);
+  if (decodedByFetch(response.headers, read.bytes.length, ctx.runtimeFetch)) {
+    Object.assign(meta, { headers: asDecoded(meta.headers, read.bytes.length), decoded: true });
+  }
   const stored = store(ctx, url, request, policy, meta, read.bytes);
   // The buffer counts against the miss budget until the answer made from it is read.
   const release = hold(ctx.budget, read.bytes.length, read.bytes);
@@ -295,12 +308,39 @@ export function cachedFetch(cache, options = {}) {
     if (method !== "GET" && method !== "HEAD") return downstream(ctx, await forwardUnsafe(ctx, request));
     const reqCC = requestCacheControl(request);
     if (reqCC.has("no-store")) return passThrough(await ctx.upstream(request), `${NAME}; fwd=request`);
-    const conditions = conditionsOf(request);
-    if (!conditions) return downstream(ctx, await cachedAnswer(ctx, request, reqCC));
-    // The cache fetches full responses; the client's validators are evaluated
-    // against the answer (RFC 9111 §4.3.2).
-    return answerConditional(downstream(ctx, await cachedAnswer(ctx, unconditional(request), reqCC, request)), conditions);
+    // The cache fetches and stores whole representations; a range is cut
+    // from the answer, or asked of the origin when that was not stored.
+    const range = rangeOf(request);
+    const whole = range ? withoutRange(request) : request;
+    const response = await wholeAnswer(ctx, whole, reqCC);
+    // Only a Range request or a stored partial response needs fetch-range.js.
+    if (!range && response.status !== 206) return response;
+    const how = {
+      head: method === "HEAD",
+      refetch: async () => passThrough(await ctx.upstream(request), `${NAME}; fwd=uri-miss`),
+      complete: (part, bytes, headers) => completeAnswer(ctx, whole, part, bytes, headers),
+    };
+    return answerRange(response, range, how);
   };
+}
+
+/** A stored partial response made whole (RFC 9111 §3.4): the origin is
+ * asked for what it lacks, and the whole response is stored and answered. */
+async function completeAnswer(ctx, request, part, bytes, headers) {
+  const ask = completionRequest(request, part, headers);
+  const upstream = async () => combined(part, bytes, headers, await ctx.upstream(ask));
+  const outcome = await fetchAndStore({ ...ctx, upstream }, primaryKey(ctx.config.cacheKey, request), request, null);
+  const status = outcome.status.replace("fwd=uri-miss", "fwd=partial");
+  return outcome.kind === "entry" ? downstream(ctx, fromStored(request, outcome.entry, status, ctx.io.now(), outcome.release)) : passThrough(outcome.response, status);
+}
+
+/** A GET or HEAD without Range answered in full, or 304 to the client's validators. */
+function wholeAnswer(ctx, request, reqCC) {
+  const conditions = conditionsOf(request);
+  if (!conditions) return cachedAnswer(ctx, request, reqCC).then((response) => downstream(ctx, response));
+  // The cache fetches full responses; the client's validators are evaluated
+  // against the answer (RFC 9111 §4.3.2).
+  return cachedAnswer(ctx, unconditional(request), reqCC, request).then((response) => answerConditional(downstream(ctx, response), conditions));
 }
 
 /** The answer with the downstream option's headers, when it was built from a shared stored entry. */

@@ -183,7 +183,7 @@ test("no-cache revalidates every time with If-None-Match; a 304 refreshes the st
   equal(await count(lib.origin, p), 2);
 });
 
-test("a 304 refreshes the stored headers; a 206, or a status without freshness, is never stored", async (lib) => {
+test("a 304 refreshes the stored headers; a 206 without Content-Range, or a status without freshness, is never stored", async (lib) => {
   const { cfetch } = setup(lib);
   const p = "/hdr?cc=no-cache&etag=%22h%22&counted=1";
   const first = await cfetch(lib.origin + p);
@@ -1108,6 +1108,224 @@ test("downstream: bad values throw a TypeError or RangeError naming the option",
   throwsNaming(() => lib.cachedFetch(cache, { tags: ["a b"], downstream: { tagHeader: "Surrogate-Key" } }), RangeError, "tags");
   throwsNaming(() => lib.cachedFetch(cache, { tags: ["a,b"], downstream: { tagHeader: "cache-tag" } }), RangeError, "tags");
   lib.cachedFetch(cache, { tags: ["a b"], downstream: { tagHeader: "cache-tag" } });
+});
+
+// ----- ranges and content codings -----
+
+/** Bytes a to b (exclusive) of the origin's ?digits= body. */
+const digits = (a, b) => "0123456789".repeat(Math.ceil(b / 10)).slice(a, b);
+async function originLog(origin, match) {
+  return (await fetch(`${origin}/__log?match=${encodeURIComponent(match)}`)).json();
+}
+
+test("a Range request is answered 206 from the stored whole response: bytes=a-b, a-, -n; past the end, 416", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/rng?cc=max-age%3D60&digits=1000";
+  const miss = await cfetch(lib.origin + p, { headers: { range: "bytes=0-99" } });
+  equal(miss.status, 206);
+  equal(miss.headers.get("content-range"), "bytes 0-99/1000");
+  equal(miss.headers.get("content-length"), "100");
+  equal(miss.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
+  equal(await miss.text(), digits(0, 100));
+  for (const [range, start, end] of [["bytes=100-", 100, 999], ["bytes=-50", 950, 999], ["bytes=990-2000", 990, 999], ["BYTES=5-5", 5, 5], ["bytes=-5000", 0, 999]]) {
+    const r = await cfetch(lib.origin + p, { headers: { range } });
+    equal(r.status, 206, range);
+    equal(r.headers.get("content-range"), `bytes ${start}-${end}/1000`, range);
+    equal(r.headers.get("content-length"), String(end - start + 1), range);
+    equal(r.headers.get("cache-status"), "edgecache; hit", range);
+    equal(await r.text(), digits(start, end + 1), range);
+  }
+  for (const range of ["bytes=1000-", "bytes=5000-6000", "bytes=-0"]) {
+    const past = await cfetch(lib.origin + p, { headers: { range } });
+    equal(past.status, 416, range);
+    equal(past.headers.get("content-range"), "bytes */1000", range);
+    equal(await past.text(), "", range);
+  }
+  const whole = await cfetch(lib.origin + p);
+  equal(whole.status, 200);
+  equal((await whole.text()).length, 1000);
+  equal(await count(lib.origin, p), 1, "one origin request");
+  const log = await originLog(lib.origin, "/rng?");
+  ok(log.every((r) => !("range" in r.headers)), "the cache asked for the whole representation");
+});
+
+test("several ranges, another unit, a Range that does not parse, a status other than 200, or HEAD get the whole response", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/rngall?cc=max-age%3D60&digits=100";
+  await (await cfetch(lib.origin + p)).text();
+  for (const range of ["bytes=0-1,5-6", "items=0-5", "bytes=5-1", "bytes=abc", "bytes 0-5", "bytes="]) {
+    const r = await cfetch(lib.origin + p, { headers: { range } });
+    equal(r.status, 200, range);
+    equal(r.headers.get("content-range"), null, range);
+    equal(await r.text(), digits(0, 100), range);
+  }
+  const q = "/rng404?cc=max-age%3D60&status=404&digits=100";
+  await (await cfetch(lib.origin + q)).text();
+  const notFound = await cfetch(lib.origin + q, { headers: { range: "bytes=0-4" } });
+  equal(notFound.status, 404, "Range applies to a 200 only");
+  equal((await notFound.text()).length, 100);
+  const head = await cfetch(lib.origin + p, { method: "HEAD", headers: { range: "bytes=0-4" } });
+  equal(head.status, 200, "Range applies to GET only");
+  await head.text();
+  equal(await count(lib.origin, p), 1);
+});
+
+test("If-Range: the response's strong ETag or strong Last-Modified lets the range apply; anything else gets the whole 200", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const lm = t.t - 10_000;
+  const p = `/ifr?cc=max-age%3D60&digits=100&etag=%22r1%22&lm=${lm}&date=${t.t}`;
+  await (await cfetch(lib.origin + p)).text();
+  const cases = [['"r1"', 206], ['"r2"', 200], ['W/"r1"', 200], [new Date(lm).toUTCString(), 206], [new Date(lm - 1000).toUTCString(), 200], ["garbage", 200]];
+  for (const [ifRange, status] of cases) {
+    const r = await cfetch(lib.origin + p, { headers: { range: "bytes=10-19", "if-range": ifRange } });
+    equal(r.status, status, ifRange);
+    equal(await r.text(), status === 206 ? digits(10, 20) : digits(0, 100), ifRange);
+  }
+  // A Last-Modified less than a second before Date is a weak validator (RFC 9110 §8.8.2.2).
+  const q = `/ifr-weak?cc=max-age%3D60&digits=100&lm=${t.t}&date=${t.t}`;
+  await (await cfetch(lib.origin + q)).text();
+  const weak = await cfetch(lib.origin + q, { headers: { range: "bytes=10-19", "if-range": new Date(t.t).toUTCString() } });
+  equal(weak.status, 200);
+  await weak.text();
+  equal(await count(lib.origin, p), 1);
+});
+
+test("a ranged request on a stale response revalidates without Range; the 304 updates the stored response, the range is cut from it", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = "/rng304?cc=max-age%3D1&etag=%22v%22&digits=100&counted=1";
+  await (await cfetch(lib.origin + p)).text();
+  t.advance(2000);
+  const r = await cfetch(lib.origin + p, { headers: { range: "bytes=10-19" } });
+  equal(r.status, 206);
+  equal(r.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored");
+  equal(r.headers.get("x-origin-count"), "2", "the 304's header");
+  equal(r.headers.get("content-range"), "bytes 10-19/100");
+  equal(await r.text(), digits(10, 20));
+  const hit = await cfetch(lib.origin + p);
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  equal(hit.headers.get("x-origin-count"), "2", "the stored response was updated");
+  equal(await hit.text(), digits(0, 100));
+  const log = await originLog(lib.origin, "/rng304?");
+  equal(log.length, 2);
+  ok(log.every((e) => !("range" in e.headers)), "the revalidation asked for the whole representation");
+});
+
+test("a Range request whose answer may not be stored (private, too large) is asked of the origin with its Range", async (lib) => {
+  const { cfetch } = setup(lib, { maxBodySize: 50 });
+  const p = "/rngpriv?cc=private&digits=100&ranges=1";
+  const r = await cfetch(lib.origin + p, { headers: { range: "bytes=10-19" } });
+  equal(r.status, 206);
+  equal(r.headers.get("content-range"), "bytes 10-19/100");
+  equal(await r.text(), digits(10, 20));
+  const q = "/rngbig?cc=max-age%3D60&digits=100&ranges=1";
+  const big = await cfetch(lib.origin + q, { headers: { range: "bytes=-5" } });
+  equal(big.status, 206);
+  equal(big.headers.get("content-range"), "bytes 95-99/100");
+  ok(big.headers.get("cache-status").includes("detail=too-large"));
+  equal(await big.text(), digits(95, 100));
+  const log = await originLog(lib.origin, "/rngbig?");
+  equal(log.at(-1).headers.range, "62797465733d2d35", "the client's Range, as sent");
+});
+
+test("a 206 the origin sends is stored and answers the ranges inside it; another range completes it with Range and If-Range", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/part?cc=max-age%3D60&digits=100&partial=0-49&etag=%22p%22";
+  const first = await cfetch(lib.origin + p, { headers: { range: "bytes=10-19" } });
+  equal(first.status, 206);
+  equal(first.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
+  equal(first.headers.get("content-range"), "bytes 10-19/100");
+  equal(await first.text(), digits(10, 20));
+  const inside = await cfetch(lib.origin + p, { headers: { range: "bytes=40-49" } });
+  equal(inside.status, 206);
+  equal(inside.headers.get("cache-status"), "edgecache; hit");
+  equal(inside.headers.get("content-range"), "bytes 40-49/100");
+  equal(await inside.text(), digits(40, 50));
+  equal(await count(lib.origin, p), 1);
+  const beyond = await cfetch(lib.origin + p, { headers: { range: "bytes=60-69" } });
+  equal(beyond.status, 206);
+  equal(beyond.headers.get("cache-status"), "edgecache; fwd=partial; stored");
+  equal(beyond.headers.get("content-range"), "bytes 60-69/100");
+  equal(await beyond.text(), digits(60, 70));
+  const log = await originLog(lib.origin, "/part?");
+  equal(log.length, 2);
+  equal(log[1].headers.range, "62797465733d35302d", "Range: bytes=50- (hex), only the missing bytes");
+  equal(log[1].headers["if-range"], "227022", 'If-Range: "p"');
+  const whole = await cfetch(lib.origin + p);
+  equal(whole.status, 200);
+  equal(whole.headers.get("cache-status"), "edgecache; hit");
+  equal(whole.headers.get("content-range"), null);
+  equal(whole.headers.get("content-length"), "100");
+  equal(await whole.text(), digits(0, 100));
+  equal(await count(lib.origin, p), 2);
+});
+
+test("a stored 206 never answers a request without Range; completing it when the representation changed stores the new whole", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/part2?cc=max-age%3D60&digits=100&partial=50-99&etagv=1";
+  const r = await cfetch(lib.origin + p);
+  equal(r.status, 200, "the stored 206 was completed first");
+  equal(r.headers.get("cache-status"), "edgecache; fwd=partial; stored");
+  equal(r.headers.get("etag"), '"e2"', "If-Range failed: the origin sent the whole new representation");
+  equal(await r.text(), digits(0, 100));
+  const log = await originLog(lib.origin, "/part2?");
+  equal(log[1].headers["if-range"], "22653122", 'If-Range: "e1"');
+  const hit = await cfetch(lib.origin + p, { headers: { range: "bytes=0-9" } });
+  equal(hit.status, 206);
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  equal(await hit.text(), digits(0, 10));
+  const head = await cfetch(lib.origin + "/part3?cc=max-age%3D60&digits=100&partial=0-9&etag=%22h%22", { method: "HEAD" });
+  ok(head.headers.get("cache-status").includes("fwd=uri-miss"), "a HEAD miss is forwarded");
+  equal(await count(lib.origin, p), 2);
+});
+
+test("a body fetch() decoded is stored as what it is: no Content-Encoding, its own length, a weak ETag; hits are the miss", async (lib) => {
+  const { cfetch } = setup(lib);
+  for (const coding of ["gzip", "br"]) {
+    const p = `/ce-${coding}?cc=no-cache&coding=${coding}&etag=%22z%22`;
+    const miss = await cfetch(lib.origin + p);
+    equal(miss.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored", coding);
+    const missBytes = new Uint8Array(await miss.arrayBuffer());
+    // fetch() hands back decoded content (the Fetch standard): the headers must say so.
+    ok(new TextDecoder().decode(missBytes).startsWith(`v1 GET /ce-${coding}`), `${coding}: decoded content`);
+    equal(miss.headers.get("content-encoding"), null, `${coding}: decoded bytes are never labelled ${coding}`);
+    equal(miss.headers.get("content-length"), String(missBytes.length), `${coding}: the decoded length`);
+    equal(miss.headers.get("etag"), 'W/"z"', `${coding}: the strong ETag names the coded bytes`);
+    const again = await cfetch(lib.origin + p);
+    equal(again.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored", coding);
+    equal(again.headers.get("content-encoding"), null, coding);
+    equal(again.headers.get("etag"), 'W/"z"', `${coding}: still weak after the 304`);
+    equal(new Uint8Array(await again.arrayBuffer()).join(), missBytes.join(), `${coding}: the same bytes as the miss`);
+    const log = await originLog(lib.origin, `/ce-${coding}?`);
+    equal(log[1].headers["if-none-match"], "227a22", `${coding}: revalidated with the origin's own ETag`);
+    const ranged = await cfetch(lib.origin + p, { headers: { range: "bytes=0-4" } });
+    equal(ranged.status, 206, `${coding}: a range of the decoded content`);
+    equal(ranged.headers.get("content-range"), `bytes 0-4/${missBytes.length}`);
+    equal(await ranged.text(), "v1 GE");
+  }
+});
+
+test("a body still content-coded (a fetch that does not decode) keeps its Content-Encoding and bytes; a Range gets it whole", async (lib) => {
+  let calls = 0;
+  const coded = async () => {
+    calls++;
+    const body = new Response(new TextEncoder().encode("hello coded world")).body.pipeThrough(new CompressionStream("gzip"));
+    return new Response(body, { headers: { "content-encoding": "gzip", "cache-control": "max-age=60", "content-type": "text/plain" } });
+  };
+  const { cfetch } = setup(lib, { fetch: coded });
+  const miss = await cfetch(lib.origin + "/coded");
+  const missBytes = new Uint8Array(await miss.arrayBuffer());
+  equal(miss.headers.get("content-encoding"), "gzip");
+  equal(missBytes[0], 0x1f, "gzip bytes");
+  const hit = await cfetch(lib.origin + "/coded");
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  equal(hit.headers.get("content-encoding"), "gzip", "the stored header");
+  equal(new Uint8Array(await hit.arrayBuffer()).join(), missBytes.join(), "the stored coded bytes");
+  const ranged = await cfetch(lib.origin + "/coded", { headers: { range: "bytes=0-3" } });
+  equal(ranged.status, 200, "a range of coded bytes is not cut from what a fetch() body is");
+  equal(new Uint8Array(await ranged.arrayBuffer()).join(), missBytes.join());
+  const text = await new Response(new Response(missBytes).body.pipeThrough(new DecompressionStream("gzip"))).text();
+  equal(text, "hello coded world");
+  equal(calls, 1);
 });
 
 export function fetchSuite() {

@@ -20,6 +20,16 @@
 //   ?hop=1       Connection: x-hop, and an X-Hop header it names
 //   ?slow=ms     with size: one 16 KiB chunk every ms
 //   ?resetafter=n  with size: destroy the connection after n body bytes
+//   ?digits=n    body of n bytes "0123456789…" with Content-Length (range tests)
+//   ?ranges=1    with digits: honour a one-range `Range: bytes=a-b|a-|-n`
+//                with a 206 and Content-Range (Accept-Ranges: bytes), unless
+//                an If-Range differs from the ETag
+//   ?partial=a-b with digits: as ranges=1, and without a Range a 206 of a-b
+//   ?etagv=1     ETag: "e<n>", n counting requests for that path+query
+//   ?coding=gzip|br  the body content-coded, with Content-Encoding and the
+//                coded Content-Length
+//   ?hints=1     a 103 Early Hints (Link: </hint.css>; rel=preload) first
+//   ?processing=1  a 102 Processing first
 // Control (answered with Connection: close, so they leave no connection open):
 //   /__count?url=<path+query> → {count}, /__total → {count}, /__reset,
 //   /__fail?path=/x&mode=500|reset|off (per path), /__conns → {open} (client
@@ -31,6 +41,7 @@
 // inm=<if-none-match> cookie=<cookie>`, n counting requests for that
 // path+query, so tests can tell copies apart.
 import { createServer } from "node:http";
+import { brotliCompressSync, gzipSync } from "node:zlib";
 
 const CHUNK = 16 * 1024;
 const FILL = Buffer.alloc(CHUNK, "x");
@@ -93,6 +104,7 @@ export async function startOrigin() {
       if (q.has("cc")) out["cache-control"] = q.get("cc");
       if (q.has("cdn")) out["cdn-cache-control"] = q.get("cdn");
       if (q.has("etag")) out.etag = q.get("etag");
+      if (q.has("etagv")) out.etag = `"e${n}"`;
       if (q.has("lm")) out["last-modified"] = new Date(Number(q.get("lm"))).toUTCString();
       if (q.has("date")) out.date = new Date(Number(q.get("date"))).toUTCString();
       if (q.has("expires")) out.expires = new Date(Number(q.get("expires"))).toUTCString();
@@ -108,6 +120,8 @@ export async function startOrigin() {
       if (q.has("latin")) out["x-latin"] = "caf\u00e9"; // written as latin-1: the body below is a Buffer
       if (q.has("hop")) Object.assign(out, { connection: "x-hop", "x-hop": "1" });
       const respond = () => {
+        if (q.has("processing")) res.writeProcessing();
+        if (q.has("hints")) res.writeEarlyHints({ link: "</hint.css>; rel=preload; as=style", "x-hint": "1" });
         if (q.has("etag") && req.headers["if-none-match"] === q.get("etag")) {
           if (q.has("cookie304")) out["set-cookie"] = `session=${n}; Path=/`;
           if (q.has("user304")) out["x-user"] = req.headers.cookie ?? "anon";
@@ -116,12 +130,16 @@ export async function startOrigin() {
         }
         const status = Number(q.get("status") ?? 200);
         if (q.has("size")) return streamBody(q, key, status, out);
+        if (q.has("digits")) return digitsBody(q, status, out);
         let text;
         if (q.has("reflect")) text = Buffer.from(req.headers[q.get("reflect")] ?? "", "latin1");
         else if (q.has("echo")) text = Buffer.concat(chunks);
         else {
           text = Buffer.from(`v${n} ${req.method} ${url.pathname} auth=${req.headers.authorization ?? ""} accept=${req.headers.accept ?? ""} inm=${req.headers["if-none-match"] ?? ""} cookie=${req.headers.cookie ?? ""}`);
         }
+        if (q.get("coding") === "gzip") text = gzipSync(text);
+        if (q.get("coding") === "br") text = brotliCompressSync(text);
+        if (q.has("coding")) Object.assign(out, { "content-encoding": q.get("coding"), "content-length": String(text.length) });
         res.writeHead(status, out);
         res.end(req.method === "HEAD" ? undefined : text);
       };
@@ -129,6 +147,28 @@ export async function startOrigin() {
       if (delay > 0) setTimeout(respond, delay);
       else respond();
     });
+
+    /** Writes `digits` bytes "0123456789…", or (?ranges, ?partial) the one range of them asked for. */
+    function digitsBody(q, status, out) {
+      const all = Buffer.from("0123456789".repeat(Math.ceil(Number(q.get("digits")) / 10)).slice(0, Number(q.get("digits"))));
+      const ifRange = req.headers["if-range"];
+      const asked = ifRange === undefined || ifRange === out.etag ? req.headers.range : undefined;
+      const m = /^bytes=(?:(\d+)-(\d*)|-(\d+))$/.exec(asked ?? (req.headers.range ? "" : `bytes=${q.get("partial") ?? ""}`));
+      let bytes = all;
+      if (q.has("ranges") || q.has("partial")) {
+        out["accept-ranges"] = "bytes";
+        if (m) {
+          const start = m[3] !== undefined ? Math.max(0, all.length - Number(m[3])) : Number(m[1]);
+          const end = m[2] ? Math.min(Number(m[2]), all.length - 1) : all.length - 1;
+          bytes = all.subarray(start, end + 1);
+          status = 206;
+          out["content-range"] = `bytes ${start}-${end}/${all.length}`;
+        }
+      }
+      out["content-length"] = String(bytes.length);
+      res.writeHead(status, out);
+      res.end(req.method === "HEAD" ? undefined : bytes);
+    }
 
     /** Writes `size` bytes with backpressure, optionally slowly or cut short by a reset. */
     function streamBody(q, key, status, out) {
