@@ -792,15 +792,20 @@ export class Cache {
     if (due < 0) this.#fail(due);
     if (due === 0) return;
     const id = keyId(key);
-    if (!this.#inflight.has(id)) this.#background(id, key, loader, o, value, timeout, waitUntil, beta);
+    if (this.#inflight.has(id)) return;
+    // With a tier, L2's copy is as old as this one: the early load skips it (still under the tier's lock).
+    this.#background(id, key, loader, o, value, timeout, waitUntil, beta).early = true;
   }
 
   /** A background refresh (stale-while-revalidate, early refresh): the
-   * caller does not wait for it (no waitsOn edge); waitUntil gets it. */
+   * caller does not wait for it (no waitsOn edge); waitUntil gets it.
+   * Returns its flight. */
   #background(id, key, loader, o, current, timeout, waitUntil, beta) {
-    const p = this.#start(id, key, loader, o, current, timeout, beta).promise;
+    const flight = this.#start(id, key, loader, o, current, timeout, beta);
+    const p = flight.promise;
     p.catch(() => {}); // a failed background refresh keeps the value there is
     if (waitUntil) waitUntil(p);
+    return flight;
   }
 
   /** The earlyRefresh of a call's options; the cache's when absent. */
@@ -838,7 +843,8 @@ export class Cache {
   }
 
   /**
-   * A load through the tier: L2 first; on a miss, one isolate at a time
+   * A load through the tier: L2 first (not for an early refresh, whose L2
+   * copy is the one expiring); on a miss, one isolate at a time
    * calls the loader where the tier has locks (the others wait for its value,
    * or load by themselves once its lock expires).
    */
@@ -846,7 +852,7 @@ export class Cache {
     const link = this.#link;
     const id = tierKeyId(flight.key);
     const epoch = link.epoch;
-    const entry = await link.read(id);
+    const entry = flight.early ? undefined : await link.read(id);
     if (entry !== undefined) {
       const served = this.#fromTier(flight, entry, epoch, loader, context);
       if (served !== undefined) return served;
