@@ -12,6 +12,7 @@ use crate::rng::Rng;
 use crate::stats::{RemovalCause, Stats};
 use crate::store::{Store, NONE};
 use crate::tags::{TagRef, Tags, TAG_OVERHEAD};
+use crate::xfetch;
 use alloc::vec::Vec;
 use hashbrown::HashMap;
 
@@ -32,7 +33,24 @@ pub struct SetOptions<'a> {
     pub tags: &'a [&'a [u8]],
     /// Encoded keys this entry was built from.
     pub depends_on: &'a [&'a [u8]],
+    /// How long the load that produced the value took, in ms (at least 1),
+    /// kept for early refresh ([`Cache::refresh_due`]); `None` for a value
+    /// that was not loaded, or whose reader asks for no early refresh.
+    pub load_ms: Option<u32>,
 }
+
+impl SetOptions<'_> {
+    /// Whether the entry needs a side-table record: tags, `dependsOn`
+    /// edges or a load time.
+    fn has_extra(&self) -> bool {
+        !self.tags.is_empty() || !self.depends_on.is_empty() || self.load_ms.is_some()
+    }
+}
+
+/// Bytes charged to an entry that records a load time
+/// ([`SetOptions::load_ms`]): its side-table record (wasm32: the slot, tag
+/// and edge lists, charge, generation and load time, 48 bytes).
+pub const LOAD_TIME_OVERHEAD: usize = 48;
 
 /// What a write did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,7 +102,7 @@ struct Write {
 /// Bytes the budget charges for a write: `entry_bytes` (see
 /// [`crate::entry_bytes`]), [`TTL_OVERHEAD`] when it has a TTL, and per tag
 /// and per `dependsOn` key its length plus [`TAG_OVERHEAD`] or
-/// [`EDGE_OVERHEAD`].
+/// [`EDGE_OVERHEAD`], and [`LOAD_TIME_OVERHEAD`] when it records a load time.
 ///
 /// ```
 /// use edgecache::{entry_bytes, write_charge, Policy, SetOptions};
@@ -110,7 +128,12 @@ fn extras_charge(opts: &SetOptions<'_>) -> u64 {
         .iter()
         .map(|d| (d.len() + EDGE_OVERHEAD) as u64)
         .sum();
-    tags + deps
+    let load_time = if opts.load_ms.is_some() {
+        LOAD_TIME_OVERHEAD as u64
+    } else {
+        0
+    };
+    tags + deps + load_time
 }
 
 /// The entry a write replaces: its charge, and whether the policy may evict it.
@@ -180,6 +203,10 @@ struct Extra {
     /// Names this entry in [`Ref`]s: a reference whose slot now holds another
     /// entry (or one without extras) is stale.
     gen: u32,
+    /// How long its last load took, in ms (0: not recorded): early refresh's
+    /// `delta`. Kept here, it goes with the entry and costs entries that
+    /// never record one nothing.
+    load_ms: u32,
 }
 
 /// Whether `r` still names the entry it was made for. Only entries with
@@ -323,6 +350,38 @@ impl Cache {
         }
     }
 
+    /// Whether a read of `key` at `now` should start an early refresh (see
+    /// [`crate::xfetch`]): only for a fresh entry with a TTL whose last load
+    /// time was recorded ([`SetOptions::load_ms`]). Draws from the cache's
+    /// generator; changes no recency, frequency or stats.
+    ///
+    /// ```
+    /// use edgecache::{Cache, Config, Key, SetOptions};
+    /// let mut cache = Cache::new(Config::default(), 42).unwrap();
+    /// let k = Key::Str("hot").to_bytes();
+    /// let loaded = SetOptions { ttl_ms: Some(10_000), load_ms: Some(200), ..Default::default() };
+    /// cache.set(&k, b"v", &loaded, 0).unwrap();
+    /// assert!(!cache.refresh_due(&k, 0, 1.0), "10 s before expiry: never");
+    /// assert!((0..100).any(|_| cache.refresh_due(&k, 9_990, 1.0)), "10 ms before: almost surely");
+    /// assert!(!cache.refresh_due(&k, 9_990, 0.0), "beta 0 is off");
+    /// ```
+    pub fn refresh_due(&mut self, key: &[u8], now: u64, beta: f64) -> bool {
+        let Some(slot) = self.store.find(self.store.hash(key), key) else {
+            return false;
+        };
+        let e = self.store.at(slot);
+        if !e.extra() || !matches!(self.state(slot, now), State::Fresh) {
+            return false;
+        }
+        let delta = self.extras.get(&slot).map_or(0, |x| x.load_ms);
+        match self.heap.times(e.ttl_pos()) {
+            Some((expires_at, _)) if e.ttl_pos() != NONE => {
+                xfetch::due(now, expires_at, delta, beta, &mut self.rng)
+            }
+            _ => false,
+        }
+    }
+
     fn miss(&mut self, hash: u64) -> Lookup<'static> {
         self.stats.misses += 1;
         self.policy.miss(&mut self.store, hash, &mut self.rng);
@@ -424,8 +483,7 @@ impl Cache {
         if !self.make_room_possible(existing, w.charge, now) {
             return Ok(self.refuse(SetOutcome::NoRoom));
         }
-        let has_extra = !opts.tags.is_empty() || !opts.depends_on.is_empty();
-        self.reserve(hash, w.ttl, has_extra)?;
+        self.reserve(hash, w.ttl, opts.has_extra())?;
         // Accepted: it is a change of `key`.
         if let Some(s) = existing {
             self.remove(s, RemovalCause::Replaced);
@@ -544,7 +602,7 @@ impl Cache {
             self.heap
                 .push(&mut self.store, slot, now.saturating_add(d), w.grace);
         }
-        if !opts.tags.is_empty() || !opts.depends_on.is_empty() {
+        if opts.has_extra() {
             let me = Ref {
                 slot,
                 gen: self.next_gen,
@@ -553,6 +611,7 @@ impl Cache {
             let mut extra = Extra {
                 charge: w.extra_charge,
                 gen: me.gen,
+                load_ms: opts.load_ms.unwrap_or(0),
                 ..Extra::default()
             };
             let result = self.attach_extra(&mut extra, opts, me);

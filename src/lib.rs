@@ -20,6 +20,13 @@
 //! entries are reclaimed a few per call and on demand by writes, never by a
 //! scan of the whole cache (see [`expiry`]).
 //!
+//! ## Early refresh
+//! A write may record how long the load that produced its value took
+//! ([`SetOptions::load_ms`]); [`Cache::refresh_due`] then answers XFetch's
+//! question for a read of that fresh entry (see [`xfetch`]): refresh it now,
+//! ahead of its expiry? The load time lives in the entry's side-table record
+//! and goes with it; entries that record none pay nothing.
+//!
 //! ## Policies
 //!
 //! | name | evicts |
@@ -44,7 +51,8 @@
 //!
 //! ## Memory accounting
 //! `bytes = Σ (entry_bytes(key, value) [+ TTL_OVERHEAD if it has a TTL]
-//! + Σ_tags (len + TAG_OVERHEAD) + Σ_deps (len + EDGE_OVERHEAD))`, and after
+//! + Σ_tags (len + TAG_OVERHEAD) + Σ_deps (len + EDGE_OVERHEAD)
+//!   [+ LOAD_TIME_OVERHEAD if it records a load time])`, and after
 //! every call `bytes ≤ max_bytes` and `entries ≤ max_entries` (when set).
 //! [`entry_bytes`] is the entry's chunk in the byte arena (its record, a
 //! header, the key and the value, rounded up to its size class) plus
@@ -80,9 +88,12 @@ mod store;
 pub mod tags;
 #[cfg(feature = "wasm")]
 pub mod wasm;
+pub mod xfetch;
 
 pub use arena::{Value, BLOCK};
-pub use cache::{write_charge, Cache, Lookup, OldEntry, Room, SetOptions, SetOutcome};
+pub use cache::{
+    write_charge, Cache, Lookup, OldEntry, Room, SetOptions, SetOutcome, LOAD_TIME_OVERHEAD,
+};
 pub use config::{Config, Policy};
 pub use error::CacheError;
 pub use key::{Key, KeyHasher, KeyPart, KIND_NUM, KIND_PARTS, KIND_STR, KIND_UTF16};

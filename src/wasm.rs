@@ -211,18 +211,21 @@ fn take_extras(
     Some((tags, deps))
 }
 
-/// A write's options from the JS numbers: `ttl`/`grace` < 0 take the defaults.
+/// A write's options from the JS numbers: `ttl`/`grace` < 0 take the
+/// defaults; `load_ms` 0 records no load time.
 fn write_options<'a>(
     ttl: f64,
     grace: f64,
     tags: &'a [&'a [u8]],
     deps: &'a [&'a [u8]],
+    load_ms: u32,
 ) -> SetOptions<'a> {
     SetOptions {
         ttl_ms: (ttl >= 0.0).then(|| non_negative(ttl)),
         grace_ms: (grace >= 0.0).then(|| non_negative(grace)),
         tags,
         depends_on: deps,
+        load_ms: (load_ms > 0).then_some(load_ms),
     }
 }
 
@@ -280,6 +283,8 @@ pub struct WasmCache {
     /// The `(address, length)` pairs of the reported value's pieces, when
     /// it lies in blocks.
     pieces: Vec<u32>,
+    /// The load time the next writes record (`load_time`), 0 for none.
+    load_ms: u32,
 }
 
 /// Words in the result block.
@@ -330,6 +335,7 @@ impl WasmCache {
             io: Vec::new(),
             out: Box::new([0; OUT_WORDS]),
             pieces: Vec::new(),
+            load_ms: 0,
         })
     }
 
@@ -493,7 +499,7 @@ impl WasmCache {
         let Some((tags, deps)) = take_extras(io, end, tag_count, dep_count) else {
             return BAD_LAYOUT;
         };
-        let opts = write_options(ttl, grace, &tags, &deps);
+        let opts = write_options(ttl, grace, &tags, &deps, self.load_ms);
         write_status(cache.set(key, value, &opts, non_negative(now)))
     }
 
@@ -524,7 +530,7 @@ impl WasmCache {
         let Some((tags, deps)) = take_extras(io, key_len, tag_count, dep_count) else {
             return BAD_LAYOUT;
         };
-        let opts = write_options(ttl, grace, &tags, &deps);
+        let opts = write_options(ttl, grace, &tags, &deps, self.load_ms);
         // Room for the pieces list first: once the entry is stored, its
         // pieces must be reported. A value over the budget is refused
         // before `fill` runs and needs none.
@@ -552,6 +558,28 @@ impl WasmCache {
             }
         }
         status
+    }
+
+    /// Sets how long the load whose result the next writes store took, in
+    /// ms (early refresh's `delta`, kept with the entry); 0 records none.
+    /// The JS layer sets it around one load's write and clears it after, so
+    /// the write calls keep their arguments.
+    pub fn load_time(&mut self, ms: f64) {
+        self.load_ms = non_negative(ms.ceil()).min(u64::from(u32::MAX)) as u32;
+    }
+
+    /// 1 when a read of the key in `io[..key_len]` at `now` should start an
+    /// early refresh with eagerness `beta` (XFetch, [`crate::xfetch`]), 0
+    /// when not; [`BAD_LAYOUT`] or [`NOT_READY`] on misuse.
+    pub fn refresh_due(&mut self, key_len: usize, now: f64, beta: f64) -> i32 {
+        let Some(cache) = self.inner.as_mut() else {
+            return NOT_READY;
+        };
+        match staged(&self.io, key_len) {
+            Staged::Bytes(key) => i32::from(cache.refresh_due(key, non_negative(now), beta)),
+            Staged::TooLong => 0,
+            Staged::Bad => BAD_LAYOUT,
+        }
     }
 
     /// Counts a write the JS layer refused because its key, tags and

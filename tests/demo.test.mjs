@@ -70,6 +70,26 @@ test("expiry herd: jitter lowers the origin's peak load", async () => {
   assert.ok(peaks[1] < peaks[0] / 3, `jitter spreads the reloads: ${text}`);
 });
 
+test("hot key: with early refresh off reads stall at each expiry; on, none do", async () => {
+  const run = async (early) => {
+    await page.setChecked("#hot-early", early);
+    await page.click("#hot-start");
+    await waitDone("hot");
+    const state = await page.$eval("#hot", (el) => ({ stalled: Number(el.dataset.stalled), loads: Number(el.dataset.loads) }));
+    await page.evaluate(() => (document.getElementById("hot").dataset.state = ""));
+    return state;
+  };
+  const before = await canvasData("hot-chart");
+  const off = await run(false);
+  assert.notEqual(await canvasData("hot-chart"), before);
+  assert.ok(off.stalled >= 5 * 20, `off: each of the 5 expiries stalls ~20 reads: ${JSON.stringify(off)}`);
+  assert.match(await page.textContent("#hot-counters"), /earlyRefresh 0/);
+  const on = await run(true);
+  assert.equal(on.stalled, 0, `on: no read waits at expiry: ${JSON.stringify(on)}`);
+  assert.ok(on.loads > off.loads - 1, "the refreshes still load");
+  assert.match(await page.textContent("#hot-counters"), /earlyRefresh 1.*waited at expiry: 0/);
+});
+
 test("thundering herd: getOrLoad calls the origin once", async () => {
   await page.fill("#stampede-n", "300");
   await page.click("#stampede-start");
@@ -92,6 +112,27 @@ test("Russian doll: editing a comment rebuilds exactly its ancestors", async () 
   const rebuilt = await page.$$eval(".frag.rebuilt", (els) => els.map((e) => e.dataset.key));
   assert.deepEqual(new Set(rebuilt), new Set(['["frag","page"]', '["frag","comments"]', '["frag","comment",2]']));
   assert.equal(await page.getAttribute("#doll", "data-rebuilt"), "3");
+});
+
+test("Try it shows the Prometheus text of every cache on the page", async () => {
+  await page.fill("#pg-key", "metrics-demo");
+  await page.click("#pg-set");
+  await page.waitForFunction(() => /edgecache_sets_total\{cache="playground"\} 1$/m.test(document.getElementById("pg-metrics").textContent));
+  await page.click("#pg-get");
+  await page.waitForFunction(() => /edgecache_hits_total\{cache="playground"\} 1$/m.test(document.getElementById("pg-metrics").textContent));
+  const scrapes = Number(await page.getAttribute("#pg-metrics", "data-scrapes"));
+  await page.click("#pg-scrape");
+  await page.waitForFunction((n) => Number(document.getElementById("pg-metrics").dataset.scrapes) > n, scrapes);
+  const text = await page.textContent("#pg-metrics");
+  assert.match(text, /^# HELP edgecache_hits_total Reads that found a fresh value\.$/m);
+  assert.match(text, /^# TYPE edgecache_bytes gauge$/m);
+  const names = await page.$$eval("#memory-table tr", (trs) => trs.slice(1).map((tr) => tr.children[0].textContent));
+  assert.ok(names.length >= 12, `caches: ${names.length}`);
+  for (const name of names) {
+    const label = name.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+    assert.ok(text.includes(`edgecache_entries{cache="${label}"} `), `the text has ${name}`);
+  }
+  assert.match(text, /^edgecache_loads_total\{cache="hot key: earlyRefresh 1"\} \d+$/m);
 });
 
 test("memory panel lists every cache with bytes within its budget; screenshot saved", async () => {

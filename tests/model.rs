@@ -253,6 +253,8 @@ fn run(policy: Policy, seed: u64, steps: u64, max_entries: usize) {
                     grace_ms: Some(grace),
                     tags: &tag_refs,
                     depends_on: &dep_refs,
+                    // Some writes record a load time (early refresh): it is charged.
+                    load_ms: (len % 3 == 0).then_some(len as u32 + 1),
                 };
                 let eff_ttl = ttl.unwrap_or(0);
                 let entry = edgecache::entry_bytes(policy, kb.len(), value.len());

@@ -1,22 +1,29 @@
-// The demo page's wiring: one registry of caches, five panels.
+// The demo page's wiring: one registry of caches, five panels and the playground.
 import * as lib from "/pkg/browser.js";
 import { createRegistry, setupMemory } from "./memory.js";
 import { setupRace } from "./race.js";
 import { setupHerd } from "./herd.js";
 import { setupStampede } from "./stampede.js";
 import { setupDoll } from "./doll.js";
+import { setupHotKey } from "./hotkey.js";
+import { setupMetrics } from "./metrics.js";
 
 const $ = (id) => document.getElementById(id);
 const registry = createRegistry();
 
 setupRace(lib, registry, $);
 setupHerd(lib, registry, $);
+setupHotKey(lib, registry, $);
 setupStampede(lib, registry, $);
 setupDoll(lib, registry, $);
 
 // playground
 const pg = registry.add("playground", "playground", new lib.Cache({ maxMemory: 4096 }));
-const show = (text) => ($("pg-out").textContent = `${text}\n\n${JSON.stringify(pg.stats(), null, 2)}`);
+const scrape = setupMetrics(registry, $);
+const show = (text) => {
+  $("pg-out").textContent = `${text}\n\n${JSON.stringify(pg.stats(), null, 2)}`;
+  scrape();
+};
 $("pg-form").addEventListener("submit", (e) => {
   e.preventDefault();
   try {

@@ -54,7 +54,7 @@ fuzz_target!(|data: &[u8]| {
                     1 => Some(0),
                     _ => Some(u64::from(a) * 10 + 1),
                 };
-                let opts = SetOptions { ttl_ms: ttl, grace_ms: Some(u64::from(a % 4) * 20), tags: &tag_refs, depends_on: &dep_refs };
+                let opts = SetOptions { ttl_ms: ttl, grace_ms: Some(u64::from(a % 4) * 20), tags: &tag_refs, depends_on: &dep_refs, load_ms: (a % 3 == 0).then_some(u32::from(a) + 1) };
                 // Half the writes fill their value in place, as the wasm layer does.
                 let outcome = if op % 8 == 0 {
                     cache.set(&key(a), &value, &opts, now)
@@ -69,6 +69,7 @@ fuzz_target!(|data: &[u8]| {
                 if let Lookup::Fresh(v) | Lookup::Stale { value: v, .. } = cache.get(&key(a), now, a & 1 == 1) {
                     assert!(v.len() <= max_bytes);
                 }
+                let _ = cache.refresh_due(&key(a), now, f64::from(a % 4));
             }
             3 => {
                 let _ = cache.delete(&key(a), now);

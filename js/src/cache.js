@@ -7,6 +7,7 @@ import { Writer, checkKey, encodeKey, encodeTag, decodeTag, keyId, describe, KIN
 import { makeCodec, bytesCodec, SHORT_STRING_MAX } from "./codecs.js";
 import { TierLink, checkTier } from "./tier/link.js";
 import { tierKeyId, tierTagId } from "./tier/ids.js";
+import { checkEarlyRefresh, loadTime } from "./early-refresh.js";
 
 export const POLICIES = Object.freeze([
   "allkeys-lru", "allkeys-lfu", "allkeys-random",
@@ -212,6 +213,8 @@ export class Cache {
   #warmName = null;
   /** That load, once started. */
   #warming = null;
+  /** The default earlyRefresh (XFetch's beta); 0 = off. */
+  #earlyRefresh;
 
   /**
    * @param {import("./index.d.ts").CacheOptions} [options]
@@ -222,7 +225,7 @@ export class Cache {
     const {
       maxMemory = DEFAULT_MAX_MEMORY, maxEntries = 0, policy = "allkeys-lru", ttl = 0, jitter = 0,
       staleWhileRevalidate = 0, staleIfError = 0, codec = "json", now = Date.now, seed, loadTimeout = 0,
-      tier, tierTimeout = DEFAULT_TIER_TIMEOUT_MS, waitUntil, warmStart = false,
+      tier, tierTimeout = DEFAULT_TIER_TIMEOUT_MS, waitUntil, warmStart = false, earlyRefresh = 0,
     } = options;
     if (typeof maxMemory !== "number") throw new TypeError(`maxMemory must be a number of bytes; got ${describe(maxMemory)}`);
     if (!Number.isFinite(maxMemory) || maxMemory < 1) throw new RangeError(`maxMemory must be a positive number of bytes; got ${maxMemory}`);
@@ -253,6 +256,7 @@ export class Cache {
     if (warmStart !== false && tier === undefined) throw new TypeError("warmStart needs a tier to load the snapshot from");
     this.#warmName = warmStart === true ? "default" : warmStart === false ? null : warmStart;
     this.#tierTimeout = tierMs;
+    this.#earlyRefresh = checkEarlyRefresh(earlyRefresh);
     this.#codec = makeCodec(codec, { portable: tier !== undefined });
     this.#now = now;
     this.#ttl = ttlMs;
@@ -769,39 +773,69 @@ export class Cache {
     const timeout = this.#timeoutOpt(options);
     const waitUntil = options?.waitUntil;
     if (waitUntil !== undefined && typeof waitUntil !== "function") throw new TypeError(`waitUntil must be a function; got ${describe(waitUntil)}`);
+    const beta = this.#earlyRefreshOpt(options);
     if (this.#warmName !== null) await this.#warmOnce();
     const n = this.#stageKey(key);
     const now = this.#time();
     const r = this.#inner.get(n, now, true);
-    if (r === STATUS.FRESH) return this.#read();
+    if (r === STATUS.FRESH) {
+      const value = this.#read();
+      // XFetch: the key is still staged; the core decides from the entry's load time.
+      if (beta > 0) this.#refreshEarly(n, now, beta, key, loader, o, value, timeout, waitUntil);
+      return value;
+    }
     if (r !== STATUS.MISS && r !== STATUS.STALE) this.#fail(r);
     const id = keyId(key);
     if (r === STATUS.STALE) {
       const stale = this.#read();
       const age = now - this.#expiredAt();
       if (age < o.swr) {
-        if (!this.#inflight.has(id)) {
-          // A background refresh: the caller does not wait for it (no waitsOn edge).
-          const p = this.#start(id, key, loader, o, stale, timeout).promise;
-          p.catch(() => {}); // a failed background refresh keeps the stale value
-          if (waitUntil) waitUntil(p);
-        }
+        if (!this.#inflight.has(id)) this.#background(id, key, loader, o, stale, timeout, waitUntil, beta);
         return stale;
       }
       if (age < o.sie) {
         try {
-          return await this.#load(id, key, loader, o, stale, timeout);
+          return await this.#load(id, key, loader, o, stale, timeout, beta);
         } catch {
           return stale;
         }
       }
-      return this.#load(id, key, loader, o, stale, timeout);
+      return this.#load(id, key, loader, o, stale, timeout, beta);
     }
-    return this.#load(id, key, loader, o, undefined, timeout);
+    return this.#load(id, key, loader, o, undefined, timeout, beta);
   }
 
-  /** Joins the load in flight for `id`, or starts one. */
-  #load(id, key, loader, o, stale, timeout) {
+  /** Starts an early refresh of a fresh entry when the core's XFetch draw
+   * asks for one and no load of the key is in flight. */
+  #refreshEarly(n, now, beta, key, loader, o, value, timeout, waitUntil) {
+    const due = this.#inner.refresh_due(n, now, beta);
+    if (due < 0) this.#fail(due);
+    if (due === 0) return;
+    const id = keyId(key);
+    if (this.#inflight.has(id)) return;
+    // With a tier, L2's copy is as old as this one: the early load skips it (still under the tier's lock).
+    this.#background(id, key, loader, o, value, timeout, waitUntil, beta).early = true;
+  }
+
+  /** A background refresh (stale-while-revalidate, early refresh): the
+   * caller does not wait for it (no waitsOn edge); waitUntil gets it.
+   * Returns its flight. */
+  #background(id, key, loader, o, current, timeout, waitUntil, beta) {
+    const flight = this.#start(id, key, loader, o, current, timeout, beta);
+    const p = flight.promise;
+    p.catch(() => {}); // a failed background refresh keeps the value there is
+    if (waitUntil) waitUntil(p);
+    return flight;
+  }
+
+  /** The earlyRefresh of a call's options; the cache's when absent. */
+  #earlyRefreshOpt(opts) {
+    return (isObject(opts) ? checkEarlyRefresh(opts.earlyRefresh) : undefined) ?? this.#earlyRefresh;
+  }
+
+  /** Joins the load in flight for `id`, or starts one. `beta` > 0: the
+   * entry it stores records how long it took (early refresh). */
+  #load(id, key, loader, o, stale, timeout, beta = 0) {
     const caller = running;
     let flight = this.#inflight.get(id);
     if (flight !== undefined) {
@@ -809,15 +843,16 @@ export class Cache {
       if (cycle !== undefined) return Promise.reject(selfWaitError(key, cycle));
       this.#coalesced++;
     } else {
-      flight = this.#start(id, key, loader, o, stale, timeout);
+      flight = this.#start(id, key, loader, o, stale, timeout, beta);
     }
     if (caller !== null) caller.waitsOn.push(flight);
     return flight.promise;
   }
 
-  #start(id, key, loader, o, stale, timeout) {
+  #start(id, key, loader, o, stale, timeout, beta = 0) {
     this.#loads++;
     const flight = new Flight(id, key, o);
+    if (beta > 0) flight.startedAt = this.#time();
     this.#inflight.set(id, flight);
     if (timeout > 0) flight.timer = setTimeout(() => this.#timeOut(flight, timeout), timeout);
     const context = { key, stale, signal: flight.controller.signal };
@@ -828,7 +863,8 @@ export class Cache {
   }
 
   /**
-   * A load through the tier: L2 first; on a miss, one isolate at a time
+   * A load through the tier: L2 first (not for an early refresh, whose L2
+   * copy is the one expiring); on a miss, one isolate at a time
    * calls the loader where the tier has locks (the others wait for its value,
    * or load by themselves once its lock expires).
    */
@@ -836,7 +872,7 @@ export class Cache {
     const link = this.#link;
     const id = tierKeyId(flight.key);
     const epoch = link.epoch;
-    const entry = await link.read(id);
+    const entry = flight.early ? undefined : await link.read(id);
     if (entry !== undefined) {
       const served = this.#fromTier(flight, entry, epoch, loader, context);
       if (served !== undefined) return served;
@@ -917,8 +953,7 @@ export class Cache {
     if (!flight.superseded && !this.#freed) {
       try {
         if (flight.fill) this.#fill(flight.key, flight.fill);
-        else if (this.#link === null) this.#write(flight.key, value, o, { fromLoad: true });
-        else this.#writeTiered(flight.key, value, o, false).ack.finally(() => flight.release?.());
+        else this.#writeLoaded(flight, value, o);
       } catch (err) {
         this.#failed(flight, err);
         return;
@@ -927,6 +962,19 @@ export class Cache {
     if (flight.superseded || flight.fill) flight.release?.();
     this.#settle(flight);
     flight.resolve(value);
+  }
+
+  /** Stores a loader's value; with early refresh on, the entry records how
+   * long the load took (the core's `load_time`, set around this write only). */
+  #writeLoaded(flight, value, o) {
+    const timed = flight.startedAt !== undefined;
+    if (timed) this.#inner.load_time(loadTime(flight.startedAt, this.#time()));
+    try {
+      if (this.#link === null) this.#write(flight.key, value, o, { fromLoad: true });
+      else this.#writeTiered(flight.key, value, o, false).ack.finally(() => flight.release?.());
+    } finally {
+      if (timed) this.#inner.load_time(0);
+    }
   }
 
   /** Rejects the waiters of a load with `err`; counted in loadErrors. */
@@ -976,6 +1024,7 @@ export class Cache {
     if (keyOf !== undefined && typeof keyOf !== "function") throw new TypeError(`options.key must be a function of the arguments; got ${describe(keyOf)}`);
     this.#writeOpts(rest, "memoize");
     this.#timeoutOpt(rest);
+    this.#earlyRefreshOpt(rest);
     const id = ++memoIds;
     const keyFor = keyOf ?? ((...args) => ["\u0000memoize", id, JSON.stringify(args) ?? ""]);
     return (...args) => this.getOrLoad(keyFor(...args), () => fn(...args), rest);
@@ -994,13 +1043,14 @@ export class Cache {
       if (pair[1] === undefined) throw new TypeError(`entries[${i}][1] must not be undefined`);
       this.#writeOpts(pair[2], "prewarm");
       this.#timeoutOpt(pair[2]);
+      this.#earlyRefreshOpt(pair[2]);
     });
     let stored = 0;
     await Promise.all(list.map(async ([k, v, opts]) => {
       const o = this.#writeOpts(opts, "prewarm");
       if (typeof v === "function") {
         try {
-          await this.#load(keyId(k), k, v, o, undefined, this.#timeoutOpt(opts));
+          await this.#load(keyId(k), k, v, o, undefined, this.#timeoutOpt(opts), this.#earlyRefreshOpt(opts));
           if (this.has(k)) stored++;
         } catch {
           // counted in loadErrors; warming never rejects for one bad loader

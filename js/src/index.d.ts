@@ -61,6 +61,15 @@ export interface CacheOptions {
    * TimeoutError naming the key and its loader's signal is aborted; 0 = no limit, at most 2^31 − 1. @default 0
    */
   loadTimeout?: Milliseconds;
+  /**
+   * Early refresh (XFetch, Vattani et al., VLDB 2015): a getOrLoad/memoize read of a fresh entry
+   * starts one background refresh (single flight, handed to waitUntil) when
+   * `now − delta·beta·ln(U) ≥ expiry`, where delta is how long the entry's last load took (recorded
+   * with the entry by loads that use earlyRefresh) and U is drawn from the cache's seeded generator;
+   * the probability rises as expiry nears. beta = earlyRefresh: 0 = off, 1 = the paper's default,
+   * higher refreshes earlier. A finite number ≥ 0. Entries with a TTL only. @default 0
+   */
+  earlyRefresh?: number;
   /** Value codec. The "json" codec stores arrays and objects nested up to 1000 deep. @default "json" */
   codec?: "json" | "text" | "bytes" | Codec<any>;
   /** The clock. @default () => Date.now() */
@@ -142,8 +151,10 @@ export interface SetOptions {
 export interface LoadOptions extends SetOptions {
   /** loadTimeout of a load this call starts (a call that joins a load shares its timeout). @default the cache's */
   loadTimeout?: Milliseconds;
-  /** Receives the background refresh promise (Workers: ctx.waitUntil). */
+  /** Receives the background refresh promise (stale-while-revalidate, early refresh; Workers: ctx.waitUntil). */
   waitUntil?: (promise: Promise<unknown>) => void;
+  /** Early refresh's beta for this call (see CacheOptions.earlyRefresh). @default the cache's */
+  earlyRefresh?: number;
 }
 
 export interface LoaderContext<V> {

@@ -363,6 +363,7 @@ impl Cache {
                 grace_ms: None,
                 tags: &tags,
                 depends_on: &deps,
+                load_ms: None,
             };
             let w = Write {
                 ttl: u64::from(e.expires_at.is_some()),

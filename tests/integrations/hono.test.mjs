@@ -57,6 +57,12 @@ function defaultRoutes(app, count) {
   app.get("/nostore", (c) => { count("nostore"); c.header("cache-control", "no-store"); return c.text("nostore"); });
   app.post("/fresh", (c) => { count("post"); return c.text("posted"); });
   app.get("/items/:id", (c) => { count("items"); c.header("cache-control", "max-age=60"); return c.text(`item ${c.req.param("id")}`); });
+  app.get("/status/:code", (c) => {
+    count(`status${c.req.param("code")}`);
+    c.header("cache-control", "max-age=60");
+    c.header("x-route", "status");
+    return c.text(`status ${c.req.param("code")}`, Number(c.req.param("code")));
+  });
 }
 
 test("a miss runs the handler and stores; a hit answers without it", async () => {
@@ -192,6 +198,57 @@ test("stale-while-revalidate answers stale and runs the handler in the backgroun
   await app.close();
 });
 
+test("methods: a GET or HEAD left out bypasses the cache; the default answers both", async () => {
+  const both = await start();
+  await both.get("/fresh");
+  assert.match((await both.get("/fresh", { method: "HEAD" })).cacheStatus, /^edgecache; hit/, "by default a HEAD is answered from the stored GET");
+  assert.equal(both.calls.fresh, 1);
+  await both.close();
+
+  const getOnly = await start({ methods: ["get"] });
+  await getOnly.get("/fresh");
+  const head = await getOnly.get("/fresh", { method: "HEAD" });
+  assert.equal(head.status, 200);
+  assert.equal(head.cacheStatus, "edgecache; fwd=bypass; detail=method");
+  assert.match((await getOnly.get("/fresh")).cacheStatus, /^edgecache; hit/, "GET is still cached");
+  assert.equal(getOnly.calls.fresh, 2);
+  await getOnly.close();
+
+  const none = await start({ methods: [] });
+  for (let i = 0; i < 2; i++) assert.equal((await none.get("/fresh")).cacheStatus, "edgecache; fwd=bypass; detail=method");
+  assert.equal(none.calls.fresh, 2);
+  assert.equal(none.cache.stats().entries, 0, "nothing stored");
+  await none.close();
+});
+
+test("statuses: only the listed statuses are stored, and an answer kept out keeps its own headers", async () => {
+  const byDefault = await start();
+  await byDefault.get("/status/404");
+  assert.match((await byDefault.get("/status/404")).cacheStatus, /hit/, "cachedFetch's rules store a fresh 404");
+  await byDefault.close();
+
+  const ok200 = await start({ statuses: [200] });
+  for (let i = 0; i < 2; i++) {
+    const notFound = await ok200.get("/status/404");
+    assert.equal(notFound.status, 404);
+    assert.equal(notFound.body, "status 404");
+    assert.equal(notFound.headers.get("cache-control"), "max-age=60", "the handler's Cache-Control reaches the client");
+    assert.equal(notFound.headers.get("x-route"), "status");
+    assert.doesNotMatch(notFound.cacheStatus, /stored|hit/);
+  }
+  assert.equal(ok200.calls.status404, 2);
+  await ok200.get("/status/200");
+  assert.match((await ok200.get("/status/200")).cacheStatus, /hit/);
+  assert.equal(ok200.calls.status200, 1);
+  await ok200.close();
+
+  const below300 = await start({ statuses: (status) => status < 300 });
+  for (const code of [203, 203, 410, 410]) await below300.get(`/status/${code}`);
+  assert.equal(below300.calls.status203, 1);
+  assert.equal(below300.calls.status410, 2);
+  await below300.close();
+});
+
 test("bad options throw a TypeError naming them", () => {
   const cache = new Cache();
   assert.throws(() => edgeCache(), TypeError);
@@ -200,5 +257,14 @@ test("bad options throw a TypeError naming them", () => {
   assert.throws(() => edgeCache({ cache, cacheCredentialed: "yes" }), (e) => e instanceof TypeError && /cacheCredentialed/.test(e.message));
   assert.throws(() => edgeCache({ cache, tags: "x" }), (e) => e instanceof TypeError && /tags/.test(e.message));
   assert.throws(() => edgeCache({ cache, ttl: -1 }), RangeError);
+  const named = (type, name) => (e) => e instanceof type && e.message.includes(`options.${name}`);
+  assert.throws(() => edgeCache({ cache, methods: "GET" }), named(TypeError, "methods"));
+  assert.throws(() => edgeCache({ cache, methods: ["GET", "POST"] }), named(TypeError, "methods"));
+  assert.throws(() => edgeCache({ cache, methods: [1] }), named(TypeError, "methods"));
+  assert.throws(() => edgeCache({ cache, statuses: 200 }), named(TypeError, "statuses"));
+  assert.throws(() => edgeCache({ cache, statuses: ["200"] }), named(TypeError, "statuses"));
+  assert.throws(() => edgeCache({ cache, statuses: [200.5] }), named(TypeError, "statuses"));
+  assert.throws(() => edgeCache({ cache, statuses: [99] }), named(RangeError, "statuses"));
+  assert.throws(() => edgeCache({ cache, statuses: [600] }), named(RangeError, "statuses"));
   cache.free();
 });

@@ -25,7 +25,7 @@ after(() => mf?.dispose());
 
 async function get(path, init) {
   const res = await fetch(new URL(path, base), init);
-  return { status: res.status, body: await res.text(), cacheStatus: res.headers.get("cache-status") ?? "" };
+  return { status: res.status, body: await res.text(), cacheStatus: res.headers.get("cache-status") ?? "", headers: res.headers };
 }
 const calls = async () => JSON.parse((await get("/__count")).body);
 
@@ -68,4 +68,19 @@ test("stale-while-revalidate refreshes through c.executionCtx.waitUntil", async 
   assert.match(stale.cacheStatus, /stale-while-revalidate/);
   for (let i = 0; i < 50 && (await calls()).swr < 2; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal((await get("/app/swr")).body, "swr 2");
+});
+
+test("methods and statuses: HEAD left out bypasses, a status left out is not stored", async () => {
+  await get("/narrow/status/200");
+  assert.equal((await get("/narrow/status/200")).cacheStatus, "edgecache; hit");
+  assert.equal((await get("/narrow/status/200", { method: "HEAD" })).cacheStatus, "edgecache; fwd=bypass; detail=method");
+  for (let i = 0; i < 2; i++) {
+    const gone = await get("/narrow/status/410");
+    assert.equal(gone.status, 410);
+    assert.equal(gone.headers.get("cache-control"), "max-age=60");
+    assert.doesNotMatch(gone.cacheStatus, /stored|hit/);
+  }
+  const n = await calls();
+  assert.equal(n.narrow200, 2, "one miss and the bypassed HEAD");
+  assert.equal(n.narrow410, 2);
 });

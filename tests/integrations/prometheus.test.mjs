@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { Cache } from "../../js/dist/node.js";
 import { memoryTier } from "../../js/dist/tiers/memory.js";
-import { register } from "../../js/dist/integrations/prometheus.js";
+import { register, textRegistry, TEXT_CONTENT_TYPE } from "../../js/dist/integrations/prometheus.js";
 
 // prom-client is a dev dependency of js/: resolve it from there.
 const { Registry, Counter } = createRequire(new URL("../../js/package.json", import.meta.url))("prom-client");
@@ -145,4 +145,26 @@ test("a registry that already holds an edgecache_ name from elsewhere is refused
   assert.throws(() => register(cache, registry, { name: "c" }), /already has a metric named edgecache_hits_total/);
   assert.equal(registry.getSingleMetric("edgecache_bytes"), undefined);
   cache.free();
+});
+
+test("textRegistry writes, without prom-client, the text a prom-client Registry writes", async () => {
+  const promRegistry = new Registry();
+  const text = textRegistry();
+  const a = new Cache({ maxMemory: 1 << 18 });
+  const b = new Cache({ policy: "allkeys-adaptive" });
+  for (const registry of [promRegistry, text]) {
+    register(a, registry, { name: "a" });
+    register(b, registry, { name: 'odd "name"\\with\nescapes' });
+  }
+  await exercise(a);
+  b.set("k", 1);
+  b.get("k");
+  const ours = await text.metrics();
+  assert.equal(ours, await promRegistry.metrics());
+  assert.equal(text.contentType, TEXT_CONTENT_TYPE);
+  assert.equal(TEXT_CONTENT_TYPE, promRegistry.contentType);
+  assertMatches(parse(ours).samples, "a", a.stats());
+  assert.match(ours, /^edgecache_hits_total\{cache="odd \\"name\\"\\\\with\\nescapes"\} 1$/m);
+  assert.throws(() => register(a, text, { name: "a" }), /already registered/);
+  a.free(); b.free();
 });

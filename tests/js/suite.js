@@ -663,6 +663,139 @@ test("getOrLoad: stale-while-revalidate serves stale at once, one background ref
   equal(await c.getOrLoad("k", async () => "v3", opts), "v3", "past the window: a plain load");
 });
 
+// ----- early refresh (XFetch) -----
+
+/** A hot key's loader on a simulated clock: its first load takes `ms` of
+ * it (the load time the entry records), later ones none; with `gated`, the
+ * later ones wait for release(); with `fail`, they throw. */
+function hotLoader(t, ms = 200) {
+  const l = async () => {
+    const n = ++l.calls;
+    l.startedAt = t.t;
+    if (n === 1) t.advance(ms);
+    if (n > 1 && l.fail) throw new Error("origin down");
+    if (n > 1 && l.gated) await new Promise((r) => l.waiting.push(r));
+    return `v${n}`;
+  };
+  l.calls = 0;
+  l.waiting = [];
+  l.release = () => l.waiting.splice(0).forEach((r) => r());
+  return l;
+}
+
+test("earlyRefresh: a hot key is refreshed once before it expires while the old value is served", async ({ Cache }) => {
+  const t = clock();
+  const c = new Cache({ now: t.now, seed: 42 });
+  const loader = hotLoader(t);
+  loader.gated = true;
+  const handed = [];
+  const opts = { ttl: 10_000, earlyRefresh: 1, waitUntil: (p) => handed.push(p) };
+  equal(await c.getOrLoad("hot", loader, opts), "v1");
+  const expiry = t.t + 10_000;
+  for (let i = 0; i < 200; i++) equal(await c.getOrLoad("hot", loader, opts), "v1", "far from expiry");
+  equal(loader.calls, 1, "5 s before expiry (25 load times) no refresh");
+  t.t = expiry - 20; // 0.1 load times before expiry: each read refreshes with probability ~0.9
+  const reads = await Promise.all(Array.from({ length: 50 }, () => c.getOrLoad("hot", loader, opts)));
+  ok(reads.every((v) => v === "v1"), "the old value is served while the refresh runs");
+  equal(loader.calls, 2, "one refresh for 50 concurrent reads");
+  equal(handed.length, 1, "handed to waitUntil");
+  equal(await c.getOrLoad("hot", loader, opts), "v1");
+  equal(loader.calls, 2, "still one while it runs");
+  loader.release();
+  ok(loader.startedAt < expiry, "the refresh started before expiry");
+  equal(await handed[0], "v2");
+  equal(c.get("hot"), "v2");
+  t.t = expiry + 1;
+  equal(await c.getOrLoad("hot", loader, opts), "v2", "past the old expiry the refreshed value is fresh: no stall");
+  equal(loader.calls, 2);
+  equal(c.stats().loads, 2);
+});
+
+test("earlyRefresh 0 (the default) never refreshes early; a cache default applies to getOrLoad and memoize", async ({ Cache }) => {
+  const t = clock();
+  const off = new Cache({ now: t.now, seed: 42 });
+  const loader = hotLoader(t);
+  await off.getOrLoad("hot", loader, { ttl: 10_000 });
+  await off.getOrLoad("zero", loader, { ttl: 10_000, earlyRefresh: 0 });
+  t.advance(10_000 - 205);
+  for (let i = 0; i < 500; i++) {
+    await off.getOrLoad("hot", loader, { ttl: 10_000 });
+    await off.getOrLoad("zero", loader, { ttl: 10_000, earlyRefresh: 0 });
+  }
+  equal(loader.calls, 2, "no early refresh without earlyRefresh");
+
+  const t2 = clock();
+  const on = new Cache({ now: t2.now, seed: 42, earlyRefresh: 1 });
+  const l2 = hotLoader(t2);
+  await on.getOrLoad("hot", l2, { ttl: 10_000 });
+  t2.advance(10_000 - 5);
+  for (let i = 0; i < 20 && l2.calls === 1; i++) equal(await on.getOrLoad("hot", l2, { ttl: 10_000 }), "v1");
+  equal(l2.calls, 2, "the cache's default earlyRefresh refreshed it");
+  await tick();
+  equal(on.get("hot"), "v2");
+  await on.getOrLoad("cold", l2, { ttl: 10_000, earlyRefresh: 0 });
+  t2.advance(10_000 - 5);
+  for (let i = 0; i < 200; i++) await on.getOrLoad("cold", l2, { ttl: 10_000, earlyRefresh: 0 });
+  equal(l2.calls, 3, "a call's earlyRefresh: 0 overrides the default");
+
+  const t3 = clock();
+  const m = new Cache({ now: t3.now, seed: 7 });
+  let calls = 0;
+  const price = m.memoize(async (sku) => { calls++; t3.advance(200); return `${sku}@${calls}`; }, { ttl: 10_000, earlyRefresh: 2 });
+  equal(await price("A1"), "A1@1");
+  t3.advance(10_000 - 210);
+  for (let i = 0; i < 20 && calls === 1; i++) equal(await price("A1"), "A1@1");
+  equal(calls, 2, "memoize refreshes early too");
+  await tick();
+  equal(await price("A1"), "A1@2");
+});
+
+test("earlyRefresh: a failed early refresh keeps the old value and counts loadErrors", async ({ Cache }) => {
+  const t = clock();
+  const c = new Cache({ now: t.now, seed: 42 });
+  const loader = hotLoader(t);
+  loader.fail = true;
+  const handed = [];
+  const opts = { ttl: 10_000, earlyRefresh: 1, waitUntil: (p) => handed.push(p) };
+  await c.getOrLoad("hot", loader, opts);
+  t.advance(10_000 - 10);
+  for (let i = 0; i < 20 && loader.calls === 1; i++) equal(await c.getOrLoad("hot", loader, opts), "v1");
+  equal(loader.calls, 2);
+  await rejects(handed[0], Error, /origin down/);
+  equal(c.stats().loadErrors, 1);
+  equal(c.get("hot"), "v1", "the old value stays until it expires");
+  equal(await c.getOrLoad("hot", loader, { ...opts, earlyRefresh: 0 }), "v1");
+});
+
+test("earlyRefresh: values that were set, or have no TTL, are never refreshed early", async ({ Cache }) => {
+  const t = clock();
+  const c = new Cache({ now: t.now, seed: 42, earlyRefresh: 4 });
+  const loader = hotLoader(t);
+  await c.getOrLoad("forever", loader, { ttl: 0 });
+  c.set("set", "s", { ttl: 10_000 });
+  t.advance(10_000 - 1);
+  for (let i = 0; i < 200; i++) {
+    equal(await c.getOrLoad("set", loader), "s");
+    equal(await c.getOrLoad("forever", loader), "v1");
+  }
+  equal(loader.calls, 1, "no load time recorded (set) or no expiry: nothing to refresh ahead of");
+});
+
+test("bad earlyRefresh is a TypeError/RangeError naming it, and loses nothing", async ({ Cache }) => {
+  for (const [bad, type] of [[-1, RangeError], [NaN, RangeError], [Infinity, RangeError], ["1", TypeError], [true, TypeError], [null, TypeError]]) {
+    throws(() => new Cache({ earlyRefresh: bad }), type, /earlyRefresh/);
+    const c = new Cache();
+    await c.getOrLoad("keep", async () => 1, { ttl: 1000, earlyRefresh: 1 });
+    await rejects(c.getOrLoad("keep", async () => 2, { earlyRefresh: bad }), type, /earlyRefresh/);
+    await rejects(c.getOrLoad("other", async () => 2, { earlyRefresh: bad }), type, /earlyRefresh/);
+    throws(() => c.memoize(async () => 1, { earlyRefresh: bad }), type, /earlyRefresh/);
+    equal(c.get("keep"), 1);
+    equal(c.has("other"), false);
+    equal(c.stats().loads, 1, "no load started");
+    c.free();
+  }
+});
+
 test("getOrLoad: stale-if-error returns the stale value when the refresh fails", async ({ Cache }) => {
   const t = clock();
   const c = new Cache({ now: t.now, staleIfError: 5000 });

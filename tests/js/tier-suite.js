@@ -196,6 +196,30 @@ test("an L2 entry inside its stale-while-revalidate window is served at once and
   free();
 });
 
+test("early refresh with a tier calls the loader before expiry (L2's copy expires with L1's) and reaches the others", async (lib) => {
+  const { clock: c, caches: [a, b], free } = isolates(lib, 2, { cache: { seed: 42 } });
+  let calls = 0;
+  const loader = async () => {
+    calls++;
+    if (calls === 1) c.advance(200);
+    return `v${calls}`;
+  };
+  const handed = [];
+  const opts = { ttl: 10_000, earlyRefresh: 1, waitUntil: (p) => handed.push(p) };
+  equal(await a.getOrLoad("hot", loader, opts), "v1");
+  await a.flush();
+  c.advance(10_000 - 10);
+  for (let i = 0; i < 20 && calls === 1; i++) equal(await a.getOrLoad("hot", loader, opts), "v1");
+  equal(calls, 2, "the loader ran, not a refill from L2");
+  equal(await handed[0], "v2");
+  await a.flush();
+  c.advance(20);
+  equal(a.get("hot"), "v2", "fresh past the old expiry");
+  equal(await b.getOrLoad("hot", loader, opts), "v2", "another isolate reads the refreshed value from L2");
+  equal(calls, 2);
+  free();
+});
+
 test("an entry past its windows in L2 is a miss", async (lib) => {
   const { clock: c, caches: [a, b], free } = isolates(lib);
   a.set("e", "old", { ttl: 1_000 });

@@ -5,7 +5,7 @@ import { redisTier } from "edgecache/redis";
 import { memoryTier } from "edgecache/memory";
 import { kvTier, cacheApiTier, EdgecacheCoordinator } from "edgecache/cloudflare";
 import { denoKvTier, type DenoKvLike } from "edgecache/deno";
-import { register, type RegistryLike } from "edgecache/prometheus";
+import { register, textRegistry, TEXT_CONTENT_TYPE, type RegistryLike, type TextRegistry } from "edgecache/prometheus";
 import { instrument, type MeterLike } from "edgecache/otel";
 import { edgeCache } from "edgecache/hono";
 
@@ -23,8 +23,11 @@ async function main(ctx: { waitUntil(p: Promise<unknown>): void }) {
   const v: Stock = await cache.getOrLoad("k", async ({ key, stale, signal }) => {
     signal.throwIfAborted();
     return stale ?? { qty: 0, updatedAt: 0 };
-  }, { ttl: 1000, staleWhileRevalidate: 500, loadTimeout: 2_000, waitUntil: (p) => ctx.waitUntil(p) });
-  const lookup = cache.memoize(async (sku: string, store: number) => ({ qty: sku.length + store, updatedAt: 0 }), { key: (sku, store) => [sku, store] });
+  }, { ttl: 1000, staleWhileRevalidate: 500, loadTimeout: 2_000, waitUntil: (p) => ctx.waitUntil(p), earlyRefresh: 1 });
+  new Cache({ earlyRefresh: 2 });
+  // @ts-expect-error earlyRefresh is a number (beta)
+  cache.getOrLoad("k", async () => ({ qty: 0, updatedAt: 0 }), { earlyRefresh: true });
+  const lookup = cache.memoize(async (sku: string, store: number) => ({ qty: sku.length + store, updatedAt: 0 }), { key: (sku, store) => [sku, store], earlyRefresh: 1 });
   const r: Stock = await lookup("A1", 2);
   const m = memoize(cache, async (x: number) => ({ qty: x, updatedAt: 0 }));
   await m(1);
@@ -114,7 +117,14 @@ const stopObserving: () => void = instrument(cache, otelMeter, { name: "stock" }
 stopObserving();
 // @ts-expect-error a Meter, not a registry
 instrument(cache, promRegistry);
-const honoMiddleware = edgeCache({ cache, ttl: 1_000, key: (c) => c.req.path, tags: (c) => ["page:" + c.req.path], cacheCredentialed: false });
+const honoMiddleware = edgeCache({ cache, ttl: 1_000, key: (c) => c.req.path, tags: (c) => ["page:" + c.req.path], cacheCredentialed: false,
+  methods: ["GET"], statuses: (status) => status < 300 });
+edgeCache({ cache, statuses: [200, 404] });
+// @ts-expect-error only GET and HEAD are cached
+edgeCache({ cache, methods: ["POST"] });
+const metricsText: TextRegistry = textRegistry();
+register(cache, metricsText, { name: "text" });
+metricsText.metrics().then((t: string) => t.length + TEXT_CONTENT_TYPE.length);
 void honoMiddleware;
 // @ts-expect-error the cache is required
 edgeCache({ ttl: 1_000 });

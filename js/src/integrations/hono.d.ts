@@ -15,6 +15,12 @@ export interface EdgeCacheOptions<C extends HonoContextLike = any> extends Omit<
   /** Let GET/HEAD with Cookie or Authorization through cachedFetch's rules (stored only when the handler's
    * Cache-Control says so explicitly) instead of bypassing the cache. @default false */
   cacheCredentialed?: boolean;
+  /** The read methods the cache answers; a GET or HEAD left out bypasses it (Cache-Status
+   * `fwd=bypass; detail=method`). Only "GET" and "HEAD" (any case). @default ["GET", "HEAD"] */
+  methods?: readonly ("GET" | "HEAD" | "get" | "head")[];
+  /** Which answers may be stored: final statuses (200–599), or a function of the status returning a
+   * boolean. cachedFetch's own rules still apply to what it lets through. @default cachedFetch's rules alone */
+  statuses?: readonly number[] | ((status: number) => boolean);
 }
 
 /**

@@ -9,6 +9,13 @@ const MODULE = "edgecache/hono";
 const KEY_URL = "https://edgecache.invalid/key/";
 /** What a bypassed credentialed read says in Cache-Status (RFC 9211 fwd=bypass). */
 const BYPASS_STATUS = "edgecache; fwd=bypass; detail=credentials";
+/** What a read of a method left out of `methods` says in Cache-Status. */
+const BYPASS_METHOD = "edgecache; fwd=bypass; detail=method";
+/** The methods cachedFetch can store answers for, and the default of `methods`. */
+const CACHEABLE_METHODS = Object.freeze(["GET", "HEAD"]);
+/** Final statuses (RFC 9110 §15): what `statuses` may list. */
+const FINAL_STATUS_MIN = 200;
+const FINAL_STATUS_MAX = 599;
 
 /**
  * Caches the responses of the routes after it with cachedFetch's semantics:
@@ -21,10 +28,17 @@ const BYPASS_STATUS = "edgecache; fwd=bypass; detail=credentials";
  * Cache-Control allows it explicitly). Other methods always go through, so a
  * successful POST invalidates its URL. `key(c)` replaces the URL as the key;
  * `tags` (an array, or a function of the context) tag what is stored.
+ * `methods` (default GET and HEAD) are the reads the cache answers: a GET or
+ * HEAD left out bypasses it. `statuses` (an array of final statuses, or a
+ * function of the status) narrows which answers are stored; cachedFetch's
+ * own rules (explicit freshness, or a heuristically cacheable status) still
+ * apply to those it lets through.
  */
 export function edgeCache(options) {
   if (options === null || typeof options !== "object") throw new TypeError(`${MODULE}: options must be an object with a cache`);
-  const { key, tags, cacheCredentialed = false, ...fetchOptions } = options;
+  const { key, tags, cacheCredentialed = false, methods = CACHEABLE_METHODS, statuses, ...fetchOptions } = options;
+  const reads = methodsOption(methods);
+  const storable = statusesOption(statuses);
   const { cache, ...rest } = fetchOptions;
   if (key !== undefined && typeof key !== "function") throw new TypeError(`${MODULE}: options.key must be a function of the context`);
   if (typeof cacheCredentialed !== "boolean") throw new TypeError(`${MODULE}: options.cacheCredentialed must be a boolean`);
@@ -34,24 +48,83 @@ export function edgeCache(options) {
   // Validates the cachedFetch options once, now, rather than on every request.
   cachedFetch(cache, { ...rest, tags: typeof tags === "function" ? [] : tags });
   return async function edgeCacheMiddleware(c, next) {
-    if (!cacheCredentialed && isCredentialedRead(c.req.raw)) {
+    const method = c.req.raw.method;
+    const read = method === "GET" || method === "HEAD";
+    const bypass = read && !reads.has(method) ? BYPASS_METHOD
+      : !cacheCredentialed && isCredentialedRead(c.req.raw) ? BYPASS_STATUS : undefined;
+    if (bypass !== undefined) {
       await next();
-      const answer = withStatus(c.res, BYPASS_STATUS);
+      const answer = withStatus(c.res, bypass);
       c.res = undefined;
       c.res = answer;
       return;
     }
+    /** The Cache-Control of this request's handler answer when `statuses` kept it from being stored. */
+    const held = { kept: false, cacheControl: null };
     const cfetch = cachedFetch(cache, {
       ...rest,
       tags: typeof tags === "function" ? tags(c) : tags,
       waitUntil: waitUntilOf(c),
-      fetch: () => runHandler(c, next),
+      fetch: async () => {
+        const res = await runHandler(c, next);
+        return storable === undefined || storable(res.status) ? res : keptOut(res, held);
+      },
     });
-    const response = await cfetch(keyedRequest(c, key));
+    let response = await cfetch(keyedRequest(c, key));
+    if (held.kept) response = withCacheControl(response, held.cacheControl);
     // Dropped first so Hono does not merge the handler's headers into the cached answer twice.
     c.res = undefined;
     c.res = response;
   };
+}
+
+/** The set of read methods the cache answers, from `methods`. */
+function methodsOption(methods) {
+  if (!Array.isArray(methods)) throw new TypeError(`${MODULE}: options.methods must be an array of "GET" and/or "HEAD"; got ${typeof methods}`);
+  const set = new Set();
+  for (const m of methods) {
+    const name = typeof m === "string" ? m.toUpperCase() : m;
+    if (!CACHEABLE_METHODS.includes(name)) {
+      throw new TypeError(`${MODULE}: options.methods may list only "GET" and "HEAD" (the methods whose answers a cache stores); got ${JSON.stringify(m) ?? String(m)}`);
+    }
+    set.add(name);
+  }
+  return set;
+}
+
+/** `statuses` as a predicate on a status, or undefined for cachedFetch's rules alone. */
+function statusesOption(statuses) {
+  if (statuses === undefined) return undefined;
+  if (typeof statuses === "function") {
+    return (status) => {
+      const verdict = statuses(status);
+      if (typeof verdict !== "boolean") throw new TypeError(`${MODULE}: options.statuses must return a boolean; got ${typeof verdict}`);
+      return verdict;
+    };
+  }
+  if (!Array.isArray(statuses)) throw new TypeError(`${MODULE}: options.statuses must be an array of statuses or a function of the status; got ${typeof statuses}`);
+  for (const s of statuses) {
+    if (typeof s !== "number" || !Number.isInteger(s)) throw new TypeError(`${MODULE}: options.statuses must list integer statuses; got ${JSON.stringify(s) ?? String(s)}`);
+    if (s < FINAL_STATUS_MIN || s > FINAL_STATUS_MAX) throw new RangeError(`${MODULE}: options.statuses must list final statuses (${FINAL_STATUS_MIN}–${FINAL_STATUS_MAX}); got ${s}`);
+  }
+  const set = new Set(statuses);
+  return (status) => set.has(status);
+}
+
+/** The handler's answer as cachedFetch must see it to store nothing
+ * (Cache-Control: no-store); `held` keeps its own Cache-Control to restore. */
+function keptOut(res, held) {
+  held.kept = true;
+  held.cacheControl = res.headers.get("cache-control");
+  return withCacheControl(res, "no-store");
+}
+
+/** A copy of `res` with Cache-Control `value` (none when null). */
+function withCacheControl(res, value) {
+  const headers = new Headers(res.headers);
+  if (value === null) headers.delete("cache-control");
+  else headers.set("cache-control", value);
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
 }
 
 /** A copy of `res` with a Cache-Status entry (its own headers may be immutable, as fetch()'s are). */

@@ -17,3 +17,15 @@ export interface RegisterOptions {
  * Returns a function that takes the cache off the registry (call it before `cache.free()`).
  */
 export declare function register(cache: { stats(): Stats }, registry: RegistryLike, options?: RegisterOptions): () => void;
+
+/** The Content-Type of the Prometheus text format 0.0.4. */
+export declare const TEXT_CONTENT_TYPE: string;
+
+/** A registry that needs no prom-client (browsers, Workers): `register()` on it, then `metrics()` is the
+ * Prometheus text of every registered cache, as a prom-client Registry would print it. */
+export interface TextRegistry extends RegistryLike {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
+export declare function textRegistry(): TextRegistry;

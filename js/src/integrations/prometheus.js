@@ -3,7 +3,11 @@
 // each metric is an object with the shape a Registry reads from its metrics
 // (name, help, type, get(), reset()), so importing this module never needs the
 // peer dependency, and the caller's own prom-client copy does the formatting.
+// Where there is no prom-client (browsers, Workers), textRegistry() formats
+// the same objects itself.
 import { METRICS, COUNTER, cacheName, checkCache } from "./metrics.js";
+
+export { textRegistry, TEXT_CONTENT_TYPE } from "./prometheus-text.js";
 
 const MODULE = "edgecache/prometheus";
 /** Every metric name starts with this. */

@@ -15,6 +15,12 @@ const app = new Hono();
 app.get("/__count", (c) => c.json(calls));
 app.get("/__invalidate", (c) => c.json({ removed: cache.invalidateTag(c.req.query("tag")) }));
 app.use("/app/*", edgeCache({ cache, tags: (c) => ["app", `path:${c.req.path}`] }));
+app.use("/narrow/*", edgeCache({ cache, methods: ["GET"], statuses: [200] }));
+app.get("/narrow/status/:code", (c) => {
+  count(`narrow${c.req.param("code")}`);
+  c.header("cache-control", "max-age=60");
+  return c.text(`status ${c.req.param("code")}`, Number(c.req.param("code")));
+});
 app.get("/app/fresh", (c) => { count("fresh"); c.header("cache-control", "max-age=60"); return c.text(`fresh ${++version}`); });
 app.get("/app/lang", (c) => {
   count("lang");
