@@ -79,6 +79,82 @@ pub(crate) fn ln(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{entry_bytes, write_charge, Cache, Config, Key, Policy, SetOptions};
+    use crate::{SetOutcome, LOAD_TIME_OVERHEAD};
+
+    fn due_within(cache: &mut Cache, key: &[u8], now: u64, tries: usize) -> bool {
+        (0..tries).any(|_| cache.refresh_due(key, now, 1.0))
+    }
+
+    #[test]
+    fn the_load_time_goes_with_its_entry() {
+        let config = Config {
+            max_bytes: 4096,
+            ..Config::default()
+        };
+        let mut cache = Cache::new(config, 9).unwrap();
+        let k = Key::Str("hot").to_bytes();
+        let loaded = SetOptions {
+            ttl_ms: Some(10_000),
+            load_ms: Some(200),
+            ..SetOptions::default()
+        };
+        let plain = SetOptions {
+            ttl_ms: Some(10_000),
+            ..SetOptions::default()
+        };
+        cache.set(&k, b"v", &loaded, 0).unwrap();
+        assert!(
+            due_within(&mut cache, &k, 9_990, 50),
+            "recorded: refreshed near expiry"
+        );
+        // Replaced by a write without a load time: none is left.
+        cache.set(&k, b"v", &plain, 0).unwrap();
+        assert!(!due_within(&mut cache, &k, 9_990, 200), "replaced");
+        // Deleted, evicted, invalidated: a new entry under the key starts without one.
+        for end in ["delete", "evict", "invalidate"] {
+            cache.set(&k, b"v", &loaded, 0).unwrap();
+            match end {
+                "delete" => assert!(cache.delete(&k, 0)),
+                "invalidate" => assert_eq!(cache.invalidate(&k, 0), 1),
+                _ => {
+                    for i in 0..200 {
+                        let filler = Key::Str(&std::format!("filler{i}")).to_bytes();
+                        cache.set(&filler, &[0; 40], &plain, 0).unwrap();
+                    }
+                    assert!(!cache.has(&k, 0), "evicted");
+                }
+            }
+            cache.set(&k, b"v", &plain, 0).unwrap();
+            assert!(!due_within(&mut cache, &k, 9_990, 200), "after {end}");
+            cache.validate();
+        }
+    }
+
+    #[test]
+    fn an_entry_with_a_load_time_is_charged_for_its_record() {
+        let mut cache = Cache::new(Config::default(), 9).unwrap();
+        let (a, b) = (Key::Str("a").to_bytes(), Key::Str("b").to_bytes());
+        let plain = SetOptions::default();
+        let loaded = SetOptions {
+            load_ms: Some(1),
+            ..SetOptions::default()
+        };
+        assert_eq!(cache.set(&a, b"v", &plain, 0), Ok(SetOutcome::Stored));
+        let before = cache.bytes();
+        assert_eq!(cache.set(&b, b"v", &loaded, 0), Ok(SetOutcome::Stored));
+        let entry = entry_bytes(Policy::AllKeysLru, b.len(), 1);
+        assert_eq!(cache.bytes() - before, write_charge(entry, 0, &loaded));
+        assert_eq!(
+            write_charge(entry, 0, &loaded),
+            write_charge(entry, 0, &plain) + LOAD_TIME_OVERHEAD as u64
+        );
+        assert!(
+            !cache.refresh_due(&b, 0, 1.0),
+            "no TTL: nothing to refresh ahead of"
+        );
+        cache.validate();
+    }
 
     #[test]
     fn ln_matches_std() {
