@@ -1,10 +1,11 @@
-// The demo page's wiring: one registry of caches, five panels.
+// The demo page's wiring: one registry of caches, six panels.
 import * as lib from "/pkg/browser.js";
 import { createRegistry, setupMemory } from "./memory.js";
 import { setupRace } from "./race.js";
 import { setupHerd } from "./herd.js";
 import { setupStampede } from "./stampede.js";
 import { setupDoll } from "./doll.js";
+import { setupColdStart } from "./coldstart.js";
 
 const $ = (id) => document.getElementById(id);
 const registry = createRegistry();
@@ -13,6 +14,7 @@ setupRace(lib, registry, $);
 setupHerd(lib, registry, $);
 setupStampede(lib, registry, $);
 setupDoll(lib, registry, $);
+setupColdStart(lib, registry, $);
 
 // playground
 const pg = registry.add("playground", "playground", new lib.Cache({ maxMemory: 4096 }));
