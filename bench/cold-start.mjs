@@ -25,7 +25,7 @@
 // Env: ISOLATE (requests per isolate, 20000), WINDOW (5000), LIMIT (requests
 // read from each trace, all).
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -43,14 +43,7 @@ const LIMIT = Number(process.env.LIMIT ?? Infinity);
 
 /** The trace's keys as request paths, in request order. */
 function readTrace(name) {
-  const file = ["trace.xz", "trace.gz"].map((ext) => join(TRACES, `${name}.${ext}`)).find((f) => {
-    try {
-      readFileSync(f, { flag: "r" }).length;
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  const file = ["trace.xz", "trace.gz"].map((ext) => join(TRACES, `${name}.${ext}`)).find(existsSync);
   if (!file) throw new Error(`no trace ${name} in ${TRACES}`);
   const raw = file.endsWith(".gz") ? gunzipSync(readFileSync(file)) : execFileSync("xz", ["-dc", file], { maxBuffer: 1 << 30 });
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
