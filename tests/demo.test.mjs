@@ -1,6 +1,7 @@
 // The demo page in headless Chromium: it loads with no console errors, each
 // panel's button runs and changes its chart and counters, the policy race
-// ends with different hit ratios per policy, and a screenshot is saved.
+// ends with different hit ratios per policy, isolates warmed from a snapshot
+// start with more hits than cold ones, and a screenshot is saved.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -133,6 +134,21 @@ test("Try it shows the Prometheus text of every cache on the page", async () => 
     assert.ok(text.includes(`edgecache_entries{cache="${label}"} `), `the text has ${name}`);
   }
   assert.match(text, /^edgecache_loads_total\{cache="hot key: earlyRefresh 1"\} \d+$/m);
+});
+
+test("cold start: isolates loaded from the last one's snapshot start with more hits", async () => {
+  const before = await canvasData("coldstart-chart");
+  await page.click("#coldstart-start");
+  await waitDone("coldstart");
+  assert.notEqual(await canvasData("coldstart-chart"), before);
+  const early = JSON.parse(await page.getAttribute("#coldstart", "data-early"));
+  assert.ok(early.cold > 0 && early.warm > early.cold + 0.1, `hit ratio after a restart, warm vs cold: ${JSON.stringify(early)}`);
+  const overall = JSON.parse(await page.getAttribute("#coldstart", "data-overall"));
+  assert.ok(overall.warm > overall.cold, `overall: ${JSON.stringify(overall)}`);
+  const [cold, warm] = await page.$$eval("#coldstart-counters span", (spans) => spans.map((s) => s.textContent));
+  assert.match(warm, /^warm: .* snapshot \d+ KiB, [\d,]+ entries, dump [\d.]+ ms, load [\d.]+ ms$/);
+  assert.match(cold, /^cold: /);
+  assert.doesNotMatch(cold, /snapshot/);
 });
 
 test("memory panel lists every cache with bytes within its budget; screenshot saved", async () => {

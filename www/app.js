@@ -1,4 +1,4 @@
-// The demo page's wiring: one registry of caches, five panels and the playground.
+// The demo page's wiring: one registry of caches, six panels and the playground.
 import * as lib from "/pkg/browser.js";
 import { createRegistry, setupMemory } from "./memory.js";
 import { setupRace } from "./race.js";
@@ -7,6 +7,7 @@ import { setupStampede } from "./stampede.js";
 import { setupDoll } from "./doll.js";
 import { setupHotKey } from "./hotkey.js";
 import { setupMetrics } from "./metrics.js";
+import { setupColdStart } from "./coldstart.js";
 
 const $ = (id) => document.getElementById(id);
 const registry = createRegistry();
@@ -16,6 +17,7 @@ setupHerd(lib, registry, $);
 setupHotKey(lib, registry, $);
 setupStampede(lib, registry, $);
 setupDoll(lib, registry, $);
+setupColdStart(lib, registry, $);
 
 // playground
 const pg = registry.add("playground", "playground", new lib.Cache({ maxMemory: 4096 }));
