@@ -111,12 +111,12 @@ export function storablePartial(headers) {
 }
 
 /** The request for what a stored partial response lacks: one Range with
- * If-Range (its strong ETag), else the whole representation. */
+ * If-Range (its strong ETag), else the whole representation; never
+ * conditional (the client's validators are evaluated on the whole answer). */
 export function completionRequest(request, part, headers) {
   const etag = headers.get("etag")?.trim();
   const out = new Headers(request.headers);
-  out.delete(RANGE);
-  out.delete(IF_RANGE);
+  for (const name of [RANGE, IF_RANGE, "if-none-match", "if-modified-since"]) out.delete(name);
   if (etag?.startsWith('"')) {
     const missing = part.start === 0 ? `${part.end + 1}-` : part.end === part.length - 1 ? `0-${part.start - 1}` : null;
     if (missing) {

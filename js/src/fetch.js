@@ -289,7 +289,11 @@ export function cachedFetch(cache, options = {}) {
     const how = {
       head: method === "HEAD",
       refetch: async () => passThrough(await ctx.upstream(request), `${NAME}; fwd=uri-miss`),
-      complete: (part, bytes, headers) => completeAnswer(ctx, whole, part, bytes, headers),
+      complete: async (part, bytes, headers) => {
+        const conditions = conditionsOf(whole);
+        const completed = await completeAnswer(ctx, whole, part, bytes, headers);
+        return conditions ? answerConditional(completed, conditions) : completed;
+      },
     };
     return answerRange(response, range, how);
   };

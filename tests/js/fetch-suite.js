@@ -1072,6 +1072,14 @@ test("a stored 206 never answers a request without Range; completing it when the
   equal(hit.status, 206);
   equal(hit.headers.get("cache-status"), "edgecache; hit");
   equal(await hit.text(), digits(0, 10));
+  const c = "/part4?cc=max-age%3D60&digits=100&partial=0-49&etag=%22c%22";
+  await (await cfetch(lib.origin + c, { headers: { range: "bytes=0-9" } })).text();
+  const notModified = await cfetch(lib.origin + c, { headers: { "if-none-match": '"c"' } });
+  equal(notModified.status, 304, "the client's validator, evaluated on the completed response");
+  const asked = (await originLog(lib.origin, "/part4?"))[1].headers;
+  equal(asked["if-none-match"], undefined, "the completion asks for bytes, not for a 304");
+  equal(asked.range, "62797465733d35302d", "Range: bytes=50-");
+  equal((await cfetch(lib.origin + c)).headers.get("cache-status"), "edgecache; hit", "completed and stored");
   const head = await cfetch(lib.origin + "/part3?cc=max-age%3D60&digits=100&partial=0-9&etag=%22h%22", { method: "HEAD" });
   ok(head.headers.get("cache-status").includes("fwd=uri-miss"), "a HEAD miss is forwarded");
   equal(await count(lib.origin, p), 2);
