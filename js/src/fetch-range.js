@@ -197,7 +197,9 @@ async function fromPartial(response, stored, range, how) {
     return answerRange(storedAnswer(whole, stored.bytes, stored.release), range, { ...how, complete: null });
   }
   const spec = range && ifRangeHolds(range.ifRange, response.headers) ? byteRange(range.range, part.length) : null;
-  if (spec && spec !== "unsatisfiable" && spec.start >= part.start && spec.end <= part.end) {
+  // The complete length is known: a range past it needs no origin.
+  if (spec === "unsatisfiable") return unsatisfiable(response.headers, part.length, stored.release);
+  if (spec && spec.start >= part.start && spec.end <= part.end) {
     return cut(response.headers, stored.bytes, part.start, spec, part.length, stored.release);
   }
   stored.release?.();

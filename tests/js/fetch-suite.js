@@ -1039,6 +1039,9 @@ test("a 206 the origin sends is stored and answers the ranges inside it; another
   equal(inside.headers.get("cache-status"), "edgecache; hit");
   equal(inside.headers.get("content-range"), "bytes 40-49/100");
   equal(await inside.text(), digits(40, 50));
+  const past = await cfetch(lib.origin + p, { headers: { range: "bytes=100-" } });
+  equal(past.status, 416, "past the complete length the partial knows");
+  equal(past.headers.get("content-range"), "bytes */100");
   equal(await count(lib.origin, p), 1);
   const beyond = await cfetch(lib.origin + p, { headers: { range: "bytes=60-69" } });
   equal(beyond.status, 206);
