@@ -1061,6 +1061,27 @@ test("a 206 the origin sends is stored and answers the ranges inside it; another
   equal(await count(lib.origin, p), 2);
 });
 
+test("a stale stored 206 is revalidated without Range; the 304's headers update it and the range is cut from it", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = "/part304?cc=max-age%3D1&digits=100&partial=0-49&etag=%22q%22&counted=1";
+  await (await cfetch(lib.origin + p, { headers: { range: "bytes=0-9" } })).text();
+  t.advance(2000);
+  const r = await cfetch(lib.origin + p, { headers: { range: "bytes=20-29" } });
+  equal(r.status, 206);
+  equal(r.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored");
+  equal(r.headers.get("x-origin-count"), "2", "the 304's header");
+  equal(r.headers.get("content-range"), "bytes 20-29/100", "the stored Content-Range, kept");
+  equal(await r.text(), digits(20, 30));
+  const hit = await cfetch(lib.origin + p, { headers: { range: "bytes=30-39" } });
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  equal(hit.headers.get("x-origin-count"), "2", "stored");
+  await hit.text();
+  const log = await originLog(lib.origin, "/part304?");
+  equal(log.length, 2);
+  equal(log[1].headers["if-none-match"], "227122");
+  equal(log[1].headers.range, undefined);
+});
+
 test("a stored 206 never answers a request without Range; completing it when the representation changed stores the new whole", async (lib) => {
   const { cfetch } = setup(lib);
   const p = "/part2?cc=max-age%3D60&digits=100&partial=50-99&etagv=1";
