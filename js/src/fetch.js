@@ -300,13 +300,15 @@ export function cachedFetch(cache, options = {}) {
 }
 
 /** A stored partial response made whole (RFC 9111 §3.4): the origin is
- * asked for what it lacks, and the whole response is stored and answered. */
+ * asked for what it lacks, and the whole response is stored and answered.
+ * Concurrent completions of one URL collapse like misses (see answer). */
 async function completeAnswer(ctx, request, part, bytes, headers) {
   const ask = completionRequest(request, part, headers);
-  const upstream = async () => combined(part, bytes, headers, await ctx.upstream(ask));
-  const outcome = await fetchAndStore({ ...ctx, upstream }, normalizeUrl(request.url), request, null);
-  const status = outcome.status.replace("fwd=uri-miss", "fwd=partial");
-  return outcome.kind === "entry" ? fromStored(request, outcome.entry, status, ctx.io.now(), outcome.release) : passThrough(outcome.response, status);
+  const upstream = async (forwarded) => combined(part, bytes, headers, await ctx.upstream(new Request(ask, { signal: forwarded.signal })));
+  const url = normalizeUrl(request.url);
+  const response = await answer({ ...ctx, upstream }, url, request, null, `partial ${keyOf(ctx, url, request)}`);
+  response.headers.set("cache-status", response.headers.get("cache-status").replace("fwd=uri-miss", "fwd=partial"));
+  return response;
 }
 
 /** A GET or HEAD without Range answered in full, or 304 to the client's validators. */

@@ -1052,6 +1052,12 @@ test("a 206 the origin sends is stored and answers the ranges inside it; another
   equal(log.length, 2);
   equal(log[1].headers.range, "62797465733d35302d", "Range: bytes=50- (hex), only the missing bytes");
   equal(log[1].headers["if-range"], "227022", 'If-Range: "p"');
+  const m = "/partmany?cc=max-age%3D60&digits=100&partial=0-49&etag=%22m%22&delay=20";
+  await (await cfetch(lib.origin + m, { headers: { range: "bytes=0-9" } })).text();
+  const many = await Promise.all(Array.from({ length: 20 }, () => cfetch(lib.origin + m)));
+  equal(await count(lib.origin, m), 2, "20 concurrent completions of one partial: one origin request");
+  for (const r of many) equal(r.status, 200);
+  equal((await Promise.all(many.map((r) => r.text()))).every((text) => text === digits(0, 100)), true);
   const whole = await cfetch(lib.origin + p);
   equal(whole.status, 200);
   equal(whole.headers.get("cache-status"), "edgecache; hit");
