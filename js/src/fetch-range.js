@@ -21,8 +21,9 @@
 // §3.3) and answers the ranges inside it; any other request completes it
 // first (§3.4): the missing bytes before or after it are asked with one
 // Range and `If-Range: <its strong ETag>`, the two parts make the whole 200
-// that is stored and answered from; without a strong ETag, or with bytes
-// missing on both sides, the whole representation is asked for instead.
+// that is stored and answered from (concurrent completions collapse into
+// one); without a strong ETag, or with bytes missing on both sides, the
+// whole representation is asked for instead.
 
 import { bytesStream } from "./fetch-body.js";
 import { httpDate } from "./fetch-fields.js";
