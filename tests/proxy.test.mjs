@@ -513,6 +513,8 @@ test("interim responses: a 103 Early Hints and a 102 reach the client before the
   const q = "/px-processing?cc=no-store&processing=1";
   const processing = await raw(`GET ${q} HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n`);
   ok(processing.startsWith("HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 "), processing);
+  const old = await raw("GET /px-hints-10?cc=no-store&hints=1 HTTP/1.0\r\nHost: site.test\r\n\r\n");
+  ok(old.startsWith("HTTP/1.1 200 "), `an HTTP/1.0 client gets no 1xx: ${old}`);
 });
 
 test("a Range request is answered 206 (or 416) from the stored whole response", async () => {

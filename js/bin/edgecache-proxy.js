@@ -214,7 +214,8 @@ function originFetch(request, target) {
  * cache (a background revalidation), gets none. Node writes a 103 only with
  * a valid Link; other 1xx (100 belongs to the proxy's own request) are dropped. */
 function interim(res, info) {
-  if (res.headersSent || res.destroyed) return;
+  // An HTTP/1.0 client gets no 1xx (RFC 9110 §15.2).
+  if (res.headersSent || res.destroyed || res.req.httpVersion === "1.0") return;
   if (info.statusCode === 102) return void res.writeProcessing();
   if (info.statusCode !== 103) return;
   const hints = {};

@@ -21,8 +21,9 @@
 // §3.3) and answers the ranges inside it; any other request completes it
 // first (§3.4): the missing bytes before or after it are asked with one
 // Range and `If-Range: <its strong ETag>`, the two parts make the whole 200
-// that is stored and answered from; without a strong ETag, or with bytes
-// missing on both sides, the whole representation is asked for instead.
+// that is stored and answered from (concurrent completions collapse into
+// one); without a strong ETag, or with bytes missing on both sides, the
+// whole representation is asked for instead.
 
 import { bytesStream } from "./fetch-body.js";
 import { httpDate } from "./fetch-fields.js";
@@ -111,12 +112,12 @@ export function storablePartial(headers) {
 }
 
 /** The request for what a stored partial response lacks: one Range with
- * If-Range (its strong ETag), else the whole representation. */
+ * If-Range (its strong ETag), else the whole representation; never
+ * conditional (the client's validators are evaluated on the whole answer). */
 export function completionRequest(request, part, headers) {
   const etag = headers.get("etag")?.trim();
   const out = new Headers(request.headers);
-  out.delete(RANGE);
-  out.delete(IF_RANGE);
+  for (const name of [RANGE, IF_RANGE, "if-none-match", "if-modified-since"]) out.delete(name);
   if (etag?.startsWith('"')) {
     const missing = part.start === 0 ? `${part.end + 1}-` : part.end === part.length - 1 ? `0-${part.start - 1}` : null;
     if (missing) {
@@ -197,7 +198,9 @@ async function fromPartial(response, stored, range, how) {
     return answerRange(storedAnswer(whole, stored.bytes, stored.release), range, { ...how, complete: null });
   }
   const spec = range && ifRangeHolds(range.ifRange, response.headers) ? byteRange(range.range, part.length) : null;
-  if (spec && spec !== "unsatisfiable" && spec.start >= part.start && spec.end <= part.end) {
+  // The complete length is known: a range past it needs no origin.
+  if (spec === "unsatisfiable") return unsatisfiable(response.headers, part.length, stored.release);
+  if (spec && spec.start >= part.start && spec.end <= part.end) {
     return cut(response.headers, stored.bytes, part.start, spec, part.length, stored.release);
   }
   stored.release?.();

@@ -318,20 +318,26 @@ export function cachedFetch(cache, options = {}) {
     const how = {
       head: method === "HEAD",
       refetch: async () => passThrough(await ctx.upstream(request), `${NAME}; fwd=uri-miss`),
-      complete: (part, bytes, headers) => completeAnswer(ctx, whole, part, bytes, headers),
+      complete: async (part, bytes, headers) => {
+        const conditions = conditionsOf(whole);
+        const completed = await completeAnswer(ctx, whole, part, bytes, headers);
+        return conditions ? answerConditional(completed, conditions) : completed;
+      },
     };
     return answerRange(response, range, how);
   };
 }
 
 /** A stored partial response made whole (RFC 9111 §3.4): the origin is
- * asked for what it lacks, and the whole response is stored and answered. */
+ * asked for what it lacks, and the whole response is stored and answered.
+ * Concurrent completions of one URL collapse like misses (see answer). */
 async function completeAnswer(ctx, request, part, bytes, headers) {
   const ask = completionRequest(request, part, headers);
-  const upstream = async () => combined(part, bytes, headers, await ctx.upstream(ask));
-  const outcome = await fetchAndStore({ ...ctx, upstream }, primaryKey(ctx.config.cacheKey, request), request, null);
-  const status = outcome.status.replace("fwd=uri-miss", "fwd=partial");
-  return outcome.kind === "entry" ? downstream(ctx, fromStored(request, outcome.entry, status, ctx.io.now(), outcome.release)) : passThrough(outcome.response, status);
+  const upstream = async (forwarded) => combined(part, bytes, headers, await ctx.upstream(new Request(ask, { signal: forwarded.signal })));
+  const url = primaryKey(ctx.config.cacheKey, request);
+  const response = await answer({ ...ctx, upstream }, url, request, null, `partial ${keyOf(ctx, url, request)}`);
+  response.headers.set("cache-status", response.headers.get("cache-status").replace("fwd=uri-miss", "fwd=partial"));
+  return downstream(ctx, response);
 }
 
 /** A GET or HEAD without Range answered in full, or 304 to the client's validators. */

@@ -339,7 +339,11 @@ export declare const MARKETING_QUERY_PARAMS: readonly string[];
  * A fetch() with a shared HTTP cache (RFC 9111) in front of the origin: it
  * honours Cache-Control, CDN-Cache-Control, Expires, Age and Vary, revalidates
  * with ETag/Last-Modified, collapses concurrent misses, and answers with Age
- * and an RFC 9211 Cache-Status header. Redirects are returned, not followed
+ * and an RFC 9211 Cache-Status header. A GET with one byte Range is answered
+ * 206 (or 416) from the stored whole response, which a ranged miss fetches
+ * whole; a 206 from the origin is stored and completed with Range/If-Range.
+ * A body fetch() decoded is stored without its Content-Encoding (with its
+ * own Content-Length and a weak ETag). Redirects are returned, not followed
  * (`redirect: "manual"` unless `init.redirect` says otherwise; a followed
  * answer is never stored). Over a cache with a `tier`, responses are shared
  * by every cache on it ("edgecache; hit; detail=l2"), and a method not known

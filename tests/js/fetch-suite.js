@@ -1240,6 +1240,9 @@ test("a 206 the origin sends is stored and answers the ranges inside it; another
   equal(inside.headers.get("cache-status"), "edgecache; hit");
   equal(inside.headers.get("content-range"), "bytes 40-49/100");
   equal(await inside.text(), digits(40, 50));
+  const past = await cfetch(lib.origin + p, { headers: { range: "bytes=100-" } });
+  equal(past.status, 416, "past the complete length the partial knows");
+  equal(past.headers.get("content-range"), "bytes */100");
   equal(await count(lib.origin, p), 1);
   const beyond = await cfetch(lib.origin + p, { headers: { range: "bytes=60-69" } });
   equal(beyond.status, 206);
@@ -1250,6 +1253,12 @@ test("a 206 the origin sends is stored and answers the ranges inside it; another
   equal(log.length, 2);
   equal(log[1].headers.range, "62797465733d35302d", "Range: bytes=50- (hex), only the missing bytes");
   equal(log[1].headers["if-range"], "227022", 'If-Range: "p"');
+  const m = "/partmany?cc=max-age%3D60&digits=100&partial=0-49&etag=%22m%22&delay=20";
+  await (await cfetch(lib.origin + m, { headers: { range: "bytes=0-9" } })).text();
+  const many = await Promise.all(Array.from({ length: 20 }, () => cfetch(lib.origin + m)));
+  equal(await count(lib.origin, m), 2, "20 concurrent completions of one partial: one origin request");
+  for (const r of many) equal(r.status, 200);
+  equal((await Promise.all(many.map((r) => r.text()))).every((text) => text === digits(0, 100)), true);
   const whole = await cfetch(lib.origin + p);
   equal(whole.status, 200);
   equal(whole.headers.get("cache-status"), "edgecache; hit");
@@ -1257,6 +1266,27 @@ test("a 206 the origin sends is stored and answers the ranges inside it; another
   equal(whole.headers.get("content-length"), "100");
   equal(await whole.text(), digits(0, 100));
   equal(await count(lib.origin, p), 2);
+});
+
+test("a stale stored 206 is revalidated without Range; the 304's headers update it and the range is cut from it", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = "/part304?cc=max-age%3D1&digits=100&partial=0-49&etag=%22q%22&counted=1";
+  await (await cfetch(lib.origin + p, { headers: { range: "bytes=0-9" } })).text();
+  t.advance(2000);
+  const r = await cfetch(lib.origin + p, { headers: { range: "bytes=20-29" } });
+  equal(r.status, 206);
+  equal(r.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored");
+  equal(r.headers.get("x-origin-count"), "2", "the 304's header");
+  equal(r.headers.get("content-range"), "bytes 20-29/100", "the stored Content-Range, kept");
+  equal(await r.text(), digits(20, 30));
+  const hit = await cfetch(lib.origin + p, { headers: { range: "bytes=30-39" } });
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  equal(hit.headers.get("x-origin-count"), "2", "stored");
+  await hit.text();
+  const log = await originLog(lib.origin, "/part304?");
+  equal(log.length, 2);
+  equal(log[1].headers["if-none-match"], "227122");
+  equal(log[1].headers.range, undefined);
 });
 
 test("a stored 206 never answers a request without Range; completing it when the representation changed stores the new whole", async (lib) => {
@@ -1273,6 +1303,14 @@ test("a stored 206 never answers a request without Range; completing it when the
   equal(hit.status, 206);
   equal(hit.headers.get("cache-status"), "edgecache; hit");
   equal(await hit.text(), digits(0, 10));
+  const c = "/part4?cc=max-age%3D60&digits=100&partial=0-49&etag=%22c%22";
+  await (await cfetch(lib.origin + c, { headers: { range: "bytes=0-9" } })).text();
+  const notModified = await cfetch(lib.origin + c, { headers: { "if-none-match": '"c"' } });
+  equal(notModified.status, 304, "the client's validator, evaluated on the completed response");
+  const asked = (await originLog(lib.origin, "/part4?"))[1].headers;
+  equal(asked["if-none-match"], undefined, "the completion asks for bytes, not for a 304");
+  equal(asked.range, "62797465733d35302d", "Range: bytes=50-");
+  equal((await cfetch(lib.origin + c)).headers.get("cache-status"), "edgecache; hit", "completed and stored");
   const head = await cfetch(lib.origin + "/part3?cc=max-age%3D60&digits=100&partial=0-9&etag=%22h%22", { method: "HEAD" });
   ok(head.headers.get("cache-status").includes("fwd=uri-miss"), "a HEAD miss is forwarded");
   equal(await count(lib.origin, p), 2);
