@@ -839,14 +839,26 @@ impl Arena {
     /// record is the chunk's first bytes, and every chunk is longer.
     #[inline]
     pub fn record(&self, handle: Handle) -> &[u8] {
-        self.rest(handle).get(..self.record).unwrap_or(&[])
+        let len = self.record;
+        match place(handle) {
+            Place::Page(page, at) => self.pages.get(page).and_then(|p| p.get(at..at + len)),
+            Place::Large(idx) => self.large.get(idx).and_then(|b| b.get(..len)),
+        }
+        .unwrap_or(&[])
     }
 
     /// The record at the head of a handle's chunk, to write.
     #[inline]
     pub fn record_mut(&mut self, handle: Handle) -> &mut [u8] {
         let len = self.record;
-        self.rest_mut(handle).get_mut(..len).unwrap_or(&mut [])
+        match place(handle) {
+            Place::Page(page, at) => self
+                .pages
+                .get_mut(page)
+                .and_then(|p| p.get_mut(at..at + len)),
+            Place::Large(idx) => self.large.get_mut(idx).and_then(|b| b.get_mut(..len)),
+        }
+        .unwrap_or(&mut [])
     }
 
     /// Key and value of a short chunk: one of at most 256 bytes (a compact

@@ -226,7 +226,7 @@ const GHOST: usize = RECORD_META + 8;
 
 impl Records {
     /// The slot's record bytes (empty for a slot that names nothing).
-    #[inline]
+    #[inline(always)]
     fn rec(&self, slot: u32) -> &[u8] {
         match self {
             Records::Arena(a) => a.record(slot),
@@ -234,7 +234,7 @@ impl Records {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn rec_mut(&mut self, slot: u32) -> &mut [u8] {
         match self {
             Records::Arena(a) => a.record_mut(slot),
