@@ -339,6 +339,12 @@ impl Cache {
             0 => usize::MAX,
             max => max.saturating_sub(self.store.len()),
         };
+        let loading = need_entries.min(room_entries);
+        if loading > self.store.len() {
+            // Growing the index ahead saves rehashing it as it fills, but it
+            // must not outgrow what the cache already holds more than once.
+            self.store.reserve_entries(loading)?;
+        }
         let mut loaded = 0;
         let mut tags: Vec<&[u8]> = Vec::new();
         let mut deps: Vec<&[u8]> = Vec::new();
