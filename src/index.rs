@@ -114,7 +114,6 @@ pub(crate) struct Table {
 }
 
 impl Table {
-    #[cfg(any(test, feature = "std"))]
     pub fn len(&self) -> usize {
         self.len
     }
@@ -166,6 +165,27 @@ impl Table {
         if self.len < self.capacity() {
             return Ok(());
         }
+        self.grow(&hash_of)
+    }
+
+    /// Grows (through the same sizes as [`Table::reserve_one`]) until the
+    /// table holds `entries` before it grows again: a bulk insert then
+    /// rehashes nothing.
+    ///
+    /// # Errors
+    /// [`CacheError::AllocFailed`]; the table keeps what it reached.
+    pub fn reserve_for(
+        &mut self,
+        entries: usize,
+        hash_of: impl Fn(u32) -> u64,
+    ) -> Result<(), CacheError> {
+        while self.capacity() < entries {
+            self.grow(&hash_of)?;
+        }
+        Ok(())
+    }
+
+    fn grow(&mut self, hash_of: &impl Fn(u32) -> u64) -> Result<(), CacheError> {
         let n = self.buckets.len();
         let mut grown = (n + n / 2).max(n + 1);
         if grown > 2 * PAGE_BUCKETS {

@@ -570,6 +570,31 @@ impl Store {
         shard.reserve_one(|s| hasher.hash(records.key(s)))
     }
 
+    /// Grows the index ahead of about `extra` more entries (a bulk load),
+    /// each shard to 9/10 of its expected share, so that the load rehashes
+    /// little and no shard grows past the size inserting them one by one
+    /// would give it.
+    ///
+    /// # Errors
+    /// [`CacheError::AllocFailed`].
+    pub fn reserve_entries(&mut self, extra: usize) -> Result<(), CacheError> {
+        if self.index.len() != SHARDS {
+            return Ok(());
+        }
+        let mut buckets = [0usize; SHARDS];
+        for &s in SHARD_TABLE.iter() {
+            if let Some(b) = buckets.get_mut(s as usize) {
+                *b += 1;
+            }
+        }
+        let (records, hasher) = (&self.records, &self.hasher);
+        for (table, share) in self.index.iter_mut().zip(buckets) {
+            let expected = extra / SHARD_TABLE.len() * share * 9 / 10;
+            table.reserve_for(table.len() + expected, |s| hasher.hash(records.key(s)))?;
+        }
+        Ok(())
+    }
+
     /// Stores a new entry (the key must not be present).
     ///
     /// # Errors

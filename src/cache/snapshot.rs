@@ -339,6 +339,22 @@ impl Cache {
             0 => usize::MAX,
             max => max.saturating_sub(self.store.len()),
         };
+        let loading = need_entries.min(room_entries);
+        // Ask the allocator for the memory the entries will take, in one
+        // piece, and give it back at once: wasm linear memory then grows
+        // once instead of thousands of times (V8 copies the memory as it
+        // grows it: a new isolate's load of 1.87 M entries took 3.4 s, not
+        // 0.9 s), and the entries' pages come out of that space.
+        let mut scratch: Vec<u8> = Vec::new();
+        let want = need_bytes.min(room_bytes);
+        if scratch.try_reserve_exact(want as usize).is_ok() {
+            drop(scratch);
+        }
+        if loading > self.store.len() {
+            // Growing the index ahead saves rehashing it as it fills, but it
+            // must not outgrow what the cache already holds more than once.
+            self.store.reserve_entries(loading)?;
+        }
         let mut loaded = 0;
         let mut tags: Vec<&[u8]> = Vec::new();
         let mut deps: Vec<&[u8]> = Vec::new();
