@@ -13,6 +13,7 @@ import { entryMeta, keyOf, lookup, lookupShared, readLimited, store, storedHeade
 import { join, sharesOutcome } from "./fetch-collapse.js";
 import { bytesStream, hold, missBudget } from "./fetch-body.js";
 import { answerConditional, conditionsOf, unconditional } from "./fetch-conditional.js";
+import { freshHit, storedHit } from "./fetch-hit.js";
 
 export { parseCacheControl } from "./fetch-freshness.js";
 
@@ -256,7 +257,7 @@ async function lookupThrough(ctx, url, request, collapseKey) {
  */
 export function cachedFetch(cache, options = {}) {
   const ctx = contextOf(cache, options);
-  return async function cfetch(input, init) {
+  const cfetch = async function cfetch(input, init) {
     // Redirects are not followed upstream unless the caller says so: a shared
     // cache stores and returns the 3xx itself.
     const request = new Request(input, { redirect: "manual", ...init });
@@ -270,6 +271,9 @@ export function cachedFetch(cache, options = {}) {
     // against the answer (RFC 9111 §4.3.2).
     return answerConditional(await cachedAnswer(ctx, unconditional(request), reqCC, request), conditions);
   };
+  // A server's shortcut for fresh hits (see fetch-hit.js).
+  cfetch[freshHit] = (request, maxBody) => storedHit(ctx, request, maxBody);
+  return cfetch;
 }
 
 /** A GET or HEAD answered from the cache or through it; `original` (the
