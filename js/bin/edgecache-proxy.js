@@ -242,13 +242,28 @@ function forwardedFields(req) {
     const prior = fields.get(name);
     fields.set(name, prior === undefined ? value : `${prior}${name === "cookie" ? "; " : ", "}${value}`);
   }
-  const client = req.socket.remoteAddress ?? "unknown";
+  const client = clientOf(req.socket);
   const host = req.headers.host ?? ownHost();
-  fields.set("x-forwarded-for", client);
+  fields.set("x-forwarded-for", client.address);
   fields.set("x-forwarded-host", host);
   fields.set("x-forwarded-proto", "http");
-  fields.set("forwarded", `for=${forwardedNode(client)};host=${forwardedValue(host)};proto=http`);
+  if (host !== lastHost.host) lastHost = { host, value: forwardedValue(host) };
+  fields.set("forwarded", `for=${client.node};host=${lastHost.value};proto=http`);
   return fields;
+}
+
+/** The Forwarded host value of the last Host seen (nearly always the same one). */
+let lastHost = { host: null, value: null };
+const CLIENT = Symbol("client");
+
+/** The connection's client address, and as a Forwarded node, worked out
+ * once per connection rather than per request. */
+function clientOf(socket) {
+  if (socket[CLIENT] === undefined) {
+    const address = socket.remoteAddress ?? "unknown";
+    socket[CLIENT] = { address, node: forwardedNode(address) };
+  }
+  return socket[CLIENT];
 }
 
 /** What cachedFetch's hit shortcut reads of the forwarded headers. */
