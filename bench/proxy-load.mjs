@@ -11,7 +11,8 @@ import { join } from "node:path";
 /** wrk's Lua: thread t of T sends paths t, t+T, t+2T… in order, cycling,
  * and (with `limit`) stops after limit/T answers and says so (wrk itself
  * runs on to its duration unless interrupted: see wrkRun); `done` prints one
- * line of JSON. Requests are formatted once, in `init`. */
+ * line of JSON and the latency histogram (µs:count for each latency seen),
+ * so that runs can be merged exactly. Requests are formatted once, in `init`. */
 function wrkScript(paths, threads, limit) {
   const list = paths.map((p) => JSON.stringify(p)).join(",\n");
   return `local paths = {
@@ -46,16 +47,30 @@ ${limit ? `function response(status, headers, body)
 end` : ""}
 function done(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format('WRK {"requests":%d,"us":%d,"status":%d,"connect":%d,"read":%d,"write":%d,"timeout":%d,"p50":%d,"p99":%d,"max":%d}\\n',
-    summary.requests, summary.duration, e.status, e.connect, e.read, e.write, e.timeout,
-    latency:percentile(50), latency:percentile(99), latency.max))
+  io.write(string.format('WRK {"requests":%d,"us":%d,"status":%d,"connect":%d,"read":%d,"write":%d,"timeout":%d}\\n',
+    summary.requests, summary.duration, e.status, e.connect, e.read, e.write, e.timeout))
+  local parts = {}
+  for i = 1, #latency do
+    local v, c = latency(i)
+    parts[i] = v .. ":" .. c
+  end
+  io.write("HIST " .. table.concat(parts, ",") .. "\\n")
 end
 `;
 }
 
+/** The wrk processes running now. */
+const running = new Set();
+
+/** Stops every wrk this module started (when the benchmark is interrupted). */
+export function stopLoad() {
+  for (const child of running) child.kill("SIGKILL");
+}
+
 /**
  * Runs wrk against `base` over `paths`: for `seconds`, or until `limit`
- * answers. Resolves { requests, rps, p50, p99, max (ms), errors }.
+ * answers. Resolves { requests, seconds, errors, hist: Map(µs → count) };
+ * `summary` turns one or more of these into figures.
  */
 export async function wrkRun(base, paths, { connections, threads, seconds, limit, cpus }) {
   const dir = mkdtempSync(join(tmpdir(), "bench-wrk-"));
@@ -66,6 +81,8 @@ export async function wrkRun(base, paths, { connections, threads, seconds, limit
   try {
     const out = await new Promise((resolve, reject) => {
       const child = spawn(command, argv, { stdio: ["ignore", "pipe", "inherit"] });
+      running.add(child);
+      child.on("exit", () => running.delete(child));
       let text = "";
       child.stdout.on("data", (d) => {
         text += d;
@@ -79,8 +96,12 @@ export async function wrkRun(base, paths, { connections, threads, seconds, limit
     const line = /^WRK (.*)$/m.exec(out);
     if (!line) throw new Error(`no summary from wrk: ${out}`);
     const s = JSON.parse(line[1]);
-    const errors = s.status + s.connect + s.read + s.write + s.timeout;
-    return { requests: s.requests, rps: s.requests / (s.us / 1e6), p50: s.p50 / 1000, p99: s.p99 / 1000, max: s.max / 1000, errors };
+    const hist = new Map();
+    for (const pair of /^HIST (.*)$/m.exec(out)[1].split(",").filter(Boolean)) {
+      const [us, n] = pair.split(":").map(Number);
+      hist.set(us, n);
+    }
+    return { requests: s.requests, seconds: s.us / 1e6, errors: s.status + s.connect + s.read + s.write + s.timeout, hist };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -88,6 +109,32 @@ export async function wrkRun(base, paths, { connections, threads, seconds, limit
 
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** The p-th percentile (ms) of a histogram of µs → count. */
+function histPercentile(hist, total, p) {
+  const want = Math.ceil((p / 100) * total);
+  let seen = 0;
+  for (const us of [...hist.keys()].sort((a, b) => a - b)) {
+    seen += hist.get(us);
+    if (seen >= want) return us / 1000;
+  }
+  return NaN;
+}
+
+/** wrk runs (slices of one scenario on one server) as one figure:
+ * { requests, rps, p50, p99 (ms, of all requests together), errors }. */
+export function summary(runs) {
+  const hist = new Map();
+  let requests = 0, seconds = 0, errors = 0;
+  for (const r of runs) {
+    requests += r.requests;
+    seconds += r.seconds;
+    errors += r.errors;
+    for (const [us, n] of r.hist) hist.set(us, (hist.get(us) ?? 0) + n);
+  }
+  const recorded = [...hist.values()].reduce((a, b) => a + b, 0);
+  return { requests, rps: requests / seconds, p50: histPercentile(hist, recorded, 50), p99: histPercentile(hist, recorded, 99), errors };
 }
 
 /**

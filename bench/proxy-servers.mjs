@@ -155,11 +155,20 @@ backend origin {
   };
 }
 
+/** `start` with a `stop` that does its work once, however often it is called. */
+function stoppable(start) {
+  return async (...args) => {
+    const server = await start(...args);
+    let stopping;
+    return { ...server, stop: () => (stopping ??= server.stop()) };
+  };
+}
+
 export const SERVERS = {
-  edgecache: startEdgecache,
-  nginx: startNginx,
-  varnish: startVarnish,
+  edgecache: stoppable(startEdgecache),
+  nginx: stoppable(startNginx),
+  varnish: stoppable(startVarnish),
   // Another build of the proxy (a file beside js/bin/edgecache-proxy.js, as
   // EDGECACHE_BASELINE names it), for an A/B of a change in the same run.
-  baseline: (options) => startEdgecache(options, process.env.EDGECACHE_BASELINE, "edgecache-baseline"),
+  baseline: stoppable((options) => startEdgecache(options, process.env.EDGECACHE_BASELINE, "edgecache-baseline")),
 };
