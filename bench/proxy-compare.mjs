@@ -17,11 +17,12 @@
 // machine lands on every server; p50 and p99 are over all of a server's
 // requests (wrk's latency histograms merged). Responses are BODY_BYTES bytes
 // with `Cache-Control: max-age=300`. Every server gets `workers` worker
-// processes (nginx `worker_processes`, edgecache-proxy `--workers`; Varnish
-// has one child process, with threads). With workers=1 on a machine of 2+
-// cores the servers are pinned to core 0 and wrk, this script and the origin
-// to core 1 (PIN=0 turns that off). The order of the servers rotates each
-// run. Figures are only comparable within one run: the machine is shared.
+// processes (nginx `worker_processes`; edgecache-proxy is one process and
+// refuses more; Varnish has one child process, with threads). With
+// workers=1 on a machine of 2+ cores the servers are pinned to core 0 and
+// wrk, this script and the origin to core 1 (PIN=0 turns that off). The
+// order of the servers rotates each run. Figures are only comparable within
+// one run: the machine is shared.
 //
 //   node bench/proxy-compare.mjs [runs=3] [workers=1]
 //   env: HIT_URLS=1000 HIT_SECONDS=10 WARM_SECONDS=3 ROUNDS=5 ZIPF_REQUESTS=100000
@@ -91,7 +92,7 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 /** One run: every server started fresh, each scenario's slices taken in
  * turn across the servers (a burst of load from the rest of the machine
  * then lands on all of them), then all stopped. */
-async function measureRun(order) {
+async function measureRun(run, order) {
   const servers = [];
   live = servers;
   try {
@@ -122,7 +123,7 @@ async function measureRun(order) {
     }
     const results = [];
     for (const s of servers) {
-      const path = `/cold/${s.name}?${coldQuery}`;
+      const path = `/cold/${s.name}/${run}?${coldQuery}`;
       const cold = await burst(s.base, path, COLD);
       cold.origin = (await control(`/__count?url=${encodeURIComponent(path)}`)).count;
       const r = by.get(s.name);
@@ -149,7 +150,7 @@ function report(run, results) {
       const s = r[scenario];
       const ratio = (peer) => (by[peer] && peer !== r.name ? ` ${fmt(s.rps / by[peer][scenario].rps, 2)}× ${peer}` : "");
       lines.push(`${String(run).padStart(3)}  ${scenario.padEnd(5)} ${r.name.padEnd(16)} ${fmt(s.rps).padStart(8)} req/s  p50 ${ms(s.p50).padStart(7)} ms  p99 ${ms(s.p99).padStart(7)} ms  ` +
-        `requests ${fmt(s.requests).padStart(7)}  origin ${fmt(s.origin).padStart(6)}  errors ${s.errors}${ratio("nginx")}${ratio("varnish")}`);
+        `requests ${fmt(s.requests).padStart(7)}  origin ${fmt(s.origin).padStart(6)}  errors ${s.errors}${s.status ? ` (${s.status} not 2xx/3xx)` : ""}${ratio("nginx")}${ratio("varnish")}`);
     }
   }
   return lines.join("\n");
@@ -160,7 +161,7 @@ console.log(`hits: ${HIT_URLS} warmed URLs, ${HIT_SECONDS} s after ${WARM_SECOND
 for (let run = 1; run <= RUNS; run++) {
   const order = NAMES.map((_, i) => NAMES[(i + run - 1) % NAMES.length]);
   const before = loadavg()[0];
-  const results = await measureRun(order);
+  const results = await measureRun(run, order);
   results.sort((a, b) => NAMES.indexOf(a.key) - NAMES.indexOf(b.key));
   if (run === 1) console.log(results.map((r) => `${r.name} ${r.version}`).join(", "));
   console.log(`run ${run} (order ${order.join(", ")}; load average ${fmt(before, 1)} → ${fmt(loadavg()[0], 1)})`);

@@ -101,7 +101,7 @@ export async function wrkRun(base, paths, { connections, threads, seconds, limit
       const [us, n] = pair.split(":").map(Number);
       hist.set(us, n);
     }
-    return { requests: s.requests, seconds: s.us / 1e6, errors: s.status + s.connect + s.read + s.write + s.timeout, hist };
+    return { requests: s.requests, seconds: s.us / 1e6, errors: s.status + s.connect + s.read + s.write + s.timeout, status: s.status, hist };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -123,18 +123,20 @@ function histPercentile(hist, total, p) {
 }
 
 /** wrk runs (slices of one scenario on one server) as one figure:
- * { requests, rps, p50, p99 (ms, of all requests together), errors }. */
+ * { requests, rps, p50, p99 (ms, of all requests together), errors (of
+ * which status: answers not 2xx/3xx) }. */
 export function summary(runs) {
   const hist = new Map();
-  let requests = 0, seconds = 0, errors = 0;
+  let requests = 0, seconds = 0, errors = 0, status = 0;
   for (const r of runs) {
     requests += r.requests;
     seconds += r.seconds;
     errors += r.errors;
+    status += r.status;
     for (const [us, n] of r.hist) hist.set(us, (hist.get(us) ?? 0) + n);
   }
   const recorded = [...hist.values()].reduce((a, b) => a + b, 0);
-  return { requests, rps: requests / seconds, p50: histPercentile(hist, recorded, 50), p99: histPercentile(hist, recorded, 99), errors };
+  return { requests, rps: requests / seconds, p50: histPercentile(hist, recorded, 50), p99: histPercentile(hist, recorded, 99), errors, status };
 }
 
 /**

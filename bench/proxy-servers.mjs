@@ -2,7 +2,7 @@
 // fresh (empty cache) in front of the same origin, on a free loopback port,
 // with a config written to its own temp dir, and stopped afterwards:
 //
-// - edgecache-proxy (js/bin/edgecache-proxy.js), `--workers N` processes;
+// - edgecache-proxy (js/bin/edgecache-proxy.js), one process;
 // - nginx `proxy_cache`, `worker_processes N`, `proxy_cache_lock on`;
 // - Varnish (`varnishd -F`), one child process with its thread pools.
 //
@@ -64,9 +64,10 @@ function version(command, args) {
 }
 
 async function startEdgecache({ origin, cacheBytes, workers, cpus }, script = join(root, "js/bin/edgecache-proxy.js"), name = "edgecache-proxy") {
+  // One process, one cache: several would each miss once (see bench/README.md).
+  if (workers > 1) throw new Error("edgecache-proxy runs one process: measure workers > 1 with SERVERS=nginx,varnish");
   const port = await freePort();
   const args = [script, "--origin", origin, "--port", String(port), "--max-memory", String(cacheBytes)];
-  if (workers > 1) args.push("--workers", String(workers));
   const child = spawn(...pinned(cpus, process.execPath, args), { stdio: ["ignore", "ignore", "inherit"] });
   const base = `http://127.0.0.1:${port}`;
   await waitListening(`${base}/__ready`, child);

@@ -436,3 +436,35 @@ test("a fresh hit answers as the full path does; Vary, key headers and request d
   ok(/fwd=/.test(authorized.headers["cache-status"]), "a private answer is never served to Authorization");
   equal(await count(p), 7);
 });
+
+test("a GET whose kept-alive origin connection was closed without an answer is sent again, once", async () => {
+  // An origin that closes a kept-alive connection as the next request
+  // arrives on it (as one whose keep-alive timeout ends just then does).
+  let requests = 0;
+  const closing = createServer((req, res) => {
+    requests++;
+    if (req.socket.served) return req.socket.destroy();
+    req.socket.served = true;
+    res.writeHead(200, { "cache-control": "no-store", "content-type": "text/plain" });
+    res.end(`answer ${requests}`);
+  });
+  await new Promise((r) => closing.listen(0, "127.0.0.1", r));
+  const { child, base: through } = await startProxy(`http://127.0.0.1:${closing.address().port}`, []);
+  try {
+    const first = await fetch(`${through}/a`);
+    equal(await first.text(), "answer 1");
+    await sleep(50); // the origin connection is back in the proxy's pool
+    const second = await fetch(`${through}/b`);
+    equal(second.status, 200, "not a 502");
+    equal(await second.text(), "answer 3");
+    equal(requests, 3, "the request reached the origin on the closed connection, then once more");
+    await sleep(50);
+    const post = await fetch(`${through}/c`, { method: "POST", body: "x" });
+    equal(post.status, 502, "a POST is never sent twice");
+    equal(requests, 4);
+  } finally {
+    child.kill();
+    closing.closeAllConnections();
+    await new Promise((r) => closing.close(r));
+  }
+});

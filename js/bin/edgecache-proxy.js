@@ -147,7 +147,7 @@ function originFetch(request, target) {
       method: request.method, path: target ?? url.pathname + url.search, headers,
       agent: url.protocol === "https:" ? httpsAgent : httpAgent, signal: request.signal,
     });
-    req.on("error", reject);
+    req.on("error", (err) => reject(req.reusedSocket && CLOSED_SOCKET_CODES.has(err.code) ? Object.assign(err, { [CLOSED_SOCKET]: true }) : err));
     req.on("response", (res) => {
       // An event handler must not throw: that would end the process.
       try {
@@ -160,6 +160,29 @@ function originFetch(request, target) {
     if (request.body) pipeline(Readable.fromWeb(request.body), req, () => {});
     else req.end();
   });
+}
+
+/** Marks an origin error on a kept-alive connection that the origin had
+ * closed, with no answer: the request may be sent again (see originFetchAgain). */
+const CLOSED_SOCKET = Symbol("closedSocket");
+const CLOSED_SOCKET_CODES = new Set(["ECONNRESET", "EPIPE"]);
+/** Methods a closed kept-alive connection may resend: safe ones, without a body. */
+const RESENDABLE = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * originFetch, sent once more when the kept-alive connection it went out
+ * on turned out closed by the origin without an answer (an
+ * origin closes idle connections after its keep-alive timeout, and one can
+ * close as the proxy reuses it): what nginx and Varnish do for such a
+ * request too. Only a safe request without a body, and only once.
+ */
+async function originFetchAgain(request) {
+  try {
+    return await originFetch(request);
+  } catch (err) {
+    if (!err?.[CLOSED_SOCKET] || !RESENDABLE.has(request.method) || request.body || request.signal.aborted) throw err;
+    return originFetch(request);
+  }
 }
 
 /** The origin's answer as a Response, without hop-by-hop or Connection-named headers. */
@@ -385,7 +408,7 @@ const httpsAgent = new HttpsAgent({ keepAlive: true });
 const cache = new Cache({ maxMemory: args.maxMemory, policy: args.policy });
 const cfetch = cachedFetch(cache, {
   ttl: args.ttl,
-  fetch: (request) => originFetch(request),
+  fetch: (request) => originFetchAgain(request),
   // X-Forwarded-Host is the client's Host: an origin may build the page from it.
   keyHeaders: ["x-forwarded-host", ...args.keyHeaders],
   ...(args.maxBodySize !== undefined && { maxBodySize: args.maxBodySize }),
