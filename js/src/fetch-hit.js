@@ -39,7 +39,8 @@ export function storedHit(ctx, request, maxBody) {
   const meta = entry.meta;
   const now = ctx.io.now();
   const age = currentAge(meta, now);
-  if (!(age < meta.lifetime) || meta.noCache) return undefined;
+  // A stored part of a body (206) is never a whole answer to a plain GET.
+  if (!(age < meta.lifetime) || meta.noCache || meta.status === 206) return undefined;
   const bodyless = request.method === "HEAD" || meta.status === 204 || meta.status === 304;
   if (!bodyless && entry.body.length > maxBody) return undefined;
   const out = [];
