@@ -57,6 +57,18 @@ if ! command -v redis-server > /dev/null; then
   { systemctl stop redis-server || service redis-server stop; } > /dev/null 2>&1 || true
 fi
 
+# 4c. The proxy benchmark's peers and load generator (bench/proxy-compare.mjs,
+#     not part of the tests): nginx, Varnish and wrk. The benchmark starts its
+#     own nginx and varnishd on free loopback ports; the packaged services
+#     (nginx on port 80, varnish on 6081) are stopped.
+if ! command -v nginx > /dev/null || ! command -v varnishd > /dev/null || ! command -v wrk > /dev/null; then
+  log "apt-get install nginx-light varnish wrk (proxy benchmark)"
+  apt_install nginx-light varnish wrk
+  for service in nginx varnish varnishncsa; do
+    { systemctl stop "$service" || service "$service" stop; } > /dev/null 2>&1 || true
+  done
+fi
+
 # 5. The fuzz step of the tests: cargo fuzz needs the nightly toolchain
 #    (rustup's, minimal profile) and cargo-fuzz (crates.io); libFuzzer is
 #    built by libfuzzer-sys with the system C++ compiler.

@@ -576,3 +576,81 @@ test("a stored 206 answers the ranges inside it and is completed with Range and 
   equal(await hit.text(), "0123456789");
   equal(await count(p), 2);
 });
+
+/** The status, headers (name → value, lower-case) and body of a raw answer. */
+function parsed(answer) {
+  const at = answer.indexOf("\r\n\r\n");
+  const [, ...lines] = answer.slice(0, at).split("\r\n");
+  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+  return { status: statusOf(answer), headers, body: bodyOf(answer) };
+}
+
+test("a fresh hit answers as the full path does; Vary, key headers and request directives still decide", async () => {
+  const p = "/px-fast?cc=max-age%3D60&vary=accept";
+  const get = (extra = "", method = "GET") => raw(`${method} ${p} HTTP/1.1\r\nHost: site.test\r\nAccept: text/a\r\nX-Tenant: t1\r\n${extra}Connection: close\r\n\r\n`).then(parsed);
+  const stored = await get();
+  equal(stored.headers["cache-status"], "edgecache; fwd=uri-miss; stored");
+  const hit = await get();
+  // Pragma without no-cache changes nothing, but sends the request the whole way through cachedFetch.
+  const full = await get("Pragma: x-full\r\n");
+  for (const answer of [hit, full]) {
+    equal(answer.status, 200);
+    equal(answer.body, stored.body);
+    equal(answer.headers["cache-status"], "edgecache; hit");
+    ok(/^\d+$/.test(answer.headers.age), "an Age in seconds");
+  }
+  const strip = ({ date, age, ...rest }) => rest;
+  deepEqual(strip(hit.headers), strip(full.headers));
+  const head = await get("", "HEAD");
+  equal(head.headers["cache-status"], "edgecache; hit");
+  equal(head.body, "");
+  equal(await count(p), 1, "every answer so far came from the cache");
+
+  const otherAccept = await raw(`GET ${p} HTTP/1.1\r\nHost: site.test\r\nAccept: text/b\r\nX-Tenant: t1\r\nConnection: close\r\n\r\n`).then(parsed);
+  equal(otherAccept.headers["cache-status"], "edgecache; fwd=uri-miss; stored", "another Accept is another variant");
+  const otherTenant = await raw(`GET ${p} HTTP/1.1\r\nHost: site.test\r\nAccept: text/a\r\nX-Tenant: t2\r\nConnection: close\r\n\r\n`).then(parsed);
+  equal(otherTenant.headers["cache-status"], "edgecache; fwd=uri-miss; stored", "another X-Tenant is another key");
+  const otherHost = await raw(`GET ${p} HTTP/1.1\r\nHost: elsewhere.test\r\nAccept: text/a\r\nX-Tenant: t1\r\nConnection: close\r\n\r\n`).then(parsed);
+  equal(otherHost.headers["cache-status"], "edgecache; fwd=uri-miss; stored", "another Host is another key");
+  equal(await count(p), 4);
+
+  const noCache = await get("Cache-Control: no-cache\r\n");
+  ok(/fwd=stale/.test(noCache.headers["cache-status"]), noCache.headers["cache-status"]);
+  const pragma = await get("Pragma: no-cache\r\n");
+  ok(/fwd=stale/.test(pragma.headers["cache-status"]), pragma.headers["cache-status"]);
+  const authorized = await get("Authorization: Bearer x\r\n");
+  ok(/fwd=/.test(authorized.headers["cache-status"]), "a private answer is never served to Authorization");
+  equal(await count(p), 7);
+});
+
+test("a GET whose kept-alive origin connection was closed without an answer is sent again, once", async () => {
+  // An origin that closes a kept-alive connection as the next request
+  // arrives on it (as one whose keep-alive timeout ends just then does).
+  let requests = 0;
+  const closing = createServer((req, res) => {
+    requests++;
+    if (req.socket.served) return req.socket.destroy();
+    req.socket.served = true;
+    res.writeHead(200, { "cache-control": "no-store", "content-type": "text/plain" });
+    res.end(`answer ${requests}`);
+  });
+  await new Promise((r) => closing.listen(0, "127.0.0.1", r));
+  const { child, base: through } = await startProxy(`http://127.0.0.1:${closing.address().port}`, []);
+  try {
+    const first = await fetch(`${through}/a`);
+    equal(await first.text(), "answer 1");
+    await sleep(50); // the origin connection is back in the proxy's pool
+    const second = await fetch(`${through}/b`);
+    equal(second.status, 200, "not a 502");
+    equal(await second.text(), "answer 3");
+    equal(requests, 3, "the request reached the origin on the closed connection, then once more");
+    await sleep(50);
+    const post = await fetch(`${through}/c`, { method: "POST", body: "x" });
+    equal(post.status, 502, "a POST is never sent twice");
+    equal(requests, 4);
+  } finally {
+    child.kill();
+    closing.closeAllConnections();
+    await new Promise((r) => closing.close(r));
+  }
+});

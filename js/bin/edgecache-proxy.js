@@ -41,6 +41,7 @@ import { Readable, pipeline } from "node:stream";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Cache, cachedFetch, dropQuery, POLICIES, sortQuery } from "../dist/node.js";
+import { freshHit } from "../dist/fetch-hit.js";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
   "te", "trailer", "transfer-encoding", "upgrade", "host"]);
@@ -59,11 +60,17 @@ const FRAMING = new Set(["content-length", "transfer-encoding"]);
  * from the origin (101 to a plain request, 600, 999) is a bad gateway. */
 const FINAL_STATUS_MIN = 200;
 const FINAL_STATUS_MAX = 599;
-/** The most the proxy hands the socket at once (see pump). */
+/** The most the proxy hands the socket at once (see pump); a fresh hit up
+ * to this size is written in one piece (see writeHit). */
 const WRITE_CHUNK_BYTES = 64 * 1024;
 /** The client response of the request being handled: the origin's interim
  * responses to the request it leads go there (see interim). */
 const client = new AsyncLocalStorage();
+/** Request targets whose origin URL is remembered (see targetOf); past
+ * this many distinct ones the memo starts over. */
+const TARGET_MEMO_SIZE = 10_000;
+/** HTTP whitespace, which a Headers object strips from both ends of a value. */
+const EDGE_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 const USAGE = "usage: edgecache-proxy --origin URL --port N [--host 127.0.0.1] [--max-memory BYTES] [--policy P] [--ttl MS] [--key-header NAME]... [--max-body-size BYTES] [--sort-query] [--drop-query PATTERN]... [--cache-key FILE] [--tag TAG]... [--tag-header Cache-Tag|Surrogate-Key] [--cdn-cache-control]";
 
 function usage(message) {
@@ -192,7 +199,7 @@ function originFetch(request, target) {
       method: request.method, path: target ?? url.pathname + url.search, headers,
       agent: url.protocol === "https:" ? httpsAgent : httpAgent, signal: request.signal,
     });
-    req.on("error", reject);
+    req.on("error", (err) => reject(req.reusedSocket && CLOSED_SOCKET_CODES.has(err.code) ? Object.assign(err, { [CLOSED_SOCKET]: true }) : err));
     const to = client.getStore();
     if (to) req.on("information", (info) => interim(to, info));
     req.on("response", (res) => {
@@ -231,6 +238,29 @@ function interim(res, info) {
   }
 }
 
+/** Marks an origin error on a kept-alive connection that the origin had
+ * closed, with no answer: the request may be sent again (see originFetchAgain). */
+const CLOSED_SOCKET = Symbol("closedSocket");
+const CLOSED_SOCKET_CODES = new Set(["ECONNRESET", "EPIPE"]);
+/** Methods a closed kept-alive connection may resend: safe ones, without a body. */
+const RESENDABLE = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * originFetch, sent once more when the kept-alive connection it went out
+ * on turned out closed by the origin without an answer (an
+ * origin closes idle connections after its keep-alive timeout, and one can
+ * close as the proxy reuses it): what nginx and Varnish do for such a
+ * request too. Only a safe request without a body, and only once.
+ */
+async function originFetchAgain(request) {
+  try {
+    return await originFetch(request);
+  } catch (err) {
+    if (!err?.[CLOSED_SOCKET] || !RESENDABLE.has(request.method) || request.body || request.signal.aborted) throw err;
+    return originFetch(request);
+  }
+}
+
 /** The origin's answer as a Response, without hop-by-hop or Connection-named headers. */
 function fromOrigin(request, res) {
   const status = res.statusCode;
@@ -244,6 +274,23 @@ function fromOrigin(request, res) {
   const bodyless = request.method === "HEAD" || status === 204 || status === 304;
   if (bodyless) res.resume();
   return new Response(bodyless ? null : toWebStream(res), { status, statusText: res.statusMessage, headers });
+}
+
+const targets = new Map();
+
+/** upstreamTarget's answer with the URL as the cache keys it (no fragment),
+ * `{ url, key }`, remembered for origin-form targets (a path: the answer
+ * depends on nothing else). */
+function targetOf(req) {
+  const known = targets.get(req.url);
+  if (known !== undefined) return known;
+  const url = upstreamTarget(req);
+  const out = url === null || url === "*" ? url : { url, key: url.hash ? url.href.slice(0, -url.hash.length) : url.href };
+  if (req.url.startsWith("/")) {
+    if (targets.size >= TARGET_MEMO_SIZE) targets.clear();
+    targets.set(req.url, out);
+  }
+  return out;
 }
 
 /** The origin URL for a request target: the origin plus the path and query
@@ -280,25 +327,54 @@ function forwardedNode(address) {
   return forwardedValue(isIPv6(address) ? `[${address}]` : address);
 }
 
-/** The headers forwarded to the origin (see the top of this file). */
-function forwardedHeaders(req) {
-  const named = connectionNamed(req.headers.connection);
-  const headers = new Headers();
-  const cookies = [];
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i].toLowerCase();
-    if (HOP_BY_HOP.has(name) || DROPPED.has(name) || FRAMING.has(name) || named.has(name)) continue;
-    if (name === "cookie") cookies.push(req.rawHeaders[i + 1]);
-    else headers.append(name, req.rawHeaders[i + 1]);
+/** The headers forwarded to the origin (see the top of this file), as a
+ * Map of lower-case names to values combined as a Headers object would
+ * (trimmed, repeats joined with ", ", Cookie lines with "; "). */
+function forwardedFields(req) {
+  const raw = req.rawHeaders;
+  const named = req.headers.connection === undefined ? null : connectionNamed(req.headers.connection);
+  const fields = new Map();
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (HOP_BY_HOP.has(name) || DROPPED.has(name) || FRAMING.has(name) || named?.has(name)) continue;
+    const value = raw[i + 1].replace(EDGE_WHITESPACE, "");
+    const prior = fields.get(name);
+    fields.set(name, prior === undefined ? value : `${prior}${name === "cookie" ? "; " : ", "}${value}`);
   }
-  if (cookies.length) headers.set("cookie", cookies.join("; "));
-  const client = req.socket.remoteAddress ?? "unknown";
+  const client = clientOf(req.socket);
   const host = req.headers.host ?? ownHost();
-  headers.set("x-forwarded-for", client);
-  headers.set("x-forwarded-host", host);
-  headers.set("x-forwarded-proto", "http");
-  headers.set("forwarded", `for=${forwardedNode(client)};host=${forwardedValue(host)};proto=http`);
-  return headers;
+  fields.set("x-forwarded-for", client.address);
+  fields.set("x-forwarded-host", host);
+  fields.set("x-forwarded-proto", "http");
+  if (host !== lastHost.host) lastHost = { host, value: forwardedValue(host) };
+  fields.set("forwarded", `for=${client.node};host=${lastHost.value};proto=http`);
+  return fields;
+}
+
+/** The Forwarded host value of the last Host seen (nearly always the same one). */
+let lastHost = { host: null, value: null };
+const CLIENT = Symbol("client");
+
+/** The connection's client address, and as a Forwarded node, worked out
+ * once per connection rather than per request. */
+function clientOf(socket) {
+  if (socket[CLIENT] === undefined) {
+    const address = socket.remoteAddress ?? "unknown";
+    socket[CLIENT] = { address, node: forwardedNode(address) };
+  }
+  return socket[CLIENT];
+}
+
+/** What cachedFetch's hit shortcut reads of the forwarded headers. */
+function fieldsView(fields) {
+  return { get: (name) => fields.get(name.toLowerCase()) ?? null, has: (name) => fields.has(name.toLowerCase()) };
+}
+
+/** A fresh hit, head and body in one write. */
+function writeHit(req, res, hit) {
+  res.writeHead(hit.status, hit.statusText, hit.headers);
+  if (hit.body === null || req.method === "HEAD") res.end();
+  else res.end(hit.body);
 }
 
 /** Sends the response's head and streams its body with backpressure; a body
@@ -364,24 +440,36 @@ function refuse(res, message) {
 }
 
 async function handle(req, res) {
-  const target = upstreamTarget(req);
+  const target = targetOf(req);
   if (!target) return refuse(res, "the request target must be a path on the origin");
   const hasBody = carriesBody(req);
   if (hasBody && (req.method === "GET" || req.method === "HEAD")) return refuse(res, `a ${req.method} request must not have a body`);
+  const fields = forwardedFields(req);
+  if (!hasBody && target !== "*") {
+    // A fresh hit is written here; anything else (or a failure, which the
+    // full path then reports) goes through cachedFetch below.
+    let hit;
+    try {
+      hit = cfetch[freshHit]({ method: req.method, url: target.key, headers: fieldsView(fields) }, WRITE_CHUNK_BYTES);
+    } catch {
+      hit = undefined;
+    }
+    if (hit !== undefined) return writeHit(req, res, hit);
+  }
   // The client going away aborts the origin request (or leaves its collapsed flight).
   const controller = new AbortController();
   res.on("close", () => {
     if (!res.writableFinished) controller.abort();
   });
   try {
-    const headers = forwardedHeaders(req);
+    const headers = new Headers([...fields]);
     // Node's parser has checked the framing: a body is sent with its one
     // Content-Length, or chunked when the client sent it chunked.
     const length = req.headers["content-length"];
     if (hasBody && length !== undefined && req.headers["transfer-encoding"] === undefined) headers.set("content-length", length);
     const init = { method: req.method, headers, redirect: "manual", signal: controller.signal };
     if (hasBody) Object.assign(init, { body: toWebStream(req), duplex: "half" });
-    const response = await client.run(res, () => (target === "*" ? originFetch(new Request(args.origin.origin, init), "*") : cfetch(target, init)));
+    const response = await client.run(res, () => (target === "*" ? originFetch(new Request(args.origin.origin, init), "*") : cfetch(target.url, init)));
     writeResponse(req, res, response);
   } catch (err) {
     if (res.headersSent || controller.signal.aborted) return res.destroy();
@@ -397,7 +485,7 @@ const cache = new Cache({ maxMemory: args.maxMemory, policy: args.policy });
 const cacheKey = await cacheKeyOf(args);
 const cfetch = fetchOf(cache, {
   ttl: args.ttl,
-  fetch: (request) => originFetch(request),
+  fetch: (request) => originFetchAgain(request),
   // X-Forwarded-Host is the client's Host: an origin may build the page from it.
   keyHeaders: ["x-forwarded-host", ...args.keyHeaders],
   ...(args.maxBodySize !== undefined && { maxBodySize: args.maxBodySize }),

@@ -22,6 +22,7 @@ import { addDownstream, downstreamOption } from "./fetch-downstream.js";
 import { getAnsweredByPost } from "./fetch-post.js";
 import { answerRange, combined, completionRequest, rangeOf, storedAnswer, withoutRange } from "./fetch-range.js";
 import { asDecoded, decodedByFetch, weakTag } from "./fetch-coding.js";
+import { freshHit, storedHit } from "./fetch-hit.js";
 
 export { parseCacheControl } from "./fetch-freshness.js";
 
@@ -300,7 +301,7 @@ async function lookupThrough(ctx, url, request, collapseKey) {
  */
 export function cachedFetch(cache, options = {}) {
   const ctx = contextOf(cache, options);
-  return async function cfetch(input, init) {
+  const cfetch = async function cfetch(input, init) {
     // Redirects are not followed upstream unless the caller says so: a shared
     // cache stores and returns the 3xx itself.
     const request = new Request(input, { redirect: "manual", ...init });
@@ -326,6 +327,9 @@ export function cachedFetch(cache, options = {}) {
     };
     return answerRange(response, range, how);
   };
+  // A server's shortcut for fresh hits (see fetch-hit.js).
+  cfetch[freshHit] = (request, maxBody) => storedHit(ctx, request, maxBody);
+  return cfetch;
 }
 
 /** A stored partial response made whole (RFC 9111 §3.4): the origin is
