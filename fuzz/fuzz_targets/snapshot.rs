@@ -27,7 +27,7 @@ fn source(policy: Policy, data: &[u8]) -> Cache {
         let tag_refs: Vec<&[u8]> = tags.iter().map(|t| t.as_slice()).collect();
         let dep_refs: Vec<&[u8]> = deps.iter().map(|d| d.as_slice()).collect();
         let ttl = if a % 2 == 0 { None } else { Some(u64::from(b) * 7 + 1) };
-        let opts = SetOptions { ttl_ms: ttl, grace_ms: Some(u64::from(a % 3) * 50), tags: &tag_refs, depends_on: &dep_refs };
+        let opts = SetOptions { ttl_ms: ttl, grace_ms: Some(u64::from(a % 3) * 50), tags: &tag_refs, depends_on: &dep_refs, load_ms: None };
         let _ = cache.set(&key(a), &value, &opts, u64::from(a));
     }
     cache
