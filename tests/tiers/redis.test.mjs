@@ -1,9 +1,9 @@
 // edgecache/redis against a real redis-server on loopback, with caches in
 // this process (each on its own client, as separate processes are to Redis)
 // and in child processes (tests/tiers/redis-peer.mjs).
-import { test, before, after } from "node:test";
+import { test as nodeTest, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { spawnPeer } from "./peer.mjs";
+import { spawnPeer, killPeers } from "./peer.mjs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
@@ -20,22 +20,55 @@ const { createClient } = createRequire(new URL("../../js/package.json", import.m
 const here = dirname(fileURLToPath(import.meta.url));
 let server;
 const opened = [];
+const servers = [];
+const made = [];
 let prefixes = 0;
 
+// Nothing here may hang the run: each test is bounded, and whatever a test
+// started (peer processes, caches, whose subscriptions reconnect forever,
+// clients, servers) is ended after it, failed or not, so the file exits.
+const TEST_MS = 60_000;
+const test = (name, fn) => nodeTest(name, { timeout: TEST_MS }, fn);
+/** A tier call may take this long in the tests that count loads: the 50 ms
+ * default is a production bound that a loaded machine overruns, and a
+ * timed-out call loads by itself, as it should. */
+const PATIENT_MS = 2_000;
+
 before(async () => {
-  server = await startRedis();
-});
+  server = await ownRedis();
+}, { timeout: TEST_MS });
+afterEach(async () => {
+  await killPeers();
+  for (const c of made.splice(0)) c.free();
+}, { timeout: TEST_MS });
 after(async () => {
-  for (const c of opened) await c.close().catch(() => {});
-  await stopRedis(server);
-});
+  await killPeers();
+  for (const c of made.splice(0)) c.free();
+  // destroy, not close: close waits for queued commands, forever when the server is gone.
+  for (const c of opened) c.destroy();
+  for (const s of servers) await stopRedis(s);
+}, { timeout: TEST_MS });
+
+/** A redis-server of this file's, stopped after the last test at the latest. */
+async function ownRedis(options) {
+  const r = await startRedis(options);
+  servers.push(r);
+  return r;
+}
+
+/** A Cache freed after its test at the latest. */
+function cache(options) {
+  const c = new Cache(options);
+  made.push(c);
+  return c;
+}
 
 /** A client made the usual way, with node-redis's defaults. */
 async function client(url = server.url) {
   const c = createClient({ url });
   c.on("error", () => {});
-  await c.connect();
   opened.push(c);
+  await c.connect();
   return c;
 }
 
@@ -43,7 +76,7 @@ async function client(url = server.url) {
 async function caches(n, options = {}, tierOptions = {}) {
   const prefix = `t${++prefixes}:`;
   const out = [];
-  for (let i = 0; i < n; i++) out.push(new Cache({ ...options, tier: redisTier(await client(), { prefix, ...tierOptions }) }));
+  for (let i = 0; i < n; i++) out.push(cache({ tierTimeout: PATIENT_MS, ...options, tier: redisTier(await client(), { prefix, ...tierOptions }) }));
   return { prefix, caches: out };
 }
 
@@ -67,8 +100,8 @@ function plainEnv() {
 /** A child process with its own cache on the tier. */
 async function peer(prefix, runtime = "node") {
   const command = runtime === "deno"
-    ? [join(here, "../../js/node_modules/.bin/deno"), ["run", "--no-check", "--allow-net=127.0.0.1", "--allow-read", "--allow-env", join(here, "redis-peer.mjs"), server.url, prefix]]
-    : [process.execPath, [join(here, "redis-peer.mjs"), server.url, prefix]];
+    ? [join(here, "../../js/node_modules/.bin/deno"), ["run", "--no-check", "--allow-net=127.0.0.1", "--allow-read", "--allow-env", join(here, "redis-peer.mjs"), server.url, prefix, String(PATIENT_MS)]]
+    : [process.execPath, [join(here, "redis-peer.mjs"), server.url, prefix, String(PATIENT_MS)]];
   // A plain process: a node --test child's environment would make it report to the runner.
   return spawnPeer(command[0], command[1], plainEnv());
 }
@@ -82,7 +115,7 @@ test("a snapshot saved to Redis by another process warms a new cache on its firs
   for (let i = 0; i < 30; i++) await other.call("set", { key: ["stock", i], value: { qty: i }, tags: ["stock"] });
   const held = (await other.call("stats")).entries;
   assert.equal(await other.call("saveSnapshot"), true);
-  const warm = new Cache({ warmStart: true, tier: redisTier(await client(), { prefix }) });
+  const warm = cache({ warmStart: true, tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix }) });
   const load = counted("not used");
   assert.deepEqual(await warm.getOrLoad(["stock", 29], load), { qty: 29 });
   assert.equal(load.calls, 0);
@@ -91,7 +124,7 @@ test("a snapshot saved to Redis by another process warms a new cache on its firs
   // A tag the snapshot holds, invalidated in Redis, hides it from the next isolate.
   await other.call("invalidateTag", { tag: "stock" });
   await other.call("flush");
-  const late = new Cache({ tier: redisTier(await client(), { prefix }) });
+  const late = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix }) });
   assert.equal(await late.loadSnapshot(), 0);
   await other.exit();
   warm.free();
@@ -207,10 +240,10 @@ test("garbage under the prefix is a miss counted in tierErrors, never an excepti
 });
 
 test("Redis's maxmemory may evict L2 entries under load: misses, no errors", async () => {
-  const small = await startRedis({ args: ["--maxmemory", "2mb", "--maxmemory-policy", "volatile-lru"] });
+  const small = await ownRedis({ args: ["--maxmemory", "2mb", "--maxmemory-policy", "volatile-lru"] });
   const prefix = "mm:";
-  const a = new Cache({ ttl: 60_000, tier: redisTier(await client(small.url), { prefix }) });
-  const b = new Cache({ ttl: 60_000, tier: redisTier(await client(small.url), { prefix }) });
+  const a = cache({ ttl: 60_000, tierTimeout: PATIENT_MS, tier: redisTier(await client(small.url), { prefix }) });
+  const b = cache({ ttl: 60_000, tierTimeout: PATIENT_MS, tier: redisTier(await client(small.url), { prefix }) });
   const value = "x".repeat(2000);
   for (let i = 0; i < 3000; i++) a.set(`k${i}`, value);
   await a.flush();
@@ -227,10 +260,10 @@ test("Redis's maxmemory may evict L2 entries under load: misses, no errors", asy
 });
 
 test("Redis stopped mid-run: calls go on through the loader, nothing throws, L1 is kept; restarted: the tier recovers", async () => {
-  const own = await startRedis();
+  const own = await ownRedis();
   const prefix = "fault:";
-  const a = new Cache({ tier: redisTier(await client(own.url), { prefix }), tierTimeout: 50 });
-  const b = new Cache({ tier: redisTier(await client(own.url), { prefix }), tierTimeout: 50 });
+  const a = cache({ tier: redisTier(await client(own.url), { prefix }), tierTimeout: 50 });
+  const b = cache({ tier: redisTier(await client(own.url), { prefix }), tierTimeout: 50 });
   a.set("kept", 1);
   await b.getOrLoad("b-kept", counted(1));
   await a.flush();
@@ -242,7 +275,7 @@ test("Redis stopped mid-run: calls go on through the loader, nothing throws, L1 
   assert.equal(b.get("b-kept"), 1);
   assert.ok(a.stats().tierErrors >= 1);
 
-  const back = await startRedis({ port: own.port });
+  const back = await ownRedis({ port: own.port });
   // The server lost its data: each cache drops what it cannot vouch for, then invalidation resumes.
   await within(5000, () => b.get("b-kept") === undefined, "b dropped its L1 after the restart");
   let probe = 0;
@@ -263,8 +296,8 @@ test("Redis stopped mid-run: calls go on through the loader, nothing throws, L1 
 });
 
 test("Redis slower than the timeout: the call goes on through the loader", async () => {
-  const own = await startRedis();
-  const a = new Cache({ tier: redisTier(await client(own.url), { prefix: "slow:" }), tierTimeout: 30 });
+  const own = await ownRedis();
+  const a = cache({ tier: redisTier(await client(own.url), { prefix: "slow:" }), tierTimeout: 30 });
   await a.getOrLoad("warm", counted(1));
   process.kill(own.pid, "SIGSTOP");
   try {
