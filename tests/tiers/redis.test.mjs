@@ -27,8 +27,14 @@ let prefixes = 0;
 // Nothing here may hang the run: each test is bounded, and whatever a test
 // started (peer processes, caches, whose subscriptions reconnect forever,
 // clients, servers) is ended after it, failed or not, so the file exits.
+// A main server that dies fails the running test and every later one at
+// once, saying so, rather than each test waiting out its bound.
 const TEST_MS = 60_000;
-const test = (name, fn) => nodeTest(name, { timeout: TEST_MS }, fn);
+const CONNECT_MS = 10_000;
+const test = (name, fn) => nodeTest(name, { timeout: TEST_MS }, async (t) => {
+  if (server.died) throw new Error(server.died);
+  return Promise.race([fn(t), server.gone]);
+});
 /** A tier call may take this long in the tests that count loads: the 50 ms
  * default is a production bound that a loaded machine overruns, and a
  * timed-out call loads by itself, as it should. */
@@ -49,10 +55,17 @@ after(async () => {
   for (const s of servers) await stopRedis(s);
 }, { timeout: TEST_MS });
 
-/** A redis-server of this file's, stopped after the last test at the latest. */
+/** A redis-server of this file's, stopped after the last test at the latest;
+ * `gone` rejects if it exits other than by stopRedis. */
 async function ownRedis(options) {
   const r = await startRedis(options);
   servers.push(r);
+  r.gone = new Promise((_, reject) => r.proc.once("exit", (code, signal) => {
+    if (r.stopping) return;
+    r.died = `redis-server (pid ${r.pid}, port ${r.port}) exited by itself or was killed (${signal ?? `code ${code}`}) during the tests`;
+    reject(new Error(r.died));
+  }));
+  r.gone.catch(() => {});
   return r;
 }
 
@@ -68,7 +81,10 @@ async function client(url = server.url) {
   const c = createClient({ url });
   c.on("error", () => {});
   opened.push(c);
-  await c.connect();
+  let timer;
+  await Promise.race([c.connect(), new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no connection to ${url} within ${CONNECT_MS} ms`)), CONNECT_MS);
+  })]).finally(() => clearTimeout(timer));
   return c;
 }
 
