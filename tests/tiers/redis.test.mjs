@@ -283,6 +283,10 @@ test("Redis stopped mid-run: calls go on through the loader, nothing throws, L1 
   a.set("kept", 1);
   await b.getOrLoad("b-kept", counted(1));
   await a.flush();
+  // Both subscriptions up first: a cache whose channel never came up cannot
+  // vouch for its L1 and drops it, a race a loaded machine loses.
+  const watcher = await client(own.url);
+  await within(5000, async () => Number((await watcher.sendCommand(["PUBSUB", "NUMSUB", `${prefix}inv`]))[1]) === 2, "both caches subscribed");
   await stopRedis(own, "SIGKILL");
   assert.equal(await a.getOrLoad("during", counted("loaded")), "loaded");
   assert.equal(a.set("x", 1), true);
