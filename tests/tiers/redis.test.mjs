@@ -232,6 +232,48 @@ test("concurrent misses in several processes call the loader once", async () => 
   a.free();
 });
 
+test("a waiter that takes the lock just after the holder wrote and released it serves the value, without its loader", async () => {
+  const { prefix, caches: [holder] } = await caches(1);
+  const raw = await client();
+  const id = tierKeyId("handover");
+  // Once refused the lock, the waiter polls (read, then lock); its tier lets
+  // the holder finish between such a read (a miss) and the next lock
+  // attempt: the window a loaded machine widens.
+  const inner = redisTier(await client(), { prefix });
+  let gate;
+  const held = new Promise((r) => (gate = r));
+  let window = null;
+  let refused = 0;
+  const tier = {
+    ...inner,
+    lock: async (...args) => {
+      const l = await inner.lock(...args);
+      if (l === null) refused++;
+      return l;
+    },
+    get: async (...args) => {
+      const r = await inner.get(...args);
+      if (r === null && args[0] === id && refused > 0 && window === null) {
+        window = (async () => {
+          gate();
+          await within(5000, async () => !(await raw.exists(`${prefix}l:${id}`)), "the holder released its lock");
+        })();
+        await window;
+      }
+      return r;
+    },
+  };
+  const waiter = cache({ tierTimeout: PATIENT_MS, tier });
+  const load = counted("from the holder");
+  const holding = holder.getOrLoad("handover", async () => { await held; return load(); });
+  await within(5000, async () => (await raw.exists(`${prefix}l:${id}`)) === 1, "the holder took the lock");
+  const own = counted("from the waiter");
+  assert.equal(await waiter.getOrLoad("handover", own), "from the holder");
+  assert.equal(await holding, "from the holder");
+  assert.equal(load.calls, 1);
+  assert.equal(own.calls, 0, "the waiter did not load after taking the freed lock");
+});
+
 test("a waiter whose lock holder died loads by itself once the lock expires", async () => {
   const { prefix, caches: [a] } = await caches(1, {}, { lockTtl: 200 });
   const c = await client();
