@@ -16,14 +16,27 @@ FAILED=0
 SUMMARY=()
 export DENO_NO_UPDATE_CHECK=1 NO_COLOR=1 CARGO_TERM_COLOR=never
 
+# A step that runs longer than this is killed (with everything it started:
+# timeout signals its whole process group) and counted as a failure, so a
+# hung server or peer costs one step, not the CI budget.
+STEP_TIMEOUT=${EDGECACHE_STEP_TIMEOUT:-20m}
+
 # run NAME PARSER CMD...: runs CMD, prints its output, adds the counts PARSER
-# reads from it. PARSER is one of: cargo, node, deno, plain, exit.
+# reads from it. PARSER is one of: cargo, node, deno, plain, exit. CMD may be
+# a function of this file (run through bash, which timeout needs).
 run() {
   local name=$1 parser=$2; shift 2
   local log="$LOGS/$name.log" start=$SECONDS rc p=0 f=0
   log "$name"
-  "$@" > "$log" 2>&1
+  if declare -F "$1" > /dev/null; then
+    set -- bash -c "source \"\$1\"; shift; $(declare -f "$1"); \"\$@\"" bash "$ROOT/scripts/lib.sh" "$@"
+  fi
+  timeout --kill-after=30s "$STEP_TIMEOUT" "$@" > "$log" 2>&1
   rc=$?
+  case $rc in
+    124) echo "$name: timed out after $STEP_TIMEOUT, killed" >> "$log" ;;
+    137) echo "$name: killed by SIGKILL (still running 30 s after the $STEP_TIMEOUT timeout, or the OOM killer)" >> "$log" ;;
+  esac
   cat "$log"
   case $parser in
     cargo) p=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
@@ -37,7 +50,9 @@ run() {
            p=${p:-0}; f=${f:-0} ;;
     exit)  if [ $rc = 0 ]; then p=1; else f=1; fi ;;
   esac
-  # A non-zero exit with no failure counted (crash, missing runtime) is a failure.
+  if [ $rc = 124 ] || [ $rc = 137 ]; then name="$name (killed)"; fi
+  # A non-zero exit with no failure counted (crash, missing runtime, a step
+  # killed by the timeout) is a failure.
   if [ $rc != 0 ] && [ "$f" = 0 ]; then f=1; fi
   if [ $rc = 0 ] && [ "$p" = 0 ] && [ "$f" = 0 ]; then f=1; echo "ran no test"; fi
   PASSED=$((PASSED + p))

@@ -2,7 +2,7 @@
 // caches in this process and in child Deno processes (tests/tiers/deno-peer.mjs).
 // Run: deno test --unstable-kv --no-check --allow-read --allow-write --allow-run --allow-env tests/tiers/deno.test.mjs
 import assert from "node:assert/strict";
-import { spawnPeer } from "./peer.mjs";
+import { spawnPeer, killPeers } from "./peer.mjs";
 import { Cache } from "../../js/dist/deno.js";
 import { denoKvTier } from "../../js/dist/tiers/deno.js";
 import { tierKeyId } from "../../js/dist/tiers/memory.js";
@@ -19,6 +19,14 @@ globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: tr
 let prefixes = 0;
 // Child processes and their stdio outlive a test's async scope by design.
 const multi = { sanitizeOps: false, sanitizeResources: false };
+/** Kills the test's peers when it ends, failed or not: a live peer would outlive the run. */
+const withPeers = (fn) => async () => {
+  try {
+    await fn();
+  } finally {
+    await killPeers();
+  }
+};
 
 
 /** A fresh prefix with `n` caches in this process, each on its own handle to the file. */
@@ -48,7 +56,7 @@ async function peer(prefix, { lockTtl = 5000 } = {}) {
 
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
-Deno.test({ name: "a value loaded in one process is served from Deno KV in another, without its loader", ...multi, fn: async () => {
+Deno.test({ name: "a value loaded in one process is served from Deno KV in another, without its loader", ...multi, fn: withPeers(async () => {
   const { prefix, caches: [a], close } = await local(1);
   const other = await peer(prefix);
   assert.deepEqual(await other.call("getOrLoad", { key: "p", value: { n: 1 }, tags: ["t"] }), { n: 1 });
@@ -59,9 +67,9 @@ Deno.test({ name: "a value loaded in one process is served from Deno KV in anoth
   assert.equal(a.stats().tierHits, 1);
   await other.exit();
   await close();
-} });
+}) });
 
-Deno.test({ name: "invalidations of a tag, a key and a cascading set reach another process within the bound", ...multi, fn: async () => {
+Deno.test({ name: "invalidations of a tag, a key and a cascading set reach another process within the bound", ...multi, fn: withPeers(async () => {
   const { prefix, caches: [a], close } = await local(1);
   const other = await peer(prefix);
   const lags = { tag: [], key: [], cascade: [] };
@@ -89,9 +97,9 @@ Deno.test({ name: "invalidations of a tag, a key and a cascading set reach anoth
   assert.ok(all.at(-1) < BOUND_MS, `every invalidation arrived within ${BOUND_MS} ms: ${all.map((l) => l.toFixed(1))}`);
   await other.exit();
   await close();
-} });
+}) });
 
-Deno.test({ name: "concurrent misses in two processes call the loader once", ...multi, fn: async () => {
+Deno.test({ name: "concurrent misses in two processes call the loader once", ...multi, fn: withPeers(async () => {
   const { prefix, caches: [a], close } = await local(1);
   const other = await peer(prefix);
   for (let round = 0; round < 3; round++) {
@@ -105,9 +113,9 @@ Deno.test({ name: "concurrent misses in two processes call the loader once", ...
   }
   await other.exit();
   await close();
-} });
+}) });
 
-Deno.test({ name: "a waiter whose lock holder died loads by itself once the lock expires", ...multi, fn: async () => {
+Deno.test({ name: "a waiter whose lock holder died loads by itself once the lock expires", ...multi, fn: withPeers(async () => {
   const { prefix, caches: [a], close } = await local(1);
   const holder = await peer(prefix, { lockTtl: 300 });
   holder.call("getOrLoad", { key: "orphan", value: "never", delay: 60_000 }).catch(() => {});
@@ -123,7 +131,7 @@ Deno.test({ name: "a waiter whose lock holder died loads by itself once the lock
   assert.ok(performance.now() - start < 5000, "bounded by the lock's expiry");
   kv.close();
   await close();
-} });
+}) });
 
 Deno.test("garbage under the prefix is a miss counted in tierErrors, never an exception", async () => {
   const { prefix, caches: [a], close } = await local(1);

@@ -9,11 +9,18 @@ import { redisTier } from "../../js/dist/tiers/redis.js";
 // The redis client is a dev dependency of js/ (a peer dependency of edgecache/redis).
 const { createClient } = createRequire(new URL("../../js/package.json", import.meta.url))("redis");
 
-const [url, prefix] = process.argv.slice(2);
-const client = createClient({ url });
+const [url, prefix, tierTimeout] = process.argv.slice(2);
+/** A server that does not answer at start is an error, not an endless reconnection. */
+const CONNECT_MS = 10_000;
+const client = createClient({ url, socket: { connectTimeout: CONNECT_MS, reconnectStrategy: (retries) => (retries < 20 ? 100 : false) } });
 client.on("error", () => {});
+const connectTimer = setTimeout(() => {
+  process.stderr.write(`redis-peer: no connection to ${url} within ${CONNECT_MS} ms\n`);
+  process.exit(1);
+}, CONNECT_MS);
 await client.connect();
-const cache = new Cache({ tier: redisTier(client, { prefix }) });
+clearTimeout(connectTimer);
+const cache = new Cache({ tier: redisTier(client, { prefix }), ...(tierTimeout ? { tierTimeout: Number(tierTimeout) } : {}) });
 let loads = 0;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -54,6 +61,8 @@ for await (const line of createInterface({ input: process.stdin })) {
     process.stdout.write(JSON.stringify({ id: msg.id, error: String(err?.message ?? err) }) + "\n");
   }
 }
+// stdin closed (the test process is gone) or "exit": leave at once. destroy,
+// not close: close waits for queued commands, forever if the server is gone.
 cache.free();
-await client.close();
-process.exit(0); // stdin is still open
+client.destroy();
+process.exit(0);

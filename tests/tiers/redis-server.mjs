@@ -44,6 +44,7 @@ export async function startRedis({ port, args = [] } = {}) {
 }
 
 export async function stopRedis(r, signal = "SIGTERM") {
+  r.stopping = true;
   if (r.proc.exitCode !== null || r.proc.signalCode !== null) return;
   const done = new Promise((resolve) => r.proc.once("exit", resolve));
   process.kill(r.pid, signal);

@@ -1,9 +1,9 @@
 // edgecache/redis against a real redis-server on loopback, with caches in
 // this process (each on its own client, as separate processes are to Redis)
 // and in child processes (tests/tiers/redis-peer.mjs).
-import { test, before, after } from "node:test";
+import { test as nodeTest, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { spawnPeer } from "./peer.mjs";
+import { spawnPeer, killPeers } from "./peer.mjs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
@@ -20,22 +20,71 @@ const { createClient } = createRequire(new URL("../../js/package.json", import.m
 const here = dirname(fileURLToPath(import.meta.url));
 let server;
 const opened = [];
+const servers = [];
+const made = [];
 let prefixes = 0;
 
+// Nothing here may hang the run: each test is bounded, and whatever a test
+// started (peer processes, caches, whose subscriptions reconnect forever,
+// clients, servers) is ended after it, failed or not, so the file exits.
+// A main server that dies fails the running test and every later one at
+// once, saying so, rather than each test waiting out its bound.
+const TEST_MS = 60_000;
+const CONNECT_MS = 10_000;
+const test = (name, fn) => nodeTest(name, { timeout: TEST_MS }, async (t) => {
+  if (server.died) throw new Error(server.died);
+  return Promise.race([fn(t), server.gone]);
+});
+/** A tier call may take this long in the tests that count loads: the 50 ms
+ * default is a production bound that a loaded machine overruns, and a
+ * timed-out call loads by itself, as it should. */
+const PATIENT_MS = 2_000;
+
 before(async () => {
-  server = await startRedis();
-});
+  server = await ownRedis();
+}, { timeout: TEST_MS });
+afterEach(async () => {
+  await killPeers();
+  for (const c of made.splice(0)) c.free();
+}, { timeout: TEST_MS });
 after(async () => {
-  for (const c of opened) await c.close().catch(() => {});
-  await stopRedis(server);
-});
+  await killPeers();
+  for (const c of made.splice(0)) c.free();
+  // destroy, not close: close waits for queued commands, forever when the server is gone.
+  for (const c of opened) c.destroy();
+  for (const s of servers) await stopRedis(s);
+}, { timeout: TEST_MS });
+
+/** A redis-server of this file's, stopped after the last test at the latest;
+ * `gone` rejects if it exits other than by stopRedis. */
+async function ownRedis(options) {
+  const r = await startRedis(options);
+  servers.push(r);
+  r.gone = new Promise((_, reject) => r.proc.once("exit", (code, signal) => {
+    if (r.stopping) return;
+    r.died = `redis-server (pid ${r.pid}, port ${r.port}) exited by itself or was killed (${signal ?? `code ${code}`}) during the tests`;
+    reject(new Error(r.died));
+  }));
+  r.gone.catch(() => {});
+  return r;
+}
+
+/** A Cache freed after its test at the latest. */
+function cache(options) {
+  const c = new Cache(options);
+  made.push(c);
+  return c;
+}
 
 /** A client made the usual way, with node-redis's defaults. */
 async function client(url = server.url) {
   const c = createClient({ url });
   c.on("error", () => {});
-  await c.connect();
   opened.push(c);
+  let timer;
+  await Promise.race([c.connect(), new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no connection to ${url} within ${CONNECT_MS} ms`)), CONNECT_MS);
+  })]).finally(() => clearTimeout(timer));
   return c;
 }
 
@@ -43,7 +92,7 @@ async function client(url = server.url) {
 async function caches(n, options = {}, tierOptions = {}) {
   const prefix = `t${++prefixes}:`;
   const out = [];
-  for (let i = 0; i < n; i++) out.push(new Cache({ ...options, tier: redisTier(await client(), { prefix, ...tierOptions }) }));
+  for (let i = 0; i < n; i++) out.push(cache({ tierTimeout: PATIENT_MS, ...options, tier: redisTier(await client(), { prefix, ...tierOptions }) }));
   return { prefix, caches: out };
 }
 
@@ -67,8 +116,8 @@ function plainEnv() {
 /** A child process with its own cache on the tier. */
 async function peer(prefix, runtime = "node") {
   const command = runtime === "deno"
-    ? [join(here, "../../js/node_modules/.bin/deno"), ["run", "--no-check", "--allow-net=127.0.0.1", "--allow-read", "--allow-env", join(here, "redis-peer.mjs"), server.url, prefix]]
-    : [process.execPath, [join(here, "redis-peer.mjs"), server.url, prefix]];
+    ? [join(here, "../../js/node_modules/.bin/deno"), ["run", "--no-check", "--allow-net=127.0.0.1", "--allow-read", "--allow-env", join(here, "redis-peer.mjs"), server.url, prefix, String(PATIENT_MS)]]
+    : [process.execPath, [join(here, "redis-peer.mjs"), server.url, prefix, String(PATIENT_MS)]];
   // A plain process: a node --test child's environment would make it report to the runner.
   return spawnPeer(command[0], command[1], plainEnv());
 }
@@ -82,7 +131,7 @@ test("a snapshot saved to Redis by another process warms a new cache on its firs
   for (let i = 0; i < 30; i++) await other.call("set", { key: ["stock", i], value: { qty: i }, tags: ["stock"] });
   const held = (await other.call("stats")).entries;
   assert.equal(await other.call("saveSnapshot"), true);
-  const warm = new Cache({ warmStart: true, tier: redisTier(await client(), { prefix }) });
+  const warm = cache({ warmStart: true, tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix }) });
   const load = counted("not used");
   assert.deepEqual(await warm.getOrLoad(["stock", 29], load), { qty: 29 });
   assert.equal(load.calls, 0);
@@ -91,7 +140,7 @@ test("a snapshot saved to Redis by another process warms a new cache on its firs
   // A tag the snapshot holds, invalidated in Redis, hides it from the next isolate.
   await other.call("invalidateTag", { tag: "stock" });
   await other.call("flush");
-  const late = new Cache({ tier: redisTier(await client(), { prefix }) });
+  const late = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix }) });
   assert.equal(await late.loadSnapshot(), 0);
   await other.exit();
   warm.free();
@@ -183,6 +232,48 @@ test("concurrent misses in several processes call the loader once", async () => 
   a.free();
 });
 
+test("a waiter that takes the lock just after the holder wrote and released it serves the value, without its loader", async () => {
+  const { prefix, caches: [holder] } = await caches(1);
+  const raw = await client();
+  const id = tierKeyId("handover");
+  // Once refused the lock, the waiter polls (read, then lock); its tier lets
+  // the holder finish between such a read (a miss) and the next lock
+  // attempt: the window a loaded machine widens.
+  const inner = redisTier(await client(), { prefix });
+  let gate;
+  const held = new Promise((r) => (gate = r));
+  let window = null;
+  let refused = 0;
+  const tier = {
+    ...inner,
+    lock: async (...args) => {
+      const l = await inner.lock(...args);
+      if (l === null) refused++;
+      return l;
+    },
+    get: async (...args) => {
+      const r = await inner.get(...args);
+      if (r === null && args[0] === id && refused > 0 && window === null) {
+        window = (async () => {
+          gate();
+          await within(5000, async () => !(await raw.exists(`${prefix}l:${id}`)), "the holder released its lock");
+        })();
+        await window;
+      }
+      return r;
+    },
+  };
+  const waiter = cache({ tierTimeout: PATIENT_MS, tier });
+  const load = counted("from the holder");
+  const holding = holder.getOrLoad("handover", async () => { await held; return load(); });
+  await within(5000, async () => (await raw.exists(`${prefix}l:${id}`)) === 1, "the holder took the lock");
+  const own = counted("from the waiter");
+  assert.equal(await waiter.getOrLoad("handover", own), "from the holder");
+  assert.equal(await holding, "from the holder");
+  assert.equal(load.calls, 1);
+  assert.equal(own.calls, 0, "the waiter did not load after taking the freed lock");
+});
+
 test("a waiter whose lock holder died loads by itself once the lock expires", async () => {
   const { prefix, caches: [a] } = await caches(1, {}, { lockTtl: 200 });
   const c = await client();
@@ -207,10 +298,10 @@ test("garbage under the prefix is a miss counted in tierErrors, never an excepti
 });
 
 test("Redis's maxmemory may evict L2 entries under load: misses, no errors", async () => {
-  const small = await startRedis({ args: ["--maxmemory", "2mb", "--maxmemory-policy", "volatile-lru"] });
+  const small = await ownRedis({ args: ["--maxmemory", "2mb", "--maxmemory-policy", "volatile-lru"] });
   const prefix = "mm:";
-  const a = new Cache({ ttl: 60_000, tier: redisTier(await client(small.url), { prefix }) });
-  const b = new Cache({ ttl: 60_000, tier: redisTier(await client(small.url), { prefix }) });
+  const a = cache({ ttl: 60_000, tierTimeout: PATIENT_MS, tier: redisTier(await client(small.url), { prefix }) });
+  const b = cache({ ttl: 60_000, tierTimeout: PATIENT_MS, tier: redisTier(await client(small.url), { prefix }) });
   const value = "x".repeat(2000);
   for (let i = 0; i < 3000; i++) a.set(`k${i}`, value);
   await a.flush();
@@ -227,13 +318,17 @@ test("Redis's maxmemory may evict L2 entries under load: misses, no errors", asy
 });
 
 test("Redis stopped mid-run: calls go on through the loader, nothing throws, L1 is kept; restarted: the tier recovers", async () => {
-  const own = await startRedis();
+  const own = await ownRedis();
   const prefix = "fault:";
-  const a = new Cache({ tier: redisTier(await client(own.url), { prefix }), tierTimeout: 50 });
-  const b = new Cache({ tier: redisTier(await client(own.url), { prefix }), tierTimeout: 50 });
+  const a = cache({ tier: redisTier(await client(own.url), { prefix }), tierTimeout: 50 });
+  const b = cache({ tier: redisTier(await client(own.url), { prefix }), tierTimeout: 50 });
   a.set("kept", 1);
   await b.getOrLoad("b-kept", counted(1));
   await a.flush();
+  // Both subscriptions up first: a cache whose channel never came up cannot
+  // vouch for its L1 and drops it, a race a loaded machine loses.
+  const watcher = await client(own.url);
+  await within(5000, async () => Number((await watcher.sendCommand(["PUBSUB", "NUMSUB", `${prefix}inv`]))[1]) === 2, "both caches subscribed");
   await stopRedis(own, "SIGKILL");
   assert.equal(await a.getOrLoad("during", counted("loaded")), "loaded");
   assert.equal(a.set("x", 1), true);
@@ -242,7 +337,7 @@ test("Redis stopped mid-run: calls go on through the loader, nothing throws, L1 
   assert.equal(b.get("b-kept"), 1);
   assert.ok(a.stats().tierErrors >= 1);
 
-  const back = await startRedis({ port: own.port });
+  const back = await ownRedis({ port: own.port });
   // The server lost its data: each cache drops what it cannot vouch for, then invalidation resumes.
   await within(5000, () => b.get("b-kept") === undefined, "b dropped its L1 after the restart");
   let probe = 0;
@@ -263,8 +358,8 @@ test("Redis stopped mid-run: calls go on through the loader, nothing throws, L1 
 });
 
 test("Redis slower than the timeout: the call goes on through the loader", async () => {
-  const own = await startRedis();
-  const a = new Cache({ tier: redisTier(await client(own.url), { prefix: "slow:" }), tierTimeout: 30 });
+  const own = await ownRedis();
+  const a = cache({ tier: redisTier(await client(own.url), { prefix: "slow:" }), tierTimeout: 30 });
   await a.getOrLoad("warm", counted(1));
   process.kill(own.pid, "SIGSTOP");
   try {

@@ -230,7 +230,15 @@ export class TierLink {
       const entry = await this.read(id);
       if (entry) return entry;
       const release = await this.lock(id, ttl);
-      if (release) return release;
+      if (release) {
+        // The holder may have written its value and released the lock
+        // between the read above and this lock: read once more before
+        // this isolate loads it again.
+        const written = await this.read(id);
+        if (!written) return release;
+        release();
+        return written;
+      }
       if (release === undefined) return undefined;
     }
     return undefined;
