@@ -203,9 +203,18 @@ class JsonCodec {
     return this.decodeAt(bytes, 0, bytes.length);
   }
 
+  /**
+   * The value in `len` bytes of `mem` at `ptr`. The bytes are not trusted
+   * (a snapshot or a tier's copy may be forged, its checksum recomputed):
+   * every length is checked against the value's end before it is used, and
+   * a value must end exactly at its end; anything else is a corrupt value,
+   * never bytes of another entry read from linear memory.
+   */
   decodeAt(mem, ptr, len) {
-    const r = new Reader(mem, ptr);
-    return this.read(r);
+    const r = new Reader(mem, ptr, ptr + len);
+    const value = this.read(r);
+    if (r.at !== r.end) throw corrupt(r.at < r.end ? "bytes left after it" : "it runs past its end");
+    return value;
   }
 
   read(r) {
@@ -219,13 +228,13 @@ class JsonCodec {
       case T_F64: return r.f64be();
       case T_STR: return r.string();
       case T_ARR: {
-        const n = r.varint();
+        const n = r.count();
         const out = new Array(n);
         for (let i = 0; i < n; i++) out[i] = this.read(r);
         return out;
       }
       case T_OBJ: {
-        const n = r.varint();
+        const n = r.count();
         const out = {};
         for (let i = 0; i < n; i++) {
           const k = r.string();
@@ -235,7 +244,7 @@ class JsonCodec {
       }
       case T_SHAPE: {
         const keys = this.shapes[r.varint()];
-        if (keys === undefined) throw new Error("edgecache: corrupt value (unknown shape)");
+        if (keys === undefined) throw corrupt("unknown shape");
         const out = {};
         for (let i = 0; i < keys.length; i++) putField(out, keys[i], this.read(r));
         return out;
@@ -243,7 +252,7 @@ class JsonCodec {
       default: {
         const id = t - T_UINT_SHAPE;
         const keys = t >= T_UINT_SHAPE ? this.shapes[id] : undefined;
-        if (keys === undefined) throw new Error(`edgecache: corrupt value (tag ${t})`);
+        if (keys === undefined) throw corrupt(`tag ${t}`);
         let build = this.builders[id];
         if (build === undefined) build = this.builders[id] = shapeBuilder(keys);
         // Arguments are evaluated left to right: the varints in stored order.
@@ -338,11 +347,27 @@ function shapeBuilder(keys) {
   }
 }
 
+/** The error a value's bytes that do not decode raise (see JsonCodec.decodeAt). */
+function corrupt(why) {
+  return new Error(`edgecache: corrupt value (${why})`);
+}
+
+/** Reads a value's bytes, `b[at..end)`. Steps that read a fixed few bytes
+ * (a tag, a varint, a float) may look past `end` (a typed array answers
+ * undefined past its own end), which the caller's check that the value ends
+ * at `end` catches; a length or count is checked before it is used. */
 class Reader {
-  constructor(bytes, at = 0) {
+  constructor(bytes, at, end) {
     this.b = bytes;
     this.at = at;
+    this.end = end;
     this.view = null;
+  }
+  /** An element count: each element takes at least one byte. */
+  count() {
+    const n = this.varint();
+    if (n > this.end - this.at) throw corrupt("a count larger than its bytes");
+    return n;
   }
   byte() {
     return this.b[this.at++];
@@ -353,10 +378,11 @@ class Reader {
       b = this.b[this.at++];
       v += (b & 0x7f) * mul;
       mul *= 0x80;
-    } while (b & 0x80);
+    } while (b & 0x80 && mul <= 2 ** 56);
     return v;
   }
   f64be() {
+    if (this.at + 8 > this.end) throw corrupt("it runs past its end");
     this.view ??= new DataView(this.b.buffer, this.b.byteOffset, this.b.byteLength);
     const v = this.view.getFloat64(this.at, false);
     this.at += 8;
@@ -364,6 +390,7 @@ class Reader {
   }
   string() {
     const n = this.varint();
+    if (n > this.end - this.at) throw corrupt("a string longer than its bytes");
     const start = this.at;
     this.at += n;
     return utf8(this.b, start, n);

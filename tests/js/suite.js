@@ -1406,6 +1406,75 @@ test("a truncated, flipped, foreign-version or foreign-codec snapshot is a TypeE
   text.free();
 });
 
+/** src/checksum.rs's snapshot checksum, so that a test can forge a snapshot
+ * whose checksum holds, as anyone who can write where snapshots are kept can. */
+function snapshotChecksum(b) {
+  const K = 0x9e3779b97f4a7c15n, M = (1n << 64n) - 1n;
+  const mix = (h, w) => {
+    const x = ((h ^ w) * K) & M;
+    return ((x << 29n) | (x >> 35n)) & M;
+  };
+  const word = (bytes) => new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+  let h = K;
+  let i = 0;
+  for (; i + 8 <= b.length; i += 8) h = mix(h, word(b.subarray(i, i + 8)));
+  if (i < b.length) {
+    const last = new Uint8Array(8);
+    last.set(b.subarray(i));
+    h = mix(h, word(last));
+  }
+  h = mix(h, BigInt(b.length));
+  return h ^ (h >> 32n);
+}
+
+/** `bytes` with its last 8 bytes set to the checksum of the rest. */
+function resealed(bytes) {
+  const out = bytes.slice();
+  new DataView(out.buffer).setBigUint64(out.length - 8, snapshotChecksum(out.subarray(0, out.length - 8)), true);
+  return out;
+}
+
+/** Where `pattern` first occurs in `bytes`. */
+function indexOfBytes(bytes, pattern) {
+  for (let i = 0; i + pattern.length <= bytes.length; i++) if (pattern.every((p, j) => bytes[i + j] === p)) return i;
+  throw new Error(`pattern ${pattern} not found`);
+}
+
+test("forged value bytes in a resealed snapshot are a corrupt value on read, never other entries' bytes", ({ Cache }) => {
+  const a = new Cache();
+  a.set("s", "x".repeat(200));
+  a.set("arr", [7, 7, 7]);
+  const good = a.dump();
+  deepEqual(resealed(good), good, "the test's checksum is the snapshot's");
+  const T_STR = 6, T_ARR = 7, T_UINT = 3;
+  // A string of 200 bytes that claims 16,383, and an array of 3 that claims 2^35.
+  const forged = good.slice();
+  const s = indexOfBytes(forged, [T_STR, 0xc8, 0x01, 0x78]);
+  forged.set([0xff, 0x7f], s + 1);
+  const arr = indexOfBytes(forged, [T_ARR, 3, T_UINT, 7]);
+  const huge = resealed(new Uint8Array([...forged.subarray(0, arr + 1), 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, ...forged.subarray(arr + 2)]));
+  const b = new Cache();
+  equal(b.load(resealed(forged)), 2);
+  for (let i = 0; i < 50; i++) b.set(`secret${i}`, `password-of-user-${i}`.padEnd(300, "!"));
+  const err = throws(() => b.get("s"), Error, /corrupt value/);
+  ok(!String(err).includes("password"), String(err));
+  equal(b.get("secret7"), "password-of-user-7".padEnd(300, "!"), "other entries are intact");
+  deepEqual(b.get("arr"), [7, 7, 7]);
+  // The snapshot's own length fields grew with the count's bytes: it may be refused whole, or load
+  // and fail on read; either way no value comes back.
+  const c = new Cache();
+  let loaded = 0;
+  try {
+    loaded = c.load(huge);
+  } catch (e) {
+    ok(e instanceof TypeError, String(e));
+  }
+  if (loaded > 0) throws(() => c.get("arr"), Error, /corrupt value/);
+  a.free();
+  b.free();
+  c.free();
+});
+
 test("json shapes travel with the snapshot; a cache with other shapes refuses it unchanged", ({ Cache }) => {
   const a = new Cache();
   a.set("o1", { qty: 1, updatedAt: 2 });
