@@ -189,7 +189,8 @@ test("a cascade reaches a dependent another process holds without the entries be
     assert.equal(b.get("site"), "s", "L1 was filled; b holds neither page nor the comment");
     a.invalidate(["comment", 7]);
     await a.flush();
-    await within(2_000, () => b.get("site") === undefined, "the cascade reaching b's L1");
+    // Whether it arrives at all: how soon is the lag test's business.
+    await within(5_000, () => b.get("site") === undefined, "the cascade reaching b's L1");
   } finally {
     a.free();
     b.free();
