@@ -169,7 +169,8 @@ Deno.test("a tag invalidated in Deno KV hides entries written before it; a casca
 });
 
 Deno.test("a cascade reaches a dependent another process holds without the entries between", async () => {
-  const { caches: [a, b], close } = await local(2);
+  // A generous tierTimeout: on a loaded machine a short read would time out and load instead.
+  const { caches: [a, b], close } = await local(2, {}, { tierTimeout: 2_000 });
   try {
     a.set(["comment", 7], "c");
     a.set("page", "p", { dependsOn: [["comment", 7]] });

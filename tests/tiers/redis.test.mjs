@@ -169,7 +169,8 @@ test("a tag invalidated in Redis hides entries written before it; a cascade remo
 });
 
 test("a cascade reaches a dependent another process holds without the entries between", async () => {
-  const { caches: [a, b] } = await caches(2);
+  // A generous tierTimeout: on a loaded machine a 50 ms read would time out and load instead.
+  const { caches: [a, b] } = await caches(2, { tierTimeout: 2_000 });
   try {
     a.set(["comment", 7], "c");
     a.set("page", "p", { dependsOn: [["comment", 7]] });
