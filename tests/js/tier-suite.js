@@ -110,6 +110,33 @@ test("a cascade removes L2 dependents that no isolate holds in memory", async (l
   free();
 });
 
+test("a cascade reaches a dependent another isolate holds without the entries between", async (lib) => {
+  // b holds "site" (built on "page", built on ["comment", 7]) but neither "page" nor the
+  // comment: only the tier knows that "site" is built on the comment.
+  const { caches: [a, b], free } = isolates(lib);
+  a.set(["comment", 7], "c");
+  a.set("page", "built on 7", { dependsOn: [["comment", 7]] });
+  a.set("site", "built on page", { dependsOn: ["page"] });
+  await a.flush();
+  await tick();
+  equal(await b.getOrLoad("site", counted("loaded")), "built on page");
+  equal(b.get("site"), "built on page", "L1 was filled");
+  a.invalidate(["comment", 7]);
+  await a.flush();
+  await tick();
+  equal(b.get("site"), undefined, "the other isolate no longer serves the dependent's dependent");
+  a.set("page", "built on 7", { dependsOn: [["comment", 7]] });
+  a.set("site", "again", { dependsOn: ["page"] });
+  await a.flush();
+  await tick();
+  equal(await b.getOrLoad("site", counted("loaded")), "again");
+  a.set(["comment", 7], "c2"); // a change cascades too
+  await a.flush();
+  await tick();
+  equal(b.get("site"), undefined, "a cascading set reaches it as well");
+  free();
+});
+
 test("operations on one key reach L2 in the order they were made", async (lib) => {
   const { caches: [a, b], tier, free } = isolates(lib);
   a.set("k", 1);

@@ -87,7 +87,11 @@ for (const t of ["kv", "api"]) {
     await call(A, "set", { t, k: base, v: "1" });
     await call(A, "set", { t, k: page, v: "p", dep: base });
     await call(A, "set", { t, k: top, v: "t", dep: page });
+    // B polls before it loads (it has seen the three sets) and holds top in L1, but not page
+    // or base: only the coordinator knows that top is built on base.
+    await sleep(POLL_MS);
     assert.equal((await call(B, "load", { t, k: top, v: "b" })).loaded, false);
+    assert.equal((await call(B, "peek", { t, k: top })).value, "t");
     await call(A, "invalidate", { t, k: base });
     await sleep(POLL_MS);
     assert.equal((await call(B, "peek", { t, k: top })).value, null);

@@ -176,6 +176,45 @@ Deno.test("a tag invalidated in Deno KV hides entries written before it; a casca
   await close();
 });
 
+Deno.test("a cascade reaches a dependent another process holds without the entries between", async () => {
+  // A generous tierTimeout: on a loaded machine a short read would time out and load instead.
+  const { caches: [a, b], close } = await local(2, {}, { tierTimeout: 2_000 });
+  try {
+    a.set(["comment", 7], "c");
+    a.set("page", "p", { dependsOn: [["comment", 7]] });
+    a.set("site", "s", { dependsOn: ["page"] });
+    await a.flush();
+    // Once a later message of a's reaches b (b subscribes on first use), b has had the
+    // sets' messages: the log keeps their order.
+    await within(10_000, async () => {
+      b.set("marker", 1);
+      a.invalidate("marker");
+      await a.flush();
+      await sleep(2 * POLL_MS);
+      return b.get("marker") === undefined;
+    }, "a's messages reaching b");
+    await b.flush();
+    assert.equal(await b.getOrLoad("site", counted("loaded")), "s");
+    assert.equal(b.get("site"), "s", "L1 was filled; b holds neither page nor the comment");
+    a.invalidate(["comment", 7]);
+    await a.flush();
+    // Whether it arrives at all: how soon is the lag test's business.
+    await within(5_000, () => b.get("site") === undefined, "the cascade reaching b's L1");
+  } finally {
+    await close();
+  }
+});
+
+/** Resolves once `check()` holds, polling every ms; rejects after `timeout` ms. */
+async function within(timeout, check, what) {
+  const start = performance.now();
+  while (performance.now() - start < timeout) {
+    if (await check()) return;
+    await sleep(1);
+  }
+  throw new Error(`${what}: not within ${timeout} ms`);
+}
+
 Deno.test("big batches, a cascade over many entries and values over Deno KV's 64 KiB limit", async () => {
   // A cascade over 3000 entries reads each one's edges: give writes time (tierTimeout × 10) on a busy machine.
   const { caches: [a, b], close } = await local(2, {}, { tierTimeout: 200 });

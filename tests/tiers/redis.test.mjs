@@ -217,6 +217,36 @@ test("a tag invalidated in Redis hides entries written before it; a cascade remo
   b.free();
 });
 
+test("a cascade reaches a dependent another process holds without the entries between", async () => {
+  // A generous tierTimeout: on a loaded machine a 50 ms read would time out and load instead.
+  const { caches: [a, b] } = await caches(2, { tierTimeout: 2_000 });
+  try {
+    a.set(["comment", 7], "c");
+    a.set("page", "p", { dependsOn: [["comment", 7]] });
+    a.set("site", "s", { dependsOn: ["page"] });
+    await a.flush();
+    // Once a later message of a's reaches b (b subscribes on first use), b has had the
+    // sets' messages: one channel keeps their order.
+    await within(10_000, async () => {
+      b.set("marker", 1);
+      a.invalidate("marker");
+      await a.flush();
+      await sleep(20);
+      return b.get("marker") === undefined;
+    }, "a's messages reaching b");
+    await b.flush();
+    assert.equal(await b.getOrLoad("site", counted("loaded")), "s");
+    assert.equal(b.get("site"), "s", "L1 was filled; b holds neither page nor the comment");
+    a.invalidate(["comment", 7]);
+    await a.flush();
+    // Whether it arrives at all: how soon is the lag test's business.
+    await within(5_000, () => b.get("site") === undefined, "the cascade reaching b's L1");
+  } finally {
+    a.free();
+    b.free();
+  }
+});
+
 test("concurrent misses in several processes call the loader once", async () => {
   const { prefix, caches: [a] } = await caches(1);
   const peers = await Promise.all([peer(prefix), peer(prefix), peer(prefix)]);

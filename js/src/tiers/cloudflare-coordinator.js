@@ -15,7 +15,9 @@
 //   tag stamps   tag id → seq of its last invalidation (persisted, never pruned)
 //   key stamps   entry id → seq of its last change or removal (persisted, pruned after
 //                KEY_STAMP_KEEP_MS: longer than KV takes to spread a delete)
-//   edges        dependency id → { parent id: expiresAt } (persisted, dropped when cascaded)
+//   edges        dependency id → { parent id: { x: expiresAt, k: parent key } } (persisted,
+//                dropped when cascaded): the keys go in the log batch of a cascade, since
+//                another isolate may hold a dependent without the entries in between
 //   the log      the last LOG_MAX batches of invalidations, in memory, numbered by `version`
 //                under a random `epoch`: a new instance (eviction, restart) starts a new
 //                epoch, and isolates that cannot catch up from the log drop their L1
@@ -41,6 +43,11 @@ export async function storeName(prefix, id, max = MAX_PLAIN_NAME) {
   if (encoder.encode(plain).length <= max) return plain;
   const digest = await sha256(encoder.encode(id));
   return prefix + "#" + Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A parent's expiry in an edge: `{ x, k }`, or the bare expiresAt edges held before keys were kept. */
+function parentExpiry(parent) {
+  return typeof parent === "number" ? parent : parent.x;
 }
 
 export class EdgecacheCoordinator {
@@ -105,13 +112,13 @@ export class EdgecacheCoordinator {
       let removed = [];
       if (op.type === "set") {
         if (op.change) {
-          removed = await this.#cascade(op.id, false);
+          removed = await this.#cascade(op.id, false, message.keys);
           this.#stampKey(op.id, seq, now, message);
           message.keys.push(op.key);
         }
-        await this.#addEdges(op.id, op.depIds, op.ttl > 0 ? now + op.ttl : 0);
+        await this.#addEdges(op.id, op.key, op.depIds, op.ttl > 0 ? now + op.ttl : 0);
       } else if (op.type === "invalidate") {
-        removed = await this.#cascade(op.id, true);
+        removed = await this.#cascade(op.id, true, message.keys);
         this.#stampKey(op.id, seq, now, message);
         message.keys.push(op.key);
       } else if (op.type === "invalidateTag") {
@@ -142,19 +149,27 @@ export class EdgecacheCoordinator {
     message.keyStamps[id] = seq;
   }
 
-  async #addEdges(id, depIds, expiresAt) {
+  async #addEdges(id, key, depIds, expiresAt) {
     for (const dep of depIds) {
       const name = "d:" + (await storeName("", dep));
       const edge = (await this.storage.get(name)) ?? { id: dep, parents: {} };
       const now = Date.now();
-      for (const [p, until] of Object.entries(edge.parents)) if (until !== 0 && until <= now) delete edge.parents[p];
-      edge.parents[id] = expiresAt;
+      for (const [p, parent] of Object.entries(edge.parents)) {
+        const until = parentExpiry(parent);
+        if (until !== 0 && until <= now) delete edge.parents[p];
+      }
+      edge.parents[id] = { x: expiresAt, k: key };
       await this.storage.put(name, edge);
     }
   }
 
-  /** The ids built on `root`, transitively (and `root` when asked); their edges are dropped. */
-  async #cascade(root, withRoot) {
+  /**
+   * The ids built on `root`, transitively (and `root` when asked); their
+   * edges are dropped. The keys of the dependents (not of `root`) are pushed
+   * onto `keys`: an isolate that holds a dependent but not the entries in
+   * between cannot find it from `root` in its own L1.
+   */
+  async #cascade(root, withRoot, keys) {
     const queue = [root];
     const seen = new Set(queue);
     const removed = [];
@@ -165,10 +180,11 @@ export class EdgecacheCoordinator {
       const edge = await this.storage.get(name);
       if (edge === undefined) continue;
       await this.storage.delete(name);
-      for (const parent of Object.keys(edge.parents)) {
+      for (const [parent, v] of Object.entries(edge.parents)) {
         if (!seen.has(parent)) {
           seen.add(parent);
           queue.push(parent);
+          if (typeof v === "object" && v !== null && v.k !== undefined) keys.push(v.k);
         }
       }
     }

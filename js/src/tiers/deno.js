@@ -5,7 +5,9 @@
 // Layout under the prefix P (a list of key parts):
 //   P "e" <id>            { v: entry bytes, x: expiresAt (ms, 0: none), t: tag key parts }
 //   P "t" <tag>           a tag's last invalidation: only its versionstamp matters
-//   P "d" <id> <parent>   a dependency edge: <parent> was built on <id>
+//   P "d" <id> <parent>   a dependency edge: <parent> was built on <id>; the value is
+//                         <parent>'s key, which a cascade's message carries (another
+//                         process may hold <parent> without the entries in between)
 //   P "dv" <id>           rewritten with every edge added to <id>: a cascade checks it
 //   P "ver"               { n }: the number of invalidation messages written
 //   P "log" <n>           message n { o: origin, k: keys, t: tags } (the last LOG_KEEP are kept)
@@ -221,7 +223,7 @@ function setMutations(keys, p, op, tagParts, depParts) {
   const expiry = ttl > 0 ? { expireIn: ttl } : undefined;
   const out = [{ key: keys.entry(p), value: { v: op.bytes, x: ttl > 0 ? Date.now() + ttl : 0, t: tagParts }, expiry }];
   for (const d of depParts) {
-    out.push({ key: keys.edge(d, p), value: true, expiry });
+    out.push({ key: keys.edge(d, p), value: op.key, expiry });
     out.push({ key: keys.edgeVersion(d), value: randomId(), expiry });
   }
   return out;
@@ -258,7 +260,8 @@ class Group {
 
   async addSet({ p, op, tagParts, depParts }) {
     const mutations = op === null ? [{ key: this.keys.entry(p) }] : setMutations(this.keys, p, op, tagParts, depParts);
-    const bytes = op === null ? 0 : op.bytes.length + RECORD_OVERHEAD_BYTES * mutations.length;
+    // Each edge's value is the entry's key.
+    const bytes = op === null ? 0 : op.bytes.length + RECORD_OVERHEAD_BYTES * mutations.length + depParts.length * 3 * JSON.stringify(op.key).length;
     await this.#makeRoom(mutations.length, bytes);
     this.mutations.push(...mutations);
     this.bytes += bytes;
@@ -333,18 +336,22 @@ async function addMessage(kv, keys, atomic, message) {
  */
 async function cascade(kv, keys, rootPart, withRoot, root, message) {
   for (let attempt = 1; ; attempt++) {
-    const nodes = await readCascade(kv, keys, rootPart, withRoot);
+    const { nodes, dependents } = await readCascade(kv, keys, rootPart, withRoot);
     const tail = root === null ? [] : setMutations(keys, rootPart, root.op, root.tagParts, root.depParts);
-    if (await commitCascade(kv, keys, nodes, tail, message)) return;
+    if (await commitCascade(kv, keys, nodes, tail, { ...message, k: [...message.k, ...dependents] })) return;
     await retryPause(attempt);
   }
 }
 
-/** Every node reached from `rootPart` by the edges: its edge-version entry and the deletions it needs. */
+/**
+ * Every node reached from `rootPart` by the edges (its edge-version entry
+ * and the deletions it needs), and the keys of the dependents reached.
+ */
 async function readCascade(kv, keys, rootPart, withRoot) {
   const queue = [rootPart];
   const seen = new Set([partName(rootPart)]);
   const nodes = [];
+  const dependents = [];
   for (let i = 0; i < queue.length; i++) {
     const at = queue[i];
     const check = await kv.get(keys.edgeVersion(at));
@@ -355,11 +362,12 @@ async function readCascade(kv, keys, rootPart, withRoot) {
       if (isPart(parent) && !seen.has(partName(parent))) {
         seen.add(partName(parent));
         queue.push(parent);
+        if (e.value !== true) dependents.push(e.value); // edges written before keys were kept hold true
       }
     }
     nodes.push({ check, mutations });
   }
-  return nodes;
+  return { nodes, dependents };
 }
 
 /**

@@ -18,7 +18,7 @@ export function memoryTier(options = {}) {
   const entries = new Map();
   /** tag id → the sequence number of its last invalidation */
   const stamps = new Map();
-  /** child id → ids of the entries built on it */
+  /** child id → Map(id of an entry built on it → that entry's key) */
   const edges = new Map();
   const locks = new Map();
   const listeners = new Set();
@@ -39,21 +39,29 @@ export function memoryTier(options = {}) {
     return e;
   }
 
-  /** Removes the entries built on `id`, transitively (and `id` itself when asked). */
+  /**
+   * Removes the entries built on `id`, transitively (and `id` itself when
+   * asked); returns the keys of the dependents removed. They go in the
+   * message: an isolate may hold a dependent without the entries between it
+   * and `id`, and then cannot find it from `id` in its own L1.
+   */
   function cascade(id, includeSelf) {
     const queue = [id];
     const seen = new Set(queue);
+    const keys = [];
     for (let i = 0; i < queue.length; i++) {
       const at = queue[i];
       if (at !== id || includeSelf) entries.delete(at);
-      for (const parent of edges.get(at) ?? []) {
+      for (const [parent, key] of edges.get(at) ?? []) {
         if (!seen.has(parent)) {
           seen.add(parent);
           queue.push(parent);
+          keys.push(key);
         }
       }
       edges.delete(at);
     }
+    return keys;
   }
 
   function publish(origin, keys, tags) {
@@ -64,16 +72,16 @@ export function memoryTier(options = {}) {
   function applyOne(op, origin) {
     seq++;
     if (op.type === "set") {
-      if (op.change) cascade(op.id, false);
+      const dependents = op.change ? cascade(op.id, false) : [];
       entries.set(op.id, { bytes: op.bytes.slice(), seq, tagIds: op.tagIds, expiresAt: op.ttl > 0 ? now() + op.ttl : 0 });
       for (const d of op.depIds) {
-        if (!edges.has(d)) edges.set(d, new Set());
-        edges.get(d).add(op.id);
+        if (!edges.has(d)) edges.set(d, new Map());
+        edges.get(d).set(op.id, op.key);
       }
-      if (op.change) publish(origin, [op.key], []);
+      if (op.change) publish(origin, [op.key, ...dependents], []);
     } else if (op.type === "invalidate") {
-      cascade(op.id, true);
-      publish(origin, [op.key], []);
+      const dependents = cascade(op.id, true);
+      publish(origin, [op.key, ...dependents], []);
     } else if (op.type === "invalidateTag") {
       stamps.set(op.id, seq);
       publish(origin, [], [op.tag]);

@@ -2,7 +2,10 @@
 // created and connected (`await createClient({ url }).connect()`).
 //
 // Layout under the prefix P:
-//   P e:<id>   hash { v: entry bytes, s: write sequence, t: tag ids (JSON) }, PEXPIRE = entry lifetime + windows
+//   P e:<id>   hash { v: entry bytes, s: write sequence, t: tag ids (JSON), k: the key (JSON) },
+//              PEXPIRE = entry lifetime + windows; a cascade puts the keys of the
+//              dependents it removes in its message (another process may hold a
+//              dependent without the entries between it and the root)
 //   P d:<id>   set of the ids built on <id> (dependency edges), expiring with the longest of them
 //   P t:<tag>  the write sequence at the tag's last invalidation (no expiry)
 //   P seq      the write sequence: orders writes against tag invalidations
@@ -55,6 +58,10 @@ local function cascade(root, withRoot)
   while head <= #queue do
     local id = queue[head]
     head = head + 1
+    if id ~= root then
+      local k = redis.call('HGET', p .. 'e:' .. id, 'k')
+      if k then keys[#keys + 1] = k end
+    end
     if id ~= root or withRoot then redis.call('DEL', p .. 'e:' .. id) end
     local dk = p .. 'd:' .. id
     for _, parent in ipairs(redis.call('SMEMBERS', dk)) do
@@ -78,7 +85,7 @@ for _ = 1, n do
     local seq = redis.call('INCR', p .. 'seq')
     local ek = p .. 'e:' .. id
     redis.call('DEL', ek)
-    redis.call('HSET', ek, 'v', ARGV[i + 3], 's', seq, 't', ARGV[i + 5])
+    redis.call('HSET', ek, 'v', ARGV[i + 3], 's', seq, 't', ARGV[i + 5], 'k', ARGV[i + 2])
     if ttl > 0 then redis.call('PEXPIRE', ek, ttl) end
     for _, d in ipairs(cjson.decode(ARGV[i + 6])) do
       local dk = p .. 'd:' .. d
