@@ -462,9 +462,15 @@ export const bytesCodec = {
   },
 };
 
+/** A custom codec's name in snapshots and tier entries: "custom:<name>"
+ * when it names itself, so that another custom codec's bytes are refused;
+ * plain "custom" (which cannot be told apart) when it does not. */
 function customCodec(c) {
+  if (c.name !== undefined && (typeof c.name !== "string" || c.name === "" || c.name.length > 100 || /[^\x21-\x7e]/.test(c.name))) {
+    throw new TypeError(`codec.name must be 1 to 100 visible ASCII characters; got ${typeof c.name === "string" ? JSON.stringify(c.name) : describe(c.name)}`);
+  }
   return {
-    name: "custom",
+    name: c.name === undefined ? "custom" : `custom:${c.name}`,
     encode(w, v) {
       const out = c.encode(v);
       if (!(out instanceof Uint8Array)) throw new TypeError("codec.encode must return a Uint8Array");

@@ -26,6 +26,10 @@ export type Policy =
 
 /** A value codec: bytes in wasm memory and back. */
 export interface Codec<V = unknown> {
+  /** Names the format in snapshots and tier entries ("custom:<name>"), so that a cache refuses
+   * another custom codec's bytes; 1 to 100 visible ASCII characters. Without it every custom
+   * codec is "custom", and their snapshots cannot be told apart. */
+  name?: string;
   encode(value: V): Uint8Array;
   decode(bytes: Uint8Array): V;
 }

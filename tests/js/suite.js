@@ -1475,6 +1475,28 @@ test("forged value bytes in a resealed snapshot are a corrupt value on read, nev
   c.free();
 });
 
+test("a custom codec that names itself refuses another custom codec's snapshot; a bad name is a TypeError", ({ Cache }) => {
+  const upper = { name: "upper-v1", encode: (v) => new TextEncoder().encode(v.toUpperCase()), decode: (b) => new TextDecoder().decode(b) };
+  const reversed = { name: "reversed-v1", encode: (v) => new TextEncoder().encode([...v].reverse().join("")), decode: (b) => [...new TextDecoder().decode(b)].reverse().join("") };
+  const a = new Cache({ codec: upper });
+  a.set("k", "abc");
+  const snap = a.dump();
+  const b = new Cache({ codec: reversed });
+  b.set("mine", "xyz");
+  throws(() => b.load(snap), TypeError, /"custom:upper-v1" codec; this cache uses "custom:reversed-v1"/);
+  equal(b.get("mine"), "xyz");
+  equal(b.get("k"), undefined);
+  const c = new Cache({ codec: { ...upper } });
+  equal(c.load(snap), 1, "the same name loads");
+  equal(c.get("k"), "ABC");
+  for (const name of ["", 7, "has space", "x".repeat(101)]) {
+    throws(() => new Cache({ codec: { ...upper, name } }), TypeError, /codec\.name/);
+  }
+  a.free();
+  b.free();
+  c.free();
+});
+
 test("json shapes travel with the snapshot; a cache with other shapes refuses it unchanged", ({ Cache }) => {
   const a = new Cache();
   a.set("o1", { qty: 1, updatedAt: 2 });
