@@ -872,13 +872,22 @@ export class Cache {
     const link = this.#link;
     const id = tierKeyId(flight.key);
     const epoch = link.epoch;
-    const entry = flight.early ? undefined : await link.read(id);
-    if (entry !== undefined) {
+    const entry = flight.early ? undefined : await link.lookup(id);
+    if (entry) {
       const served = this.#fromTier(flight, entry, epoch, loader, context);
       if (served !== undefined) return served;
     }
     const lockTtl = this.#lockTtl();
-    let release = await link.lock(id, lockTtl);
+    // ifAbsent after a miss: another isolate may have finished its whole
+    // load (written L2, released its lock) since the read above; its value is
+    // served then, not loaded again. (Not after an entry of no use, nor for
+    // an early refresh, which replaces L2's copy.)
+    let release = await link.lock(id, lockTtl, entry === null);
+    if (release !== null && typeof release === "object") {
+      const served = this.#fromTier(flight, release.stored, epoch, loader, context);
+      if (served !== undefined) return served;
+      release = await link.lock(id, lockTtl); // an entry of no use: lock as for a miss
+    }
     if (release === null) {
       const got = await link.awaitHolder(id, lockTtl, Date.now() + lockTtl);
       if (typeof got === "function") {

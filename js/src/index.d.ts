@@ -133,8 +133,14 @@ export interface Tier {
   apply(ops: TierOp[], options: { origin: string; signal?: AbortSignal }): Promise<void>;
   /** Delivers other caches' invalidations; returns a function that stops them. */
   subscribe?(listener: TierListener): (() => void | Promise<void>) | void;
-  /** A lock for cross-cache single flight: resolves null when another holds it. */
-  lock?(id: string, ttl: Milliseconds, options?: { signal?: AbortSignal }): Promise<{ release(): unknown } | null>;
+  /**
+   * A lock for cross-cache single flight: resolves null when another holds it. With `ifAbsent`, a
+   * tier that can check it in the same atomic step resolves `{ stored }` instead of locking when
+   * `get(id)` would find an entry (`stored`: its bytes), so a cache whose miss raced with another's
+   * whole load serves that load's value instead of loading again. A tier that ignores `ifAbsent`
+   * still works: such races then cost one more loader call.
+   */
+  lock?(id: string, ttl: Milliseconds, options?: { signal?: AbortSignal; ifAbsent?: boolean }): Promise<{ release(): unknown } | { stored: Uint8Array } | null>;
   /** How long a load lock lasts at most (a waiter whose holder died loads after it). @default 5000 */
   lockTtl?: Milliseconds;
 }

@@ -159,6 +159,57 @@ test("concurrent misses in two isolates call the loader once", async (lib) => {
   free();
 });
 
+/**
+ * Cache `b` on the same memory tier as `a`, whose reads of `key` that miss
+ * do not return before `meanwhile()` ran: another isolate's whole load fits
+ * in the gap between b's read and its lock.
+ */
+function withGapAfterMiss(lib, tier, key, meanwhile) {
+  let done;
+  const gap = { ...tier, async get(id, options) {
+    const bytes = await tier.get(id, options);
+    if (bytes === null && id === lib.tierKeyId(key)) await (done ??= meanwhile());
+    return bytes;
+  } };
+  return gap;
+}
+
+test("a miss whose lock comes after another isolate's whole load serves its value, not a second load", async (lib) => {
+  const c = clock();
+  const tier = lib.memoryTier({ now: c.now });
+  const a = new lib.Cache({ now: c.now, tier });
+  const load = counted("v");
+  const gap = withGapAfterMiss(lib, tier, "k", async () => {
+    equal(await a.getOrLoad("k", load), "v");
+    await a.flush();
+    await tick();
+    const probe = await tier.lock(lib.tierKeyId("k"), 1_000);
+    ok(probe !== null, "a wrote L2 and released its lock before b locks");
+    probe.release();
+  });
+  const b = new lib.Cache({ now: c.now, tier: gap, tierTimeout: 5_000 });
+  equal(await b.getOrLoad("k", load), "v");
+  equal(load.calls, 1, "the loader ran once across both isolates");
+  const s = b.stats();
+  equal(s.tierMisses, 1, "b's read missed");
+  equal(s.tierHits, 1, "the lock answered with a's entry");
+  equal(b.get("k"), "v", "b's L1 holds it");
+  a.free();
+  b.free();
+});
+
+test("bytes found in place of the lock that do not parse: a tier error, then the load as for a miss", async (lib) => {
+  const c = clock();
+  const tier = lib.memoryTier({ now: c.now });
+  const gap = withGapAfterMiss(lib, tier, "k", async () => tier.putRaw(lib.tierKeyId("k"), new Uint8Array([1, 2, 3])));
+  const b = new lib.Cache({ now: c.now, tier: gap, tierTimeout: 5_000 });
+  const load = counted("mine");
+  equal(await b.getOrLoad("k", load), "mine");
+  equal(load.calls, 1);
+  equal(b.stats().tierErrors, 1);
+  b.free();
+});
+
 test("a waiter whose lock holder died loads by itself after the lock expires", async (lib) => {
   const { caches: [b], tier, free } = isolates(lib, 1, { tierOptions: { lockTtl: 60 } });
   const { tierKeyId } = lib;

@@ -115,6 +115,52 @@ Deno.test({ name: "concurrent misses in two processes call the loader once", ...
   await close();
 }) });
 
+Deno.test("a miss whose lock comes after another cache's whole load serves its value, without its loader", async () => {
+  const { prefix, handles: [h], caches: [holder], close } = await local(1);
+  const kv = await Deno.openKv(path);
+  const inner = denoKvTier(kv, { prefix, pollInterval: POLL_MS });
+  const id = tierKeyId("gap");
+  const load = counted("from the holder");
+  // The late cache's read misses; before it returns, the holder loads the
+  // key entirely (writes Deno KV, releases its lock).
+  let window = null;
+  const tier = {
+    ...inner,
+    get: async (...args) => {
+      const r = await inner.get(...args);
+      if (r === null && args[0] === id) {
+        await (window ??= (async () => {
+          assert.equal(await holder.getOrLoad("gap", load), "from the holder");
+          await holder.flush();
+          for (let i = 0; i < 200 && (await kv.get([prefix, "l", id])).value !== null; i++) await sleep(5);
+          assert.equal((await kv.get([prefix, "l", id])).value, null, "the holder released its lock");
+        })());
+      }
+      return r;
+    },
+  };
+  const late = new Cache({ tier, tierTimeout: 5_000 });
+  const own = counted("from the late cache");
+  assert.equal(await late.getOrLoad("gap", own), "from the holder");
+  assert.equal(load.calls, 1);
+  assert.equal(own.calls, 0, "the late cache did not load after taking the freed lock");
+  assert.equal(late.stats().tierHits, 1, "the lock answered with the holder's entry");
+  // Straight on the tier: get's bytes; a lock when absent or hidden by a tag.
+  const got = await inner.lock(id, 1000, { ifAbsent: true });
+  assert.deepEqual(got.stored, await inner.get(id));
+  h.cache.set("tagged", 1, { tags: ["t"] });
+  h.cache.invalidateTag("t");
+  await h.cache.flush();
+  const hidden = await inner.lock(tierKeyId("tagged"), 1000, { ifAbsent: true });
+  assert.equal(typeof hidden.release, "function", "an entry hidden by a tag is absent");
+  assert.equal(await inner.lock(tierKeyId("tagged"), 1000, { ifAbsent: true }), null, "held by the one above");
+  await hidden.release();
+  late.free();
+  await inner.close();
+  kv.close();
+  await close();
+});
+
 Deno.test({ name: "a waiter whose lock holder died loads by itself once the lock expires", ...multi, fn: withPeers(async () => {
   const { prefix, caches: [a], close } = await local(1);
   const holder = await peer(prefix, { lockTtl: 300 });

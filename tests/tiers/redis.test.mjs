@@ -304,6 +304,61 @@ test("a waiter that takes the lock just after the holder wrote and released it s
   assert.equal(own.calls, 0, "the waiter did not load after taking the freed lock");
 });
 
+test("a miss whose lock comes after another process's whole load serves its value, without its loader", async () => {
+  const { prefix, caches: [holder] } = await caches(1);
+  const raw = await client();
+  const id = tierKeyId("gap");
+  // The late cache's read misses; before it returns, the holder loads the
+  // key entirely (writes Redis, releases its lock): the window a loaded
+  // machine opens between the read and the lock.
+  const load = counted("from the holder");
+  const inner = redisTier(await client(), { prefix });
+  let window = null;
+  const tier = {
+    ...inner,
+    get: async (...args) => {
+      const r = await inner.get(...args);
+      if (r === null && args[0] === id) {
+        await (window ??= (async () => {
+          assert.equal(await holder.getOrLoad("gap", load), "from the holder");
+          await holder.flush();
+          await within(5000, async () => !(await raw.exists(`${prefix}l:${id}`)), "the holder released its lock");
+        })());
+      }
+      return r;
+    },
+  };
+  const late = cache({ tierTimeout: PATIENT_MS, tier });
+  const own = counted("from the late cache");
+  assert.equal(await late.getOrLoad("gap", own), "from the holder");
+  assert.equal(load.calls, 1);
+  assert.equal(own.calls, 0, "the late cache did not load after taking the freed lock");
+  assert.equal(late.stats().tierHits, 1, "the lock answered with the holder's entry");
+});
+
+test("lock with ifAbsent answers the bytes get would, and locks when the entry is absent or hidden by a tag", async () => {
+  const { prefix, caches: [a] } = await caches(1);
+  const tier = redisTier(await client(), { prefix });
+  a.set("present", 1, { tags: ["t"] });
+  await a.flush();
+  const id = tierKeyId("present");
+  const got = await tier.lock(id, 1000, { ifAbsent: true });
+  assert.deepEqual(got.stored, await tier.get(id));
+  assert.equal(got.release, undefined, "no lock taken");
+  const plain = await tier.lock(id, 1000);
+  assert.equal(typeof plain.release, "function", "without ifAbsent the lock is taken as before");
+  await plain.release();
+  await a.invalidateTag("t");
+  await a.flush();
+  const hidden = await tier.lock(id, 1000, { ifAbsent: true });
+  assert.equal(typeof hidden.release, "function", "an entry hidden by a tag is absent");
+  assert.equal(await tier.lock(id, 1000, { ifAbsent: true }), null, "held by the one above");
+  await hidden.release();
+  const absent = await tier.lock(tierKeyId("absent"), 1000, { ifAbsent: true });
+  assert.equal(typeof absent.release, "function");
+  await absent.release();
+});
+
 test("a waiter whose lock holder died loads by itself once the lock expires", async () => {
   const { prefix, caches: [a] } = await caches(1, {}, { lockTtl: 200 });
   const c = await client();

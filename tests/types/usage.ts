@@ -71,6 +71,14 @@ const own: Tier = {
   async apply(ops: TierOp[]) { for (const op of ops) if (op.type === "set") void op.bytes.length; },
 };
 new Cache({ tier: own }).flush().then(() => undefined);
+// A lock written before ifAbsent still is one; one that honours it answers the stored bytes.
+const oldLock: Tier = { ...own, async lock(id: string, ttl: number) { return id && ttl > 0 ? { release() {} } : null; } };
+const newLock: Tier = { ...own, async lock(id, ttl, options) { return options?.ifAbsent ? { stored: new Uint8Array(0) } : ttl > 0 ? { release() {} } : null; } };
+new Cache({ tier: oldLock });
+new Cache({ tier: newLock });
+// @ts-expect-error stored holds bytes
+const badLock: Tier = { ...own, async lock() { return { stored: "v" }; } };
+void badLock;
 const tierStats: number | undefined = tiered.stats().tierErrors;
 void tierStats;
 new Cache({ tier: shared });

@@ -173,6 +173,11 @@ export class TierLink {
    * `timeout`: how long the read may take (the cache's tierTimeout by default).
    */
   async read(id, codecName = this.#codecName, timeout = this.#timeout) {
+    return (await this.lookup(id, codecName, timeout)) ?? undefined;
+  }
+
+  /** As `read`, but null when the tier has no entry under `id` (undefined: an error). */
+  async lookup(id, codecName = this.#codecName, timeout = this.#timeout) {
     if (this.#isDown()) {
       this.counters.tierErrors++;
       return undefined;
@@ -187,8 +192,13 @@ export class TierLink {
     }
     if (bytes === null || bytes === undefined) {
       this.counters.tierMisses++;
-      return undefined;
+      return null;
     }
+    return this.#parse(bytes, codecName);
+  }
+
+  /** The entry in `bytes` (a tier hit), or undefined when they do not parse (a tier error). */
+  #parse(bytes, codecName) {
     try {
       const entry = decodeEntry(bytes, codecName);
       this.counters.tierHits++;
@@ -204,22 +214,32 @@ export class TierLink {
    * Tries to take the tier's lock on `id` for `ttl` ms: a release function,
    * or null when another isolate holds it; undefined when the tier has no
    * locks or could not answer (then the caller loads by itself).
+   * `ifAbsent`: when the tier finds an entry under `id` instead (a holder
+   * finished its whole load since the caller's read), `{ stored: entry }`,
+   * parsed like a read's; tiers that cannot check lock as without it.
    */
-  async lock(id, ttl) {
+  async lock(id, ttl, ifAbsent = false) {
     if (!this.#tier.lock || this.#isDown()) return undefined;
     let call;
+    let held;
     try {
-      const held = await this.#timed((signal) => (call = Promise.resolve(this.#tier.lock(id, ttl, { signal }))), "lock", this.#timeout);
+      const take = (signal) => this.#tier.lock(id, ttl, ifAbsent ? { signal, ifAbsent: true } : { signal });
+      held = await this.#timed((signal) => (call = Promise.resolve(take(signal))), "lock", this.#timeout);
       this.#succeeded();
-      if (!held) return null;
-      return () => Promise.resolve().then(() => held.release()).catch(() => {});
     } catch {
       // A lock the tier grants after this call gave up would hold every
       // other isolate's load of `id` back until it expires: release it.
-      call?.then((late) => late?.release(), () => {});
+      call?.then((late) => late?.release?.(), () => {});
       this.#failed();
       return undefined;
     }
+    if (!held) return null;
+    if (held.stored instanceof Uint8Array) {
+      const entry = this.#parse(held.stored, this.#codecName);
+      // Bytes that do not parse are no value to serve: lock as for a miss.
+      return entry === undefined ? this.lock(id, ttl) : { stored: entry };
+    }
+    return () => Promise.resolve().then(() => held.release()).catch(() => {});
   }
 
   /** Polls for `id` until an entry appears, the lock frees up (returns

@@ -11,7 +11,8 @@
 //   P "dv" <id>           rewritten with every edge added to <id>: a cascade checks it
 //   P "ver"               { n }: the number of invalidation messages written
 //   P "log" <n>           message n { o: origin, k: keys, t: tags } (the last LOG_KEEP are kept)
-//   P "l" <id>            a load lock { token, until }
+//   P "l" <id>            a load lock { token, until } (after a miss, committed with a
+//                         check that the entry is still absent)
 // An id longer than LONG_ID_BYTES is stored as its SHA-256 (a Uint8Array key
 // part, which no string id can equal): Deno KV keys are at most 2 KiB.
 //
@@ -122,7 +123,7 @@ export function denoKvTier(kv, options = {}) {
     lockTtl,
     get: (id) => readEntry(kv, keys, id),
     apply: (ops, { origin = "", signal } = {}) => applyOps(kv, keys, ops, origin, signal),
-    lock: (id, ttl) => takeLock(kv, keys, id, ttl),
+    lock: (id, ttl, { ifAbsent = false } = {}) => takeLock(kv, keys, id, ttl, ifAbsent),
     subscribe(listener) {
       const stop = subscribe(kv, keys, listener, pollInterval);
       subscriptions.add(stop);
@@ -143,7 +144,11 @@ export function denoKvTier(kv, options = {}) {
 // ----- reads -----
 
 async function readEntry(kv, keys, id) {
-  const got = await kv.get(keys.entry(await idPart(id)));
+  return visible(kv, keys, await kv.get(keys.entry(await idPart(id))));
+}
+
+/** The bytes `get` answers for the entry record `got`: null when absent, expired or hidden by a later tag invalidation. */
+async function visible(kv, keys, got) {
   if (got.value === null) return null;
   const rec = got.value;
   if (!isRecord(rec)) return NOT_AN_ENTRY;
@@ -157,14 +162,26 @@ async function readEntry(kv, keys, id) {
 
 // ----- locks -----
 
-async function takeLock(kv, keys, id, ttl) {
-  const key = keys.lock(await idPart(id));
+/**
+ * The lock, or null when another holds it. `ifAbsent`: the entry is read
+ * with the lock (one getMany) and `{ stored }` answered when it is there;
+ * else the commit checks that it is still as read, so no holder can write
+ * its value and release the lock in between.
+ */
+async function takeLock(kv, keys, id, ttl, ifAbsent) {
+  const p = await idPart(id);
+  const key = keys.lock(p);
   const token = randomId();
   const ms = Math.max(1, Math.ceil(ttl));
   for (let attempt = 1; ; attempt++) {
-    const held = await kv.get(key);
+    const [held, entry] = ifAbsent ? await kv.getMany([key, keys.entry(p)]) : [await kv.get(key), null];
+    if (entry !== null) {
+      const stored = await visible(kv, keys, entry);
+      if (stored !== null) return { stored };
+    }
     if (typeof held.value?.until === "number" && held.value.until > Date.now()) return null;
     const atomic = kv.atomic().check(held).set(key, { token, until: Date.now() + ms }, { expireIn: ms });
+    if (entry !== null) atomic.check(entry);
     if (await commit(atomic)) return { release: () => releaseLock(kv, key, token) };
     await retryPause(attempt); // taken meanwhile (seen on the next reading) or the file was busy
   }

@@ -39,6 +39,14 @@ export function memoryTier(options = {}) {
     return e;
   }
 
+  /** The bytes `get` returns: null when absent, expired or hidden by a later tag invalidation. */
+  function visible(id) {
+    const e = live(id);
+    if (e === undefined) return null;
+    for (const t of e.tagIds) if ((stamps.get(t) ?? 0) > e.seq) return null;
+    return e.bytes.slice();
+  }
+
   /**
    * Removes the entries built on `id`, transitively (and `id` itself when
    * asked); returns the keys of the dependents removed. They go in the
@@ -93,10 +101,7 @@ export function memoryTier(options = {}) {
     async get(id) {
       await pause();
       if (isDown) throw unavailable();
-      const e = live(id);
-      if (e === undefined) return null;
-      for (const t of e.tagIds) if ((stamps.get(t) ?? 0) > e.seq) return null;
-      return e.bytes.slice();
+      return visible(id);
     },
     async apply(ops, { origin } = {}) {
       await pause();
@@ -107,9 +112,12 @@ export function memoryTier(options = {}) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    async lock(id, ttl) {
+    async lock(id, ttl, { ifAbsent = false } = {}) {
       await pause();
       if (isDown) throw unavailable();
+      // In the same step as the lock, as an engine's script would do it.
+      const stored = ifAbsent ? visible(id) : null;
+      if (stored !== null) return { stored };
       const held = locks.get(id);
       if (held !== undefined && held.until > now()) return null;
       const token = {};

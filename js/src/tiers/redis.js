@@ -11,7 +11,8 @@
 //   P seq      the write sequence: orders writes against tag invalidations
 //   P ver      the number of invalidation messages published (gap detection)
 //   P epoch    a random id set once: a new one means the server lost its data
-//   P l:<id>   a load lock (SET NX PX)
+//   P l:<id>   a load lock (SET NX PX; after a miss, in a script that answers
+//              the entry instead when it is there by then)
 //   P inv      the pub/sub channel of invalidations
 //
 // A batch of operations runs as one Lua script: atomic, in order, one round
@@ -32,19 +33,34 @@ const DEFAULT_LOCK_TTL_MS = 5_000;
 /** How soon a failed check of the channel's version is tried again. */
 const RECHECK_MS = 200;
 
-// Returns the entry's bytes, or false when it is absent or a tag it carries
-// was invalidated after it was written.
-const GET = `
-local r = redis.call('HMGET', KEYS[1], 'v', 's', 't')
-if not r[1] then return false end
-if r[3] and #r[3] > 2 then
-  local s = tonumber(r[2])
-  for _, t in ipairs(cjson.decode(r[3])) do
-    local st = redis.call('GET', ARGV[1] .. 't:' .. t)
-    if st and tonumber(st) > s then return false end
+// visible(entry key, prefix): the entry's bytes, or false when it is absent
+// or a tag it carries was invalidated after it was written.
+const VISIBLE = `
+local function visible(ek, p)
+  local r = redis.call('HMGET', ek, 'v', 's', 't')
+  if not r[1] then return false end
+  if r[3] and #r[3] > 2 then
+    local s = tonumber(r[2])
+    for _, t in ipairs(cjson.decode(r[3])) do
+      local st = redis.call('GET', p .. 't:' .. t)
+      if st and tonumber(st) > s then return false end
+    end
   end
-end
-return r[1]`;
+  return r[1]
+end`;
+
+const GET = `${VISIBLE}
+return visible(KEYS[1], ARGV[1])`;
+
+// The lock unless the entry is there (one atomic step: no holder can write
+// its value and release the lock between the check and the SET): the
+// entry's bytes, 1 when the lock was taken, 0 when another holds it.
+// KEYS: entry, lock; ARGV: prefix, token, ttl.
+const LOCK_IF_ABSENT = `${VISIBLE}
+local v = visible(KEYS[1], ARGV[1])
+if v then return v end
+if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return 1 end
+return 0`;
 
 // ARGV: prefix, origin, op count, then per op:
 //   "s" id keyJson bytes ttl tagIdsJson depIdsJson change   (set)
@@ -188,11 +204,18 @@ export function redisTier(client, options = {}) {
       await run(APPLY, [], [prefix, origin, String(ops.length), ...ops.flatMap(opArgs)], { abortSignal: signal });
     },
 
-    async lock(id, ttl, { signal } = {}) {
+    async lock(id, ttl, { signal, ifAbsent = false } = {}) {
       const key = prefix + "l:" + id;
       const token = randomId();
-      const ok = await client.sendCommand(["SET", key, token, "NX", "PX", String(Math.ceil(ttl))], { abortSignal: signal });
-      if (ok === null) return null;
+      const px = String(Math.ceil(ttl));
+      if (ifAbsent) {
+        const r = await run(LOCK_IF_ABSENT, [prefix + "e:" + id, key], [prefix, token, px], { ...BINARY, abortSignal: signal });
+        if (r instanceof Uint8Array) return { stored: new Uint8Array(r.buffer, r.byteOffset, r.byteLength) };
+        if (Number(r) !== 1) return null;
+      } else {
+        const ok = await client.sendCommand(["SET", key, token, "NX", "PX", px], { abortSignal: signal });
+        if (ok === null) return null;
+      }
       return { release: () => run(RELEASE, [key], [token]) };
     },
 
