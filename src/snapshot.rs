@@ -17,12 +17,16 @@
 //! | checksum | `u64`, [`crate::checksum`] of every byte before it |
 //!
 //! An entry is a flags byte ([`HAS_TTL`], [`HAS_GRACE`], [`HAS_TAGS`],
-//! [`HAS_DEPS`]; other bits set make the snapshot corrupt), `varint(key
-//! length) ‖ key ‖ varint(value length) ‖ value`, then as the flags say: its
-//! absolute expiry as a zigzag varint of `expires_at − taken_at`, its stale
-//! window (varint ms), its tags and its `dependsOn` keys (each a varint
-//! count and that many varint indexes into the names). An entry costs its
-//! key and value plus 3 to about 12 bytes.
+//! [`HAS_DEPS`], [`HAS_LOAD_TIME`]; other bits set make the snapshot
+//! corrupt), `varint(key length) ‖ key ‖ varint(value length) ‖ value`, then
+//! as the flags say: its absolute expiry as a zigzag varint of `expires_at −
+//! taken_at`, its stale window (varint ms), its tags and its `dependsOn` keys
+//! (each a varint count and that many varint indexes into the names), and
+//! the recorded time of the load that produced it (varint ms, 1 to
+//! `u32::MAX`: early refresh's `delta`). An entry costs its key and value
+//! plus 3 to about 12 bytes.
+//!
+//! Version 1 had no load time; this build reads only its own version.
 //!
 //! [`Snapshot::parse`] checks everything (lengths, checksum, every entry and
 //! index) before anything is applied, and reports what is wrong as a
@@ -37,7 +41,7 @@ use core::fmt;
 /// The first bytes of every snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"EDGESNAP";
 /// The format version this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 1;
+pub const SNAPSHOT_VERSION: u32 = 2;
 /// The longest codec name a snapshot carries.
 pub const MAX_CODEC_NAME: usize = 255;
 
@@ -49,7 +53,9 @@ pub const HAS_GRACE: u8 = 2;
 pub const HAS_TAGS: u8 = 4;
 /// Entry flag: it has `dependsOn` keys.
 pub const HAS_DEPS: u8 = 8;
-const KNOWN_FLAGS: u8 = HAS_TTL | HAS_GRACE | HAS_TAGS | HAS_DEPS;
+/// Entry flag: it records the time of the load that produced it.
+pub const HAS_LOAD_TIME: u8 = 16;
+const KNOWN_FLAGS: u8 = HAS_TTL | HAS_GRACE | HAS_TAGS | HAS_DEPS | HAS_LOAD_TIME;
 
 /// Bytes of the fixed start: magic, version and total length.
 const FIXED: usize = 8 + 4 + 8;
@@ -266,6 +272,8 @@ pub struct SnapshotEntry<'a> {
     pub tags: Vec<&'a [u8]>,
     /// The keys it depends on.
     pub depends_on: Vec<&'a [u8]>,
+    /// How long the load that produced it took (ms), if recorded.
+    pub load_ms: Option<u32>,
 }
 
 /// A snapshot that passed every check. Build one with [`Snapshot::parse`].
@@ -513,6 +521,7 @@ fn read_entry<'a>(
         grace: 0,
         tags: Vec::new(),
         depends_on: Vec::new(),
+        load_ms: None,
     };
     if flags & HAS_TTL != 0 {
         let z = c.varint()?;
@@ -533,6 +542,15 @@ fn read_entry<'a>(
     }
     if flags & HAS_DEPS != 0 {
         e.depends_on = read_names(c, names)?;
+    }
+    if flags & HAS_LOAD_TIME != 0 {
+        let ms = c.varint()?;
+        e.load_ms = Some(
+            u32::try_from(ms)
+                .ok()
+                .filter(|&ms| ms > 0)
+                .ok_or(SnapshotError::Corrupt("a load time out of range"))?,
+        );
     }
     Ok(e)
 }
