@@ -186,23 +186,56 @@ impl<'s> Emit<'s> {
     }
 
     #[inline]
-    pub fn varint(&mut self, mut v: u64) -> Result<(), CacheError> {
+    pub fn varint(&mut self, v: u64) -> Result<(), CacheError> {
         let mut out = [0u8; 10];
-        let mut n = 0;
-        while let Some(b) = out.get_mut(n) {
-            n += 1;
-            if v < 0x80 {
-                *b = v as u8;
-                break;
-            }
-            *b = (v as u8) | 0x80;
-            v >>= 7;
+        let n = put_varint(&mut out, v);
+        self.bytes(out.get(..n).unwrap_or(&[]))
+    }
+
+    /// An entry's start in one piece: its flags, key (length-prefixed) and
+    /// value length. Small keys (all but a few) go through one stack
+    /// buffer and one [`Emit::bytes`] instead of four calls.
+    pub fn prelude(&mut self, flags: u8, key: &[u8], value_len: usize) -> Result<(), CacheError> {
+        if self.sink.is_none() {
+            self.len += (1 + varint_len(key.len()) + key.len() + varint_len(value_len)) as u64;
+            return Ok(());
         }
+        let mut out = [0u8; 64];
+        if key.len() > out.len() - 21 {
+            self.u8(flags)?;
+            self.blob(key)?;
+            return self.varint(value_len as u64);
+        }
+        let (head, rest) = out.split_at_mut(1);
+        if let Some(f) = head.first_mut() {
+            *f = flags;
+        }
+        let mut n = 1 + put_varint(rest, key.len() as u64);
+        if let Some(dst) = out.get_mut(n..n + key.len()) {
+            dst.copy_from_slice(key);
+        }
+        n += key.len();
+        n += out
+            .get_mut(n..)
+            .map_or(0, |rest| put_varint(rest, value_len as u64));
         self.bytes(out.get(..n).unwrap_or(&[]))
     }
 
     pub fn u64(&mut self, v: u64) -> Result<(), CacheError> {
         self.bytes(&v.to_le_bytes())
+    }
+
+    /// A value's bytes, in its pieces; the counting pass only adds their
+    /// length, without reading them.
+    pub fn value(&mut self, value: &crate::Value<'_>) -> Result<(), CacheError> {
+        if self.sink.is_none() {
+            self.len += value.len() as u64;
+            return Ok(());
+        }
+        for piece in value.pieces() {
+            self.bytes(piece)?;
+        }
+        Ok(())
     }
 
     /// A length-prefixed byte string.
@@ -313,8 +346,11 @@ impl<'a> Cursor<'a> {
         Ok(b)
     }
 
+    #[inline]
     fn u8(&mut self) -> Result<u8, SnapshotError> {
-        Ok(self.take(1)?.first().copied().unwrap_or(0))
+        let b = *self.bytes.get(self.at).ok_or(SHORT)?;
+        self.at += 1;
+        Ok(b)
     }
 
     fn u64(&mut self) -> Result<u64, SnapshotError> {
@@ -323,7 +359,19 @@ impl<'a> Cursor<'a> {
         Ok(u64::from_le_bytes(w))
     }
 
+    #[inline]
     fn varint(&mut self) -> Result<u64, SnapshotError> {
+        // One byte (a length under 128, most fields) without the loop.
+        if let Some(&b) = self.bytes.get(self.at) {
+            if b < 0x80 {
+                self.at += 1;
+                return Ok(u64::from(b));
+            }
+        }
+        self.varint_long()
+    }
+
+    fn varint_long(&mut self) -> Result<u64, SnapshotError> {
         let mut v = 0u64;
         for i in 0..10 {
             let b = self.u8()?;
@@ -340,6 +388,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A length that must fit in what is left.
+    #[inline]
     fn len(&mut self) -> Result<usize, SnapshotError> {
         let n = self.varint()?;
         if n > (self.bytes.len() - self.at.min(self.bytes.len())) as u64 {
@@ -555,6 +604,30 @@ fn read_entry<'a>(
     Ok(e)
 }
 
+/// The bytes of `v` as a varint.
+#[inline]
+fn varint_len(v: usize) -> usize {
+    let bits = usize::BITS - (v | 1).leading_zeros();
+    bits.div_ceil(7) as usize
+}
+
+/// Writes `v` as a varint at the start of `out` (room for 10 bytes);
+/// returns its length.
+#[inline]
+fn put_varint(out: &mut [u8], mut v: u64) -> usize {
+    let mut n = 0;
+    while let Some(b) = out.get_mut(n) {
+        n += 1;
+        if v < 0x80 {
+            *b = v as u8;
+            break;
+        }
+        *b = (v as u8) | 0x80;
+        v >>= 7;
+    }
+    n
+}
+
 /// The zigzag form of `expires_at − taken_at`.
 pub(crate) fn expiry_delta(expires_at: u64, taken_at: u64) -> u64 {
     let d = expires_at.wrapping_sub(taken_at) as i64;
@@ -580,6 +653,14 @@ mod tests {
             let z = c.varint().unwrap();
             let delta = ((z >> 1) as i64) ^ -((z & 1) as i64);
             assert_eq!(taken.checked_add_signed(delta), Some(at));
+        }
+    }
+
+    #[test]
+    fn varint_len_counts_what_put_varint_writes() {
+        for v in [0usize, 1, 127, 128, 16_383, 16_384, 1 << 35, usize::MAX] {
+            let mut out = [0u8; 10];
+            assert_eq!(varint_len(v), put_varint(&mut out, v as u64), "{v}");
         }
     }
 

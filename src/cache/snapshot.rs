@@ -249,13 +249,9 @@ impl Cache {
                 flags |= HAS_LOAD_TIME;
             }
         }
-        out.u8(flags)?;
-        out.blob(self.store.key(slot))?;
-        let value = self.store.value(slot);
-        out.varint(value.len() as u64)?;
-        for piece in value.pieces() {
-            out.bytes(piece)?;
-        }
+        let (key, value) = self.store.key_value(slot);
+        out.prelude(flags, key, value.len())?;
+        out.value(&value)?;
         if let Some((expires, dead)) = times {
             out.varint(expiry_delta(expires, taken_at))?;
             if dead > expires {
