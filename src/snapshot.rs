@@ -17,12 +17,16 @@
 //! | checksum | `u64`, [`crate::checksum`] of every byte before it |
 //!
 //! An entry is a flags byte ([`HAS_TTL`], [`HAS_GRACE`], [`HAS_TAGS`],
-//! [`HAS_DEPS`]; other bits set make the snapshot corrupt), `varint(key
-//! length) ‖ key ‖ varint(value length) ‖ value`, then as the flags say: its
-//! absolute expiry as a zigzag varint of `expires_at − taken_at`, its stale
-//! window (varint ms), its tags and its `dependsOn` keys (each a varint
-//! count and that many varint indexes into the names). An entry costs its
-//! key and value plus 3 to about 12 bytes.
+//! [`HAS_DEPS`], [`HAS_LOAD_TIME`]; other bits set make the snapshot
+//! corrupt), `varint(key length) ‖ key ‖ varint(value length) ‖ value`, then
+//! as the flags say: its absolute expiry as a zigzag varint of `expires_at −
+//! taken_at`, its stale window (varint ms), its tags and its `dependsOn` keys
+//! (each a varint count and that many varint indexes into the names), and
+//! the recorded time of the load that produced it (varint ms, 1 to
+//! `u32::MAX`: early refresh's `delta`). An entry costs its key and value
+//! plus 3 to about 12 bytes.
+//!
+//! Version 1 had no load time; this build reads only its own version.
 //!
 //! [`Snapshot::parse`] checks everything (lengths, checksum, every entry and
 //! index) before anything is applied, and reports what is wrong as a
@@ -37,7 +41,7 @@ use core::fmt;
 /// The first bytes of every snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"EDGESNAP";
 /// The format version this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 1;
+pub const SNAPSHOT_VERSION: u32 = 2;
 /// The longest codec name a snapshot carries.
 pub const MAX_CODEC_NAME: usize = 255;
 
@@ -49,7 +53,9 @@ pub const HAS_GRACE: u8 = 2;
 pub const HAS_TAGS: u8 = 4;
 /// Entry flag: it has `dependsOn` keys.
 pub const HAS_DEPS: u8 = 8;
-const KNOWN_FLAGS: u8 = HAS_TTL | HAS_GRACE | HAS_TAGS | HAS_DEPS;
+/// Entry flag: it records the time of the load that produced it.
+pub const HAS_LOAD_TIME: u8 = 16;
+const KNOWN_FLAGS: u8 = HAS_TTL | HAS_GRACE | HAS_TAGS | HAS_DEPS | HAS_LOAD_TIME;
 
 /// Bytes of the fixed start: magic, version and total length.
 const FIXED: usize = 8 + 4 + 8;
@@ -180,23 +186,56 @@ impl<'s> Emit<'s> {
     }
 
     #[inline]
-    pub fn varint(&mut self, mut v: u64) -> Result<(), CacheError> {
+    pub fn varint(&mut self, v: u64) -> Result<(), CacheError> {
         let mut out = [0u8; 10];
-        let mut n = 0;
-        while let Some(b) = out.get_mut(n) {
-            n += 1;
-            if v < 0x80 {
-                *b = v as u8;
-                break;
-            }
-            *b = (v as u8) | 0x80;
-            v >>= 7;
+        let n = put_varint(&mut out, v);
+        self.bytes(out.get(..n).unwrap_or(&[]))
+    }
+
+    /// An entry's start in one piece: its flags, key (length-prefixed) and
+    /// value length. Small keys (all but a few) go through one stack
+    /// buffer and one [`Emit::bytes`] instead of four calls.
+    pub fn prelude(&mut self, flags: u8, key: &[u8], value_len: usize) -> Result<(), CacheError> {
+        if self.sink.is_none() {
+            self.len += (1 + varint_len(key.len()) + key.len() + varint_len(value_len)) as u64;
+            return Ok(());
         }
+        let mut out = [0u8; 64];
+        if key.len() > out.len() - 21 {
+            self.u8(flags)?;
+            self.blob(key)?;
+            return self.varint(value_len as u64);
+        }
+        let (head, rest) = out.split_at_mut(1);
+        if let Some(f) = head.first_mut() {
+            *f = flags;
+        }
+        let mut n = 1 + put_varint(rest, key.len() as u64);
+        if let Some(dst) = out.get_mut(n..n + key.len()) {
+            dst.copy_from_slice(key);
+        }
+        n += key.len();
+        n += out
+            .get_mut(n..)
+            .map_or(0, |rest| put_varint(rest, value_len as u64));
         self.bytes(out.get(..n).unwrap_or(&[]))
     }
 
     pub fn u64(&mut self, v: u64) -> Result<(), CacheError> {
         self.bytes(&v.to_le_bytes())
+    }
+
+    /// A value's bytes, in its pieces; the counting pass only adds their
+    /// length, without reading them.
+    pub fn value(&mut self, value: &crate::Value<'_>) -> Result<(), CacheError> {
+        if self.sink.is_none() {
+            self.len += value.len() as u64;
+            return Ok(());
+        }
+        for piece in value.pieces() {
+            self.bytes(piece)?;
+        }
+        Ok(())
     }
 
     /// A length-prefixed byte string.
@@ -266,6 +305,8 @@ pub struct SnapshotEntry<'a> {
     pub tags: Vec<&'a [u8]>,
     /// The keys it depends on.
     pub depends_on: Vec<&'a [u8]>,
+    /// How long the load that produced it took (ms), if recorded.
+    pub load_ms: Option<u32>,
 }
 
 /// A snapshot that passed every check. Build one with [`Snapshot::parse`].
@@ -305,8 +346,11 @@ impl<'a> Cursor<'a> {
         Ok(b)
     }
 
+    #[inline]
     fn u8(&mut self) -> Result<u8, SnapshotError> {
-        Ok(self.take(1)?.first().copied().unwrap_or(0))
+        let b = *self.bytes.get(self.at).ok_or(SHORT)?;
+        self.at += 1;
+        Ok(b)
     }
 
     fn u64(&mut self) -> Result<u64, SnapshotError> {
@@ -315,7 +359,19 @@ impl<'a> Cursor<'a> {
         Ok(u64::from_le_bytes(w))
     }
 
+    #[inline]
     fn varint(&mut self) -> Result<u64, SnapshotError> {
+        // One byte (a length under 128, most fields) without the loop.
+        if let Some(&b) = self.bytes.get(self.at) {
+            if b < 0x80 {
+                self.at += 1;
+                return Ok(u64::from(b));
+            }
+        }
+        self.varint_long()
+    }
+
+    fn varint_long(&mut self) -> Result<u64, SnapshotError> {
         let mut v = 0u64;
         for i in 0..10 {
             let b = self.u8()?;
@@ -332,6 +388,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A length that must fit in what is left.
+    #[inline]
     fn len(&mut self) -> Result<usize, SnapshotError> {
         let n = self.varint()?;
         if n > (self.bytes.len() - self.at.min(self.bytes.len())) as u64 {
@@ -513,6 +570,7 @@ fn read_entry<'a>(
         grace: 0,
         tags: Vec::new(),
         depends_on: Vec::new(),
+        load_ms: None,
     };
     if flags & HAS_TTL != 0 {
         let z = c.varint()?;
@@ -534,7 +592,40 @@ fn read_entry<'a>(
     if flags & HAS_DEPS != 0 {
         e.depends_on = read_names(c, names)?;
     }
+    if flags & HAS_LOAD_TIME != 0 {
+        let ms = c.varint()?;
+        e.load_ms = Some(
+            u32::try_from(ms)
+                .ok()
+                .filter(|&ms| ms > 0)
+                .ok_or(SnapshotError::Corrupt("a load time out of range"))?,
+        );
+    }
     Ok(e)
+}
+
+/// The bytes of `v` as a varint.
+#[inline]
+fn varint_len(v: usize) -> usize {
+    let bits = usize::BITS - (v | 1).leading_zeros();
+    bits.div_ceil(7) as usize
+}
+
+/// Writes `v` as a varint at the start of `out` (room for 10 bytes);
+/// returns its length.
+#[inline]
+fn put_varint(out: &mut [u8], mut v: u64) -> usize {
+    let mut n = 0;
+    while let Some(b) = out.get_mut(n) {
+        n += 1;
+        if v < 0x80 {
+            *b = v as u8;
+            break;
+        }
+        *b = (v as u8) | 0x80;
+        v >>= 7;
+    }
+    n
 }
 
 /// The zigzag form of `expires_at − taken_at`.
@@ -562,6 +653,14 @@ mod tests {
             let z = c.varint().unwrap();
             let delta = ((z >> 1) as i64) ^ -((z & 1) as i64);
             assert_eq!(taken.checked_add_signed(delta), Some(at));
+        }
+    }
+
+    #[test]
+    fn varint_len_counts_what_put_varint_writes() {
+        for v in [0usize, 1, 127, 128, 16_383, 16_384, 1 << 35, usize::MAX] {
+            let mut out = [0u8; 10];
+            assert_eq!(varint_len(v), put_varint(&mut out, v as u64), "{v}");
         }
     }
 

@@ -500,7 +500,7 @@ impl Store {
 
     /// `(key, value)` of a live slot; empty for a free one.
     #[inline]
-    fn key_value(&self, slot: u32) -> (&[u8], Value<'_>) {
+    pub fn key_value(&self, slot: u32) -> (&[u8], Value<'_>) {
         if self.state(slot) & LIVE == 0 {
             return (&[], Value::from(&[]));
         }

@@ -3,6 +3,8 @@
 //! it is; or a real snapshot (of a cache the input fills) with bytes flipped
 //! and cut where the input says; or the same with its length and checksum
 //! repaired, so that the parser's checks past the checksum are reached.
+//! The source entries carry TTLs, stale windows, tags, `dependsOn` keys and
+//! load times.
 //! A load either fails with `InvalidSnapshot` and leaves the cache exactly
 //! as it was (its own dump is unchanged), or loads within the budget with
 //! every structure consistent. Nothing may panic.
@@ -27,7 +29,7 @@ fn source(policy: Policy, data: &[u8]) -> Cache {
         let tag_refs: Vec<&[u8]> = tags.iter().map(|t| t.as_slice()).collect();
         let dep_refs: Vec<&[u8]> = deps.iter().map(|d| d.as_slice()).collect();
         let ttl = if a % 2 == 0 { None } else { Some(u64::from(b) * 7 + 1) };
-        let opts = SetOptions { ttl_ms: ttl, grace_ms: Some(u64::from(a % 3) * 50), tags: &tag_refs, depends_on: &dep_refs, load_ms: None };
+        let opts = SetOptions { ttl_ms: ttl, grace_ms: Some(u64::from(a % 3) * 50), tags: &tag_refs, depends_on: &dep_refs, load_ms: (b % 4 == 1).then_some(u32::from(b) + 1) };
         let _ = cache.set(&key(a), &value, &opts, u64::from(a));
     }
     cache

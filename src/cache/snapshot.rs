@@ -18,13 +18,13 @@
 //! entries do not all fit in the room left, the most recently used ones
 //! (the snapshot's last) are loaded.
 
-use super::{Cache, Extra, Write};
+use super::{Cache, Extra, Write, LOAD_TIME_OVERHEAD};
 use crate::deps::{Ref, EDGE_OVERHEAD};
 use crate::error::CacheError;
 use crate::expiry::TTL_OVERHEAD;
 use crate::snapshot::{
-    expiry_delta, Emit, Header, Snapshot, SnapshotEntry, HAS_DEPS, HAS_GRACE, HAS_TAGS, HAS_TTL,
-    MAX_CODEC_NAME,
+    expiry_delta, Emit, Header, Snapshot, SnapshotEntry, HAS_DEPS, HAS_GRACE, HAS_LOAD_TIME,
+    HAS_TAGS, HAS_TTL, MAX_CODEC_NAME,
 };
 use crate::store::NONE;
 use crate::tags::TAG_OVERHEAD;
@@ -66,8 +66,14 @@ fn entry_charge(cache: &Cache, e: &SnapshotEntry<'_>) -> (u64, u64) {
     } else {
         0
     };
+    let load_time = if e.load_ms.is_some() {
+        LOAD_TIME_OVERHEAD as u64
+    } else {
+        0
+    };
+    let extra = tags + deps + load_time;
     let base = cache.store.charge(e.key.len(), e.value.len()) as u64;
-    (base + ttl + tags + deps, tags + deps)
+    (base + ttl + extra, extra)
 }
 
 impl Cache {
@@ -239,14 +245,13 @@ impl Cache {
             if !x.deps.is_empty() {
                 flags |= HAS_DEPS;
             }
+            if x.load_ms > 0 {
+                flags |= HAS_LOAD_TIME;
+            }
         }
-        out.u8(flags)?;
-        out.blob(self.store.key(slot))?;
-        let value = self.store.value(slot);
-        out.varint(value.len() as u64)?;
-        for piece in value.pieces() {
-            out.bytes(piece)?;
-        }
+        let (key, value) = self.store.key_value(slot);
+        out.prelude(flags, key, value.len())?;
+        out.value(&value)?;
         if let Some((expires, dead)) = times {
             out.varint(expiry_delta(expires, taken_at))?;
             if dead > expires {
@@ -272,6 +277,9 @@ impl Cache {
                 for &i in refs.iter() {
                     out.varint(u64::from(i))?;
                 }
+            }
+            if x.load_ms > 0 {
+                out.varint(u64::from(x.load_ms))?;
             }
         }
         Ok(())
@@ -379,7 +387,7 @@ impl Cache {
                 grace_ms: None,
                 tags: &tags,
                 depends_on: &deps,
-                load_ms: None,
+                load_ms: e.load_ms,
             };
             let w = Write {
                 ttl: u64::from(e.expires_at.is_some()),
@@ -413,7 +421,7 @@ impl Cache {
             }
             self.evict_until(now, w.charge, 1)?;
         }
-        let has_extra = !opts.tags.is_empty() || !opts.depends_on.is_empty();
+        let has_extra = opts.has_extra();
         self.reserve(hash, w.ttl, has_extra)?;
         let value = e.value;
         let slot = self
@@ -435,6 +443,7 @@ impl Cache {
             let mut extra = Extra {
                 charge: w.extra_charge,
                 gen: me.gen,
+                load_ms: opts.load_ms.unwrap_or(0),
                 ..Extra::default()
             };
             let result = self.attach_extra(&mut extra, opts, me);
@@ -633,6 +642,78 @@ mod tests {
         b.validate();
     }
 
+    /// An entry's recorded load time comes back with it, so an entry
+    /// restored from a snapshot still refreshes early (and is charged the
+    /// same).
+    #[test]
+    fn the_load_time_survives_a_round_trip() {
+        for to in Policy::ALL {
+            let mut a = cache(Policy::AllKeysLru, 1 << 20);
+            let loaded = SetOptions {
+                ttl_ms: Some(10_000),
+                load_ms: Some(200),
+                ..SetOptions::default()
+            };
+            a.set(&k("hot"), b"v", &loaded, 0).unwrap();
+            let tagged = SetOptions {
+                tags: &[b"red"],
+                ..loaded
+            };
+            a.set(&k("tagged"), b"t", &tagged, 0).unwrap();
+            let bytes = a.dump(0, "json", &[]).unwrap();
+            let snap = Snapshot::parse(&bytes).unwrap();
+            let times: Vec<Option<u32>> = snap.entries().map(|e| e.load_ms).collect();
+            assert_eq!(times, [Some(200), Some(200)]);
+            let mut b = cache(to, 1 << 20);
+            assert_eq!(b.load(&bytes, 0).unwrap(), 2);
+            b.validate();
+            for key in ["hot", "tagged"] {
+                assert!(
+                    !b.refresh_due(&k(key), 0, 1.0),
+                    "{to:?} {key}: 10 s before expiry"
+                );
+                assert!(
+                    (0..100).any(|_| b.refresh_due(&k(key), 9_990, 1.0)),
+                    "{to:?} {key}: 10 ms before expiry, a 200 ms load refreshes early"
+                );
+            }
+            if to.keeps_meta() == Policy::AllKeysLru.keeps_meta() {
+                assert_eq!(b.bytes(), a.bytes(), "the same charges");
+            }
+        }
+    }
+
+    /// A load time of 0 or past `u32` is corrupt, even under a good checksum.
+    #[test]
+    fn a_load_time_out_of_range_is_corrupt() {
+        let mut a = cache(Policy::AllKeysLru, 1 << 20);
+        let loaded = SetOptions {
+            load_ms: Some(5),
+            ..SetOptions::default()
+        };
+        a.set(&k("x"), b"v", &loaded, 0).unwrap();
+        let good = a.dump(0, "json", &[]).unwrap();
+        // The load time is the entry's last byte, before the checksum.
+        let at = good.len() - 9;
+        assert_eq!(good[at], 5);
+        for tail in [&[0u8][..], &[0xff, 0xff, 0xff, 0xff, 0x10]] {
+            let mut bad = good[..at].to_vec();
+            bad.extend_from_slice(tail);
+            let len = (bad.len() + 8) as u64;
+            bad[12..20].copy_from_slice(&len.to_le_bytes());
+            let sum = crate::checksum::checksum(&bad);
+            bad.extend_from_slice(&sum.to_le_bytes());
+            let mut b = cache(Policy::AllKeysLru, 1 << 20);
+            match b.load(&bad, 0) {
+                Err(CacheError::InvalidSnapshot(SnapshotError::Corrupt(what))) => {
+                    assert_eq!(what, "a load time out of range");
+                }
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(b.stats().entries, 0);
+        }
+    }
+
     /// Every way to break a snapshot is an error that names it, and leaves
     /// the cache as it was.
     #[test]
@@ -666,12 +747,12 @@ mod tests {
             };
             assert!(expected, "byte {i}: {e}");
         }
-        let mut v2 = good.clone();
-        v2[8] = 2;
-        let e = invalid(&mut b, &v2);
+        let mut v1 = good.clone();
+        v1[8] = 1;
+        let e = invalid(&mut b, &v1);
         assert_eq!(
             format!("{e}"),
-            "snapshot format version 2 is not supported (this build reads version 1)"
+            "snapshot format version 1 is not supported (this build reads version 2)"
         );
         let e = invalid(&mut b, b"{\"not\":\"a snapshot\"}");
         assert_eq!(e, SnapshotError::NotASnapshot);
