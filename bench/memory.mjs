@@ -6,6 +6,7 @@
 //
 //   node --expose-gc bench/memory.mjs [entries=1870000] [value=string|object]
 import { createRequire } from "node:module";
+import { stockKey, stockValue } from "./stock.mjs";
 const require = createRequire(new URL("../js/package.json", import.meta.url));
 const { LRUCache } = require("lru-cache");
 const { Cache } = await import("../js/dist/node.js");
@@ -14,14 +15,8 @@ const N = Number(process.argv[2] ?? 1_870_000);
 const kind = process.argv[3] ?? "string";
 const which = process.argv[4] ?? "all";
 
-function keyOf(i) {
-  const article = 12345 + (i % 11000);
-  const store = 1 + Math.floor(i / 11000);
-  return `A${String(article).padStart(7, "0")}:EA:S${String(store).padStart(3, "0")}`;
-}
-function valueOf(i) {
-  return kind === "string" ? `q${String(i % 10_000_000).padStart(7, "0")}` : { qty: i % 500, updatedAt: 1732000000000 + i };
-}
+const keyOf = stockKey;
+const valueOf = (i) => stockValue(kind, i);
 
 function snapshot() {
   globalThis.gc();

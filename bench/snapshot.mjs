@@ -11,6 +11,7 @@
 // SKIP_LRU_DUMP=1 leaves lru-cache's dump() out (its JSON is built from
 // entries() instead, for load()).
 import { createRequire } from "node:module";
+import { stockKey, stockValue } from "./stock.mjs";
 const require = createRequire(new URL("../js/package.json", import.meta.url));
 const { LRUCache } = require("lru-cache");
 const { Cache } = await import("../js/dist/node.js");
@@ -20,14 +21,8 @@ const kind = process.argv[3] ?? "object";
 const RUNS = Number(process.argv[4] ?? 3);
 const codec = kind === "string" ? "text" : "json";
 
-function keyOf(i) {
-  const article = 12345 + (i % 11000);
-  const store = 1 + Math.floor(i / 11000);
-  return `A${String(article).padStart(7, "0")}:EA:S${String(store).padStart(3, "0")}`;
-}
-function valueOf(i) {
-  return kind === "string" ? `q${String(i % 10_000_000).padStart(7, "0")}` : { qty: i % 500, updatedAt: 1732000000000 + i };
-}
+const keyOf = stockKey;
+const valueOf = (i) => stockValue(kind, i);
 
 const gc = () => globalThis.gc?.();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

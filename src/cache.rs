@@ -603,21 +603,7 @@ impl Cache {
                 .push(&mut self.store, slot, now.saturating_add(d), w.grace);
         }
         if opts.has_extra() {
-            let me = Ref {
-                slot,
-                gen: self.next_gen,
-            };
-            self.next_gen = self.next_gen.wrapping_add(1);
-            let mut extra = Extra {
-                charge: w.extra_charge,
-                gen: me.gen,
-                load_ms: opts.load_ms.unwrap_or(0),
-                ..Extra::default()
-            };
-            let result = self.attach_extra(&mut extra, opts, me);
-            self.extras.insert(slot, extra);
-            self.store.set_extra(slot, true);
-            if let Err(e) = result {
+            if let Err(e) = self.add_extra(slot, w, opts) {
                 self.bytes += w.charge;
                 self.remove(slot, RemovalCause::Evicted);
                 return Err(e);
@@ -628,6 +614,27 @@ impl Cache {
             .insert(&mut self.store, slot, hash, w.charge, now, &mut self.rng);
         self.stats.sets += 1;
         Ok(())
+    }
+
+    /// Gives `slot` its side record (tags, edges, load time), charged
+    /// `w.extra_charge`. On `Err` the record is in place and the caller
+    /// removes the entry, which drops it.
+    fn add_extra(&mut self, slot: u32, w: &Write, opts: &SetOptions<'_>) -> Result<(), CacheError> {
+        let me = Ref {
+            slot,
+            gen: self.next_gen,
+        };
+        self.next_gen = self.next_gen.wrapping_add(1);
+        let mut extra = Extra {
+            charge: w.extra_charge,
+            gen: me.gen,
+            load_ms: opts.load_ms.unwrap_or(0),
+            ..Extra::default()
+        };
+        let result = self.attach_extra(&mut extra, opts, me);
+        self.extras.insert(slot, extra);
+        self.store.set_extra(slot, true);
+        result
     }
 
     fn attach_extra(

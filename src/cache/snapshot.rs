@@ -18,8 +18,8 @@
 //! entries do not all fit in the room left, the most recently used ones
 //! (the snapshot's last) are loaded.
 
-use super::{Cache, Extra, Write, LOAD_TIME_OVERHEAD};
-use crate::deps::{Ref, EDGE_OVERHEAD};
+use super::{Cache, Write, LOAD_TIME_OVERHEAD};
+use crate::deps::EDGE_OVERHEAD;
 use crate::error::CacheError;
 use crate::expiry::TTL_OVERHEAD;
 use crate::snapshot::{
@@ -435,21 +435,7 @@ impl Cache {
             self.heap.push(&mut self.store, slot, at, w.grace);
         }
         if has_extra {
-            let me = Ref {
-                slot,
-                gen: self.next_gen,
-            };
-            self.next_gen = self.next_gen.wrapping_add(1);
-            let mut extra = Extra {
-                charge: w.extra_charge,
-                gen: me.gen,
-                load_ms: opts.load_ms.unwrap_or(0),
-                ..Extra::default()
-            };
-            let result = self.attach_extra(&mut extra, opts, me);
-            self.extras.insert(slot, extra);
-            self.store.set_extra(slot, true);
-            if let Err(err) = result {
+            if let Err(err) = self.add_extra(slot, w, opts) {
                 self.bytes += w.charge;
                 self.drop_entry(slot);
                 return Err(err);
