@@ -125,8 +125,14 @@ function lifetimeOf(response, cc, cdn, date, config, personal) {
   return lifetime;
 }
 
+/** Responses their fetch marked as never to be stored, whatever their
+ * headers say (edgecache/hono's `statuses` does: the client still gets the
+ * handler's own headers). */
+export const unstorable = new WeakSet();
+
 /** Freshness lifetime (ms) and directives of a response, or null if it must not be stored. */
 export function policyOf(request, response, config) {
+  if (unstorable.has(response)) return null;
   const headers = response.headers;
   const cdnValue = headers.get("cdn-cache-control");
   const cdn = config.respect && cdnValue !== null ? parseCdnCacheControl(cdnValue) : null;
