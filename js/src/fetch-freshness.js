@@ -71,9 +71,13 @@ export function isPersonal(request) {
   return request.headers.has("authorization") || request.headers.has("cookie");
 }
 
-/** Whether a stored response may answer a request with Authorization (RFC 9111 §3.5). */
+/** Whether a stored response may answer a request with Authorization (RFC 9111 §3.5):
+ * its Cache-Control has the directive public, s-maxage or must-revalidate
+ * (by name: x-publication-id=3 is none of them). */
 export function servesAuthorized(meta) {
-  return meta.mustRevalidate || meta.headers.some(([k, v]) => k === "cache-control" && /public|s-maxage/.test(v));
+  if (meta.mustRevalidate) return true;
+  const cc = parseCacheControl(meta.headers.filter(([k]) => k === "cache-control").map(([, v]) => v).join(","));
+  return cc.has("public") || cc.has("s-maxage");
 }
 
 /** Whether the status allows storing (RFC 9111 §3): a final one other than

@@ -159,6 +159,20 @@ test("the Authorization/Set-Cookie/private matrix: nothing user-specific reaches
   equal((await cfetch(lib.origin + pub, { headers: { authorization: "x" } })).headers.get("cache-status"), "edgecache; hit", "public allows storing an authorized answer");
 });
 
+test("a stored page answers Authorization only for public, s-maxage or must-revalidate directives, not lookalikes", async (lib) => {
+  const { cfetch } = setup(lib);
+  for (const cc of ["max-age=60, x-publication-id=3", "max-age=60, x-s-maxage-hint=1", 'max-age=60, community="public"']) {
+    const p = `/lookalike-${encodeURIComponent(cc.split(", ")[1].slice(0, 5))}?cc=${encodeURIComponent(cc)}`;
+    ok(!(await (await cfetch(lib.origin + p)).text()).includes("alice"));
+    const authorized = await cfetch(lib.origin + p, { headers: { authorization: "Bearer alice" } });
+    ok(!/hit/.test(authorized.headers.get("cache-status")), `${cc}: the anonymous page is not served to Authorization`);
+    ok((await authorized.text()).includes("auth=Bearer alice"), `${cc}: the origin answers the Authorization request`);
+  }
+  const pub = "/lookalike-pub?cc=max-age%3D60%2C%20public";
+  await (await cfetch(lib.origin + pub)).text();
+  equal((await cfetch(lib.origin + pub, { headers: { authorization: "Bearer alice" } })).headers.get("cache-status"), "edgecache; hit", "public does allow it");
+});
+
 test("unsafe methods pass through and invalidate the URL and its Location", async (lib) => {
   const { cfetch } = setup(lib);
   const a = "/item?cc=max-age%3D600";
