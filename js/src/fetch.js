@@ -171,7 +171,7 @@ async function fetchAndStore(ctx, url, request, conditional, signal) {
     return { kind: "response", response: new Response(read.stream, response), status: `${NAME}; ${fwd}; detail=${read.detail}` };
   }
   const meta = entryMeta(response, policy, reqTime, resTime);
-  if (decodedByFetch(response.headers, read.bytes.length, ctx.runtimeFetch)) {
+  if (decodedByFetch(response.headers, read.bytes, ctx.runtimeFetch)) {
     Object.assign(meta, { headers: asDecoded(meta.headers, read.bytes.length), decoded: true });
   }
   const stored = store(ctx, url, request, policy, meta, read.bytes);
