@@ -506,7 +506,7 @@ function fetchOf(cache, options) {
   try {
     return cachedFetch(cache, options);
   } catch (err) {
-    const flag = /^downstream\.tagHeader/.test(err.message) ? "--tag-header" : /^tags/.test(err.message) ? "--tag" : "an option";
+    const flag = /^downstream\.tagHeader/.test(err.message) ? "--tag-header" : /^tags/.test(err.message) ? "--tag" : /^ttl /.test(err.message) ? "--ttl" : "an option";
     usage(`${flag}: ${err.message}`);
   }
 }
