@@ -467,12 +467,14 @@ test("--tag, --tag-header and --cdn-cache-control tell a CDN in front the tags a
   }
 });
 
-test("bad key and downstream flags are refused with a usage message naming them", async () => {
+test("bad key, downstream and --ttl flags are refused with a usage message naming them", async () => {
   for (const [args, message] of [
     [["--tag-header", "X-Tags"], /--tag-header/],
     [["--tag", "a b", "--tag-header", "surrogate-key"], /--tag/],
     [["--drop-query", ""], /--drop-query/],
     [["--sort-query", "--cache-key", "k.mjs"], /--cache-key/],
+    [["--ttl", "abc"], /edgecache-proxy: --ttl: /],
+    [["--ttl", "-5"], /edgecache-proxy: --ttl: /],
   ]) {
     const { code, err } = await refused(args);
     equal(code, 2, args.join(" "));

@@ -69,6 +69,11 @@ const client = new AsyncLocalStorage();
 /** Request targets whose origin URL is remembered (see targetOf); past
  * this many distinct ones the memo starts over. */
 const TARGET_MEMO_SIZE = 10_000;
+/** The longest request target the memo remembers. An entry holds the target,
+ * the URL and its key, about three times this in characters, so the memo stays
+ * under about TARGET_MEMO_SIZE × 3 × 256 characters (~8 MB at two bytes each),
+ * outside --max-memory; longer targets are parsed again each time. */
+const TARGET_MEMO_MAX_LENGTH = 256;
 /** HTTP whitespace, which a Headers object strips from both ends of a value. */
 const EDGE_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 const USAGE = "usage: edgecache-proxy --origin URL --port N [--host 127.0.0.1] [--max-memory BYTES] [--policy P] [--ttl MS] [--key-header NAME]... [--max-body-size BYTES] [--sort-query] [--drop-query PATTERN]... [--cache-key FILE] [--tag TAG]... [--tag-header Cache-Tag|Surrogate-Key] [--cdn-cache-control]";
@@ -279,14 +284,14 @@ function fromOrigin(request, res) {
 const targets = new Map();
 
 /** upstreamTarget's answer with the URL as the cache keys it (no fragment),
- * `{ url, key }`, remembered for origin-form targets (a path: the answer
- * depends on nothing else). */
+ * `{ url, key }`, remembered for short origin-form targets (a path: the answer
+ * depends on nothing else; short: the memo is bounded in bytes). */
 function targetOf(req) {
   const known = targets.get(req.url);
   if (known !== undefined) return known;
   const url = upstreamTarget(req);
   const out = url === null || url === "*" ? url : { url, key: url.hash ? url.href.slice(0, -url.hash.length) : url.href };
-  if (req.url.startsWith("/")) {
+  if (req.url.startsWith("/") && req.url.length <= TARGET_MEMO_MAX_LENGTH) {
     if (targets.size >= TARGET_MEMO_SIZE) targets.clear();
     targets.set(req.url, out);
   }
@@ -501,7 +506,7 @@ function fetchOf(cache, options) {
   try {
     return cachedFetch(cache, options);
   } catch (err) {
-    const flag = /^downstream\.tagHeader/.test(err.message) ? "--tag-header" : /^tags/.test(err.message) ? "--tag" : "an option";
+    const flag = /^downstream\.tagHeader/.test(err.message) ? "--tag-header" : /^tags/.test(err.message) ? "--tag" : /^ttl /.test(err.message) ? "--ttl" : "an option";
     usage(`${flag}: ${err.message}`);
   }
 }

@@ -71,9 +71,13 @@ export function isPersonal(request) {
   return request.headers.has("authorization") || request.headers.has("cookie");
 }
 
-/** Whether a stored response may answer a request with Authorization (RFC 9111 §3.5). */
+/** Whether a stored response may answer a request with Authorization (RFC 9111 §3.5):
+ * its Cache-Control has the directive public, s-maxage or must-revalidate
+ * (by name: x-publication-id=3 is none of them). */
 export function servesAuthorized(meta) {
-  return meta.mustRevalidate || meta.headers.some(([k, v]) => k === "cache-control" && /public|s-maxage/.test(v));
+  if (meta.mustRevalidate) return true;
+  const cc = parseCacheControl(meta.headers.filter(([k]) => k === "cache-control").map(([, v]) => v).join(","));
+  return cc.has("public") || cc.has("s-maxage");
 }
 
 /** Whether the status allows storing (RFC 9111 §3): a final one other than
@@ -125,8 +129,14 @@ function lifetimeOf(response, cc, cdn, date, config, personal) {
   return lifetime;
 }
 
+/** Responses their fetch marked as never to be stored, whatever their
+ * headers say (edgecache/hono's `statuses` does: the client still gets the
+ * handler's own headers). */
+export const unstorable = new WeakSet();
+
 /** Freshness lifetime (ms) and directives of a response, or null if it must not be stored. */
 export function policyOf(request, response, config) {
+  if (unstorable.has(response)) return null;
   const headers = response.headers;
   const cdnValue = headers.get("cdn-cache-control");
   const cdn = config.respect && cdnValue !== null ? parseCdnCacheControl(cdnValue) : null;

@@ -12,7 +12,7 @@
 
 import { Cache, internals, ms } from "./cache.js";
 import { describe } from "./keys.js";
-import { currentAge, isPersonal, policyOf, requestCacheControl, seconds, servesAuthorized, varyNames } from "./fetch-freshness.js";
+import { currentAge, isPersonal, policyOf, requestCacheControl, seconds, servesAuthorized, unstorable, varyNames } from "./fetch-freshness.js";
 import { entryMeta, keyOf, lookup, lookupShared, readLimited, store, storedHeaders } from "./fetch-storage.js";
 import { join, sharesOutcome } from "./fetch-collapse.js";
 import { bytesStream, hold, missBudget } from "./fetch-body.js";
@@ -133,7 +133,8 @@ function withValidators(request, meta, signal) {
 /** A 304 refreshes the stored response's headers and freshness (RFC 9111
  * §4.3.4), unless it may carry what belongs to one user: a 304 with
  * Set-Cookie, or one answering Cookie or Authorization, goes (with its
- * Set-Cookie) to its requester only and leaves the shared entry as it was. */
+ * Set-Cookie) to its requester only and leaves the shared entry as it was.
+ * A 304 marked unstorable leaves it as it was too. */
 function revalidated(ctx, url, request, conditional, response, reqTime, resTime) {
   const meta = conditional.meta;
   const merged = new Headers(meta.headers);
@@ -142,7 +143,7 @@ function revalidated(ctx, url, request, conditional, response, reqTime, resTime)
   const cookies = response.headers.getSetCookie();
   const personal = cookies.length > 0 || isPersonal(request);
   const synthetic = new Response(null, { status: meta.status, statusText: meta.statusText, headers: merged });
-  const policy = personal ? null : policyOf(request, synthetic, ctx.config);
+  const policy = personal || unstorable.has(response) ? null : policyOf(request, synthetic, ctx.config);
   if (policy) {
     // The validator sent upstream stays the origin's (the stored ETag may be weakened).
     const updated = { ...entryMeta(synthetic, policy, reqTime, resTime), etag: response.headers.get("etag") ?? meta.etag, decoded: meta.decoded };
@@ -170,7 +171,7 @@ async function fetchAndStore(ctx, url, request, conditional, signal) {
     return { kind: "response", response: new Response(read.stream, response), status: `${NAME}; ${fwd}; detail=${read.detail}` };
   }
   const meta = entryMeta(response, policy, reqTime, resTime);
-  if (decodedByFetch(response.headers, read.bytes.length, ctx.runtimeFetch)) {
+  if (decodedByFetch(response.headers, read.bytes, ctx.runtimeFetch)) {
     Object.assign(meta, { headers: asDecoded(meta.headers, read.bytes.length), decoded: true });
   }
   const stored = store(ctx, url, request, policy, meta, read.bytes);

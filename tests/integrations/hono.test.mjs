@@ -63,6 +63,12 @@ function defaultRoutes(app, count) {
     c.header("x-route", "status");
     return c.text(`status ${c.req.param("code")}`, Number(c.req.param("code")));
   });
+  app.get("/cdn-status/:code", (c) => {
+    count(`cdn${c.req.param("code")}`);
+    c.header("cdn-cache-control", "max-age=60");
+    c.header("cache-control", "max-age=5");
+    return c.text(`cdn ${c.req.param("code")}`, Number(c.req.param("code")));
+  });
 }
 
 test("a miss runs the handler and stores; a hit answers without it", async () => {
@@ -247,6 +253,28 @@ test("statuses: only the listed statuses are stored, and an answer kept out keep
   assert.equal(below300.calls.status203, 1);
   assert.equal(below300.calls.status410, 2);
   await below300.close();
+});
+
+test("statuses keeps an answer out whatever gives it a lifetime: CDN-Cache-Control, or ttl without respectCacheControl", async () => {
+  for (const options of [{ statuses: [200] }, { statuses: [200], respectCacheControl: false, ttl: 60_000 }]) {
+    const app = await start(options);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const notFound = await app.get("/cdn-status/404");
+        assert.equal(notFound.status, 404);
+        assert.equal(notFound.body, "cdn 404");
+        assert.equal(notFound.headers.get("cdn-cache-control"), "max-age=60", "the handler's CDN-Cache-Control reaches the client");
+        assert.equal(notFound.headers.get("cache-control"), "max-age=5", "the handler's Cache-Control reaches the client");
+        assert.doesNotMatch(notFound.cacheStatus, /stored|hit/, JSON.stringify(options));
+      }
+      assert.equal(app.calls.cdn404, 2, JSON.stringify(options));
+      assert.equal(app.cache.stats().entries, 0, "nothing stored");
+      await app.get("/cdn-status/200");
+      assert.match((await app.get("/cdn-status/200")).cacheStatus, /hit/, "a listed status is still stored");
+    } finally {
+      await app.close();
+    }
+  }
 });
 
 test("bad options throw a TypeError naming them", () => {

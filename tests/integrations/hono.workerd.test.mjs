@@ -80,7 +80,15 @@ test("methods and statuses: HEAD left out bypasses, a status left out is not sto
     assert.equal(gone.headers.get("cache-control"), "max-age=60");
     assert.doesNotMatch(gone.cacheStatus, /stored|hit/);
   }
+  for (let i = 0; i < 2; i++) {
+    const gone = await get("/narrow/cdn/410");
+    assert.equal(gone.status, 410);
+    assert.equal(gone.headers.get("cdn-cache-control"), "max-age=60", "the handler's CDN-Cache-Control reaches the client");
+    assert.equal(gone.headers.get("cache-control"), null);
+    assert.doesNotMatch(gone.cacheStatus, /stored|hit/);
+  }
   const n = await calls();
   assert.equal(n.narrow200, 2, "one miss and the bypassed HEAD");
   assert.equal(n.narrow410, 2);
+  assert.equal(n.narrowCdn410, 2, "an answer kept out by statuses is not stored though CDN-Cache-Control gives it a lifetime");
 });

@@ -26,8 +26,8 @@
 //                an If-Range differs from the ETag
 //   ?partial=a-b with digits: as ranges=1, and without a Range a 206 of a-b
 //   ?etagv=1     ETag: "e<n>", n counting requests for that path+query
-//   ?coding=gzip|br  the body content-coded, with Content-Encoding and the
-//                coded Content-Length
+//   ?coding=gzip|deflate|br  the body content-coded, with Content-Encoding
+//                and the coded Content-Length (with chunked=1, chunked instead)
 //   ?hints=1     a 103 Early Hints (Link: </hint.css>; rel=preload) first
 //   ?processing=1  a 102 Processing first
 // Control (answered with Connection: close, so they leave no connection open):
@@ -41,7 +41,7 @@
 // inm=<if-none-match> cookie=<cookie>`, n counting requests for that
 // path+query, so tests can tell copies apart.
 import { createServer } from "node:http";
-import { brotliCompressSync, gzipSync } from "node:zlib";
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 
 const CHUNK = 16 * 1024;
 const FILL = Buffer.alloc(CHUNK, "x");
@@ -138,8 +138,12 @@ export async function startOrigin() {
           text = Buffer.from(`v${n} ${req.method} ${url.pathname} auth=${req.headers.authorization ?? ""} accept=${req.headers.accept ?? ""} inm=${req.headers["if-none-match"] ?? ""} cookie=${req.headers.cookie ?? ""}`);
         }
         if (q.get("coding") === "gzip") text = gzipSync(text);
+        if (q.get("coding") === "deflate") text = deflateSync(text);
         if (q.get("coding") === "br") text = brotliCompressSync(text);
-        if (q.has("coding")) Object.assign(out, { "content-encoding": q.get("coding"), "content-length": String(text.length) });
+        if (q.has("coding")) {
+          const framing = q.has("chunked") ? { "transfer-encoding": "chunked" } : { "content-length": String(text.length) };
+          Object.assign(out, { "content-encoding": q.get("coding"), ...framing });
+        }
         res.writeHead(status, out);
         res.end(req.method === "HEAD" ? undefined : text);
       };

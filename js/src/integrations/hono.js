@@ -3,6 +3,7 @@
 // the Context it is called with) nor any runtime entry: the Cache passed in
 // brings its runtime's build, and cachedFetch comes from the same files.
 import { cachedFetch } from "../fetch.js";
+import { unstorable } from "../fetch-freshness.js";
 
 const MODULE = "edgecache/hono";
 /** A custom key becomes the path of this URL, the one cachedFetch keys and invalidates by. */
@@ -59,19 +60,17 @@ export function edgeCache(options) {
       c.res = answer;
       return;
     }
-    /** The Cache-Control of this request's handler answer when `statuses` kept it from being stored. */
-    const held = { kept: false, cacheControl: null };
     const cfetch = cachedFetch(cache, {
       ...rest,
       tags: typeof tags === "function" ? tags(c) : tags,
       waitUntil: waitUntilOf(c),
       fetch: async () => {
         const res = await runHandler(c, next);
-        return storable === undefined || storable(res.status) ? res : keptOut(res, held);
+        if (storable !== undefined && !storable(res.status)) keptOut(res);
+        return res;
       },
     });
-    let response = await cfetch(keyedRequest(c, key));
-    if (held.kept) response = withCacheControl(response, held.cacheControl);
+    const response = await cfetch(keyedRequest(c, key));
     // Dropped first so Hono does not merge the handler's headers into the cached answer twice.
     c.res = undefined;
     c.res = response;
@@ -111,20 +110,11 @@ function statusesOption(statuses) {
   return (status) => set.has(status);
 }
 
-/** The handler's answer as cachedFetch must see it to store nothing
- * (Cache-Control: no-store); `held` keeps its own Cache-Control to restore. */
-function keptOut(res, held) {
-  held.kept = true;
-  held.cacheControl = res.headers.get("cache-control");
-  return withCacheControl(res, "no-store");
-}
-
-/** A copy of `res` with Cache-Control `value` (none when null). */
-function withCacheControl(res, value) {
-  const headers = new Headers(res.headers);
-  if (value === null) headers.delete("cache-control");
-  else headers.set("cache-control", value);
-  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+/** Marks the handler's answer for cachedFetch never to store, whatever gives
+ * it a lifetime (Cache-Control, CDN-Cache-Control, `ttl`); its headers reach
+ * the client untouched. */
+function keptOut(res) {
+  unstorable.add(res);
 }
 
 /** A copy of `res` with a Cache-Status entry (its own headers may be immutable, as fetch()'s are). */

@@ -21,6 +21,11 @@ app.get("/narrow/status/:code", (c) => {
   c.header("cache-control", "max-age=60");
   return c.text(`status ${c.req.param("code")}`, Number(c.req.param("code")));
 });
+app.get("/narrow/cdn/:code", (c) => {
+  count(`narrowCdn${c.req.param("code")}`);
+  c.header("cdn-cache-control", "max-age=60");
+  return c.text(`cdn ${c.req.param("code")}`, Number(c.req.param("code")));
+});
 app.get("/app/fresh", (c) => { count("fresh"); c.header("cache-control", "max-age=60"); return c.text(`fresh ${++version}`); });
 app.get("/app/lang", (c) => {
   count("lang");
