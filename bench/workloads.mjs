@@ -12,6 +12,7 @@
 // lru-cache keeps the reference). edgecache runs as `allkeys-lru` and
 // `allkeys-adaptive`.
 import { createRequire } from "node:module";
+import { uniform, zipfSampler } from "../www/zipf.mjs";
 const require = createRequire(new URL("../js/package.json", import.meta.url));
 const { LRUCache } = require("lru-cache");
 const { Cache } = await import("../js/dist/node.js");
@@ -20,33 +21,14 @@ const OPS = Number(process.argv[2] ?? 1_000_000);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const UNIVERSE = 1_000_000;
 
-/** Zipf(s) over n ranks by inverse CDF; a fixed-seed splitmix64 stream. */
+/** `count` ranks drawn from Zipf(s) over n, each with a coin in [0, 1) (a read or a write), from one seeded stream. */
 function zipfStream(n, s, count, seed) {
-  const cdf = new Float64Array(n);
-  let sum = 0;
-  for (let k = 0; k < n; k++) cdf[k] = sum += 1 / (k + 1) ** s;
-  for (let k = 0; k < n; k++) cdf[k] /= sum;
-  let state = BigInt(seed);
-  const mask = (1n << 64n) - 1n;
+  const draw = uniform(seed);
+  const rank = zipfSampler(n, s, seed, draw);
   const out = new Int32Array(count);
   const coin = new Float64Array(count);
-  const draw = () => {
-    state = (state + 0x9e3779b97f4a7c15n) & mask;
-    let z = state;
-    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & mask;
-    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & mask;
-    return Number((z ^ (z >> 31n)) >> 11n) / 2 ** 53;
-  };
   for (let i = 0; i < count; i++) {
-    const u = draw();
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cdf[mid] < u) lo = mid + 1;
-      else hi = mid;
-    }
-    out[i] = lo;
+    out[i] = rank();
     coin[i] = draw();
   }
   return { ranks: out, coin };
