@@ -6,6 +6,9 @@
 import { ok, equal, deepEqual, throws } from "./assert.js";
 import { registry } from "./harness.js";
 import { counted, sleep } from "./loaders.js";
+import { writeChanged, changeAfterSave, assertNoneChanged as noneChanged, local } from "./warm-cases.js";
+
+const assertNoneChanged = (cache, where) => noneChanged(local(cache), where);
 
 const { tests, test } = registry();
 
@@ -475,36 +478,6 @@ test("a corrupt snapshot in the tier loads nothing and counts a tierError", asyn
   free();
 });
 
-/** Writes the keys the coherence cases change after a save: k3 is built on k2, k5 on k6. */
-function writeChanged(cache) {
-  for (const k of ["k1", "k2", "k4", "k6", "kept"]) cache.set(k, `old-${k}`);
-  cache.set("k3", "old-k3", { dependsOn: ["k2"] });
-  cache.set("k5", "old-k5", { dependsOn: ["k6"] });
-}
-
-/** What another isolate changes after the save: delete, invalidate (cascading to k3), writeThrough, and a set cascading to k5. */
-async function changeAfterSave(cache) {
-  cache.delete("k1");
-  cache.invalidate("k2");
-  await cache.writeThrough("k4", async () => "new-k4");
-  cache.set("k6", "new-k6");
-  await cache.flush();
-}
-
-/** Asserts that `cache`'s L1 serves none of the values changed after the save. */
-function assertNoneChanged(cache, where) {
-  for (const k of ["k1", "k2", "k3", "k5"]) {
-    equal(cache.get(k), undefined, `${where}: get(${k}) after its removal`);
-    equal(cache.peek(k), undefined, `${where}: peek(${k}) after its removal`);
-    equal(cache.has(k), false, `${where}: has(${k}) after its removal`);
-  }
-  for (const k of ["k4", "k6"]) {
-    ok(cache.get(k) === undefined || cache.get(k) === `new-${k}`, `${where}: get(${k}) is not the value overwritten after the save: ${cache.get(k)}`);
-    ok(cache.peek(k) === undefined || cache.peek(k) === `new-${k}`, `${where}: peek(${k})`);
-  }
-  equal(cache.get("kept"), "old-kept", `${where}: what did not change is served`);
-}
-
 test("a warm start never serves a key deleted, invalidated, written through or cascaded after the save", async (lib) => {
   const { clock: c, tier, caches: [a, b], free } = isolates(lib, 2);
   writeChanged(a);
@@ -513,11 +486,11 @@ test("a warm start never serves a key deleted, invalidated, written through or c
   await changeAfterSave(b);
   const warm = new lib.Cache({ now: c.now, tier, warmStart: true });
   equal(await warm.getOrLoad("first", async () => "loaded"), "loaded");
-  assertNoneChanged(warm, "warmStart");
+  await assertNoneChanged(warm, "warmStart");
   equal(await warm.getOrLoad("k4", counted("not used")), "new-k4", "the new value comes from L2");
   const explicit = new lib.Cache({ now: c.now, tier });
   equal(await explicit.loadSnapshot(), 7, "every entry was loaded, then the changes applied");
-  assertNoneChanged(explicit, "loadSnapshot");
+  await assertNoneChanged(explicit, "loadSnapshot");
   equal(explicit.stats().tierErrors, 0);
   warm.free();
   explicit.free();
@@ -539,10 +512,10 @@ test("saveSnapshot first applies the invalidations its channel has not delivered
   equal(a.get("k1"), "old-k1", "not delivered to the saver");
   equal(await a.saveSnapshot(), true);
   equal(a.has("k1"), false, "applied to the saver's L1 before the dump");
-  assertNoneChanged(a, "saver");
+  await assertNoneChanged(a, "saver");
   const warm = new lib.Cache({ now: c.now, tier: shared });
   await warm.loadSnapshot();
-  assertNoneChanged(warm, "warm");
+  await assertNoneChanged(warm, "warm");
   for (const x of [a, b, warm]) x.free();
 });
 
