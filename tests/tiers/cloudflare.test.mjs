@@ -6,6 +6,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { bundleWorker } from "../runtimes/workerd.run.mjs";
 import { createRequire } from "node:module";
 
@@ -18,13 +20,13 @@ const POLL_MS = 100;
 /** Tag invalidations timed for the report (printed, not asserted). */
 const TRIES = 40;
 
-let mf, A, B, kv;
+let mf, A, B, kv, workerOptions;
 let n = 0;
 const fresh = (name) => `${name}-${++n}`;
 
 before(async () => {
   const scriptPath = await bundleWorker(join(here, "cloudflare"));
-  const worker = (name, durableObjects) => ({
+  const worker = workerOptions = (name, durableObjects) => ({
     name, modules: true, scriptPath, compatibilityDate: "2026-04-01",
     modulesRules: [{ type: "ESModule", include: ["**/*.js", "**/*.mjs"] }, { type: "CompiledWasm", include: ["**/*.wasm"] }],
     kvNamespaces: { KV: "edgecache-tier-kv" }, durableObjects,
@@ -186,6 +188,32 @@ test("kv: a snapshot older than the coordinator's log (1,000 batches) is not loa
   assert.equal(late.stats.tierErrors, 1);
   const b = await call(B, "load", { k, v: "loaded" });
   assert.equal(b.value, "saved", "the cache works on: KV serves the entry");
+});
+
+test("kv: a coordinator restarted after the save keeps its log: the snapshot loads and the changes since apply", async () => {
+  // Its own Miniflare whose Durable Object and KV storage outlive a restart of workerd.
+  const root = mkdtempSync(join(tmpdir(), "edgecache-coordinator-"));
+  const start = () => new Miniflare({
+    defaultPersistRoot: root, durableObjectsPersist: true, kvPersist: true,
+    workers: [workerOptions("a", { EDGECACHE: "EdgecacheCoordinator" })],
+  });
+  let own = start();
+  try {
+    let w = await own.getWorker("a");
+    const name = fresh("restart-snap");
+    await call(w, "writeChanged", {});
+    assert.equal((await call(w, "save", { name })).saved, true);
+    await call(w, "changeAfterSave", {});
+    await own.dispose();
+    own = start();
+    w = await own.getWorker("a");
+    const warm = await warmReads(w, "kv", name, "loadSnapshot");
+    assert.ok(warm.loaded >= 7, `the snapshot was loaded after the restart: ${warm.loaded} (tierErrors ${warm.stats.tierErrors})`);
+    await assertNoneChanged(warm.read, "after a restart");
+  } finally {
+    await own.dispose();
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test("a tier whose calls throw does not fail the request", async () => {
