@@ -558,6 +558,7 @@ test("a tier without an invalidation log takes no snapshots: a TypeError naming 
   await c.saveSnapshot().then(() => ok(false, "saved"), (err) => ok(err instanceof TypeError && /invalidation log \(tier\.changes\)/.test(err.message), err.message));
   await c.loadSnapshot().then(() => ok(false, "loaded"), (err) => ok(err instanceof TypeError && /loadSnapshot needs a tier with an invalidation log/.test(err.message), err.message));
   throws(() => new lib.Cache({ tier: bare, warmStart: true }), TypeError, /warmStart needs a tier with an invalidation log/);
+  throws(() => new lib.Cache({ tier: { ...bare, changes: "log" } }), TypeError, /tier\.changes must be a function/);
   equal(c.get("k"), 1, "nothing cached was lost");
   c.free();
 });

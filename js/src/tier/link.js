@@ -57,7 +57,7 @@ export function checkTier(tier, describe) {
   for (const m of ["get", "apply"]) {
     if (typeof tier[m] !== "function") throw new TypeError(`tier.${m} must be a function`);
   }
-  for (const m of ["subscribe", "lock"]) {
+  for (const m of ["subscribe", "lock", "changes"]) {
     if (tier[m] !== undefined && typeof tier[m] !== "function") throw new TypeError(`tier.${m} must be a function when given`);
   }
 }
