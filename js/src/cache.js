@@ -7,6 +7,8 @@ import { Writer, checkKey, encodeKey, encodeTag, decodeTag, keyId, describe, KIN
 import { makeCodec, bytesCodec, SHORT_STRING_MAX } from "./codecs.js";
 import { TierLink, checkTier } from "./tier/link.js";
 import { tierKeyId, tierTagId } from "./tier/ids.js";
+import { EntryFormatError } from "./tier/entry.js";
+import { TIER_SNAPSHOT_CODEC, frameSnapshot, unframeSnapshot } from "./tier/snapshot.js";
 import { checkEarlyRefresh, loadTime } from "./early-refresh.js";
 
 export const POLICIES = Object.freeze([
@@ -32,10 +34,11 @@ const DEFAULT_LOCK_TTL_MS = 5_000;
 /** The codec name cachedFetch's raw bytes carry in the tier: no codec has
  * it, so only raw reads accept them (a getOrLoad of the same key misses). */
 const RAW_CODEC_NAME = "raw";
-/** The codec name a snapshot stored in a tier carries (no value codec has it). */
-const SNAPSHOT_CODEC_NAME = "edgecache-snapshot";
 /** A snapshot read from or written to a tier may take this many tierTimeouts. */
 const SNAPSHOT_TIMEOUT_FACTOR = 20;
+/** Why a tier without an invalidation log takes no snapshots: a warm start
+ * could not learn what changed after the save, and would serve it. */
+const NO_LOG = (where) => `${where} needs a tier with an invalidation log (tier.changes), so that a warm start applies what changed after the save`;
 /** The key a snapshot named `name` is stored under in a tier. */
 const snapshotKey = (name) => ["\u0000edgecache", "snapshot", name];
 /** The stats() fields a cache with a tier adds. */
@@ -254,6 +257,7 @@ export class Cache {
       throw new TypeError(`warmStart must be a boolean or a snapshot name; got ${describe(warmStart)}`);
     }
     if (warmStart !== false && tier === undefined) throw new TypeError("warmStart needs a tier to load the snapshot from");
+    if (warmStart !== false && typeof tier.changes !== "function") throw new TypeError(NO_LOG("warmStart"));
     this.#warmName = warmStart === true ? "default" : warmStart === false ? null : warmStart;
     this.#tierTimeout = tierMs;
     this.#earlyRefresh = checkEarlyRefresh(earlyRefresh);
@@ -1145,41 +1149,64 @@ export class Cache {
   /**
    * Stores a snapshot of this cache in its tier under `name`, for a new
    * isolate to start warm from (loadSnapshot, or the warmStart option).
-   * Resolves true once the tier has it, false when it was dropped. The
+   * First the invalidations the tier logged that this isolate has not
+   * applied yet are applied, and the log's position goes with the snapshot:
+   * a load replays the log from there. Resolves true once the tier has it,
+   * false when it was dropped or this isolate could not reach the log. The
    * snapshot is stored under the tags its entries carry: invalidating any
    * of them hides it.
    */
   async saveSnapshot(options = {}) {
     this.#live();
     const { name } = this.#snapshotOpts(options, "saveSnapshot");
+    const position = await this.#link.catchUp(this.#tierTimeout * SNAPSHOT_TIMEOUT_FACTOR);
+    if (position === null || this.#freed) return false;
+    // From here to the dump nothing awaits: L1 is as of `position`, or newer.
     const now = this.#time();
-    const snapshot = this.dump();
+    const snapshot = frameSnapshot(position, this.dump());
     const tags = this.#liveTags(now);
     const meta = { expiresAt: 0, swr: 0, sie: 0, tags, deps: [], tagIds: tags.map(tierTagId), depIds: [] };
     const key = snapshotKey(name);
-    return this.#link.set(tierKeyId(key), key, snapshot, meta, 0, false, SNAPSHOT_CODEC_NAME);
+    return this.#link.set(tierKeyId(key), key, snapshot, meta, 0, false, TIER_SNAPSHOT_CODEC);
   }
 
   /**
-   * Loads the snapshot stored in the tier under `name` (by saveSnapshot);
-   * resolves to how many entries were loaded: 0 when the tier has none, is
-   * unreachable, or holds one this cache cannot read (counted in
-   * tierErrors), or when an invalidation arrived while it was read.
+   * Loads the snapshot stored in the tier under `name` (by saveSnapshot),
+   * then applies every invalidation the tier logged since it was saved, in
+   * the same step: nothing changed after the save is served. Resolves to how
+   * many entries were loaded (before those invalidations): 0 when the tier
+   * has none, is unreachable, holds one this cache cannot read, or its log
+   * no longer reaches back to the save (the last three counted in tierErrors).
    */
   async loadSnapshot(options = {}) {
     this.#live();
     const { name } = this.#snapshotOpts(options, "loadSnapshot");
     const link = this.#link;
-    const epoch = link.epoch;
-    const entry = await link.read(tierKeyId(snapshotKey(name)), SNAPSHOT_CODEC_NAME, this.#tierTimeout * SNAPSHOT_TIMEOUT_FACTOR);
-    if (entry === undefined || this.#freed || epoch !== link.epoch) return 0;
+    const ms = this.#tierTimeout * SNAPSHOT_TIMEOUT_FACTOR;
+    const entry = await link.read(tierKeyId(snapshotKey(name)), TIER_SNAPSHOT_CODEC, ms);
+    if (entry === undefined || this.#freed) return 0;
+    let framed;
     try {
-      return this.load(entry.value);
+      framed = unframeSnapshot(entry.value);
+    } catch (err) {
+      if (!(err instanceof EntryFormatError)) throw err;
+      link.counters.tierErrors++;
+      return 0;
+    }
+    // Read after the snapshot: it covers every message since the save,
+    // those this isolate's subscription delivered while L1 lacked the snapshot too.
+    const changes = await link.changesSince(framed.position, ms);
+    if (changes === null || this.#freed) return 0;
+    let n;
+    try {
+      n = this.load(framed.dump);
     } catch (err) {
       if (!(err instanceof TypeError)) throw err;
       link.counters.tierErrors++;
       return 0;
     }
+    link.replay(changes.messages);
+    return n;
   }
 
   #snapshotOpts(options, where) {
@@ -1187,6 +1214,7 @@ export class Cache {
     const { name = "default" } = options;
     if (typeof name !== "string") throw new TypeError(`name must be a string; got ${describe(name)}`);
     if (this.#link === null) throw new TypeError(`${where} needs a tier (the cache's tier option)`);
+    if (!this.#link.hasLog) throw new TypeError(NO_LOG(where));
     return { name };
   }
 

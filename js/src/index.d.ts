@@ -93,7 +93,9 @@ export interface CacheOptions {
   waitUntil?: (promise: Promise<unknown>) => void;
   /**
    * With a tier: the first getOrLoad first loads the snapshot saveSnapshot() stored in the tier
-   * (true: the one named "default"; a string: that name), so a new isolate starts warm. @default false
+   * (true: the one named "default"; a string: that name), so a new isolate starts warm; the tier's
+   * invalidations since the save are applied first. The tier must keep an invalidation log
+   * (`Tier.changes`; else a TypeError). @default false
    */
   warmStart?: boolean | string;
 }
@@ -114,10 +116,19 @@ export type TierOp =
   /** Hide every entry tagged `id` written before now; tell the other caches about `tag`. */
   | { type: "invalidateTag"; id: string; tag: string };
 
+/** Invalidations one cache made (`origin`), as a tier delivers and logs them. */
+export interface TierMessage {
+  origin: string;
+  keys: Key[];
+  tags: string[];
+  /** Where the message sits in the tier's log (`Tier.changes`), when it keeps one. */
+  position?: string;
+}
+
 /** What a tier tells the caches subscribed to it. */
 export interface TierListener {
-  /** Invalidations another cache made (`origin` is the one that made them). */
-  invalidate(message: { origin: string; keys: Key[]; tags: string[] }): void;
+  /** Invalidations another cache made (`origin` is the one that made them), in the order they were made. */
+  invalidate(message: TierMessage): void;
   /** Messages may have been missed: each cache drops its L1. */
   lost(): void;
 }
@@ -143,6 +154,18 @@ export interface Tier {
   lock?(id: string, ttl: Milliseconds, options?: { signal?: AbortSignal; ifAbsent?: boolean }): Promise<{ release(): unknown } | { stored: Uint8Array } | null>;
   /** How long a load lock lasts at most (a waiter whose holder died loads after it). @default 5000 */
   lockTtl?: Milliseconds;
+  /**
+   * The tier's invalidation log: the messages it delivered after position `after`, oldest first, and
+   * the position of the last one (the log's head). Without `after`: the head and no messages. Null
+   * when the log no longer holds every message after `after` (trimmed, or a position from another
+   * epoch of the store). Positions are the tier's own strings; messages carry theirs.
+   *
+   * Snapshots need it: saveSnapshot stores the position its L1 reflects, and a warm start replays the
+   * log from there before serving anything. A tier without it takes no snapshots: saveSnapshot,
+   * loadSnapshot and the warmStart option throw a TypeError (a warm start could not learn what
+   * changed after the save, and would serve it).
+   */
+  changes?(after: string | undefined, options?: { signal?: AbortSignal }): Promise<{ position: string; messages: TierMessage[] } | null>;
 }
 
 export interface SetOptions {
@@ -266,13 +289,18 @@ export declare class Cache<V = any> {
    */
   load(snapshot: Uint8Array): number;
   /**
-   * With a tier: stores dump() in it under `name`, and under the tags its entries carry (invalidating
-   * any of them hides the snapshot). Resolves true once the tier has it, false when it was dropped.
+   * With a tier: stores dump() in it under `name`, with the position of the tier's invalidation log
+   * this cache reflects, and under the tags its entries carry (invalidating any of them hides the
+   * snapshot). Resolves true once the tier has it, false when it was dropped or the log could not be
+   * reached. A tier without a log (`Tier.changes`) is a TypeError.
    */
   saveSnapshot(options?: SnapshotOptions): Promise<boolean>;
   /**
-   * With a tier: loads the snapshot stored under `name`; resolves to how many entries were loaded (0
-   * when there is none, the tier is unreachable, or it cannot be read: counted in tierErrors).
+   * With a tier: loads the snapshot stored under `name` and, in the same step, applies every
+   * invalidation the tier logged since its save (deletes, invalidations, writes, cascades, tags), so
+   * nothing changed after the save is served. Resolves to how many entries were loaded (0 when there
+   * is none, the tier is unreachable, it cannot be read, or the log no longer reaches back to the
+   * save: the last three counted in tierErrors).
    */
   loadSnapshot(options?: SnapshotOptions): Promise<number>;
   /** Drops every entry of this cache's L1 (not of its tier); keeps the configuration. */

@@ -6,6 +6,9 @@
 import { ok, equal, deepEqual, throws } from "./assert.js";
 import { registry } from "./harness.js";
 import { counted, sleep } from "./loaders.js";
+import { writeChanged, changeAfterSave, assertNoneChanged as noneChanged, local } from "./warm-cases.js";
+
+const assertNoneChanged = (cache, where) => noneChanged(local(cache), where);
 
 const { tests, test } = registry();
 
@@ -473,6 +476,91 @@ test("a corrupt snapshot in the tier loads nothing and counts a tierError", asyn
   equal(b.stats().tierErrors, 2);
   b.free();
   free();
+});
+
+test("a warm start never serves a key deleted, invalidated, written through or cascaded after the save", async (lib) => {
+  const { clock: c, tier, caches: [a, b], free } = isolates(lib, 2);
+  writeChanged(a);
+  await a.flush();
+  equal(await a.saveSnapshot(), true);
+  await changeAfterSave(b);
+  const warm = new lib.Cache({ now: c.now, tier, warmStart: true });
+  equal(await warm.getOrLoad("first", async () => "loaded"), "loaded");
+  await assertNoneChanged(warm, "warmStart");
+  equal(await warm.getOrLoad("k4", counted("not used")), "new-k4", "the new value comes from L2");
+  const explicit = new lib.Cache({ now: c.now, tier });
+  equal(await explicit.loadSnapshot(), 7, "every entry was loaded, then the changes applied");
+  await assertNoneChanged(explicit, "loadSnapshot");
+  equal(explicit.stats().tierErrors, 0);
+  warm.free();
+  explicit.free();
+  free();
+});
+
+test("saveSnapshot first applies the invalidations its channel has not delivered yet", async (lib) => {
+  const c = clock();
+  const shared = lib.memoryTier({ now: c.now });
+  // The saver's channel holds every message back (a slow subscription).
+  const slow = { ...shared, get: shared.get, apply: shared.apply, lock: shared.lock, changes: shared.changes,
+    subscribe: (listener) => shared.subscribe({ invalidate: () => {}, lost: () => listener.lost() }) };
+  const a = new lib.Cache({ now: c.now, tier: slow });
+  const b = new lib.Cache({ now: c.now, tier: shared });
+  writeChanged(a);
+  await a.flush();
+  await changeAfterSave(b);
+  await tick();
+  equal(a.get("k1"), "old-k1", "not delivered to the saver");
+  equal(await a.saveSnapshot(), true);
+  equal(a.has("k1"), false, "applied to the saver's L1 before the dump");
+  await assertNoneChanged(a, "saver");
+  const warm = new lib.Cache({ now: c.now, tier: shared });
+  await warm.loadSnapshot();
+  await assertNoneChanged(warm, "warm");
+  for (const x of [a, b, warm]) x.free();
+});
+
+test("a snapshot older than the tier's log is not loaded; the cache works on", async (lib) => {
+  const { clock: c, tier, caches: [a, b], free } = isolates(lib, 2, { tierOptions: { logSize: 2 } });
+  writeChanged(a);
+  await a.flush();
+  await tick();
+  equal(await a.saveSnapshot(), true);
+  b.delete("k1");
+  b.invalidate("k2");
+  b.delete("kept");
+  await b.flush();
+  const late = new lib.Cache({ now: c.now, tier });
+  late.set("mine", 1);
+  equal(await late.loadSnapshot(), 0, "three messages since the save, two kept: refused");
+  equal(late.stats().tierErrors, 1, "counted like a snapshot that cannot be read");
+  equal(late.stats().entries, 1, "nothing was loaded, nothing lost");
+  equal(late.has("k4"), false);
+  const warm = new lib.Cache({ now: c.now, tier, warmStart: true });
+  equal(await warm.getOrLoad("x", counted("loaded")), "loaded");
+  equal(await warm.getOrLoad("k4", counted("not used")), "old-k4", "L2 still serves");
+  equal(warm.has("kept"), false);
+  // A snapshot saved now is within the log again.
+  equal(await a.saveSnapshot(), true);
+  const next = new lib.Cache({ now: c.now, tier });
+  ok(await next.loadSnapshot() > 0);
+  equal(next.has("k1"), false, "the saver applied the deletes before saving");
+  late.free();
+  warm.free();
+  next.free();
+  free();
+});
+
+test("a tier without an invalidation log takes no snapshots: a TypeError naming it", async (lib) => {
+  const shared = lib.memoryTier();
+  const bare = { get: shared.get, apply: shared.apply, subscribe: shared.subscribe };
+  const c = new lib.Cache({ tier: bare });
+  c.set("k", 1);
+  await c.saveSnapshot().then(() => ok(false, "saved"), (err) => ok(err instanceof TypeError && /invalidation log \(tier\.changes\)/.test(err.message), err.message));
+  await c.loadSnapshot().then(() => ok(false, "loaded"), (err) => ok(err instanceof TypeError && /loadSnapshot needs a tier with an invalidation log/.test(err.message), err.message));
+  throws(() => new lib.Cache({ tier: bare, warmStart: true }), TypeError, /warmStart needs a tier with an invalidation log/);
+  throws(() => new lib.Cache({ tier: { ...bare, changes: "log" } }), TypeError, /tier\.changes must be a function/);
+  equal(c.get("k"), 1, "nothing cached was lost");
+  c.free();
 });
 
 test("snapshot helpers need a tier: a TypeError naming it", async (lib) => {

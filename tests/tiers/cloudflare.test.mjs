@@ -6,24 +6,27 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { bundleWorker } from "../runtimes/workerd.run.mjs";
 import { createRequire } from "node:module";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { Miniflare } = createRequire(join(here, "../../js/package.json"))("miniflare");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { assertNoneChanged } = await import("../js/warm-cases.js");
 /** The workers' pollInterval (tests/tiers/cloudflare/worker.js): the documented staleness bound. */
 const POLL_MS = 100;
 /** Tag invalidations timed for the report (printed, not asserted). */
 const TRIES = 40;
 
-let mf, A, B, kv;
+let mf, A, B, kv, workerOptions;
 let n = 0;
 const fresh = (name) => `${name}-${++n}`;
 
 before(async () => {
   const scriptPath = await bundleWorker(join(here, "cloudflare"));
-  const worker = (name, durableObjects) => ({
+  const worker = workerOptions = (name, durableObjects) => ({
     name, modules: true, scriptPath, compatibilityDate: "2026-04-01",
     modulesRules: [{ type: "ESModule", include: ["**/*.js", "**/*.mjs"] }, { type: "CompiledWasm", include: ["**/*.wasm"] }],
     kvNamespaces: { KV: "edgecache-tier-kv" }, durableObjects,
@@ -51,7 +54,32 @@ async function call(worker, action, params = {}) {
   return body;
 }
 
+/** What a new isolate that started warm from snapshot `name` answers for the warm cases' keys. */
+async function warmReads(worker, t, name, how) {
+  const keys = ["k1", "k2", "k3", "k4", "k5", "k6", "kept"];
+  const params = new URLSearchParams({ t, name, how });
+  for (const k of keys) params.append("key", k);
+  const res = await worker.fetch(`http://w/warm?${params}`);
+  const body = await res.json();
+  if (!res.ok || body.error) throw new Error(`warm: ${res.status} ${body.error}`);
+  // The worker answers null for undefined (JSON).
+  const read = async (m, k) => body.reads[m][k] ?? undefined;
+  return { ...body, read };
+}
+
 for (const t of ["kv", "api"]) {
+  test(`${t}: a warm start never serves a key another isolate deleted, invalidated, wrote through or cascaded after the save`, async () => {
+    const name = fresh(`${t}-snap`);
+    await call(A, "writeChanged", { t });
+    assert.equal((await call(A, "save", { t, name })).saved, true);
+    await call(B, "changeAfterSave", { t });
+    const started = await warmReads(B, t, name, "warmStart");
+    await assertNoneChanged(started.read, "warmStart");
+    const loaded = await warmReads(A, t, name, "loadSnapshot");
+    assert.ok(loaded.loaded >= 7, `the snapshot was loaded: ${loaded.loaded}`);
+    await assertNoneChanged(loaded.read, "loadSnapshot");
+    assert.equal(loaded.stats.tierErrors, 0);
+  });
   test(`${t}: one isolate loads, the other is served from L2 without its loader`, async () => {
     const k = fresh(`${t}-shared`);
     const a = await call(A, "load", { t, k, v: "from-a" });
@@ -148,6 +176,44 @@ test("kv: garbage bytes under a key are a miss counted in tierErrors", async () 
   const b = await call(B, "load", { k, v: "loaded" });
   assert.deepEqual([b.value, b.loaded], ["loaded", true]);
   assert.ok(b.stats.tierErrors >= 1, JSON.stringify(b.stats));
+});
+
+test("kv: a snapshot older than the coordinator's log (1,000 batches) is not loaded; the cache works on", async () => {
+  const name = fresh("old-snap"), k = fresh("churn");
+  await call(A, "set", { k, v: "saved" });
+  assert.equal((await call(A, "save", { name })).saved, true);
+  await call(B, "churn", { k, n: 1_001 });
+  const late = await warmReads(B, "kv", name, "loadSnapshot");
+  assert.equal(late.loaded, 0, "1,001 batches since the save, 1,000 kept: refused");
+  assert.equal(late.stats.tierErrors, 1);
+  const b = await call(B, "load", { k, v: "loaded" });
+  assert.equal(b.value, "saved", "the cache works on: KV serves the entry");
+});
+
+test("kv: a coordinator restarted after the save keeps its log: the snapshot loads and the changes since apply", async () => {
+  // Its own Miniflare whose Durable Object and KV storage outlive a restart of workerd.
+  const root = mkdtempSync(join(tmpdir(), "edgecache-coordinator-"));
+  const start = () => new Miniflare({
+    defaultPersistRoot: root, durableObjectsPersist: true, kvPersist: true,
+    workers: [workerOptions("a", { EDGECACHE: "EdgecacheCoordinator" })],
+  });
+  let own = start();
+  try {
+    let w = await own.getWorker("a");
+    const name = fresh("restart-snap");
+    await call(w, "writeChanged", {});
+    assert.equal((await call(w, "save", { name })).saved, true);
+    await call(w, "changeAfterSave", {});
+    await own.dispose();
+    own = start();
+    w = await own.getWorker("a");
+    const warm = await warmReads(w, "kv", name, "loadSnapshot");
+    assert.ok(warm.loaded >= 7, `the snapshot was loaded after the restart: ${warm.loaded} (tierErrors ${warm.stats.tierErrors})`);
+    await assertNoneChanged(warm.read, "after a restart");
+  } finally {
+    await own.dispose();
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test("a tier whose calls throw does not fail the request", async () => {

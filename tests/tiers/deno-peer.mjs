@@ -23,6 +23,9 @@ const ops = {
   has: ({ key }) => cache.has(key),
   set: ({ key, value, tags, dependsOn }) => cache.set(key, value, { tags, dependsOn }),
   flush: () => cache.flush(),
+  delete: ({ key }) => cache.delete(key),
+  invalidate: ({ key }) => cache.invalidate(key),
+  writeThrough: ({ key, value }) => cache.writeThrough(key, async () => value),
   loads: () => loads,
   stats: () => cache.stats(),
   /** Polls until every key is gone from this process's L1: when (ms since the epoch, fractional), or -1. */

@@ -7,6 +7,7 @@ import { Cache } from "../../js/dist/deno.js";
 import { denoKvTier } from "../../js/dist/tiers/deno.js";
 import { tierKeyId } from "../../js/dist/tiers/memory.js";
 import { counted, sleep } from "../js/loaders.js";
+import { writeChanged, AFTER_SAVE, assertNoneChanged, local as reader } from "../js/warm-cases.js";
 
 /** The poll interval the processes here use: the documented default. */
 const POLL_MS = 20;
@@ -302,6 +303,62 @@ Deno.test("a subscriber that fell behind the log is told it lost messages", asyn
   await tier.close();
   kv.close();
 });
+
+/** Polls until `check()` resolves truthy (each call awaited), or throws after `timeout` ms. */
+async function until(timeout, check, what) {
+  const start = performance.now();
+  while (performance.now() - start < timeout) {
+    if (await check()) return;
+    await sleep(5);
+  }
+  throw new Error(`${what}: not within ${timeout} ms`);
+}
+
+Deno.test({ name: "a warm start from Deno KV never serves a key another process deleted, invalidated, wrote through or cascaded after the save", ...multi, fn: withPeers(async () => {
+  const { prefix, caches: [saver], close } = await local(1);
+  await saver.getOrLoad("warm-up", async () => 0);
+  writeChanged(saver);
+  await saver.flush();
+  await until(5_000, () => saver.saveSnapshot(), "saveSnapshot");
+  const other = await peer(prefix);
+  for (const { op, key, value } of AFTER_SAVE) await other.call(op, { key, value });
+  await other.call("flush");
+  await other.exit();
+  const kv = await Deno.openKv(path);
+  const tier = denoKvTier(kv, { prefix, pollInterval: POLL_MS });
+  const started = new Cache({ tier, warmStart: true, tierTimeout: 2_000 });
+  assert.equal(await started.getOrLoad("first", async () => "loaded"), "loaded");
+  await assertNoneChanged(reader(started), "warmStart");
+  assert.equal(await started.getOrLoad("k4", counted("not used")), "new-k4", "the new value comes from Deno KV");
+  const explicit = new Cache({ tier, tierTimeout: 2_000 });
+  assert.equal(await explicit.loadSnapshot(), 8, "the whole snapshot was loaded, then the changes applied");
+  await assertNoneChanged(reader(explicit), "loadSnapshot");
+  assert.equal(explicit.stats().tierErrors, 0);
+  started.free();
+  explicit.free();
+  await tier.close();
+  kv.close();
+  await close();
+}) });
+
+Deno.test({ name: "a snapshot older than the Deno KV log (logSize) is not loaded; the cache works on", ...multi, fn: async () => {
+  const { caches: [saver, changer, late], close } = await local(3, { logSize: 2 }, { tierTimeout: 2_000 });
+  await saver.getOrLoad("warm-up", async () => 0);
+  writeChanged(saver);
+  await saver.flush();
+  await until(5_000, () => saver.saveSnapshot(), "saveSnapshot");
+  for (const k of ["k1", "k2", "kept"]) {
+    changer.delete(k);
+    await changer.flush(); // one message each
+  }
+  late.set("mine", 1);
+  assert.equal(await late.loadSnapshot(), 0, "three messages since the save, two kept: refused");
+  assert.equal(late.stats().tierErrors, 1);
+  assert.equal(late.stats().entries, 1, "nothing loaded, nothing lost");
+  assert.equal(await late.getOrLoad("k4", counted("not used")), "old-k4", "Deno KV still serves");
+  assert.equal(await late.getOrLoad("kept", counted("reloaded")), "reloaded");
+  await close();
+} });
 
 Deno.test("denoKvTier checks its arguments", async () => {
   const kv = await Deno.openKv(path);

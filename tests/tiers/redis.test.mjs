@@ -13,6 +13,7 @@ import { tierKeyId } from "../../js/dist/tiers/memory.js";
 import { startRedis, stopRedis } from "./redis-server.mjs";
 import { startOrigin } from "../runtimes/origin.mjs";
 import { counted, sleep } from "../js/loaders.js";
+import { writeChanged, AFTER_SAVE, assertNoneChanged, local } from "../js/warm-cases.js";
 
 // The redis client is a dev dependency of js/ (a peer dependency of edgecache/redis).
 const { createClient } = createRequire(new URL("../../js/package.json", import.meta.url))("redis");
@@ -145,6 +146,51 @@ test("a snapshot saved to Redis by another process warms a new cache on its firs
   await other.exit();
   warm.free();
   late.free();
+});
+
+/** A cache on `prefix` whose subscription is up (its head read done), with BEFORE_SAVE written and saved. */
+async function savedSnapshot(prefix, tierOptions = {}) {
+  const saver = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix, ...tierOptions }) });
+  await saver.getOrLoad("warm-up", async () => 0);
+  writeChanged(saver);
+  await saver.flush();
+  // Its own messages come back through the channel; then its position is the head.
+  await within(5_000, () => saver.saveSnapshot(), "saveSnapshot");
+  return saver;
+}
+
+test("a warm start from Redis never serves a key another process deleted, invalidated, wrote through or cascaded after the save", async () => {
+  const prefix = `t${++prefixes}:`;
+  await savedSnapshot(prefix);
+  const other = await peer(prefix);
+  for (const { op, key, value } of AFTER_SAVE) await other.call(op, { key, value });
+  await other.call("flush");
+  await other.exit();
+  const warm = cache({ warmStart: true, tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix }) });
+  assert.equal(await warm.getOrLoad("first", async () => "loaded"), "loaded");
+  await assertNoneChanged(local(warm), "warmStart");
+  assert.equal(await warm.getOrLoad("k4", counted("not used")), "new-k4", "the new value comes from Redis");
+  const explicit = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix }) });
+  assert.equal(await explicit.loadSnapshot(), 8, "the whole snapshot was loaded, then the changes applied");
+  await assertNoneChanged(local(explicit), "loadSnapshot");
+  assert.equal(explicit.stats().tierErrors, 0);
+});
+
+test("a snapshot older than the Redis log (logSize) is not loaded; the cache works on", async () => {
+  const prefix = `t${++prefixes}:`;
+  await savedSnapshot(prefix, { logSize: 2 });
+  const changer = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix, logSize: 2 }) });
+  for (const k of ["k1", "k2", "kept"]) {
+    changer.delete(k);
+    await changer.flush(); // one message each
+  }
+  const late = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix, logSize: 2 }) });
+  late.set("mine", 1);
+  assert.equal(await late.loadSnapshot(), 0, "three messages since the save, two kept: refused");
+  assert.equal(late.stats().tierErrors, 1);
+  assert.equal(late.stats().entries, 1, "nothing loaded, nothing lost");
+  assert.equal(await late.getOrLoad("k4", counted("not used")), "old-k4", "Redis still serves");
+  assert.equal(await late.getOrLoad("kept", counted("reloaded")), "reloaded");
 });
 
 test("a value loaded in one process is served from Redis in another, without its loader", async () => {

@@ -78,6 +78,15 @@ new Cache({ tier: oldLock });
 new Cache({ tier: newLock });
 // @ts-expect-error stored holds bytes
 const badLock: Tier = { ...own, async lock() { return { stored: "v" }; } };
+// An invalidation log (snapshots need it): the messages after a position, and the head.
+const logged: Tier = { ...own, async changes(after) { return after === "gone" ? null : { position: "7", messages: [{ origin: "o", keys: ["k", ["p", 1]], tags: [], position: "7" }] }; } };
+new Cache({ tier: logged, warmStart: true });
+new Cache({ tier: memoryTier({ logSize: 100 }) });
+denoKvTier({} as DenoKvLike, { logSize: 100 });
+redisTier(redisClient, { logSize: 100 });
+// @ts-expect-error a position is a string
+const badLog: Tier = { ...own, async changes() { return { position: 7, messages: [] }; } };
+void badLog;
 void badLock;
 const tierStats: number | undefined = tiered.stats().tierErrors;
 void tierStats;

@@ -14,6 +14,12 @@
 //   isolate's coherence is lost and it drops its L1 (`onLost`).
 // - Invalidations from other isolates arrive through `tier.subscribe` and are
 //   applied to L1 (`onRemote`); a lost channel drops L1 (`onLost`).
+// - A tier with an invalidation log (`tier.changes`) lets a snapshot name the
+//   point of the log its L1 reflects (`position`): every message up to it was
+//   applied here. It is the position of the last message delivered (messages
+//   carry theirs), or the log's head read when the link starts or after a
+//   loss (L1 is empty or dropped then). A warm start replays the log after
+//   the snapshot's position (`changesSince`).
 
 import { EntryFormatError, decodeEntry, encodeEntry } from "./entry.js";
 import { randomId } from "./ids.js";
@@ -51,7 +57,7 @@ export function checkTier(tier, describe) {
   for (const m of ["get", "apply"]) {
     if (typeof tier[m] !== "function") throw new TypeError(`tier.${m} must be a function`);
   }
-  for (const m of ["subscribe", "lock"]) {
+  for (const m of ["subscribe", "lock", "changes"]) {
     if (tier[m] !== undefined && typeof tier[m] !== "function") throw new TypeError(`tier.${m} must be a function when given`);
   }
 }
@@ -75,6 +81,10 @@ export class TierLink {
    * a bump may hold a value that was invalidated meanwhile. */
   epoch = 0;
   counters = { tierHits: 0, tierMisses: 0, tierErrors: 0, tierDropped: 0 };
+  /** The log position this isolate's L1 reflects (null: unknown, or no log). */
+  position = null;
+  /** The read of the log's head that sets `position` at start or after a loss. */
+  #head = null;
 
   /**
    * @param {import("../index.d.ts").Tier} tier
@@ -104,6 +114,78 @@ export class TierLink {
         this.counters.tierErrors++;
       }
     }
+    this.#readHead();
+  }
+
+  /** Whether the tier keeps an invalidation log (snapshots need it). */
+  get hasLog() {
+    return typeof this.#tier.changes === "function";
+  }
+
+  /** Reads the log's head as this isolate's position unless a message set one meanwhile. */
+  #readHead() {
+    if (!this.hasLog) return;
+    const read = this.#changes(undefined, this.#timeout * WRITE_TIMEOUT_FACTOR).then((r) => {
+      if (this.position === null && r !== null && r !== undefined) this.position = r.position;
+    }).finally(() => {
+      if (this.#head === read) this.#head = null;
+    });
+    this.#head = read;
+    if (this.#waitUntil) this.#waitUntil(read);
+  }
+
+  /** `tier.changes(after)`, checked: `{ position, messages }`, null when the
+   * log no longer reaches back to `after`, undefined on an error (counted). */
+  async #changes(after, ms) {
+    try {
+      const r = await this.#timed((signal) => this.#tier.changes(after, { signal }), "changes", ms);
+      if (r === null) return null;
+      if (r === undefined || typeof r.position !== "string" || !Array.isArray(r.messages)) throw new TypeError("tier.changes answered no position");
+      return r;
+    } catch {
+      this.counters.tierErrors++;
+      return undefined;
+    }
+  }
+
+  /**
+   * For a snapshot about to be dumped: brings L1 up to the log's head (the
+   * messages not delivered yet are applied now) and returns the head, or
+   * null when this isolate cannot vouch for its L1 (its position is unknown
+   * or the log no longer reaches back to it, or the tier did not answer).
+   */
+  async catchUp(ms) {
+    while (this.#head !== null) await this.#head;
+    if (this.position === null) {
+      this.#readHead();
+      return null;
+    }
+    const r = await this.#changes(this.position, ms);
+    if (r === null || r === undefined) return null;
+    for (const m of r.messages) this.#remote(m);
+    this.position = r.position;
+    return r.position;
+  }
+
+  /** The log's messages after `position` (a snapshot's), or null when they
+   * cannot all be had (trimmed, another epoch, an error: counted). */
+  async changesSince(position, ms) {
+    const r = await this.#changes(position, ms);
+    if (r === null) this.counters.tierErrors++;
+    return r ?? null;
+  }
+
+  /** Applies logged messages to L1, this isolate's own too (a warm start's L1
+   * came from another isolate's snapshot). */
+  replay(messages) {
+    for (const m of messages) {
+      if (m === null || typeof m !== "object") continue;
+      const keys = Array.isArray(m.keys) ? m.keys : [];
+      const tags = Array.isArray(m.tags) ? m.tags : [];
+      if (keys.length === 0 && tags.length === 0) continue;
+      this.epoch++;
+      this.#onRemote(keys, tags);
+    }
   }
 
   close() {
@@ -118,7 +200,9 @@ export class TierLink {
   }
 
   #remote(message) {
-    if (message === null || typeof message !== "object" || message.origin === this.#origin) return;
+    if (message === null || typeof message !== "object") return;
+    if (typeof message.position === "string") this.position = message.position;
+    if (message.origin === this.#origin) return;
     const keys = Array.isArray(message.keys) ? message.keys : [];
     const tags = Array.isArray(message.tags) ? message.tags : [];
     if (keys.length === 0 && tags.length === 0) return;
@@ -129,6 +213,9 @@ export class TierLink {
   #lose() {
     this.epoch++;
     this.#onLost();
+    // L1 is dropped: the head from now on is a position it reflects.
+    this.position = null;
+    this.#readHead();
   }
 
   // ----- reads -----

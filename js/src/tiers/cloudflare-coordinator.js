@@ -18,9 +18,11 @@
 //   edges        dependency id → { parent id: { x: expiresAt, k: parent key } } (persisted,
 //                dropped when cascaded): the keys go in the log batch of a cascade, since
 //                another isolate may hold a dependent without the entries in between
-//   the log      the last LOG_MAX batches of invalidations, in memory, numbered by `version`
-//                under a random `epoch`: a new instance (eviction, restart) starts a new
-//                epoch, and isolates that cannot catch up from the log drop their L1
+//   the log      the last LOG_MAX batches of invalidations, numbered by `version` under a
+//                random `epoch` (persisted with them, so an instance evicted or restarted
+//                goes on with the same log): isolates catch up from it, and a warm start
+//                replays it from its snapshot's position (/changes); an isolate behind
+//                the log (or on another epoch: the storage was lost) drops its L1
 //   locks        load locks (in memory: a lost lock only means one more load)
 //
 // It is reached by fetch with JSON bodies (not RPC), so this module needs no
@@ -32,6 +34,8 @@ import { randomId, sha256 } from "../tier/ids.js";
 const LOG_MAX = 1_000;
 /** How long a key stamp outlives its write: KV spreads a delete within about 60 s. */
 const KEY_STAMP_KEEP_MS = 10 * 60_000;
+/** A log batch's storage name: its version, zero-padded so names list in order. */
+const logName = (version) => "l:" + String(version).padStart(16, "0");
 /** Longest storage key we write as is (Durable Object storage allows 2 KiB). */
 const MAX_PLAIN_NAME = 1_024;
 
@@ -53,7 +57,7 @@ function parentExpiry(parent) {
 export class EdgecacheCoordinator {
   constructor(state) {
     this.storage = state.storage;
-    this.epoch = randomId();
+    this.epoch = null;
     this.version = 0;
     this.log = [];
     this.seq = 0;
@@ -65,6 +69,14 @@ export class EdgecacheCoordinator {
 
   async #load() {
     this.seq = (await this.storage.get("seq")) ?? 0;
+    this.epoch = (await this.storage.get("epoch")) ?? null;
+    if (this.epoch === null) {
+      // A new store: no isolate can hold anything from an earlier log.
+      this.epoch = randomId();
+      await this.storage.put("epoch", this.epoch);
+    }
+    this.version = (await this.storage.get("version")) ?? 0;
+    this.log = [...(await this.storage.list({ prefix: "l:" })).values()];
     for (const v of (await this.storage.list({ prefix: "t:" })).values()) this.tags.set(v.id, v.seq);
     const cutoff = Date.now() - KEY_STAMP_KEEP_MS;
     for (const [name, v] of await this.storage.list({ prefix: "k:" })) {
@@ -77,6 +89,7 @@ export class EdgecacheCoordinator {
     const body = await request.json();
     switch (new URL(request.url).pathname) {
       case "/sync": return Response.json(this.#sync(body));
+      case "/changes": return Response.json(this.#changes(body));
       case "/apply": return Response.json(await this.#apply(body));
       case "/lock": return Response.json(this.#lock(body));
       case "/unlock": return Response.json(this.#unlock(body));
@@ -95,6 +108,20 @@ export class EdgecacheCoordinator {
       tags: Object.fromEntries(this.tags),
       keys: Object.fromEntries(Array.from(this.keys, ([id, v]) => [id, v.seq])),
     };
+  }
+
+  /**
+   * The log's batches after (epoch, version), for a warm start: no stamps
+   * (it replays them into L1 only); `gone` when the log no longer holds
+   * them all.
+   */
+  #changes({ epoch, version }) {
+    const first = this.log.length > 0 ? this.log[0].version : this.version + 1;
+    if (epoch !== this.epoch || !Number.isSafeInteger(version) || version < first - 1 || version > this.version) {
+      return { epoch: this.epoch, version: this.version, gone: true };
+    }
+    const batches = this.log.slice(version - first + 1).map((b) => ({ version: b.version, origin: b.origin, keys: b.keys, tags: b.tags }));
+    return { epoch: this.epoch, version: this.version, batches };
   }
 
   /**
@@ -134,8 +161,11 @@ export class EdgecacheCoordinator {
     await this.storage.put("seq", this.seq);
     if (message.keys.length > 0 || message.tags.length > 0) {
       this.version++;
-      this.log.push({ version: this.version, ...message });
-      if (this.log.length > LOG_MAX) this.log.shift();
+      const batch = { version: this.version, ...message };
+      this.log.push(batch);
+      await this.storage.put(logName(batch.version), batch);
+      await this.storage.put("version", this.version);
+      if (this.log.length > LOG_MAX) await this.storage.delete(logName(this.log.shift().version));
     }
     out.tags = message.tagStamps;
     out.keys = message.keyStamps;

@@ -23,7 +23,10 @@
 //   coordinator (flush() or writeThrough resolved). A poll that fails is
 //   retried on the next request after `pollInterval`; the log lets the
 //   isolate catch up when it succeeds, and an isolate that fell behind the log
-//   (or meets a new coordinator instance) drops its L1.
+//   (or meets a coordinator whose storage was lost: a new epoch) drops its L1.
+// - The log is also the tier's `changes`: a warm start replays it from its
+//   snapshot's position "<epoch>:<version>" (the coordinator keeps it in its
+//   storage, LOG_MAX batches).
 
 import { EdgecacheCoordinator, storeName } from "./cloudflare-coordinator.js";
 
@@ -174,6 +177,8 @@ function coordinatedTier({ coordinator, prefix, pollInterval, lockTtl }, store) 
       return link.listen(listener);
     },
 
+    changes: (after) => link.changes(after),
+
     async lock(id, ttl) {
       const { token } = await link.call("/lock", { id, ttl });
       if (token === null) return null;
@@ -208,8 +213,9 @@ function coordinatorLink(namespace, prefix, pollInterval) {
     for (const [id, s] of Object.entries(keyStamps)) if (s > (keys.get(id) ?? 0)) keys.set(id, s);
   };
 
-  const deliver = (batch) => {
-    for (const l of listeners) l.invalidate({ origin: batch.origin, keys: batch.keys, tags: batch.tags });
+  const deliver = (batch, at) => {
+    const message = { origin: batch.origin, keys: batch.keys, tags: batch.tags, position: `${at}:${batch.version}` };
+    for (const l of listeners) l.invalidate(message);
   };
 
   const absorb = (r) => {
@@ -222,7 +228,7 @@ function coordinatorLink(namespace, prefix, pollInterval) {
     } else {
       for (const b of r.batches) {
         merge(b.tagStamps, b.keyStamps);
-        deliver(b);
+        deliver(b, r.epoch);
       }
     }
     epoch = r.epoch;
@@ -265,6 +271,26 @@ function coordinatorLink(namespace, prefix, pollInterval) {
     listen(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    /**
+     * Without `after`: the position this isolate's listeners have been
+     * given every batch up to (after a poll, if one is due). With it: the
+     * coordinator's batches after it, or null when its log no longer
+     * holds them all.
+     */
+    async changes(after) {
+      if (after === undefined) {
+        await this.sync();
+        if (epoch === null) throw new Error("edgecache: the coordinator was not reached yet");
+        return { position: `${epoch}:${version}`, messages: [] };
+      }
+      const at = after.lastIndexOf(":");
+      const from = { epoch: after.slice(0, at), version: Number(after.slice(at + 1)) };
+      if (at < 0 || !Number.isSafeInteger(from.version)) return null;
+      const r = await call("/changes", from);
+      if (r.gone) return null;
+      const messages = r.batches.map((b) => ({ origin: b.origin, keys: b.keys, tags: b.tags, position: `${r.epoch}:${b.version}` }));
+      return { position: `${r.epoch}:${r.version}`, messages };
     },
   };
 }

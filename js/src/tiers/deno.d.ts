@@ -19,6 +19,8 @@ export interface DenoKvTierOptions {
   lockTtl?: Milliseconds;
   /** How often each subscribed cache checks for other processes' invalidations (the staleness bound's main part). @default 20 */
   pollInterval?: Milliseconds;
+  /** Invalidation messages the log keeps (Tier.changes): a subscriber further behind drops its L1, and a snapshot saved further back is not loaded. @default 1000 */
+  logSize?: number;
 }
 
 /** A shared tier on Deno KV. */

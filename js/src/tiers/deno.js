@@ -10,7 +10,8 @@
 //                         process may hold <parent> without the entries in between)
 //   P "dv" <id>           rewritten with every edge added to <id>: a cascade checks it
 //   P "ver"               { n }: the number of invalidation messages written
-//   P "log" <n>           message n { o: origin, k: keys, t: tags } (the last LOG_KEEP are kept)
+//   P "log" <n>           message n { o: origin, k: keys, t: tags } (the last `logSize` are kept;
+//                         a warm start replays them from the snapshot's position n: `changes`)
 //   P "l" <id>            a load lock { token, until } (after a miss, committed with a
 //                         check that the entry is still absent)
 // An id longer than LONG_ID_BYTES is stored as its SHA-256 (a Uint8Array key
@@ -26,7 +27,7 @@
 // local file, so each subscriber polls "ver" every `pollInterval` ms (and
 // watches it, which wakes it at once for writes in its own process), then
 // reads the log records it has not seen. A record missing from the log (it
-// fell more than LOG_KEEP behind) or a "ver" that went back means it may have
+// fell more than `logSize` behind) or a "ver" that went back means it may have
 // missed some: it reports `lost`. Writers of messages check "ver" in their
 // commit, so the log has no holes.
 //
@@ -39,8 +40,9 @@ import { randomId, sha256 } from "../tier/ids.js";
 const DEFAULT_PREFIX = Object.freeze(["edgecache"]);
 const DEFAULT_LOCK_TTL_MS = 5_000;
 const DEFAULT_POLL_MS = 20;
-/** Messages kept in the log: a subscriber further behind than this reports `lost`. */
-const LOG_KEEP = 1_000;
+/** Messages kept in the log by default: a subscriber further behind reports
+ * `lost`, and a snapshot saved further back is not loaded. */
+const DEFAULT_LOG_SIZE = 1_000;
 /** Ids longer than this (UTF-8 bytes) are stored as their SHA-256. */
 const LONG_ID_BYTES = 256;
 /** Deno KV's limits on one commit (Deno 2.9): mutations, checks, bytes; one value; keys per getMany. */
@@ -83,20 +85,21 @@ function checkArguments(kv, options) {
     throw new TypeError("kv must be a Deno.Kv (await Deno.openKv(path))");
   }
   if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
-  const { prefix = DEFAULT_PREFIX, lockTtl = DEFAULT_LOCK_TTL_MS, pollInterval = DEFAULT_POLL_MS } = options;
+  const { prefix = DEFAULT_PREFIX, lockTtl = DEFAULT_LOCK_TTL_MS, pollInterval = DEFAULT_POLL_MS, logSize = DEFAULT_LOG_SIZE } = options;
   const parts = typeof prefix === "string" ? [prefix] : prefix;
   if (!Array.isArray(parts) || !parts.every((p) => ["string", "number", "bigint", "boolean"].includes(typeof p) || p instanceof Uint8Array)) {
     throw new TypeError("prefix must be a string or an array of Deno KV key parts");
   }
-  for (const [name, v] of [["lockTtl", lockTtl], ["pollInterval", pollInterval]]) {
+  for (const [name, v] of [["lockTtl", lockTtl], ["pollInterval", pollInterval], ["logSize", logSize]]) {
     if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer of ms; got ${v}`);
   }
-  return { parts: [...parts], lockTtl, pollInterval };
+  return { parts: [...parts], lockTtl, pollInterval, logSize };
 }
 
-/** The keys of the layout above, under `prefix`. */
-function layout(prefix) {
+/** The keys of the layout above, under `prefix`, and how many log records are kept. */
+function layout(prefix, logSize) {
   return {
+    logSize,
     entry: (p) => [...prefix, "e", p],
     tag: (p) => [...prefix, "t", p],
     edge: (p, parent) => [...prefix, "d", p, parent],
@@ -111,12 +114,12 @@ function layout(prefix) {
 /**
  * A shared tier on Deno KV.
  * @param {Deno.Kv} kv an open Deno KV database
- * @param {{ prefix?: string | Deno.KvKey, lockTtl?: number, pollInterval?: number }} [options]
+ * @param {{ prefix?: string | Deno.KvKey, lockTtl?: number, pollInterval?: number, logSize?: number }} [options]
  * @returns {import("../index.d.ts").Tier & { close(): Promise<void> }}
  */
 export function denoKvTier(kv, options = {}) {
-  const { parts, lockTtl, pollInterval } = checkArguments(kv, options);
-  const keys = layout(parts);
+  const { parts, lockTtl, pollInterval, logSize } = checkArguments(kv, options);
+  const keys = layout(parts, logSize);
   const subscriptions = new Set();
 
   return {
@@ -124,6 +127,7 @@ export function denoKvTier(kv, options = {}) {
     get: (id) => readEntry(kv, keys, id),
     apply: (ops, { origin = "", signal } = {}) => applyOps(kv, keys, ops, origin, signal),
     lock: (id, ttl, { ifAbsent = false } = {}) => takeLock(kv, keys, id, ttl, ifAbsent),
+    changes: (after) => changes(kv, keys, after),
     subscribe(listener) {
       const stop = subscribe(kv, keys, listener, pollInterval);
       subscriptions.add(stop);
@@ -341,7 +345,7 @@ async function addMessage(kv, keys, atomic, message) {
   const n = (typeof ver.value?.n === "number" ? ver.value.n : 0) + 1;
   const record = JSON.stringify(message).length <= MAX_MESSAGE_BYTES ? message : { o: message.o, lost: true };
   atomic.check(ver).set(keys.ver, { n }).set(keys.log(n), record);
-  if (n > LOG_KEEP) atomic.delete(keys.log(n - LOG_KEEP));
+  if (n > keys.logSize) atomic.delete(keys.log(n - keys.logSize));
 }
 
 /**
@@ -424,21 +428,47 @@ async function commitCascade(kv, keys, nodes, tail, message) {
 
 // ----- invalidations from other processes -----
 
-/** The log records after `last` up to `n`, or null when one of them is gone. */
+/** The log records after `last` up to `n` ({ n, value }), or null when one of them is gone. */
 async function readLog(kv, keys, last, n) {
   const out = [];
   for await (const e of kv.list({ start: keys.log(last + 1), end: keys.log(n + 1) })) out.push(e);
   if (out.length !== n - last || out[0]?.key[out[0].key.length - 1] !== last + 1) return null;
-  return out.map((e) => e.value);
+  return out.map((e) => ({ n: e.key[e.key.length - 1], value: e.value }));
+}
+
+/** Log record number `n` as a listener's message, or null when it is not a message (a loss). */
+function asMessage(n, record) {
+  if (record === null || typeof record !== "object" || record.lost || !Array.isArray(record.k) || !Array.isArray(record.t)) return null;
+  return { origin: record.o, keys: record.k, tags: record.t, position: String(n) };
 }
 
 /** Passes one log record to the listener; anything that is not a message is treated as a loss. */
-function deliver(listener, record) {
-  if (record === null || typeof record !== "object" || record.lost || !Array.isArray(record.k) || !Array.isArray(record.t)) {
-    listener.lost();
-  } else {
-    listener.invalidate({ origin: record.o, keys: record.k, tags: record.t });
+function deliver(listener, { n, value }) {
+  const message = asMessage(n, value);
+  if (message === null) listener.lost();
+  else listener.invalidate(message);
+}
+
+/**
+ * The messages after position `after` (a message number) and the last
+ * number, or null when the log no longer holds them all or one of them was
+ * too large to log (written as a loss).
+ */
+async function changes(kv, keys, after) {
+  const ver = await kv.get(keys.ver);
+  const n = typeof ver.value?.n === "number" ? ver.value.n : 0;
+  if (after === undefined) return { position: String(n), messages: [] };
+  const last = /^(0|[1-9][0-9]*)$/.test(after) ? Number(after) : NaN;
+  if (!(last <= n)) return null;
+  const records = last === n ? [] : await readLog(kv, keys, last, n);
+  if (records === null) return null;
+  const messages = [];
+  for (const r of records) {
+    const m = asMessage(r.n, r.value);
+    if (m === null) return null;
+    messages.push(m);
   }
+  return { position: String(n), messages };
 }
 
 /**

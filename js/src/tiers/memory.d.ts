@@ -12,7 +12,12 @@ export interface MemoryTier extends Tier {
   readonly size: number;
 }
 
-export declare function memoryTier(options?: { now?: () => Milliseconds; lockTtl?: Milliseconds }): MemoryTier;
+export declare function memoryTier(options?: {
+  now?: () => Milliseconds;
+  lockTtl?: Milliseconds;
+  /** Invalidation messages the log keeps (Tier.changes): a snapshot saved further back is not loaded. @default 10000 */
+  logSize?: number;
+}): MemoryTier;
 
 /** The id a cache stores `key` under in a tier. */
 export declare function tierKeyId(key: Key): string;

@@ -2,18 +2,25 @@
 // caches in one process that should behave like isolates sharing an engine.
 // It keeps the semantics the engine tiers keep (Redis's, operation for
 // operation): a global write sequence, tag stamps from that sequence,
-// dependency edges, TTLs, and messages to every other subscriber. `down`,
-// `delay` and `putRaw` let tests play the faults an engine has.
+// dependency edges, TTLs, messages to every other subscriber, and a log of
+// the last `logSize` messages (numbered; `changes` reads it) that a warm
+// start replays. `down`, `delay` and `putRaw` let tests play the faults an
+// engine has.
 
 export { tierKeyId } from "../tier/ids.js";
 
+/** Messages the log keeps by default: a snapshot saved further back than this is not loaded. */
+const DEFAULT_LOG_SIZE = 10_000;
+
 /**
- * @param {{ now?: () => number, lockTtl?: number }} [options] the clock its TTLs run on (ms), and how long a
- *   cross-isolate load lock lasts at most
+ * @param {{ now?: () => number, lockTtl?: number, logSize?: number }} [options] the clock its TTLs run on (ms),
+ *   how long a cross-isolate load lock lasts at most, and how many invalidation messages the log keeps
  * @returns {import("../index.d.ts").Tier & { down(on: boolean): void, delay(ms: number): void, putRaw(id: string, bytes: Uint8Array): void, size: number }}
  */
 export function memoryTier(options = {}) {
   const now = options.now ?? Date.now;
+  const logSize = options.logSize ?? DEFAULT_LOG_SIZE;
+  if (typeof logSize !== "number" || !Number.isInteger(logSize) || logSize < 1) throw new RangeError(`logSize must be a positive integer; got ${logSize}`);
   /** id → { bytes, seq, tagIds, expiresAt } */
   const entries = new Map();
   /** tag id → the sequence number of its last invalidation */
@@ -23,6 +30,10 @@ export function memoryTier(options = {}) {
   const locks = new Map();
   const listeners = new Set();
   let seq = 0;
+  /** The last logSize messages, oldest first (from `logStart`); `published` numbers the last one. */
+  let log = [];
+  let logStart = 0;
+  let published = 0;
   let isDown = false;
   let delayMs = 0;
 
@@ -73,8 +84,22 @@ export function memoryTier(options = {}) {
   }
 
   function publish(origin, keys, tags) {
-    const message = { origin, keys, tags };
+    const message = { origin, keys, tags, position: String(++published) };
+    log.push(message);
+    if (log.length - logStart > logSize) logStart++;
+    if (logStart > logSize) {
+      log = log.slice(logStart);
+      logStart = 0;
+    }
     for (const l of listeners) queueMicrotask(() => l.invalidate(message));
+  }
+
+  /** The messages after message number `after`, or null when the log no longer holds them all. */
+  function since(after) {
+    const n = /^(0|[1-9][0-9]*)$/.test(after) ? Number(after) : NaN;
+    const held = log.length - logStart;
+    if (!(n <= published) || n < published - held) return null;
+    return log.slice(log.length - (published - n));
   }
 
   function applyOne(op, origin) {
@@ -107,6 +132,13 @@ export function memoryTier(options = {}) {
       await pause();
       if (isDown) throw unavailable();
       for (const op of ops) applyOne(op, origin);
+    },
+    async changes(after) {
+      await pause();
+      if (isDown) throw unavailable();
+      if (after === undefined) return { position: String(published), messages: [] };
+      const messages = since(after);
+      return messages === null ? null : { position: String(published), messages };
     },
     subscribe(listener) {
       listeners.add(listener);

@@ -11,6 +11,8 @@ export interface RedisTierOptions {
   prefix?: string;
   /** How long a cross-process load lock lasts at most. @default 5000 */
   lockTtl?: Milliseconds;
+  /** Invalidation messages the log keeps (a list under the prefix; Tier.changes): a snapshot saved further back is not loaded. @default 10000 */
+  logSize?: number;
 }
 
 /** A shared tier on Redis over a connected node-redis client; it opens one more connection (client.duplicate()) for invalidations. */

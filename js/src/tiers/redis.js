@@ -10,6 +10,9 @@
 //   P t:<tag>  the write sequence at the tag's last invalidation (no expiry)
 //   P seq      the write sequence: orders writes against tag invalidations
 //   P ver      the number of invalidation messages published (gap detection)
+//   P log      list of the last `logSize` messages as published (RPUSH + LTRIM in
+//              the script that publishes): a warm start replays it from the
+//              snapshot's position "<epoch>:<ver>" (`changes`)
 //   P epoch    a random id set once: a new one means the server lost its data
 //   P l:<id>   a load lock (SET NX PX; after a miss, in a script that answers
 //              the entry instead when it is there by then)
@@ -30,6 +33,8 @@ const RESP_BLOB_STRING = 36;
 const BINARY = { typeMapping: { [RESP_BLOB_STRING]: Buffer } };
 const DEFAULT_PREFIX = "edgecache:";
 const DEFAULT_LOCK_TTL_MS = 5_000;
+/** Messages the log keeps by default: a snapshot saved further back than this is not loaded. */
+const DEFAULT_LOG_SIZE = 10_000;
 /** How soon a failed check of the channel's version is tried again. */
 const RECHECK_MS = 200;
 
@@ -62,12 +67,12 @@ if v then return v end
 if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return 1 end
 return 0`;
 
-// ARGV: prefix, origin, op count, then per op:
+// ARGV: prefix, origin, op count, log size, then per op:
 //   "s" id keyJson bytes ttl tagIdsJson depIdsJson change   (set)
 //   "i" id keyJson                                         (invalidate)
 //   "t" tagId tagJson                                      (invalidate a tag)
 const APPLY = `
-local p, origin, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local p, origin, n, logSize = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local keys, tags = {}, {}
 local function cascade(root, withRoot)
   local queue, seen, head = {root}, {[root] = true}, 1
@@ -89,7 +94,7 @@ local function cascade(root, withRoot)
     redis.call('DEL', dk)
   end
 end
-local i = 4
+local i = 5
 for _ = 1, n do
   local kind = ARGV[i]
   if kind == 's' then
@@ -131,10 +136,29 @@ for _ = 1, n do
 end
 if #keys > 0 or #tags > 0 then
   local ver = redis.call('INCR', p .. 'ver')
-  redis.call('PUBLISH', p .. 'inv', '{"o":' .. cjson.encode(origin) .. ',"v":' .. ver ..
-    ',"k":[' .. table.concat(keys, ',') .. '],"t":[' .. table.concat(tags, ',') .. ']}')
+  local message = '{"o":' .. cjson.encode(origin) .. ',"v":' .. ver ..
+    ',"k":[' .. table.concat(keys, ',') .. '],"t":[' .. table.concat(tags, ',') .. ']}'
+  redis.call('PUBLISH', p .. 'inv', message)
+  redis.call('RPUSH', p .. 'log', message)
+  redis.call('LTRIM', p .. 'log', -logSize, -1)
 end
 return n`;
+
+// The log after a position: { epoch, ver, the messages after `after` }, or
+// false when the log no longer holds them all (another epoch, trimmed, or
+// ahead of ver). ARGV: prefix, an epoch to set if there is none, the
+// position's epoch ("" for the head only) and version.
+const CHANGES = `
+local p = ARGV[1]
+redis.call('SET', p .. 'epoch', ARGV[2], 'NX')
+local e = redis.call('GET', p .. 'epoch')
+local ver = tonumber(redis.call('GET', p .. 'ver') or '0')
+if ARGV[3] == '' then return {e, ver, {}} end
+local after = tonumber(ARGV[4])
+if ARGV[3] ~= e or after == nil or after > ver then return false end
+if after == ver then return {e, ver, {}} end
+if redis.call('LLEN', p .. 'log') < ver - after then return false end
+return {e, ver, redis.call('LRANGE', p .. 'log', after - ver, -1)}`;
 
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -176,7 +200,7 @@ function opArgs(op) {
 /**
  * A shared tier on Redis.
  * @param {import("redis").RedisClientType} client a connected node-redis client
- * @param {{ prefix?: string, lockTtl?: number }} [options]
+ * @param {{ prefix?: string, lockTtl?: number, logSize?: number }} [options]
  * @returns {import("../index.d.ts").Tier}
  */
 export function redisTier(client, options = {}) {
@@ -184,9 +208,10 @@ export function redisTier(client, options = {}) {
     throw new TypeError("client must be a node-redis client (createClient() from the redis package)");
   }
   if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
-  const { prefix = DEFAULT_PREFIX, lockTtl = DEFAULT_LOCK_TTL_MS } = options;
+  const { prefix = DEFAULT_PREFIX, lockTtl = DEFAULT_LOCK_TTL_MS, logSize = DEFAULT_LOG_SIZE } = options;
   if (typeof prefix !== "string") throw new TypeError("prefix must be a string");
   if (typeof lockTtl !== "number" || !Number.isInteger(lockTtl) || lockTtl < 1) throw new RangeError(`lockTtl must be a positive integer of ms; got ${lockTtl}`);
+  if (typeof logSize !== "number" || !Number.isInteger(logSize) || logSize < 1) throw new RangeError(`logSize must be a positive integer; got ${logSize}`);
   const run = scriptRunner(client);
   const channel = prefix + "inv";
 
@@ -201,7 +226,24 @@ export function redisTier(client, options = {}) {
 
     async apply(ops, { origin = "", signal } = {}) {
       if (ops.length === 0) return;
-      await run(APPLY, [], [prefix, origin, String(ops.length), ...ops.flatMap(opArgs)], { abortSignal: signal });
+      await run(APPLY, [], [prefix, origin, String(ops.length), String(logSize), ...ops.flatMap(opArgs)], { abortSignal: signal });
+    },
+
+    async changes(after, { signal } = {}) {
+      const at = after === undefined ? null : parsePosition(after);
+      if (after !== undefined && at === null) return null;
+      const r = await run(CHANGES, [], [prefix, randomId(), at?.epoch ?? "", String(at?.ver ?? 0)], { abortSignal: signal });
+      if (!Array.isArray(r)) return null;
+      const [epoch, ver, logged] = r;
+      const messages = [];
+      let expect = (at?.ver ?? Number(ver)) + 1;
+      for (const text of logged) {
+        const m = parseMessage(text, String(epoch));
+        // Every message after `after`, each once, in order: else the log has a hole.
+        if (m === null || m.v !== expect++) return null;
+        messages.push(m.message);
+      }
+      return { position: `${epoch}:${Number(ver)}`, messages };
     },
 
     async lock(id, ttl, { signal, ifAbsent = false } = {}) {
@@ -225,6 +267,28 @@ export function redisTier(client, options = {}) {
   };
 }
 
+/** A position "<epoch>:<ver>" as `changes` writes them, or null. */
+function parsePosition(position) {
+  const at = typeof position === "string" ? position.lastIndexOf(":") : -1;
+  const ver = at < 0 ? NaN : Number(position.slice(at + 1));
+  return Number.isSafeInteger(ver) && ver >= 0 ? { epoch: position.slice(0, at), ver } : null;
+}
+
+/** A published message as the listener gets it (with its log position once
+ * the epoch is known), and its version; null when it is not one. */
+function parseMessage(text, epoch) {
+  let m;
+  try {
+    m = JSON.parse(String(text));
+  } catch {
+    return null;
+  }
+  if (typeof m?.v !== "number") return null;
+  const message = { origin: m.o, keys: m.k, tags: m.t };
+  if (epoch !== null) message.position = `${epoch}:${m.v}`;
+  return { v: m.v, message };
+}
+
 /**
  * Listens on the channel through a duplicate connection. A version number
  * in every message and a check after each (re)connection tell whether a
@@ -240,16 +304,11 @@ function subscribe(client, prefix, channel, listener) {
   let closed = false;
 
   const onMessage = (text) => {
-    let m;
-    try {
-      m = JSON.parse(String(text));
-    } catch {
-      return;
-    }
-    if (typeof m?.v !== "number") return;
+    const m = parseMessage(text, epoch);
+    if (m === null) return;
     if (lastVer !== null && m.v > lastVer + 1) listener.lost();
     if (lastVer === null || m.v > lastVer) lastVer = m.v;
-    listener.invalidate({ origin: m.o, keys: m.k, tags: m.t });
+    listener.invalidate(m.message);
   };
 
   /** Reads the epoch and version; after a reconnection (`again`), a change

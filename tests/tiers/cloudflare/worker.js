@@ -5,6 +5,7 @@
 import { Cache } from "edgecache";
 import { kvTier, cacheApiTier, EdgecacheCoordinator } from "edgecache/cloudflare";
 import { tierKeyId } from "edgecache/memory";
+import { writeChanged, changeAfterSave } from "../../js/warm-cases.js";
 
 export { EdgecacheCoordinator };
 
@@ -14,15 +15,40 @@ const KV_PREFIX = "kvt:";
 const TIER_TIMEOUT_MS = 2_000;
 const caches_ = {};
 
+/** A tier of `kind` as a new isolate makes it: its own view of the coordinator. */
+async function newTier(kind, env) {
+  const options = { coordinator: env.EDGECACHE, pollInterval: POLL_MS };
+  return kind === "kv"
+    ? kvTier(env.KV, { ...options, prefix: KV_PREFIX })
+    : cacheApiTier(await caches.open("edgecache-test"), { ...options, prefix: "api:" });
+}
+
 async function tiered(kind, env) {
   if (caches_[kind] === undefined) {
-    const options = { coordinator: env.EDGECACHE, pollInterval: POLL_MS };
-    const tier = kind === "kv"
-      ? kvTier(env.KV, { ...options, prefix: KV_PREFIX })
-      : cacheApiTier(await caches.open("edgecache-test"), { ...options, prefix: "api:" });
+    const tier = await newTier(kind, env);
     caches_[kind] = { tier, cache: new Cache({ maxMemory: 1 << 20, ttl: 60_000, tier, tierTimeout: TIER_TIMEOUT_MS }) };
   }
   return caches_[kind];
+}
+
+/**
+ * A new cache on a new tier object (a new isolate) that starts warm from
+ * snapshot `name` (`how`: "warmStart" before its first getOrLoad, or
+ * "loadSnapshot"), and what its L1 then answers for `keys`.
+ */
+async function warm(kind, env, name, how, keys) {
+  const tier = await newTier(kind, env);
+  await tier.sync();
+  const options = { maxMemory: 1 << 20, ttl: 60_000, tier, tierTimeout: TIER_TIMEOUT_MS };
+  const c = new Cache(how === "warmStart" ? { ...options, warmStart: name } : options);
+  let loaded = null;
+  if (how === "warmStart") await c.getOrLoad("first", () => "loaded");
+  else loaded = await c.loadSnapshot({ name });
+  const reads = {};
+  for (const m of ["get", "peek", "has"]) reads[m] = Object.fromEntries(keys.map((k) => [k, c[m](k) ?? null]));
+  const out = { loaded, reads, stats: c.stats() };
+  c.free();
+  return out;
 }
 
 const list = (v) => (v ? [v] : []);
@@ -72,6 +98,23 @@ async function act(url, env) {
       break;
     case "/name":
       return { name: KV_PREFIX + tierKeyId(k) };
+    case "/writeChanged":
+      writeChanged(cache);
+      break;
+    case "/changeAfterSave":
+      await changeAfterSave(cache);
+      break;
+    case "/save":
+      return { saved: await cache.saveSnapshot({ name: p.get("name") }) };
+    case "/warm":
+      return warm(p.get("t") ?? "kv", env, p.get("name"), p.get("how"), p.getAll("key"));
+    case "/churn":
+      // One coordinator batch (one log entry) per invalidation.
+      for (let i = 0; i < Number(p.get("n")); i++) {
+        cache.invalidate(`${k}-${i}`);
+        await cache.flush();
+      }
+      break;
     default:
       return { error: "unknown action " + url.pathname };
   }
