@@ -12,9 +12,10 @@ import { ageOf, currentAge } from "./fetch-freshness.js";
 import { sharedBytes } from "./fetch-body.js";
 import { varySignature } from "./fetch-vary.js";
 
-/** Response headers never stored (hop-by-hop, and Set-Cookie, which is never shared). */
-export const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-  "transfer-encoding", "upgrade", "set-cookie"]);
+/** Response headers never stored (hop-by-hop; those of the proxy the cache
+ * forwards through, RFC 9111 §3.1; and Set-Cookie, which is never shared). */
+export const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authentication-info",
+  "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "set-cookie"]);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** Bytes of the little-endian metadata length that starts a stored entry. */
@@ -59,9 +60,13 @@ export function storedHeaders(headers) {
   return out;
 }
 
-/** A response's metadata, built once for storing and for answering. */
+/** A response's metadata, built once for storing and for answering. A
+ * response without Date gets one, the time it was received (RFC 9110
+ * §6.6.1): hits then tell its age, and If-Modified-Since has a date to
+ * compare with (RFC 9111 §4.3.2). */
 export function entryMeta(response, policy, reqTime, resTime) {
   const headers = storedHeaders(response.headers);
+  if (!response.headers.has("date")) headers.push(["date", new Date(resTime).toUTCString()]);
   return {
     status: response.status,
     statusText: response.statusText,
@@ -79,6 +84,15 @@ export function entryMeta(response, policy, reqTime, resTime) {
     lastModified: response.headers.get("last-modified"),
     immutable: policy.immutable || undefined,
   };
+}
+
+/** The metadata as it is shared: without the header fields a qualified
+ * no-cache or private names (`policy.strip`); the response's own requester
+ * gets them, everyone else gets the stored copy without them. */
+export function sharedMeta(meta, policy) {
+  if (!policy.strip.length) return meta;
+  const strip = new Set(policy.strip);
+  return { ...meta, headers: meta.headers.filter(([k]) => !strip.has(k)) };
 }
 
 /** Stores an entry for as long as it is fresh plus its stale windows; false when refused. */

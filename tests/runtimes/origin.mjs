@@ -13,6 +13,7 @@
 //   ?selfloc=1   Content-Location: the request target (its own path and query)
 //   ?counted=1   X-Origin-Count: n (also on a 304)
 //   ?cookie304=1 on a 304 only: Set-Cookie: session=<n>
+//   ?etag304=…   on a 304 only: this ETag instead of ?etag's
 //   ?user304=1   on a 304 only: X-User: the request's Cookie, or "anon"
 //   ?reflect=h   the body is request header h's value (latin-1 bytes kept)
 //   ?echo=1      the body is the request body
@@ -32,7 +33,7 @@
 //   ?processing=1  a 102 Processing first
 // Control (answered with Connection: close, so they leave no connection open):
 //   /__count?url=<path+query> → {count}, /__total → {count}, /__reset,
-//   /__fail?path=/x&mode=500|reset|off (per path), /__conns → {open} (client
+//   /__fail?path=/x&mode=500|<any status>|reset|off (per path), /__conns → {open} (client
 //   connections open, this one excluded), /__log?match=s → the requests whose
 //   raw target contains s: [{method, url, headers: {name: latin-1 hex}}],
 //   /__aborted → {count} responses whose client went away before their end,
@@ -95,8 +96,8 @@ export async function startOrigin() {
       counts.set(key, n);
       const mode = fail.get(url.pathname);
       if (mode === "reset") return req.socket.destroy();
-      if (mode === "500") {
-        res.writeHead(500, { "content-type": "text/plain" });
+      if (/^\d{3}$/.test(mode ?? "")) {
+        res.writeHead(Number(mode), { "content-type": "text/plain" });
         return res.end("origin error");
       }
       const q = url.searchParams;
@@ -124,6 +125,7 @@ export async function startOrigin() {
         if (q.has("hints")) res.writeEarlyHints({ link: "</hint.css>; rel=preload; as=style", "x-hint": "1" });
         if (q.has("etag") && req.headers["if-none-match"] === q.get("etag")) {
           if (q.has("cookie304")) out["set-cookie"] = `session=${n}; Path=/`;
+          if (q.has("etag304")) out.etag = q.get("etag304");
           if (q.has("user304")) out["x-user"] = req.headers.cookie ?? "anon";
           res.writeHead(304, out);
           return res.end();
