@@ -149,6 +149,8 @@ function revalidated(ctx, url, request, conditional, response, reqTime, resTime)
   // A 304 without Date was generated when it was received (RFC 9110 §6.6.1);
   // the stored Date is the old response's, which would age the new one.
   if (!response.headers.has("date")) merged.set("date", new Date(resTime).toUTCString());
+  // The refreshed response's age is the 304's (RFC 9111 §4.2.3), not the old one's.
+  if (!response.headers.has("age")) merged.delete("age");
   const cookies = response.headers.getSetCookie();
   const personal = cookies.length > 0 || isPersonal(request);
   const synthetic = new Response(null, { status: meta.status, statusText: meta.statusText, headers: merged });

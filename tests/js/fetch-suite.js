@@ -1612,6 +1612,19 @@ test("a response without Date is stored with the time it was received; Expires a
   equal((await cfetch(lib.origin + r)).headers.get("cache-status"), "edgecache; hit", "a 304 without Date is as new as it was received");
 });
 
+test("a 304 without Age refreshes the stored response as new: the old response's Age no longer counts", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = "/age304?cc=max-age%3D60&age=50&etag=%22g%22&noage304=1";
+  await (await cfetch(lib.origin + p)).text();
+  t.advance(20_000);
+  equal((await cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored");
+  t.advance(30_000);
+  const hit = await cfetch(lib.origin + p);
+  equal(hit.headers.get("cache-status"), "edgecache; hit", "30 s after the 304, not 80");
+  equal(hit.headers.get("age"), "30");
+  await hit.text();
+});
+
 test("an invalid max-age or s-maxage makes the response stale: neither ttl nor heuristics apply", async (lib) => {
   const { cfetch } = setup(lib, { ttl: 60_000 });
   for (const cc of ["max-age=abc", "max-age=-1", "max-age=1.5", "s-maxage=x, max-age=60", "max-age"]) {
