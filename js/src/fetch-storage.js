@@ -110,6 +110,14 @@ export function store(ctx, url, request, policy, meta, body) {
   return io.setRaw(["cf", base, varySignature(policy.vary, request.headers)], encodeEntry(meta, body), opts);
 }
 
+/** Removes the stored entry for this request's variant (here and in the tier). */
+export function forget(ctx, url, request) {
+  const base = keyOf(ctx, url, request);
+  const varyBytes = ctx.io.getRaw(["cf-vary", base]);
+  const vary = varyBytes ? JSON.parse(decoder.decode(varyBytes)) : [];
+  ctx.cache.delete(["cf", base, varySignature(vary, request.headers)]);
+}
+
 /** The stored entry for this request's variant, or undefined. */
 export function lookup(ctx, url, request) {
   const { io } = ctx;

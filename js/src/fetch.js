@@ -13,7 +13,7 @@
 import { Cache, internals, ms } from "./cache.js";
 import { describe } from "./keys.js";
 import { currentAge, isPersonal, policyOf, servesAuthorized, unstorable, varyNames } from "./fetch-freshness.js";
-import { entryMeta, keyOf, lookup, lookupShared, readLimited, sharedMeta, store, storedHeaders } from "./fetch-storage.js";
+import { entryMeta, forget, keyOf, lookup, lookupShared, readLimited, sharedMeta, store, storedHeaders } from "./fetch-storage.js";
 import { acceptsAge, notCached, requestDirectives, reuse } from "./fetch-request.js";
 import { sameRepresentation } from "./fetch-conditional.js";
 import { join, sharesOutcome } from "./fetch-collapse.js";
@@ -168,6 +168,16 @@ function revalidated(ctx, url, request, conditional, response, reqTime, resTime)
   return { kind: "entry", entry, own, vary: varyNames(merged), request, personal, status: `${NAME}; fwd=stale; fwd-status=304${policy ? "; stored" : ""}` };
 }
 
+/** A full response to a revalidation says the stored one is no longer
+ * current (RFC 9111 §4.3.3): when it is not stored in its place, the stored
+ * one is removed. Not for a 5xx (the origin failing says nothing of the
+ * stored response), nor for an answer to credentials or with Set-Cookie
+ * (it may be that user's own version). */
+function forgetReplaced(ctx, url, request, response) {
+  if (response.status >= 500 || isPersonal(request) || response.headers.has("set-cookie")) return;
+  forget(ctx, url, request);
+}
+
 /** One origin round trip whose outcome every waiter can rebuild a response from. */
 async function fetchAndStore(ctx, url, request, conditional, signal) {
   const { io } = ctx;
@@ -185,9 +195,13 @@ async function fetchAndStore(ctx, url, request, conditional, signal) {
   // A followed redirect's answer belongs to another URL: never stored under this one.
   const policy = response.redirected ? null : policyOf(request, response, ctx.config, resTime);
   const fwd = conditional ? `fwd=stale; fwd-status=${response.status}` : "fwd=uri-miss";
-  if (!policy) return { kind: "response", response, status: `${NAME}; ${fwd}` };
+  if (!policy) {
+    if (conditional) forgetReplaced(ctx, url, request, response);
+    return { kind: "response", response, status: `${NAME}; ${fwd}` };
+  }
   const read = await readLimited(response, ctx.config.maxBodySize, ctx.budget);
   if (read.stream) {
+    if (conditional) forgetReplaced(ctx, url, request, response);
     return { kind: "response", response: new Response(read.stream, response), status: `${NAME}; ${fwd}; detail=${read.detail}` };
   }
   const meta = entryMeta(response, policy, reqTime, resTime);

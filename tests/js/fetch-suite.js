@@ -1625,6 +1625,27 @@ test("a 304 without Age refreshes the stored response as new: the old response's
   await hit.text();
 });
 
+test("a full response to a revalidation that is not stored removes the stored one; a 5xx does not", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const path = "/replaced";
+  const p = `${path}?cc=max-age%3D10&etag=%22r%22`;
+  await (await cfetch(lib.origin + p)).text();
+  t.advance(20_000);
+  await failMode(lib.origin, path, "503");
+  equal((await cfetch(lib.origin + p)).status, 503);
+  const kept = await cfetch(lib.origin + p, { headers: { "cache-control": "only-if-cached, max-stale" } });
+  equal(kept.headers.get("cache-status"), "edgecache; hit; detail=max-stale", "a 5xx leaves the stored response");
+  await kept.text();
+  await failMode(lib.origin, path, "404");
+  const gone = await cfetch(lib.origin + p);
+  equal(gone.status, 404);
+  equal(gone.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=404");
+  await gone.text();
+  equal((await cfetch(lib.origin + p, { headers: { "cache-control": "only-if-cached, max-stale" } })).status, 504, "the 404 replaced it");
+  await failMode(lib.origin, path, "off");
+  equal((await cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
+});
+
 test("an invalid max-age or s-maxage makes the response stale: neither ttl nor heuristics apply", async (lib) => {
   const { cfetch } = setup(lib, { ttl: 60_000 });
   for (const cc of ["max-age=abc", "max-age=-1", "max-age=1.5", "s-maxage=x, max-age=60", "max-age"]) {
