@@ -3,7 +3,8 @@
 // freshness is computed here from the stored metadata with the cache's clock.
 // The rules live in fetch-freshness.js, the stored form in fetch-storage.js,
 // request collapsing in fetch-collapse.js, bodies in memory in
-// fetch-body.js, clients' conditional requests in fetch-conditional.js,
+// fetch-body.js, clients' conditional requests in fetch-conditional.js, the
+// request's cache directives in fetch-request.js,
 // header parsing in fetch-fields.js, primary keys in fetch-key.js, Vary's
 // secondary keys in fetch-vary.js, reusable POST answers in fetch-post.js,
 // headers for a CDN in front in fetch-downstream.js, Range requests in
@@ -15,10 +16,9 @@ import { describe } from "./keys.js";
 import { currentAge, isPersonal, policyOf, servesAuthorized, unstorable, varyNames } from "./fetch-freshness.js";
 import { entryMeta, forget, keyOf, lookup, lookupShared, readLimited, sharedMeta, store, storedHeaders } from "./fetch-storage.js";
 import { acceptsAge, notCached, requestDirectives, reuse } from "./fetch-request.js";
-import { sameRepresentation } from "./fetch-conditional.js";
 import { join, sharesOutcome } from "./fetch-collapse.js";
 import { bytesStream, hold, missBudget } from "./fetch-body.js";
-import { answerConditional, conditionsOf, unconditional } from "./fetch-conditional.js";
+import { answerConditional, conditionsOf, sameRepresentation, unconditional } from "./fetch-conditional.js";
 import { cacheKeyOption, primaryKey, primaryKeyOfUrl } from "./fetch-key.js";
 import { addDownstream, downstreamOption } from "./fetch-downstream.js";
 import { getAnsweredByPost } from "./fetch-post.js";

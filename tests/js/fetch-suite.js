@@ -1579,6 +1579,17 @@ test("no-cache and private with field names: the stored copy goes without those 
   ok((await cfetch(lib.origin + whole)).headers.get("cache-status").includes("fwd=uri-miss"), "unqualified private is never stored");
 });
 
+test("private=\"field\": a collapsed waiter gets the shared copy, without the field; the leader gets it", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = `/fields-collapse?cc=${encodeURIComponent('max-age=60, private="x-origin-count"')}&counted=1&delay=50`;
+  const [leader, waiter] = await Promise.all([cfetch(lib.origin + p), cfetch(lib.origin + p)]);
+  equal(leader.headers.get("x-origin-count"), "1");
+  equal(waiter.headers.get("x-origin-count"), null);
+  ok(waiter.headers.get("cache-status").includes("collapsed"), waiter.headers.get("cache-status"));
+  equal(await leader.text(), await waiter.text());
+  equal(await count(lib.origin, p), 1);
+});
+
 test("a response without Date is stored with the time it was received; Expires and heuristics count from it", async (lib) => {
   const { t, cfetch } = setup(lib);
   const received = new Date(t.t).toUTCString();
