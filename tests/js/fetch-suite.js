@@ -1657,6 +1657,40 @@ test("a full response to a revalidation that is not stored removes the stored on
   equal((await cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
 });
 
+test("Age counts the origin's Age plus the response delay, or the time since Date if larger (RFC 9111 §4.2.3)", async (lib) => {
+  const t = clock();
+  const cache = new lib.Cache({ now: t.now });
+  // The origin takes 4 s (on the cache's clock) to answer.
+  const cfetch = lib.cachedFetch(cache, { fetch: async (request) => {
+    const response = await fetch(request);
+    t.advance(4_000);
+    return response;
+  } });
+  const p = "/delay-age?cc=max-age%3D60&age=10";
+  await (await cfetch(lib.origin + p)).text();
+  const hit = await cfetch(lib.origin + p);
+  equal(hit.headers.get("age"), "14", "Age 10 + a 4 s response delay");
+  await hit.text();
+  const q = `/date-age?cc=max-age%3D60&age=3&date=${t.t - 30_000}`;
+  await (await cfetch(lib.origin + q)).text();
+  equal((await cfetch(lib.origin + q)).headers.get("age"), "34", "received 34 s after its Date, more than Age 3 + 4 s");
+  cache.free();
+});
+
+test("a 304's Content-Length never replaces the stored one (RFC 9111 §3.2)", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = "/cl304?digits=10&cc=max-age%3D1&etag=%22c%22&cl304=99";
+  await (await cfetch(lib.origin + p)).text();
+  t.advance(2_000);
+  const updated = await cfetch(lib.origin + p);
+  equal(updated.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored");
+  equal(updated.headers.get("content-length"), "10");
+  equal(await updated.text(), "0123456789");
+  const hit = await cfetch(lib.origin + p);
+  equal(hit.headers.get("content-length"), "10");
+  equal(await hit.text(), "0123456789");
+});
+
 test("an invalid max-age or s-maxage makes the response stale: neither ttl nor heuristics apply", async (lib) => {
   const { cfetch } = setup(lib, { ttl: 60_000 });
   for (const cc of ["max-age=abc", "max-age=-1", "max-age=1.5", "s-maxage=x, max-age=60", "max-age"]) {

@@ -15,6 +15,7 @@
 //   ?cookie304=1 on a 304 only: Set-Cookie: session=<n>
 //   ?etag304=…   on a 304 only: this ETag instead of ?etag's
 //   ?noage304=1  on a 304 only: no Age
+//   ?cl304=n     on a 304 only: Content-Length: n
 //   ?user304=1   on a 304 only: X-User: the request's Cookie, or "anon"
 //   ?reflect=h   the body is request header h's value (latin-1 bytes kept)
 //   ?echo=1      the body is the request body
@@ -128,6 +129,7 @@ export async function startOrigin() {
           if (q.has("cookie304")) out["set-cookie"] = `session=${n}; Path=/`;
           if (q.has("etag304")) out.etag = q.get("etag304");
           if (q.has("noage304")) delete out.age;
+          if (q.has("cl304")) out["content-length"] = q.get("cl304");
           if (q.has("user304")) out["x-user"] = req.headers.cookie ?? "anon";
           res.writeHead(304, out);
           return res.end();
