@@ -95,11 +95,14 @@ export function sharedMeta(meta, policy) {
   return { ...meta, headers: meta.headers.filter(([k]) => !strip.has(k)) };
 }
 
-/** Stores an entry for as long as it is fresh plus its stale windows; false when refused. */
+/** Stores an entry for as long as it is fresh plus its stale windows (or
+ * keepForRevalidation, if longer); false when refused. */
 export function store(ctx, url, request, policy, meta, body) {
   const { cache, io } = ctx;
   const remaining = policy.lifetime - currentAge(meta, meta.resTime);
-  const keep = Math.max(0, remaining) + Math.max(policy.swr, policy.sie, policy.validators ? ctx.config.keepForRevalidation : 0);
+  // Stale, it is kept a while: to be revalidated, and for requests that
+  // accept it stale (max-stale, stale-if-error in the request).
+  const keep = Math.max(0, remaining) + Math.max(policy.swr, policy.sie, ctx.config.keepForRevalidation);
   if (keep <= 0) return false;
   const opts = { ttl: Math.ceil(keep), tags: [`cf-url:${url}`, ...ctx.config.tags] };
   // The entry remembers its tags: its answers can name them to a CDN (fetch-downstream.js).

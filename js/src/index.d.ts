@@ -301,7 +301,8 @@ export interface CachedFetchOptions {
   staleWhileRevalidate?: Milliseconds;
   /** Stale-if-error window for responses whose Cache-Control names none. @default 0 */
   staleIfError?: Milliseconds;
-  /** How long a stale response with validators is kept for revalidation. @default 300000 */
+  /** How long a stale response is kept: for revalidation, and for requests that accept it stale
+   * (`max-stale`, `stale-if-error`). @default 300000 */
   keepForRevalidation?: Milliseconds;
   /** Receives background revalidations (Workers: ctx.waitUntil). */
   waitUntil?: (promise: Promise<unknown>) => void;

@@ -849,7 +849,7 @@ test("over a tier, a response stored by one isolate is a hit in another (detail=
   equal(await count(lib.origin, p), 1);
   t.advance(25_000);
   const expired = await b.cfetch(lib.origin + p);
-  ok(expired.headers.get("cache-status").includes("fwd=uri-miss"), "L1 kept the remaining lifetime, not a new one");
+  equal(expired.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=200; stored", "L1 kept the remaining lifetime, not a new one");
   await expired.text();
   equal(await count(lib.origin, p), 2);
   free();
@@ -1438,6 +1438,26 @@ test("request max-age, min-fresh and max-stale choose which stored responses may
     t.advance(20_000);
     equal((await ask(q, "max-stale")).headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored", cc);
   }
+});
+
+test("a stale response without validators is kept for keepForRevalidation: max-stale can still have it", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = "/nv-stale?cc=max-age%3D10";
+  const v1 = await (await cfetch(lib.origin + p)).text();
+  t.advance(20_000);
+  const stale = await cfetch(lib.origin + p, { headers: { "cache-control": "max-stale=60" } });
+  equal(stale.headers.get("cache-status"), "edgecache; hit; detail=max-stale");
+  equal(await stale.text(), v1);
+  const plain = await cfetch(lib.origin + p);
+  equal(plain.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=200; stored", "without max-stale it is fetched again");
+  await plain.text();
+  const { t: t2, cfetch: f2 } = setup(lib, { keepForRevalidation: 0 });
+  const q = "/nv-stale0?cc=max-age%3D10";
+  await (await f2(lib.origin + q)).text();
+  t2.advance(20_000);
+  const gone = await f2(lib.origin + q, { headers: { "cache-control": "max-stale=60" } });
+  equal(gone.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored", "keepForRevalidation: 0 keeps nothing stale");
+  await gone.text();
 });
 
 test("only-if-cached: a stored response that may answer, else 504 without asking the origin", async (lib) => {
