@@ -61,12 +61,15 @@ export function storedHeaders(headers) {
 }
 
 /** A response's metadata, built once for storing and for answering. A
- * response without Date gets one, the time it was received (RFC 9110
- * §6.6.1): hits then tell its age, and If-Modified-Since has a date to
+ * response without a valid Date gets one, the time it was received (RFC
+ * 9110 §6.6.1): hits then tell its age, and If-Modified-Since has a date to
  * compare with (RFC 9111 §4.3.2). */
 export function entryMeta(response, policy, reqTime, resTime) {
-  const headers = storedHeaders(response.headers);
-  if (!response.headers.has("date")) headers.push(["date", new Date(resTime).toUTCString()]);
+  let headers = storedHeaders(response.headers);
+  if (policy.date === undefined) {
+    headers = headers.filter(([k]) => k !== "date");
+    headers.push(["date", new Date(resTime).toUTCString()]);
+  }
   return {
     status: response.status,
     statusText: response.statusText,

@@ -1624,6 +1624,10 @@ test("a response without Date is stored with the time it was received; Expires a
   await hit.text();
   const since = await cfetch(lib.origin + p, { headers: { "if-modified-since": new Date(t.t).toUTCString() } });
   equal(since.status, 304, "If-Modified-Since compares with the Date it was stored with");
+  const bad = `/baddate?cc=max-age%3D60&dateraw=${encodeURIComponent("yesterday")}`;
+  const badMiss = await cfetch(lib.origin + bad);
+  equal(badMiss.headers.get("date"), new Date(t.t).toUTCString(), "an invalid Date is replaced by the time received");
+  await badMiss.text();
   const e = `/nodate-exp?expires=${t.t + 30_000}`;
   await (await cfetch(lib.origin + e)).text();
   t.advance(29_000);

@@ -7,6 +7,7 @@
 //   ?date=ms     Date (none by default: test clocks are not the wall clock)
 //   ?expires=ms  Expires                ?age=s     Age (repeated: one Age line each)
 //   ?expiresraw=s  Expires: s, as given   ?lmraw=s   Last-Modified: s, as given
+//   ?dateraw=s   Date: s, as given
 //   ?vary=…      Vary                   ?cookie=1  Set-Cookie
 //   ?status=n    status                 ?size=n    body of n bytes ("x"), streamed
 //   ?delay=ms    answer after a delay   ?location=… Location  ?clocation=… Content-Location
@@ -113,6 +114,7 @@ export async function startOrigin() {
       if (q.has("expires")) out.expires = new Date(Number(q.get("expires"))).toUTCString();
       if (q.has("expiresraw")) out.expires = q.get("expiresraw");
       if (q.has("lmraw")) out["last-modified"] = q.get("lmraw");
+      if (q.has("dateraw")) out.date = q.get("dateraw");
       if (q.has("age")) out.age = q.getAll("age").length > 1 ? q.getAll("age") : q.get("age");
       if (q.has("vary")) out.vary = q.get("vary");
       if (q.has("cookie")) out["set-cookie"] = `session=${n}; Path=/`;
