@@ -13,7 +13,7 @@
 
 import { Cache, internals, ms } from "./cache.js";
 import { describe } from "./keys.js";
-import { currentAge, isPersonal, policyOf, servesAuthorized, unstorable, varyNames } from "./fetch-freshness.js";
+import { ageOf, currentAge, isPersonal, policyOf, servesAuthorized, unstorable, varyNames } from "./fetch-freshness.js";
 import { entryMeta, forget, keyOf, lookup, lookupShared, readLimited, sharedMeta, store, storedHeaders } from "./fetch-storage.js";
 import { acceptsAge, notCached, requestDirectives, reuse } from "./fetch-request.js";
 import { join, sharesOutcome } from "./fetch-collapse.js";
@@ -163,7 +163,7 @@ function revalidated(ctx, url, request, conditional, response, reqTime, resTime)
     store(ctx, url, request, policy, shared, conditional.body);
   }
   const headers = [...merged, ...cookies.map((c) => ["set-cookie", c])];
-  const own = { meta: { ...meta, headers, reqTime, resTime, date: policy?.date ?? meta.date, age: 0, lifetime: policy?.lifetime ?? 0 }, body: conditional.body, personal };
+  const own = { meta: { ...meta, headers, reqTime, resTime, date: policy?.date ?? meta.date, age: ageOf(response.headers.get("age")), lifetime: policy?.lifetime ?? 0 }, body: conditional.body, personal };
   const entry = shared ? { meta: { ...own.meta, headers: shared.headers }, body: conditional.body } : own;
   return { kind: "entry", entry, own, vary: varyNames(merged), request, personal, status: `${NAME}; fwd=stale; fwd-status=304${policy ? "; stored" : ""}` };
 }

@@ -1658,6 +1658,13 @@ test("a 304 without Age refreshes the stored response as new: the old response's
   equal(hit.headers.get("cache-status"), "edgecache; hit", "30 s after the 304, not 80");
   equal(hit.headers.get("age"), "30");
   await hit.text();
+  const aged = "/age304b?cc=max-age%3D60&age=50&etag=%22g%22";
+  await (await cfetch(lib.origin + aged)).text();
+  t.advance(20_000);
+  const withAge = await cfetch(lib.origin + aged);
+  equal(withAge.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored");
+  equal(withAge.headers.get("age"), "50", "the 304's Age is the refreshed response's age");
+  await withAge.text();
 });
 
 test("a full response to a revalidation that is not stored removes the stored one; a 5xx does not", async (lib) => {
