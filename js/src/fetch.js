@@ -163,7 +163,8 @@ function revalidated(ctx, url, request, conditional, response, reqTime, resTime)
     store(ctx, url, request, policy, shared, conditional.body);
   }
   const headers = [...merged, ...cookies.map((c) => ["set-cookie", c])];
-  const own = { meta: { ...meta, headers, reqTime, resTime, date: policy?.date ?? meta.date, age: ageOf(response.headers.get("age")), lifetime: policy?.lifetime ?? 0 }, body: conditional.body, personal };
+  const own = { meta: { ...meta, headers, reqTime, resTime, date: policy?.date ?? meta.date, age: ageOf(response.headers.get("age")), lifetime: policy?.lifetime ?? 0 }, body: conditional.body,
+    personal: personal || (policy !== null && policy.strip.length > 0) };
   const entry = shared ? { meta: { ...own.meta, headers: shared.headers }, body: conditional.body } : own;
   return { kind: "entry", entry, own, vary: varyNames(merged), request, personal, status: `${NAME}; fwd=stale; fwd-status=304${policy ? "; stored" : ""}` };
 }
@@ -212,7 +213,8 @@ async function fetchAndStore(ctx, url, request, conditional, signal) {
   const stored = store(ctx, url, request, policy, shared, read.bytes);
   // The buffer counts against the miss budget until the answer made from it is read.
   const release = hold(ctx.budget, read.bytes.length, read.bytes);
-  const own = { meta, body: read.bytes };
+  // With fields only its requester may have, the answer says nothing to a CDN in front (downstream).
+  const own = { meta, body: read.bytes, personal: shared !== meta };
   return { kind: "entry", entry: { meta: shared, body: read.bytes }, own, vary: policy.vary, request, release, status: `${NAME}; ${fwd}${stored ? "; stored" : ""}` };
 }
 

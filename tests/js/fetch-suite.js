@@ -1610,6 +1610,21 @@ test("private=\"field\": a collapsed waiter gets the shared copy, without the fi
   equal(await count(lib.origin, p), 1);
 });
 
+test("downstream: the miss that carries private=\"field\" fields tells a CDN nothing; hits without them do", async (lib) => {
+  const { cfetch } = setup(lib, { tags: ["t"], downstream: { tagHeader: "Cache-Tag", cdnCacheControl: true } });
+  const p = `/fields-cdn?cc=${encodeURIComponent('max-age=60, private="x-origin-count"')}&counted=1`;
+  const miss = await cfetch(lib.origin + p);
+  equal(miss.headers.get("x-origin-count"), "1");
+  equal(miss.headers.get("cdn-cache-control"), null, "a CDN would store the private field");
+  equal(miss.headers.get("cache-tag"), null);
+  await miss.text();
+  const hit = await cfetch(lib.origin + p);
+  equal(hit.headers.get("x-origin-count"), null);
+  equal(hit.headers.get("cdn-cache-control"), "max-age=60");
+  equal(hit.headers.get("cache-tag"), "t");
+  await hit.text();
+});
+
 test("a response without Date is stored with the time it was received; Expires and heuristics count from it", async (lib) => {
   const { t, cfetch } = setup(lib);
   const received = new Date(t.t).toUTCString();
