@@ -656,3 +656,53 @@ test("a GET whose kept-alive origin connection was closed without an answer is s
     await new Promise((r) => closing.close(r));
   }
 });
+
+test("request directives through the proxy: only-if-cached gets 504 on a miss, max-stale a stale hit", async () => {
+  const p = "/proxy-oic?cc=max-age%3D1&etag=%22o%22";
+  const only = { headers: { "cache-control": "only-if-cached" } };
+  const miss = await fetch(base + p, only);
+  equal(miss.status, 504);
+  equal(miss.headers.get("cache-status"), "edgecache; detail=only-if-cached");
+  await miss.text();
+  equal(await count(p), 0, "the origin was never asked");
+  const v1 = await (await fetch(base + p)).text();
+  const hit = await fetch(base + p, only);
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  equal(await hit.text(), v1);
+  await sleep(2100);
+  const stale = await fetch(base + p, { headers: { "cache-control": "only-if-cached, max-stale=60" } });
+  equal(stale.headers.get("cache-status"), "edgecache; hit; detail=max-stale");
+  equal(await stale.text(), v1);
+  equal((await fetch(base + p, only)).status, 504, "stale, without max-stale");
+  equal(await count(p), 1);
+});
+
+test("a stale must-revalidate response whose origin cannot be reached gets 504, not the stale response nor 502", async () => {
+  const path = "/proxy-mr-down";
+  const p = `${path}?cc=max-age%3D1%2C%20must-revalidate%2C%20stale-if-error%3D60&etag=%22m%22`;
+  await (await fetch(base + p)).text();
+  await sleep(2100);
+  await control(`/__fail?path=${path}&mode=reset`);
+  try {
+    const down = await fetch(base + p);
+    equal(down.status, 504);
+    equal(down.headers.get("cache-status"), "edgecache; fwd=stale; detail=origin-unreachable");
+    await down.text();
+  } finally {
+    await control(`/__fail?path=${path}&mode=off`);
+  }
+});
+
+test("no-cache=\"field\": the proxy's hits go without the field, and the origin is asked once", async () => {
+  const p = `/proxy-ncf?cc=${encodeURIComponent('max-age=60, no-cache="x-origin-count"')}&counted=1`;
+  const miss = await fetch(base + p);
+  equal(miss.headers.get("x-origin-count"), "1");
+  await miss.text();
+  for (let i = 0; i < 2; i++) {
+    const hit = await fetch(base + p);
+    equal(hit.headers.get("cache-status"), "edgecache; hit");
+    equal(hit.headers.get("x-origin-count"), null);
+    await hit.text();
+  }
+  equal(await count(p), 1);
+});

@@ -30,6 +30,25 @@ function opaque(tag) {
   return tag.trim().replace(/^W\//, "");
 }
 
+/**
+ * Whether a 304's validators name the stored response `meta` (RFC 9111
+ * §4.3.4): its ETag, when it has one, equals the stored one (strongly, if
+ * the 304's is strong; else weakly); without one, its Last-Modified, when
+ * both have one, is the stored date. A 304 naming neither is taken to
+ * refer to the one response the cache asked about.
+ */
+export function sameRepresentation(meta, headers) {
+  const etag = headers.get("etag")?.trim();
+  if (etag) {
+    const stored = meta.etag?.trim();
+    if (!stored) return false;
+    return etag.startsWith("W/") ? opaque(etag) === opaque(stored) : etag === stored;
+  }
+  const modified = headers.get("last-modified");
+  if (modified === null || !meta.lastModified) return true;
+  return (httpDate(modified.trim()) ?? modified.trim()) === (httpDate(meta.lastModified.trim()) ?? meta.lastModified.trim());
+}
+
 /** Whether If-None-Match (`*` or a list of entity tags) matches the response's ETag. */
 function noneMatchFails(inm, etag) {
   if (inm.trim() === "*") return true;

@@ -17,19 +17,51 @@ const HEURISTIC = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414
 /** Heuristic freshness is this fraction of the time since Last-Modified (RFC 9111 §4.2.2). */
 const HEURISTIC_DIVISOR = 10;
 
-/** Parses a Cache-Control-style header into a Map of lowercased directives. */
+/** The comma-separated members of a Cache-Control value; a comma inside a
+ * quoted string (`no-cache="a, b"`) separates nothing. */
+function members(value) {
+  if (!value.includes('"')) return value.split(",");
+  const out = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (quoted) {
+      if (c === "\\") i++;
+      else if (c === '"') quoted = false;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") {
+      out.push(value.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(value.slice(start));
+  return out;
+}
+
+/** Parses a Cache-Control-style header into a Map of lowercased directives:
+ * true for one without a value, else its value (a quoted string unquoted). */
 export function parseCacheControl(value) {
   const out = new Map();
   if (!value) return out;
-  for (const part of value.split(",")) {
+  for (const part of members(value)) {
     const eq = part.indexOf("=");
     const name = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
     if (!name) continue;
     let v = eq < 0 ? true : part.slice(eq + 1).trim();
-    if (typeof v === "string" && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+    if (typeof v === "string" && v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1).replace(/\\(.)/g, "$1");
     if (!out.has(name)) out.set(name, v); // the first occurrence wins
   }
   return out;
+}
+
+/** The field names a qualified no-cache or private lists (lowercased), or
+ * null for the unqualified form, or a list naming nothing (read as unqualified). */
+export function qualifiedFields(cc, name) {
+  const v = cc.get(name);
+  if (typeof v !== "string") return null;
+  const names = v.split(",").map((n) => n.trim().toLowerCase()).filter(Boolean);
+  return names.length ? names : null;
 }
 
 /** The request's Cache-Control, with `Pragma: no-cache` read as no-cache. */
@@ -100,7 +132,9 @@ function heuristicAllowed(response, cc) {
 /** Whether the response's directives forbid storing it for this request. */
 function refused(request, response, cc) {
   if (request.method !== "GET" || statusRefused(response, cc)) return true;
-  if (cc.has("private") || parseCacheControl(request.headers.get("cache-control")).has("no-store")) return true;
+  // A qualified private="field" limits only those fields to one user: the
+  // rest is stored without them (RFC 9111 §5.2.2.7).
+  if ((cc.has("private") && !qualifiedFields(cc, "private")) || parseCacheControl(request.headers.get("cache-control")).has("no-store")) return true;
   if (response.headers.has("set-cookie")) return true;
   if (request.headers.has("authorization") && !(cc.has("public") || cc.has("s-maxage") || cc.has("must-revalidate"))) return true;
   // A credentialed request's response is shared only when the origin says
@@ -108,15 +142,24 @@ function refused(request, response, cc) {
   return isPersonal(request) && !(cc.has("public") || cc.has("s-maxage") || cc.has("max-age"));
 }
 
-/** Freshness lifetime in ms from the headers, the ttl default or heuristics; undefined if none applies. */
+/** A freshness directive's lifetime in ms: undefined when absent, 0 (stale)
+ * when its value is not delta-seconds (RFC 9111 §4.2.1: a response with
+ * invalid freshness information is better taken as stale). */
+function directiveLifetime(cc, name) {
+  return cc.has(name) ? (seconds(cc, name) ?? 0) : undefined;
+}
+
+/** Freshness lifetime in ms from the headers, the ttl default or heuristics;
+ * undefined if none applies. `date`: the Date header, else the time the
+ * response was received (RFC 9110 §6.6.1). */
 function lifetimeOf(response, cc, cdn, date, config, personal) {
   const headers = response.headers;
   let lifetime;
   if (config.respect) {
-    lifetime = seconds(cc, "s-maxage") ?? seconds(cc, "max-age");
+    lifetime = directiveLifetime(cc, "s-maxage") ?? directiveLifetime(cc, "max-age");
     if (lifetime === undefined && !cdn && headers.has("expires")) {
       const expires = httpDate(headers.get("expires"), date);
-      lifetime = expires === undefined ? 0 : Math.max(0, expires - (date ?? Date.now()));
+      lifetime = expires === undefined ? 0 : Math.max(0, expires - date);
     }
   }
   if (personal) return lifetime;
@@ -124,7 +167,7 @@ function lifetimeOf(response, cc, cdn, date, config, personal) {
   if (config.ttl > 0) return config.ttl;
   if (config.respect) {
     const lastModified = httpDate(headers.get("last-modified"));
-    if (lastModified !== undefined && date !== undefined && date > lastModified) lifetime = Math.floor((date - lastModified) / HEURISTIC_DIVISOR);
+    if (lastModified !== undefined && date > lastModified) lifetime = Math.floor((date - lastModified) / HEURISTIC_DIVISOR);
   }
   return lifetime;
 }
@@ -134,8 +177,13 @@ function lifetimeOf(response, cc, cdn, date, config, personal) {
  * handler's own headers). */
 export const unstorable = new WeakSet();
 
-/** Freshness lifetime (ms) and directives of a response, or null if it must not be stored. */
-export function policyOf(request, response, config) {
+/**
+ * Freshness lifetime (ms) and directives of a response received at
+ * `resTime` (the cache's clock), or null if it must not be stored. `strip`:
+ * the header fields a qualified no-cache or private names, which the
+ * stored copy goes without (RFC 9111 §3.1, §5.2.2.4, §5.2.2.7).
+ */
+export function policyOf(request, response, config, resTime) {
   if (unstorable.has(response)) return null;
   const headers = response.headers;
   const cdnValue = headers.get("cdn-cache-control");
@@ -145,7 +193,7 @@ export function policyOf(request, response, config) {
   const vary = varyNames(headers);
   if (vary.includes("*")) return null;
   const date = httpDate(headers.get("date"));
-  const explicit = lifetimeOf(response, cc, cdn, date, config, isPersonal(request));
+  const explicit = lifetimeOf(response, cc, cdn, date ?? resTime, config, isPersonal(request));
   // Without a lifetime from anywhere, only a heuristically cacheable response is kept for revalidation.
   if (explicit === undefined && !heuristicAllowed(response, cc)) return null;
   const lifetime = explicit ?? 0;
@@ -154,13 +202,14 @@ export function policyOf(request, response, config) {
   return {
     lifetime,
     vary,
-    noCache: cc.has("no-cache"),
+    noCache: cc.has("no-cache") && !qualifiedFields(cc, "no-cache"),
     mustRevalidate: cc.has("must-revalidate") || cc.has("proxy-revalidate") || cc.has("s-maxage"),
     immutable: cc.has("immutable"),
     swr: seconds(cc, "stale-while-revalidate") ?? config.swr,
     sie: seconds(cc, "stale-if-error") ?? config.sie,
     validators,
     date,
+    strip: [...(qualifiedFields(cc, "no-cache") ?? []), ...(qualifiedFields(cc, "private") ?? [])],
   };
 }
 

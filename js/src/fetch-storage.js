@@ -12,9 +12,10 @@ import { ageOf, currentAge } from "./fetch-freshness.js";
 import { sharedBytes } from "./fetch-body.js";
 import { varySignature } from "./fetch-vary.js";
 
-/** Response headers never stored (hop-by-hop, and Set-Cookie, which is never shared). */
-export const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-  "transfer-encoding", "upgrade", "set-cookie"]);
+/** Response headers never stored (hop-by-hop; those of the proxy the cache
+ * forwards through, RFC 9111 §3.1; and Set-Cookie, which is never shared). */
+export const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authentication-info",
+  "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "set-cookie"]);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** Bytes of the little-endian metadata length that starts a stored entry. */
@@ -59,9 +60,16 @@ export function storedHeaders(headers) {
   return out;
 }
 
-/** A response's metadata, built once for storing and for answering. */
+/** A response's metadata, built once for storing and for answering. A
+ * response without a valid Date gets one, the time it was received (RFC
+ * 9110 §6.6.1): hits then tell its age, and If-Modified-Since has a date to
+ * compare with (RFC 9111 §4.3.2). */
 export function entryMeta(response, policy, reqTime, resTime) {
-  const headers = storedHeaders(response.headers);
+  let headers = storedHeaders(response.headers);
+  if (policy.date === undefined) {
+    headers = headers.filter(([k]) => k !== "date");
+    headers.push(["date", new Date(resTime).toUTCString()]);
+  }
   return {
     status: response.status,
     statusText: response.statusText,
@@ -81,11 +89,23 @@ export function entryMeta(response, policy, reqTime, resTime) {
   };
 }
 
-/** Stores an entry for as long as it is fresh plus its stale windows; false when refused. */
+/** The metadata as it is shared: without the header fields a qualified
+ * no-cache or private names (`policy.strip`); the response's own requester
+ * gets them, everyone else gets the stored copy without them. */
+export function sharedMeta(meta, policy) {
+  if (!policy.strip.length) return meta;
+  const strip = new Set(policy.strip);
+  return { ...meta, headers: meta.headers.filter(([k]) => !strip.has(k)) };
+}
+
+/** Stores an entry for as long as it is fresh plus its stale windows (or
+ * keepForRevalidation, if longer); false when refused. */
 export function store(ctx, url, request, policy, meta, body) {
   const { cache, io } = ctx;
   const remaining = policy.lifetime - currentAge(meta, meta.resTime);
-  const keep = Math.max(0, remaining) + Math.max(policy.swr, policy.sie, policy.validators ? ctx.config.keepForRevalidation : 0);
+  // Stale, it is kept a while: to be revalidated, and for requests that
+  // accept it stale (max-stale, stale-if-error in the request).
+  const keep = Math.max(0, remaining) + Math.max(policy.swr, policy.sie, ctx.config.keepForRevalidation);
   if (keep <= 0) return false;
   const opts = { ttl: Math.ceil(keep), tags: [`cf-url:${url}`, ...ctx.config.tags] };
   // The entry remembers its tags: its answers can name them to a CDN (fetch-downstream.js).
@@ -94,6 +114,14 @@ export function store(ctx, url, request, policy, meta, body) {
   if (policy.vary.length) io.setRaw(["cf-vary", base], encoder.encode(JSON.stringify(policy.vary)), opts);
   else if (io.getRaw(["cf-vary", base]) !== undefined) cache.delete(["cf-vary", base]);
   return io.setRaw(["cf", base, varySignature(policy.vary, request.headers)], encodeEntry(meta, body), opts);
+}
+
+/** Removes the stored entry for this request's variant (here and in the tier). */
+export function forget(ctx, url, request) {
+  const base = keyOf(ctx, url, request);
+  const varyBytes = ctx.io.getRaw(["cf-vary", base]);
+  const vary = varyBytes ? JSON.parse(decoder.decode(varyBytes)) : [];
+  ctx.cache.delete(["cf", base, varySignature(vary, request.headers)]);
 }
 
 /** The stored entry for this request's variant, or undefined. */

@@ -3,7 +3,8 @@
 // freshness is computed here from the stored metadata with the cache's clock.
 // The rules live in fetch-freshness.js, the stored form in fetch-storage.js,
 // request collapsing in fetch-collapse.js, bodies in memory in
-// fetch-body.js, clients' conditional requests in fetch-conditional.js,
+// fetch-body.js, clients' conditional requests in fetch-conditional.js, the
+// request's cache directives in fetch-request.js,
 // header parsing in fetch-fields.js, primary keys in fetch-key.js, Vary's
 // secondary keys in fetch-vary.js, reusable POST answers in fetch-post.js,
 // headers for a CDN in front in fetch-downstream.js, Range requests in
@@ -12,11 +13,12 @@
 
 import { Cache, internals, ms } from "./cache.js";
 import { describe } from "./keys.js";
-import { currentAge, isPersonal, policyOf, requestCacheControl, seconds, servesAuthorized, unstorable, varyNames } from "./fetch-freshness.js";
-import { entryMeta, keyOf, lookup, lookupShared, readLimited, store, storedHeaders } from "./fetch-storage.js";
+import { ageOf, currentAge, isPersonal, policyOf, servesAuthorized, unstorable, varyNames } from "./fetch-freshness.js";
+import { entryMeta, forget, keyOf, lookup, lookupShared, readLimited, sharedMeta, store, storedHeaders } from "./fetch-storage.js";
+import { acceptsAge, notCached, requestDirectives, reuse } from "./fetch-request.js";
 import { join, sharesOutcome } from "./fetch-collapse.js";
 import { bytesStream, hold, missBudget } from "./fetch-body.js";
-import { answerConditional, conditionsOf, unconditional } from "./fetch-conditional.js";
+import { answerConditional, conditionsOf, sameRepresentation, unconditional } from "./fetch-conditional.js";
 import { cacheKeyOption, primaryKey, primaryKeyOfUrl } from "./fetch-key.js";
 import { addDownstream, downstreamOption } from "./fetch-downstream.js";
 import { getAnsweredByPost } from "./fetch-post.js";
@@ -29,6 +31,8 @@ export { parseCacheControl } from "./fetch-freshness.js";
 const NAME = "edgecache";
 /** Methods known safe (RFC 9110 §9.2.1): every other one invalidates its URL (RFC 9111 §4.4). */
 const SAFE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
+/** Statuses that count as the origin failing, for stale-if-error (RFC 5861 §4). */
+const ERROR_STATUSES = new Set([500, 502, 503, 504]);
 /** Headers a 304 must not overwrite in the stored response (RFC 9111 §3.2). */
 const KEEP_ON_304 = new Set(["content-length", "content-encoding", "transfer-encoding", "content-range"]);
 /** The default maxBodySize is this share of maxMemory: a few concurrent
@@ -43,6 +47,8 @@ const DEFAULT_KEEP_FOR_REVALIDATION = 300_000;
 const flights = new WeakMap();
 /** Answers built from a shared stored entry → that entry's metadata (for the downstream headers). */
 const fromSharedEntry = new WeakMap();
+/** Answers that are the origin's answer to the client's own request (with its Range). */
+const forwarded = new WeakSet();
 
 function appendStatus(headers, status) {
   const prior = headers.get("cache-status");
@@ -140,18 +146,37 @@ function revalidated(ctx, url, request, conditional, response, reqTime, resTime)
   const merged = new Headers(meta.headers);
   for (const [k, v] of storedHeaders(response.headers)) if (!KEEP_ON_304.has(k)) merged.set(k, v);
   if (meta.decoded && merged.has("etag")) merged.set("etag", weakTag(merged.get("etag")));
+  // A 304 without Date was generated when it was received (RFC 9110 §6.6.1);
+  // the stored Date is the old response's, which would age the new one.
+  if (!response.headers.has("date")) merged.set("date", new Date(resTime).toUTCString());
+  // The refreshed response's age is the 304's (RFC 9111 §4.2.3), not the old one's.
+  if (!response.headers.has("age")) merged.delete("age");
   const cookies = response.headers.getSetCookie();
   const personal = cookies.length > 0 || isPersonal(request);
   const synthetic = new Response(null, { status: meta.status, statusText: meta.statusText, headers: merged });
-  const policy = personal || unstorable.has(response) ? null : policyOf(request, synthetic, ctx.config);
+  const policy = personal || unstorable.has(response) ? null : policyOf(request, synthetic, ctx.config, resTime);
+  let shared = null;
   if (policy) {
     // The validator sent upstream stays the origin's (the stored ETag may be weakened).
     const updated = { ...entryMeta(synthetic, policy, reqTime, resTime), etag: response.headers.get("etag") ?? meta.etag, decoded: meta.decoded };
-    store(ctx, url, request, policy, updated, conditional.body);
+    shared = sharedMeta(updated, policy);
+    store(ctx, url, request, policy, shared, conditional.body);
   }
   const headers = [...merged, ...cookies.map((c) => ["set-cookie", c])];
-  const entry = { meta: { ...meta, headers, reqTime, resTime, date: policy?.date ?? meta.date, age: 0, lifetime: policy?.lifetime ?? 0 }, body: conditional.body, personal };
-  return { kind: "entry", entry, vary: varyNames(merged), request, personal, status: `${NAME}; fwd=stale; fwd-status=304${policy ? "; stored" : ""}` };
+  const own = { meta: { ...meta, headers, reqTime, resTime, date: policy?.date ?? meta.date, age: ageOf(response.headers.get("age")), lifetime: policy?.lifetime ?? 0 }, body: conditional.body,
+    personal: personal || (policy !== null && policy.strip.length > 0) };
+  const entry = shared ? { meta: { ...own.meta, headers: shared.headers }, body: conditional.body } : own;
+  return { kind: "entry", entry, own, vary: varyNames(merged), request, personal, status: `${NAME}; fwd=stale; fwd-status=304${policy ? "; stored" : ""}` };
+}
+
+/** A full response to a revalidation says the stored one is no longer
+ * current (RFC 9111 §4.3.3): when it is not stored in its place, the stored
+ * one is removed. Not for a 5xx (the origin failing says nothing of the
+ * stored response), nor for an answer to credentials or with Set-Cookie
+ * (it may be that user's own version). */
+function forgetReplaced(ctx, url, request, response) {
+  if (response.status >= 500 || isPersonal(request) || response.headers.has("set-cookie")) return;
+  forget(ctx, url, request);
 }
 
 /** One origin round trip whose outcome every waiter can rebuild a response from. */
@@ -159,38 +184,52 @@ async function fetchAndStore(ctx, url, request, conditional, signal) {
   const { io } = ctx;
   const reqTime = io.now();
   const forwarded = conditional ? withValidators(request, conditional.meta, signal) : signal ? new Request(request, { signal }) : request;
-  const response = await ctx.upstream(forwarded);
-  const resTime = io.now();
-  if (conditional && response.status === 304) return revalidated(ctx, url, request, conditional, response, reqTime, resTime);
+  let response = await ctx.upstream(forwarded);
+  let resTime = io.now();
+  if (conditional && response.status === 304) {
+    if (sameRepresentation(conditional.meta, response.headers)) return revalidated(ctx, url, request, conditional, response, reqTime, resTime);
+    // A 304 naming another representation (another ETag or Last-Modified)
+    // must not update the stored one (RFC 9111 §4.3.4): the whole one is asked for.
+    response = await ctx.upstream(signal ? new Request(request, { signal }) : request);
+    resTime = io.now();
+  }
   // A followed redirect's answer belongs to another URL: never stored under this one.
-  const policy = response.redirected ? null : policyOf(request, response, ctx.config);
+  const policy = response.redirected ? null : policyOf(request, response, ctx.config, resTime);
   const fwd = conditional ? `fwd=stale; fwd-status=${response.status}` : "fwd=uri-miss";
-  if (!policy) return { kind: "response", response, status: `${NAME}; ${fwd}` };
+  if (!policy) {
+    if (conditional) forgetReplaced(ctx, url, request, response);
+    return { kind: "response", response, status: `${NAME}; ${fwd}` };
+  }
   const read = await readLimited(response, ctx.config.maxBodySize, ctx.budget);
   if (read.stream) {
+    if (conditional) forgetReplaced(ctx, url, request, response);
     return { kind: "response", response: new Response(read.stream, response), status: `${NAME}; ${fwd}; detail=${read.detail}` };
   }
   const meta = entryMeta(response, policy, reqTime, resTime);
   if (decodedByFetch(response.headers, read.bytes, ctx.runtimeFetch)) {
     Object.assign(meta, { headers: asDecoded(meta.headers, read.bytes.length), decoded: true });
   }
-  const stored = store(ctx, url, request, policy, meta, read.bytes);
+  const shared = sharedMeta(meta, policy);
+  const stored = store(ctx, url, request, policy, shared, read.bytes);
   // The buffer counts against the miss budget until the answer made from it is read.
   const release = hold(ctx.budget, read.bytes.length, read.bytes);
-  return { kind: "entry", entry: { meta, body: read.bytes }, vary: policy.vary, request, release, status: `${NAME}; ${fwd}${stored ? "; stored" : ""}` };
+  // With fields only its requester may have, the answer says nothing to a CDN in front (downstream).
+  const own = { meta, body: read.bytes, personal: shared !== meta };
+  return { kind: "entry", entry: { meta: shared, body: read.bytes }, own, vary: policy.vary, request, release, status: `${NAME}; ${fwd}${stored ? "; stored" : ""}` };
 }
 
 /** A miss or a revalidation: joins (or leads) the flight for collapseKey. */
 async function answer(ctx, url, request, conditional, collapseKey) {
   const { outcome: pending, leader } = join(ctx.inflight, collapseKey, request, (signal) => fetchAndStore(ctx, url, request, conditional, signal));
   const outcome = await pending;
-  if (leader && outcome.kind === "entry") return fromStored(request, outcome.entry, outcome.status, ctx.io.now(), outcome.release);
+  // The leader gets the response as the origin sent it; waiters get the shared copy.
+  if (leader && outcome.kind === "entry") return fromStored(request, outcome.own ?? outcome.entry, outcome.status, ctx.io.now(), outcome.release);
   if (leader) return passThrough(outcome.response, outcome.status);
   if (!outcome.personal && sharesOutcome(outcome, request)) return fromStored(request, outcome.entry, `${outcome.status}; collapsed`, ctx.io.now());
   if (outcome.kind === "entry") {
     // Another variant: this waiter fetches (and stores) its own.
     const own = await fetchAndStore(ctx, url, request, conditional);
-    return own.kind === "entry" ? fromStored(request, own.entry, own.status, ctx.io.now(), own.release) : passThrough(own.response, own.status);
+    return own.kind === "entry" ? fromStored(request, own.own ?? own.entry, own.status, ctx.io.now(), own.release) : passThrough(own.response, own.status);
   }
   // Not shareable (private, Set-Cookie, too large…): this waiter asks the origin itself.
   return passThrough(await ctx.upstream(request), `${NAME}; fwd=uri-miss`);
@@ -225,12 +264,12 @@ async function forwardUnsafe(ctx, request) {
 /** Stores a reusable POST answer as the GET's entry (see fetch-post.js) and answers the POST with it. */
 async function storePostAnswer(ctx, request, key, get, response, reqTime) {
   const resTime = ctx.io.now();
-  const policy = policyOf(get, response, ctx.config);
+  const policy = policyOf(get, response, ctx.config, resTime);
   if (!policy) return passThrough(response, `${NAME}; fwd=method`);
   const read = await readLimited(response, ctx.config.maxBodySize, ctx.budget);
   if (read.stream) return passThrough(new Response(read.stream, response), `${NAME}; fwd=method; detail=${read.detail}`);
   const meta = entryMeta(response, policy, reqTime, resTime);
-  const stored = store(ctx, key, get, policy, meta, read.bytes);
+  const stored = store(ctx, key, get, policy, sharedMeta(meta, policy), read.bytes);
   const release = hold(ctx.budget, read.bytes.length, read.bytes);
   return fromStored(request, { meta, body: read.bytes }, `${NAME}; fwd=method${stored ? "; stored" : ""}`, ctx.io.now(), release);
 }
@@ -243,40 +282,57 @@ function refreshInBackground(ctx, url, getRequest, entry) {
   if (ctx.waitUntil) ctx.waitUntil(p);
 }
 
-/** Answers from a stored entry: a hit, stale-while-revalidate, or a
- * revalidation in the foreground that stale-if-error may answer for. */
-async function fromEntry(ctx, request, url, entry, reqCC, collapseKey) {
+/** The origin's answer to the client's own request, passed through unstored
+ * (a request with no-store that nothing stored could answer). */
+async function forwardUnstored(ctx, req) {
+  const response = passThrough(await ctx.upstream(req.client), `${NAME}; fwd=request`);
+  forwarded.add(response);
+  return response;
+}
+
+/** What the cache generates when the origin cannot be reached and the stored
+ * response may not be served stale (must-revalidate, proxy-revalidate,
+ * s-maxage: RFC 9111 §5.2.2.2). */
+function gatewayTimeout() {
+  return new Response(null, { status: 504, statusText: "Gateway Timeout", headers: { "cache-status": `${NAME}; fwd=stale; detail=origin-unreachable` } });
+}
+
+/** Answers from a stored entry: a hit (fresh, or stale as the client's
+ * max-stale allows), stale-while-revalidate, or a revalidation in the
+ * foreground that stale-if-error may answer for. `req`: the request's
+ * directives (fetch-request.js). */
+async function fromEntry(ctx, request, url, entry, req, collapseKey) {
   const now = ctx.io.now();
   const meta = entry.meta;
   const age = currentAge(meta, now);
-  const reqMaxAge = seconds(reqCC, "max-age");
-  // A reload (no-cache, max-age=0) revalidates, unless the response is
-  // immutable: then it is current as long as it is fresh (RFC 8246).
-  const reload = reqCC.has("no-cache") || (reqMaxAge !== undefined && age > reqMaxAge);
-  const fresh = age < meta.lifetime && !meta.noCache && (meta.immutable || !reload);
   // Fresh or stale, a stored page answers Authorization only when the
   // origin allowed it (RFC 9111 §3.5).
   const mayAnswer = !(request.headers.has("authorization") && !servesAuthorized(meta));
-  if (fresh && mayAnswer) {
-    return fromStored(request, entry, entry.shared ? `${NAME}; hit; detail=l2` : `${NAME}; hit`, now);
-  }
+  const use = mayAnswer ? reuse(meta, age, req) : null;
+  if (use === "fresh") return fromStored(request, entry, entry.shared ? `${NAME}; hit; detail=l2` : `${NAME}; hit`, now);
+  if (use === "max-stale") return fromStored(request, entry, `${NAME}; hit; detail=max-stale`, now);
   const getRequest = request.method === "HEAD" ? new Request(request, { method: "GET" }) : request;
   const staleness = age - meta.lifetime;
-  const mayServeStale = mayAnswer && !meta.noCache && !meta.mustRevalidate && !reqCC.has("no-cache");
+  const mayServeStale = mayAnswer && !meta.noCache && !meta.mustRevalidate && !req.noCache && acceptsAge(meta, age, req);
   if (mayServeStale && staleness >= 0 && staleness < meta.swr) {
-    refreshInBackground(ctx, url, getRequest, entry);
+    if (!req.noStore) refreshInBackground(ctx, url, getRequest, entry);
     return fromStored(request, entry, `${NAME}; hit; detail=stale-while-revalidate`, now);
   }
-  const staleIfError = mayAnswer && !meta.noCache && staleness < meta.sie;
+  if (req.onlyIfCached) return notCached();
+  if (req.noStore) return forwardUnstored(ctx, req);
+  // Nothing the origin forbids serving stale is served stale on its errors
+  // (RFC 9111 §4.2.4); the response's stale-if-error or the request's allows it.
+  const staleIfError = mayAnswer && !meta.noCache && !meta.mustRevalidate && staleness < Math.max(meta.sie, req.staleIfError);
   const staleAnswer = () => fromStored(request, entry, `${NAME}; hit; detail=stale-if-error`, ctx.io.now());
   let response;
   try {
     response = await answer(ctx, url, getRequest, entry, `reval ${collapseKey}`);
   } catch (err) {
     if (staleIfError) return staleAnswer();
+    if (meta.mustRevalidate && staleness >= 0 && !request.signal.aborted) return gatewayTimeout();
     throw err;
   }
-  if (response.status >= 500 && staleIfError) {
+  if (ERROR_STATUSES.has(response.status) && staleIfError) {
     await response.body?.cancel();
     return staleAnswer();
   }
@@ -308,19 +364,21 @@ export function cachedFetch(cache, options = {}) {
     const request = new Request(input, { redirect: "manual", ...init });
     const method = request.method;
     if (method !== "GET" && method !== "HEAD") return downstream(ctx, await forwardUnsafe(ctx, request));
-    const reqCC = requestCacheControl(request);
-    if (reqCC.has("no-store")) return passThrough(await ctx.upstream(request), `${NAME}; fwd=request`);
+    const req = requestDirectives(request);
     // The cache fetches and stores whole representations; a range is cut
     // from the answer, or asked of the origin when that was not stored.
     const range = rangeOf(request);
     const whole = range ? withoutRange(request) : request;
-    const response = await wholeAnswer(ctx, whole, reqCC);
+    const response = await wholeAnswer(ctx, whole, req);
     // Only a Range request or a stored partial response needs fetch-range.js.
-    if (!range && response.status !== 206) return response;
+    if ((!range && response.status !== 206) || forwarded.has(response)) return response;
     const how = {
       head: method === "HEAD",
       refetch: async () => passThrough(await ctx.upstream(request), `${NAME}; fwd=uri-miss`),
       complete: async (part, bytes, headers) => {
+        // Completing a stored part asks the origin, which these requests forbid.
+        if (req.onlyIfCached) return notCached();
+        if (req.noStore) return forwardUnstored(ctx, req);
         const conditions = conditionsOf(whole);
         const completed = await completeAnswer(ctx, whole, part, bytes, headers);
         return conditions ? answerConditional(completed, conditions) : completed;
@@ -346,12 +404,12 @@ async function completeAnswer(ctx, request, part, bytes, headers) {
 }
 
 /** A GET or HEAD without Range answered in full, or 304 to the client's validators. */
-function wholeAnswer(ctx, request, reqCC) {
+function wholeAnswer(ctx, request, req) {
   const conditions = conditionsOf(request);
-  if (!conditions) return cachedAnswer(ctx, request, reqCC).then((response) => downstream(ctx, response));
+  if (!conditions) return cachedAnswer(ctx, request, req).then((response) => downstream(ctx, response));
   // The cache fetches full responses; the client's validators are evaluated
   // against the answer (RFC 9111 §4.3.2).
-  return cachedAnswer(ctx, unconditional(request), reqCC, request).then((response) => answerConditional(downstream(ctx, response), conditions));
+  return cachedAnswer(ctx, unconditional(request), req, request).then((response) => answerConditional(downstream(ctx, response), conditions));
 }
 
 /** The answer with the downstream option's headers, when it was built from a shared stored entry. */
@@ -362,13 +420,15 @@ function downstream(ctx, response) {
 
 /** A GET or HEAD answered from the cache or through it; `original` (the
  * request with the client's validators) is what a HEAD miss forwards. */
-async function cachedAnswer(ctx, request, reqCC, original = request) {
+async function cachedAnswer(ctx, request, req, original = request) {
   const url = primaryKey(ctx.config.cacheKey, request);
   // Misses collapse on method + key (+ keyHeaders); Vary and credentials
   // decide afterwards whether a waiter may take the leader's answer.
   const collapseKey = `${request.method} ${keyOf(ctx, url, request)}`;
   const entry = lookup(ctx, url, request) ?? (await lookupThrough(ctx, url, request, collapseKey));
-  if (entry) return fromEntry(ctx, request, url, entry, reqCC, collapseKey);
+  if (entry) return fromEntry(ctx, request, url, entry, req, collapseKey);
+  if (req.onlyIfCached) return notCached();
+  if (req.noStore) return forwardUnstored(ctx, req);
   // A HEAD miss is forwarded as a HEAD: nothing to store, no body to drain.
   if (request.method === "HEAD") return passThrough(await ctx.upstream(original), `${NAME}; fwd=uri-miss`);
   return answer(ctx, url, request, null, collapseKey);

@@ -329,7 +329,8 @@ export interface CachedFetchOptions {
   staleWhileRevalidate?: Milliseconds;
   /** Stale-if-error window for responses whose Cache-Control names none. @default 0 */
   staleIfError?: Milliseconds;
-  /** How long a stale response with validators is kept for revalidation. @default 300000 */
+  /** How long a stale response is kept: for revalidation, and for requests that accept it stale
+   * (`max-stale`, `stale-if-error`). @default 300000 */
   keepForRevalidation?: Milliseconds;
   /** Receives background revalidations (Workers: ctx.waitUntil). */
   waitUntil?: (promise: Promise<unknown>) => void;
@@ -383,7 +384,10 @@ export declare const MARKETING_QUERY_PARAMS: readonly string[];
  * A body fetch() decoded is stored without its Content-Encoding (with its
  * own Content-Length and a weak ETag). Redirects are returned, not followed
  * (`redirect: "manual"` unless `init.redirect` says otherwise; a followed
- * answer is never stored). Over a cache with a `tier`, responses are shared
+ * answer is never stored). The request's max-age, min-fresh, max-stale,
+ * no-cache, no-store, only-if-cached (504 when nothing stored may answer)
+ * and stale-if-error are honoured; a stale must-revalidate, proxy-revalidate
+ * or s-maxage response whose origin cannot be reached is answered 504. Over a cache with a `tier`, responses are shared
  * by every cache on it ("edgecache; hit; detail=l2"), and a method not known
  * safe invalidates its URL in all of them.
  */

@@ -849,7 +849,7 @@ test("over a tier, a response stored by one isolate is a hit in another (detail=
   equal(await count(lib.origin, p), 1);
   t.advance(25_000);
   const expired = await b.cfetch(lib.origin + p);
-  ok(expired.headers.get("cache-status").includes("fwd=uri-miss"), "L1 kept the remaining lifetime, not a new one");
+  equal(expired.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=200; stored", "L1 kept the remaining lifetime, not a new one");
   await expired.text();
   equal(await count(lib.origin, p), 2);
   free();
@@ -1397,6 +1397,356 @@ test("a body still content-coded (a fetch that does not decode) keeps its Conten
   const text = await new Response(new Response(missBytes).body.pipeThrough(new DecompressionStream("gzip"))).text();
   equal(text, "hello coded world");
   equal(calls, 1);
+});
+
+test("request max-age, min-fresh and max-stale choose which stored responses may answer (RFC 9111 §5.2.1)", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const ask = async (p, cc) => {
+    const r = await cfetch(lib.origin + p, { headers: { "cache-control": cc } });
+    await r.text();
+    return r;
+  };
+  const p = "/rq-age?cc=max-age%3D60&etag=%22a%22";
+  await (await cfetch(lib.origin + p)).text();
+  t.advance(30_000);
+  equal((await ask(p, "max-age=40")).headers.get("cache-status"), "edgecache; hit", "30 s old ≤ max-age=40");
+  equal((await ask(p, "min-fresh=20")).headers.get("cache-status"), "edgecache; hit", "fresh 30 s more ≥ min-fresh=20");
+  equal((await ask(p, "min-fresh=40")).headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored", "fresh 30 s more < min-fresh=40");
+  t.advance(30_000);
+  equal((await ask(p, "max-age=20")).headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored", "30 s old > max-age=20");
+  equal((await ask(p, "max-age=0")).headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored", "max-age=0 always validates");
+  equal(await count(lib.origin, p), 4);
+
+  const s = "/rq-stale?cc=max-age%3D10&etag=%22s%22";
+  const v1 = await (await cfetch(lib.origin + s)).text();
+  t.advance(20_000);
+  const any = await cfetch(lib.origin + s, { headers: { "cache-control": "max-stale" } });
+  equal(any.headers.get("cache-status"), "edgecache; hit; detail=max-stale", "max-stale without a value: any staleness");
+  equal(any.headers.get("age"), "20");
+  equal(await any.text(), v1);
+  equal((await ask(s, "max-stale=30")).headers.get("cache-status"), "edgecache; hit; detail=max-stale", "10 s stale ≤ 30");
+  equal((await ask(s, "max-stale=30, max-age=15")).headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored", "max-age still bounds the age");
+  t.advance(20_000);
+  equal((await ask(s, "max-stale=5")).headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored", "10 s stale > 5");
+  equal((await ask(s, "max-stale=5")).headers.get("cache-status"), "edgecache; hit", "fresh again after the 304");
+  equal(await count(lib.origin, s), 3);
+
+  // Directives that forbid serving stale win over max-stale (§4.2.4).
+  for (const cc of ["max-age%3D10%2C%20must-revalidate", "max-age%3D10%2C%20proxy-revalidate", "s-maxage%3D10", "no-cache"]) {
+    const q = `/rq-forbid-${cc.length}?cc=${cc}&etag=%22f%22`;
+    await (await cfetch(lib.origin + q)).text();
+    t.advance(20_000);
+    equal((await ask(q, "max-stale")).headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored", cc);
+  }
+});
+
+test("a stale response without validators is kept for keepForRevalidation: max-stale can still have it", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = "/nv-stale?cc=max-age%3D10";
+  const v1 = await (await cfetch(lib.origin + p)).text();
+  t.advance(20_000);
+  const stale = await cfetch(lib.origin + p, { headers: { "cache-control": "max-stale=60" } });
+  equal(stale.headers.get("cache-status"), "edgecache; hit; detail=max-stale");
+  equal(await stale.text(), v1);
+  const plain = await cfetch(lib.origin + p);
+  equal(plain.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=200; stored", "without max-stale it is fetched again");
+  await plain.text();
+  const { t: t2, cfetch: f2 } = setup(lib, { keepForRevalidation: 0 });
+  const q = "/nv-stale0?cc=max-age%3D10";
+  await (await f2(lib.origin + q)).text();
+  t2.advance(20_000);
+  const gone = await f2(lib.origin + q, { headers: { "cache-control": "max-stale=60" } });
+  equal(gone.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored", "keepForRevalidation: 0 keeps nothing stale");
+  await gone.text();
+});
+
+test("only-if-cached: a stored response that may answer, else 504 without asking the origin", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const only = (p, extra = {}) => cfetch(lib.origin + p, { headers: { "cache-control": "only-if-cached", ...extra.headers }, method: extra.method });
+  const p = "/oic?cc=max-age%3D10&etag=%22o%22";
+  const miss = await only(p);
+  equal(miss.status, 504);
+  equal(miss.headers.get("cache-status"), "edgecache; detail=only-if-cached");
+  equal((await only(p, { method: "HEAD" })).status, 504, "a HEAD too");
+  equal(await count(lib.origin, p), 0, "the origin was never asked");
+  const v1 = await (await cfetch(lib.origin + p)).text();
+  const hit = await only(p);
+  equal(hit.status, 200);
+  equal(hit.headers.get("cache-status"), "edgecache; hit");
+  equal(await hit.text(), v1);
+  t.advance(20_000);
+  equal((await only(p)).status, 504, "stale, and the client did not allow stale");
+  const stale = await cfetch(lib.origin + p, { headers: { "cache-control": "only-if-cached, max-stale=60" } });
+  equal(stale.headers.get("cache-status"), "edgecache; hit; detail=max-stale");
+  equal(await stale.text(), v1);
+  equal((await only(p, { headers: { range: "bytes=0-1" } })).status, 504, "a range of a stale response too");
+  equal(await count(lib.origin, p), 1);
+});
+
+test("request no-store: a stored response may answer it, and nothing of it is stored", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const noStore = { headers: { "cache-control": "no-store" } };
+  const p = "/rns?cc=max-age%3D10&etag=%22n%22";
+  const v1 = await (await cfetch(lib.origin + p)).text();
+  const hit = await cfetch(lib.origin + p, noStore);
+  equal(hit.headers.get("cache-status"), "edgecache; hit", "answered from what was stored before");
+  equal(await hit.text(), v1);
+  t.advance(20_000);
+  const fwd = await cfetch(lib.origin + p, noStore);
+  equal(fwd.headers.get("cache-status"), "edgecache; fwd=request");
+  ok((await fwd.text()).startsWith("v2"));
+  const after = await cfetch(lib.origin + p);
+  equal(after.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored", "the stored response was not updated by it");
+  equal(await after.text(), v1);
+  const q = "/rns-miss?cc=max-age%3D60";
+  await (await cfetch(lib.origin + q, noStore)).text();
+  equal((await cfetch(lib.origin + q)).headers.get("cache-status"), "edgecache; fwd=uri-miss; stored", "a no-store miss was not stored");
+  const r = "/rns-range?digits=100&ranges=1&cc=max-age%3D60";
+  const ranged = await cfetch(lib.origin + r, { headers: { "cache-control": "no-store", range: "bytes=0-9" } });
+  equal(ranged.status, 206);
+  equal(await ranged.text(), "0123456789");
+  equal(await count(lib.origin, r), 1, "a ranged no-store miss asks the origin once, with its Range");
+});
+
+test("must-revalidate, proxy-revalidate and s-maxage: never stale on error; 504 when the origin cannot be reached", async (lib) => {
+  const { t, cfetch } = setup(lib, { staleIfError: 120_000 });
+  for (const [i, cc] of ["max-age%3D10%2C%20must-revalidate%2C%20stale-if-error%3D60", "max-age%3D10%2C%20proxy-revalidate", "s-maxage%3D10"].entries()) {
+    const path = `/mr-down${i}`;
+    const p = `${path}?cc=${cc}&etag=%22d%22`;
+    await (await cfetch(lib.origin + p)).text();
+    t.advance(20_000);
+    await failMode(lib.origin, path, "reset");
+    const down = await cfetch(lib.origin + p);
+    equal(down.status, 504, cc);
+    equal(down.headers.get("cache-status"), "edgecache; fwd=stale; detail=origin-unreachable");
+    await failMode(lib.origin, path, "503");
+    const error = await cfetch(lib.origin + p, { headers: { "cache-control": "stale-if-error=60" } });
+    equal(error.status, 503, `${cc}: the origin's error, not the stale response`);
+    await error.text();
+    await failMode(lib.origin, path, "off");
+  }
+  const plain = "/mr-down-plain?cc=max-age%3D10&etag=%22d%22";
+  await (await cfetch(lib.origin + plain)).text();
+  t.advance(20_000);
+  await failMode(lib.origin, "/mr-down-plain", "reset");
+  equal((await cfetch(lib.origin + plain)).headers.get("cache-status"), "edgecache; hit; detail=stale-if-error", "without them the option applies");
+  await failMode(lib.origin, "/mr-down-plain", "off");
+});
+
+test("stale-if-error in the request allows a stale answer; only 500, 502, 503 and 504 count as errors (RFC 5861)", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const path = "/rq-sie";
+  const p = `${path}?cc=max-age%3D10&etag=%22e%22`;
+  const v1 = await (await cfetch(lib.origin + p)).text();
+  t.advance(20_000);
+  await failMode(lib.origin, path, "502");
+  const plain = await cfetch(lib.origin + p);
+  equal(plain.status, 502, "neither the response nor the request allows it");
+  await plain.text();
+  const allowed = await cfetch(lib.origin + p, { headers: { "cache-control": "stale-if-error=30" } });
+  equal(allowed.headers.get("cache-status"), "edgecache; hit; detail=stale-if-error");
+  equal(await allowed.text(), v1);
+  const short = await cfetch(lib.origin + p, { headers: { "cache-control": "stale-if-error=5" } });
+  equal(short.status, 502, "10 s stale is past the request's 5 s");
+  await short.text();
+  const q = `${path}b?cc=max-age%3D10%2C%20stale-if-error%3D60&etag=%22e%22`;
+  await (await cfetch(lib.origin + q)).text();
+  t.advance(20_000);
+  for (const [status, stale] of [["501", false], ["505", false], ["500", true], ["504", true]]) {
+    await failMode(lib.origin, `${path}b`, status);
+    const r = await cfetch(lib.origin + q);
+    equal(r.status === 200, stale, `a ${status}`);
+    await r.text();
+  }
+  await failMode(lib.origin, path, "off");
+  await failMode(lib.origin, `${path}b`, "off");
+});
+
+test("a 304 naming another ETag does not update the stored response: the whole response is asked for", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = "/etag-other?cc=max-age%3D10&etag=%22a%22&etag304=%22b%22";
+  const v1 = await (await cfetch(lib.origin + p)).text();
+  t.advance(20_000);
+  const r = await cfetch(lib.origin + p);
+  equal(r.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=200; stored");
+  equal(r.headers.get("etag"), '"a"');
+  const body = await r.text();
+  ok(body.startsWith("v3") && body !== v1, body);
+  equal(await count(lib.origin, p), 3, "the conditional request, then the unconditional one");
+  const same = "/etag-same?cc=max-age%3D10&etag=W%2F%22a%22";
+  await (await cfetch(lib.origin + same)).text();
+  t.advance(20_000);
+  equal((await cfetch(lib.origin + same)).headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored", "the same weak ETag updates it");
+});
+
+test("no-cache and private with field names: the stored copy goes without those fields and is reused", async (lib) => {
+  const { cfetch } = setup(lib);
+  for (const cc of ['max-age=60, no-cache="X-Origin-Count"', 'max-age=60, private="x-origin-count, x-latin"', 'max-age=60, no-cache="x-latin, X-Origin-Count"']) {
+    const p = `/fields-${cc.length}${cc.includes("private") ? "p" : "n"}?cc=${encodeURIComponent(cc)}&counted=1&latin=1`;
+    const miss = await cfetch(lib.origin + p);
+    equal(miss.headers.get("x-origin-count"), "1", `${cc}: the requester gets the origin's fields`);
+    await miss.text();
+    const hit = await cfetch(lib.origin + p);
+    equal(hit.headers.get("cache-status"), "edgecache; hit", cc);
+    equal(hit.headers.get("x-origin-count"), null, `${cc}: not stored`);
+    if (cc.includes("x-latin")) equal(hit.headers.get("x-latin"), null, `${cc}: neither is the second name`);
+    equal(hit.headers.get("content-type"), "text/plain; charset=utf-8", "the other fields are");
+    await hit.text();
+    equal(await count(lib.origin, p), 1);
+  }
+  const whole = "/fields-whole?cc=max-age%3D60%2C%20private";
+  await (await cfetch(lib.origin + whole)).text();
+  ok((await cfetch(lib.origin + whole)).headers.get("cache-status").includes("fwd=uri-miss"), "unqualified private is never stored");
+});
+
+test("private=\"field\": a collapsed waiter gets the shared copy, without the field; the leader gets it", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = `/fields-collapse?cc=${encodeURIComponent('max-age=60, private="x-origin-count"')}&counted=1&delay=50`;
+  const [leader, waiter] = await Promise.all([cfetch(lib.origin + p), cfetch(lib.origin + p)]);
+  equal(leader.headers.get("x-origin-count"), "1");
+  equal(waiter.headers.get("x-origin-count"), null);
+  ok(waiter.headers.get("cache-status").includes("collapsed"), waiter.headers.get("cache-status"));
+  equal(await leader.text(), await waiter.text());
+  equal(await count(lib.origin, p), 1);
+});
+
+test("downstream: the miss that carries private=\"field\" fields tells a CDN nothing; hits without them do", async (lib) => {
+  const { cfetch } = setup(lib, { tags: ["t"], downstream: { tagHeader: "Cache-Tag", cdnCacheControl: true } });
+  const p = `/fields-cdn?cc=${encodeURIComponent('max-age=60, private="x-origin-count"')}&counted=1`;
+  const miss = await cfetch(lib.origin + p);
+  equal(miss.headers.get("x-origin-count"), "1");
+  equal(miss.headers.get("cdn-cache-control"), null, "a CDN would store the private field");
+  equal(miss.headers.get("cache-tag"), null);
+  await miss.text();
+  const hit = await cfetch(lib.origin + p);
+  equal(hit.headers.get("x-origin-count"), null);
+  equal(hit.headers.get("cdn-cache-control"), "max-age=60");
+  equal(hit.headers.get("cache-tag"), "t");
+  await hit.text();
+});
+
+test("a response without Date is stored with the time it was received; Expires and heuristics count from it", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const received = new Date(t.t).toUTCString();
+  const p = "/nodate?cc=max-age%3D60";
+  const miss = await cfetch(lib.origin + p);
+  equal(miss.headers.get("date"), received);
+  await miss.text();
+  t.advance(5_000);
+  const hit = await cfetch(lib.origin + p);
+  equal(hit.headers.get("date"), received, "the stored Date");
+  equal(hit.headers.get("age"), "5");
+  await hit.text();
+  const since = await cfetch(lib.origin + p, { headers: { "if-modified-since": new Date(t.t).toUTCString() } });
+  equal(since.status, 304, "If-Modified-Since compares with the Date it was stored with");
+  const bad = `/baddate?cc=max-age%3D60&dateraw=${encodeURIComponent("yesterday")}`;
+  const badMiss = await cfetch(lib.origin + bad);
+  equal(badMiss.headers.get("date"), new Date(t.t).toUTCString(), "an invalid Date is replaced by the time received");
+  await badMiss.text();
+  const e = `/nodate-exp?expires=${t.t + 30_000}`;
+  await (await cfetch(lib.origin + e)).text();
+  t.advance(29_000);
+  equal((await cfetch(lib.origin + e)).headers.get("cache-status"), "edgecache; hit", "Expires − the time received");
+  const h = `/nodate-heur?lm=${t.t - 1_000_000}`;
+  await (await cfetch(lib.origin + h)).text();
+  t.advance(99_000);
+  equal((await cfetch(lib.origin + h)).headers.get("cache-status"), "edgecache; hit", "10% of the time since Last-Modified");
+  const future = `/lm-future?date=${t.t}&lm=${t.t + 1_000_000}`;
+  await (await cfetch(lib.origin + future)).text();
+  equal((await cfetch(lib.origin + future)).headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=200; stored", "a Last-Modified in the future gives no heuristic freshness");
+  const r = "/d304?cc=max-age%3D10&etag=%22d%22";
+  await (await cfetch(lib.origin + r)).text();
+  t.advance(20_000);
+  equal((await cfetch(lib.origin + r)).headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored");
+  t.advance(5_000);
+  equal((await cfetch(lib.origin + r)).headers.get("cache-status"), "edgecache; hit", "a 304 without Date is as new as it was received");
+});
+
+test("a 304 without Age refreshes the stored response as new: the old response's Age no longer counts", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = "/age304?cc=max-age%3D60&age=50&etag=%22g%22&noage304=1";
+  await (await cfetch(lib.origin + p)).text();
+  t.advance(20_000);
+  equal((await cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored");
+  t.advance(30_000);
+  const hit = await cfetch(lib.origin + p);
+  equal(hit.headers.get("cache-status"), "edgecache; hit", "30 s after the 304, not 80");
+  equal(hit.headers.get("age"), "30");
+  await hit.text();
+  const aged = "/age304b?cc=max-age%3D60&age=50&etag=%22g%22";
+  await (await cfetch(lib.origin + aged)).text();
+  t.advance(20_000);
+  const withAge = await cfetch(lib.origin + aged);
+  equal(withAge.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored");
+  equal(withAge.headers.get("age"), "50", "the 304's Age is the refreshed response's age");
+  await withAge.text();
+});
+
+test("a full response to a revalidation that is not stored removes the stored one; a 5xx does not", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const path = "/replaced";
+  const p = `${path}?cc=max-age%3D10&etag=%22r%22`;
+  await (await cfetch(lib.origin + p)).text();
+  t.advance(20_000);
+  await failMode(lib.origin, path, "503");
+  equal((await cfetch(lib.origin + p)).status, 503);
+  const kept = await cfetch(lib.origin + p, { headers: { "cache-control": "only-if-cached, max-stale" } });
+  equal(kept.headers.get("cache-status"), "edgecache; hit; detail=max-stale", "a 5xx leaves the stored response");
+  await kept.text();
+  await failMode(lib.origin, path, "404");
+  const gone = await cfetch(lib.origin + p);
+  equal(gone.status, 404);
+  equal(gone.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=404");
+  await gone.text();
+  equal((await cfetch(lib.origin + p, { headers: { "cache-control": "only-if-cached, max-stale" } })).status, 504, "the 404 replaced it");
+  await failMode(lib.origin, path, "off");
+  equal((await cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; fwd=uri-miss; stored");
+});
+
+test("Age counts the origin's Age plus the response delay, or the time since Date if larger (RFC 9111 §4.2.3)", async (lib) => {
+  const t = clock();
+  const cache = new lib.Cache({ now: t.now });
+  // The origin takes 4 s (on the cache's clock) to answer.
+  const cfetch = lib.cachedFetch(cache, { fetch: async (request) => {
+    const response = await fetch(request);
+    t.advance(4_000);
+    return response;
+  } });
+  const p = "/delay-age?cc=max-age%3D60&age=10";
+  await (await cfetch(lib.origin + p)).text();
+  const hit = await cfetch(lib.origin + p);
+  equal(hit.headers.get("age"), "14", "Age 10 + a 4 s response delay");
+  await hit.text();
+  const q = `/date-age?cc=max-age%3D60&age=3&date=${t.t - 30_000}`;
+  await (await cfetch(lib.origin + q)).text();
+  equal((await cfetch(lib.origin + q)).headers.get("age"), "34", "received 34 s after its Date, more than Age 3 + 4 s");
+  cache.free();
+});
+
+test("a 304's Content-Length never replaces the stored one (RFC 9111 §3.2)", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = "/cl304?digits=10&cc=max-age%3D1&etag=%22c%22&cl304=99";
+  await (await cfetch(lib.origin + p)).text();
+  t.advance(2_000);
+  const updated = await cfetch(lib.origin + p);
+  equal(updated.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored");
+  equal(updated.headers.get("content-length"), "10");
+  equal(await updated.text(), "0123456789");
+  const hit = await cfetch(lib.origin + p);
+  equal(hit.headers.get("content-length"), "10");
+  equal(await hit.text(), "0123456789");
+});
+
+test("an invalid max-age or s-maxage makes the response stale: neither ttl nor heuristics apply", async (lib) => {
+  const { cfetch } = setup(lib, { ttl: 60_000 });
+  for (const cc of ["max-age=abc", "max-age=-1", "max-age=1.5", "s-maxage=x, max-age=60", "max-age"]) {
+    const p = `/badma-${encodeURIComponent(cc)}?cc=${encodeURIComponent(cc)}`;
+    await (await cfetch(lib.origin + p)).text();
+    ok((await cfetch(lib.origin + p)).headers.get("cache-status").includes("fwd=uri-miss"), cc);
+  }
+  const quoted = '/badma-quoted?cc=max-age%3D%2260%22';
+  await (await cfetch(lib.origin + quoted)).text();
+  equal((await cfetch(lib.origin + quoted)).headers.get("cache-status"), "edgecache; hit", 'max-age="60" is read as 60');
 });
 
 export function fetchSuite() {

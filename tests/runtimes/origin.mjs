@@ -7,12 +7,16 @@
 //   ?date=ms     Date (none by default: test clocks are not the wall clock)
 //   ?expires=ms  Expires                ?age=s     Age (repeated: one Age line each)
 //   ?expiresraw=s  Expires: s, as given   ?lmraw=s   Last-Modified: s, as given
+//   ?dateraw=s   Date: s, as given
 //   ?vary=…      Vary                   ?cookie=1  Set-Cookie
 //   ?status=n    status                 ?size=n    body of n bytes ("x"), streamed
 //   ?delay=ms    answer after a delay   ?location=… Location  ?clocation=… Content-Location
 //   ?selfloc=1   Content-Location: the request target (its own path and query)
 //   ?counted=1   X-Origin-Count: n (also on a 304)
 //   ?cookie304=1 on a 304 only: Set-Cookie: session=<n>
+//   ?etag304=…   on a 304 only: this ETag instead of ?etag's
+//   ?noage304=1  on a 304 only: no Age
+//   ?cl304=n     on a 304 only: Content-Length: n
 //   ?user304=1   on a 304 only: X-User: the request's Cookie, or "anon"
 //   ?reflect=h   the body is request header h's value (latin-1 bytes kept)
 //   ?echo=1      the body is the request body
@@ -32,7 +36,7 @@
 //   ?processing=1  a 102 Processing first
 // Control (answered with Connection: close, so they leave no connection open):
 //   /__count?url=<path+query> → {count}, /__total → {count}, /__reset,
-//   /__fail?path=/x&mode=500|reset|off (per path), /__conns → {open} (client
+//   /__fail?path=/x&mode=500|<any status>|reset|off (per path), /__conns → {open} (client
 //   connections open, this one excluded), /__log?match=s → the requests whose
 //   raw target contains s: [{method, url, headers: {name: latin-1 hex}}],
 //   /__aborted → {count} responses whose client went away before their end,
@@ -95,8 +99,8 @@ export async function startOrigin() {
       counts.set(key, n);
       const mode = fail.get(url.pathname);
       if (mode === "reset") return req.socket.destroy();
-      if (mode === "500") {
-        res.writeHead(500, { "content-type": "text/plain" });
+      if (/^\d{3}$/.test(mode ?? "")) {
+        res.writeHead(Number(mode), { "content-type": "text/plain" });
         return res.end("origin error");
       }
       const q = url.searchParams;
@@ -110,6 +114,7 @@ export async function startOrigin() {
       if (q.has("expires")) out.expires = new Date(Number(q.get("expires"))).toUTCString();
       if (q.has("expiresraw")) out.expires = q.get("expiresraw");
       if (q.has("lmraw")) out["last-modified"] = q.get("lmraw");
+      if (q.has("dateraw")) out.date = q.get("dateraw");
       if (q.has("age")) out.age = q.getAll("age").length > 1 ? q.getAll("age") : q.get("age");
       if (q.has("vary")) out.vary = q.get("vary");
       if (q.has("cookie")) out["set-cookie"] = `session=${n}; Path=/`;
@@ -124,6 +129,9 @@ export async function startOrigin() {
         if (q.has("hints")) res.writeEarlyHints({ link: "</hint.css>; rel=preload; as=style", "x-hint": "1" });
         if (q.has("etag") && req.headers["if-none-match"] === q.get("etag")) {
           if (q.has("cookie304")) out["set-cookie"] = `session=${n}; Path=/`;
+          if (q.has("etag304")) out.etag = q.get("etag304");
+          if (q.has("noage304")) delete out.age;
+          if (q.has("cl304")) out["content-length"] = q.get("cl304");
           if (q.has("user304")) out["x-user"] = req.headers.cookie ?? "anon";
           res.writeHead(304, out);
           return res.end();
