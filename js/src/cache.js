@@ -1195,18 +1195,28 @@ export class Cache {
     }
     // Read after the snapshot: it covers every message since the save,
     // those this isolate's subscription delivered while L1 lacked the snapshot too.
-    const changes = await link.changesSince(framed.position, ms);
-    if (changes === null || this.#freed) return 0;
-    let n;
+    // What reaches L1 after the log was read (a message delivered before its
+    // answer, this isolate's own invalidations) is watched and applied again
+    // after the load; a loss meanwhile may have taken messages the log's
+    // answer does not have.
+    const watch = link.watch();
     try {
-      n = this.load(framed.dump);
-    } catch (err) {
-      if (!(err instanceof TypeError)) throw err;
-      link.counters.tierErrors++;
-      return 0;
+      const changes = await link.changesSince(framed.position, ms);
+      if (changes === null || this.#freed || watch.lost) return 0;
+      let n;
+      try {
+        n = this.load(framed.dump);
+      } catch (err) {
+        if (!(err instanceof TypeError)) throw err;
+        link.counters.tierErrors++;
+        return 0;
+      }
+      link.replay(changes.messages);
+      link.replay(watch.messages);
+      return n;
+    } finally {
+      link.unwatch(watch);
     }
-    link.replay(changes.messages);
-    return n;
   }
 
   #snapshotOpts(options, where) {

@@ -519,6 +519,99 @@ test("saveSnapshot first applies the invalidations its channel has not delivered
   for (const x of [a, b, warm]) x.free();
 });
 
+test("a warm start applies a message delivered between its read of the log and the load", async (lib) => {
+  const c = clock();
+  const shared = lib.memoryTier({ now: c.now });
+  const a = new lib.Cache({ now: c.now, tier: shared });
+  const b = new lib.Cache({ now: c.now, tier: shared });
+  writeChanged(a);
+  await a.flush();
+  await tick();
+  equal(await a.saveSnapshot(), true);
+  let meanwhile = null;
+  // The log's answer takes a while to come back (a network): another isolate's delete lands meanwhile,
+  // after the tier read its log, and its message reaches the loading isolate before the answer does.
+  const slowAnswer = { get: shared.get, apply: shared.apply, lock: shared.lock, subscribe: shared.subscribe,
+    changes: async (after, o) => {
+      const r = await shared.changes(after, o);
+      if (after !== undefined && meanwhile !== null) await meanwhile();
+      return r;
+    } };
+  const warm = new lib.Cache({ now: c.now, tier: slowAnswer });
+  meanwhile = async () => {
+    b.delete("kept");
+    await b.flush();
+    await tick();
+  };
+  equal(await warm.loadSnapshot(), 7);
+  equal(warm.has("kept"), false, "the delete delivered before the load is applied to the loaded entries");
+  equal(warm.get("k1"), "old-k1", "what did not change is served");
+  for (const x of [a, b, warm]) x.free();
+});
+
+test("a warm start does not undo this isolate's own delete made while the snapshot loads", async (lib) => {
+  const c = clock();
+  const tier = lib.memoryTier({ now: c.now });
+  const a = new lib.Cache({ now: c.now, tier });
+  writeChanged(a);
+  await a.flush();
+  await tick();
+  equal(await a.saveSnapshot(), true);
+  await a.flush();
+  // Every tier call takes 20 ms: the snapshot is read in 0-20 ms, the log in 20-40 ms; the delete
+  // made at 30 ms reaches the tier at 50 ms, after the log was read, and its message comes back
+  // after the load.
+  tier.delay(20);
+  const warm = new lib.Cache({ now: c.now, tier });
+  const loading = warm.loadSnapshot();
+  await sleep(30);
+  equal(warm.delete("kept"), false, "not loaded yet");
+  equal(await loading, 7);
+  await warm.flush();
+  await sleep(10);
+  equal(warm.has("kept"), false, "deleted here while the snapshot loaded: it stays deleted");
+  equal(warm.get("k1"), "old-k1");
+  a.free();
+  warm.free();
+});
+
+test("a warm start is refused when the channel loses messages between its read of the log and the load", async (lib) => {
+  const c = clock();
+  const shared = lib.memoryTier({ now: c.now });
+  const a = new lib.Cache({ now: c.now, tier: shared });
+  const b = new lib.Cache({ now: c.now, tier: shared });
+  writeChanged(a);
+  await a.flush();
+  await tick();
+  equal(await a.saveSnapshot(), true);
+  let meanwhile = null;
+  let dropping = false;
+  // A channel that drops what it cannot deliver and says so, and a log answer that comes back late.
+  const lossy = { get: shared.get, apply: shared.apply, lock: shared.lock,
+    subscribe: (listener) => shared.subscribe({
+      invalidate: (m) => (dropping ? listener.lost() : listener.invalidate(m)),
+      lost: () => listener.lost(),
+    }),
+    changes: async (after, o) => {
+      const r = await shared.changes(after, o);
+      if (after !== undefined && meanwhile !== null) await meanwhile();
+      return r;
+    } };
+  const warm = new lib.Cache({ now: c.now, tier: lossy });
+  meanwhile = async () => {
+    dropping = true;
+    b.delete("kept");
+    await b.flush();
+    await tick();
+    dropping = false;
+  };
+  const n = await warm.loadSnapshot();
+  equal(warm.has("kept"), false, "a message lost after the log was read cannot be replayed");
+  equal(n, 0, "so the snapshot is not loaded");
+  equal(await warm.getOrLoad("k1", counted("not used")), "old-k1", "the cache works on from L2");
+  for (const x of [a, b, warm]) x.free();
+});
+
 test("a snapshot older than the tier's log is not loaded; the cache works on", async (lib) => {
   const { clock: c, tier, caches: [a, b], free } = isolates(lib, 2, { tierOptions: { logSize: 2 } });
   writeChanged(a);
