@@ -193,6 +193,54 @@ test("a snapshot older than the Redis log (logSize) is not loaded; the cache wor
   assert.equal(await late.getOrLoad("kept", counted("reloaded")), "reloaded");
 });
 
+test("a Redis that lost its message count (\"ver\" evicted) starts a new epoch: an older snapshot is refused", async () => {
+  const prefix = `t${++prefixes}:`;
+  await savedSnapshot(prefix);
+  const admin = await client();
+  // As an allkeys-* maxmemory policy may: the count goes, the epoch and the log stay.
+  await admin.del(`${prefix}ver`);
+  const changer = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix }) });
+  changer.delete("k1");
+  await changer.flush();
+  const late = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix }) });
+  const n = await late.loadSnapshot();
+  assert.equal(late.has("k1"), false, "deleted after the save, under a count that started again");
+  assert.equal(n, 0, "the snapshot's position is of another epoch: refused");
+  assert.equal(late.stats().tierErrors, 1);
+  assert.equal(await late.getOrLoad("k4", counted("not used")), "old-k4", "Redis still serves");
+});
+
+test("after a FLUSHALL a running cache takes the new epoch: its snapshots are saved and load again", async () => {
+  const own = await ownRedis();
+  const prefix = "flushall:";
+  const a = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(own.url), { prefix }) });
+  const b = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(own.url), { prefix }) });
+  const admin = await client(own.url);
+  a.set("x", 1);
+  b.set("y", 1);
+  await a.flush();
+  await b.flush();
+  await within(5000, async () => Number((await admin.sendCommand(["PUBSUB", "NUMSUB", `${prefix}inv`]))[1]) === 2, "both caches subscribed");
+  await within(5000, () => a.saveSnapshot(), "a snapshot before the FLUSHALL");
+  await admin.flushAll();
+  // Messages go on after the flush, counted from 1 again.
+  b.set("y", 2);
+  await b.flush();
+  // The server lost every message before the flush: a cannot vouch for its L1 (a new epoch).
+  await within(5000, () => a.get("x") === undefined, "a dropped its L1 on the new epoch");
+  a.set("z", 2);
+  await a.flush();
+  await within(5000, () => a.saveSnapshot(), "a snapshot after the FLUSHALL");
+  const warm = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(own.url), { prefix }) });
+  assert.ok((await warm.loadSnapshot()) >= 1, "the new snapshot loads");
+  assert.equal(warm.get("z"), 2);
+  assert.equal(warm.stats().tierErrors, 0);
+  a.free();
+  b.free();
+  warm.free();
+  await stopRedis(own);
+});
+
 test("a value loaded in one process is served from Redis in another, without its loader", async () => {
   const { prefix, caches: [a] } = await caches(1);
   const other = await peer(prefix);

@@ -13,7 +13,9 @@
 //   P log      list of the last `logSize` messages as published (RPUSH + LTRIM in
 //              the script that publishes): a warm start replays it from the
 //              snapshot's position "<epoch>:<ver>" (`changes`)
-//   P epoch    a random id set once: a new one means the server lost its data
+//   P epoch    a random id, set with "ver" (0) when there is none, and anew by the
+//              script that publishes when "ver" is gone (the count starts again):
+//              a new one means the server lost its data; messages carry it
 //   P l:<id>   a load lock (SET NX PX; after a miss, in a script that answers
 //              the entry instead when it is there by then)
 //   P inv      the pub/sub channel of invalidations
@@ -67,12 +69,12 @@ if v then return v end
 if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return 1 end
 return 0`;
 
-// ARGV: prefix, origin, op count, log size, then per op:
+// ARGV: prefix, origin, op count, log size, an epoch to set if the count starts again, then per op:
 //   "s" id keyJson bytes ttl tagIdsJson depIdsJson change   (set)
 //   "i" id keyJson                                         (invalidate)
 //   "t" tagId tagJson                                      (invalidate a tag)
 const APPLY = `
-local p, origin, n, logSize = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local p, origin, n, logSize, newEpoch = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local keys, tags = {}, {}
 local function cascade(root, withRoot)
   local queue, seen, head = {root}, {[root] = true}, 1
@@ -94,7 +96,7 @@ local function cascade(root, withRoot)
     redis.call('DEL', dk)
   end
 end
-local i = 5
+local i = 6
 for _ = 1, n do
   local kind = ARGV[i]
   if kind == 's' then
@@ -135,8 +137,16 @@ for _ = 1, n do
   end
 end
 if #keys > 0 or #tags > 0 then
+  -- A count that starts again (FLUSHALL, "ver" evicted) starts a new epoch,
+  -- so that no position "<epoch>:<ver>" names two messages.
+  if redis.call('EXISTS', p .. 'ver') == 0 then
+    redis.call('SET', p .. 'epoch', newEpoch)
+    redis.call('DEL', p .. 'log')
+  else
+    redis.call('SET', p .. 'epoch', newEpoch, 'NX')
+  end
   local ver = redis.call('INCR', p .. 'ver')
-  local message = '{"o":' .. cjson.encode(origin) .. ',"v":' .. ver ..
+  local message = '{"o":' .. cjson.encode(origin) .. ',"e":' .. cjson.encode(redis.call('GET', p .. 'epoch')) .. ',"v":' .. ver ..
     ',"k":[' .. table.concat(keys, ',') .. '],"t":[' .. table.concat(tags, ',') .. ']}'
   redis.call('PUBLISH', p .. 'inv', message)
   redis.call('RPUSH', p .. 'log', message)
@@ -150,7 +160,7 @@ return n`;
 // position's epoch ("" for the head only) and version.
 const CHANGES = `
 local p = ARGV[1]
-redis.call('SET', p .. 'epoch', ARGV[2], 'NX')
+if redis.call('SET', p .. 'epoch', ARGV[2], 'NX') then redis.call('SET', p .. 'ver', 0, 'NX') end
 local e = redis.call('GET', p .. 'epoch')
 local ver = tonumber(redis.call('GET', p .. 'ver') or '0')
 if ARGV[3] == '' then return {e, ver, {}} end
@@ -226,7 +236,7 @@ export function redisTier(client, options = {}) {
 
     async apply(ops, { origin = "", signal } = {}) {
       if (ops.length === 0) return;
-      await run(APPLY, [], [prefix, origin, String(ops.length), String(logSize), ...ops.flatMap(opArgs)], { abortSignal: signal });
+      await run(APPLY, [], [prefix, origin, String(ops.length), String(logSize), randomId(), ...ops.flatMap(opArgs)], { abortSignal: signal });
     },
 
     async changes(after, { signal } = {}) {
@@ -239,8 +249,8 @@ export function redisTier(client, options = {}) {
       let expect = (at?.ver ?? Number(ver)) + 1;
       for (const text of logged) {
         const m = parseMessage(text, String(epoch));
-        // Every message after `after`, each once, in order: else the log has a hole.
-        if (m === null || m.v !== expect++) return null;
+        // Every message after `after`, each once, in order, of this epoch: else the log has a hole.
+        if (m === null || m.v !== expect++ || (m.epoch !== null && m.epoch !== String(epoch))) return null;
         messages.push(m.message);
       }
       return { position: `${epoch}:${Number(ver)}`, messages };
@@ -270,12 +280,14 @@ export function redisTier(client, options = {}) {
 /** A position "<epoch>:<ver>" as `changes` writes them, or null. */
 function parsePosition(position) {
   const at = typeof position === "string" ? position.lastIndexOf(":") : -1;
-  const ver = at < 0 ? NaN : Number(position.slice(at + 1));
-  return Number.isSafeInteger(ver) && ver >= 0 ? { epoch: position.slice(0, at), ver } : null;
+  const digits = at < 0 ? "" : position.slice(at + 1);
+  const ver = /^(0|[1-9][0-9]*)$/.test(digits) ? Number(digits) : NaN;
+  return Number.isSafeInteger(ver) ? { epoch: position.slice(0, at), ver } : null;
 }
 
-/** A published message as the listener gets it (with its log position once
- * the epoch is known), and its version; null when it is not one. */
+/** A published message as the listener gets it (with its log position: the
+ * epoch it carries, else `epoch` when known), its version and its epoch
+ * (null when it carries none); null when it is not one. */
 function parseMessage(text, epoch) {
   let m;
   try {
@@ -284,9 +296,10 @@ function parseMessage(text, epoch) {
     return null;
   }
   if (typeof m?.v !== "number") return null;
+  const own = typeof m.e === "string" ? m.e : null;
   const message = { origin: m.o, keys: m.k, tags: m.t };
-  if (epoch !== null) message.position = `${epoch}:${m.v}`;
-  return { v: m.v, message };
+  if ((own ?? epoch) !== null) message.position = `${own ?? epoch}:${m.v}`;
+  return { v: m.v, epoch: own, message };
 }
 
 /**
@@ -306,6 +319,15 @@ function subscribe(client, prefix, channel, listener) {
   const onMessage = (text) => {
     const m = parseMessage(text, epoch);
     if (m === null) return;
+    if (m.epoch !== null && epoch !== null && m.epoch !== epoch) {
+      // The server started counting again (it lost its data: FLUSHALL, a
+      // restart, eviction) without this connection dropping.
+      epoch = m.epoch;
+      lastVer = m.v;
+      listener.lost();
+      listener.invalidate(m.message);
+      return;
+    }
     if (lastVer !== null && m.v > lastVer + 1) listener.lost();
     if (lastVer === null || m.v > lastVer) lastVer = m.v;
     listener.invalidate(m.message);
@@ -318,7 +340,9 @@ function subscribe(client, prefix, channel, listener) {
   const check = async (again) => {
     if (closed) return;
     try {
-      await client.sendCommand(["SET", prefix + "epoch", randomId(), "NX"]);
+      if ((await client.sendCommand(["SET", prefix + "epoch", randomId(), "NX"])) !== null) {
+        await client.sendCommand(["SET", prefix + "ver", "0", "NX"]);
+      }
       const [e, v] = await client.sendCommand(["MGET", prefix + "epoch", prefix + "ver"]);
       const ver = Number(v ?? 0);
       if (again && (epoch === null || e !== epoch || ver !== lastVer)) listener.lost();
