@@ -292,7 +292,8 @@ export declare class Cache<V = any> {
    * With a tier: stores dump() in it under `name`, with the position of the tier's invalidation log
    * this cache reflects, and under the tags its entries carry (invalidating any of them hides the
    * snapshot). Resolves true once the tier has it, false when it was dropped or the log could not be
-   * reached. A tier without a log (`Tier.changes`) is a TypeError.
+   * reached (or no longer reaches back to what this cache reflects: it drops its L1 then, as on a lost
+   * channel). A tier without a log (`Tier.changes`) is a TypeError.
    */
   saveSnapshot(options?: SnapshotOptions): Promise<boolean>;
   /**

@@ -643,6 +643,35 @@ test("a snapshot older than the tier's log is not loaded; the cache works on", a
   free();
 });
 
+test("an isolate whose own position fell out of the tier's log saves again (its messages carry no position)", async (lib) => {
+  const c = clock();
+  const shared = lib.memoryTier({ now: c.now, logSize: 8 });
+  // A custom tier may deliver messages without their position (TierMessage.position is optional).
+  const plain = { get: shared.get, apply: shared.apply, lock: shared.lock, changes: shared.changes,
+    subscribe: (listener) => shared.subscribe({
+      invalidate: ({ origin, keys, tags }) => listener.invalidate({ origin, keys, tags }),
+      lost: () => listener.lost(),
+    }) };
+  const a = new lib.Cache({ now: c.now, tier: plain });
+  const b = new lib.Cache({ now: c.now, tier: shared });
+  writeChanged(a);
+  await a.flush();
+  equal(await a.saveSnapshot(), true, "seven messages since its position, eight kept");
+  for (const k of ["k1", "k2", "k4", "z1", "z2", "z3", "z4", "z5", "z6"]) b.delete(k);
+  await b.flush();
+  await tick();
+  equal(await a.saveSnapshot(), false, "nine messages since its last position, eight kept: it cannot vouch for its L1");
+  equal(await a.saveSnapshot(), true, "it starts again from the log's head");
+  a.set("after", 1);
+  await a.flush();
+  equal(await a.saveSnapshot(), true);
+  const warm = new lib.Cache({ now: c.now, tier: shared });
+  ok((await warm.loadSnapshot()) >= 1);
+  equal(warm.get("after"), 1);
+  for (const k of ["k1", "k2", "k3", "k4"]) equal(warm.has(k), false, `${k} was deleted (or cascaded) after the first save`);
+  for (const x of [a, b, warm]) x.free();
+});
+
 test("a tier without an invalidation log takes no snapshots: a TypeError naming it", async (lib) => {
   const shared = lib.memoryTier();
   const bare = { get: shared.get, apply: shared.apply, subscribe: shared.subscribe };

@@ -157,6 +157,8 @@ export class TierLink {
    * messages not delivered yet are applied now) and returns the head, or
    * null when this isolate cannot vouch for its L1 (its position is unknown
    * or the log no longer reaches back to it, or the tier did not answer).
+   * A log that no longer reaches back is a loss: L1 is dropped and the head
+   * read again, so that the next snapshot can be taken.
    */
   async catchUp(ms) {
     while (this.#head !== null) await this.#head;
@@ -164,7 +166,9 @@ export class TierLink {
       this.#readHead();
       return null;
     }
-    const r = await this.#changes(this.position, ms);
+    const from = this.position;
+    const r = await this.#changes(from, ms);
+    if (r === null && this.position === from) this.#lose();
     if (r === null || r === undefined) return null;
     for (const m of r.messages) this.#remote(m);
     this.position = r.position;
