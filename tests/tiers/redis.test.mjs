@@ -193,6 +193,43 @@ test("a snapshot older than the Redis log (logSize) is not loaded; the cache wor
   assert.equal(await late.getOrLoad("kept", counted("reloaded")), "reloaded");
 });
 
+test("a change made while a new cache's channel comes up reaches its L1 and its snapshots", async () => {
+  const prefix = `t${++prefixes}:`;
+  const admin = await client();
+  const writer = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix }) });
+  writer.set("k", "v1");
+  writer.set("other", 1);
+  await writer.flush();
+  await within(5000, async () => Number((await admin.sendCommand(["PUBSUB", "NUMSUB", `${prefix}inv`]))[1]) === 1, "the writer subscribed");
+  // The new cache's second connection (its channel) takes a while to come up, as over a slow network.
+  const slowChannel = await client();
+  const duplicate = slowChannel.duplicate.bind(slowChannel);
+  slowChannel.duplicate = (...args) => {
+    const d = duplicate(...args);
+    const connect = d.connect.bind(d);
+    d.connect = async () => {
+      await sleep(300);
+      return connect();
+    };
+    return d;
+  };
+  const a = cache({ tierTimeout: PATIENT_MS, tier: redisTier(slowChannel, { prefix }) });
+  assert.equal(await a.getOrLoad("k", counted("not used")), "v1", "read from Redis");
+  assert.equal(await a.getOrLoad("other", counted("not used")), 1);
+  writer.delete("k");
+  await writer.flush();
+  await within(5000, async () => Number((await admin.sendCommand(["PUBSUB", "NUMSUB", `${prefix}inv`]))[1]) === 2, "a's channel is up");
+  // A message the channel delivers moves a's position past the delete.
+  writer.delete("other");
+  await writer.flush();
+  await within(5000, () => a.get("other") === undefined, "a's channel delivers");
+  assert.equal(a.get("k"), undefined, "the delete made before a's channel came up is applied");
+  assert.equal(await a.saveSnapshot(), true);
+  const warm = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix }) });
+  await warm.loadSnapshot();
+  assert.equal(warm.get("k"), undefined, "nor does a snapshot serve it");
+});
+
 test("a Redis that lost its message count (\"ver\" evicted) starts a new epoch: an older snapshot is refused", async () => {
   const prefix = `t${++prefixes}:`;
   await savedSnapshot(prefix);

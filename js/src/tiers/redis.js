@@ -242,18 +242,7 @@ export function redisTier(client, options = {}) {
     async changes(after, { signal } = {}) {
       const at = after === undefined ? null : parsePosition(after);
       if (after !== undefined && at === null) return null;
-      const r = await run(CHANGES, [], [prefix, randomId(), at?.epoch ?? "", String(at?.ver ?? 0)], { abortSignal: signal });
-      if (!Array.isArray(r)) return null;
-      const [epoch, ver, logged] = r;
-      const messages = [];
-      let expect = (at?.ver ?? Number(ver)) + 1;
-      for (const text of logged) {
-        const m = parseMessage(text, String(epoch));
-        // Every message after `after`, each once, in order, of this epoch: else the log has a hole.
-        if (m === null || m.v !== expect++ || (m.epoch !== null && m.epoch !== String(epoch))) return null;
-        messages.push(m.message);
-      }
-      return { position: `${epoch}:${Number(ver)}`, messages };
+      return readChanges(run, prefix, at, signal);
     },
 
     async lock(id, ttl, { signal, ifAbsent = false } = {}) {
@@ -272,9 +261,28 @@ export function redisTier(client, options = {}) {
     },
 
     subscribe(listener) {
-      return subscribe(client, prefix, channel, listener);
+      return subscribe(client, run, prefix, channel, listener);
     },
   };
+}
+
+/**
+ * The log after `at` ({ epoch, ver }; null: the head only) as `changes`
+ * answers it, or null when the log no longer holds every message after it.
+ */
+async function readChanges(run, prefix, at, signal) {
+  const r = await run(CHANGES, [], [prefix, randomId(), at?.epoch ?? "", String(at?.ver ?? 0)], { abortSignal: signal });
+  if (!Array.isArray(r)) return null;
+  const [epoch, ver, logged] = r;
+  const messages = [];
+  let expect = (at?.ver ?? Number(ver)) + 1;
+  for (const text of logged) {
+    const m = parseMessage(text, String(epoch));
+    // Every message after `after`, each once, in order, of this epoch: else the log has a hole.
+    if (m === null || m.v !== expect++ || (m.epoch !== null && m.epoch !== String(epoch))) return null;
+    messages.push(m.message);
+  }
+  return { position: `${epoch}:${Number(ver)}`, messages };
 }
 
 /** A position "<epoch>:<ver>" as `changes` writes them, or null. */
@@ -309,8 +317,13 @@ function parseMessage(text, epoch) {
  * been: a gap, a version that moved while disconnected, a server that lost
  * its data (a new epoch), or a connection that could not be checked.
  */
-function subscribe(client, prefix, channel, listener) {
+function subscribe(client, run, prefix, channel, listener) {
   const sub = client.duplicate();
+  // The count when the cache subscribes, read on the main connection ahead of
+  // any read of the cache's: the messages published before the channel is up
+  // (a connection and a SUBSCRIBE later) are read from the log then, since a
+  // value read meanwhile may be one of theirs.
+  const before = client.sendCommand(["MGET", prefix + "epoch", prefix + "ver"]).catch(() => null);
   let lastVer = null;
   let epoch = null;
   let connected = false;
@@ -348,10 +361,31 @@ function subscribe(client, prefix, channel, listener) {
       if (again && (epoch === null || e !== epoch || ver !== lastVer)) listener.lost();
       if (e !== epoch || lastVer === null || ver > lastVer) lastVer = ver;
       epoch = e;
+      if (!again) await missedBefore(e, ver);
     } catch {
       // Retried as a reconnection: a first reading that failed set no baseline.
       setTimeout(() => check(true), RECHECK_MS).unref?.();
     }
+  };
+
+  /** Delivers, from the log, what was published between `before` and the
+   * first check (epoch `e`, count `ver`); a loss when the log cannot tell. */
+  const missedBefore = async (e, ver) => {
+    const b = await before;
+    if (!Array.isArray(b)) return listener.lost();
+    const [e0, v0] = b;
+    const from = Number(v0 ?? 0);
+    if (e0 === e && ver === from) return;
+    if (e0 !== null && e0 !== e) return listener.lost();
+    let r;
+    try {
+      r = await readChanges(run, prefix, { epoch: e, ver: from });
+    } catch {
+      r = null;
+    }
+    if (closed) return;
+    if (r === null) listener.lost();
+    else for (const m of r.messages) listener.invalidate(m);
   };
 
   sub.on("error", () => {});
