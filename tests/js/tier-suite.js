@@ -672,6 +672,28 @@ test("an isolate whose own position fell out of the tier's log saves again (its 
   for (const x of [a, b, warm]) x.free();
 });
 
+test("a snapshot exactly logSize messages old is loaded and replayed; one more and it is refused", async (lib) => {
+  for (const [deletes, loaded] of [[2, 7], [3, 0]]) {
+    const { clock: c, tier, caches: [a, b], free } = isolates(lib, 2, { tierOptions: { logSize: 2 } });
+    writeChanged(a);
+    await a.flush();
+    await tick();
+    equal(await a.saveSnapshot(), true);
+    for (const k of ["k1", "k2", "k4"].slice(0, deletes)) b.delete(k);
+    await b.flush();
+    const warm = new lib.Cache({ now: c.now, tier });
+    equal(await warm.loadSnapshot(), loaded, `${deletes} messages since the save, 2 kept`);
+    if (loaded > 0) {
+      equal(warm.has("k1"), false);
+      equal(warm.has("k2"), false);
+      equal(warm.has("k3"), false, "k3 is built on k2");
+      equal(warm.get("k4"), "old-k4");
+    }
+    warm.free();
+    free();
+  }
+});
+
 test("a tier without an invalidation log takes no snapshots: a TypeError naming it", async (lib) => {
   const shared = lib.memoryTier();
   const bare = { get: shared.get, apply: shared.apply, subscribe: shared.subscribe };

@@ -176,6 +176,21 @@ test("a warm start from Redis never serves a key another process deleted, invali
   assert.equal(explicit.stats().tierErrors, 0);
 });
 
+test("a snapshot exactly logSize messages older than the Redis log is loaded and replayed", async () => {
+  const prefix = `t${++prefixes}:`;
+  await savedSnapshot(prefix, { logSize: 2 });
+  const changer = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix, logSize: 2 }) });
+  for (const k of ["k1", "k2"]) {
+    changer.delete(k);
+    await changer.flush(); // one message each
+  }
+  const late = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix, logSize: 2 }) });
+  assert.equal(await late.loadSnapshot(), 8, "two messages since the save, two kept");
+  for (const k of ["k1", "k2", "k3"]) assert.equal(late.has(k), false, `${k} deleted (or cascaded) after the save`);
+  assert.equal(late.get("k4"), "old-k4");
+  assert.equal(late.stats().tierErrors, 0);
+});
+
 test("a snapshot older than the Redis log (logSize) is not loaded; the cache works on", async () => {
   const prefix = `t${++prefixes}:`;
   await savedSnapshot(prefix, { logSize: 2 });
