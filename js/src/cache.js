@@ -1163,7 +1163,15 @@ export class Cache {
     if (position === null || this.#freed) return false;
     // From here to the dump nothing awaits: L1 is as of `position`, or newer.
     const now = this.#time();
-    const snapshot = frameSnapshot(position, this.dump());
+    const dumped = this.dump();
+    let snapshot;
+    try {
+      snapshot = frameSnapshot(position, dumped);
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      this.#link.counters.tierErrors++; // the tier's position does not fit the frame
+      return false;
+    }
     const tags = this.#liveTags(now);
     const meta = { expiresAt: 0, swr: 0, sie: 0, tags, deps: [], tagIds: tags.map(tierTagId), depIds: [] };
     const key = snapshotKey(name);

@@ -694,6 +694,20 @@ test("a snapshot exactly logSize messages old is loaded and replayed; one more a
   }
 });
 
+test("a tier that answers a log position too long to store: saveSnapshot resolves false, nothing thrown or lost", async (lib) => {
+  const shared = lib.memoryTier();
+  const long = "p".repeat(70_000);
+  const garbage = { get: shared.get, apply: shared.apply, subscribe: shared.subscribe,
+    changes: async () => ({ position: long, messages: [] }) };
+  const c = new lib.Cache({ tier: garbage });
+  c.set("k", 1);
+  const errors = c.stats().tierErrors;
+  equal(await c.saveSnapshot(), false);
+  equal(c.stats().tierErrors, errors + 1, "counted");
+  equal(c.get("k"), 1, "nothing cached was lost");
+  c.free();
+});
+
 test("a tier without an invalidation log takes no snapshots: a TypeError naming it", async (lib) => {
   const shared = lib.memoryTier();
   const bare = { get: shared.get, apply: shared.apply, subscribe: shared.subscribe };
