@@ -121,7 +121,11 @@ export interface TierMessage {
   origin: string;
   keys: Key[];
   tags: string[];
-  /** Where the message sits in the tier's log (`Tier.changes`), when it keeps one. */
+  /**
+   * Where the message sits in the tier's log (`Tier.changes`), when it keeps one. A cache takes it to
+   * mean that every message up to it has reached it (or that `lost` was called): a tier whose channel
+   * comes up late delivers what it missed first (the Redis tier reads it from its log).
+   */
   position?: string;
 }
 
