@@ -139,14 +139,20 @@ end
 if #keys > 0 or #tags > 0 then
   -- A count that starts again (FLUSHALL, "ver" evicted) starts a new epoch,
   -- so that no position "<epoch>:<ver>" names two messages.
+  local e
   if redis.call('EXISTS', p .. 'ver') == 0 then
-    redis.call('SET', p .. 'epoch', newEpoch)
+    e = newEpoch
+    redis.call('SET', p .. 'epoch', e)
     redis.call('DEL', p .. 'log')
   else
-    redis.call('SET', p .. 'epoch', newEpoch, 'NX')
+    e = redis.call('GET', p .. 'epoch')
+    if not e then
+      e = newEpoch
+      redis.call('SET', p .. 'epoch', e)
+    end
   end
   local ver = redis.call('INCR', p .. 'ver')
-  local message = '{"o":' .. cjson.encode(origin) .. ',"e":' .. cjson.encode(redis.call('GET', p .. 'epoch')) .. ',"v":' .. ver ..
+  local message = '{"o":' .. cjson.encode(origin) .. ',"e":' .. cjson.encode(e) .. ',"v":' .. ver ..
     ',"k":[' .. table.concat(keys, ',') .. '],"t":[' .. table.concat(tags, ',') .. ']}'
   redis.call('PUBLISH', p .. 'inv', message)
   redis.call('RPUSH', p .. 'log', message)
