@@ -1163,7 +1163,15 @@ export class Cache {
     if (position === null || this.#freed) return false;
     // From here to the dump nothing awaits: L1 is as of `position`, or newer.
     const now = this.#time();
-    const snapshot = frameSnapshot(position, this.dump());
+    const dumped = this.dump();
+    let snapshot;
+    try {
+      snapshot = frameSnapshot(position, dumped);
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      this.#link.counters.tierErrors++; // the tier's position does not fit the frame
+      return false;
+    }
     const tags = this.#liveTags(now);
     const meta = { expiresAt: 0, swr: 0, sie: 0, tags, deps: [], tagIds: tags.map(tierTagId), depIds: [] };
     const key = snapshotKey(name);
@@ -1195,18 +1203,28 @@ export class Cache {
     }
     // Read after the snapshot: it covers every message since the save,
     // those this isolate's subscription delivered while L1 lacked the snapshot too.
-    const changes = await link.changesSince(framed.position, ms);
-    if (changes === null || this.#freed) return 0;
-    let n;
+    // What reaches L1 after the log was read (a message delivered before its
+    // answer, this isolate's own invalidations) is watched and applied again
+    // after the load; a loss meanwhile may have taken messages the log's
+    // answer does not have.
+    const watch = link.watch();
     try {
-      n = this.load(framed.dump);
-    } catch (err) {
-      if (!(err instanceof TypeError)) throw err;
-      link.counters.tierErrors++;
-      return 0;
+      const changes = await link.changesSince(framed.position, ms);
+      if (changes === null || this.#freed || watch.lost) return 0;
+      let n;
+      try {
+        n = this.load(framed.dump);
+      } catch (err) {
+        if (!(err instanceof TypeError)) throw err;
+        link.counters.tierErrors++;
+        return 0;
+      }
+      link.replay(changes.messages);
+      link.replay(watch.messages);
+      return n;
+    } finally {
+      link.unwatch(watch);
     }
-    link.replay(changes.messages);
-    return n;
   }
 
   #snapshotOpts(options, where) {

@@ -121,7 +121,11 @@ export interface TierMessage {
   origin: string;
   keys: Key[];
   tags: string[];
-  /** Where the message sits in the tier's log (`Tier.changes`), when it keeps one. */
+  /**
+   * Where the message sits in the tier's log (`Tier.changes`), when it keeps one. A cache takes it to
+   * mean that every message up to it has reached it (or that `lost` was called): a tier whose channel
+   * comes up late delivers what it missed first (the Redis tier reads it from its log).
+   */
   position?: string;
 }
 
@@ -292,7 +296,8 @@ export declare class Cache<V = any> {
    * With a tier: stores dump() in it under `name`, with the position of the tier's invalidation log
    * this cache reflects, and under the tags its entries carry (invalidating any of them hides the
    * snapshot). Resolves true once the tier has it, false when it was dropped or the log could not be
-   * reached. A tier without a log (`Tier.changes`) is a TypeError.
+   * reached (or no longer reaches back to what this cache reflects: it drops its L1 then, as on a lost
+   * channel). A tier without a log (`Tier.changes`) is a TypeError.
    */
   saveSnapshot(options?: SnapshotOptions): Promise<boolean>;
   /**

@@ -519,6 +519,99 @@ test("saveSnapshot first applies the invalidations its channel has not delivered
   for (const x of [a, b, warm]) x.free();
 });
 
+test("a warm start applies a message delivered between its read of the log and the load", async (lib) => {
+  const c = clock();
+  const shared = lib.memoryTier({ now: c.now });
+  const a = new lib.Cache({ now: c.now, tier: shared });
+  const b = new lib.Cache({ now: c.now, tier: shared });
+  writeChanged(a);
+  await a.flush();
+  await tick();
+  equal(await a.saveSnapshot(), true);
+  let meanwhile = null;
+  // The log's answer takes a while to come back (a network): another isolate's delete lands meanwhile,
+  // after the tier read its log, and its message reaches the loading isolate before the answer does.
+  const slowAnswer = { get: shared.get, apply: shared.apply, lock: shared.lock, subscribe: shared.subscribe,
+    changes: async (after, o) => {
+      const r = await shared.changes(after, o);
+      if (after !== undefined && meanwhile !== null) await meanwhile();
+      return r;
+    } };
+  const warm = new lib.Cache({ now: c.now, tier: slowAnswer });
+  meanwhile = async () => {
+    b.delete("kept");
+    await b.flush();
+    await tick();
+  };
+  equal(await warm.loadSnapshot(), 7);
+  equal(warm.has("kept"), false, "the delete delivered before the load is applied to the loaded entries");
+  equal(warm.get("k1"), "old-k1", "what did not change is served");
+  for (const x of [a, b, warm]) x.free();
+});
+
+test("a warm start does not undo this isolate's own delete made while the snapshot loads", async (lib) => {
+  const c = clock();
+  const tier = lib.memoryTier({ now: c.now });
+  const a = new lib.Cache({ now: c.now, tier });
+  writeChanged(a);
+  await a.flush();
+  await tick();
+  equal(await a.saveSnapshot(), true);
+  await a.flush();
+  // Every tier call takes 20 ms: the snapshot is read in 0-20 ms, the log in 20-40 ms; the delete
+  // made at 30 ms reaches the tier at 50 ms, after the log was read, and its message comes back
+  // after the load.
+  tier.delay(20);
+  const warm = new lib.Cache({ now: c.now, tier });
+  const loading = warm.loadSnapshot();
+  await sleep(30);
+  equal(warm.delete("kept"), false, "not loaded yet");
+  equal(await loading, 7);
+  await warm.flush();
+  await sleep(10);
+  equal(warm.has("kept"), false, "deleted here while the snapshot loaded: it stays deleted");
+  equal(warm.get("k1"), "old-k1");
+  a.free();
+  warm.free();
+});
+
+test("a warm start is refused when the channel loses messages between its read of the log and the load", async (lib) => {
+  const c = clock();
+  const shared = lib.memoryTier({ now: c.now });
+  const a = new lib.Cache({ now: c.now, tier: shared });
+  const b = new lib.Cache({ now: c.now, tier: shared });
+  writeChanged(a);
+  await a.flush();
+  await tick();
+  equal(await a.saveSnapshot(), true);
+  let meanwhile = null;
+  let dropping = false;
+  // A channel that drops what it cannot deliver and says so, and a log answer that comes back late.
+  const lossy = { get: shared.get, apply: shared.apply, lock: shared.lock,
+    subscribe: (listener) => shared.subscribe({
+      invalidate: (m) => (dropping ? listener.lost() : listener.invalidate(m)),
+      lost: () => listener.lost(),
+    }),
+    changes: async (after, o) => {
+      const r = await shared.changes(after, o);
+      if (after !== undefined && meanwhile !== null) await meanwhile();
+      return r;
+    } };
+  const warm = new lib.Cache({ now: c.now, tier: lossy });
+  meanwhile = async () => {
+    dropping = true;
+    b.delete("kept");
+    await b.flush();
+    await tick();
+    dropping = false;
+  };
+  const n = await warm.loadSnapshot();
+  equal(warm.has("kept"), false, "a message lost after the log was read cannot be replayed");
+  equal(n, 0, "so the snapshot is not loaded");
+  equal(await warm.getOrLoad("k1", counted("not used")), "old-k1", "the cache works on from L2");
+  for (const x of [a, b, warm]) x.free();
+});
+
 test("a snapshot older than the tier's log is not loaded; the cache works on", async (lib) => {
   const { clock: c, tier, caches: [a, b], free } = isolates(lib, 2, { tierOptions: { logSize: 2 } });
   writeChanged(a);
@@ -548,6 +641,71 @@ test("a snapshot older than the tier's log is not loaded; the cache works on", a
   warm.free();
   next.free();
   free();
+});
+
+test("an isolate whose own position fell out of the tier's log saves again (its messages carry no position)", async (lib) => {
+  const c = clock();
+  const shared = lib.memoryTier({ now: c.now, logSize: 8 });
+  // A custom tier may deliver messages without their position (TierMessage.position is optional).
+  const plain = { get: shared.get, apply: shared.apply, lock: shared.lock, changes: shared.changes,
+    subscribe: (listener) => shared.subscribe({
+      invalidate: ({ origin, keys, tags }) => listener.invalidate({ origin, keys, tags }),
+      lost: () => listener.lost(),
+    }) };
+  const a = new lib.Cache({ now: c.now, tier: plain });
+  const b = new lib.Cache({ now: c.now, tier: shared });
+  writeChanged(a);
+  await a.flush();
+  equal(await a.saveSnapshot(), true, "seven messages since its position, eight kept");
+  for (const k of ["k1", "k2", "k4", "z1", "z2", "z3", "z4", "z5", "z6"]) b.delete(k);
+  await b.flush();
+  await tick();
+  equal(await a.saveSnapshot(), false, "nine messages since its last position, eight kept: it cannot vouch for its L1");
+  equal(await a.saveSnapshot(), true, "it starts again from the log's head");
+  a.set("after", 1);
+  await a.flush();
+  equal(await a.saveSnapshot(), true);
+  const warm = new lib.Cache({ now: c.now, tier: shared });
+  ok((await warm.loadSnapshot()) >= 1);
+  equal(warm.get("after"), 1);
+  for (const k of ["k1", "k2", "k3", "k4"]) equal(warm.has(k), false, `${k} was deleted (or cascaded) after the first save`);
+  for (const x of [a, b, warm]) x.free();
+});
+
+test("a snapshot exactly logSize messages old is loaded and replayed; one more and it is refused", async (lib) => {
+  for (const [deletes, loaded] of [[2, 7], [3, 0]]) {
+    const { clock: c, tier, caches: [a, b], free } = isolates(lib, 2, { tierOptions: { logSize: 2 } });
+    writeChanged(a);
+    await a.flush();
+    await tick();
+    equal(await a.saveSnapshot(), true);
+    for (const k of ["k1", "k2", "k4"].slice(0, deletes)) b.delete(k);
+    await b.flush();
+    const warm = new lib.Cache({ now: c.now, tier });
+    equal(await warm.loadSnapshot(), loaded, `${deletes} messages since the save, 2 kept`);
+    if (loaded > 0) {
+      equal(warm.has("k1"), false);
+      equal(warm.has("k2"), false);
+      equal(warm.has("k3"), false, "k3 is built on k2");
+      equal(warm.get("k4"), "old-k4");
+    }
+    warm.free();
+    free();
+  }
+});
+
+test("a tier that answers a log position too long to store: saveSnapshot resolves false, nothing thrown or lost", async (lib) => {
+  const shared = lib.memoryTier();
+  const long = "p".repeat(70_000);
+  const garbage = { get: shared.get, apply: shared.apply, subscribe: shared.subscribe,
+    changes: async () => ({ position: long, messages: [] }) };
+  const c = new lib.Cache({ tier: garbage });
+  c.set("k", 1);
+  const errors = c.stats().tierErrors;
+  equal(await c.saveSnapshot(), false);
+  equal(c.stats().tierErrors, errors + 1, "counted");
+  equal(c.get("k"), 1, "nothing cached was lost");
+  c.free();
 });
 
 test("a tier without an invalidation log takes no snapshots: a TypeError naming it", async (lib) => {

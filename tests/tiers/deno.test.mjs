@@ -367,5 +367,6 @@ Deno.test("denoKvTier checks its arguments", async () => {
   assert.throws(() => denoKvTier(kv, { prefix: {} }), TypeError);
   assert.throws(() => denoKvTier(kv, { pollInterval: 0 }), RangeError);
   assert.throws(() => denoKvTier(kv, { lockTtl: 1.5 }), RangeError);
+  assert.throws(() => denoKvTier(kv, { logSize: 0 }), (err) => err instanceof RangeError && /^logSize must be a positive integer; got 0$/.test(err.message));
   kv.close();
 });

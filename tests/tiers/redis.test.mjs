@@ -176,6 +176,21 @@ test("a warm start from Redis never serves a key another process deleted, invali
   assert.equal(explicit.stats().tierErrors, 0);
 });
 
+test("a snapshot exactly logSize messages older than the Redis log is loaded and replayed", async () => {
+  const prefix = `t${++prefixes}:`;
+  await savedSnapshot(prefix, { logSize: 2 });
+  const changer = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix, logSize: 2 }) });
+  for (const k of ["k1", "k2"]) {
+    changer.delete(k);
+    await changer.flush(); // one message each
+  }
+  const late = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix, logSize: 2 }) });
+  assert.equal(await late.loadSnapshot(), 8, "two messages since the save, two kept");
+  for (const k of ["k1", "k2", "k3"]) assert.equal(late.has(k), false, `${k} deleted (or cascaded) after the save`);
+  assert.equal(late.get("k4"), "old-k4");
+  assert.equal(late.stats().tierErrors, 0);
+});
+
 test("a snapshot older than the Redis log (logSize) is not loaded; the cache works on", async () => {
   const prefix = `t${++prefixes}:`;
   await savedSnapshot(prefix, { logSize: 2 });
@@ -191,6 +206,91 @@ test("a snapshot older than the Redis log (logSize) is not loaded; the cache wor
   assert.equal(late.stats().entries, 1, "nothing loaded, nothing lost");
   assert.equal(await late.getOrLoad("k4", counted("not used")), "old-k4", "Redis still serves");
   assert.equal(await late.getOrLoad("kept", counted("reloaded")), "reloaded");
+});
+
+test("a change made while a new cache's channel comes up reaches its L1 and its snapshots", async () => {
+  const prefix = `t${++prefixes}:`;
+  const admin = await client();
+  const writer = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix }) });
+  writer.set("k", "v1");
+  writer.set("other", 1);
+  await writer.flush();
+  await within(5000, async () => Number((await admin.sendCommand(["PUBSUB", "NUMSUB", `${prefix}inv`]))[1]) === 1, "the writer subscribed");
+  // The new cache's second connection (its channel) takes a while to come up, as over a slow network.
+  const slowChannel = await client();
+  const duplicate = slowChannel.duplicate.bind(slowChannel);
+  slowChannel.duplicate = (...args) => {
+    const d = duplicate(...args);
+    const connect = d.connect.bind(d);
+    d.connect = async () => {
+      await sleep(300);
+      return connect();
+    };
+    return d;
+  };
+  const a = cache({ tierTimeout: PATIENT_MS, tier: redisTier(slowChannel, { prefix }) });
+  assert.equal(await a.getOrLoad("k", counted("not used")), "v1", "read from Redis");
+  assert.equal(await a.getOrLoad("other", counted("not used")), 1);
+  writer.delete("k");
+  await writer.flush();
+  await within(5000, async () => Number((await admin.sendCommand(["PUBSUB", "NUMSUB", `${prefix}inv`]))[1]) === 2, "a's channel is up");
+  // A message the channel delivers moves a's position past the delete.
+  writer.delete("other");
+  await writer.flush();
+  await within(5000, () => a.get("other") === undefined, "a's channel delivers");
+  assert.equal(a.get("k"), undefined, "the delete made before a's channel came up is applied");
+  assert.equal(await a.saveSnapshot(), true);
+  const warm = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix }) });
+  await warm.loadSnapshot();
+  assert.equal(warm.get("k"), undefined, "nor does a snapshot serve it");
+});
+
+test("a Redis that lost its message count (\"ver\" evicted) starts a new epoch: an older snapshot is refused", async () => {
+  const prefix = `t${++prefixes}:`;
+  await savedSnapshot(prefix);
+  const admin = await client();
+  // As an allkeys-* maxmemory policy may: the count goes, the epoch and the log stay.
+  await admin.del(`${prefix}ver`);
+  const changer = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix }) });
+  changer.delete("k1");
+  await changer.flush();
+  const late = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(), { prefix }) });
+  const n = await late.loadSnapshot();
+  assert.equal(late.has("k1"), false, "deleted after the save, under a count that started again");
+  assert.equal(n, 0, "the snapshot's position is of another epoch: refused");
+  assert.equal(late.stats().tierErrors, 1);
+  assert.equal(await late.getOrLoad("k4", counted("not used")), "old-k4", "Redis still serves");
+});
+
+test("after a FLUSHALL a running cache takes the new epoch: its snapshots are saved and load again", async () => {
+  const own = await ownRedis();
+  const prefix = "flushall:";
+  const a = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(own.url), { prefix }) });
+  const b = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(own.url), { prefix }) });
+  const admin = await client(own.url);
+  a.set("x", 1);
+  b.set("y", 1);
+  await a.flush();
+  await b.flush();
+  await within(5000, async () => Number((await admin.sendCommand(["PUBSUB", "NUMSUB", `${prefix}inv`]))[1]) === 2, "both caches subscribed");
+  await within(5000, () => a.saveSnapshot(), "a snapshot before the FLUSHALL");
+  await admin.flushAll();
+  // Messages go on after the flush, counted from 1 again.
+  b.set("y", 2);
+  await b.flush();
+  // The server lost every message before the flush: a cannot vouch for its L1 (a new epoch).
+  await within(5000, () => a.get("x") === undefined, "a dropped its L1 on the new epoch");
+  a.set("z", 2);
+  await a.flush();
+  await within(5000, () => a.saveSnapshot(), "a snapshot after the FLUSHALL");
+  const warm = cache({ tierTimeout: PATIENT_MS, tier: redisTier(await client(own.url), { prefix }) });
+  assert.ok((await warm.loadSnapshot()) >= 1, "the new snapshot loads");
+  assert.equal(warm.get("z"), 2);
+  assert.equal(warm.stats().tierErrors, 0);
+  a.free();
+  b.free();
+  warm.free();
+  await stopRedis(own);
 });
 
 test("a value loaded in one process is served from Redis in another, without its loader", async () => {

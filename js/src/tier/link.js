@@ -85,6 +85,10 @@ export class TierLink {
   position = null;
   /** The read of the log's head that sets `position` at start or after a loss. */
   #head = null;
+  /** The batch `apply` is sending now (out of the queue until it is delivered or retained). */
+  #sending = [];
+  /** Open watches (`watch`): what changes L1 while a snapshot loads. */
+  #watches = new Set();
 
   /**
    * @param {import("../index.d.ts").Tier} tier
@@ -153,6 +157,8 @@ export class TierLink {
    * messages not delivered yet are applied now) and returns the head, or
    * null when this isolate cannot vouch for its L1 (its position is unknown
    * or the log no longer reaches back to it, or the tier did not answer).
+   * A log that no longer reaches back is a loss: L1 is dropped and the head
+   * read again, so that the next snapshot can be taken.
    */
   async catchUp(ms) {
     while (this.#head !== null) await this.#head;
@@ -160,7 +166,9 @@ export class TierLink {
       this.#readHead();
       return null;
     }
-    const r = await this.#changes(this.position, ms);
+    const from = this.position;
+    const r = await this.#changes(from, ms);
+    if (r === null && this.position === from) this.#lose();
     if (r === null || r === undefined) return null;
     for (const m of r.messages) this.#remote(m);
     this.position = r.position;
@@ -173,6 +181,32 @@ export class TierLink {
     const r = await this.#changes(position, ms);
     if (r === null) this.counters.tierErrors++;
     return r ?? null;
+  }
+
+  /**
+   * Starts recording what changes L1 from now on, for a snapshot load (its
+   * entries are not in L1 yet, and a message applied to L1 meanwhile would
+   * miss them): `messages`, every message delivered (any origin) and this
+   * isolate's own invalidations, those not yet applied by the tier
+   * included (their messages may come after the log was read, and this
+   * isolate's own are not applied when delivered); `lost`, whether the
+   * channel lost messages meanwhile. End it with `unwatch`.
+   */
+  watch() {
+    const w = { messages: [], lost: false };
+    for (const b of [...this.#sending, ...this.#queue]) this.#recordOp(w, b.op);
+    this.#watches.add(w);
+    return w;
+  }
+
+  unwatch(w) {
+    this.#watches.delete(w);
+  }
+
+  /** An own operation as the message it makes (a set only when it is a change). */
+  #recordOp(w, op) {
+    if (op.type === "invalidateTag") w.messages.push({ keys: [], tags: [op.tag] });
+    else if (op.type === "invalidate" || op.change) w.messages.push({ keys: [op.key], tags: [] });
   }
 
   /** Applies logged messages to L1, this isolate's own too (a warm start's L1
@@ -201,6 +235,7 @@ export class TierLink {
 
   #remote(message) {
     if (message === null || typeof message !== "object") return;
+    for (const w of this.#watches) w.messages.push(message);
     if (typeof message.position === "string") this.position = message.position;
     if (message.origin === this.#origin) return;
     const keys = Array.isArray(message.keys) ? message.keys : [];
@@ -211,6 +246,7 @@ export class TierLink {
   }
 
   #lose() {
+    for (const w of this.#watches) w.lost = true;
     this.epoch++;
     this.#onLost();
     // L1 is dropped: the head from now on is a position it reflects.
@@ -385,6 +421,7 @@ export class TierLink {
       this.counters.tierDropped++;
       return Promise.resolve(false);
     }
+    for (const w of this.#watches) this.#recordOp(w, op);
     return new Promise((resolve) => {
       this.#queue.push({ op, resolve });
       this.#kick();
@@ -406,6 +443,7 @@ export class TierLink {
       const wait = this.#downUntil - realNow();
       if (wait > 0) await sleep(wait);
       const batch = this.#queue.splice(0, MAX_BATCH);
+      this.#sending = batch;
       try {
         await this.#timed(
           (signal) => this.#tier.apply(batch.map((b) => b.op), { origin: this.#origin, signal }),
@@ -417,6 +455,8 @@ export class TierLink {
       } catch {
         this.#failed();
         this.#retain(batch);
+      } finally {
+        this.#sending = [];
       }
     }
   }

@@ -90,9 +90,10 @@ function checkArguments(kv, options) {
   if (!Array.isArray(parts) || !parts.every((p) => ["string", "number", "bigint", "boolean"].includes(typeof p) || p instanceof Uint8Array)) {
     throw new TypeError("prefix must be a string or an array of Deno KV key parts");
   }
-  for (const [name, v] of [["lockTtl", lockTtl], ["pollInterval", pollInterval], ["logSize", logSize]]) {
+  for (const [name, v] of [["lockTtl", lockTtl], ["pollInterval", pollInterval]]) {
     if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer of ms; got ${v}`);
   }
+  if (typeof logSize !== "number" || !Number.isInteger(logSize) || logSize < 1) throw new RangeError(`logSize must be a positive integer; got ${logSize}`);
   return { parts: [...parts], lockTtl, pollInterval, logSize };
 }
 

@@ -13,7 +13,9 @@
 //   P log      list of the last `logSize` messages as published (RPUSH + LTRIM in
 //              the script that publishes): a warm start replays it from the
 //              snapshot's position "<epoch>:<ver>" (`changes`)
-//   P epoch    a random id set once: a new one means the server lost its data
+//   P epoch    a random id, set with "ver" (0) when there is none, and anew by the
+//              script that publishes when "ver" is gone (the count starts again):
+//              a new one means the server lost its data; messages carry it
 //   P l:<id>   a load lock (SET NX PX; after a miss, in a script that answers
 //              the entry instead when it is there by then)
 //   P inv      the pub/sub channel of invalidations
@@ -67,12 +69,12 @@ if v then return v end
 if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return 1 end
 return 0`;
 
-// ARGV: prefix, origin, op count, log size, then per op:
+// ARGV: prefix, origin, op count, log size, an epoch to set if the count starts again, then per op:
 //   "s" id keyJson bytes ttl tagIdsJson depIdsJson change   (set)
 //   "i" id keyJson                                         (invalidate)
 //   "t" tagId tagJson                                      (invalidate a tag)
 const APPLY = `
-local p, origin, n, logSize = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local p, origin, n, logSize, newEpoch = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local keys, tags = {}, {}
 local function cascade(root, withRoot)
   local queue, seen, head = {root}, {[root] = true}, 1
@@ -94,7 +96,7 @@ local function cascade(root, withRoot)
     redis.call('DEL', dk)
   end
 end
-local i = 5
+local i = 6
 for _ = 1, n do
   local kind = ARGV[i]
   if kind == 's' then
@@ -135,8 +137,22 @@ for _ = 1, n do
   end
 end
 if #keys > 0 or #tags > 0 then
+  -- A count that starts again (FLUSHALL, "ver" evicted) starts a new epoch,
+  -- so that no position "<epoch>:<ver>" names two messages.
+  local e
+  if redis.call('EXISTS', p .. 'ver') == 0 then
+    e = newEpoch
+    redis.call('SET', p .. 'epoch', e)
+    redis.call('DEL', p .. 'log')
+  else
+    e = redis.call('GET', p .. 'epoch')
+    if not e then
+      e = newEpoch
+      redis.call('SET', p .. 'epoch', e)
+    end
+  end
   local ver = redis.call('INCR', p .. 'ver')
-  local message = '{"o":' .. cjson.encode(origin) .. ',"v":' .. ver ..
+  local message = '{"o":' .. cjson.encode(origin) .. ',"e":' .. cjson.encode(e) .. ',"v":' .. ver ..
     ',"k":[' .. table.concat(keys, ',') .. '],"t":[' .. table.concat(tags, ',') .. ']}'
   redis.call('PUBLISH', p .. 'inv', message)
   redis.call('RPUSH', p .. 'log', message)
@@ -150,7 +166,7 @@ return n`;
 // position's epoch ("" for the head only) and version.
 const CHANGES = `
 local p = ARGV[1]
-redis.call('SET', p .. 'epoch', ARGV[2], 'NX')
+if redis.call('SET', p .. 'epoch', ARGV[2], 'NX') then redis.call('SET', p .. 'ver', 0, 'NX') end
 local e = redis.call('GET', p .. 'epoch')
 local ver = tonumber(redis.call('GET', p .. 'ver') or '0')
 if ARGV[3] == '' then return {e, ver, {}} end
@@ -226,24 +242,13 @@ export function redisTier(client, options = {}) {
 
     async apply(ops, { origin = "", signal } = {}) {
       if (ops.length === 0) return;
-      await run(APPLY, [], [prefix, origin, String(ops.length), String(logSize), ...ops.flatMap(opArgs)], { abortSignal: signal });
+      await run(APPLY, [], [prefix, origin, String(ops.length), String(logSize), randomId(), ...ops.flatMap(opArgs)], { abortSignal: signal });
     },
 
     async changes(after, { signal } = {}) {
       const at = after === undefined ? null : parsePosition(after);
       if (after !== undefined && at === null) return null;
-      const r = await run(CHANGES, [], [prefix, randomId(), at?.epoch ?? "", String(at?.ver ?? 0)], { abortSignal: signal });
-      if (!Array.isArray(r)) return null;
-      const [epoch, ver, logged] = r;
-      const messages = [];
-      let expect = (at?.ver ?? Number(ver)) + 1;
-      for (const text of logged) {
-        const m = parseMessage(text, String(epoch));
-        // Every message after `after`, each once, in order: else the log has a hole.
-        if (m === null || m.v !== expect++) return null;
-        messages.push(m.message);
-      }
-      return { position: `${epoch}:${Number(ver)}`, messages };
+      return readChanges(run, prefix, at, signal);
     },
 
     async lock(id, ttl, { signal, ifAbsent = false } = {}) {
@@ -262,20 +267,41 @@ export function redisTier(client, options = {}) {
     },
 
     subscribe(listener) {
-      return subscribe(client, prefix, channel, listener);
+      return subscribe(client, run, prefix, channel, listener);
     },
   };
+}
+
+/**
+ * The log after `at` ({ epoch, ver }; null: the head only) as `changes`
+ * answers it, or null when the log no longer holds every message after it.
+ */
+async function readChanges(run, prefix, at, signal) {
+  const r = await run(CHANGES, [], [prefix, randomId(), at?.epoch ?? "", String(at?.ver ?? 0)], { abortSignal: signal });
+  if (!Array.isArray(r)) return null;
+  const [epoch, ver, logged] = r;
+  const messages = [];
+  let expect = (at?.ver ?? Number(ver)) + 1;
+  for (const text of logged) {
+    const m = parseMessage(text, String(epoch));
+    // Every message after `after`, each once, in order, of this epoch: else the log has a hole.
+    if (m === null || m.v !== expect++ || (m.epoch !== null && m.epoch !== String(epoch))) return null;
+    messages.push(m.message);
+  }
+  return { position: `${epoch}:${Number(ver)}`, messages };
 }
 
 /** A position "<epoch>:<ver>" as `changes` writes them, or null. */
 function parsePosition(position) {
   const at = typeof position === "string" ? position.lastIndexOf(":") : -1;
-  const ver = at < 0 ? NaN : Number(position.slice(at + 1));
-  return Number.isSafeInteger(ver) && ver >= 0 ? { epoch: position.slice(0, at), ver } : null;
+  const digits = at < 0 ? "" : position.slice(at + 1);
+  const ver = /^(0|[1-9][0-9]*)$/.test(digits) ? Number(digits) : NaN;
+  return Number.isSafeInteger(ver) ? { epoch: position.slice(0, at), ver } : null;
 }
 
-/** A published message as the listener gets it (with its log position once
- * the epoch is known), and its version; null when it is not one. */
+/** A published message as the listener gets it (with its log position: the
+ * epoch it carries, else `epoch` when known), its version and its epoch
+ * (null when it carries none); null when it is not one. */
 function parseMessage(text, epoch) {
   let m;
   try {
@@ -284,9 +310,10 @@ function parseMessage(text, epoch) {
     return null;
   }
   if (typeof m?.v !== "number") return null;
+  const own = typeof m.e === "string" ? m.e : null;
   const message = { origin: m.o, keys: m.k, tags: m.t };
-  if (epoch !== null) message.position = `${epoch}:${m.v}`;
-  return { v: m.v, message };
+  if ((own ?? epoch) !== null) message.position = `${own ?? epoch}:${m.v}`;
+  return { v: m.v, epoch: own, message };
 }
 
 /**
@@ -296,8 +323,13 @@ function parseMessage(text, epoch) {
  * been: a gap, a version that moved while disconnected, a server that lost
  * its data (a new epoch), or a connection that could not be checked.
  */
-function subscribe(client, prefix, channel, listener) {
+function subscribe(client, run, prefix, channel, listener) {
   const sub = client.duplicate();
+  // The count when the cache subscribes, read on the main connection ahead of
+  // any read of the cache's: the messages published before the channel is up
+  // (a connection and a SUBSCRIBE later) are read from the log then, since a
+  // value read meanwhile may be one of theirs.
+  const before = client.sendCommand(["MGET", prefix + "epoch", prefix + "ver"]).catch(() => null);
   let lastVer = null;
   let epoch = null;
   let connected = false;
@@ -306,6 +338,15 @@ function subscribe(client, prefix, channel, listener) {
   const onMessage = (text) => {
     const m = parseMessage(text, epoch);
     if (m === null) return;
+    if (m.epoch !== null && epoch !== null && m.epoch !== epoch) {
+      // The server started counting again (it lost its data: FLUSHALL, a
+      // restart, eviction) without this connection dropping.
+      epoch = m.epoch;
+      lastVer = m.v;
+      listener.lost();
+      listener.invalidate(m.message);
+      return;
+    }
     if (lastVer !== null && m.v > lastVer + 1) listener.lost();
     if (lastVer === null || m.v > lastVer) lastVer = m.v;
     listener.invalidate(m.message);
@@ -318,16 +359,39 @@ function subscribe(client, prefix, channel, listener) {
   const check = async (again) => {
     if (closed) return;
     try {
-      await client.sendCommand(["SET", prefix + "epoch", randomId(), "NX"]);
+      if ((await client.sendCommand(["SET", prefix + "epoch", randomId(), "NX"])) !== null) {
+        await client.sendCommand(["SET", prefix + "ver", "0", "NX"]);
+      }
       const [e, v] = await client.sendCommand(["MGET", prefix + "epoch", prefix + "ver"]);
       const ver = Number(v ?? 0);
       if (again && (epoch === null || e !== epoch || ver !== lastVer)) listener.lost();
       if (e !== epoch || lastVer === null || ver > lastVer) lastVer = ver;
       epoch = e;
+      if (!again) await missedBefore(e, ver);
     } catch {
       // Retried as a reconnection: a first reading that failed set no baseline.
       setTimeout(() => check(true), RECHECK_MS).unref?.();
     }
+  };
+
+  /** Delivers, from the log, what was published between `before` and the
+   * first check (epoch `e`, count `ver`); a loss when the log cannot tell. */
+  const missedBefore = async (e, ver) => {
+    const b = await before;
+    if (!Array.isArray(b)) return listener.lost();
+    const [e0, v0] = b;
+    const from = Number(v0 ?? 0);
+    if (e0 === e && ver === from) return;
+    if (e0 !== null && e0 !== e) return listener.lost();
+    let r;
+    try {
+      r = await readChanges(run, prefix, { epoch: e, ver: from });
+    } catch {
+      r = null;
+    }
+    if (closed) return;
+    if (r === null) listener.lost();
+    else for (const m of r.messages) listener.invalidate(m);
   };
 
   sub.on("error", () => {});
