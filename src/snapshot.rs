@@ -221,6 +221,36 @@ impl<'s> Emit<'s> {
         self.bytes(out.get(..n).unwrap_or(&[]))
     }
 
+    /// An entry with no flags: its start and its value's bytes.
+    #[inline]
+    pub fn plain_entry(&mut self, key: &[u8], value: &crate::Value<'_>) -> Result<(), CacheError> {
+        let value_len = value.len();
+        let n = 1 + varint_len(key.len()) + key.len() + varint_len(value_len) + value_len;
+        if self.sink.is_none() {
+            self.len += n as u64;
+            return Ok(());
+        }
+        match value.as_slice() {
+            Some(bytes) if n <= PIECE / 2 => {
+                // Straight into the buffer, which has room for a piece.
+                if self.buf.len() + n > PIECE {
+                    self.flush()?;
+                }
+                self.len += n as u64;
+                self.buf.push(0);
+                push_varint(&mut self.buf, key.len());
+                self.buf.extend_from_slice(key);
+                push_varint(&mut self.buf, bytes.len());
+                self.buf.extend_from_slice(bytes);
+                Ok(())
+            }
+            _ => {
+                self.prelude(0, key, value_len)?;
+                self.value(value)
+            }
+        }
+    }
+
     pub fn u64(&mut self, v: u64) -> Result<(), CacheError> {
         self.bytes(&v.to_le_bytes())
     }
@@ -552,6 +582,7 @@ fn read_names<'a>(c: &mut Cursor<'a>, names: &[&'a [u8]]) -> Result<Vec<&'a [u8]
     Ok(out)
 }
 
+#[inline(always)]
 fn read_entry<'a>(
     c: &mut Cursor<'a>,
     names: &[&'a [u8]],
@@ -563,6 +594,18 @@ fn read_entry<'a>(
     }
     let key = c.blob()?;
     let value = c.blob()?;
+    if flags == 0 {
+        // Most entries: nothing more to read.
+        return Ok(SnapshotEntry {
+            key,
+            value,
+            expires_at: None,
+            grace: 0,
+            tags: Vec::new(),
+            depends_on: Vec::new(),
+            load_ms: None,
+        });
+    }
     let mut e = SnapshotEntry {
         key,
         value,
@@ -609,6 +652,16 @@ fn read_entry<'a>(
 fn varint_len(v: usize) -> usize {
     let bits = usize::BITS - (v | 1).leading_zeros();
     bits.div_ceil(7) as usize
+}
+
+/// Appends `v` as a varint.
+#[inline]
+fn push_varint(out: &mut Vec<u8>, mut v: usize) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
 }
 
 /// Writes `v` as a varint at the start of `out` (room for 10 bytes);

@@ -221,7 +221,18 @@ impl Cache {
         let mut result = Ok(());
         let mut refs: Vec<u32> = Vec::new();
         self.policy.for_each_lru_first(&self.store, &mut |slot| {
-            if result.is_err() || matches!(self.state(slot, now), super::State::Dead(_)) {
+            if result.is_err() {
+                return;
+            }
+            if self.store.flags(slot).always_fresh() {
+                // No TTL, tags, edges or load time (most entries): alive,
+                // and just its key and value.
+                let (key, value) = self.store.key_value(slot);
+                result = out.plain_entry(key, &value);
+                count += 1;
+                return;
+            }
+            if matches!(self.state(slot, now), super::State::Dead(_)) {
                 return;
             }
             result = self.emit_entry(out, slot, header.taken_at, names, &mut refs);
