@@ -26,7 +26,8 @@
 //! `u32::MAX`: early refresh's `delta`). An entry costs its key and value
 //! plus 3 to about 12 bytes.
 //!
-//! Version 1 had no load time; this build reads only its own version.
+//! Version 1 had no load time, version 2 a one-lane checksum; this build
+//! reads only its own version.
 //!
 //! [`Snapshot::parse`] checks everything (lengths, checksum, every entry and
 //! index) before anything is applied, and reports what is wrong as a
@@ -41,7 +42,7 @@ use core::fmt;
 /// The first bytes of every snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"EDGESNAP";
 /// The format version this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 2;
+pub const SNAPSHOT_VERSION: u32 = 3;
 /// The longest codec name a snapshot carries.
 pub const MAX_CODEC_NAME: usize = 255;
 

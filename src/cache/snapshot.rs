@@ -933,7 +933,7 @@ mod tests {
         let e = invalid(&mut b, &v1);
         assert_eq!(
             format!("{e}"),
-            "snapshot format version 1 is not supported (this build reads version 2)"
+            "snapshot format version 1 is not supported (this build reads version 3)"
         );
         let e = invalid(&mut b, b"{\"not\":\"a snapshot\"}");
         assert_eq!(e, SnapshotError::NotASnapshot);
