@@ -358,6 +358,33 @@ pub struct Snapshot<'a> {
     names: Vec<&'a [u8]>,
     /// The entries' bytes.
     body: &'a [u8],
+    plain: Option<PlainTotals>,
+}
+
+/// What a load into an empty cache needs of a snapshot whose entries are
+/// all plain (no TTL, tags, edges or load time), summed while it is
+/// checked: the load then needs no pass of its own over the entries to
+/// learn whether they all fit. Charges are per record size (without and
+/// with the `meta` word, see [`crate::store`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlainTotals {
+    /// What the budget charges for all the entries.
+    pub charge: [u64; 2],
+    /// The largest charge of one entry.
+    pub max_charge: [u64; 2],
+    /// The longest key or value.
+    pub max_part: usize,
+}
+
+impl PlainTotals {
+    fn add(&mut self, key_len: usize, value_len: usize) {
+        for (meta, (sum, max)) in self.charge.iter_mut().zip(&mut self.max_charge).enumerate() {
+            let c = crate::store::entry_charge(meta == 1, key_len, value_len) as u64;
+            *sum += c;
+            *max = (*max).max(c);
+        }
+        self.max_part = self.max_part.max(key_len).max(value_len);
+    }
 }
 
 /// A cursor over bytes whose reads fail as [`SnapshotError::Corrupt`]
@@ -445,17 +472,31 @@ impl<'a> Snapshot<'a> {
     /// # Errors
     /// A [`SnapshotError`] naming the first thing wrong.
     pub fn parse(bytes: &'a [u8]) -> Result<Snapshot<'a>, SnapshotError> {
-        let snap = Snapshot::open(bytes, true)?;
+        let mut snap = Snapshot::open(bytes, true)?;
         let mut c = Cursor {
             bytes: snap.body,
             at: 0,
         };
+        let mut plain = Some(PlainTotals::default());
         for _ in 0..snap.header.entries {
-            read_entry(&mut c, &snap.names, snap.header.taken_at)?;
+            let e = read_entry(&mut c, &snap.names, snap.header.taken_at)?;
+            if let Some(totals) = plain.as_mut() {
+                if e.expires_at.is_none()
+                    && e.grace == 0
+                    && e.tags.is_empty()
+                    && e.depends_on.is_empty()
+                    && e.load_ms.is_none()
+                {
+                    totals.add(e.key.len(), e.value.len());
+                } else {
+                    plain = None;
+                }
+            }
         }
         if c.left() != 0 {
             return Err(SnapshotError::Corrupt("bytes after the last entry"));
         }
+        snap.plain = plain;
         Ok(snap)
     }
 
@@ -469,6 +510,19 @@ impl<'a> Snapshot<'a> {
     /// As [`Snapshot::parse`], for the header.
     pub fn reopen(bytes: &'a [u8]) -> Result<Snapshot<'a>, SnapshotError> {
         Snapshot::open(bytes, false)
+    }
+
+    /// The totals [`Snapshot::parse`] gathered when every entry is plain
+    /// (`None` otherwise, and for a snapshot from [`Snapshot::reopen`]).
+    pub fn plain_totals(&self) -> Option<PlainTotals> {
+        self.plain
+    }
+
+    /// Gives a reopened snapshot the totals its [`Snapshot::parse`]
+    /// returned (the bindings keep them between the two calls). Totals
+    /// from other bytes make a load misjudge what fits.
+    pub fn set_plain_totals(&mut self, totals: Option<PlainTotals>) {
+        self.plain = totals;
     }
 
     fn open(bytes: &'a [u8], check: bool) -> Result<Snapshot<'a>, SnapshotError> {
@@ -541,6 +595,7 @@ impl<'a> Snapshot<'a> {
             },
             names,
             body: content.get(c.at..).unwrap_or(&[]),
+            plain: None,
         })
     }
 

@@ -362,15 +362,32 @@ impl Cache {
             !dead && fits && (fresh || c.store.find(c.store.hash(e.key), e.key).is_none())
         };
         let max_bytes = self.config.max_bytes as u64;
-        // What the usable entries need, to skip the oldest of them up front.
-        let (mut need_bytes, mut need_entries) = (0u64, 0usize);
-        for e in snap.entries() {
-            let (charge, _) = entry_charge(self, &e);
-            if usable(self, &e) && charge <= max_bytes {
-                need_bytes += charge;
-                need_entries += 1;
+        // What the usable entries need, to skip the oldest of them up front:
+        // summed here, or known from the parse when every entry is plain
+        // (then none is dead, and into an empty cache every one is usable
+        // if the largest is).
+        let meta = usize::from(self.store.has_meta());
+        let (mut need_bytes, mut need_entries) = match snap.plain_totals() {
+            Some(t)
+                if fresh
+                    && t.max_part <= super::MAX_PART_LEN
+                    && t.max_charge.get(meta).is_some_and(|&c| c <= max_bytes) =>
+            {
+                let entries = usize::try_from(snap.header().entries).unwrap_or(usize::MAX);
+                (t.charge.get(meta).copied().unwrap_or(u64::MAX), entries)
             }
-        }
+            _ => {
+                let (mut bytes, mut entries) = (0u64, 0usize);
+                for e in snap.entries() {
+                    let (charge, _) = entry_charge(self, &e);
+                    if usable(self, &e) && charge <= max_bytes {
+                        bytes += charge;
+                        entries += 1;
+                    }
+                }
+                (bytes, entries)
+            }
+        };
         let room_bytes = max_bytes.saturating_sub(self.bytes);
         let room_entries = match self.config.max_entries {
             0 => usize::MAX,
@@ -397,8 +414,6 @@ impl Cache {
         let mut batch = Batch::default();
         let bulk = fresh && batch.pending.try_reserve_exact(loading.min(BATCH)).is_ok();
         let mut loaded = 0;
-        let mut tags: Vec<&[u8]> = Vec::new();
-        let mut deps: Vec<&[u8]> = Vec::new();
         for e in snap.entries() {
             let (charge, extra_charge) = entry_charge(self, &e);
             if !usable(self, &e) || charge > max_bytes {
@@ -409,17 +424,11 @@ impl Cache {
                 need_entries -= 1;
                 continue;
             }
-            tags.clear();
-            tags.try_reserve(e.tags.len())?;
-            tags.extend_from_slice(&e.tags);
-            deps.clear();
-            deps.try_reserve(e.depends_on.len())?;
-            deps.extend_from_slice(&e.depends_on);
             let opts = SetOptions {
                 ttl_ms: None,
                 grace_ms: None,
-                tags: &tags,
-                depends_on: &deps,
+                tags: &e.tags,
+                depends_on: &e.depends_on,
                 load_ms: e.load_ms,
             };
             let w = Write {
@@ -847,6 +856,42 @@ mod tests {
                 assert!(b.dump(0, "json", &[]).unwrap() == bytes);
             }
         }
+    }
+
+    /// The parse sums a plain snapshot's charges for either record size:
+    /// exactly what a load into an empty cache then charges, with the
+    /// totals or without them (a reopened snapshot). One entry with a TTL
+    /// and there are none.
+    #[test]
+    fn plain_totals_are_what_a_load_charges() {
+        let mut a = cache(Policy::AllKeysLru, 1 << 24);
+        for i in 0..300 {
+            let value = alloc::vec![7u8; i * 37 % 3_000];
+            a.set(&k(&format!("k{i}")), &value, &SetOptions::default(), 0)
+                .unwrap();
+        }
+        let bytes = a.dump(0, "json", &[]).unwrap();
+        let totals = Snapshot::parse(&bytes).unwrap().plain_totals().unwrap();
+        assert_eq!(totals.max_part, 2_997);
+        for policy in Policy::ALL {
+            let mut b = cache(policy, 1 << 24);
+            assert_eq!(b.load(&bytes, 0).unwrap(), 300);
+            let meta = usize::from(policy.keeps_meta());
+            assert_eq!(totals.charge[meta], b.bytes(), "{policy:?}");
+            let mut c = cache(policy, 1 << 24);
+            let reopened = Snapshot::reopen(&bytes).unwrap();
+            assert_eq!(reopened.plain_totals(), None);
+            assert_eq!(c.load_snapshot(&reopened, 0).unwrap(), 300);
+            assert_eq!(c.bytes(), b.bytes());
+            c.validate();
+        }
+        let ttl = SetOptions {
+            ttl_ms: Some(1_000),
+            ..SetOptions::default()
+        };
+        a.set(&k("ttl"), b"t", &ttl, 0).unwrap();
+        let bytes = a.dump(0, "json", &[]).unwrap();
+        assert_eq!(Snapshot::parse(&bytes).unwrap().plain_totals(), None);
     }
 
     /// Of a key stored twice in a snapshot (its checksum intact), the first

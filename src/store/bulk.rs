@@ -28,6 +28,12 @@ const MIN_ORDERED: usize = 4 * GROUPS;
 pub(crate) type Unindexed = (u64, u32);
 
 impl Store {
+    /// Whether records carry the `meta` word (which charge of a
+    /// [`crate::snapshot::PlainTotals`] applies).
+    pub fn has_meta(&self) -> bool {
+        self.meta
+    }
+
     /// Stores a new entry without indexing it: [`Store::index_bulk`] must
     /// index it (or the caller remove it) before anything looks keys up or
     /// removes entries. The store counts it at once.
@@ -135,16 +141,19 @@ impl Store {
             *f = total;
             total += table.bucket_count() as u64;
         }
-        if total == 0 {
+        if total == 0 || total >= 1 << 32 {
             return false;
         }
+        // bucket · GROUPS / total, as a multiply (a division per key costs
+        // more than the rest of its grouping).
+        let scale = ((GROUPS as u64) << 32) / total;
         let group = |hash: u64| -> usize {
             let shard = self.shard_index(hash);
             let (Some(&at), Some(table)) = (first.get(shard), self.index.get(shard)) else {
                 return 0;
             };
             let bucket = at + table.home_bucket(hash) as u64;
-            (bucket * GROUPS as u64 / total) as usize
+            ((bucket * scale) >> 32) as usize
         };
         let mut start = [0usize; GROUPS + 1];
         for &(hash, _) in pending {
