@@ -235,6 +235,18 @@ impl Table {
         }
     }
 
+    /// Buckets in the table (a bulk insert orders its slots by
+    /// [`Table::home_bucket`] among them).
+    pub fn bucket_count(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// The bucket a slot with this hash goes to first.
+    #[inline]
+    pub fn home_bucket(&self, hash: u64) -> usize {
+        home(hash, self.buckets.len())
+    }
+
     /// Removes `slot`, whose key has this hash; false if it is not there.
     pub fn remove(&mut self, hash: u64, slot: u32) -> bool {
         let Some((b, i)) = self.locate(hash, |s| s == slot) else {

@@ -100,7 +100,7 @@ pub use key::{Key, KeyHasher, KeyPart, KIND_NUM, KIND_PARTS, KIND_STR, KIND_UTF1
 pub use policy::{LFU_DECAY_MINUTES, LFU_INIT_VAL, LFU_LOG_FACTOR};
 pub use rng::Rng;
 pub use snapshot::{
-    Header as SnapshotHeader, Snapshot, SnapshotEntry, SnapshotError, SNAPSHOT_MAGIC,
+    Header as SnapshotHeader, PlainTotals, Snapshot, SnapshotEntry, SnapshotError, SNAPSHOT_MAGIC,
     SNAPSHOT_VERSION,
 };
 pub use stats::{RemovalCause, Stats};

@@ -26,7 +26,8 @@
 //! `u32::MAX`: early refresh's `delta`). An entry costs its key and value
 //! plus 3 to about 12 bytes.
 //!
-//! Version 1 had no load time; this build reads only its own version.
+//! Version 1 had no load time, version 2 a one-lane checksum; this build
+//! reads only its own version.
 //!
 //! [`Snapshot::parse`] checks everything (lengths, checksum, every entry and
 //! index) before anything is applied, and reports what is wrong as a
@@ -41,7 +42,7 @@ use core::fmt;
 /// The first bytes of every snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"EDGESNAP";
 /// The format version this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 2;
+pub const SNAPSHOT_VERSION: u32 = 3;
 /// The longest codec name a snapshot carries.
 pub const MAX_CODEC_NAME: usize = 255;
 
@@ -221,6 +222,36 @@ impl<'s> Emit<'s> {
         self.bytes(out.get(..n).unwrap_or(&[]))
     }
 
+    /// An entry with no flags: its start and its value's bytes.
+    #[inline]
+    pub fn plain_entry(&mut self, key: &[u8], value: &crate::Value<'_>) -> Result<(), CacheError> {
+        let value_len = value.len();
+        let n = 1 + varint_len(key.len()) + key.len() + varint_len(value_len) + value_len;
+        if self.sink.is_none() {
+            self.len += n as u64;
+            return Ok(());
+        }
+        match value.as_slice() {
+            Some(bytes) if n <= PIECE / 2 => {
+                // Straight into the buffer, which has room for a piece.
+                if self.buf.len() + n > PIECE {
+                    self.flush()?;
+                }
+                self.len += n as u64;
+                self.buf.push(0);
+                push_varint(&mut self.buf, key.len());
+                self.buf.extend_from_slice(key);
+                push_varint(&mut self.buf, bytes.len());
+                self.buf.extend_from_slice(bytes);
+                Ok(())
+            }
+            _ => {
+                self.prelude(0, key, value_len)?;
+                self.value(value)
+            }
+        }
+    }
+
     pub fn u64(&mut self, v: u64) -> Result<(), CacheError> {
         self.bytes(&v.to_le_bytes())
     }
@@ -327,6 +358,33 @@ pub struct Snapshot<'a> {
     names: Vec<&'a [u8]>,
     /// The entries' bytes.
     body: &'a [u8],
+    plain: Option<PlainTotals>,
+}
+
+/// What a load into an empty cache needs of a snapshot whose entries are
+/// all plain (no TTL, tags, edges or load time), summed while it is
+/// checked: the load then needs no pass of its own over the entries to
+/// learn whether they all fit. Charges are per record size (without and
+/// with the `meta` word, see [`crate::store`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlainTotals {
+    /// What the budget charges for all the entries.
+    pub charge: [u64; 2],
+    /// The largest charge of one entry.
+    pub max_charge: [u64; 2],
+    /// The longest key or value.
+    pub max_part: usize,
+}
+
+impl PlainTotals {
+    fn add(&mut self, key_len: usize, value_len: usize) {
+        for (meta, (sum, max)) in self.charge.iter_mut().zip(&mut self.max_charge).enumerate() {
+            let c = crate::store::entry_charge(meta == 1, key_len, value_len) as u64;
+            *sum += c;
+            *max = (*max).max(c);
+        }
+        self.max_part = self.max_part.max(key_len).max(value_len);
+    }
 }
 
 /// A cursor over bytes whose reads fail as [`SnapshotError::Corrupt`]
@@ -414,17 +472,31 @@ impl<'a> Snapshot<'a> {
     /// # Errors
     /// A [`SnapshotError`] naming the first thing wrong.
     pub fn parse(bytes: &'a [u8]) -> Result<Snapshot<'a>, SnapshotError> {
-        let snap = Snapshot::open(bytes, true)?;
+        let mut snap = Snapshot::open(bytes, true)?;
         let mut c = Cursor {
             bytes: snap.body,
             at: 0,
         };
+        let mut plain = Some(PlainTotals::default());
         for _ in 0..snap.header.entries {
-            read_entry(&mut c, &snap.names, snap.header.taken_at)?;
+            let e = read_entry(&mut c, &snap.names, snap.header.taken_at)?;
+            if let Some(totals) = plain.as_mut() {
+                if e.expires_at.is_none()
+                    && e.grace == 0
+                    && e.tags.is_empty()
+                    && e.depends_on.is_empty()
+                    && e.load_ms.is_none()
+                {
+                    totals.add(e.key.len(), e.value.len());
+                } else {
+                    plain = None;
+                }
+            }
         }
         if c.left() != 0 {
             return Err(SnapshotError::Corrupt("bytes after the last entry"));
         }
+        snap.plain = plain;
         Ok(snap)
     }
 
@@ -438,6 +510,19 @@ impl<'a> Snapshot<'a> {
     /// As [`Snapshot::parse`], for the header.
     pub fn reopen(bytes: &'a [u8]) -> Result<Snapshot<'a>, SnapshotError> {
         Snapshot::open(bytes, false)
+    }
+
+    /// The totals [`Snapshot::parse`] gathered when every entry is plain
+    /// (`None` otherwise, and for a snapshot from [`Snapshot::reopen`]).
+    pub fn plain_totals(&self) -> Option<PlainTotals> {
+        self.plain
+    }
+
+    /// Gives a reopened snapshot the totals its [`Snapshot::parse`]
+    /// returned (the bindings keep them between the two calls). Totals
+    /// from other bytes make a load misjudge what fits.
+    pub fn set_plain_totals(&mut self, totals: Option<PlainTotals>) {
+        self.plain = totals;
     }
 
     fn open(bytes: &'a [u8], check: bool) -> Result<Snapshot<'a>, SnapshotError> {
@@ -510,6 +595,7 @@ impl<'a> Snapshot<'a> {
             },
             names,
             body: content.get(c.at..).unwrap_or(&[]),
+            plain: None,
         })
     }
 
@@ -552,6 +638,7 @@ fn read_names<'a>(c: &mut Cursor<'a>, names: &[&'a [u8]]) -> Result<Vec<&'a [u8]
     Ok(out)
 }
 
+#[inline(always)]
 fn read_entry<'a>(
     c: &mut Cursor<'a>,
     names: &[&'a [u8]],
@@ -563,6 +650,18 @@ fn read_entry<'a>(
     }
     let key = c.blob()?;
     let value = c.blob()?;
+    if flags == 0 {
+        // Most entries: nothing more to read.
+        return Ok(SnapshotEntry {
+            key,
+            value,
+            expires_at: None,
+            grace: 0,
+            tags: Vec::new(),
+            depends_on: Vec::new(),
+            load_ms: None,
+        });
+    }
     let mut e = SnapshotEntry {
         key,
         value,
@@ -609,6 +708,16 @@ fn read_entry<'a>(
 fn varint_len(v: usize) -> usize {
     let bits = usize::BITS - (v | 1).leading_zeros();
     bits.div_ceil(7) as usize
+}
+
+/// Appends `v` as a varint.
+#[inline]
+fn push_varint(out: &mut Vec<u8>, mut v: usize) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
 }
 
 /// Writes `v` as a varint at the start of `out` (room for 10 bytes);

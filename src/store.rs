@@ -23,6 +23,9 @@ use crate::index::Table;
 use crate::key::KeyHasher;
 use alloc::vec::Vec;
 
+mod bulk;
+pub(crate) use bulk::Unindexed;
+
 /// "No slot" in links and positions.
 pub(crate) const NONE: u32 = u32::MAX;
 

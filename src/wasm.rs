@@ -670,6 +670,8 @@ impl WasmCache {
 pub struct WasmSnapshot {
     bytes: Vec<u8>,
     checked: bool,
+    /// What the check summed for the load (see `Snapshot::plain_totals`).
+    totals: Option<crate::PlainTotals>,
 }
 
 #[wasm_bindgen]
@@ -688,6 +690,7 @@ impl WasmSnapshot {
         Ok(WasmSnapshot {
             bytes,
             checked: false,
+            totals: None,
         })
     }
 
@@ -717,6 +720,7 @@ impl WasmSnapshot {
             let _ = js_sys::Reflect::set(&o, &name.into(), &value);
         }
         self.checked = true;
+        self.totals = snap.plain_totals();
         Ok(o.into())
     }
 }
@@ -793,7 +797,8 @@ impl WasmCache {
         if !snapshot.checked {
             return Err(internal_fault("a snapshot loaded before check()"));
         }
-        let snap = Snapshot::reopen(&snapshot.bytes).map_err(|e| js_err(e.into()))?;
+        let mut snap = Snapshot::reopen(&snapshot.bytes).map_err(|e| js_err(e.into()))?;
+        snap.set_plain_totals(snapshot.totals);
         let cache = self.core()?;
         let n = cache
             .load_snapshot(&snap, non_negative(now))

@@ -26,7 +26,7 @@ use crate::snapshot::{
     expiry_delta, Emit, Header, Snapshot, SnapshotEntry, HAS_DEPS, HAS_GRACE, HAS_LOAD_TIME,
     HAS_TAGS, HAS_TTL, MAX_CODEC_NAME,
 };
-use crate::store::NONE;
+use crate::store::{Unindexed, NONE};
 use crate::tags::TAG_OVERHEAD;
 use crate::SetOptions;
 use alloc::vec::Vec;
@@ -50,6 +50,24 @@ impl<'a> Names<'a> {
         self.list.push(name);
         Ok(())
     }
+}
+
+/// Entries a load into an empty cache stores before it indexes them
+/// (4 MiB of [`Unindexed`]; the tests use smaller batches to go through
+/// several).
+#[cfg(not(test))]
+const BATCH: usize = 1 << 18;
+#[cfg(test)]
+const BATCH: usize = 5_000;
+
+/// The entries of a load waiting for their index places, and the buffer
+/// that orders them ([`crate::store::Store::index_bulk`]).
+#[derive(Default)]
+struct Batch {
+    pending: Vec<Unindexed>,
+    sorted: Vec<Unindexed>,
+    /// Entries removed as duplicates so far.
+    left_out: usize,
 }
 
 /// What the budget charges for a snapshot entry in this cache, and the
@@ -203,7 +221,18 @@ impl Cache {
         let mut result = Ok(());
         let mut refs: Vec<u32> = Vec::new();
         self.policy.for_each_lru_first(&self.store, &mut |slot| {
-            if result.is_err() || matches!(self.state(slot, now), super::State::Dead(_)) {
+            if result.is_err() {
+                return;
+            }
+            if self.store.flags(slot).always_fresh() {
+                // No TTL, tags, edges or load time (most entries): alive,
+                // and just its key and value.
+                let (key, value) = self.store.key_value(slot);
+                result = out.plain_entry(key, &value);
+                count += 1;
+                return;
+            }
+            if matches!(self.state(slot, now), super::State::Dead(_)) {
                 return;
             }
             result = self.emit_entry(out, slot, header.taken_at, names, &mut refs);
@@ -333,15 +362,32 @@ impl Cache {
             !dead && fits && (fresh || c.store.find(c.store.hash(e.key), e.key).is_none())
         };
         let max_bytes = self.config.max_bytes as u64;
-        // What the usable entries need, to skip the oldest of them up front.
-        let (mut need_bytes, mut need_entries) = (0u64, 0usize);
-        for e in snap.entries() {
-            let (charge, _) = entry_charge(self, &e);
-            if usable(self, &e) && charge <= max_bytes {
-                need_bytes += charge;
-                need_entries += 1;
+        // What the usable entries need, to skip the oldest of them up front:
+        // summed here, or known from the parse when every entry is plain
+        // (then none is dead, and into an empty cache every one is usable
+        // if the largest is).
+        let meta = usize::from(self.store.has_meta());
+        let (mut need_bytes, mut need_entries) = match snap.plain_totals() {
+            Some(t)
+                if fresh
+                    && t.max_part <= super::MAX_PART_LEN
+                    && t.max_charge.get(meta).is_some_and(|&c| c <= max_bytes) =>
+            {
+                let entries = usize::try_from(snap.header().entries).unwrap_or(usize::MAX);
+                (t.charge.get(meta).copied().unwrap_or(u64::MAX), entries)
             }
-        }
+            _ => {
+                let (mut bytes, mut entries) = (0u64, 0usize);
+                for e in snap.entries() {
+                    let (charge, _) = entry_charge(self, &e);
+                    if usable(self, &e) && charge <= max_bytes {
+                        bytes += charge;
+                        entries += 1;
+                    }
+                }
+                (bytes, entries)
+            }
+        };
         let room_bytes = max_bytes.saturating_sub(self.bytes);
         let room_entries = match self.config.max_entries {
             0 => usize::MAX,
@@ -363,9 +409,11 @@ impl Cache {
             // must not outgrow what the cache already holds more than once.
             self.store.reserve_entries(loading)?;
         }
+        // Into an empty cache, entries are indexed in batches after they
+        // are stored (see `crate::store::bulk`): no key can be there before.
+        let mut batch = Batch::default();
+        let bulk = fresh && batch.pending.try_reserve_exact(loading.min(BATCH)).is_ok();
         let mut loaded = 0;
-        let mut tags: Vec<&[u8]> = Vec::new();
-        let mut deps: Vec<&[u8]> = Vec::new();
         for e in snap.entries() {
             let (charge, extra_charge) = entry_charge(self, &e);
             if !usable(self, &e) || charge > max_bytes {
@@ -376,17 +424,11 @@ impl Cache {
                 need_entries -= 1;
                 continue;
             }
-            tags.clear();
-            tags.try_reserve(e.tags.len())?;
-            tags.extend_from_slice(&e.tags);
-            deps.clear();
-            deps.try_reserve(e.depends_on.len())?;
-            deps.extend_from_slice(&e.depends_on);
             let opts = SetOptions {
                 ttl_ms: None,
                 grace_ms: None,
-                tags: &tags,
-                depends_on: &deps,
+                tags: &e.tags,
+                depends_on: &e.depends_on,
                 load_ms: e.load_ms,
             };
             let w = Write {
@@ -395,11 +437,92 @@ impl Cache {
                 charge,
                 extra_charge,
             };
-            if self.restore(&e, &w, &opts, now)? {
-                loaded += 1;
+            let stored = if bulk {
+                self.restore_unindexed(&e, &w, &opts, now, &mut batch)
+            } else {
+                self.restore(&e, &w, &opts, now)
+            };
+            match stored {
+                Ok(true) => loaded += 1,
+                Ok(false) => {}
+                Err(err) => {
+                    let _ = self.index_batch(&mut batch);
+                    return Err(err);
+                }
             }
         }
-        Ok(loaded)
+        self.index_batch(&mut batch)?;
+        Ok(loaded - batch.left_out)
+    }
+
+    /// [`Cache::restore`] into a cache that held nothing before the load:
+    /// the entry is stored and linked, and its index place waits in `batch`
+    /// ([`Cache::index_batch`]). When it needs room made, the batch is
+    /// indexed first, and the entry goes through [`Cache::restore`]:
+    /// eviction must find a consistent store.
+    fn restore_unindexed(
+        &mut self,
+        e: &SnapshotEntry<'_>,
+        w: &Write,
+        opts: &SetOptions<'_>,
+        now: u64,
+        batch: &mut Batch,
+    ) -> Result<bool, CacheError> {
+        if !self.fits(w.charge, 1) {
+            self.index_batch(batch)?;
+            return self.restore(e, w, opts, now);
+        }
+        if batch.pending.len() == batch.pending.capacity() {
+            self.index_batch(batch)?;
+        }
+        let has_extra = opts.has_extra();
+        if w.ttl > 0 {
+            self.heap.reserve()?;
+        }
+        self.policy.reserve()?;
+        if has_extra {
+            self.extras.try_reserve(1)?;
+        }
+        let hash = self.store.hash(e.key);
+        let value = e.value;
+        let slot = self
+            .store
+            .insert_unindexed(e.key, value.len(), &mut |at, piece| {
+                if let Some(src) = value.get(at..at + piece.len()) {
+                    piece.copy_from_slice(src);
+                }
+            })?;
+        if let Some(at) = e.expires_at {
+            self.heap.push(&mut self.store, slot, at, w.grace);
+        }
+        if has_extra {
+            if let Err(err) = self.add_extra(slot, w, opts) {
+                self.bytes += w.charge;
+                self.drop_entry(slot);
+                return Err(err);
+            }
+        }
+        batch.pending.push((hash, slot));
+        self.bytes += w.charge;
+        self.policy
+            .insert(&mut self.store, slot, hash, w.charge, now, &mut self.rng);
+        Ok(true)
+    }
+
+    /// Indexes the entries waiting in `batch` and removes those left out
+    /// (counted in `batch.left_out`): of a key stored twice in the
+    /// snapshot, the later entry (the first stays, as a key already cached
+    /// does), and every entry after a table failed to grow (the error).
+    fn index_batch(&mut self, batch: &mut Batch) -> Result<(), CacheError> {
+        let (left_out, result) = self.store.index_bulk(&mut batch.pending, &mut batch.sorted);
+        for i in 0..left_out {
+            if let Some(&(_, slot)) = batch.pending.get(i) {
+                self.drop_entry(slot);
+            }
+        }
+        batch.pending.clear();
+        batch.left_out += left_out;
+        result
     }
 
     /// Stores one snapshot entry unless its key is cached already or no
@@ -700,6 +823,123 @@ mod tests {
         }
     }
 
+    /// A load into an empty cache stores its entries first and indexes
+    /// them in batches (ordered by bucket past a few thousand): every entry
+    /// is found, in the same order, and a dump of the copy is the original.
+    #[test]
+    fn a_large_load_into_an_empty_cache_indexes_every_entry() {
+        for policy in Policy::ALL {
+            let mut a = cache(policy, 1 << 24);
+            let ttl = SetOptions {
+                ttl_ms: Some(50_000),
+                ..SetOptions::default()
+            };
+            for i in 0..12_345 {
+                let opts = if i % 3 == 0 {
+                    ttl
+                } else {
+                    SetOptions::default()
+                };
+                a.set(&k(&format!("k{i}")), format!("v{i}").as_bytes(), &opts, 0)
+                    .unwrap();
+            }
+            let bytes = a.dump(0, "json", &[]).unwrap();
+            let mut b = cache(policy, 1 << 24);
+            assert_eq!(b.load(&bytes, 0).unwrap(), 12_345, "{policy:?}");
+            b.validate();
+            for i in (0..12_345).step_by(7) {
+                let want = format!("v{i}").into_bytes();
+                assert_eq!(value(&b, &format!("k{i}"), 0), Some((want, false)));
+            }
+            if policy == Policy::AllKeysLru {
+                // The same order: the dump of the copy is the same bytes.
+                assert!(b.dump(0, "json", &[]).unwrap() == bytes);
+            }
+        }
+    }
+
+    /// The parse sums a plain snapshot's charges for either record size:
+    /// exactly what a load into an empty cache then charges, with the
+    /// totals or without them (a reopened snapshot). One entry with a TTL
+    /// and there are none.
+    #[test]
+    fn plain_totals_are_what_a_load_charges() {
+        let mut a = cache(Policy::AllKeysLru, 1 << 24);
+        for i in 0..300 {
+            let value = alloc::vec![7u8; i * 37 % 3_000];
+            a.set(&k(&format!("k{i}")), &value, &SetOptions::default(), 0)
+                .unwrap();
+        }
+        let bytes = a.dump(0, "json", &[]).unwrap();
+        let totals = Snapshot::parse(&bytes).unwrap().plain_totals().unwrap();
+        assert_eq!(totals.max_part, 2_997);
+        for policy in Policy::ALL {
+            let mut b = cache(policy, 1 << 24);
+            assert_eq!(b.load(&bytes, 0).unwrap(), 300);
+            let meta = usize::from(policy.keeps_meta());
+            assert_eq!(totals.charge[meta], b.bytes(), "{policy:?}");
+            let mut c = cache(policy, 1 << 24);
+            let reopened = Snapshot::reopen(&bytes).unwrap();
+            assert_eq!(reopened.plain_totals(), None);
+            assert_eq!(c.load_snapshot(&reopened, 0).unwrap(), 300);
+            assert_eq!(c.bytes(), b.bytes());
+            c.validate();
+        }
+        let ttl = SetOptions {
+            ttl_ms: Some(1_000),
+            ..SetOptions::default()
+        };
+        a.set(&k("ttl"), b"t", &ttl, 0).unwrap();
+        let bytes = a.dump(0, "json", &[]).unwrap();
+        assert_eq!(Snapshot::parse(&bytes).unwrap().plain_totals(), None);
+    }
+
+    /// Of a key stored twice in a snapshot (its checksum intact), the first
+    /// entry is loaded and the second dropped, in a batch ordered by bucket
+    /// or not, into an empty cache or not.
+    #[test]
+    fn a_key_twice_in_a_snapshot_loads_once() {
+        for (n, empty) in [(6_000, true), (30, true), (6_000, false)] {
+            let mut a = cache(Policy::AllKeysLru, 1 << 24);
+            for i in 0..n {
+                let tag: &[&[u8]] = if i % 2 == 0 { &[b"t"] } else { &[] };
+                let opts = SetOptions {
+                    tags: tag,
+                    ..SetOptions::default()
+                };
+                a.set(&k(&format!("a{i:05}")), b"first", &opts, 0).unwrap();
+                a.set(&k(&format!("b{i:05}")), b"later", &opts, 0).unwrap();
+            }
+            let mut bytes = a.dump(0, "json", &[]).unwrap();
+            // Every "b" key becomes its "a" key: its length and kind, then "b".
+            let start = k("b")[..1].to_vec();
+            let mut renamed = 0;
+            for at in 0..bytes.len() - 2 {
+                if bytes[at] == 7 && bytes[at + 1] == start[0] && bytes[at + 2] == b'b' {
+                    bytes[at + 2] = b'a';
+                    renamed += 1;
+                }
+            }
+            assert_eq!(renamed, n);
+            let end = bytes.len() - 8;
+            let sum = crate::checksum::checksum(&bytes[..end]);
+            bytes[end..].copy_from_slice(&sum.to_le_bytes());
+            let mut b = cache(Policy::AllKeysLru, 1 << 24);
+            if !empty {
+                b.set(&k("mine"), b"1", &SetOptions::default(), 0).unwrap();
+            }
+            assert_eq!(b.load(&bytes, 0).unwrap(), n, "{n} {empty}");
+            b.validate();
+            assert_eq!(b.stats().entries, n as u64 + u64::from(!empty));
+            for i in 0..n {
+                let v = value(&b, &format!("a{i:05}"), 0);
+                assert_eq!(v, Some((b"first".to_vec(), false)), "{i}");
+            }
+            assert_eq!(b.invalidate_tag(b"t"), n.div_ceil(2));
+            b.validate();
+        }
+    }
+
     /// Every way to break a snapshot is an error that names it, and leaves
     /// the cache as it was.
     #[test]
@@ -738,7 +978,7 @@ mod tests {
         let e = invalid(&mut b, &v1);
         assert_eq!(
             format!("{e}"),
-            "snapshot format version 1 is not supported (this build reads version 2)"
+            "snapshot format version 1 is not supported (this build reads version 3)"
         );
         let e = invalid(&mut b, b"{\"not\":\"a snapshot\"}");
         assert_eq!(e, SnapshotError::NotASnapshot);

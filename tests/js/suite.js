@@ -1414,15 +1414,14 @@ function snapshotChecksum(b) {
     const x = ((h ^ w) * K) & M;
     return ((x << 29n) | (x >> 35n)) & M;
   };
-  const word = (bytes) => new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+  // Word i (the last padded with zeros) goes to lane i mod 4; then the lanes, then the length.
+  const padded = new Uint8Array(Math.ceil(b.length / 8) * 8);
+  padded.set(b);
+  const view = new DataView(padded.buffer);
+  const lanes = [K, K ^ 1n, K ^ 2n, K ^ 3n];
+  for (let i = 0; i * 8 < padded.length; i++) lanes[i % 4] = mix(lanes[i % 4], view.getBigUint64(i * 8, true));
   let h = K;
-  let i = 0;
-  for (; i + 8 <= b.length; i += 8) h = mix(h, word(b.subarray(i, i + 8)));
-  if (i < b.length) {
-    const last = new Uint8Array(8);
-    last.set(b.subarray(i));
-    h = mix(h, word(last));
-  }
+  for (const lane of lanes) h = mix(h, lane);
   h = mix(h, BigInt(b.length));
   return h ^ (h >> 32n);
 }
