@@ -385,7 +385,8 @@ function fieldsView(fields) {
 
 /** A fresh hit, head and body in one write. */
 function writeHit(req, res, hit) {
-  res.writeHead(hit.status, hit.statusText, hit.headers);
+  const { head } = hit;
+  res.writeHead(head.status, head.statusText, [...head.headers, "age", String(hit.age), "cache-status", head.cacheStatus]);
   if (hit.body === null || req.method === "HEAD") res.end();
   else res.end(hit.body);
 }

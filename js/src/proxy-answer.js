@@ -30,54 +30,79 @@ function utcDate(nowMs) {
   return dateValue;
 }
 
+/** What every answer from one stored head shares, worked out once per head
+ * (fetch-hit.js hands out the same head object for as long as the stored
+ * response is the same), or null when node:http is to write it. */
+const prepared = new WeakMap();
+
 /**
- * The answer to an HTTP/1.1 request for `hit` (fetch-hit.js's storedHit:
- * { status, statusText, headers: [name, value, …], body }), as one Buffer;
- * `head`: a HEAD request; `close`: the request said `Connection: close`;
- * `keepAliveSeconds`: the server's keep-alive timeout. Undefined when
- * node:http would write it some other way.
+ * For a head { status, statusText, headers, cacheStatus }: `start`, the
+ * bytes up to the Age value; `afterAge`, the text from the end of the Age
+ * value up to node:http's own headers; `date`, whether node:http adds Date;
+ * `length`, the Content-Length value if any. Null when node:http would
+ * write the head some other way or refuse it.
  */
-export function hitBytes(hit, head, close, keepAliveSeconds) {
-  const { status, headers } = hit;
-  const message = typeof hit.statusText === "string" ? hit.statusText : STATUS_CODES[status] || "unknown";
-  if (INVALID_CHAR.test(message)) return undefined;
+function prepare(head) {
+  const { status, headers } = head;
+  const message = typeof head.statusText === "string" ? head.statusText : STATUS_CODES[status] || "unknown";
+  if (INVALID_CHAR.test(message) || INVALID_CHAR.test(head.cacheStatus)) return null;
   let text = `HTTP/1.1 ${status} ${message}${CRLF}`;
-  let date = false;
+  let date = true;
   let length;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i];
     const value = headers[i + 1];
-    if (!TOKEN.test(name) || INVALID_CHAR.test(value)) return undefined;
+    if (!TOKEN.test(name) || INVALID_CHAR.test(value)) return null;
     const lower = name.toLowerCase();
-    if (FRAMING.has(lower)) return undefined;
-    if (lower === "date") date = true;
+    if (FRAMING.has(lower)) return null;
+    if (lower === "date") date = false;
     else if (lower === "content-length") {
-      if (length !== undefined) return undefined;
+      if (length !== undefined) return null;
       length = value;
-    } else if (lower === "content-disposition" && length !== undefined && NON_ASCII.test(value)) return undefined;
+    } else if (lower === "content-disposition" && length !== undefined && NON_ASCII.test(value)) return null;
     text += `${name}: ${value}${CRLF}`;
   }
-  if (!date) text += `Date: ${utcDate(Date.now())}${CRLF}`;
-  text += close ? `Connection: close${CRLF}` : `Connection: keep-alive${CRLF}Keep-Alive: timeout=${keepAliveSeconds}${CRLF}`;
-  const hasBody = !head && status !== 204 && status !== 304;
-  const body = hit.body;
-  if (!hasBody || body === null) return Buffer.from(`${text}${CRLF}`, "latin1");
-  if (length !== undefined) {
+  return { start: Buffer.from(`${text}age: `, "latin1"), afterAge: `${CRLF}cache-status: ${head.cacheStatus}${CRLF}`, date, length };
+}
+
+/**
+ * The answer to an HTTP/1.1 request for `hit` (fetch-hit.js's storedHit:
+ * { head, age, body }), as one Buffer; `isHead`: a HEAD request; `close`:
+ * the request said `Connection: close`; `keepAliveSeconds`: the server's
+ * keep-alive timeout. Undefined when node:http would write it some other way.
+ */
+export function hitBytes(hit, isHead, close, keepAliveSeconds) {
+  const { head, body } = hit;
+  let p = prepared.get(head);
+  if (p === undefined) prepared.set(head, (p = prepare(head)));
+  if (p === null) return undefined;
+  let tail = `${hit.age}${p.afterAge}`;
+  if (p.date) tail += `Date: ${utcDate(Date.now())}${CRLF}`;
+  tail += close ? `Connection: close${CRLF}` : `Connection: keep-alive${CRLF}Keep-Alive: timeout=${keepAliveSeconds}${CRLF}`;
+  const status = head.status;
+  const hasBody = !isHead && status !== 204 && status !== 304 && body !== null;
+  let chunked = false;
+  if (hasBody && p.length === undefined) {
+    // Without a Content-Length node:http sends the body as one chunk (and
+    // an empty one in a way not copied here).
+    if (body.length === 0) return undefined;
+    chunked = true;
+    tail += `Transfer-Encoding: chunked${CRLF}${CRLF}${body.length.toString(16)}${CRLF}`;
+  } else {
     // node:http would send a body that disagrees with its Content-Length as it is.
-    if (length !== String(body.length)) return undefined;
-    const out = Buffer.allocUnsafe(Buffer.byteLength(text, "latin1") + 2 + body.length);
-    const at = out.latin1Write(`${text}${CRLF}`, 0);
-    out.set(body, at);
-    return out;
+    if (hasBody && p.length !== String(body.length)) return undefined;
+    tail += CRLF;
   }
-  // Without a Content-Length node:http sends the body as one chunk.
-  if (body.length === 0) return undefined;
-  const prefix = `${text}Transfer-Encoding: chunked${CRLF}${CRLF}${body.length.toString(16)}${CRLF}`;
-  const out = Buffer.allocUnsafe(Buffer.byteLength(prefix, "latin1") + body.length + 2 + LAST_CHUNK.length);
-  let at = out.latin1Write(prefix, 0);
+  const bodyBytes = hasBody ? body.length : 0;
+  const out = Buffer.allocUnsafe(p.start.length + tail.length + bodyBytes + (chunked ? CRLF.length + LAST_CHUNK.length : 0));
+  let at = p.start.copy(out, 0);
+  at += out.latin1Write(tail, at);
+  if (!hasBody) return out;
   out.set(body, at);
   at += body.length;
-  at += out.latin1Write(CRLF, at);
-  out.set(LAST_CHUNK, at);
+  if (chunked) {
+    at += out.latin1Write(CRLF, at);
+    out.set(LAST_CHUNK, at);
+  }
   return out;
 }
