@@ -34,7 +34,7 @@
 // the client whose request the origin is answering, before its final
 // response; they never reach cachedFetch, so nothing of them is stored.
 import { AsyncLocalStorage } from "node:async_hooks";
-import { createServer, request as httpRequest, Agent as HttpAgent } from "node:http";
+import { createServer, request as httpRequest, Agent as HttpAgent, ServerResponse } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
 import { isIPv6 } from "node:net";
 import { Readable, pipeline } from "node:stream";
@@ -76,8 +76,8 @@ const TARGET_MEMO_SIZE = 10_000;
  * under about TARGET_MEMO_SIZE × 3 × 256 characters (~8 MB at two bytes each),
  * outside --max-memory; longer targets are parsed again each time. */
 const TARGET_MEMO_MAX_LENGTH = 256;
-/** Set on a socket the fast path handed over after finding no fresh hit for
- * its first request: handle() does not look again. */
+/** Marks a request the connection's reader found no fresh hit for: handle()
+ * does not look again. */
 const CHECKED = Symbol("checked");
 /** An idle connection is closed this long after the keep-alive timeout it
  * announces, as node:http does. */
@@ -459,10 +459,8 @@ async function handle(req, res) {
   const hasBody = carriesBody(req);
   if (hasBody && (req.method === "GET" || req.method === "HEAD")) return refuse(res, `a ${req.method} request must not have a body`);
   const fields = forwardedFields(req.rawHeaders, req.headers.connection, req.headers.host, req.socket);
-  // The fast path already found no fresh hit for the first request it handed over.
-  const checked = req.socket[CHECKED];
-  if (checked) req.socket[CHECKED] = false;
-  if (!hasBody && target !== "*" && !checked) {
+  // A request from the connection's own reader has been looked up already.
+  if (!hasBody && target !== "*" && req[CHECKED] !== true) {
     // A fresh hit is written here; anything else (or a failure, which the
     // full path then reports) goes through cachedFetch below.
     let hit;
@@ -538,21 +536,49 @@ function fastAnswer(socket, request) {
   return hit === undefined ? undefined : hitBytes(hit, request.method === "HEAD", request.close, keepAliveSeconds);
 }
 
+/**
+ * Answers a request the connection's reader took but no fresh hit answers
+ * (see proxy-connection.js) through handle(), as node:http's server would:
+ * a ServerResponse on the socket, set up as the server sets up its own.
+ * `done(last)` runs once the answer is written.
+ */
+function fullAnswer(socket, request, done) {
+  const headers = { host: request.host };
+  if (request.connection !== undefined) headers.connection = request.connection;
+  // What handle() and ServerResponse read of a request: one without a body.
+  const req = {
+    method: request.method, url: request.target, httpVersion: "1.1", httpVersionMajor: 1, httpVersionMinor: 1,
+    headers, rawHeaders: request.raw, socket, [CHECKED]: true,
+  };
+  const res = new ServerResponse(req, { highWaterMark: socket.writableHighWaterMark });
+  res._keepAliveTimeout = server.keepAliveTimeout;
+  res.shouldKeepAlive = !request.close;
+  res.on("finish", () => {
+    res.detachSocket(socket);
+    process.nextTick(() => {
+      res.destroyed = true;
+      res.emit("close");
+    });
+    done(res._last);
+  });
+  res.assignSocket(socket);
+  serve(req, res);
+}
+
 // handle() answers its own errors; a throw it did not foresee drops this
 // one connection rather than rejecting into the process.
-const server = createServer((req, res) => handle(req, res).catch(() => res.destroy()));
+const serve = (req, res) => handle(req, res).catch(() => res.destroy());
+const server = createServer(serve);
 const keepAliveSeconds = Math.floor(server.keepAliveTimeout / 1000);
-// Every connection starts on the fast path, which hands it to node:http's
-// own connection listener at the first request that is not a fresh hit.
+// Every connection starts with the proxy's own reader, which hands it to
+// node:http's connection listener at the first request it does not take.
 const httpConnections = server.listeners("connection");
 if (httpConnections.length !== 1) throw new Error("node:http's server has no single connection listener to hand connections to");
 server.removeListener("connection", httpConnections[0]);
 const fast = fastPath({
   answer: fastAnswer,
-  handOff(socket, checked) {
-    socket[CHECKED] = checked;
-    httpConnections[0].call(server, socket);
-  },
+  respond: fullAnswer,
+  handOff: (socket) => httpConnections[0].call(server, socket),
   keepAliveMs: server.keepAliveTimeout + KEEP_ALIVE_GRACE_MS,
 });
 server.on("connection", fast.onConnection);
