@@ -673,10 +673,12 @@ async function fastProxyPort() {
  * handed to node:http (handedOff). */
 function pathCounts() {
   const { child } = fastProxy;
-  const line = new Promise((resolve) => {
+  const line = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the proxy printed no counts")), 5000);
     const on = (d) => {
       const m = /counts (\{.*\})/.exec(String(d));
       if (!m) return;
+      clearTimeout(timer);
       child.stdout.off("data", on);
       resolve(JSON.parse(m[1]));
     };
