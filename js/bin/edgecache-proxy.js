@@ -33,6 +33,18 @@
 // Interim responses from the origin (102 Processing, 103 Early Hints) go to
 // the client whose request the origin is answering, before its final
 // response; they never reach cachedFetch, so nothing of them is stored.
+//
+// Connections: the proxy reads each one itself first (proxy-connection.js,
+// with the strict reader of proxy-request.js): a fresh hit is written
+// straight to the socket as node:http would write it (proxy-answer.js), any
+// other request that reader takes is answered by handle() below on a
+// node:http ServerResponse, and the first request it does not take (a
+// body, HTTP/1.0, an absolute-form target, an unusual header line...)
+// hands the connection, with its unanswered bytes, to node:http's server.
+// A connection with nothing read or written for the keep-alive timeout
+// plus a second, while no answer is pending, is closed. With
+// EDGECACHE_PROXY_COUNTS=1 the proxy prints on SIGUSR2 how many requests
+// each way took (for tests).
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createServer, request as httpRequest, Agent as HttpAgent, ServerResponse } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";

@@ -28,6 +28,8 @@ export function fastPath({ answer, respond, handOff, keepAliveMs }) {
   const counts = { fast: 0, full: 0, handedOff: 0 };
   /** Connections this path owns, each to its `idle()` check. */
   const owned = new Map();
+  /** closeIdle() was called: connections close after their answer in progress. */
+  let stopping = false;
 
   function onConnection(socket) {
     /** Bytes received and not yet read as requests. */
@@ -111,7 +113,7 @@ export function fastPath({ answer, respond, handOff, keepAliveMs }) {
     /** The answer respond() wrote is complete: on to the next request, or close. */
     function finished(last) {
       busy = false;
-      if (last) {
+      if (last || stopping) {
         stopReading();
         return void socket.end(() => socket.destroy());
       }
@@ -127,8 +129,10 @@ export function fastPath({ answer, respond, handOff, keepAliveMs }) {
     socket.on("data", onData).on("timeout", onTimeout).on("error", onError).on("end", onEnd).on("drain", onDrain).on("close", onClose);
   }
 
-  /** Closes the connections this path owns that wait for a request. */
+  /** Closes the connections this path owns that wait for a request, and
+   * the others once the answer they are writing is complete. */
   function closeIdle() {
+    stopping = true;
     for (const [socket, idle] of owned) if (idle()) socket.destroy();
   }
 
