@@ -759,7 +759,10 @@ test("fast path: pipelined hits, a HEAD, a slow miss and hits after it are answe
   const req = (method, path) => `${method} ${path} HTTP/1.1\r\nHost: h\r\n\r\n`;
   const conn = openConnection(p);
   const taken = await pathsTaken(async () => {
-    conn.socket.write(req("GET", a) + req("HEAD", b) + req("GET", b) + req("GET", miss) + req("GET", a) + req("GET", b));
+    conn.socket.write(req("GET", a) + req("HEAD", b) + req("GET", b) + req("GET", miss) + req("GET", a));
+    // Sent while the miss waits on the origin: answered after it.
+    await sleep(30);
+    conn.socket.write(req("GET", b));
     return answersOn(conn, ["GET", "HEAD", "GET", "GET", "GET", "GET"]);
   });
   const [ga, hb, gb, gm, ga2, gb2] = taken.out;
@@ -872,7 +875,7 @@ test("fast path: a hit's status line, headers and Age are byte for byte node:htt
     "/fast-eq-204?cc=max-age%3D60&status=204"];
   // node:http's path: a header value ending in a space is not the fast path's to read.
   const slow = "X-Pad: a \r\n";
-  const noDate = (text) => text.replace(/^date: .*\r\n/im, "");
+  const noDate = (text) => text.replace(/^(date): .*$/gim, "$1: …");
   for (const path of paths) {
     await sendRaw(p, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`);
     for (const method of ["GET", "HEAD"]) {
