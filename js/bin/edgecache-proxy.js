@@ -545,6 +545,8 @@ function fastAnswer(socket, request) {
   } catch {
     return undefined;
   }
+  // No fresh hit: handle() need not look again (a hit node:http is to write, it does).
+  request.checked = hit === undefined;
   return hit === undefined ? undefined : hitBytes(hit, request.method === "HEAD", request.close, keepAliveSeconds);
 }
 
@@ -560,7 +562,7 @@ function fullAnswer(socket, request, done) {
   // What handle() and ServerResponse read of a request: one without a body.
   const req = {
     method: request.method, url: request.target, httpVersion: "1.1", httpVersionMajor: 1, httpVersionMinor: 1,
-    headers, rawHeaders: request.raw, socket, [CHECKED]: true,
+    headers, rawHeaders: request.raw, socket, [CHECKED]: request.checked === true,
   };
   const res = new ServerResponse(req, { highWaterMark: socket.writableHighWaterMark });
   res._keepAliveTimeout = server.keepAliveTimeout;
