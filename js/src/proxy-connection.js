@@ -77,6 +77,9 @@ export function fastPath({ answer, respond, handOff, keepAliveMs }) {
         }
         if (request === NOT_FAST) {
           socket.uncork();
+          // A client that half-closed while an answer was pending: its bytes
+          // can no longer be put back for node:http to read.
+          if (socket.readableEnded) return void socket.destroy();
           stopReading();
           socket.off("timeout", onTimeout).off("error", onError).off("end", onEnd).off("drain", onDrain).off("close", onClose);
           socket.setTimeout(0);
