@@ -1,7 +1,7 @@
 // edgecache-proxy against a real origin: caching, and faithful forwarding of
 // method, path, query, headers and body.
 import { test, before, after } from "node:test";
-import assert, { deepEqual, equal, ok } from "node:assert/strict";
+import assert, { deepEqual, equal, match, ok } from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createServer, request as httpRequest } from "node:http";
 import { connect } from "node:net";
@@ -12,9 +12,10 @@ import { startOrigin } from "./runtimes/origin.mjs";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 let origin, other, proxy, base, port;
 
-/** Starts edgecache-proxy in front of `origin`; resolves with the child and its base URL. */
-export async function startProxy(originBase, args) {
-  const child = spawn(process.execPath, [join(root, "js/bin/edgecache-proxy.js"), "--origin", originBase, "--port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
+/** Starts edgecache-proxy in front of `origin` (with `env` added to the
+ * environment); resolves with the child and its base URL. */
+export async function startProxy(originBase, args, env = {}) {
+  const child = spawn(process.execPath, [join(root, "js/bin/edgecache-proxy.js"), "--origin", originBase, "--port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
   const url = await new Promise((resolve, reject) => {
     child.stdout.on("data", (d) => {
       const m = /listening on (http:\/\/\S+)/.exec(String(d));
@@ -705,4 +706,270 @@ test("no-cache=\"field\": the proxy's hits go without the field, and the origin 
     await hit.text();
   }
   equal(await count(p), 1);
+});
+
+// The fast path (js/src/proxy-connection.js): requests its strict reader
+// takes answered on the connection (fresh hits written straight out), the
+// first one it does not take handed to node:http with the connection. A proxy started with
+// EDGECACHE_PROXY_COUNTS=1 prints how many requests each path took on SIGUSR2.
+let fastProxy;
+after(() => fastProxy?.child.kill());
+async function fastProxyPort() {
+  fastProxy ??= await startProxy(origin.base, [], { EDGECACHE_PROXY_COUNTS: "1" });
+  return Number(new URL(fastProxy.base).port);
+}
+/** The proxy's counts so far: requests answered as fresh hits on the
+ * connection (fast), through cachedFetch on it (full), and connections
+ * handed to node:http (handedOff). */
+function pathCounts() {
+  const { child } = fastProxy;
+  const line = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the proxy printed no counts")), 5000);
+    const on = (d) => {
+      const m = /counts (\{.*\})/.exec(String(d));
+      if (!m) return;
+      clearTimeout(timer);
+      child.stdout.off("data", on);
+      resolve(JSON.parse(m[1]));
+    };
+    child.stdout.on("data", on);
+  });
+  child.kill("SIGUSR2");
+  return line;
+}
+/** How the counts moved while `fn` ran. */
+async function pathsTaken(fn) {
+  const before = await pathCounts();
+  const out = await fn();
+  const now = await pathCounts();
+  return { out, fast: now.fast - before.fast, full: now.full - before.full, handedOff: now.handedOff - before.handedOff };
+}
+/** The responses in `text` (latin-1) in order, for requests of `methods`:
+ * [{ status, head, headers, body, raw }] (bodies unframed); undefined for
+ * one not complete yet. */
+function answersIn(text, methods) {
+  const out = [];
+  let at = 0;
+  for (const method of methods) {
+    const end = text.indexOf("\r\n\r\n", at);
+    if (end < 0) return undefined;
+    const head = text.slice(at, end);
+    const status = statusOf(head);
+    const headers = {};
+    for (const l of head.split("\r\n").slice(1)) headers[l.slice(0, l.indexOf(":")).toLowerCase()] = l.slice(l.indexOf(":") + 1).trim();
+    let body = "";
+    let next = end + 4;
+    if (method !== "HEAD" && status !== 204 && status !== 304) {
+      if (headers["content-length"] !== undefined) {
+        next += Number(headers["content-length"]);
+        if (next > text.length) return undefined;
+        body = text.slice(end + 4, next);
+      } else if (/chunked/i.test(headers["transfer-encoding"] ?? "")) {
+        for (;;) {
+          const eol = text.indexOf("\r\n", next);
+          if (eol < 0) return undefined;
+          const size = parseInt(text.slice(next, eol), 16);
+          if (eol + 2 + size + 2 > text.length) return undefined;
+          body += text.slice(eol + 2, eol + 2 + size);
+          next = eol + 2 + size + 2;
+          if (size === 0) break;
+        }
+      }
+    }
+    out.push({ status, head, headers, body, raw: text.slice(at, next) });
+    at = next;
+  }
+  return out;
+}
+/** A connection to `port` that collects what comes back. */
+function openConnection(port) {
+  const socket = connect(port, "127.0.0.1");
+  socket.setNoDelay(true);
+  const state = { socket, text: "", ended: false };
+  socket.on("data", (c) => (state.text += c.toString("latin1")));
+  socket.on("end", () => (state.ended = true));
+  socket.on("error", () => (state.ended = true));
+  return state;
+}
+/** Waits until `conn` holds complete answers to `methods`. */
+async function answersOn(conn, methods) {
+  ok(await eventually(() => answersIn(conn.text, methods) !== undefined || conn.ended), "answers arrived");
+  const out = answersIn(conn.text, methods);
+  ok(out !== undefined, `complete answers to ${methods.join(", ")}: ${JSON.stringify(conn.text)}`);
+  return out;
+}
+const sendRaw = (port, text) => rawTo(port, Buffer.from(text, "latin1"));
+
+test("fast path: pipelined hits, a HEAD, a slow miss and hits after it are answered in order on one connection", async () => {
+  const p = await fastProxyPort();
+  const a = "/fast-a?cc=max-age%3D60&size=3000";
+  const b = "/fast-b?cc=max-age%3D60";
+  for (const path of [a, b]) await sendRaw(p, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`);
+  const miss = "/fast-miss?cc=max-age%3D60&delay=100";
+  const req = (method, path) => `${method} ${path} HTTP/1.1\r\nHost: h\r\n\r\n`;
+  const conn = openConnection(p);
+  const taken = await pathsTaken(async () => {
+    conn.socket.write(req("GET", a) + req("HEAD", b) + req("GET", b) + req("GET", miss) + req("GET", a));
+    // Sent while the miss waits on the origin: answered after it.
+    await sleep(30);
+    conn.socket.write(req("GET", b));
+    return answersOn(conn, ["GET", "HEAD", "GET", "GET", "GET", "GET"]);
+  });
+  const [ga, hb, gb, gm, ga2, gb2] = taken.out;
+  equal(ga.body, "x".repeat(3000));
+  equal(ga.headers["cache-status"], "edgecache; hit");
+  equal(hb.headers["cache-status"], "edgecache; hit");
+  equal(hb.body, "");
+  match(gb.body, /^v\d+ GET \/fast-b /);
+  equal(gm.headers["cache-status"], "edgecache; fwd=uri-miss; stored");
+  match(gm.body, /^v\d+ GET \/fast-miss /);
+  equal(ga2.body, ga.body);
+  equal(gb2.body, gb.body);
+  deepEqual([ga2, gb2].map((r) => r.headers["cache-status"]), ["edgecache; hit", "edgecache; hit"]);
+  deepEqual([taken.fast, taken.full, taken.handedOff], [5, 1, 0], "the miss through cachedFetch on the connection, the hits straight out");
+  await sleep(100);
+  ok(!conn.ended, "the connection stays open");
+  conn.socket.destroy();
+  equal(await count(a), 1);
+  equal(await count(miss), 1);
+});
+
+test("fast path: a request split across TCP packets, and a keep-alive connection used again later", async () => {
+  const p = await fastProxyPort();
+  const path = "/fast-split?cc=max-age%3D60&size=10";
+  await sendRaw(p, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`);
+  const request = `GET ${path} HTTP/1.1\r\nHost: h\r\nUser-Agent: split\r\n\r\n`;
+  const conn = openConnection(p);
+  const taken = await pathsTaken(async () => {
+    // Cut inside the method, the target, the Host line and before the blank line.
+    const cuts = [0, 2, 17, 30, request.length - 2, request.length];
+    for (let i = 1; i < cuts.length; i++) {
+      conn.socket.write(request.slice(cuts[i - 1], cuts[i]));
+      await sleep(30);
+    }
+    const [first] = await answersOn(conn, ["GET"]);
+    await sleep(300);
+    conn.socket.write(request);
+    return [first, (await answersOn(conn, ["GET", "GET"]))[1]];
+  });
+  for (const answer of taken.out) {
+    equal(answer.status, 200);
+    equal(answer.body, "x".repeat(10));
+    equal(answer.headers["cache-status"], "edgecache; hit");
+    equal(answer.headers.connection, "keep-alive");
+    equal(answer.headers["keep-alive"], "timeout=5");
+  }
+  deepEqual([taken.fast, taken.full, taken.handedOff], [2, 0, 0]);
+  ok(!conn.ended);
+  conn.socket.destroy();
+});
+
+test("fast path: Connection: close is answered with Connection: close and the connection closed; bytes after it are not read", async () => {
+  const p = await fastProxyPort();
+  const path = "/fast-close?cc=max-age%3D60";
+  await sendRaw(p, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`);
+  const after = "/fast-after-close?cc=no-store";
+  const taken = await pathsTaken(() => sendRaw(p, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: Close\r\n\r\nGET ${after} HTTP/1.1\r\nHost: h\r\n\r\n`));
+  const answers = answersIn(taken.out, ["GET"]);
+  equal(answers[0].headers["cache-status"], "edgecache; hit");
+  equal(answers[0].headers.connection, "close");
+  equal(answers[0].raw, taken.out, "one answer, then the proxy closed the connection");
+  deepEqual([taken.fast, taken.full, taken.handedOff], [1, 0, 0]);
+  equal((await seen("/fast-after-close")).length, 0);
+});
+
+test("fast path: what it does not take goes to node:http with every byte, answered as before", async () => {
+  const p = await fastProxyPort();
+  const path = "/fast-hand?cc=max-age%3D60";
+  await sendRaw(p, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`);
+  const hit = `GET ${path} HTTP/1.1\r\nHost: h\r\n\r\n`;
+  // A malformed header line: node:http answers 400 and closes.
+  const bad = await pathsTaken(() => sendRaw(p, `${hit}GET ${path} HTTP/1.1\r\nHost: h\r\nBad Header\r\n\r\n`));
+  const [first] = answersIn(bad.out, ["GET"]);
+  equal(first.headers["cache-status"], "edgecache; hit");
+  equal(bad.out.slice(first.raw.length), "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+  deepEqual([bad.fast, bad.full, bad.handedOff], [1, 0, 1]);
+  // A POST with its body (sent in two packets) after a hit reaches the origin whole.
+  const conn = openConnection(p);
+  const post = await pathsTaken(async () => {
+    conn.socket.write(`${hit}POST /fast-echo?echo=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nfirst`);
+    await sleep(50);
+    conn.socket.write(`-half${hit}`);
+    return answersOn(conn, ["GET", "POST", "GET"]);
+  });
+  conn.socket.destroy();
+  deepEqual(post.out.map((r) => r.status), [200, 200, 200]);
+  equal(post.out[1].body, "first-half");
+  equal(post.out[2].headers["cache-status"], "edgecache; hit");
+  deepEqual([post.fast, post.full, post.handedOff], [1, 0, 1]);
+  // An absolute-form target for another host, a duplicate Host, an HTTP/1.0
+  // request: node:http's path, which refuses the first and never contacts
+  // the other host.
+  const otherHost = new URL(other.base).host;
+  const refused = await pathsTaken(() => sendRaw(p, `${hit}GET ${other.base}/fast-steal HTTP/1.1\r\nHost: ${otherHost}\r\nConnection: close\r\n\r\n`));
+  equal(statusOf(refused.out.slice(answersIn(refused.out, ["GET"])[0].raw.length)), 400);
+  deepEqual([refused.fast, refused.full, refused.handedOff], [1, 0, 1]);
+  for (const odd of [`GET ${path} HTTP/1.1\r\nHost: h\r\nHost: other\r\nConnection: close\r\n\r\n`, `GET ${path} HTTP/1.0\r\nHost: h\r\n\r\n`]) {
+    const taken = await pathsTaken(() => sendRaw(p, odd));
+    ok(/^HTTP\/1\.1 200 /.test(taken.out) && /cache-status: edgecache; hit/.test(taken.out), taken.out);
+    deepEqual([taken.fast, taken.full, taken.handedOff], [0, 0, 1]);
+  }
+  equal((await (await fetch(`${other.base}/__total`)).json()).count, 0, "the other host was never contacted");
+});
+
+test("fast path: a hit's status line, headers and Age are byte for byte node:http's, apart from Date", async () => {
+  const p = await fastProxyPort();
+  // With Content-Length; chunked (no Content-Length from the origin); a
+  // latin-1 header value; a 204; a stored Cache-Status.
+  const paths = ["/fast-eq-len?cc=max-age%3D60&size=100", "/fast-eq-chunked?cc=max-age%3D60", "/fast-eq-latin?cc=max-age%3D60&latin=1",
+    "/fast-eq-204?cc=max-age%3D60&status=204"];
+  // node:http's path: a header value ending in a space is not the fast path's to read.
+  const slow = "X-Pad: a \r\n";
+  const noDate = (text) => text.replace(/^(date): .*$/gim, "$1: …");
+  for (const path of paths) {
+    await sendRaw(p, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`);
+    for (const method of ["GET", "HEAD"]) {
+      for (const close of ["", "Connection: close\r\n"]) {
+        let fastText, slowText;
+        for (let attempt = 0; attempt < 3; attempt++) {
+          const conn = [openConnection(p), openConnection(p)];
+          const taken = await pathsTaken(async () => {
+            conn[0].socket.write(`${method} ${path} HTTP/1.1\r\nHost: h\r\n${close}\r\n`);
+            conn[1].socket.write(`${method} ${path} HTTP/1.1\r\nHost: h\r\n${slow}${close}\r\n`);
+            return [(await answersOn(conn[0], [method]))[0].raw, (await answersOn(conn[1], [method]))[0].raw];
+          });
+          conn.forEach((c) => c.socket.destroy());
+          deepEqual([taken.fast, taken.full, taken.handedOff], [1, 0, 1]);
+          [fastText, slowText] = taken.out.map(noDate);
+          if (/^age: (\d+)/m.exec(fastText)[1] === /^age: (\d+)/m.exec(slowText)[1]) break; // else a second passed between them
+        }
+        match(fastText, /cache-status: edgecache; hit\r\n/);
+        equal(fastText, slowText, `${method} ${path} ${close}`);
+      }
+    }
+  }
+});
+
+test("fast path: a miss answered on the connection keeps its Connection: close; an origin error is passed on and the connection kept", async () => {
+  const p = await fastProxyPort();
+  const miss = "/fast-miss-close?cc=max-age%3D60";
+  const closed = await pathsTaken(() => sendRaw(p, `GET ${miss} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET /fast-never?cc=no-store HTTP/1.1\r\nHost: h\r\n\r\n`));
+  const [answer] = answersIn(closed.out, ["GET"]);
+  equal(answer.headers["cache-status"], "edgecache; fwd=uri-miss; stored");
+  equal(answer.headers.connection, "close");
+  equal(answer.raw, closed.out, "one answer, then the connection closed");
+  deepEqual([closed.fast, closed.full, closed.handedOff], [0, 1, 0]);
+  equal((await seen("/fast-never")).length, 0);
+  // An origin error, then a hit: answered in order on the same connection.
+  await control("/__fail?path=/fast-fail&mode=500");
+  const conn = openConnection(p);
+  const taken = await pathsTaken(async () => {
+    conn.socket.write(`GET /fast-fail?cc=max-age%3D60 HTTP/1.1\r\nHost: h\r\n\r\nGET ${miss} HTTP/1.1\r\nHost: h\r\n\r\n`);
+    return answersOn(conn, ["GET", "GET"]);
+  });
+  conn.socket.destroy();
+  await control("/__fail?path=/fast-fail&mode=off");
+  equal(taken.out[0].status, 500);
+  equal(taken.out[1].headers["cache-status"], "edgecache; hit");
+  deepEqual([taken.fast, taken.full, taken.handedOff], [1, 1, 0]);
 });

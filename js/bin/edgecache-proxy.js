@@ -33,8 +33,20 @@
 // Interim responses from the origin (102 Processing, 103 Early Hints) go to
 // the client whose request the origin is answering, before its final
 // response; they never reach cachedFetch, so nothing of them is stored.
+//
+// Connections: the proxy reads each one itself first (proxy-connection.js,
+// with the strict reader of proxy-request.js): a fresh hit is written
+// straight to the socket as node:http would write it (proxy-answer.js), any
+// other request that reader takes is answered by handle() below on a
+// node:http ServerResponse, and the first request it does not take (a
+// body, HTTP/1.0, an absolute-form target, an unusual header line...)
+// hands the connection, with its unanswered bytes, to node:http's server.
+// A connection with nothing read or written for the keep-alive timeout
+// plus a second, while no answer is pending, is closed. With
+// EDGECACHE_PROXY_COUNTS=1 the proxy prints on SIGUSR2 how many requests
+// each way took (for tests).
 import { AsyncLocalStorage } from "node:async_hooks";
-import { createServer, request as httpRequest, Agent as HttpAgent } from "node:http";
+import { createServer, request as httpRequest, Agent as HttpAgent, ServerResponse } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
 import { isIPv6 } from "node:net";
 import { Readable, pipeline } from "node:stream";
@@ -42,6 +54,8 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Cache, cachedFetch, dropQuery, POLICIES, sortQuery } from "../dist/node.js";
 import { freshHit } from "../dist/fetch-hit.js";
+import { fastPath } from "../dist/proxy-connection.js";
+import { hitBytes } from "../dist/proxy-answer.js";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
   "te", "trailer", "transfer-encoding", "upgrade", "host"]);
@@ -74,6 +88,12 @@ const TARGET_MEMO_SIZE = 10_000;
  * under about TARGET_MEMO_SIZE × 3 × 256 characters (~8 MB at two bytes each),
  * outside --max-memory; longer targets are parsed again each time. */
 const TARGET_MEMO_MAX_LENGTH = 256;
+/** Marks a request the connection's reader found no fresh hit for: handle()
+ * does not look again. */
+const CHECKED = Symbol("checked");
+/** An idle connection is closed this long after the keep-alive timeout it
+ * announces, as node:http does. */
+const KEEP_ALIVE_GRACE_MS = 1000;
 /** HTTP whitespace, which a Headers object strips from both ends of a value. */
 const EDGE_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 const USAGE = "usage: edgecache-proxy --origin URL --port N [--host 127.0.0.1] [--max-memory BYTES] [--policy P] [--ttl MS] [--key-header NAME]... [--max-body-size BYTES] [--sort-query] [--drop-query PATTERN]... [--cache-key FILE] [--tag TAG]... [--tag-header Cache-Tag|Surrogate-Key] [--cdn-cache-control]";
@@ -286,23 +306,22 @@ const targets = new Map();
 /** upstreamTarget's answer with the URL as the cache keys it (no fragment),
  * `{ url, key }`, remembered for short origin-form targets (a path: the answer
  * depends on nothing else; short: the memo is bounded in bytes). */
-function targetOf(req) {
-  const known = targets.get(req.url);
+function targetOf(method, target) {
+  const known = targets.get(target);
   if (known !== undefined) return known;
-  const url = upstreamTarget(req);
+  const url = upstreamTarget(method, target);
   const out = url === null || url === "*" ? url : { url, key: url.hash ? url.href.slice(0, -url.hash.length) : url.href };
-  if (req.url.startsWith("/") && req.url.length <= TARGET_MEMO_MAX_LENGTH) {
+  if (target.startsWith("/") && target.length <= TARGET_MEMO_MAX_LENGTH) {
     if (targets.size >= TARGET_MEMO_SIZE) targets.clear();
-    targets.set(req.url, out);
+    targets.set(target, out);
   }
   return out;
 }
 
 /** The origin URL for a request target: the origin plus the path and query
  * only, `*` for OPTIONS *, or null when the target names another host. */
-function upstreamTarget(req) {
-  const target = req.url;
-  if (target === "*") return req.method === "OPTIONS" ? "*" : null;
+function upstreamTarget(method, target) {
+  if (target === "*") return method === "OPTIONS" ? "*" : null;
   let path = target;
   if (!target.startsWith("/")) {
     let absolute;
@@ -334,10 +353,11 @@ function forwardedNode(address) {
 
 /** The headers forwarded to the origin (see the top of this file), as a
  * Map of lower-case names to values combined as a Headers object would
- * (trimmed, repeats joined with ", ", Cookie lines with "; "). */
-function forwardedFields(req) {
-  const raw = req.rawHeaders;
-  const named = req.headers.connection === undefined ? null : connectionNamed(req.headers.connection);
+ * (trimmed, repeats joined with ", ", Cookie lines with "; "), from the
+ * request's `raw` header lines, its Connection and Host values (or
+ * undefined) and its socket. */
+function forwardedFields(raw, connection, host, socket) {
+  const named = connection === undefined ? null : connectionNamed(connection);
   const fields = new Map();
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
@@ -346,8 +366,8 @@ function forwardedFields(req) {
     const prior = fields.get(name);
     fields.set(name, prior === undefined ? value : `${prior}${name === "cookie" ? "; " : ", "}${value}`);
   }
-  const client = clientOf(req.socket);
-  const host = req.headers.host ?? ownHost();
+  const client = clientOf(socket);
+  host ??= ownHost();
   fields.set("x-forwarded-for", client.address);
   fields.set("x-forwarded-host", host);
   fields.set("x-forwarded-proto", "http");
@@ -377,7 +397,8 @@ function fieldsView(fields) {
 
 /** A fresh hit, head and body in one write. */
 function writeHit(req, res, hit) {
-  res.writeHead(hit.status, hit.statusText, hit.headers);
+  const { head } = hit;
+  res.writeHead(head.status, head.statusText, [...head.headers, "age", String(hit.age), "cache-status", head.cacheStatus]);
   if (hit.body === null || req.method === "HEAD") res.end();
   else res.end(hit.body);
 }
@@ -445,12 +466,13 @@ function refuse(res, message) {
 }
 
 async function handle(req, res) {
-  const target = targetOf(req);
+  const target = targetOf(req.method, req.url);
   if (!target) return refuse(res, "the request target must be a path on the origin");
   const hasBody = carriesBody(req);
   if (hasBody && (req.method === "GET" || req.method === "HEAD")) return refuse(res, `a ${req.method} request must not have a body`);
-  const fields = forwardedFields(req);
-  if (!hasBody && target !== "*") {
+  const fields = forwardedFields(req.rawHeaders, req.headers.connection, req.headers.host, req.socket);
+  // A request from the connection's own reader has been looked up already.
+  if (!hasBody && target !== "*" && req[CHECKED] !== true) {
     // A fresh hit is written here; anything else (or a failure, which the
     // full path then reports) goes through cachedFetch below.
     let hit;
@@ -510,11 +532,79 @@ function fetchOf(cache, options) {
     usage(`${flag}: ${err.message}`);
   }
 }
+/** The bytes of a fresh hit for a request the fast path read, or undefined
+ * (see proxy-connection.js): the same target and forwarded headers as
+ * handle() works out, the same shortcut, node:http's bytes. */
+function fastAnswer(socket, request) {
+  const target = targetOf(request.method, request.target);
+  if (target === null) return undefined;
+  const fields = forwardedFields(request.raw, request.connection, request.host, socket);
+  let hit;
+  try {
+    hit = cfetch[freshHit]({ method: request.method, url: target.key, headers: fieldsView(fields) }, WRITE_CHUNK_BYTES);
+  } catch {
+    return undefined;
+  }
+  // No fresh hit: handle() need not look again (a hit node:http is to write, it does).
+  request.checked = hit === undefined;
+  return hit === undefined ? undefined : hitBytes(hit, request.method === "HEAD", request.close, keepAliveSeconds);
+}
+
+/**
+ * Answers a request the connection's reader took but no fresh hit answers
+ * (see proxy-connection.js) through handle(), as node:http's server would:
+ * a ServerResponse on the socket, set up as the server sets up its own.
+ * `done(last)` runs once the answer is written.
+ */
+function fullAnswer(socket, request, done) {
+  const headers = { host: request.host };
+  if (request.connection !== undefined) headers.connection = request.connection;
+  // What handle() and ServerResponse read of a request: one without a body.
+  const req = {
+    method: request.method, url: request.target, httpVersion: "1.1", httpVersionMajor: 1, httpVersionMinor: 1,
+    headers, rawHeaders: request.raw, socket, [CHECKED]: request.checked === true,
+  };
+  const res = new ServerResponse(req, { highWaterMark: socket.writableHighWaterMark });
+  res._keepAliveTimeout = server.keepAliveTimeout;
+  res.shouldKeepAlive = !request.close;
+  res.on("finish", () => {
+    res.detachSocket(socket);
+    process.nextTick(() => {
+      res.destroyed = true;
+      res.emit("close");
+    });
+    done(res._last);
+  });
+  res.assignSocket(socket);
+  serve(req, res);
+}
+
 // handle() answers its own errors; a throw it did not foresee drops this
 // one connection rather than rejecting into the process.
-const server = createServer((req, res) => handle(req, res).catch(() => res.destroy()));
+const serve = (req, res) => handle(req, res).catch(() => res.destroy());
+const server = createServer(serve);
+const keepAliveSeconds = Math.floor(server.keepAliveTimeout / 1000);
+// Every connection starts with the proxy's own reader, which hands it to
+// node:http's connection listener at the first request it does not take.
+const httpConnections = server.listeners("connection");
+if (httpConnections.length !== 1) throw new Error("node:http's server has no single connection listener to hand connections to");
+server.removeListener("connection", httpConnections[0]);
+const fast = fastPath({
+  answer: fastAnswer,
+  respond: fullAnswer,
+  handOff: (socket) => httpConnections[0].call(server, socket),
+  keepAliveMs: server.keepAliveTimeout + KEEP_ALIVE_GRACE_MS,
+});
+server.on("connection", fast.onConnection);
+// For tests: how many requests each path took.
+if (process.env.EDGECACHE_PROXY_COUNTS === "1") process.on("SIGUSR2", () => console.log(`counts ${JSON.stringify(fast.counts)}`));
 
 server.listen(args.port, args.host, () => {
   console.log(`edgecache-proxy listening on http://${ownHost()} → ${args.origin.href}`);
 });
-for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => server.close(() => process.exit(0)));
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, () => {
+    server.close(() => process.exit(0));
+    fast.closeIdle();
+  });
+}

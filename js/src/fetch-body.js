@@ -42,7 +42,8 @@ export function bytesStream(bytes, onDone) {
   }, { highWaterMark: 0 });
 }
 
-function sameBytes(a, b) {
+/** Whether two byte arrays hold the same bytes. */
+export function sameBytes(a, b) {
   if (a.length !== b.length) return false;
   const words = a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0 ? a.length >>> 2 : 0;
   const wa = new Uint32Array(a.buffer, a.byteOffset, words);

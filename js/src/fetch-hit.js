@@ -7,7 +7,8 @@
 // answers it (the same way, for the requests this one answers).
 
 import { currentAge } from "./fetch-freshness.js";
-import { lookup } from "./fetch-storage.js";
+import { decodeStored, lookupStored, storedMetaBytes } from "./fetch-storage.js";
+import { sameBytes } from "./fetch-body.js";
 
 /** The key under which a cachedFetch function keeps its shortcut:
  * `cfetch[freshHit]({ method, url, headers })`. Not part of the API. */
@@ -21,14 +22,53 @@ export const FULL_PATH_HEADERS = ["cache-control", "pragma", "if-none-match", "i
   "if-unmodified-since", "if-range", "range", "authorization", "cookie"];
 
 const HIT_STATUS = "edgecache; hit";
+/** Entries whose decoded metadata is kept (see metaOf); past this many the
+ * memo starts over. Each holds its encoded metadata and what was decoded
+ * from it, a few hundred bytes to a few KB for typical headers, outside the
+ * cache's budget. */
+const MEMO_ENTRIES = 4096;
+/** Per cachedFetch context: entry id → { bytes: its encoded metadata, meta, head }. */
+const memos = new WeakMap();
+
+/** The stored response's head as a hit answers it: the status, the headers
+ * without Age and Cache-Status (flat: [name, value, …]), and the
+ * Cache-Status value a hit carries. */
+function headOf(meta) {
+  const headers = [];
+  let prior = null;
+  for (const [k, v] of meta.headers) {
+    if (k === "cache-status") prior = v;
+    else if (k !== "age") headers.push(k, v);
+  }
+  return { status: meta.status, statusText: meta.statusText, headers, cacheStatus: prior ? `${prior}, ${HIT_STATUS}` : HIT_STATUS };
+}
+
+/** The metadata of a stored entry and its head, decoded once for as long as
+ * the entry's encoded metadata stays the same (compared byte for byte), so
+ * that the same head object comes back for every hit on it. */
+function metaOf(ctx, stored) {
+  let memo = memos.get(ctx);
+  if (memo === undefined) memos.set(ctx, (memo = new Map()));
+  const encoded = storedMetaBytes(stored);
+  const known = memo.get(stored.id);
+  if (known !== undefined && sameBytes(known.bytes, encoded)) return known;
+  const { meta } = decodeStored(stored);
+  const fresh = { bytes: encoded.slice(), meta, head: headOf(meta) };
+  if (known === undefined && memo.size >= MEMO_ENTRIES) memo.clear();
+  memo.set(stored.id, fresh);
+  return fresh;
+}
 
 /**
  * A fresh L1 hit for `request` ({ method, url: normalised, without a
  * fragment, headers: { get(name), has(name) } with lower-case names as
- * cachedFetch would forward them }), as { status, statusText, headers:
- * [name, value, …] (flat, with Age and Cache-Status), body: Uint8Array | null },
- * or undefined when the full path must answer. `maxBody`: larger bodies
- * take the full path, which streams them in chunks.
+ * cachedFetch would forward them }), as { head: { status, statusText,
+ * headers: [name, value, …] (flat, without Age and Cache-Status),
+ * cacheStatus }, age: in seconds, body: Uint8Array | null }, or undefined
+ * when the full path must answer. `head` is the same object for every hit
+ * on the same stored response (a server may keep what it derives from it);
+ * it must not be changed. `maxBody`: larger bodies take the full path,
+ * which streams them in chunks.
  */
 export function storedHit(ctx, request, maxBody) {
   if (request.method !== "GET" && request.method !== "HEAD") return undefined;
@@ -37,21 +77,13 @@ export function storedHit(ctx, request, maxBody) {
   if (ctx.config.cacheKey || ctx.config.downstream) return undefined;
   const headers = request.headers;
   for (const name of FULL_PATH_HEADERS) if (headers.has(name)) return undefined;
-  const entry = lookup(ctx, request.url, request);
-  if (entry === undefined) return undefined;
-  const meta = entry.meta;
-  const now = ctx.io.now();
-  const age = currentAge(meta, now);
+  const stored = lookupStored(ctx, request.url, request);
+  if (stored === undefined) return undefined;
+  const { meta, head } = metaOf(ctx, stored);
+  const age = currentAge(meta, ctx.io.now());
   // A stored part of a body (206) is never a whole answer to a plain GET.
   if (!(age < meta.lifetime) || meta.noCache || meta.status === 206) return undefined;
   const bodyless = request.method === "HEAD" || meta.status === 204 || meta.status === 304;
-  if (!bodyless && entry.body.length > maxBody) return undefined;
-  const out = [];
-  let prior = null;
-  for (const [k, v] of meta.headers) {
-    if (k === "cache-status") prior = v;
-    else if (k !== "age") out.push(k, v);
-  }
-  out.push("age", String(Math.floor(Math.max(0, age) / 1000)), "cache-status", prior ? `${prior}, ${HIT_STATUS}` : HIT_STATUS);
-  return { status: meta.status, statusText: meta.statusText, headers: out, body: bodyless ? null : entry.body };
+  if (!bodyless && stored.bytes.length - stored.metaEnd > maxBody) return undefined;
+  return { head, age: Math.floor(Math.max(0, age) / 1000), body: bodyless ? null : stored.bytes.subarray(stored.metaEnd) };
 }

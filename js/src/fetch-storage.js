@@ -213,3 +213,32 @@ export async function readLimited(response, limit, budget) {
     size += value.length;
   }
 }
+
+/**
+ * The stored bytes of this request's variant, undecoded, or undefined:
+ * `{ id, bytes, metaEnd }`, where `id` names the entry (its key as text)
+ * and `bytes.subarray(META_LENGTH_BYTES, metaEnd)` is its encoded metadata,
+ * so that a caller can keep what it decoded from the same metadata before
+ * (fetch-hit.js). decodeStored gives the entry.
+ */
+export function lookupStored(ctx, url, request) {
+  const { io } = ctx;
+  const base = keyOf(ctx, url, request);
+  const varyBytes = io.getRaw(["cf-vary", base]);
+  const vary = varyBytes ? JSON.parse(decoder.decode(varyBytes)) : [];
+  const signature = varySignature(vary, request.headers);
+  const bytes = io.getRaw(["cf", base, signature]);
+  if (bytes === undefined) return undefined;
+  const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
+  return { id: `${base}\n\n${signature}`, bytes, metaEnd: META_LENGTH_BYTES + n };
+}
+
+/** The encoded metadata of what lookupStored found. */
+export function storedMetaBytes(stored) {
+  return stored.bytes.subarray(META_LENGTH_BYTES, stored.metaEnd);
+}
+
+/** The entry ({ meta, body }) lookupStored found. */
+export function decodeStored(stored) {
+  return decodeEntry(stored.bytes);
+}

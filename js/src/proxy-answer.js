@@ -1,0 +1,108 @@
+// The bytes of a fresh hit on edgecache-proxy's fast path: what node:http's
+// ServerResponse writes for `writeHead(status, statusText, headers)` then
+// `end(body)` in answer to an HTTP/1.1 request (see _storeHeader in Node's
+// lib/_http_outgoing.js), so that a hit reads the same whichever path
+// answers it, apart from Date. An entry node:http would write in some other
+// way (or refuse) gets undefined: node:http answers it.
+
+import { STATUS_CODES } from "node:http";
+
+const CRLF = "\r\n";
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What node:http refuses in a header value or status message. */
+const INVALID_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
+const NON_ASCII = /[\x80-\xff]/;
+/** Response headers that change how node:http frames or ends an answer:
+ * none of them is stored (cachedFetch drops hop-by-hop headers), but an
+ * entry with one is left to node:http. */
+const FRAMING = new Set(["connection", "keep-alive", "transfer-encoding", "trailer", "expect"]);
+const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
+
+/** The Date header value, as node:http writes it: made once a second. */
+let dateSecond = -1;
+let dateValue = "";
+function utcDate(nowMs) {
+  const second = Math.floor(nowMs / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateValue = new Date(second * 1000).toUTCString();
+  }
+  return dateValue;
+}
+
+/** What every answer from one stored head shares, worked out once per head
+ * (fetch-hit.js hands out the same head object for as long as the stored
+ * response is the same), or null when node:http is to write it. */
+const prepared = new WeakMap();
+
+/**
+ * For a head { status, statusText, headers, cacheStatus }: `start`, the
+ * bytes up to the Age value; `afterAge`, the text from the end of the Age
+ * value up to node:http's own headers; `date`, whether node:http adds Date;
+ * `length`, the Content-Length value if any. Null when node:http would
+ * write the head some other way or refuse it.
+ */
+function prepare(head) {
+  const { status, headers } = head;
+  const message = typeof head.statusText === "string" ? head.statusText : STATUS_CODES[status] || "unknown";
+  if (INVALID_CHAR.test(message) || INVALID_CHAR.test(head.cacheStatus)) return null;
+  let text = `HTTP/1.1 ${status} ${message}${CRLF}`;
+  let date = true;
+  let length;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i];
+    const value = headers[i + 1];
+    if (!TOKEN.test(name) || INVALID_CHAR.test(value)) return null;
+    const lower = name.toLowerCase();
+    if (FRAMING.has(lower)) return null;
+    if (lower === "date") date = false;
+    else if (lower === "content-length") {
+      if (length !== undefined) return null;
+      length = value;
+    } else if (lower === "content-disposition" && length !== undefined && NON_ASCII.test(value)) return null;
+    text += `${name}: ${value}${CRLF}`;
+  }
+  return { start: Buffer.from(`${text}age: `, "latin1"), afterAge: `${CRLF}cache-status: ${head.cacheStatus}${CRLF}`, date, length };
+}
+
+/**
+ * The answer to an HTTP/1.1 request for `hit` (fetch-hit.js's storedHit:
+ * { head, age, body }), as one Buffer; `isHead`: a HEAD request; `close`:
+ * the request said `Connection: close`; `keepAliveSeconds`: the server's
+ * keep-alive timeout. Undefined when node:http would write it some other way.
+ */
+export function hitBytes(hit, isHead, close, keepAliveSeconds) {
+  const { head, body } = hit;
+  let p = prepared.get(head);
+  if (p === undefined) prepared.set(head, (p = prepare(head)));
+  if (p === null) return undefined;
+  let tail = `${hit.age}${p.afterAge}`;
+  if (p.date) tail += `Date: ${utcDate(Date.now())}${CRLF}`;
+  tail += close ? `Connection: close${CRLF}` : `Connection: keep-alive${CRLF}Keep-Alive: timeout=${keepAliveSeconds}${CRLF}`;
+  const status = head.status;
+  const hasBody = !isHead && status !== 204 && status !== 304 && body !== null;
+  let chunked = false;
+  if (hasBody && p.length === undefined) {
+    // Without a Content-Length node:http sends the body as one chunk (and
+    // an empty one in a way not copied here).
+    if (body.length === 0) return undefined;
+    chunked = true;
+    tail += `Transfer-Encoding: chunked${CRLF}${CRLF}${body.length.toString(16)}${CRLF}`;
+  } else {
+    // node:http would send a body that disagrees with its Content-Length as it is.
+    if (hasBody && p.length !== String(body.length)) return undefined;
+    tail += CRLF;
+  }
+  const bodyBytes = hasBody ? body.length : 0;
+  const out = Buffer.allocUnsafe(p.start.length + tail.length + bodyBytes + (chunked ? CRLF.length + LAST_CHUNK.length : 0));
+  let at = p.start.copy(out, 0);
+  at += out.latin1Write(tail, at);
+  if (!hasBody) return out;
+  out.set(body, at);
+  at += body.length;
+  if (chunked) {
+    at += out.latin1Write(CRLF, at);
+    out.set(LAST_CHUNK, at);
+  }
+  return out;
+}

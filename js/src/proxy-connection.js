@@ -1,0 +1,143 @@
+// edgecache-proxy's connections: each client connection is read here first,
+// with the strict reader (proxy-request.js). A request it takes that a
+// fresh hit answers is written straight to the socket, head and body in
+// one write; one it takes that is not a fresh hit goes to the proxy's
+// request handler with a node:http ServerResponse on this socket, and the
+// requests after it wait for that answer's end (answers go out in order).
+// The first request the reader does not take hands the connection, with
+// every byte not yet answered, to node:http's server, which owns it from
+// then on.
+
+import { INCOMPLETE, NOT_FAST, readRequest } from "./proxy-request.js";
+
+/** Bytes a client may send ahead while an answer is being written, before
+ * the connection stops reading (as node:http holds a client back). */
+const MAX_AHEAD_BYTES = 64 * 1024;
+
+/**
+ * The connection listener. `answer(socket, request)` returns the bytes of a
+ * fresh hit for a request readRequest took, or undefined; `respond(socket,
+ * request, done)` answers any other such request on the socket and calls
+ * `done(last)` once its answer is written (`last`: the connection is to
+ * close); `handOff(socket)` gives the socket to node:http. `keepAliveMs`:
+ * a connection with nothing read or written for this long, while no answer
+ * is pending, is closed.
+ * Returns { onConnection, counts: { fast, full, handedOff }, closeIdle() }.
+ */
+export function fastPath({ answer, respond, handOff, keepAliveMs }) {
+  const counts = { fast: 0, full: 0, handedOff: 0 };
+  /** Connections this path owns, each to its `idle()` check. */
+  const owned = new Map();
+  /** closeIdle() was called: connections close after their answer in progress. */
+  let stopping = false;
+
+  function onConnection(socket) {
+    /** Bytes received and not yet read as requests. */
+    let pending = null;
+    /** An answer from respond() is being written: later requests wait. */
+    let busy = false;
+    let closing = false;
+    const onTimeout = () => socket.destroy();
+    const onError = () => socket.destroy();
+    const onEnd = () => {
+      if (!busy) socket.end();
+    };
+    const onDrain = () => {
+      if (!busy) return void socket.resume();
+      // The ServerResponse being written waits for this (node:http's server relays it the same way).
+      const res = socket._httpMessage;
+      if (res && !res.writableEnded) res.emit("drain");
+    };
+    const onClose = () => owned.delete(socket);
+    const stopReading = () => {
+      closing = true;
+      owned.delete(socket);
+      socket.off("data", onData);
+    };
+
+    function onData(chunk) {
+      if (closing) return;
+      pending = pending === null ? chunk : Buffer.concat([pending, chunk]);
+      if (!busy) return serve();
+      if (pending.length > MAX_AHEAD_BYTES) socket.pause();
+    }
+
+    /** Reads and answers the pending requests, up to the first that needs more. */
+    function serve() {
+      const buf = pending;
+      pending = null;
+      if (buf === null) return;
+      let at = 0;
+      socket.cork();
+      while (at < buf.length) {
+        const request = readRequest(buf, at);
+        if (request === INCOMPLETE) {
+          pending = buf.subarray(at);
+          break;
+        }
+        if (request === NOT_FAST) {
+          socket.uncork();
+          // A client that half-closed while an answer was pending: its bytes
+          // can no longer be put back for node:http to read.
+          if (socket.readableEnded) return void socket.destroy();
+          stopReading();
+          socket.off("timeout", onTimeout).off("error", onError).off("end", onEnd).off("drain", onDrain).off("close", onClose);
+          socket.setTimeout(0);
+          counts.handedOff++;
+          // node:http reads these bytes before any the socket receives later.
+          socket.unshift(buf.subarray(at));
+          return handOff(socket);
+        }
+        at = request.next;
+        const bytes = answer(socket, request);
+        if (bytes === undefined) {
+          counts.full++;
+          socket.uncork();
+          if (at < buf.length) pending = buf.subarray(at);
+          busy = true;
+          // No idle timeout while the origin is asked.
+          socket.setTimeout(0);
+          return respond(socket, request, finished);
+        }
+        counts.fast++;
+        socket.write(bytes);
+        if (request.close) {
+          // As node:http does after `Connection: close`: nothing more is read.
+          stopReading();
+          socket.end(() => socket.destroy());
+          break;
+        }
+      }
+      socket.uncork();
+      // A client that sends faster than it reads is held back, as node:http does.
+      if (!closing && socket.writableNeedDrain) socket.pause();
+    }
+
+    /** The answer respond() wrote is complete: on to the next request, or close. */
+    function finished(last) {
+      busy = false;
+      if (last || stopping) {
+        stopReading();
+        return void socket.end(() => socket.destroy());
+      }
+      socket.setTimeout(keepAliveMs);
+      if (!socket.readableFlowing) socket.resume();
+      serve();
+      // A client that half-closed while it waited gets the end now.
+      if (socket.readableEnded && !busy && owned.has(socket)) socket.end();
+    }
+
+    owned.set(socket, () => !busy && pending === null && socket.writableLength === 0);
+    socket.setTimeout(keepAliveMs);
+    socket.on("data", onData).on("timeout", onTimeout).on("error", onError).on("end", onEnd).on("drain", onDrain).on("close", onClose);
+  }
+
+  /** Closes the connections this path owns that wait for a request, and
+   * the others once the answer they are writing is complete. */
+  function closeIdle() {
+    stopping = true;
+    for (const [socket, idle] of owned) if (idle()) socket.destroy();
+  }
+
+  return { onConnection, counts, closeIdle };
+}
