@@ -470,6 +470,26 @@ impl core::fmt::Debug for Value<'_> {
     }
 }
 
+/// A short chunk as [`Arena::short`] reads it.
+pub(crate) struct Short<'a> {
+    /// Its record's bytes.
+    pub record: &'a [u8],
+    /// Its key.
+    pub key: &'a [u8],
+    /// Where its value lies.
+    pub value: ValueAt,
+}
+
+/// Where a short chunk's value lies in its page: kept across a change of
+/// the chunk's record (a policy step), it reads the value back without
+/// decoding the chunk again. Valid while the chunk stays allocated.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ValueAt {
+    page: u32,
+    start: u32,
+    end: u32,
+}
+
 impl Arena {
     /// An arena whose chunks start with a `record`-byte record.
     pub fn new(record: usize) -> Arena {
@@ -861,11 +881,12 @@ impl Arena {
         .unwrap_or(&mut [])
     }
 
-    /// Key and value of a short chunk: one of at most 256 bytes (a compact
-    /// class) whose key is shorter than 64 bytes (a one-byte header), the
-    /// common entry, read without the general decoding. `None` for any other.
-    #[inline]
-    fn split_short(&self, handle: Handle) -> Option<(&[u8], &[u8])> {
+    /// A short chunk: one of at most 256 bytes (a compact class) whose key
+    /// is shorter than 64 bytes (a one-byte header), the common entry, read
+    /// without the general decoding: its record, its key and where its
+    /// value lies. `None` for any other chunk.
+    #[inline(always)]
+    pub fn short(&self, handle: Handle) -> Option<Short<'_>> {
         let Place::Page(page, at) = place(handle) else {
             return None;
         };
@@ -873,15 +894,48 @@ impl Arena {
         if class >= FINE_CLASSES {
             return None;
         }
-        let chunk = self.pages.get(page)?.get(at..at + (class + 1) * UNIT)?;
-        let header = *chunk.get(self.record)? as usize;
+        let end = at + (class + 1) * UNIT;
+        let chunk = self.pages.get(page)?.get(at..end)?;
+        let (record, rest) = chunk.split_at_checked(self.record)?;
+        let (&header, rest) = rest.split_first()?;
         if header >= 0x80 {
             return None;
         }
-        let (key_at, key_len) = (self.record + 1, header >> 1);
-        let key = chunk.get(key_at..key_at + key_len)?;
-        let value = chunk.get(key_at + key_len..chunk.len() - (header & 1))?;
-        Some((key, value))
+        let (key, value) = rest.split_at_checked(usize::from(header >> 1))?;
+        let value_len = value.len().checked_sub(usize::from(header & 1))?;
+        let start = end - value.len();
+        Some(Short {
+            record,
+            key,
+            value: ValueAt {
+                page: page as u32,
+                start: start as u32,
+                end: (start + value_len) as u32,
+            },
+        })
+    }
+
+    /// Key and value of a short chunk (see [`Arena::short`]).
+    #[inline]
+    fn split_short(&self, handle: Handle) -> Option<(&[u8], &[u8])> {
+        let short = self.short(handle)?;
+        Some((short.key, self.value_at(short.value).tail))
+    }
+
+    /// The value [`Arena::short`] located (empty for a place that names
+    /// nothing): one slice of its page, no decoding.
+    #[inline]
+    pub fn value_at(&self, at: ValueAt) -> Value<'_> {
+        let tail = self
+            .pages
+            .get(at.page as usize)
+            .and_then(|p| p.get(at.start as usize..at.end as usize))
+            .unwrap_or(&[]);
+        Value {
+            list: &[],
+            pages: &self.pages,
+            tail,
+        }
     }
 
     /// The bytes a short chunk occupies (its compact class's size), read

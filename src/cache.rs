@@ -313,10 +313,10 @@ impl Cache {
     pub fn get(&mut self, key: &[u8], now: u64, accept_stale: bool) -> Lookup<'_> {
         self.maintain(now);
         let hash = self.store.hash(key);
-        let Some(slot) = self.store.find(hash, key) else {
+        let Some(hit) = self.store.find_hit(hash, key) else {
             return self.miss(hash);
         };
-        let flags = self.store.flags(slot);
+        let (slot, flags) = (hit.slot, hit.flags);
         if flags.always_fresh() {
             // The common entry (no TTL, no tags): one branch, no heap or side table.
             self.stats.hits += 1;
@@ -324,7 +324,7 @@ impl Cache {
                 self.policy
                     .access(&mut self.store, slot, hash, now, &mut self.rng);
             }
-            return Lookup::Fresh(self.store.live_value(slot));
+            return Lookup::Fresh(self.store.hit_value(&hit));
         }
         match self.state(slot, now) {
             State::Dead(dead) => {
@@ -390,8 +390,9 @@ impl Cache {
 
     /// Reads a fresh value without touching recency, frequency or stats.
     pub fn peek(&self, key: &[u8], now: u64) -> Option<Value<'_>> {
-        let slot = self.store.find(self.store.hash(key), key)?;
-        matches!(self.state(slot, now), State::Fresh).then(|| self.store.value(slot))
+        let hit = self.store.find_hit(self.store.hash(key), key)?;
+        (hit.flags.always_fresh() || matches!(self.state(hit.slot, now), State::Fresh))
+            .then(|| self.store.hit_value(&hit))
     }
 
     /// Whether a fresh value is cached; no recency, frequency or stats change.

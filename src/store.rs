@@ -17,7 +17,7 @@
 //! panic, because a panic in the wasm build traps and poisons every cache in
 //! the isolate.
 
-use crate::arena::{Arena, Value};
+use crate::arena::{Arena, Value, ValueAt};
 use crate::error::CacheError;
 use crate::index::Table;
 use crate::key::KeyHasher;
@@ -203,6 +203,17 @@ impl Flags {
     pub fn always_fresh(self) -> bool {
         self.0 & (LIVE | EXTRA | POS_MASK) == LIVE | POS_MASK
     }
+}
+
+/// A live entry [`Store::find_hit`] found.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Hit {
+    /// Its slot.
+    pub slot: u32,
+    /// Its flags when found.
+    pub flags: Flags,
+    /// Where its value lies, for a short chunk.
+    value: Option<ValueAt>,
 }
 
 #[inline]
@@ -556,6 +567,51 @@ impl Store {
             .and_then(|t| t.find(hash, |s| self.records.key(s) == key))
     }
 
+    /// The live entry holding `key`, if any, with its flags and where its
+    /// value lies, read during the key compare: a hit then reads its chunk's
+    /// header once (a short chunk's, see [`Arena::short`]).
+    #[inline(always)]
+    pub fn find_hit(&self, hash: u64, key: &[u8]) -> Option<Hit> {
+        let Records::Arena(arena) = &self.records else {
+            let slot = self.find(hash, key)?;
+            return Some(Hit {
+                slot,
+                flags: self.flags(slot),
+                value: None,
+            });
+        };
+        let mut found = None;
+        let slot = self.shard(hash)?.find(hash, |s| match arena.short(s) {
+            Some(short) if short.key == key => {
+                found = Some((Flags(word(short.record, STATE)), short.value));
+                true
+            }
+            Some(_) => false,
+            None => arena.key(s) == key,
+        })?;
+        Some(match found {
+            Some((flags, value)) => Hit {
+                slot,
+                flags,
+                value: Some(value),
+            },
+            None => Hit {
+                slot,
+                flags: self.flags(slot),
+                value: None,
+            },
+        })
+    }
+
+    /// The value of a [`Store::find_hit`] hit (its entry still live).
+    #[inline]
+    pub fn hit_value(&self, hit: &Hit) -> Value<'_> {
+        match (&self.records, hit.value) {
+            (Records::Arena(a), Some(at)) => a.value_at(at),
+            _ => self.live_value(hit.slot),
+        }
+    }
+
     /// Makes room in the index for one more entry with this hash (a no-op
     /// when there is room already).
     ///
@@ -768,6 +824,39 @@ mod tests {
         assert!(store.insert(0, &key(1), b"v").is_err());
         assert_eq!(store.len(), 1501);
         store.validate();
+    }
+
+    #[test]
+    fn a_hit_reads_the_value_and_flags_it_found_for_short_and_long_chunks() {
+        let mut store = Store::new(3, false);
+        let long_key = [7u8; 200];
+        let big = vec![9u8; 20_000];
+        let cases: [(&[u8], &[u8]); 4] = [
+            (b"\x01short", b"v8bytes!"),
+            (b"\x01odd", b"odd-length value"),
+            (&long_key, b"a long key makes a long header"),
+            (b"\x01big", &big),
+        ];
+        for (key, value) in cases {
+            let slot = store.insert(store.hash(key), key, value).unwrap();
+            store.set_ttl_pos(slot, 5);
+        }
+        for (key, value) in cases {
+            let hit = store.find_hit(store.hash(key), key).expect("found");
+            assert!(hit.flags.live() && hit.flags.has_ttl(), "flags of {key:?}");
+            // A record change in between (a policy step) leaves the value readable.
+            store.set_link(hit.slot, [1, 2]);
+            assert_eq!(store.hit_value(&hit), value);
+        }
+        assert!(store
+            .find_hit(store.hash(b"\x01none"), b"\x01none")
+            .is_none());
+        let mut ghosts = Store::keys_only(4);
+        let k = 5u64.to_le_bytes();
+        let slot = ghosts.insert(ghosts.hash(&k), &k, &[]).unwrap();
+        let hit = ghosts.find_hit(ghosts.hash(&k), &k).expect("ghost found");
+        assert_eq!(hit.slot, slot);
+        assert!(ghosts.hit_value(&hit).is_empty());
     }
 
     #[test]
