@@ -548,14 +548,21 @@ impl Store {
 
     /// What [`Store::charge`] gives for the entry in a live slot.
     pub fn charge_of(&self, slot: u32) -> usize {
+        if self.state(slot) & LIVE == 0 {
+            return self.charge(0, 0);
+        }
+        self.live_charge(slot)
+    }
+
+    /// [`Store::charge_of`] for a slot the caller knows is live.
+    #[inline]
+    pub fn live_charge(&self, slot: u32) -> usize {
         if let Records::Arena(a) = &self.records {
             if let Some(size) = a.short_chunk_size(slot) {
-                if self.state(slot) & LIVE != 0 {
-                    return size + INDEX_OVERHEAD;
-                }
+                return size + INDEX_OVERHEAD;
             }
         }
-        let (k, v) = self.key_value(slot);
+        let (k, v) = self.records.key_value(slot);
         self.charge(k.len(), v.len())
     }
 
@@ -712,9 +719,13 @@ impl Store {
     /// Frees a live slot: drops it from the index and releases its chunk.
     /// Policy and expiry links must already be cleared by the caller.
     pub fn remove(&mut self, slot: u32) {
-        if self.state(slot) & LIVE == 0 {
-            return;
+        if self.state(slot) & LIVE != 0 {
+            self.remove_live(slot);
         }
+    }
+
+    /// [`Store::remove`] of a slot the caller knows is live.
+    pub fn remove_live(&mut self, slot: u32) {
         let hash = self.hash(self.records.key(slot));
         let i = self.shard_index(hash);
         if let Some(shard) = self.index.get_mut(i) {
