@@ -549,6 +549,9 @@ impl Arena {
         fill: &mut dyn FnMut(usize, &mut [u8]),
     ) -> Result<Handle, CacheError> {
         let l = layout(self.record, key.len(), value_len);
+        if let (Some(slack), true) = (l.slack, key.len() < 64) {
+            return self.alloc_short(key, value_len, l.len, slack, fill);
+        }
         let mut blocks: Vec<u32> = Vec::new();
         blocks.try_reserve_exact(l.blocks)?;
         for _ in 0..l.blocks {
@@ -591,6 +594,48 @@ impl Arena {
         if let Some(tail) = chunk.get_mut(tail_at..tail_at + value_len - done) {
             if !tail.is_empty() {
                 fill(done, tail);
+            }
+        }
+        Ok(head)
+    }
+
+    /// [`Arena::alloc_with`] for a short chunk (see [`Arena::short`]) of
+    /// `len` bytes before rounding and `slack` bytes of rounding: the
+    /// common entry, written straight into its page — zeroed record, the
+    /// one-byte header, the key, then the value — without the general
+    /// layout's block list and varints.
+    fn alloc_short(
+        &mut self,
+        key: &[u8],
+        value_len: usize,
+        len: usize,
+        slack: usize,
+        fill: &mut dyn FnMut(usize, &mut [u8]),
+    ) -> Result<Handle, CacheError> {
+        let head = self.alloc_chunk(len)?;
+        let record = self.record;
+        let Place::Page(page, at) = place(head) else {
+            return Ok(head);
+        };
+        let Some(chunk) = self
+            .pages
+            .get_mut(page)
+            .and_then(|p| p.get_mut(at..at + len))
+        else {
+            return Ok(head);
+        };
+        let (rec, rest) = chunk.split_at_mut(record.min(len));
+        rec.fill(0);
+        if let Some((header, rest)) = rest.split_first_mut() {
+            // The header fits one byte: the key is shorter than 64 bytes.
+            *header = ((key.len() << 1) | slack) as u8;
+            if let Some((k, v)) = rest.split_at_mut_checked(key.len()) {
+                k.copy_from_slice(key);
+                if let Some(v) = v.get_mut(..value_len) {
+                    if !v.is_empty() {
+                        fill(0, v);
+                    }
+                }
             }
         }
         Ok(head)
@@ -1205,6 +1250,33 @@ mod tests {
                 a.alloc(&vec![1u8; i % 200], &vec![1u8; i % 300]).unwrap();
             }
             assert!(a.held_bytes() <= held);
+        }
+    }
+
+    #[test]
+    fn short_chunks_written_over_freed_ones_read_back_both_ways() {
+        // Short chunks (written by `alloc_short`) over memory that held
+        // others: the record is zeroed, and the general decoding reads the
+        // same key and value as the short one.
+        let mut a = Arena::new(16);
+        let dirty: Vec<Handle> = (0..3000usize)
+            .map(|i| {
+                a.alloc(&[0xAB; 40][..i % 40], &[0xCD; 90][..i % 90])
+                    .unwrap()
+            })
+            .collect();
+        dirty.into_iter().for_each(|h| a.free(h));
+        for i in 0..3000usize {
+            let key = vec![(i % 251) as u8; i % 64];
+            let value = vec![(i % 241) as u8; (i * 7) % 120];
+            let h = a.alloc(&key, &value).unwrap();
+            let chunk = a.chunk(h);
+            assert!(chunk[..16].iter().all(|&b| b == 0), "record {i}");
+            let (k, list, v) = split(16, chunk);
+            assert_eq!((k, list, v), (&key[..], &[][..], &value[..]), "general {i}");
+            let short = a.short(h).expect("a short chunk");
+            assert_eq!(short.key, &key[..]);
+            assert_eq!(a.value_at(short.value), &value[..]);
         }
     }
 
