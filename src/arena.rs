@@ -1019,8 +1019,8 @@ impl Arena {
     /// The key of a chunk (a lookup's compare, which needs no value).
     #[inline]
     pub fn key(&self, handle: Handle) -> &[u8] {
-        if let Some((key, _)) = self.split_short(handle) {
-            return key;
+        if let Some(short) = self.short(handle) {
+            return short.key;
         }
         split(self.record, self.chunk(handle)).0
     }

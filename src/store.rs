@@ -117,7 +117,8 @@ const NEXT: usize = 4;
 const STATE: usize = 8;
 const META: usize = 12;
 
-/// A copy of one entry's record.
+/// A copy of one entry's links and state word (its `meta` word is read on
+/// its own: [`Store::meta`]).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Entry {
     /// Policy-defined links (list neighbours, array position).
@@ -127,16 +128,12 @@ pub(crate) struct Entry {
     /// heap of 2²⁹ nodes would need 12 GiB, three times what wasm32 can
     /// address.
     state: u32,
-    /// Policy-defined state (LFU counter and clock; region, weight and
-    /// frequency); always 0 under a policy that keeps none.
-    pub meta: u32,
 }
 
 impl Entry {
     const EMPTY: Entry = Entry {
         link: [NONE, NONE],
         state: POS_MASK,
-        meta: 0,
     };
 
     /// Whether the slot holds an entry.
@@ -401,8 +398,8 @@ impl Store {
         self.index.iter().map(Table::capacity).sum()
     }
 
-    /// A copy of the slot's record (the empty record for a slot that names
-    /// nothing).
+    /// A copy of the slot's links and state (the empty record's for a slot
+    /// that names nothing).
     #[inline]
     pub fn at(&self, slot: u32) -> Entry {
         let rec = self.records.rec(slot);
@@ -412,7 +409,6 @@ impl Store {
         Entry {
             link: [word(head, PREV), word(head, NEXT)],
             state: word(head, STATE),
-            meta: if self.meta { word(rec, META) } else { 0 },
         }
     }
 
@@ -471,9 +467,28 @@ impl Store {
     /// those of `bits` (ignored when records have none).
     #[inline]
     pub fn set_meta(&mut self, slot: u32, mask: u32, bits: u32) {
+        if !self.meta {
+            return;
+        }
+        if let Some(b) = self
+            .records
+            .rec_mut(slot)
+            .get_mut(META..META + 4)
+            .and_then(|b| <&mut [u8; 4]>::try_from(b).ok())
+        {
+            let meta = u32::from_le_bytes(*b);
+            *b = ((meta & !mask) | (bits & mask)).to_le_bytes();
+        }
+    }
+
+    /// The slot's `meta` word alone (0 when records have none): one word
+    /// read, for the policies' per-entry state.
+    #[inline]
+    pub fn meta(&self, slot: u32) -> u32 {
         if self.meta {
-            let meta = self.at(slot).meta;
-            self.put(slot, META, (meta & !mask) | (bits & mask));
+            word(self.records.rec(slot), META)
+        } else {
+            0
         }
     }
 
