@@ -136,7 +136,9 @@ impl Entry {
         state: POS_MASK,
     };
 
-    /// Whether the slot holds an entry.
+    /// Whether the slot holds an entry (checks; the paths read
+    /// [`Flags::live`]).
+    #[cfg(any(test, feature = "std"))]
     #[inline]
     pub fn live(&self) -> bool {
         self.state & LIVE != 0
