@@ -470,6 +470,26 @@ impl core::fmt::Debug for Value<'_> {
     }
 }
 
+/// A short chunk as [`Arena::short`] reads it.
+pub(crate) struct Short<'a> {
+    /// Its record's bytes.
+    pub record: &'a [u8],
+    /// Its key.
+    pub key: &'a [u8],
+    /// Where its value lies.
+    pub value: ValueAt,
+}
+
+/// Where a short chunk's value lies in its page: kept across a change of
+/// the chunk's record (a policy step), it reads the value back without
+/// decoding the chunk again. Valid while the chunk stays allocated.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ValueAt {
+    page: u32,
+    start: u32,
+    end: u32,
+}
+
 impl Arena {
     /// An arena whose chunks start with a `record`-byte record.
     pub fn new(record: usize) -> Arena {
@@ -529,6 +549,9 @@ impl Arena {
         fill: &mut dyn FnMut(usize, &mut [u8]),
     ) -> Result<Handle, CacheError> {
         let l = layout(self.record, key.len(), value_len);
+        if let (Some(slack), true) = (l.slack, key.len() < 64) {
+            return self.alloc_short(key, value_len, l.len, slack, fill);
+        }
         let mut blocks: Vec<u32> = Vec::new();
         blocks.try_reserve_exact(l.blocks)?;
         for _ in 0..l.blocks {
@@ -571,6 +594,48 @@ impl Arena {
         if let Some(tail) = chunk.get_mut(tail_at..tail_at + value_len - done) {
             if !tail.is_empty() {
                 fill(done, tail);
+            }
+        }
+        Ok(head)
+    }
+
+    /// [`Arena::alloc_with`] for a short chunk (see [`Arena::short`]) of
+    /// `len` bytes before rounding and `slack` bytes of rounding: the
+    /// common entry, written straight into its page — zeroed record, the
+    /// one-byte header, the key, then the value — without the general
+    /// layout's block list and varints.
+    fn alloc_short(
+        &mut self,
+        key: &[u8],
+        value_len: usize,
+        len: usize,
+        slack: usize,
+        fill: &mut dyn FnMut(usize, &mut [u8]),
+    ) -> Result<Handle, CacheError> {
+        let head = self.alloc_chunk(len)?;
+        let record = self.record;
+        let Place::Page(page, at) = place(head) else {
+            return Ok(head);
+        };
+        let Some(chunk) = self
+            .pages
+            .get_mut(page)
+            .and_then(|p| p.get_mut(at..at + len))
+        else {
+            return Ok(head);
+        };
+        let (rec, rest) = chunk.split_at_mut(record.min(len));
+        rec.fill(0);
+        if let Some((header, rest)) = rest.split_first_mut() {
+            // The header fits one byte: the key is shorter than 64 bytes.
+            *header = ((key.len() << 1) | slack) as u8;
+            if let Some((k, v)) = rest.split_at_mut_checked(key.len()) {
+                k.copy_from_slice(key);
+                if let Some(v) = v.get_mut(..value_len) {
+                    if !v.is_empty() {
+                        fill(0, v);
+                    }
+                }
             }
         }
         Ok(head)
@@ -861,11 +926,12 @@ impl Arena {
         .unwrap_or(&mut [])
     }
 
-    /// Key and value of a short chunk: one of at most 256 bytes (a compact
-    /// class) whose key is shorter than 64 bytes (a one-byte header), the
-    /// common entry, read without the general decoding. `None` for any other.
-    #[inline]
-    fn split_short(&self, handle: Handle) -> Option<(&[u8], &[u8])> {
+    /// A short chunk: one of at most 256 bytes (a compact class) whose key
+    /// is shorter than 64 bytes (a one-byte header), the common entry, read
+    /// without the general decoding: its record, its key and where its
+    /// value lies. `None` for any other chunk.
+    #[inline(always)]
+    pub fn short(&self, handle: Handle) -> Option<Short<'_>> {
         let Place::Page(page, at) = place(handle) else {
             return None;
         };
@@ -873,15 +939,48 @@ impl Arena {
         if class >= FINE_CLASSES {
             return None;
         }
-        let chunk = self.pages.get(page)?.get(at..at + (class + 1) * UNIT)?;
-        let header = *chunk.get(self.record)? as usize;
+        let end = at + (class + 1) * UNIT;
+        let chunk = self.pages.get(page)?.get(at..end)?;
+        let (record, rest) = chunk.split_at_checked(self.record)?;
+        let (&header, rest) = rest.split_first()?;
         if header >= 0x80 {
             return None;
         }
-        let (key_at, key_len) = (self.record + 1, header >> 1);
-        let key = chunk.get(key_at..key_at + key_len)?;
-        let value = chunk.get(key_at + key_len..chunk.len() - (header & 1))?;
-        Some((key, value))
+        let (key, value) = rest.split_at_checked(usize::from(header >> 1))?;
+        let value_len = value.len().checked_sub(usize::from(header & 1))?;
+        let start = end - value.len();
+        Some(Short {
+            record,
+            key,
+            value: ValueAt {
+                page: page as u32,
+                start: start as u32,
+                end: (start + value_len) as u32,
+            },
+        })
+    }
+
+    /// Key and value of a short chunk (see [`Arena::short`]).
+    #[inline]
+    fn split_short(&self, handle: Handle) -> Option<(&[u8], &[u8])> {
+        let short = self.short(handle)?;
+        Some((short.key, self.value_at(short.value).tail))
+    }
+
+    /// The value [`Arena::short`] located (empty for a place that names
+    /// nothing): one slice of its page, no decoding.
+    #[inline]
+    pub fn value_at(&self, at: ValueAt) -> Value<'_> {
+        let tail = self
+            .pages
+            .get(at.page as usize)
+            .and_then(|p| p.get(at.start as usize..at.end as usize))
+            .unwrap_or(&[]);
+        Value {
+            list: &[],
+            pages: &self.pages,
+            tail,
+        }
     }
 
     /// The bytes a short chunk occupies (its compact class's size), read
@@ -920,8 +1019,8 @@ impl Arena {
     /// The key of a chunk (a lookup's compare, which needs no value).
     #[inline]
     pub fn key(&self, handle: Handle) -> &[u8] {
-        if let Some((key, _)) = self.split_short(handle) {
-            return key;
+        if let Some(short) = self.short(handle) {
+            return short.key;
         }
         split(self.record, self.chunk(handle)).0
     }
@@ -1151,6 +1250,33 @@ mod tests {
                 a.alloc(&vec![1u8; i % 200], &vec![1u8; i % 300]).unwrap();
             }
             assert!(a.held_bytes() <= held);
+        }
+    }
+
+    #[test]
+    fn short_chunks_written_over_freed_ones_read_back_both_ways() {
+        // Short chunks (written by `alloc_short`) over memory that held
+        // others: the record is zeroed, and the general decoding reads the
+        // same key and value as the short one.
+        let mut a = Arena::new(16);
+        let dirty: Vec<Handle> = (0..3000usize)
+            .map(|i| {
+                a.alloc(&[0xAB; 40][..i % 40], &[0xCD; 90][..i % 90])
+                    .unwrap()
+            })
+            .collect();
+        dirty.into_iter().for_each(|h| a.free(h));
+        for i in 0..3000usize {
+            let key = vec![(i % 251) as u8; i % 64];
+            let value = vec![(i % 241) as u8; (i * 7) % 120];
+            let h = a.alloc(&key, &value).unwrap();
+            let chunk = a.chunk(h);
+            assert!(chunk[..16].iter().all(|&b| b == 0), "record {i}");
+            let (k, list, v) = split(16, chunk);
+            assert_eq!((k, list, v), (&key[..], &[][..], &value[..]), "general {i}");
+            let short = a.short(h).expect("a short chunk");
+            assert_eq!(short.key, &key[..]);
+            assert_eq!(a.value_at(short.value), &value[..]);
         }
     }
 

@@ -10,7 +10,7 @@ use crate::key::KeyHasher;
 use crate::policy::PolicyState;
 use crate::rng::Rng;
 use crate::stats::{RemovalCause, Stats};
-use crate::store::{Store, NONE};
+use crate::store::{Flags, Store, NONE};
 use crate::tags::{TagRef, Tags, TAG_OVERHEAD};
 use crate::xfetch;
 use alloc::vec::Vec;
@@ -313,10 +313,10 @@ impl Cache {
     pub fn get(&mut self, key: &[u8], now: u64, accept_stale: bool) -> Lookup<'_> {
         self.maintain(now);
         let hash = self.store.hash(key);
-        let Some(slot) = self.store.find(hash, key) else {
+        let Some(hit) = self.store.find_hit(hash, key) else {
             return self.miss(hash);
         };
-        let flags = self.store.flags(slot);
+        let (slot, flags) = (hit.slot, hit.flags);
         if flags.always_fresh() {
             // The common entry (no TTL, no tags): one branch, no heap or side table.
             self.stats.hits += 1;
@@ -324,7 +324,7 @@ impl Cache {
                 self.policy
                     .access(&mut self.store, slot, hash, now, &mut self.rng);
             }
-            return Lookup::Fresh(self.store.live_value(slot));
+            return Lookup::Fresh(self.store.hit_value(&hit));
         }
         match self.state(slot, now) {
             State::Dead(dead) => {
@@ -390,8 +390,9 @@ impl Cache {
 
     /// Reads a fresh value without touching recency, frequency or stats.
     pub fn peek(&self, key: &[u8], now: u64) -> Option<Value<'_>> {
-        let slot = self.store.find(self.store.hash(key), key)?;
-        matches!(self.state(slot, now), State::Fresh).then(|| self.store.value(slot))
+        let hit = self.store.find_hit(self.store.hash(key), key)?;
+        (hit.flags.always_fresh() || matches!(self.state(hit.slot, now), State::Fresh))
+            .then(|| self.store.hit_value(&hit))
     }
 
     /// Whether a fresh value is cached; no recency, frequency or stats change.
@@ -837,8 +838,17 @@ impl Cache {
     }
 
     fn charge_of(&self, slot: u32) -> u64 {
-        let e = self.store.flags(slot);
-        let mut c = self.store.charge_of(slot) as u64;
+        let flags = self.store.flags(slot);
+        if !flags.live() {
+            return self.store.charge_of(slot) as u64;
+        }
+        self.charge_with(slot, flags)
+    }
+
+    /// [`Cache::charge_of`] for a live entry whose flags the caller read.
+    #[inline]
+    fn charge_with(&self, slot: u32, e: Flags) -> u64 {
+        let mut c = self.store.live_charge(slot) as u64;
         if e.has_ttl() {
             c += TTL_OVERHEAD as u64;
         }
@@ -872,7 +882,7 @@ impl Cache {
         if !flags.live() {
             return false;
         }
-        let charge = self.charge_of(slot);
+        let charge = self.charge_with(slot, flags);
         if flags.tracked() {
             self.policy.remove(&mut self.store, slot, charge);
         }
@@ -884,7 +894,7 @@ impl Cache {
         } else {
             None
         };
-        self.store.remove(slot);
+        self.store.remove_live(slot);
         if let Some(extra) = extra {
             let extras = &self.extras;
             let live = |r: &Ref| is_live(extras, r);
@@ -899,10 +909,15 @@ impl Cache {
 
     /// Removes every entry that depends on `key`, transitively. Iterative;
     /// each dependency node is consumed when visited, so cycles end.
+    #[inline]
     fn cascade(&mut self, key: &[u8], now: u64) -> usize {
         if self.deps.is_empty() {
             return 0;
         }
+        self.cascade_from(key, now)
+    }
+
+    fn cascade_from(&mut self, key: &[u8], now: u64) -> usize {
         let first = self.deps.take(&self.side_hasher, key);
         if first.is_empty() {
             return 0;
@@ -1016,7 +1031,7 @@ impl Cache {
                 extra_bytes.max(1),
             );
             match victim {
-                Some(slot) if self.store.at(slot).live() && guard > 0 => {
+                Some(slot) if self.store.flags(slot).live() && guard > 0 => {
                     self.remove(slot, RemovalCause::Evicted);
                     guard -= 1;
                 }

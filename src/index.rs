@@ -124,14 +124,14 @@ impl Table {
     }
 
     /// The slot with this hash for which `eq` holds.
-    #[inline]
+    #[inline(always)]
     pub fn find(&self, hash: u64, eq: impl FnMut(u32) -> bool) -> Option<u32> {
         let (b, i) = self.locate(hash, eq)?;
         self.buckets.get(b)?.slots.get(i).copied()
     }
 
     /// The bucket and place of the slot with this hash for which `eq` holds.
-    #[inline]
+    #[inline(always)]
     fn locate(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<(usize, usize)> {
         let n = self.buckets.len();
         let tag = tag_of(hash);

@@ -17,7 +17,7 @@
 //! panic, because a panic in the wasm build traps and poisons every cache in
 //! the isolate.
 
-use crate::arena::{Arena, Value};
+use crate::arena::{Arena, Value, ValueAt};
 use crate::error::CacheError;
 use crate::index::Table;
 use crate::key::KeyHasher;
@@ -120,7 +120,8 @@ const NEXT: usize = 4;
 const STATE: usize = 8;
 const META: usize = 12;
 
-/// A copy of one entry's record.
+/// A copy of one entry's links and state word (its `meta` word is read on
+/// its own: [`Store::meta`]).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Entry {
     /// Policy-defined links (list neighbours, array position).
@@ -130,19 +131,17 @@ pub(crate) struct Entry {
     /// heap of 2²⁹ nodes would need 12 GiB, three times what wasm32 can
     /// address.
     state: u32,
-    /// Policy-defined state (LFU counter and clock; region, weight and
-    /// frequency); always 0 under a policy that keeps none.
-    pub meta: u32,
 }
 
 impl Entry {
     const EMPTY: Entry = Entry {
         link: [NONE, NONE],
         state: POS_MASK,
-        meta: 0,
     };
 
-    /// Whether the slot holds an entry.
+    /// Whether the slot holds an entry (checks; the paths read
+    /// [`Flags::live`]).
+    #[cfg(any(test, feature = "std"))]
     #[inline]
     pub fn live(&self) -> bool {
         self.state & LIVE != 0
@@ -206,6 +205,17 @@ impl Flags {
     pub fn always_fresh(self) -> bool {
         self.0 & (LIVE | EXTRA | POS_MASK) == LIVE | POS_MASK
     }
+}
+
+/// A live entry [`Store::find_hit`] found.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Hit {
+    /// Its slot.
+    pub slot: u32,
+    /// Its flags when found.
+    pub flags: Flags,
+    /// Where its value lies, for a short chunk.
+    value: Option<ValueAt>,
 }
 
 #[inline]
@@ -393,8 +403,8 @@ impl Store {
         self.index.iter().map(Table::capacity).sum()
     }
 
-    /// A copy of the slot's record (the empty record for a slot that names
-    /// nothing).
+    /// A copy of the slot's links and state (the empty record's for a slot
+    /// that names nothing).
     #[inline]
     pub fn at(&self, slot: u32) -> Entry {
         let rec = self.records.rec(slot);
@@ -404,7 +414,6 @@ impl Store {
         Entry {
             link: [word(head, PREV), word(head, NEXT)],
             state: word(head, STATE),
-            meta: if self.meta { word(rec, META) } else { 0 },
         }
     }
 
@@ -463,9 +472,28 @@ impl Store {
     /// those of `bits` (ignored when records have none).
     #[inline]
     pub fn set_meta(&mut self, slot: u32, mask: u32, bits: u32) {
+        if !self.meta {
+            return;
+        }
+        if let Some(b) = self
+            .records
+            .rec_mut(slot)
+            .get_mut(META..META + 4)
+            .and_then(|b| <&mut [u8; 4]>::try_from(b).ok())
+        {
+            let meta = u32::from_le_bytes(*b);
+            *b = ((meta & !mask) | (bits & mask)).to_le_bytes();
+        }
+    }
+
+    /// The slot's `meta` word alone (0 when records have none): one word
+    /// read, for the policies' per-entry state.
+    #[inline]
+    pub fn meta(&self, slot: u32) -> u32 {
         if self.meta {
-            let meta = self.at(slot).meta;
-            self.put(slot, META, (meta & !mask) | (bits & mask));
+            word(self.records.rec(slot), META)
+        } else {
+            0
         }
     }
 
@@ -540,14 +568,21 @@ impl Store {
 
     /// What [`Store::charge`] gives for the entry in a live slot.
     pub fn charge_of(&self, slot: u32) -> usize {
+        if self.state(slot) & LIVE == 0 {
+            return self.charge(0, 0);
+        }
+        self.live_charge(slot)
+    }
+
+    /// [`Store::charge_of`] for a slot the caller knows is live.
+    #[inline]
+    pub fn live_charge(&self, slot: u32) -> usize {
         if let Records::Arena(a) = &self.records {
             if let Some(size) = a.short_chunk_size(slot) {
-                if self.state(slot) & LIVE != 0 {
-                    return size + INDEX_OVERHEAD;
-                }
+                return size + INDEX_OVERHEAD;
             }
         }
-        let (k, v) = self.key_value(slot);
+        let (k, v) = self.records.key_value(slot);
         self.charge(k.len(), v.len())
     }
 
@@ -557,6 +592,51 @@ impl Store {
         // The index holds live slots only, so the key needs no liveness check.
         self.shard(hash)
             .and_then(|t| t.find(hash, |s| self.records.key(s) == key))
+    }
+
+    /// The live entry holding `key`, if any, with its flags and where its
+    /// value lies, read during the key compare: a hit then reads its chunk's
+    /// header once (a short chunk's, see [`Arena::short`]).
+    #[inline(always)]
+    pub fn find_hit(&self, hash: u64, key: &[u8]) -> Option<Hit> {
+        let Records::Arena(arena) = &self.records else {
+            let slot = self.find(hash, key)?;
+            return Some(Hit {
+                slot,
+                flags: self.flags(slot),
+                value: None,
+            });
+        };
+        let mut found = None;
+        let slot = self.shard(hash)?.find(hash, |s| match arena.short(s) {
+            Some(short) if short.key == key => {
+                found = Some((Flags(word(short.record, STATE)), short.value));
+                true
+            }
+            Some(_) => false,
+            None => arena.key(s) == key,
+        })?;
+        Some(match found {
+            Some((flags, value)) => Hit {
+                slot,
+                flags,
+                value: Some(value),
+            },
+            None => Hit {
+                slot,
+                flags: self.flags(slot),
+                value: None,
+            },
+        })
+    }
+
+    /// The value of a [`Store::find_hit`] hit (its entry still live).
+    #[inline]
+    pub fn hit_value(&self, hit: &Hit) -> Value<'_> {
+        match (&self.records, hit.value) {
+            (Records::Arena(a), Some(at)) => a.value_at(at),
+            _ => self.live_value(hit.slot),
+        }
     }
 
     /// Makes room in the index for one more entry with this hash (a no-op
@@ -659,9 +739,13 @@ impl Store {
     /// Frees a live slot: drops it from the index and releases its chunk.
     /// Policy and expiry links must already be cleared by the caller.
     pub fn remove(&mut self, slot: u32) {
-        if self.state(slot) & LIVE == 0 {
-            return;
+        if self.state(slot) & LIVE != 0 {
+            self.remove_live(slot);
         }
+    }
+
+    /// [`Store::remove`] of a slot the caller knows is live.
+    pub fn remove_live(&mut self, slot: u32) {
         let hash = self.hash(self.records.key(slot));
         let i = self.shard_index(hash);
         if let Some(shard) = self.index.get_mut(i) {
@@ -771,6 +855,39 @@ mod tests {
         assert!(store.insert(0, &key(1), b"v").is_err());
         assert_eq!(store.len(), 1501);
         store.validate();
+    }
+
+    #[test]
+    fn a_hit_reads_the_value_and_flags_it_found_for_short_and_long_chunks() {
+        let mut store = Store::new(3, false);
+        let long_key = [7u8; 200];
+        let big = vec![9u8; 20_000];
+        let cases: [(&[u8], &[u8]); 4] = [
+            (b"\x01short", b"v8bytes!"),
+            (b"\x01odd", b"odd-length value"),
+            (&long_key, b"a long key makes a long header"),
+            (b"\x01big", &big),
+        ];
+        for (key, value) in cases {
+            let slot = store.insert(store.hash(key), key, value).unwrap();
+            store.set_ttl_pos(slot, 5);
+        }
+        for (key, value) in cases {
+            let hit = store.find_hit(store.hash(key), key).expect("found");
+            assert!(hit.flags.live() && hit.flags.has_ttl(), "flags of {key:?}");
+            // A record change in between (a policy step) leaves the value readable.
+            store.set_link(hit.slot, [1, 2]);
+            assert_eq!(store.hit_value(&hit), value);
+        }
+        assert!(store
+            .find_hit(store.hash(b"\x01none"), b"\x01none")
+            .is_none());
+        let mut ghosts = Store::keys_only(4);
+        let k = 5u64.to_le_bytes();
+        let slot = ghosts.insert(ghosts.hash(&k), &k, &[]).unwrap();
+        let hit = ghosts.find_hit(ghosts.hash(&k), &k).expect("ghost found");
+        assert_eq!(hit.slot, slot);
+        assert!(ghosts.hit_value(&hit).is_empty());
     }
 
     #[test]

@@ -109,7 +109,7 @@ impl Lfu {
     }
 
     pub fn on_access(&mut self, store: &mut Store, slot: u32, now: u64, rng: &mut Rng) {
-        let meta = store.at(slot).meta;
+        let meta = store.meta(slot);
         let old = counter_of(meta);
         let new = log_incr(decayed(meta, now), rng);
         self.bucket_unlink(store, slot, old);
@@ -118,7 +118,7 @@ impl Lfu {
     }
 
     pub fn on_remove(&mut self, store: &mut Store, slot: u32) {
-        let c = counter_of(store.at(slot).meta);
+        let c = counter_of(store.meta(slot));
         self.bucket_unlink(store, slot, c);
     }
 
@@ -142,7 +142,7 @@ impl Lfu {
                     continue;
                 };
                 let head = list.head;
-                let d = decayed(store.at(head).meta, now);
+                let d = decayed(store.meta(head), now);
                 if best.is_none_or(|(bd, _)| d < bd) {
                     best = Some((d, head));
                     if d == 0 {

@@ -122,7 +122,8 @@ impl PolicyState {
         }
     }
 
-    /// Stops tracking an entry the policy tracks (the caller checks its flags).
+    /// Stops tracking an entry the policy tracks (the caller checks its
+    /// flags) and is about to free: its TRACKED flag goes with its record.
     pub fn remove(&mut self, store: &mut Store, slot: u32, charge: u64) {
         match &mut self.family {
             Family::Lru(p) => p.on_remove(store, slot),
@@ -131,7 +132,6 @@ impl PolicyState {
             Family::Adaptive(p) => p.on_remove(store, slot),
             Family::Ttl | Family::NoEviction => {}
         }
-        store.set_tracked(slot, false);
         self.tracked_bytes = self.tracked_bytes.saturating_sub(charge);
         self.tracked_len = self.tracked_len.saturating_sub(1);
     }

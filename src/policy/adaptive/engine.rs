@@ -111,11 +111,11 @@ pub(crate) struct Engine {
 
 /// The weight (charged bytes, saturated) the engine recorded for `slot`.
 pub(super) fn weight(store: &Store, slot: u32) -> u64 {
-    (store.at(slot).meta & WEIGHT_MASK) as u64
+    (store.meta(slot) & WEIGHT_MASK) as u64
 }
 
 fn region_of(store: &Store, slot: u32) -> u32 {
-    (store.at(slot).meta & REGION_MASK) >> REGION_SHIFT
+    (store.meta(slot) & REGION_MASK) >> REGION_SHIFT
 }
 
 fn set_region(store: &mut Store, slot: u32, r: u32) {
@@ -123,7 +123,7 @@ fn set_region(store: &mut Store, slot: u32, r: u32) {
 }
 
 fn freq(store: &Store, slot: u32) -> u32 {
-    (store.at(slot).meta & FREQ_MASK) >> FREQ_SHIFT
+    (store.meta(slot) & FREQ_MASK) >> FREQ_SHIFT
 }
 
 fn set_freq(store: &mut Store, slot: u32, f: u32) {
