@@ -186,6 +186,10 @@ export class Cache {
   #out;
   #ioPtr = 0;
   #ioCap = 0;
+  /** The string key whose encoding the I/O buffer starts with (KIND_STR and
+   * its ASCII characters), or undefined: a write of the key a read has just
+   * staged (read-through, getOrLoad) does not encode it again. */
+  #stagedKey = undefined;
   #ready = false;
   #freed = false;
   /** True while no entry can have a TTL and the policy keeps no clock (not
@@ -337,6 +341,7 @@ export class Cache {
    * the length as one that names nothing (a read misses). */
   #stage() {
     const w = this.#w;
+    this.#stagedKey = undefined;
     if (w.len > MAX_STAGED) return;
     this.#ensureIo(w.len);
     copyInto(bytes(), this.#ioPtr, w.buf, w.len);
@@ -351,7 +356,10 @@ export class Cache {
       if (n + 1 > this.#ioCap) this.#ensureIo(n + 1);
       const mem = bytes();
       mem[this.#ioPtr] = KIND_STR;
-      if (putAscii(mem, this.#ioPtr + 1, k) >= 0) return n + 1;
+      if (putAscii(mem, this.#ioPtr + 1, k) >= 0) {
+        this.#stagedKey = k;
+        return n + 1;
+      }
     }
     const w = this.#w;
     w.len = 0;
@@ -450,6 +458,7 @@ export class Cache {
     const metaLen = w.len - valueLen;
     if (metaLen > MAX_STAGED) return this.#refuse();
     this.#ensureIo(metaLen);
+    this.#stagedKey = undefined;
     const mem = bytes();
     mem.set(w.buf.subarray(0, keyLen), this.#ioPtr);
     mem.set(w.buf.subarray(keyLen + valueLen, w.len), this.#ioPtr + keyLen);
@@ -477,29 +486,43 @@ export class Cache {
     const header = codec.stringHeader;
     const direct = typeof v === "string" && header !== undefined && v.length <= SHORT_STRING_MAX;
     const w = this.#w;
+    // The key a read has just staged is there already (and is ASCII).
+    const staged = k === this.#stagedKey;
     let m;
     if (direct) {
       m = header + v.length;
     } else {
       // Check the key before the codec runs: it must encode the value only once.
-      for (let i = 0; i < n; i++) if (k.charCodeAt(i) >= 0x80) return undefined;
+      if (!staged) for (let i = 0; i < n; i++) if (k.charCodeAt(i) >= 0x80) return undefined;
       w.len = 0;
       codec.encode(w, v);
       m = w.len;
       if (1 + n + m > MAX_STAGED) {
         // Too long to stage beside the key: the value goes straight into its place.
         this.#ensureIo(1 + n);
-        const mem = bytes();
-        mem[this.#ioPtr] = KIND_STR;
-        putAscii(mem, this.#ioPtr + 1, k);
+        if (!staged) {
+          const mem = bytes();
+          mem[this.#ioPtr] = KIND_STR;
+          putAscii(mem, this.#ioPtr + 1, k);
+          this.#stagedKey = k;
+        }
         return this.#storeInPlace(1 + n, w.buf.subarray(0, m), o, 0, 0);
       }
     }
     this.#ensureIo(1 + n + m);
     const mem = bytes();
-    mem[this.#ioPtr] = KIND_STR;
-    let p = putAscii(mem, this.#ioPtr + 1, k);
-    if (p < 0) return undefined;
+    let p;
+    if (staged) {
+      p = this.#ioPtr + 1 + n;
+    } else {
+      mem[this.#ioPtr] = KIND_STR;
+      p = putAscii(mem, this.#ioPtr + 1, k);
+      if (p < 0) {
+        this.#stagedKey = undefined;
+        return undefined;
+      }
+      this.#stagedKey = k;
+    }
     if (!direct) {
       copyInto(mem, p, w.buf, m);
     } else {
