@@ -162,8 +162,11 @@ class Flight {
   }
 }
 
+/** The tags or dependsOn of a write that gives none (shared: frozen). */
+const NONE = Object.freeze([]);
+
 function checkTags(tags, name = "tags") {
-  if (tags === undefined) return [];
+  if (tags === undefined) return NONE;
   if (!Array.isArray(tags)) throw new TypeError(`${name} must be an array of strings; got ${describe(tags)}`);
   for (let i = 0; i < tags.length; i++) {
     if (typeof tags[i] !== "string") throw new TypeError(`${name}[${i}] must be a string; got ${describe(tags[i])}`);
@@ -172,7 +175,7 @@ function checkTags(tags, name = "tags") {
 }
 
 function checkDeps(deps, name = "dependsOn") {
-  if (deps === undefined) return [];
+  if (deps === undefined) return NONE;
   if (!Array.isArray(deps)) throw new TypeError(`${name} must be an array of keys; got ${describe(deps)}`);
   for (let i = 0; i < deps.length; i++) checkKey(deps[i], `${name}[${i}]`);
   return deps;
@@ -276,7 +279,7 @@ export class Cache {
     this.#sie = sie;
     this.#maxMemory = maxMemory;
     this.#timeless = ttlMs === 0 && !policy.endsWith("-lfu");
-    this.#noOpts = Object.freeze({ ttl: -1, grace: -1, tags: [], deps: [], swr, sie });
+    this.#noOpts = Object.freeze({ ttl: -1, grace: -1, tags: NONE, deps: NONE, swr, sie });
     try {
       this.#inner = new WasmCache({ maxMemory, maxEntries, policy, ttl: ttlMs, jitter, grace: Math.max(swr, sie), seed });
     } catch (err) {
