@@ -2,7 +2,7 @@
 // encodes keys and values into the wasm I/O buffer, and keeps what only JS
 // can do: the clock, codecs, single-flight loads and their counters.
 
-import { WasmCache, WasmSnapshot, ready, bytes, words, memorySize, STATUS, MAX_STAGED, MAX_TTL_MS, OUT_PIECES } from "./runtime.js";
+import { WasmCache, WasmSnapshot, ready, bytes, words, memorySize, STATUS, MAX_STAGED, MAX_TTL_MS, OUT_PIECES, fastEncodeInto } from "./runtime.js";
 import { Writer, checkKey, encodeKey, encodeTag, decodeTag, keyId, describe, KIND_STR } from "./keys.js";
 import { makeCodec, bytesCodec, SHORT_STRING_MAX } from "./codecs.js";
 import { TierLink, checkTier } from "./tier/link.js";
@@ -53,6 +53,7 @@ const PLAIN_KEY_MAX = 64;
  */
 export const internals = Symbol("edgecache.internals");
 let memoIds = 0;
+const encoder = new TextEncoder();
 
 function isObject(v) {
   return v !== null && typeof v === "object";
@@ -193,6 +194,10 @@ export class Cache {
    * its ASCII characters), or undefined: a write of the key a read has just
    * staged (read-through, getOrLoad) does not encode it again. */
   #stagedKey = undefined;
+  /** A view of the I/O buffer after its kind byte (#putKey), and the view
+   * of memory it was cut from (null: cut a new one). */
+  #keyView = null;
+  #keyViewOf = null;
   #ready = false;
   #freed = false;
   /** True while no entry can have a TTL and the policy keeps no clock (not
@@ -307,6 +312,7 @@ export class Cache {
       const cap = Math.min(Math.max(n, this.#ioCap * 2, 256), MAX_STAGED);
       this.#ioPtr = this.#inner.io(cap);
       this.#ioCap = cap;
+      this.#keyViewOf = null;
     }
   }
 
@@ -353,22 +359,41 @@ export class Cache {
   /** Writes the key's encoding into the I/O buffer; returns its length (a
    * length above MAX_STAGED: not staged, and a miss). */
   #stageKey(k) {
-    if (typeof k === "string" && k.length < MAX_STAGED) {
-      // Fast path: ASCII strings go straight into wasm memory, no copy.
-      const n = k.length;
-      if (n + 1 > this.#ioCap) this.#ensureIo(n + 1);
-      const mem = bytes();
-      mem[this.#ioPtr] = KIND_STR;
-      if (putAscii(mem, this.#ioPtr + 1, k) >= 0) {
-        this.#stagedKey = k;
-        return n + 1;
-      }
-    }
+    if (typeof k === "string" && k.length < MAX_STAGED && this.#putKey(k) >= 0) return k.length + 1;
     const w = this.#w;
     w.len = 0;
     encodeKey(w, k);
     this.#stage();
     return w.len;
+  }
+
+  /**
+   * Writes the string key `k` (shorter than MAX_STAGED) into the I/O buffer
+   * if it is ASCII (its own UTF-8, no lone surrogate: KIND_STR and its
+   * characters); returns where its bytes end, or -1 (the buffer then holds
+   * no key) for a key that is not. Where the runtime's TextEncoder.encodeInto
+   * is a fast native call (fastEncodeInto), one call writes it: a key is
+   * ASCII exactly when each character took one byte.
+   */
+  #putKey(k) {
+    const n = k.length;
+    if (n + 1 > this.#ioCap) this.#ensureIo(n + 1);
+    const mem = bytes();
+    const at = this.#ioPtr;
+    mem[at] = KIND_STR;
+    let end;
+    if (fastEncodeInto && n > 0) {
+      if (this.#keyViewOf !== mem) {
+        this.#keyView = mem.subarray(at + 1, at + this.#ioCap);
+        this.#keyViewOf = mem;
+      }
+      const r = encoder.encodeInto(k, this.#keyView);
+      end = r.read === n && r.written === n ? at + 1 + n : -1;
+    } else {
+      end = putAscii(mem, at + 1, k);
+    }
+    this.#stagedKey = end < 0 ? undefined : k;
+    return end;
   }
 
   #stageTag(tag) {
@@ -488,44 +513,27 @@ export class Cache {
     const n = k.length;
     const header = codec.stringHeader;
     const direct = typeof v === "string" && header !== undefined && v.length <= SHORT_STRING_MAX;
+    // The key first (unless a read has just staged it): one that is not
+    // ASCII leaves before the codec runs, which must encode a value once.
+    if (k !== this.#stagedKey && this.#putKey(k) < 0) return undefined;
     const w = this.#w;
-    // The key a read has just staged is there already (and is ASCII).
-    const staged = k === this.#stagedKey;
     let m;
     if (direct) {
       m = header + v.length;
     } else {
-      // Check the key before the codec runs: it must encode the value only once.
-      if (!staged) for (let i = 0; i < n; i++) if (k.charCodeAt(i) >= 0x80) return undefined;
       w.len = 0;
       codec.encode(w, v);
       m = w.len;
+      // A toJSON may have used this cache, and staged other bytes meanwhile.
+      if (k !== this.#stagedKey) this.#putKey(k);
       if (1 + n + m > MAX_STAGED) {
         // Too long to stage beside the key: the value goes straight into its place.
-        this.#ensureIo(1 + n);
-        if (!staged) {
-          const mem = bytes();
-          mem[this.#ioPtr] = KIND_STR;
-          putAscii(mem, this.#ioPtr + 1, k);
-          this.#stagedKey = k;
-        }
         return this.#storeInPlace(1 + n, w.buf.subarray(0, m), o, 0, 0);
       }
     }
     this.#ensureIo(1 + n + m);
     const mem = bytes();
-    let p;
-    if (staged) {
-      p = this.#ioPtr + 1 + n;
-    } else {
-      mem[this.#ioPtr] = KIND_STR;
-      p = putAscii(mem, this.#ioPtr + 1, k);
-      if (p < 0) {
-        this.#stagedKey = undefined;
-        return undefined;
-      }
-      this.#stagedKey = k;
-    }
+    let p = this.#ioPtr + 1 + n;
     if (!direct) {
       copyInto(mem, p, w.buf, m);
     } else {

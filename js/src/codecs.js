@@ -55,6 +55,7 @@ class JsonCodec {
     /** Per integer shape: a function building its objects, null where none
      * can be compiled (see shapeBuilder), undefined until first read. */
     this.builders = [];
+    this.reader = new Reader(null, 0, 0);
   }
 
   /** Writes the header of a string of n ≤ SHORT_STRING_MAX ASCII characters
@@ -211,9 +212,14 @@ class JsonCodec {
    * never bytes of another entry read from linear memory.
    */
   decodeAt(mem, ptr, len) {
-    const r = new Reader(mem, ptr, ptr + len);
+    // One reader per codec, reset for each value (decoding runs no caller
+    // code, so never re-enters): a read allocates only the value.
+    const r = this.reader;
+    r.reset(mem, ptr, ptr + len);
     const value = this.read(r);
-    if (r.at !== r.end) throw corrupt(r.at < r.end ? "bytes left after it" : "it runs past its end");
+    const { at, end } = r;
+    r.reset(null, 0, 0); // holds no array between reads
+    if (at !== end) throw corrupt(at < end ? "bytes left after it" : "it runs past its end");
     return value;
   }
 
@@ -358,6 +364,12 @@ function corrupt(why) {
  * at `end` catches; a length or count is checked before it is used. */
 class Reader {
   constructor(bytes, at, end) {
+    this.b = bytes;
+    this.at = at;
+    this.end = end;
+    this.view = null;
+  }
+  reset(bytes, at, end) {
     this.b = bytes;
     this.at = at;
     this.end = end;

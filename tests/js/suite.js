@@ -161,6 +161,15 @@ test("a write right after a read stores under its own key, whatever the read sta
     equal(c.stats().entries, 8, `${codec}: one entry per key written`);
     c.free();
   }
+  // A value's toJSON that reads the same cache stages another key while the
+  // write encodes it: the write still stores under its own key.
+  const c = new Cache();
+  c.get("b0000001");
+  c.set("b0000001", { toJSON: () => (c.get("b0000002"), 1) });
+  c.get("b0000003");
+  c.set("b0000003", { toJSON: () => (c.has("b0000004x"), 3) });
+  deepEqual(["b0000001", "b0000002", "b0000003", "b0000004x"].map((k) => c.get(k)), [1, undefined, 3, undefined]);
+  equal(c.stats().entries, 2);
 });
 
 test("objects of one shape share their keys (compact default codec)", ({ Cache }) => {
