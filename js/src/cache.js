@@ -2,7 +2,7 @@
 // encodes keys and values into the wasm I/O buffer, and keeps what only JS
 // can do: the clock, codecs, single-flight loads and their counters.
 
-import { WasmCache, WasmSnapshot, ready, bytes, words, memorySize, STATUS, MAX_STAGED, MAX_TTL_MS, OUT_PIECES, fastEncodeInto } from "./runtime.js";
+import { WasmCache, WasmSnapshot, ready, bytes, words, memorySize, STATUS, MAX_STAGED, MAX_TTL_MS, OUT_PIECES } from "./runtime.js";
 import { Writer, checkKey, encodeKey, encodeTag, decodeTag, keyId, describe, KIND_STR } from "./keys.js";
 import { makeCodec, bytesCodec, SHORT_STRING_MAX } from "./codecs.js";
 import { TierLink, checkTier } from "./tier/link.js";
@@ -53,7 +53,6 @@ const PLAIN_KEY_MAX = 64;
  */
 export const internals = Symbol("edgecache.internals");
 let memoIds = 0;
-const encoder = new TextEncoder();
 
 function isObject(v) {
   return v !== null && typeof v === "object";
@@ -194,10 +193,6 @@ export class Cache {
    * its ASCII characters), or undefined: a write of the key a read has just
    * staged (read-through, getOrLoad) does not encode it again. */
   #stagedKey = undefined;
-  /** A view of the I/O buffer after its kind byte (#putKey), and the view
-   * of memory it was cut from (null: cut a new one). */
-  #keyView = null;
-  #keyViewOf = null;
   #ready = false;
   #freed = false;
   /** True while no entry can have a TTL and the policy keeps no clock (not
@@ -312,7 +307,6 @@ export class Cache {
       const cap = Math.min(Math.max(n, this.#ioCap * 2, 256), MAX_STAGED);
       this.#ioPtr = this.#inner.io(cap);
       this.#ioCap = cap;
-      this.#keyViewOf = null;
     }
   }
 
@@ -371,9 +365,7 @@ export class Cache {
    * Writes the string key `k` (shorter than MAX_STAGED) into the I/O buffer
    * if it is ASCII (its own UTF-8, no lone surrogate: KIND_STR and its
    * characters); returns where its bytes end, or -1 (the buffer then holds
-   * no key) for a key that is not. Where the runtime's TextEncoder.encodeInto
-   * is a fast native call (fastEncodeInto), one call writes it: a key is
-   * ASCII exactly when each character took one byte.
+   * no key) for a key that is not.
    */
   #putKey(k) {
     const n = k.length;
@@ -381,17 +373,7 @@ export class Cache {
     const mem = bytes();
     const at = this.#ioPtr;
     mem[at] = KIND_STR;
-    let end;
-    if (fastEncodeInto && n > 0) {
-      if (this.#keyViewOf !== mem) {
-        this.#keyView = mem.subarray(at + 1, at + this.#ioCap);
-        this.#keyViewOf = mem;
-      }
-      const r = encoder.encodeInto(k, this.#keyView);
-      end = r.read === n && r.written === n ? at + 1 + n : -1;
-    } else {
-      end = putAscii(mem, at + 1, k);
-    }
+    const end = putAscii(mem, at + 1, k);
     this.#stagedKey = end < 0 ? undefined : k;
     return end;
   }

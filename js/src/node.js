@@ -4,6 +4,6 @@ import { readFileSync } from "node:fs";
 import { initSync } from "./wasm/edgecache.js";
 import { setWasm } from "./runtime.js";
 
-setWasm(initSync({ module: readFileSync(new URL("./wasm/edgecache_bg.wasm", import.meta.url)) }), { encodeInto: true });
+setWasm(initSync({ module: readFileSync(new URL("./wasm/edgecache_bg.wasm", import.meta.url)) }));
 
 export * from "./api.js";

@@ -24,15 +24,8 @@ export let MAX_TTL_MS = 0;
 /** The result block's word counting a reported value's pieces (0: one slice). */
 export let OUT_PIECES = 0;
 
-/** Whether TextEncoder.encodeInto is a fast native call here, that writes a
- * short key into wasm memory in fewer instructions than a JS loop (Node:
- * measured with callgrind, 1,000 fewer per 20-character key); the entry
- * that knows its runtime says so. */
-export let fastEncodeInto = false;
-
-export function setWasm(exports, { encodeInto = false } = {}) {
+export function setWasm(exports) {
   exportsOf = exports;
-  fastEncodeInto = encodeInto;
   u8 = null;
   u32 = null;
   const c = constants();
