@@ -522,6 +522,9 @@ export class Cache {
       p = codec.putStringHeader(mem, p, v.length);
       if (putAscii(mem, p, v) < 0) return undefined;
     }
+    // Forget the key: the next write is most likely of another key, and
+    // comparing it with this one would compare their characters.
+    this.#stagedKey = undefined;
     return this.#store(1 + n, m, o, 0, 0);
   }
 
