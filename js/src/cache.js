@@ -495,14 +495,24 @@ export class Cache {
     const n = k.length;
     const header = codec.stringHeader;
     const direct = typeof v === "string" && header !== undefined && v.length <= SHORT_STRING_MAX;
-    // The key first (unless a read has just staged it): one that is not
-    // ASCII leaves before the codec runs, which must encode a value once.
-    if (k !== this.#stagedKey && this.#putKey(k) < 0) return undefined;
     const w = this.#w;
     let m;
     if (direct) {
       m = header + v.length;
+      // One look at the buffer for key and value (the common write of a string).
+      this.#ensureIo(1 + n + m);
+      if (k !== this.#stagedKey) {
+        const mem = bytes();
+        mem[this.#ioPtr] = KIND_STR;
+        if (putAscii(mem, this.#ioPtr + 1, k) < 0) {
+          this.#stagedKey = undefined;
+          return undefined;
+        }
+      }
     } else {
+      // The key first (unless a read has just staged it): one that is not
+      // ASCII leaves before the codec runs, which must encode a value once.
+      if (k !== this.#stagedKey && this.#putKey(k) < 0) return undefined;
       w.len = 0;
       codec.encode(w, v);
       m = w.len;
@@ -520,7 +530,10 @@ export class Cache {
       copyInto(mem, p, w.buf, m);
     } else {
       p = codec.putStringHeader(mem, p, v.length);
-      if (putAscii(mem, p, v) < 0) return undefined;
+      if (putAscii(mem, p, v) < 0) {
+        this.#stagedKey = undefined;
+        return undefined;
+      }
     }
     // Forget the key: the next write is most likely of another key, and
     // comparing it with this one would compare their characters.
