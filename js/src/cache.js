@@ -165,8 +165,11 @@ class Flight {
   }
 }
 
+/** The tags or dependsOn of a write that gives none (shared: frozen). */
+const NONE = Object.freeze([]);
+
 function checkTags(tags, name = "tags") {
-  if (tags === undefined) return [];
+  if (tags === undefined) return NONE;
   if (!Array.isArray(tags)) throw new TypeError(`${name} must be an array of strings; got ${describe(tags)}`);
   for (let i = 0; i < tags.length; i++) {
     if (typeof tags[i] !== "string") throw new TypeError(`${name}[${i}] must be a string; got ${describe(tags[i])}`);
@@ -175,7 +178,7 @@ function checkTags(tags, name = "tags") {
 }
 
 function checkDeps(deps, name = "dependsOn") {
-  if (deps === undefined) return [];
+  if (deps === undefined) return NONE;
   if (!Array.isArray(deps)) throw new TypeError(`${name} must be an array of keys; got ${describe(deps)}`);
   for (let i = 0; i < deps.length; i++) checkKey(deps[i], `${name}[${i}]`);
   return deps;
@@ -189,6 +192,10 @@ export class Cache {
   #out;
   #ioPtr = 0;
   #ioCap = 0;
+  /** The string key whose encoding the I/O buffer starts with (KIND_STR and
+   * its ASCII characters), or undefined: a write of the key a read has just
+   * staged (read-through, getOrLoad) does not encode it again. */
+  #stagedKey = undefined;
   #ready = false;
   #freed = false;
   /** True while no entry can have a TTL and the policy keeps no clock (not
@@ -276,7 +283,7 @@ export class Cache {
     this.#sie = sie;
     this.#maxMemory = maxMemory;
     this.#timeless = ttlMs === 0 && !policy.endsWith("-lfu");
-    this.#noOpts = Object.freeze({ ttl: -1, grace: -1, tags: [], deps: [], swr, sie });
+    this.#noOpts = Object.freeze({ ttl: -1, grace: -1, tags: NONE, deps: NONE, swr, sie });
     try {
       this.#inner = new WasmCache({ maxMemory, maxEntries, policy, ttl: ttlMs, jitter, grace: Math.max(swr, sie), seed });
     } catch (err) {
@@ -341,6 +348,7 @@ export class Cache {
    * the length as one that names nothing (a read misses). */
   #stage() {
     const w = this.#w;
+    this.#stagedKey = undefined;
     if (w.len > MAX_STAGED) return;
     this.#ensureIo(w.len);
     copyInto(bytes(), this.#ioPtr, w.buf, w.len);
@@ -349,19 +357,29 @@ export class Cache {
   /** Writes the key's encoding into the I/O buffer; returns its length (a
    * length above MAX_STAGED: not staged, and a miss). */
   #stageKey(k) {
-    if (typeof k === "string" && k.length < MAX_STAGED) {
-      // Fast path: ASCII strings go straight into wasm memory, no copy.
-      const n = k.length;
-      if (n + 1 > this.#ioCap) this.#ensureIo(n + 1);
-      const mem = bytes();
-      mem[this.#ioPtr] = KIND_STR;
-      if (putAscii(mem, this.#ioPtr + 1, k) >= 0) return n + 1;
-    }
+    if (typeof k === "string" && k.length < MAX_STAGED && this.#putKey(k) >= 0) return k.length + 1;
     const w = this.#w;
     w.len = 0;
     encodeKey(w, k);
     this.#stage();
     return w.len;
+  }
+
+  /**
+   * Writes the string key `k` (shorter than MAX_STAGED) into the I/O buffer
+   * if it is ASCII (its own UTF-8, no lone surrogate: KIND_STR and its
+   * characters); returns where its bytes end, or -1 (the buffer then holds
+   * no key) for a key that is not.
+   */
+  #putKey(k) {
+    const n = k.length;
+    if (n + 1 > this.#ioCap) this.#ensureIo(n + 1);
+    const mem = bytes();
+    const at = this.#ioPtr;
+    mem[at] = KIND_STR;
+    const end = putAscii(mem, at + 1, k);
+    this.#stagedKey = end < 0 ? undefined : k;
+    return end;
   }
 
   #stageTag(tag) {
@@ -454,6 +472,7 @@ export class Cache {
     const metaLen = w.len - valueLen;
     if (metaLen > MAX_STAGED) return this.#refuse();
     this.#ensureIo(metaLen);
+    this.#stagedKey = undefined;
     const mem = bytes();
     mem.set(w.buf.subarray(0, keyLen), this.#ioPtr);
     mem.set(w.buf.subarray(keyLen + valueLen, w.len), this.#ioPtr + keyLen);
@@ -484,32 +503,45 @@ export class Cache {
     let m;
     if (direct) {
       m = header + v.length;
+      // One look at the buffer for key and value (the common write of a string).
+      this.#ensureIo(1 + n + m);
+      if (k !== this.#stagedKey) {
+        const mem = bytes();
+        mem[this.#ioPtr] = KIND_STR;
+        if (putAscii(mem, this.#ioPtr + 1, k) < 0) {
+          this.#stagedKey = undefined;
+          return undefined;
+        }
+      }
     } else {
-      // Check the key before the codec runs: it must encode the value only once.
-      for (let i = 0; i < n; i++) if (k.charCodeAt(i) >= 0x80) return undefined;
+      // The key first (unless a read has just staged it): one that is not
+      // ASCII leaves before the codec runs, which must encode a value once.
+      if (k !== this.#stagedKey && this.#putKey(k) < 0) return undefined;
       w.len = 0;
       codec.encode(w, v);
       m = w.len;
+      // A toJSON may have used this cache, and staged other bytes meanwhile.
+      if (k !== this.#stagedKey) this.#putKey(k);
       if (1 + n + m > MAX_STAGED) {
         // Too long to stage beside the key: the value goes straight into its place.
-        this.#ensureIo(1 + n);
-        const mem = bytes();
-        mem[this.#ioPtr] = KIND_STR;
-        putAscii(mem, this.#ioPtr + 1, k);
         return this.#storeInPlace(1 + n, w.buf.subarray(0, m), o, 0, 0);
       }
     }
     this.#ensureIo(1 + n + m);
     const mem = bytes();
-    mem[this.#ioPtr] = KIND_STR;
-    let p = putAscii(mem, this.#ioPtr + 1, k);
-    if (p < 0) return undefined;
+    let p = this.#ioPtr + 1 + n;
     if (!direct) {
       copyInto(mem, p, w.buf, m);
     } else {
       p = codec.putStringHeader(mem, p, v.length);
-      if (putAscii(mem, p, v) < 0) return undefined;
+      if (putAscii(mem, p, v) < 0) {
+        this.#stagedKey = undefined;
+        return undefined;
+      }
     }
+    // Forget the key: the next write is most likely of another key, and
+    // comparing it with this one would compare their characters.
+    this.#stagedKey = undefined;
     return this.#store(1 + n, m, o, 0, 0);
   }
 

@@ -55,6 +55,7 @@ class JsonCodec {
     /** Per integer shape: a function building its objects, null where none
      * can be compiled (see shapeBuilder), undefined until first read. */
     this.builders = [];
+    this.reader = new Reader(null, 0, 0);
   }
 
   /** Writes the header of a string of n ≤ SHORT_STRING_MAX ASCII characters
@@ -211,9 +212,14 @@ class JsonCodec {
    * never bytes of another entry read from linear memory.
    */
   decodeAt(mem, ptr, len) {
-    const r = new Reader(mem, ptr, ptr + len);
+    // One reader per codec, reset for each value (decoding runs no caller
+    // code, so never re-enters): a read allocates only the value.
+    const r = this.reader;
+    r.reset(mem, ptr, ptr + len);
     const value = this.read(r);
-    if (r.at !== r.end) throw corrupt(r.at < r.end ? "bytes left after it" : "it runs past its end");
+    const { at, end } = r;
+    r.reset(null, 0, 0); // holds no array between reads
+    if (at !== end) throw corrupt(at < end ? "bytes left after it" : "it runs past its end");
     return value;
   }
 
@@ -363,6 +369,12 @@ class Reader {
     this.end = end;
     this.view = null;
   }
+  reset(bytes, at, end) {
+    this.b = bytes;
+    this.at = at;
+    this.end = end;
+    this.view = null;
+  }
   /** An element count: each element takes at least one byte. */
   count() {
     const n = this.varint();
@@ -400,11 +412,19 @@ class Reader {
 const fcc = String.fromCharCode;
 
 /** ASCII bytes to a string, eight characters per call (3× faster than
- * appending one character at a time, measured). */
+ * appending one character at a time, measured), or undefined at the first
+ * eight bytes that are not all ASCII: each byte is read once, for both. */
 function ascii(b, p, n) {
   let s = "";
   const end = p + n;
-  for (; p + 8 <= end; p += 8) s += fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7]);
+  for (; p + 8 <= end; p += 8) {
+    const c0 = b[p], c1 = b[p + 1], c2 = b[p + 2], c3 = b[p + 3], c4 = b[p + 4], c5 = b[p + 5], c6 = b[p + 6], c7 = b[p + 7];
+    if ((c0 | c1 | c2 | c3 | c4 | c5 | c6 | c7) & 0x80) return undefined;
+    s += fcc(c0, c1, c2, c3, c4, c5, c6, c7);
+  }
+  let or = 0;
+  for (let i = p; i < end; i++) or |= b[i];
+  if (or & 0x80) return undefined;
   switch (end - p) {
     case 1: return s + fcc(b[p]);
     case 2: return s + fcc(b[p], b[p + 1]);
@@ -420,9 +440,8 @@ function ascii(b, p, n) {
 /** Decodes UTF-8, with a fast path for short ASCII. */
 function utf8(b, start, n) {
   if (n <= ASCII_DECODE_MAX) {
-    let or = 0;
-    for (let i = start; i < start + n; i++) or |= b[i];
-    if ((or & 0x80) === 0) return ascii(b, start, n);
+    const s = ascii(b, start, n);
+    if (s !== undefined) return s;
   }
   return decoder.decode(b.subarray(start, start + n));
 }

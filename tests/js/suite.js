@@ -121,6 +121,57 @@ test("a plain write stores what the general path stores", ({ Cache }) => {
   }
 });
 
+test("a write right after a read stores under its own key, whatever the read staged", ({ Cache }) => {
+  // A write of the key a read has just staged reuses its bytes in wasm
+  // memory; every other staging in between (another key, a tag, a long key,
+  // a non-ASCII key, a write in place) must make the write encode its own.
+  for (const codec of ["text", "json"]) {
+    const c = new Cache({ codec });
+    const big = "v".repeat(70_000);
+    const steps = [
+      () => c.get("a0000001"),
+      () => c.set("a0000001", "one"),
+      () => c.get("a0000002"),
+      () => c.set("a0000003", "three"), // same length, another key
+      () => c.get("a0000004"),
+      () => c.invalidateTag("tag-longer-than-the-key"),
+      () => c.set("a0000004", "four"),
+      () => c.get("a0000005"),
+      () => c.has("k\u00e9y"),
+      () => c.set("a0000005", "five"),
+      () => c.get("a0000006"),
+      () => c.get("K".repeat(200)),
+      () => c.set("a0000006", "six"),
+      () => c.get("a0000007"),
+      () => c.set("a0000007", big), // in place: too long to stage
+      () => c.set("a0000008", "eight"),
+      () => c.get("a0000008"),
+      () => c.set("a0000008", "eight again"),
+      () => c.get("a0000009"),
+      () => c.set("a0000009", "nine", { tags: ["t"] }),
+      () => c.set("a0000009", "nine again"),
+    ];
+    for (const step of steps) step();
+    const want = {
+      a0000001: "one", a0000002: undefined, a0000003: "three", a0000004: "four", a0000005: "five",
+      a0000006: "six", a0000007: big, a0000008: "eight again", a0000009: "nine again",
+    };
+    for (const [k, v] of Object.entries(want)) equal(c.get(k), v, `${codec} ${k}`);
+    equal(c.get("tag-longer-than-the-key"), undefined, `${codec}: no entry under the tag's bytes`);
+    equal(c.stats().entries, 8, `${codec}: one entry per key written`);
+    c.free();
+  }
+  // A value's toJSON that reads the same cache stages another key while the
+  // write encodes it: the write still stores under its own key.
+  const c = new Cache();
+  c.get("b0000001");
+  c.set("b0000001", { toJSON: () => (c.get("b0000002"), 1) });
+  c.get("b0000003");
+  c.set("b0000003", { toJSON: () => (c.has("b0000004x"), 3) });
+  deepEqual(["b0000001", "b0000002", "b0000003", "b0000004x"].map((k) => c.get(k)), [1, undefined, 3, undefined]);
+  equal(c.stats().entries, 2);
+});
+
 test("objects of one shape share their keys (compact default codec)", ({ Cache }) => {
   const c = new Cache();
   c.set("a", { qty: 1, updatedAt: 2 });
