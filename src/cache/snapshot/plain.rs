@@ -14,6 +14,7 @@ use crate::policy::PlainAppend;
 use crate::snapshot::{Snapshot, SnapshotEntry};
 use crate::store::NONE;
 use crate::SetOptions;
+use alloc::vec::Vec;
 
 impl Cache {
     /// Stores every entry of `snap` (see the module doc for when this
@@ -25,8 +26,8 @@ impl Cache {
         batch: &mut Batch,
     ) -> Result<usize, CacheError> {
         let mut loaded = 0;
-        for e in snap.entries() {
-            match self.restore_plain(&e, now, batch) {
+        for (key, value) in snap.plain_entries() {
+            match self.restore_plain(key, value, now, batch) {
                 Ok(()) => loaded += 1,
                 Err(err) => {
                     let _ = self.index_batch(batch);
@@ -41,60 +42,58 @@ impl Cache {
     /// Stores one entry of a plain snapshot, unindexed (in `batch`).
     fn restore_plain(
         &mut self,
-        e: &SnapshotEntry<'_>,
+        key: &[u8],
+        value: &[u8],
         now: u64,
         batch: &mut Batch,
     ) -> Result<(), CacheError> {
-        let plain = e.expires_at.is_none()
-            && e.tags.is_empty()
-            && e.depends_on.is_empty()
-            && e.load_ms.is_none();
-        if plain {
-            if batch.pending.len() == batch.pending.capacity() {
-                self.index_batch(batch)?;
-            }
-            let how = self.policy.plain_append();
-            let link = match how {
-                PlainAppend::Lru { tail } => [tail, NONE],
-                PlainAppend::Untracked | PlainAppend::General => [NONE, NONE],
-            };
-            if how == PlainAppend::General {
-                self.policy.reserve()?;
-            }
-            let tracked = matches!(how, PlainAppend::Lru { .. });
-            let hash = self.store.hash(e.key);
-            if let Some((slot, charge)) = self.store.append_short(e.key, e.value, link, tracked)? {
-                let charge = charge as u64;
-                batch.pending.push((hash, slot));
-                self.bytes += charge;
-                match how {
-                    PlainAppend::Lru { .. } => {
-                        self.policy.appended_to_lru(&mut self.store, slot, charge);
-                    }
-                    PlainAppend::General => {
-                        self.policy
-                            .insert(&mut self.store, slot, hash, charge, now, &mut self.rng);
-                    }
-                    PlainAppend::Untracked => {}
-                }
-                return Ok(());
-            }
+        if batch.pending.len() == batch.pending.capacity() {
+            self.index_batch(batch)?;
         }
-        let (charge, extra_charge) = entry_charge(self, e);
-        let opts = SetOptions {
-            ttl_ms: None,
-            grace_ms: None,
-            tags: &e.tags,
-            depends_on: &e.depends_on,
-            load_ms: e.load_ms,
+        let how = self.policy.plain_append();
+        let link = match how {
+            PlainAppend::Lru { tail } => [tail, NONE],
+            PlainAppend::Untracked | PlainAppend::General => [NONE, NONE],
         };
+        if how == PlainAppend::General {
+            self.policy.reserve()?;
+        }
+        let tracked = matches!(how, PlainAppend::Lru { .. });
+        let hash = self.store.hash(key);
+        if let Some((slot, charge)) = self.store.append_short(key, value, link, tracked)? {
+            let charge = charge as u64;
+            batch.pending.push((hash, slot));
+            self.bytes += charge;
+            match how {
+                PlainAppend::Lru { .. } => {
+                    self.policy.appended_to_lru(&mut self.store, slot, charge);
+                }
+                PlainAppend::General => {
+                    self.policy
+                        .insert(&mut self.store, slot, hash, charge, now, &mut self.rng);
+                }
+                PlainAppend::Untracked => {}
+            }
+            return Ok(());
+        }
+        let e = SnapshotEntry {
+            key,
+            value,
+            expires_at: None,
+            grace: 0,
+            tags: Vec::new(),
+            depends_on: Vec::new(),
+            load_ms: None,
+        };
+        let (charge, extra_charge) = entry_charge(self, &e);
+        let opts = SetOptions::default();
         let w = Write {
-            ttl: u64::from(e.expires_at.is_some()),
-            grace: e.grace,
+            ttl: 0,
+            grace: 0,
             charge,
             extra_charge,
         };
-        match self.restore_unindexed(e, &w, &opts, now, batch)? {
+        match self.restore_unindexed(&e, &w, &opts, now, batch)? {
             true => Ok(()),
             false => Err(CacheError::Internal("a plain load's entry was not stored")),
         }
