@@ -37,6 +37,8 @@ use crate::error::CacheError;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
+mod bulk;
+
 /// Page size: 8 KiB less 16 bytes. The index's tables come from the same
 /// allocator, and a shard frees its old table each time it grows; large
 /// tables are whole multiples of 8 KiB ([`crate::index`]), so the hole a freed

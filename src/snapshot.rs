@@ -604,6 +604,35 @@ impl<'a> Snapshot<'a> {
         &self.header
     }
 
+    /// The keys and values of its entries, least recently used first, when
+    /// every entry is plain ([`Snapshot::plain_totals`] is `Some`): read
+    /// without building a [`SnapshotEntry`]. Empty otherwise; it stops at
+    /// an entry that is not plain.
+    pub fn plain_entries(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + '_ {
+        let mut c = Cursor {
+            bytes: self.body,
+            at: 0,
+        };
+        let mut left = if self.plain.is_some() {
+            self.header.entries
+        } else {
+            0
+        };
+        core::iter::from_fn(move || {
+            if left == 0 {
+                return None;
+            }
+            left -= 1;
+            if c.u8().ok()? != 0 {
+                left = 0;
+                return None;
+            }
+            let key = c.blob().ok()?;
+            let value = c.blob().ok()?;
+            Some((key, value))
+        })
+    }
+
     /// Its entries, least recently used first.
     pub fn entries(&self) -> impl Iterator<Item = SnapshotEntry<'a>> + '_ {
         let mut c = Cursor {

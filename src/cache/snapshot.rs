@@ -32,6 +32,8 @@ use crate::SetOptions;
 use alloc::vec::Vec;
 use hashbrown::HashMap;
 
+mod plain;
+
 /// The names (tags and `dependsOn` keys) of the entries dumped, each once,
 /// with its index in the snapshot's table.
 struct Names<'a> {
@@ -367,12 +369,14 @@ impl Cache {
         // (then none is dead, and into an empty cache every one is usable
         // if the largest is).
         let meta = usize::from(self.store.has_meta());
+        let mut plain = false;
         let (mut need_bytes, mut need_entries) = match snap.plain_totals() {
             Some(t)
                 if fresh
                     && t.max_part <= super::MAX_PART_LEN
                     && t.max_charge.get(meta).is_some_and(|&c| c <= max_bytes) =>
             {
+                plain = true;
                 let entries = usize::try_from(snap.header().entries).unwrap_or(usize::MAX);
                 (t.charge.get(meta).copied().unwrap_or(u64::MAX), entries)
             }
@@ -413,6 +417,9 @@ impl Cache {
         // are stored (see `crate::store::bulk`): no key can be there before.
         let mut batch = Batch::default();
         let bulk = fresh && batch.pending.try_reserve_exact(loading.min(BATCH)).is_ok();
+        if bulk && plain && need_bytes <= room_bytes && need_entries <= room_entries {
+            return self.load_plain(snap, now, &mut batch);
+        }
         let mut loaded = 0;
         for e in snap.entries() {
             let (charge, extra_charge) = entry_charge(self, &e);

@@ -5,6 +5,7 @@
 //! of them, or only those with a TTL for `volatile-*`).
 
 mod adaptive;
+mod bulk;
 mod lfu;
 pub(crate) mod list;
 mod lru;
@@ -19,6 +20,8 @@ use crate::error::CacheError;
 use crate::expiry::ExpiryHeap;
 use crate::rng::Rng;
 use crate::store::Store;
+
+pub(crate) use bulk::PlainAppend;
 
 enum Family {
     Lru(lru::Lru),

@@ -11,7 +11,10 @@
 //! consecutive buckets (each group's buckets fit in the L1 cache), so it
 //! costs two reads of the batch, not a full sort.
 
-use super::{Store, LIVE, POS_MASK, RECORD, SHARDS, STATE};
+use super::{
+    record_len, Records, Store, INDEX_OVERHEAD, LIVE, NEXT, POS_MASK, PREV, RECORD, RECORD_META,
+    SHARDS, STATE, TRACKED,
+};
 use crate::error::CacheError;
 use alloc::vec::Vec;
 
@@ -56,6 +59,43 @@ impl Store {
         }
         self.len += 1;
         Ok(slot)
+    }
+
+    /// [`Store::insert_unindexed`] for a short entry (see
+    /// [`crate::arena::Arena::append_short`]) whose record is known up
+    /// front: links `link` (previous, next), live, no heap position, and
+    /// `tracked` as given; its record is written with its key and value in
+    /// one pass. Returns its slot and its charge ([`Store::charge`]), or
+    /// `None` (nothing stored) for an entry that is not short.
+    ///
+    /// # Errors
+    /// [`CacheError::AllocFailed`] when the arena cannot grow; nothing is
+    /// changed then.
+    #[inline]
+    pub fn append_short(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        link: [u32; 2],
+        tracked: bool,
+    ) -> Result<Option<(u32, usize)>, CacheError> {
+        let Records::Arena(arena) = &mut self.records else {
+            return Ok(None);
+        };
+        // PREV, NEXT, STATE, then META (zero) when records have it.
+        let state = LIVE | POS_MASK | if tracked { TRACKED } else { 0 };
+        let mut record = [0u8; RECORD_META];
+        for (at, word) in [(PREV, link[0]), (NEXT, link[1]), (STATE, state)] {
+            if let Some(b) = record.get_mut(at..at + 4) {
+                b.copy_from_slice(&word.to_le_bytes());
+            }
+        }
+        let record = record.get(..record_len(self.meta)).unwrap_or(&[]);
+        let Some((slot, size)) = arena.append_short(record, key, value)? else {
+            return Ok(None);
+        };
+        self.len += 1;
+        Ok(Some((slot, size + INDEX_OVERHEAD)))
     }
 
     /// Indexes entries stored by [`Store::insert_unindexed`], ordered by
