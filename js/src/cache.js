@@ -189,6 +189,8 @@ export class Cache {
   #codec;
   #now;
   #w = new Writer();
+  /** A writer for writes made while a value is being encoded into #w (#encode). */
+  #spare = undefined;
   #out;
   #ioPtr = 0;
   #ioCap = 0;
@@ -459,7 +461,7 @@ export class Cache {
     w.len = 0;
     encodeKey(w, k);
     const keyLen = w.len;
-    codec.encode(w, v);
+    this.#encode(codec, w, v);
     const valueLen = w.len - keyLen;
     for (const t of o.tags) w.prefixed(() => encodeTag(w, t));
     for (const d of o.deps) w.prefixed(() => encodeKey(w, d));
@@ -477,6 +479,23 @@ export class Cache {
     mem.set(w.buf.subarray(0, keyLen), this.#ioPtr);
     mem.set(w.buf.subarray(keyLen + valueLen, w.len), this.#ioPtr + keyLen);
     return this.#storeInPlace(keyLen, w.buf.subarray(keyLen, keyLen + valueLen), o, o.tags.length, o.deps.length);
+  }
+
+  /**
+   * Runs `codec` on `v`, appending to `w` (the cache's writer). A toJSON or a
+   * custom codec may use this cache meanwhile: its writes get a writer of
+   * their own, so the half-written value in `w` stays whole.
+   */
+  #encode(codec, w, v) {
+    const spare = this.#spare ?? new Writer();
+    this.#spare = undefined;
+    this.#w = spare;
+    try {
+      codec.encode(w, v);
+    } finally {
+      this.#w = w;
+      this.#spare = spare;
+    }
   }
 
   /** Counts a write refused for a key, tags and dependsOn longer than the
@@ -518,7 +537,7 @@ export class Cache {
       // ASCII leaves before the codec runs, which must encode a value once.
       if (k !== this.#stagedKey && this.#putKey(k) < 0) return undefined;
       w.len = 0;
-      codec.encode(w, v);
+      this.#encode(codec, w, v);
       m = w.len;
       // A toJSON may have used this cache, and staged other bytes meanwhile.
       if (k !== this.#stagedKey) this.#putKey(k);
@@ -594,7 +613,7 @@ export class Cache {
     if (value === undefined) throw new TypeError("value must not be undefined (use delete() to remove a key, or null to cache an absence)");
     const w = this.#w;
     w.len = 0;
-    this.#codec.encode(w, value);
+    this.#encode(this.#codec, w, value);
     const encoded = w.buf.slice(0, w.len);
     const stored = this.#write(key, encoded, o, { codec: bytesCodec, fromLoad: !change });
     if (!stored) return { stored, ack: Promise.resolve(false) };

@@ -172,6 +172,31 @@ test("a write right after a read stores under its own key, whatever the read sta
   equal(c.stats().entries, 2);
 });
 
+test("a value's toJSON that writes to the same cache changes neither write", ({ Cache }) => {
+  // The nested writes run while the outer value is half encoded: each must
+  // store its own bytes, and the outer one its own key and whole value.
+  const c = new Cache();
+  c.set("kept", "old", { tags: ["t"] });
+  const value = {
+    toJSON() {
+      c.set("inner-plain", { n: 1, s: "x".repeat(40) });
+      c.set("inner-tagged", [1, 2, 3], { tags: ["u"], dependsOn: ["base"] });
+      c.invalidateTag("t");
+      return { qty: 7, name: "outer" };
+    },
+  };
+  c.set("outer-plain", value);
+  deepEqual(c.get("outer-plain"), { qty: 7, name: "outer" });
+  c.set("outer-tagged", value, { tags: ["v"] });
+  deepEqual(c.get("outer-tagged"), { qty: 7, name: "outer" });
+  deepEqual(c.get("inner-plain"), { n: 1, s: "x".repeat(40) });
+  deepEqual(c.get("inner-tagged"), [1, 2, 3]);
+  equal(c.get("kept"), undefined, "the nested invalidateTag applied");
+  equal(c.invalidateTag("v"), 1, "the outer write kept its tag");
+  equal(c.stats().entries, 3);
+  c.free();
+});
+
 test("objects of one shape share their keys (compact default codec)", ({ Cache }) => {
   const c = new Cache();
   c.set("a", { qty: 1, updatedAt: 2 });
