@@ -36,14 +36,25 @@ export function fastPath({ answer, respond, handOff, keepAliveMs }) {
     let pending = null;
     /** An answer from respond() is being written: later requests wait. */
     let busy = false;
+    /** Hits written fill the socket past its high-water mark: later
+     * requests wait for `drain`, so a client that asks faster than it
+     * reads holds at most about one answer here, not one per request. */
+    let held = false;
     let closing = false;
     const onTimeout = () => socket.destroy();
     const onError = () => socket.destroy();
     const onEnd = () => {
-      if (!busy) socket.end();
+      if (!busy && !held) socket.end();
     };
     const onDrain = () => {
-      if (!busy) return void socket.resume();
+      if (!busy) {
+        held = false;
+        socket.resume();
+        serve();
+        // A client that half-closed while its requests waited gets the end now.
+        if (socket.readableEnded && !busy && !held && owned.has(socket)) socket.end();
+        return;
+      }
       // The ServerResponse being written waits for this (node:http's server relays it the same way).
       const res = socket._httpMessage;
       if (res && !res.writableEnded) res.emit("drain");
@@ -58,7 +69,7 @@ export function fastPath({ answer, respond, handOff, keepAliveMs }) {
     function onData(chunk) {
       if (closing) return;
       pending = pending === null ? chunk : Buffer.concat([pending, chunk]);
-      if (!busy) return serve();
+      if (!busy && !held) return serve();
       if (pending.length > MAX_AHEAD_BYTES) socket.pause();
     }
 
@@ -100,11 +111,16 @@ export function fastPath({ answer, respond, handOff, keepAliveMs }) {
           return respond(socket, request, finished);
         }
         counts.fast++;
-        socket.write(bytes);
+        const room = socket.write(bytes);
         if (request.close) {
           // As node:http does after `Connection: close`: nothing more is read.
           stopReading();
           socket.end(() => socket.destroy());
+          break;
+        }
+        if (!room) {
+          held = true;
+          if (at < buf.length) pending = buf.subarray(at);
           break;
         }
       }
