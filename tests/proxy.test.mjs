@@ -1006,3 +1006,13 @@ test("fast path: a client that pipelines hits and does not read holds about one 
   ok(answers !== undefined, "every answer arrived whole");
   ok(answers.every((a) => a.status === 200 && a.body.length === 60000 && a.headers["cache-status"] === "edgecache; hit"));
 });
+
+test("fast path: a head with a bare LF is refused at once, as node:http refuses it, not waited on", async () => {
+  const p = await fastProxyPort();
+  for (const bad of ["GET /fast-lf HTTP/1.1\nHost: h\n\n", "GET /fast-lf HTTP/1.1\r\nHost: h\n\r\n", "GET /fast-lf HTTP/1.1\r\nHost: h\r\n\n"]) {
+    const taken = await pathsTaken(() => Promise.race([sendRaw(p, bad), sleep(3000).then(() => "no answer within 3 s")]));
+    equal(taken.out, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n", JSON.stringify(bad));
+    deepEqual([taken.fast, taken.full, taken.handedOff], [0, 0, 1]);
+  }
+  equal((await seen("/fast-lf")).length, 0);
+});
