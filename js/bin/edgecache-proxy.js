@@ -16,7 +16,8 @@
 // `downstream` option).
 //
 // What reaches the origin: the method, the request's path and query (never
-// another host: an absolute-form target naming another host gets 400), the
+// another host: an absolute-form target naming another host gets 400, as
+// does a request with two Host lines or a Host that is not host[:port]), the
 // body (a GET or HEAD with a non-empty body gets 400; Content-Length and
 // Transfer-Encoding go only with the body they frame), and the request
 // headers except hop-by-hop ones, those the Connection
@@ -465,7 +466,21 @@ function refuse(res, message) {
   res.end(`edgecache-proxy: ${message}\n`);
 }
 
+/** A Host value: uri-host [":" port] (RFC 9110 §7.2, RFC 3986 §3.2.2), so
+ * no userinfo; an IP literal in brackets. */
+const HOST_VALUE = /^(?:\[[0-9A-Za-z:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?$/;
+
+/** Whether the request has more than one Host line, or one with a value
+ * that is not a host: a server must refuse it (RFC 9112 §3.2), not key the
+ * page on one reading of it while a proxy in front reads another. */
+function badHost(req) {
+  let lines = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i].length === 4 && req.rawHeaders[i].toLowerCase() === "host") lines++;
+  return lines > 1 || (lines === 1 && !HOST_VALUE.test(req.headers.host));
+}
+
 async function handle(req, res) {
+  if (badHost(req)) return refuse(res, "the request must have one Host, a host[:port]");
   const target = targetOf(req.method, req.url);
   if (!target) return refuse(res, "the request target must be a path on the origin");
   const hasBody = carriesBody(req);
