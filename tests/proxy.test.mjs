@@ -1032,3 +1032,21 @@ test("a request with two Host lines, or a Host with userinfo, gets 400 and reach
   }
   equal((await seen("/fast-host")).length, 0, "the origin was never asked");
 });
+
+test("fast path: a head trickled in a line at a time gets 408 at node:http's headersTimeout, not kept open", async () => {
+  const { child, base: pbase } = await startProxy(origin.base, [], { EDGECACHE_PROXY_HEADERS_TIMEOUT_MS: "1000" });
+  try {
+    const conn = openConnection(Number(new URL(pbase).port));
+    conn.socket.write("GET /fast-slowloris HTTP/1.1\r\nHost: h\r\n");
+    // A line every 200 ms keeps the idle timeout (6 s) from ever firing.
+    const trickle = setInterval(() => conn.socket.writable && conn.socket.write("X-Slow: 1\r\n"), 200);
+    const closed = await eventually(() => conn.ended, 4000);
+    clearInterval(trickle);
+    conn.socket.destroy();
+    ok(closed, "the connection was closed");
+    equal(conn.text, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n");
+    equal((await seen("/fast-slowloris")).length, 0);
+  } finally {
+    child.kill();
+  }
+});

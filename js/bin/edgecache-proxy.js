@@ -43,9 +43,11 @@
 // body, HTTP/1.0, an absolute-form target, an unusual header line...)
 // hands the connection, with its unanswered bytes, to node:http's server.
 // A connection with nothing read or written for the keep-alive timeout
-// plus a second, while no answer is pending, is closed. With
+// plus a second, while no answer is pending, is closed, and one whose head
+// is not complete within node:http's headersTimeout gets 408. With
 // EDGECACHE_PROXY_COUNTS=1 the proxy prints on SIGUSR2 how many requests
-// each way took (for tests).
+// each way took, and EDGECACHE_PROXY_HEADERS_TIMEOUT_MS sets that
+// headersTimeout (both for tests).
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createServer, request as httpRequest, Agent as HttpAgent, ServerResponse } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
@@ -598,6 +600,8 @@ function fullAnswer(socket, request, done) {
 // one connection rather than rejecting into the process.
 const serve = (req, res) => handle(req, res).catch(() => res.destroy());
 const server = createServer(serve);
+// For tests: a shorter headersTimeout (node:http's default is 60 s).
+if (process.env.EDGECACHE_PROXY_HEADERS_TIMEOUT_MS) server.headersTimeout = Number(process.env.EDGECACHE_PROXY_HEADERS_TIMEOUT_MS);
 const keepAliveSeconds = Math.floor(server.keepAliveTimeout / 1000);
 // Every connection starts with the proxy's own reader, which hands it to
 // node:http's connection listener at the first request it does not take.
@@ -609,6 +613,7 @@ const fast = fastPath({
   respond: fullAnswer,
   handOff: (socket) => httpConnections[0].call(server, socket),
   keepAliveMs: server.keepAliveTimeout + KEEP_ALIVE_GRACE_MS,
+  headersTimeoutMs: server.headersTimeout,
 });
 server.on("connection", fast.onConnection);
 // For tests: how many requests each path took.

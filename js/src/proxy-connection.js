@@ -13,6 +13,8 @@ import { INCOMPLETE, NOT_FAST, readRequest } from "./proxy-request.js";
 /** Bytes a client may send ahead while an answer is being written, before
  * the connection stops reading (as node:http holds a client back). */
 const MAX_AHEAD_BYTES = 64 * 1024;
+/** What node:http answers a head not complete within its headersTimeout. */
+const REQUEST_TIMEOUT = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n";
 
 /**
  * The connection listener. `answer(socket, request)` returns the bytes of a
@@ -21,10 +23,12 @@ const MAX_AHEAD_BYTES = 64 * 1024;
  * `done(last)` once its answer is written (`last`: the connection is to
  * close); `handOff(socket)` gives the socket to node:http. `keepAliveMs`:
  * a connection with nothing read or written for this long, while no answer
- * is pending, is closed.
+ * is pending, is closed. `headersTimeoutMs`: a head still incomplete this
+ * long after its first bytes (a client trickling it in) gets 408 and the
+ * connection is closed, as node:http's headersTimeout does.
  * Returns { onConnection, counts: { fast, full, handedOff }, closeIdle() }.
  */
-export function fastPath({ answer, respond, handOff, keepAliveMs }) {
+export function fastPath({ answer, respond, handOff, keepAliveMs, headersTimeoutMs }) {
   const counts = { fast: 0, full: 0, handedOff: 0 };
   /** Connections this path owns, each to its `idle()` check. */
   const owned = new Map();
@@ -40,6 +44,8 @@ export function fastPath({ answer, respond, handOff, keepAliveMs }) {
      * requests wait for `drain`, so a client that asks faster than it
      * reads holds at most about one answer here, not one per request. */
     let held = false;
+    /** When the head being waited for started arriving (0: none is). */
+    let headSince = 0;
     let closing = false;
     const onTimeout = () => socket.destroy();
     const onError = () => socket.destroy();
@@ -84,8 +90,16 @@ export function fastPath({ answer, respond, handOff, keepAliveMs }) {
         const request = readRequest(buf, at);
         if (request === INCOMPLETE) {
           pending = buf.subarray(at);
+          const now = Date.now();
+          if (headSince === 0) headSince = now;
+          else if (now - headSince >= headersTimeoutMs) {
+            socket.uncork();
+            stopReading();
+            return void socket.end(REQUEST_TIMEOUT, () => socket.destroy());
+          }
           break;
         }
+        headSince = 0;
         if (request === NOT_FAST) {
           socket.uncork();
           // A client that half-closed while an answer was pending: its bytes
