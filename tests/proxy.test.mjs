@@ -1050,3 +1050,35 @@ test("fast path: a head trickled in a line at a time gets 408 at node:http's hea
     child.kill();
   }
 });
+
+test("node:http's path: pipelined hits to a client that does not read are looked up and written in turn, not all at once", async () => {
+  const p = await fastProxyPort();
+  const path = "/slow-reader?cc=max-age%3D60&size=60000&counted=1";
+  await sendRaw(p, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`);
+  const n = 400;
+  const socket = connect(p, "127.0.0.1");
+  socket.pause();
+  // The latin-1 header line hands the connection to node:http at once.
+  socket.write(Buffer.from(`GET ${path} HTTP/1.1\r\nHost: h\r\nX-Latin: caf\xe9\r\n\r\n${`GET ${path} HTTP/1.1\r\nHost: h\r\n\r\n`.repeat(n - 1)}`, "latin1"));
+  await sleep(500);
+  // A POST invalidates the page: answers not yet written come from the origin's next copy.
+  await (await fetch(`http://127.0.0.1:${p}${path}`, { method: "POST", body: "x" })).arrayBuffer();
+  const chunks = [];
+  let got = 0;
+  const all = new Promise((resolve) => {
+    socket.on("data", (c) => {
+      chunks.push(c);
+      got += c.length;
+      if (got >= n * 60000) resolve();
+    });
+  });
+  socket.resume();
+  await all;
+  await sleep(50);
+  socket.destroy();
+  const answers = answersIn(Buffer.concat(chunks).toString("latin1"), Array(n).fill("GET"));
+  ok(answers !== undefined, "every answer arrived whole");
+  ok(answers.every((a) => a.status === 200 && a.body.length === 60000));
+  const early = answers.filter((a) => a.headers["x-origin-count"] === "1").length;
+  ok(early < n / 2, `${early} of ${n} answers were written before the client read any`);
+});

@@ -406,6 +406,27 @@ function writeHit(req, res, hit) {
   else res.end(hit.body);
 }
 
+/** Resolves once `res` has its turn on the connection (node:http queues
+ * the answers to pipelined requests until those before them are written)
+ * and the socket can take more; false if the connection is gone. A client
+ * that pipelines requests faster than it reads then holds about one
+ * answer, not one per request it sent. A queued answer whose connection
+ * closes never gets its turn: the promise is dropped with it. */
+async function turnOf(res) {
+  if (res.socket === null) await new Promise((resolve) => res.once("socket", resolve));
+  const socket = res.socket;
+  if (socket.writableNeedDrain && !socket.destroyed) {
+    await new Promise((resolve) => {
+      const done = () => {
+        socket.off("drain", done).off("close", done);
+        resolve();
+      };
+      socket.on("drain", done).on("close", done);
+    });
+  }
+  return !socket.destroyed;
+}
+
 /** Sends the response's head and streams its body with backpressure; a body
  * that fails midway destroys the client connection. */
 function writeResponse(req, res, response) {
@@ -490,6 +511,8 @@ async function handle(req, res) {
   const fields = forwardedFields(req.rawHeaders, req.headers.connection, req.headers.host, req.socket);
   // A request from the connection's own reader has been looked up already.
   if (!hasBody && target !== "*" && req[CHECKED] !== true) {
+    // Looked up when its answer can be written: the cache as it is then.
+    if ((res.socket === null || res.socket.writableNeedDrain) && !(await turnOf(res))) return;
     // A fresh hit is written here; anything else (or a failure, which the
     // full path then reports) goes through cachedFetch below.
     let hit;
