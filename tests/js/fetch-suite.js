@@ -550,6 +550,19 @@ test("a 304 to a credentialed request, or with Set-Cookie, reaches only its requ
   await hit.text();
 });
 
+test("a 304 that makes the response private reaches only its requester, not collapsed waiters", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = `/p304-private?etag=%22v1%22&cc=max-age%3D1&cc304=${encodeURIComponent("private, max-age=60")}&counted=1&delay=50`;
+  await (await cfetch(lib.origin + p)).text();
+  t.advance(2000);
+  const [leader, waiter] = await Promise.all([cfetch(lib.origin + p), cfetch(lib.origin + p)]);
+  equal(leader.headers.get("x-origin-count"), "2");
+  ok(!waiter.headers.get("cache-status").includes("collapsed"), `the waiter took the leader's private answer: ${waiter.headers.get("cache-status")}`);
+  equal(waiter.headers.get("x-origin-count"), "3", "the waiter asked the origin itself");
+  await leader.text();
+  await waiter.text();
+});
+
 test("redirects are not followed upstream: a 3xx is cached or not by its own headers and returned as is", async (lib) => {
   const { cfetch } = setup(lib);
   const target = "/redir-target?cc=max-age%3D60";
