@@ -902,14 +902,14 @@ test("fast path: what it does not take goes to node:http with every byte, answer
   equal(post.out[1].body, "first-half");
   equal(post.out[2].headers["cache-status"], "edgecache; hit");
   deepEqual([post.fast, post.full, post.handedOff], [1, 0, 1]);
-  // An absolute-form target for another host, a duplicate Host, an HTTP/1.0
-  // request: node:http's path, which refuses the first and never contacts
-  // the other host.
+  // An absolute-form target for another host, an HTTP/1.0 request:
+  // node:http's path, which refuses the first and never contacts the other
+  // host (a duplicate Host: see the test below).
   const otherHost = new URL(other.base).host;
   const refused = await pathsTaken(() => sendRaw(p, `${hit}GET ${other.base}/fast-steal HTTP/1.1\r\nHost: ${otherHost}\r\nConnection: close\r\n\r\n`));
   equal(statusOf(refused.out.slice(answersIn(refused.out, ["GET"])[0].raw.length)), 400);
   deepEqual([refused.fast, refused.full, refused.handedOff], [1, 0, 1]);
-  for (const odd of [`GET ${path} HTTP/1.1\r\nHost: h\r\nHost: other\r\nConnection: close\r\n\r\n`, `GET ${path} HTTP/1.0\r\nHost: h\r\n\r\n`]) {
+  for (const odd of [`GET ${path} HTTP/1.0\r\nHost: h\r\n\r\n`]) {
     const taken = await pathsTaken(() => sendRaw(p, odd));
     ok(/^HTTP\/1\.1 200 /.test(taken.out) && /cache-status: edgecache; hit/.test(taken.out), taken.out);
     deepEqual([taken.fast, taken.full, taken.handedOff], [0, 0, 1]);
@@ -972,4 +972,113 @@ test("fast path: a miss answered on the connection keeps its Connection: close; 
   equal(taken.out[0].status, 500);
   equal(taken.out[1].headers["cache-status"], "edgecache; hit");
   deepEqual([taken.fast, taken.full, taken.handedOff], [1, 1, 0]);
+});
+
+test("fast path: a client that pipelines hits and does not read holds about one answer, not one per request", async () => {
+  const p = await fastProxyPort();
+  const path = "/fast-flood?cc=max-age%3D60&size=60000";
+  await sendRaw(p, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`);
+  const n = 400;
+  const socket = connect(p, "127.0.0.1");
+  socket.pause();
+  const taken = await pathsTaken(async () => {
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: h\r\n\r\n`.repeat(n));
+    await sleep(500);
+  });
+  // 400 × 60 KB would be 24 MB held for a client that sent 12 KB; the
+  // socket buffers on both sides take a few MB at most.
+  ok(taken.fast < n / 2, `the proxy wrote ${taken.fast} of ${n} answers to a client that reads none`);
+  // Once the client reads, every answer comes, in order.
+  const chunks = [];
+  let got = 0;
+  const all = new Promise((resolve) => {
+    socket.on("data", (c) => {
+      chunks.push(c);
+      got += c.length;
+      if (got >= n * 60000) resolve();
+    });
+  });
+  socket.resume();
+  await all;
+  await sleep(50);
+  socket.destroy();
+  const answers = answersIn(Buffer.concat(chunks).toString("latin1"), Array(n).fill("GET"));
+  ok(answers !== undefined, "every answer arrived whole");
+  ok(answers.every((a) => a.status === 200 && a.body.length === 60000 && a.headers["cache-status"] === "edgecache; hit"));
+});
+
+test("fast path: a head with a bare LF is refused at once, as node:http refuses it, not waited on", async () => {
+  const p = await fastProxyPort();
+  for (const bad of ["GET /fast-lf HTTP/1.1\nHost: h\n\n", "GET /fast-lf HTTP/1.1\r\nHost: h\n\r\n", "GET /fast-lf HTTP/1.1\r\nHost: h\r\n\n"]) {
+    const taken = await pathsTaken(() => Promise.race([sendRaw(p, bad), sleep(3000).then(() => "no answer within 3 s")]));
+    equal(taken.out, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n", JSON.stringify(bad));
+    deepEqual([taken.fast, taken.full, taken.handedOff], [0, 0, 1]);
+  }
+  equal((await seen("/fast-lf")).length, 0);
+});
+
+test("a request with two Host lines, or a Host with userinfo, gets 400 and reaches no origin (RFC 9112 §3.2)", async () => {
+  const p = await fastProxyPort();
+  const path = "/fast-host?cc=max-age%3D60";
+  await sendRaw(p, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`);
+  await control("/__reset");
+  for (const hosts of [["h", "other"], ["h", "h"], ["user@h"], ["h:80@evil.test"], ["h/x"]]) {
+    const lines = hosts.map((h) => `Host: ${h}\r\n`).join("");
+    for (const target of [path, "/fast-host-miss?cc=max-age%3D60"]) {
+      const taken = await pathsTaken(() => sendRaw(p, `GET ${target} HTTP/1.1\r\n${lines}Connection: close\r\n\r\n`));
+      equal(statusOf(taken.out), 400, `${hosts}: ${taken.out}`);
+      deepEqual([taken.fast, taken.full, taken.handedOff], [0, 0, 1]);
+    }
+  }
+  equal((await seen("/fast-host")).length, 0, "the origin was never asked");
+});
+
+test("fast path: a head trickled in a line at a time gets 408 at node:http's headersTimeout, not kept open", async () => {
+  const { child, base: pbase } = await startProxy(origin.base, [], { EDGECACHE_PROXY_HEADERS_TIMEOUT_MS: "1000" });
+  try {
+    const conn = openConnection(Number(new URL(pbase).port));
+    conn.socket.write("GET /fast-slowloris HTTP/1.1\r\nHost: h\r\n");
+    // A line every 200 ms keeps the idle timeout (6 s) from ever firing.
+    const trickle = setInterval(() => conn.socket.writable && conn.socket.write("X-Slow: 1\r\n"), 200);
+    const closed = await eventually(() => conn.ended, 4000);
+    clearInterval(trickle);
+    conn.socket.destroy();
+    ok(closed, "the connection was closed");
+    equal(conn.text, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n");
+    equal((await seen("/fast-slowloris")).length, 0);
+  } finally {
+    child.kill();
+  }
+});
+
+test("node:http's path: pipelined hits to a client that does not read are looked up and written in turn, not all at once", async () => {
+  const p = await fastProxyPort();
+  const path = "/slow-reader?cc=max-age%3D60&size=60000&counted=1";
+  await sendRaw(p, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`);
+  const n = 400;
+  const socket = connect(p, "127.0.0.1");
+  socket.pause();
+  // The latin-1 header line hands the connection to node:http at once.
+  socket.write(Buffer.from(`GET ${path} HTTP/1.1\r\nHost: h\r\nX-Latin: caf\xe9\r\n\r\n${`GET ${path} HTTP/1.1\r\nHost: h\r\n\r\n`.repeat(n - 1)}`, "latin1"));
+  await sleep(500);
+  // A POST invalidates the page: answers not yet written come from the origin's next copy.
+  await (await fetch(`http://127.0.0.1:${p}${path}`, { method: "POST", body: "x" })).arrayBuffer();
+  const chunks = [];
+  let got = 0;
+  const all = new Promise((resolve) => {
+    socket.on("data", (c) => {
+      chunks.push(c);
+      got += c.length;
+      if (got >= n * 60000) resolve();
+    });
+  });
+  socket.resume();
+  await all;
+  await sleep(50);
+  socket.destroy();
+  const answers = answersIn(Buffer.concat(chunks).toString("latin1"), Array(n).fill("GET"));
+  ok(answers !== undefined, "every answer arrived whole");
+  ok(answers.every((a) => a.status === 200 && a.body.length === 60000));
+  const early = answers.filter((a) => a.headers["x-origin-count"] === "1").length;
+  ok(early < n / 2, `${early} of ${n} answers were written before the client read any`);
 });

@@ -16,7 +16,8 @@
 // `downstream` option).
 //
 // What reaches the origin: the method, the request's path and query (never
-// another host: an absolute-form target naming another host gets 400), the
+// another host: an absolute-form target naming another host gets 400, as
+// does a request with two Host lines or a Host that is not host[:port]), the
 // body (a GET or HEAD with a non-empty body gets 400; Content-Length and
 // Transfer-Encoding go only with the body they frame), and the request
 // headers except hop-by-hop ones, those the Connection
@@ -42,9 +43,11 @@
 // body, HTTP/1.0, an absolute-form target, an unusual header line...)
 // hands the connection, with its unanswered bytes, to node:http's server.
 // A connection with nothing read or written for the keep-alive timeout
-// plus a second, while no answer is pending, is closed. With
+// plus a second, while no answer is pending, is closed, and one whose head
+// is not complete within node:http's headersTimeout gets 408. With
 // EDGECACHE_PROXY_COUNTS=1 the proxy prints on SIGUSR2 how many requests
-// each way took (for tests).
+// each way took, and EDGECACHE_PROXY_HEADERS_TIMEOUT_MS sets that
+// headersTimeout (both for tests).
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createServer, request as httpRequest, Agent as HttpAgent, ServerResponse } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
@@ -403,6 +406,27 @@ function writeHit(req, res, hit) {
   else res.end(hit.body);
 }
 
+/** Resolves once `res` has its turn on the connection (node:http queues
+ * the answers to pipelined requests until those before them are written)
+ * and the socket can take more; false if the connection is gone. A client
+ * that pipelines requests faster than it reads then holds about one
+ * answer, not one per request it sent. A queued answer whose connection
+ * closes never gets its turn: the promise is dropped with it. */
+async function turnOf(res) {
+  if (res.socket === null) await new Promise((resolve) => res.once("socket", resolve));
+  const socket = res.socket;
+  if (socket.writableNeedDrain && !socket.destroyed) {
+    await new Promise((resolve) => {
+      const done = () => {
+        socket.off("drain", done).off("close", done);
+        resolve();
+      };
+      socket.on("drain", done).on("close", done);
+    });
+  }
+  return !socket.destroyed;
+}
+
 /** Sends the response's head and streams its body with backpressure; a body
  * that fails midway destroys the client connection. */
 function writeResponse(req, res, response) {
@@ -465,7 +489,21 @@ function refuse(res, message) {
   res.end(`edgecache-proxy: ${message}\n`);
 }
 
+/** A Host value: uri-host [":" port] (RFC 9110 §7.2, RFC 3986 §3.2.2), so
+ * no userinfo; an IP literal in brackets. */
+const HOST_VALUE = /^(?:\[[0-9A-Za-z:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?$/;
+
+/** Whether the request has more than one Host line, or one with a value
+ * that is not a host: a server must refuse it (RFC 9112 §3.2), not key the
+ * page on one reading of it while a proxy in front reads another. */
+function badHost(req) {
+  let lines = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i].length === 4 && req.rawHeaders[i].toLowerCase() === "host") lines++;
+  return lines > 1 || (lines === 1 && !HOST_VALUE.test(req.headers.host));
+}
+
 async function handle(req, res) {
+  if (badHost(req)) return refuse(res, "the request must have one Host, a host[:port]");
   const target = targetOf(req.method, req.url);
   if (!target) return refuse(res, "the request target must be a path on the origin");
   const hasBody = carriesBody(req);
@@ -473,6 +511,8 @@ async function handle(req, res) {
   const fields = forwardedFields(req.rawHeaders, req.headers.connection, req.headers.host, req.socket);
   // A request from the connection's own reader has been looked up already.
   if (!hasBody && target !== "*" && req[CHECKED] !== true) {
+    // Looked up when its answer can be written: the cache as it is then.
+    if ((res.socket === null || res.socket.writableNeedDrain) && !(await turnOf(res))) return;
     // A fresh hit is written here; anything else (or a failure, which the
     // full path then reports) goes through cachedFetch below.
     let hit;
@@ -583,6 +623,8 @@ function fullAnswer(socket, request, done) {
 // one connection rather than rejecting into the process.
 const serve = (req, res) => handle(req, res).catch(() => res.destroy());
 const server = createServer(serve);
+// For tests: a shorter headersTimeout (node:http's default is 60 s).
+if (process.env.EDGECACHE_PROXY_HEADERS_TIMEOUT_MS) server.headersTimeout = Number(process.env.EDGECACHE_PROXY_HEADERS_TIMEOUT_MS);
 const keepAliveSeconds = Math.floor(server.keepAliveTimeout / 1000);
 // Every connection starts with the proxy's own reader, which hands it to
 // node:http's connection listener at the first request it does not take.
@@ -594,6 +636,7 @@ const fast = fastPath({
   respond: fullAnswer,
   handOff: (socket) => httpConnections[0].call(server, socket),
   keepAliveMs: server.keepAliveTimeout + KEEP_ALIVE_GRACE_MS,
+  headersTimeoutMs: server.headersTimeout,
 });
 server.on("connection", fast.onConnection);
 // For tests: how many requests each path took.

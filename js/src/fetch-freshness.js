@@ -50,18 +50,29 @@ export function parseCacheControl(value) {
     if (!name) continue;
     let v = eq < 0 ? true : part.slice(eq + 1).trim();
     if (typeof v === "string" && v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1).replace(/\\(.)/g, "$1");
-    if (!out.has(name)) out.set(name, v); // the first occurrence wins
+    const prior = out.get(name);
+    if (prior === undefined) out.set(name, v); // the first occurrence wins…
+    // …but no-cache and private restrict more each time they appear (two
+    // Cache-Control lines arrive joined): an unqualified one anywhere is
+    // the whole response's, and qualified ones name all their fields.
+    else if (FIELD_LISTS.has(name) && prior !== true) out.set(name, v === true ? true : `${prior},${v}`);
   }
   return out;
 }
 
+/** Directives whose qualified form lists header fields (RFC 9111 §5.2.2.4, §5.2.2.7). */
+const FIELD_LISTS = new Set(["no-cache", "private"]);
+/** A field name (RFC 9110 §5.1). */
+const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+
 /** The field names a qualified no-cache or private lists (lowercased), or
- * null for the unqualified form, or a list naming nothing (read as unqualified). */
+ * null for the unqualified form, or a list naming nothing or anything not
+ * a field name (a stray quote…): read as unqualified, which restricts more. */
 export function qualifiedFields(cc, name) {
   const v = cc.get(name);
   if (typeof v !== "string") return null;
   const names = v.split(",").map((n) => n.trim().toLowerCase()).filter(Boolean);
-  return names.length ? names : null;
+  return names.length && names.every((n) => FIELD_NAME.test(n)) ? names : null;
 }
 
 /** The request's Cache-Control, with `Pragma: no-cache` read as no-cache. */

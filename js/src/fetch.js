@@ -163,10 +163,14 @@ function revalidated(ctx, url, request, conditional, response, reqTime, resTime)
     store(ctx, url, request, policy, shared, conditional.body);
   }
   const headers = [...merged, ...cookies.map((c) => ["set-cookie", c])];
+  // Refreshed into something not to be stored (the 304 made it private,
+  // no-store…): like a miss that is not stored, it is its requester's only,
+  // for collapsed waiters and a CDN in front alike.
+  const unshared = personal || policy === null;
   const own = { meta: { ...meta, headers, reqTime, resTime, date: policy?.date ?? meta.date, age: ageOf(response.headers.get("age")), lifetime: policy?.lifetime ?? 0 }, body: conditional.body,
-    personal: personal || (policy !== null && policy.strip.length > 0) };
+    personal: unshared || policy.strip.length > 0 };
   const entry = shared ? { meta: { ...own.meta, headers: shared.headers }, body: conditional.body } : own;
-  return { kind: "entry", entry, own, vary: varyNames(merged), request, personal, status: `${NAME}; fwd=stale; fwd-status=304${policy ? "; stored" : ""}` };
+  return { kind: "entry", entry, own, vary: varyNames(merged), request, personal: unshared, status: `${NAME}; fwd=stale; fwd-status=304${policy ? "; stored" : ""}` };
 }
 
 /** A full response to a revalidation says the stored one is no longer

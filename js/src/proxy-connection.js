@@ -13,6 +13,8 @@ import { INCOMPLETE, NOT_FAST, readRequest } from "./proxy-request.js";
 /** Bytes a client may send ahead while an answer is being written, before
  * the connection stops reading (as node:http holds a client back). */
 const MAX_AHEAD_BYTES = 64 * 1024;
+/** What node:http answers a head not complete within its headersTimeout. */
+const REQUEST_TIMEOUT = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n";
 
 /**
  * The connection listener. `answer(socket, request)` returns the bytes of a
@@ -21,10 +23,12 @@ const MAX_AHEAD_BYTES = 64 * 1024;
  * `done(last)` once its answer is written (`last`: the connection is to
  * close); `handOff(socket)` gives the socket to node:http. `keepAliveMs`:
  * a connection with nothing read or written for this long, while no answer
- * is pending, is closed.
+ * is pending, is closed. `headersTimeoutMs`: a head still incomplete this
+ * long after its first bytes (a client trickling it in) gets 408 and the
+ * connection is closed, as node:http's headersTimeout does.
  * Returns { onConnection, counts: { fast, full, handedOff }, closeIdle() }.
  */
-export function fastPath({ answer, respond, handOff, keepAliveMs }) {
+export function fastPath({ answer, respond, handOff, keepAliveMs, headersTimeoutMs }) {
   const counts = { fast: 0, full: 0, handedOff: 0 };
   /** Connections this path owns, each to its `idle()` check. */
   const owned = new Map();
@@ -36,14 +40,27 @@ export function fastPath({ answer, respond, handOff, keepAliveMs }) {
     let pending = null;
     /** An answer from respond() is being written: later requests wait. */
     let busy = false;
+    /** Hits written fill the socket past its high-water mark: later
+     * requests wait for `drain`, so a client that asks faster than it
+     * reads holds at most about one answer here, not one per request. */
+    let held = false;
+    /** When the head being waited for started arriving (0: none is). */
+    let headSince = 0;
     let closing = false;
     const onTimeout = () => socket.destroy();
     const onError = () => socket.destroy();
     const onEnd = () => {
-      if (!busy) socket.end();
+      if (!busy && !held) socket.end();
     };
     const onDrain = () => {
-      if (!busy) return void socket.resume();
+      if (!busy) {
+        held = false;
+        socket.resume();
+        serve();
+        // A client that half-closed while its requests waited gets the end now.
+        if (socket.readableEnded && !busy && !held && owned.has(socket)) socket.end();
+        return;
+      }
       // The ServerResponse being written waits for this (node:http's server relays it the same way).
       const res = socket._httpMessage;
       if (res && !res.writableEnded) res.emit("drain");
@@ -58,7 +75,7 @@ export function fastPath({ answer, respond, handOff, keepAliveMs }) {
     function onData(chunk) {
       if (closing) return;
       pending = pending === null ? chunk : Buffer.concat([pending, chunk]);
-      if (!busy) return serve();
+      if (!busy && !held) return serve();
       if (pending.length > MAX_AHEAD_BYTES) socket.pause();
     }
 
@@ -73,8 +90,16 @@ export function fastPath({ answer, respond, handOff, keepAliveMs }) {
         const request = readRequest(buf, at);
         if (request === INCOMPLETE) {
           pending = buf.subarray(at);
+          const now = Date.now();
+          if (headSince === 0) headSince = now;
+          else if (now - headSince >= headersTimeoutMs) {
+            socket.uncork();
+            stopReading();
+            return void socket.end(REQUEST_TIMEOUT, () => socket.destroy());
+          }
           break;
         }
+        headSince = 0;
         if (request === NOT_FAST) {
           socket.uncork();
           // A client that half-closed while an answer was pending: its bytes
@@ -100,11 +125,16 @@ export function fastPath({ answer, respond, handOff, keepAliveMs }) {
           return respond(socket, request, finished);
         }
         counts.fast++;
-        socket.write(bytes);
+        const room = socket.write(bytes);
         if (request.close) {
           // As node:http does after `Connection: close`: nothing more is read.
           stopReading();
           socket.end(() => socket.destroy());
+          break;
+        }
+        if (!room) {
+          held = true;
+          if (at < buf.length) pending = buf.subarray(at);
           break;
         }
       }

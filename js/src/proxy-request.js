@@ -47,6 +47,14 @@ function mayBeFast(buf, at) {
   return false;
 }
 
+/** Whether `buf[at..]` holds a line feed without a carriage return before
+ * it: a head that may never hold CRLFCRLF, which node:http refuses at once
+ * rather than wait for more. */
+function bareLf(buf, at) {
+  for (let lf = buf.indexOf(10, at); lf >= 0; lf = buf.indexOf(10, lf + 1)) if (lf === at || buf[lf - 1] !== 13) return true;
+  return false;
+}
+
 /**
  * Reads one request head from `buf` starting at `at`: INCOMPLETE, NOT_FAST,
  * or `{ method, target, raw: [name, value, …] (as sent), host, connection
@@ -56,7 +64,7 @@ function mayBeFast(buf, at) {
 export function readRequest(buf, at) {
   if (!mayBeFast(buf, at)) return NOT_FAST;
   const end = buf.indexOf(HEAD_END, at);
-  if (end < 0) return buf.length - at > MAX_HEAD_BYTES ? NOT_FAST : INCOMPLETE;
+  if (end < 0) return buf.length - at > MAX_HEAD_BYTES || bareLf(buf, at) ? NOT_FAST : INCOMPLETE;
   if (end - at > MAX_HEAD_BYTES) return NOT_FAST;
   const head = buf.latin1Slice(at, end + 2);
   const lineEnd = head.indexOf(CRLF);

@@ -550,6 +550,19 @@ test("a 304 to a credentialed request, or with Set-Cookie, reaches only its requ
   await hit.text();
 });
 
+test("a 304 that makes the response private reaches only its requester, not collapsed waiters", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = `/p304-private?etag=%22v1%22&cc=max-age%3D1&cc304=${encodeURIComponent("private, max-age=60")}&counted=1&delay=50`;
+  await (await cfetch(lib.origin + p)).text();
+  t.advance(2000);
+  const [leader, waiter] = await Promise.all([cfetch(lib.origin + p), cfetch(lib.origin + p)]);
+  equal(leader.headers.get("x-origin-count"), "2");
+  ok(!waiter.headers.get("cache-status").includes("collapsed"), `the waiter took the leader's private answer: ${waiter.headers.get("cache-status")}`);
+  equal(waiter.headers.get("x-origin-count"), "3", "the waiter asked the origin itself");
+  await leader.text();
+  await waiter.text();
+});
+
 test("redirects are not followed upstream: a 3xx is cached or not by its own headers and returned as is", async (lib) => {
   const { cfetch } = setup(lib);
   const target = "/redir-target?cc=max-age%3D60";
@@ -1597,6 +1610,33 @@ test("no-cache and private with field names: the stored copy goes without those 
   const whole = "/fields-whole?cc=max-age%3D60%2C%20private";
   await (await cfetch(lib.origin + whole)).text();
   ok((await cfetch(lib.origin + whole)).headers.get("cache-status").includes("fwd=uri-miss"), "unqualified private is never stored");
+});
+
+test("an unqualified private or no-cache anywhere in Cache-Control wins over a qualified one; a malformed field list is unqualified", async (lib) => {
+  const { cfetch } = setup(lib);
+  // Two Cache-Control lines (a framework's private="…" and the app's
+  // private) arrive joined: the response is still one user's.
+  for (const cc of ['max-age=60, private="x-origin-count", private', 'max-age=60, private="x-origin-count, max-age=60', "max-age=60, private=\"x-origin-count\", private=x-latin"]) {
+    const p = `/fields-twice-${cc.length}?cc=${encodeURIComponent(cc)}&counted=1&latin=1`;
+    await (await cfetch(lib.origin + p)).text();
+    const again = await cfetch(lib.origin + p);
+    if (cc.endsWith("private=x-latin")) {
+      // Two qualified lists: neither field is stored.
+      equal(again.headers.get("cache-status"), "edgecache; hit", cc);
+      equal(again.headers.get("x-origin-count"), null, cc);
+      equal(again.headers.get("x-latin"), null, cc);
+    } else {
+      ok(again.headers.get("cache-status").includes("fwd=uri-miss"), `${cc}: never stored, got ${again.headers.get("cache-status")}`);
+      equal(again.headers.get("x-origin-count"), "2", cc);
+    }
+    await again.text();
+  }
+  const p = `/fields-nocache-twice?cc=${encodeURIComponent('max-age=60, no-cache="x-origin-count", no-cache')}&counted=1&etag=%22n%22`;
+  await (await cfetch(lib.origin + p)).text();
+  const again = await cfetch(lib.origin + p);
+  ok(again.headers.get("cache-status").includes("fwd=stale"), `no-cache still revalidates every time: ${again.headers.get("cache-status")}`);
+  await again.text();
+  equal(await count(lib.origin, p), 2);
 });
 
 test("private=\"field\": a collapsed waiter gets the shared copy, without the field; the leader gets it", async (lib) => {

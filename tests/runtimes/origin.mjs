@@ -18,6 +18,7 @@
 //   ?noage304=1  on a 304 only: no Age
 //   ?cl304=n     on a 304 only: Content-Length: n
 //   ?user304=1   on a 304 only: X-User: the request's Cookie, or "anon"
+//   ?cc304=…     on a 304 only: this Cache-Control instead of ?cc's
 //   ?reflect=h   the body is request header h's value (latin-1 bytes kept)
 //   ?echo=1      the body is the request body
 //   ?latin=1     X-Latin: the latin-1 bytes "caf\xe9"
@@ -133,6 +134,7 @@ export async function startOrigin() {
           if (q.has("noage304")) delete out.age;
           if (q.has("cl304")) out["content-length"] = q.get("cl304");
           if (q.has("user304")) out["x-user"] = req.headers.cookie ?? "anon";
+          if (q.has("cc304")) out["cache-control"] = q.get("cc304");
           res.writeHead(304, out);
           return res.end();
         }
