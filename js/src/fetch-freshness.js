@@ -65,14 +65,24 @@ const FIELD_LISTS = new Set(["no-cache", "private"]);
 /** A field name (RFC 9110 §5.1). */
 const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
+/** Fields a stored response cannot go without: its variants (Vary), how its
+ * body reads (Content-*), and its own freshness. A copy stripped of one
+ * would answer other variants or be misread, so a list naming one is read
+ * as unqualified. */
+const NEEDED_FIELDS = new Set([
+  "vary", "content-type", "content-encoding", "content-length", "content-range", "transfer-encoding",
+  "cache-control", "expires", "date", "age",
+]);
+
 /** The field names a qualified no-cache or private lists (lowercased), or
- * null for the unqualified form, or a list naming nothing or anything not
- * a field name (a stray quote…): read as unqualified, which restricts more. */
+ * null for the unqualified form, or a list naming nothing, anything not a
+ * field name (a stray quote…) or a field the stored response needs
+ * (NEEDED_FIELDS): read as unqualified, which restricts more. */
 export function qualifiedFields(cc, name) {
   const v = cc.get(name);
   if (typeof v !== "string") return null;
   const names = v.split(",").map((n) => n.trim().toLowerCase()).filter(Boolean);
-  return names.length && names.every((n) => FIELD_NAME.test(n)) ? names : null;
+  return names.length && names.every((n) => FIELD_NAME.test(n) && !NEEDED_FIELDS.has(n)) ? names : null;
 }
 
 /** The request's Cache-Control, with `Pragma: no-cache` read as no-cache. */

@@ -1612,6 +1612,28 @@ test("no-cache and private with field names: the stored copy goes without those 
   ok((await cfetch(lib.origin + whole)).headers.get("cache-status").includes("fwd=uri-miss"), "unqualified private is never stored");
 });
 
+test("a qualified private or no-cache naming a field the stored response needs is read as unqualified", async (lib) => {
+  const { cfetch } = setup(lib);
+  // Without its Vary the copy would answer every variant; without its
+  // Content-Type or Content-Encoding the body would be misread.
+  for (const field of ["vary", "Content-Type", "content-encoding", "cache-control"]) {
+    const cc = `max-age=60, private="x-latin, ${field}"`;
+    const p = `/fields-needed-${field}?cc=${encodeURIComponent(cc)}&vary=accept-language&counted=1`;
+    await (await cfetch(lib.origin + p, { headers: { "accept-language": "en" } })).text();
+    const again = await cfetch(lib.origin + p, { headers: { "accept-language": "en" } });
+    ok(again.headers.get("cache-status").includes("fwd=uri-miss"), `${field}: never stored, got ${again.headers.get("cache-status")}`);
+    equal(again.headers.get("vary"), "accept-language", field);
+    await again.text();
+    equal(await count(lib.origin, p), 2, field);
+  }
+  const p = `/fields-needed-nocache?cc=${encodeURIComponent('max-age=60, no-cache="content-type"')}&counted=1&etag=%22n%22`;
+  await (await cfetch(lib.origin + p)).text();
+  const again = await cfetch(lib.origin + p);
+  ok(again.headers.get("cache-status").includes("fwd=stale"), `no-cache="content-type" revalidates every time: ${again.headers.get("cache-status")}`);
+  equal(again.headers.get("content-type"), "text/plain; charset=utf-8");
+  await again.text();
+});
+
 test("an unqualified private or no-cache anywhere in Cache-Control wins over a qualified one; a malformed field list is unqualified", async (lib) => {
   const { cfetch } = setup(lib);
   // Two Cache-Control lines (a framework's private="…" and the app's
