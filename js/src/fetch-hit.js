@@ -22,12 +22,15 @@ export const FULL_PATH_HEADERS = ["cache-control", "pragma", "if-none-match", "i
   "if-unmodified-since", "if-range", "range", "authorization", "cookie"];
 
 const HIT_STATUS = "edgecache; hit";
-/** Entries whose decoded metadata is kept (see metaOf); past this many the
- * memo starts over. Each holds its encoded metadata and what was decoded
- * from it, a few hundred bytes to a few KB for typical headers, outside the
- * cache's budget. */
+/** Entries whose decoded metadata is kept (see metaOf), in each of the two
+ * maps; past this many a map starts over. Each holds its encoded metadata
+ * and what was decoded from it, a few hundred bytes to a few KB for typical
+ * headers, outside the cache's budget. */
 const MEMO_ENTRIES = 4096;
-/** Per cachedFetch context: entry id → { bytes: its encoded metadata, meta, head }. */
+/** Per cachedFetch context: { plain: key base → memo of the entry without
+ * Vary, variants: `${base}\n\n${signature}` → memo of a Vary variant }, each
+ * memo { bytes: its encoded metadata, meta, head }. Most entries have no Vary:
+ * their memo is found by the base string itself, with no key built per hit. */
 const memos = new WeakMap();
 
 /** The stored response's head as a hit answers it: the status, the headers
@@ -48,14 +51,17 @@ function headOf(meta) {
  * that the same head object comes back for every hit on it. */
 function metaOf(ctx, stored) {
   let memo = memos.get(ctx);
-  if (memo === undefined) memos.set(ctx, (memo = new Map()));
+  if (memo === undefined) memos.set(ctx, (memo = { plain: new Map(), variants: new Map() }));
+  const plain = stored.signature === "";
+  const map = plain ? memo.plain : memo.variants;
+  const id = plain ? stored.base : `${stored.base}\n\n${stored.signature}`;
   const encoded = storedMetaBytes(stored);
-  const known = memo.get(stored.id);
+  const known = map.get(id);
   if (known !== undefined && sameBytes(known.bytes, encoded)) return known;
   const { meta } = decodeStored(stored);
   const fresh = { bytes: encoded.slice(), meta, head: headOf(meta) };
-  if (known === undefined && memo.size >= MEMO_ENTRIES) memo.clear();
-  memo.set(stored.id, fresh);
+  if (known === undefined && map.size >= MEMO_ENTRIES) map.clear();
+  map.set(id, fresh);
   return fresh;
 }
 

@@ -68,7 +68,9 @@ export function fastPath({ answer, respond, handOff, keepAliveMs }) {
       pending = null;
       if (buf === null) return;
       let at = 0;
-      socket.cork();
+      // Answers to pipelined requests go out together: the socket is corked
+      // once a second request follows (not for the lone request of most reads).
+      let corked = false;
       while (at < buf.length) {
         const request = readRequest(buf, at);
         if (request === INCOMPLETE) {
@@ -76,7 +78,7 @@ export function fastPath({ answer, respond, handOff, keepAliveMs }) {
           break;
         }
         if (request === NOT_FAST) {
-          socket.uncork();
+          if (corked) socket.uncork();
           // A client that half-closed while an answer was pending: its bytes
           // can no longer be put back for node:http to read.
           if (socket.readableEnded) return void socket.destroy();
@@ -92,7 +94,7 @@ export function fastPath({ answer, respond, handOff, keepAliveMs }) {
         const bytes = answer(socket, request);
         if (bytes === undefined) {
           counts.full++;
-          socket.uncork();
+          if (corked) socket.uncork();
           if (at < buf.length) pending = buf.subarray(at);
           busy = true;
           // No idle timeout while the origin is asked.
@@ -100,6 +102,10 @@ export function fastPath({ answer, respond, handOff, keepAliveMs }) {
           return respond(socket, request, finished);
         }
         counts.fast++;
+        if (!corked && at < buf.length) {
+          corked = true;
+          socket.cork();
+        }
         socket.write(bytes);
         if (request.close) {
           // As node:http does after `Connection: close`: nothing more is read.
@@ -108,7 +114,7 @@ export function fastPath({ answer, respond, handOff, keepAliveMs }) {
           break;
         }
       }
-      socket.uncork();
+      if (corked) socket.uncork();
       // A client that sends faster than it reads is held back, as node:http does.
       if (!closing && socket.writableNeedDrain) socket.pause();
     }
