@@ -19,7 +19,7 @@ export const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authentica
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** Bytes of the little-endian metadata length that starts a stored entry. */
-const META_LENGTH_BYTES = 4;
+export const META_LENGTH_BYTES = 4;
 
 /** The stored metadata's fields, in the order they are written: a positional
  * array is about half the size of the same object as JSON text. */
