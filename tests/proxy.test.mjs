@@ -1082,3 +1082,26 @@ test("node:http's path: pipelined hits to a client that does not read are looked
   const early = answers.filter((a) => a.headers["x-origin-count"] === "1").length;
   ok(early < n / 2, `${early} of ${n} answers were written before the client read any`);
 });
+
+test("fast path: a hit right after its entry was invalidated and stored again answers the new entry, head and body", async () => {
+  const p = await fastProxyPort();
+  const path = "/fast-restored?cc=max-age%3D60&reflect=x-v";
+  const get = (v) => sendRaw(p, `GET ${path} HTTP/1.1\r\nHost: h\r\nX-V: ${v}\r\nConnection: close\r\n\r\n`);
+  await get("one");
+  const taken = await pathsTaken(async () => {
+    const first = answersIn(await get("ignored"), ["GET"])[0];
+    // An unsafe method invalidates the URL; the next GET stores a longer body.
+    await sendRaw(p, `POST ${path} HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    const stored = answersIn(await get("two-two"), ["GET"])[0];
+    const again = answersIn(await get("ignored"), ["GET"])[0];
+    return { first, stored, again };
+  });
+  const { first, stored, again } = taken.out;
+  equal(first.body, "one");
+  equal(first.headers["cache-status"], "edgecache; hit");
+  equal(stored.headers["cache-status"], "edgecache; fwd=uri-miss; stored");
+  // Sent chunked (the origin gives no Content-Length): the chunk size changes too.
+  equal(again.body, "two-two");
+  equal(again.headers["cache-status"], "edgecache; hit");
+  deepEqual([taken.fast, taken.full], [2, 1]);
+});

@@ -19,7 +19,7 @@ export const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authentica
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** Bytes of the little-endian metadata length that starts a stored entry. */
-const META_LENGTH_BYTES = 4;
+export const META_LENGTH_BYTES = 4;
 
 /** The stored metadata's fields, in the order they are written: a positional
  * array is about half the size of the same object as JSON text. */
@@ -216,8 +216,9 @@ export async function readLimited(response, limit, budget) {
 
 /**
  * The stored bytes of this request's variant, undecoded, or undefined:
- * `{ id, bytes, metaEnd }`, where `id` names the entry (its key as text)
- * and `bytes.subarray(META_LENGTH_BYTES, metaEnd)` is its encoded metadata,
+ * `{ base, signature, bytes, metaEnd }`, where `base` and `signature` name
+ * the entry (its key is ["cf", base, signature]) and
+ * `bytes.subarray(META_LENGTH_BYTES, metaEnd)` is its encoded metadata,
  * so that a caller can keep what it decoded from the same metadata before
  * (fetch-hit.js). decodeStored gives the entry.
  */
@@ -230,7 +231,7 @@ export function lookupStored(ctx, url, request) {
   const bytes = io.getRaw(["cf", base, signature]);
   if (bytes === undefined) return undefined;
   const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
-  return { id: `${base}\n\n${signature}`, bytes, metaEnd: META_LENGTH_BYTES + n };
+  return { base, signature, bytes, metaEnd: META_LENGTH_BYTES + n };
 }
 
 /** The encoded metadata of what lookupStored found. */

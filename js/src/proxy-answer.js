@@ -18,11 +18,11 @@ const NON_ASCII = /[\x80-\xff]/;
 const FRAMING = new Set(["connection", "keep-alive", "transfer-encoding", "trailer", "expect"]);
 const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
 
-/** The Date header value, as node:http writes it: made once a second. */
+/** The Date header value for a second since the epoch, as node:http writes
+ * it: made once a second. */
 let dateSecond = -1;
 let dateValue = "";
-function utcDate(nowMs) {
-  const second = Math.floor(nowMs / 1000);
+function utcDate(second) {
   if (second !== dateSecond) {
     dateSecond = second;
     dateValue = new Date(second * 1000).toUTCString();
@@ -39,7 +39,8 @@ const prepared = new WeakMap();
  * For a head { status, statusText, headers, cacheStatus }: `start`, the
  * bytes up to the Age value; `afterAge`, the text from the end of the Age
  * value up to node:http's own headers; `date`, whether node:http adds Date;
- * `length`, the Content-Length value if any. Null when node:http would
+ * `length`, the Content-Length value if any; `last`, headBytes' last
+ * answer. Null when node:http would
  * write the head some other way or refuse it.
  */
 function prepare(head) {
@@ -62,7 +63,36 @@ function prepare(head) {
     } else if (lower === "content-disposition" && length !== undefined && NON_ASCII.test(value)) return null;
     text += `${name}: ${value}${CRLF}`;
   }
-  return { start: Buffer.from(`${text}age: `, "latin1"), afterAge: `${CRLF}cache-status: ${head.cacheStatus}${CRLF}`, date, length };
+  return { start: Buffer.from(`${text}age: `, "latin1"), afterAge: `${CRLF}cache-status: ${head.cacheStatus}${CRLF}`, date, length, last: null };
+}
+
+/** The head bytes of the last answer from a prepared head, up to its body,
+ * and what they were made for: hits on the same stored response within the
+ * same second share them. */
+function headBytes(p, age, second, close, keepAliveSeconds, bodyLength) {
+  const last = p.last;
+  if (last !== null && last.age === age && last.second === second && last.close === close &&
+    last.bodyLength === bodyLength && last.keepAliveSeconds === keepAliveSeconds) return last;
+  let tail = `${age}${p.afterAge}`;
+  if (p.date) tail += `Date: ${utcDate(second)}${CRLF}`;
+  tail += close ? `Connection: close${CRLF}` : `Connection: keep-alive${CRLF}Keep-Alive: timeout=${keepAliveSeconds}${CRLF}`;
+  let chunked = false;
+  if (bodyLength >= 0 && p.length === undefined) {
+    // Without a Content-Length node:http sends the body as one chunk (and
+    // an empty one in a way not copied here).
+    if (bodyLength === 0) return null;
+    chunked = true;
+    tail += `Transfer-Encoding: chunked${CRLF}${CRLF}${bodyLength.toString(16)}${CRLF}`;
+  } else {
+    // node:http would send a body that disagrees with its Content-Length as it is.
+    if (bodyLength >= 0 && p.length !== String(bodyLength)) return null;
+    tail += CRLF;
+  }
+  const bytes = Buffer.allocUnsafeSlow(p.start.length + tail.length);
+  bytes.set(p.start, 0);
+  bytes.latin1Write(tail, p.start.length);
+  p.last = { age, second, close, bodyLength, keepAliveSeconds, bytes, chunked };
+  return p.last;
 }
 
 /**
@@ -76,31 +106,19 @@ export function hitBytes(hit, isHead, close, keepAliveSeconds) {
   let p = prepared.get(head);
   if (p === undefined) prepared.set(head, (p = prepare(head)));
   if (p === null) return undefined;
-  let tail = `${hit.age}${p.afterAge}`;
-  if (p.date) tail += `Date: ${utcDate(Date.now())}${CRLF}`;
-  tail += close ? `Connection: close${CRLF}` : `Connection: keep-alive${CRLF}Keep-Alive: timeout=${keepAliveSeconds}${CRLF}`;
   const status = head.status;
   const hasBody = !isHead && status !== 204 && status !== 304 && body !== null;
-  let chunked = false;
-  if (hasBody && p.length === undefined) {
-    // Without a Content-Length node:http sends the body as one chunk (and
-    // an empty one in a way not copied here).
-    if (body.length === 0) return undefined;
-    chunked = true;
-    tail += `Transfer-Encoding: chunked${CRLF}${CRLF}${body.length.toString(16)}${CRLF}`;
-  } else {
-    // node:http would send a body that disagrees with its Content-Length as it is.
-    if (hasBody && p.length !== String(body.length)) return undefined;
-    tail += CRLF;
-  }
-  const bodyBytes = hasBody ? body.length : 0;
-  const out = Buffer.allocUnsafe(p.start.length + tail.length + bodyBytes + (chunked ? CRLF.length + LAST_CHUNK.length : 0));
-  let at = p.start.copy(out, 0);
-  at += out.latin1Write(tail, at);
-  if (!hasBody) return out;
+  const second = p.date ? Math.floor(Date.now() / 1000) : 0;
+  const h = headBytes(p, hit.age, second, close, keepAliveSeconds, hasBody ? body.length : -1);
+  if (h === null) return undefined;
+  // Never changed once made: the same bytes may be written more than once.
+  if (!hasBody) return h.bytes;
+  const out = Buffer.allocUnsafe(h.bytes.length + body.length + (h.chunked ? CRLF.length + LAST_CHUNK.length : 0));
+  out.set(h.bytes, 0);
+  let at = h.bytes.length;
   out.set(body, at);
-  at += body.length;
-  if (chunked) {
+  if (h.chunked) {
+    at += body.length;
     at += out.latin1Write(CRLF, at);
     out.set(LAST_CHUNK, at);
   }

@@ -85,7 +85,9 @@ export function fastPath({ answer, respond, handOff, keepAliveMs, headersTimeout
       pending = null;
       if (buf === null) return;
       let at = 0;
-      socket.cork();
+      // Answers to pipelined requests go out together: the socket is corked
+      // once a second request follows (not for the lone request of most reads).
+      let corked = false;
       while (at < buf.length) {
         const request = readRequest(buf, at);
         if (request === INCOMPLETE) {
@@ -93,7 +95,7 @@ export function fastPath({ answer, respond, handOff, keepAliveMs, headersTimeout
           const now = Date.now();
           if (headSince === 0) headSince = now;
           else if (now - headSince >= headersTimeoutMs) {
-            socket.uncork();
+            if (corked) socket.uncork();
             stopReading();
             return void socket.end(REQUEST_TIMEOUT, () => socket.destroy());
           }
@@ -101,7 +103,7 @@ export function fastPath({ answer, respond, handOff, keepAliveMs, headersTimeout
         }
         headSince = 0;
         if (request === NOT_FAST) {
-          socket.uncork();
+          if (corked) socket.uncork();
           // A client that half-closed while an answer was pending: its bytes
           // can no longer be put back for node:http to read.
           if (socket.readableEnded) return void socket.destroy();
@@ -117,7 +119,7 @@ export function fastPath({ answer, respond, handOff, keepAliveMs, headersTimeout
         const bytes = answer(socket, request);
         if (bytes === undefined) {
           counts.full++;
-          socket.uncork();
+          if (corked) socket.uncork();
           if (at < buf.length) pending = buf.subarray(at);
           busy = true;
           // No idle timeout while the origin is asked.
@@ -125,6 +127,10 @@ export function fastPath({ answer, respond, handOff, keepAliveMs, headersTimeout
           return respond(socket, request, finished);
         }
         counts.fast++;
+        if (!corked && at < buf.length) {
+          corked = true;
+          socket.cork();
+        }
         const room = socket.write(bytes);
         if (request.close) {
           // As node:http does after `Connection: close`: nothing more is read.
@@ -138,7 +144,7 @@ export function fastPath({ answer, respond, handOff, keepAliveMs, headersTimeout
           break;
         }
       }
-      socket.uncork();
+      if (corked) socket.uncork();
       // A client that sends faster than it reads is held back, as node:http does.
       if (!closing && socket.writableNeedDrain) socket.pause();
     }
