@@ -219,14 +219,27 @@ test("a change made while a new cache's channel comes up reaches its L1 and its 
   // The new cache's second connection (its channel) takes a while to come up, as over a slow network.
   const slowChannel = await client();
   const duplicate = slowChannel.duplicate.bind(slowChannel);
+  let channelUp = false;
   slowChannel.duplicate = (...args) => {
     const d = duplicate(...args);
     const connect = d.connect.bind(d);
     d.connect = async () => {
       await sleep(300);
-      return connect();
+      const r = await connect();
+      channelUp = true;
+      return r;
     };
     return d;
+  };
+  // And the check that follows the channel's start is slow too: messages the
+  // channel brings meanwhile must not overtake the ones it reads from the log.
+  const send = slowChannel.sendCommand.bind(slowChannel);
+  slowChannel.sendCommand = async (args, ...rest) => {
+    if (channelUp && args[0] === "MGET") {
+      channelUp = false;
+      await sleep(300);
+    }
+    return send(args, ...rest);
   };
   const a = cache({ tierTimeout: PATIENT_MS, tier: redisTier(slowChannel, { prefix }) });
   assert.equal(await a.getOrLoad("k", counted("not used")), "v1", "read from Redis");

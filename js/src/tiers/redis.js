@@ -334,8 +334,17 @@ function subscribe(client, run, prefix, channel, listener) {
   let epoch = null;
   let connected = false;
   let closed = false;
+  // Messages the channel brings before the first check has delivered what
+  // was published before it: held, then delivered after those, so a later
+  // message's position never moves past a missed change not yet applied.
+  let held = [];
 
   const onMessage = (text) => {
+    if (held !== null) return void held.push(text);
+    deliver(text);
+  };
+
+  const deliver = (text) => {
     const m = parseMessage(text, epoch);
     if (m === null) return;
     if (m.epoch !== null && epoch !== null && m.epoch !== epoch) {
@@ -408,6 +417,10 @@ function subscribe(client, run, prefix, channel, listener) {
     await check(false);
   })().catch(() => {
     if (!closed) listener.lost();
+  }).finally(() => {
+    const early = held;
+    held = null;
+    for (const text of early) deliver(text);
   });
 
   return async () => {
