@@ -340,6 +340,22 @@ pub struct SnapshotEntry<'a> {
     pub load_ms: Option<u32>,
 }
 
+impl<'a> SnapshotEntry<'a> {
+    /// An entry with a key and value only: no TTL, tags, edges or load time.
+    #[must_use]
+    pub fn plain(key: &'a [u8], value: &'a [u8]) -> Self {
+        Self {
+            key,
+            value,
+            expires_at: None,
+            grace: 0,
+            tags: Vec::new(),
+            depends_on: Vec::new(),
+            load_ms: None,
+        }
+    }
+}
+
 /// A snapshot that passed every check. Build one with [`Snapshot::parse`].
 ///
 /// ```
@@ -679,27 +695,11 @@ fn read_entry<'a>(
     }
     let key = c.blob()?;
     let value = c.blob()?;
+    let mut e = SnapshotEntry::plain(key, value);
     if flags == 0 {
         // Most entries: nothing more to read.
-        return Ok(SnapshotEntry {
-            key,
-            value,
-            expires_at: None,
-            grace: 0,
-            tags: Vec::new(),
-            depends_on: Vec::new(),
-            load_ms: None,
-        });
+        return Ok(e);
     }
-    let mut e = SnapshotEntry {
-        key,
-        value,
-        expires_at: None,
-        grace: 0,
-        tags: Vec::new(),
-        depends_on: Vec::new(),
-        load_ms: None,
-    };
     if flags & HAS_TTL != 0 {
         let z = c.varint()?;
         let delta = ((z >> 1) as i64) ^ -((z & 1) as i64);

@@ -721,18 +721,29 @@ impl Store {
         value_len: usize,
         fill: &mut dyn FnMut(usize, &mut [u8]),
     ) -> Result<u32, CacheError> {
-        let slot = self.records.alloc(key, value_len, fill)?;
-        // No links, live, no heap position: the record in one write.
-        if let Some(head) = self.records.rec_mut(slot).first_chunk_mut::<RECORD>() {
-            let (links, state) = head.split_at_mut(STATE);
-            links.fill(0xFF);
-            state.copy_from_slice(&(LIVE | POS_MASK).to_le_bytes());
-        }
+        let slot = self.alloc_live(key, value_len, fill)?;
         let i = self.shard_index(hash);
         if let Some(shard) = self.index.get_mut(i) {
             shard.insert(hash, slot);
         }
         self.len += 1;
+        Ok(slot)
+    }
+
+    /// Allocates a record for a new entry: no links, live, no heap position,
+    /// written in one go. Neither indexed nor counted yet.
+    fn alloc_live(
+        &mut self,
+        key: &[u8],
+        value_len: usize,
+        fill: &mut dyn FnMut(usize, &mut [u8]),
+    ) -> Result<u32, CacheError> {
+        let slot = self.records.alloc(key, value_len, fill)?;
+        if let Some(head) = self.records.rec_mut(slot).first_chunk_mut::<RECORD>() {
+            let (links, state) = head.split_at_mut(STATE);
+            links.fill(0xFF);
+            state.copy_from_slice(&(LIVE | POS_MASK).to_le_bytes());
+        }
         Ok(slot)
     }
 

@@ -499,20 +499,8 @@ impl Cache {
                     piece.copy_from_slice(src);
                 }
             })?;
-        if let Some(at) = e.expires_at {
-            self.heap.push(&mut self.store, slot, at, w.grace);
-        }
-        if has_extra {
-            if let Err(err) = self.add_extra(slot, w, opts) {
-                self.bytes += w.charge;
-                self.drop_entry(slot);
-                return Err(err);
-            }
-        }
+        self.attach_restored(slot, hash, e, w, opts, now)?;
         batch.pending.push((hash, slot));
-        self.bytes += w.charge;
-        self.policy
-            .insert(&mut self.store, slot, hash, w.charge, now, &mut self.rng);
         Ok(true)
     }
 
@@ -561,10 +549,26 @@ impl Cache {
                     piece.copy_from_slice(src);
                 }
             })?;
+        self.attach_restored(slot, hash, e, w, opts, now)?;
+        Ok(true)
+    }
+
+    /// Gives a restored entry's new slot its expiry, side record, charge and
+    /// policy place (room for each reserved before the slot was stored). A
+    /// side record that cannot be added drops the entry.
+    fn attach_restored(
+        &mut self,
+        slot: u32,
+        hash: u64,
+        e: &SnapshotEntry<'_>,
+        w: &Write,
+        opts: &SetOptions<'_>,
+        now: u64,
+    ) -> Result<(), CacheError> {
         if let Some(at) = e.expires_at {
             self.heap.push(&mut self.store, slot, at, w.grace);
         }
-        if has_extra {
+        if opts.has_extra() {
             if let Err(err) = self.add_extra(slot, w, opts) {
                 self.bytes += w.charge;
                 self.drop_entry(slot);
@@ -574,7 +578,7 @@ impl Cache {
         self.bytes += w.charge;
         self.policy
             .insert(&mut self.store, slot, hash, w.charge, now, &mut self.rng);
-        Ok(true)
+        Ok(())
     }
 }
 

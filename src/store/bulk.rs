@@ -12,8 +12,8 @@
 //! costs two reads of the batch, not a full sort.
 
 use super::{
-    record_len, Records, Store, INDEX_OVERHEAD, LIVE, NEXT, POS_MASK, PREV, RECORD, RECORD_META,
-    SHARDS, STATE, TRACKED,
+    record_len, Records, Store, INDEX_OVERHEAD, LIVE, NEXT, POS_MASK, PREV, RECORD_META, SHARDS,
+    STATE, TRACKED,
 };
 use crate::error::CacheError;
 use alloc::vec::Vec;
@@ -50,13 +50,7 @@ impl Store {
         value_len: usize,
         fill: &mut dyn FnMut(usize, &mut [u8]),
     ) -> Result<u32, CacheError> {
-        let slot = self.records.alloc(key, value_len, fill)?;
-        // No links, live, no heap position: the record in one write.
-        if let Some(head) = self.records.rec_mut(slot).first_chunk_mut::<RECORD>() {
-            let (links, state) = head.split_at_mut(STATE);
-            links.fill(0xFF);
-            state.copy_from_slice(&(LIVE | POS_MASK).to_le_bytes());
-        }
+        let slot = self.alloc_live(key, value_len, fill)?;
         self.len += 1;
         Ok(slot)
     }

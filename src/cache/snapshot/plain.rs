@@ -14,7 +14,6 @@ use crate::policy::PlainAppend;
 use crate::snapshot::{Snapshot, SnapshotEntry};
 use crate::store::NONE;
 use crate::SetOptions;
-use alloc::vec::Vec;
 
 impl Cache {
     /// Stores every entry of `snap` (see the module doc for when this
@@ -76,15 +75,7 @@ impl Cache {
             }
             return Ok(());
         }
-        let e = SnapshotEntry {
-            key,
-            value,
-            expires_at: None,
-            grace: 0,
-            tags: Vec::new(),
-            depends_on: Vec::new(),
-            load_ms: None,
-        };
+        let e = SnapshotEntry::plain(key, value);
         let (charge, extra_charge) = entry_charge(self, &e);
         let opts = SetOptions::default();
         let w = Write {
