@@ -747,6 +747,25 @@ async function pathsTaken(fn) {
 /** The responses in `text` (latin-1) in order, for requests of `methods`:
  * [{ status, head, headers, body, raw }] (bodies unframed); undefined for
  * one not complete yet. */
+/** Resumes a paused client socket, reads until `bytes` have come (and 50 ms
+ * more), closes it, and returns what came as latin-1 text. */
+async function readPaused(socket, bytes) {
+  const chunks = [];
+  let got = 0;
+  const all = new Promise((resolve) => {
+    socket.on("data", (c) => {
+      chunks.push(c);
+      got += c.length;
+      if (got >= bytes) resolve();
+    });
+  });
+  socket.resume();
+  await all;
+  await sleep(50);
+  socket.destroy();
+  return Buffer.concat(chunks).toString("latin1");
+}
+
 function answersIn(text, methods) {
   const out = [];
   let at = 0;
@@ -989,20 +1008,7 @@ test("fast path: a client that pipelines hits and does not read holds about one 
   // socket buffers on both sides take a few MB at most.
   ok(taken.fast < n / 2, `the proxy wrote ${taken.fast} of ${n} answers to a client that reads none`);
   // Once the client reads, every answer comes, in order.
-  const chunks = [];
-  let got = 0;
-  const all = new Promise((resolve) => {
-    socket.on("data", (c) => {
-      chunks.push(c);
-      got += c.length;
-      if (got >= n * 60000) resolve();
-    });
-  });
-  socket.resume();
-  await all;
-  await sleep(50);
-  socket.destroy();
-  const answers = answersIn(Buffer.concat(chunks).toString("latin1"), Array(n).fill("GET"));
+  const answers = answersIn(await readPaused(socket, n * 60000), Array(n).fill("GET"));
   ok(answers !== undefined, "every answer arrived whole");
   ok(answers.every((a) => a.status === 200 && a.body.length === 60000 && a.headers["cache-status"] === "edgecache; hit"));
 });
@@ -1063,20 +1069,7 @@ test("node:http's path: pipelined hits to a client that does not read are looked
   await sleep(500);
   // A POST invalidates the page: answers not yet written come from the origin's next copy.
   await (await fetch(`http://127.0.0.1:${p}${path}`, { method: "POST", body: "x" })).arrayBuffer();
-  const chunks = [];
-  let got = 0;
-  const all = new Promise((resolve) => {
-    socket.on("data", (c) => {
-      chunks.push(c);
-      got += c.length;
-      if (got >= n * 60000) resolve();
-    });
-  });
-  socket.resume();
-  await all;
-  await sleep(50);
-  socket.destroy();
-  const answers = answersIn(Buffer.concat(chunks).toString("latin1"), Array(n).fill("GET"));
+  const answers = answersIn(await readPaused(socket, n * 60000), Array(n).fill("GET"));
   ok(answers !== undefined, "every answer arrived whole");
   ok(answers.every((a) => a.status === 200 && a.body.length === 60000));
   const early = answers.filter((a) => a.headers["x-origin-count"] === "1").length;
