@@ -840,9 +840,12 @@ export class Cache {
     const n = this.#stageKey(key);
     const r = this.#inner.get(n, now, true);
     if (r === STATUS.FRESH) {
+      // XFetch, asked while the key is still staged (a codec's decode may
+      // stage another): the core decides from the entry's load time. The
+      // question allocates nothing, so the value's address stays valid.
+      const due = beta > 0 && this.#refreshDue(n, now, beta);
       const value = this.#read();
-      // XFetch: the key is still staged; the core decides from the entry's load time.
-      if (beta > 0) this.#refreshEarly(n, now, beta, key, loader, o, value, timeout, waitUntil);
+      if (due) this.#refreshEarly(key, loader, o, value, timeout, waitUntil, beta);
       return value;
     }
     if (r !== STATUS.MISS && r !== STATUS.STALE) this.#fail(r);
@@ -866,12 +869,17 @@ export class Cache {
     return this.#load(id, key, loader, o, undefined, timeout, beta);
   }
 
-  /** Starts an early refresh of a fresh entry when the core's XFetch draw
-   * asks for one and no load of the key is in flight. */
-  #refreshEarly(n, now, beta, key, loader, o, value, timeout, waitUntil) {
+  /** Whether the core's XFetch draw asks for an early refresh of the
+   * staged key (`n` bytes). */
+  #refreshDue(n, now, beta) {
     const due = this.#inner.refresh_due(n, now, beta);
     if (due < 0) this.#fail(due);
-    if (due === 0) return;
+    return due !== 0;
+  }
+
+  /** Starts an early refresh of a fresh entry the draw found due, unless a
+   * load of the key is in flight. */
+  #refreshEarly(key, loader, o, value, timeout, waitUntil, beta) {
     const id = keyId(key);
     if (this.#inflight.has(id)) return;
     // With a tier, L2's copy is as old as this one: the early load skips it (still under the tier's lock).

@@ -207,6 +207,38 @@ test("a clock that uses the same cache changes no operation's key", ({ Cache }) 
   }
 });
 
+test("a codec's decode that reads the same cache leaves getOrLoad's early refresh to its own key", async ({ Cache }) => {
+  // getOrLoad decodes a hit, then asks the core whether the key is due an
+  // early refresh. A decode that reads another key (staging it) must not
+  // make the question about that key (of the same length): "hot" (loaded
+  // slowly, about to expire) is due, "old" (set, no load time) never is.
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  let c;
+  let inside = false;
+  const peekHot = () => {
+    if (inside) return;
+    inside = true;
+    try {
+      c.peek("hot");
+    } finally {
+      inside = false;
+    }
+  };
+  const codec = { encode: (v) => enc.encode(v), decode: (u) => (peekHot(), dec.decode(u)) };
+  let t = 0;
+  c = new Cache({ codec, now: () => t, ttl: 10_000 });
+  await c.getOrLoad("hot", async () => ((t += 5_000), "h"), { earlyRefresh: 1 });
+  c.set("old", "p");
+  t = 5_000 + 9_990;
+  let loads = 0;
+  for (let i = 0; i < 20; i++) {
+    equal(await c.getOrLoad("old", async () => (loads++, "again"), { earlyRefresh: 1 }), "p");
+  }
+  equal(loads, 0, "no early refresh of a key without a load time");
+  c.free();
+});
+
 test("a value's toJSON that writes to the same cache changes neither write", ({ Cache }) => {
   // The nested writes run while the outer value is half encoded: each must
   // store its own bytes, and the outer one its own key and whole value.
