@@ -447,16 +447,21 @@ export class Cache {
    */
   #write(k, v, o, { codec = this.#codec, fromLoad = false } = {}) {
     if (v === undefined) throw new TypeError("value must not be undefined (use delete() to remove a key, or null to cache an absence)");
+    // The clock before anything is staged: a now() that uses this cache
+    // stages its own bytes. While no entry can expire (no TTL yet, not LFU)
+    // a write needs no clock.
+    if (o.ttl > 0) this.#timeless = false;
+    const now = this.#readTime();
     let stored;
     if (typeof k === "string" && k.length <= PLAIN_KEY_MAX && o.tags.length === 0 && o.deps.length === 0) {
-      stored = this.#writePlain(k, v, o, codec);
+      stored = this.#writePlain(k, v, o, codec, now);
     }
-    if (stored === undefined) stored = this.#writeGeneral(k, v, o, codec);
+    if (stored === undefined) stored = this.#writeGeneral(k, v, o, codec, now);
     if (!fromLoad) this.#supersede(k);
     return stored;
   }
 
-  #writeGeneral(k, v, o, codec) {
+  #writeGeneral(k, v, o, codec, now) {
     const w = this.#w;
     w.len = 0;
     encodeKey(w, k);
@@ -467,7 +472,7 @@ export class Cache {
     for (const d of o.deps) w.prefixed(() => encodeKey(w, d));
     if (w.len <= MAX_STAGED) {
       this.#stage();
-      return this.#store(keyLen, valueLen, o, o.tags.length, o.deps.length);
+      return this.#store(keyLen, valueLen, o, o.tags.length, o.deps.length, now);
     }
     // Too long to stage: key ‖ tags ‖ deps go to the I/O buffer if they fit
     // it, and the value straight into its place in the store.
@@ -478,7 +483,7 @@ export class Cache {
     const mem = bytes();
     mem.set(w.buf.subarray(0, keyLen), this.#ioPtr);
     mem.set(w.buf.subarray(keyLen + valueLen, w.len), this.#ioPtr + keyLen);
-    return this.#storeInPlace(keyLen, w.buf.subarray(keyLen, keyLen + valueLen), o, o.tags.length, o.deps.length);
+    return this.#storeInPlace(keyLen, w.buf.subarray(keyLen, keyLen + valueLen), o, o.tags.length, o.deps.length, now);
   }
 
   /**
@@ -514,7 +519,7 @@ export class Cache {
    * compares them). Returns undefined, having stored nothing, for a key or
    * string that is not ASCII.
    */
-  #writePlain(k, v, o, codec) {
+  #writePlain(k, v, o, codec, now) {
     const n = k.length;
     const header = codec.stringHeader;
     const direct = typeof v === "string" && header !== undefined && v.length <= SHORT_STRING_MAX;
@@ -543,7 +548,7 @@ export class Cache {
       if (k !== this.#stagedKey) this.#putKey(k);
       if (1 + n + m > MAX_STAGED) {
         // Too long to stage beside the key: the value goes straight into its place.
-        return this.#storeInPlace(1 + n, w.buf.subarray(0, m), o, 0, 0);
+        return this.#storeInPlace(1 + n, w.buf.subarray(0, m), o, 0, 0, now);
       }
     }
     this.#ensureIo(1 + n + m);
@@ -561,14 +566,11 @@ export class Cache {
     // Forget the key: the next write is most likely of another key, and
     // comparing it with this one would compare their characters.
     this.#stagedKey = undefined;
-    return this.#store(1 + n, m, o, 0, 0);
+    return this.#store(1 + n, m, o, 0, 0, now);
   }
 
-  /** Stores what the I/O buffer holds. */
-  #store(keyLen, valueLen, o, tagCount, depCount) {
-    if (o.ttl > 0) this.#timeless = false;
-    // While no entry can expire (no TTL yet, not LFU) a write needs no clock either.
-    const now = this.#readTime();
+  /** Stores what the I/O buffer holds, at `now` (read before staging). */
+  #store(keyLen, valueLen, o, tagCount, depCount, now) {
     const r = this.#inner.set(keyLen, valueLen, o.ttl, o.grace, tagCount, depCount, now);
     if (r < 0) this.#fail(r);
     return r === STATUS.STORED;
@@ -577,9 +579,7 @@ export class Cache {
   /** Stores the key, tags and deps the I/O buffer holds with `value`, which
    * the core places after every check: a refused write never copies it into
    * wasm memory. */
-  #storeInPlace(keyLen, value, o, tagCount, depCount) {
-    if (o.ttl > 0) this.#timeless = false;
-    const now = this.#readTime();
+  #storeInPlace(keyLen, value, o, tagCount, depCount, now) {
     const r = this.#inner.set_in_place(keyLen, value.length, o.ttl, o.grace, tagCount, depCount, now);
     if (r < 0) this.#fail(r);
     if (r !== STATUS.STORED) return false;
@@ -687,8 +687,9 @@ export class Cache {
       /** A copy of the stored bytes, or undefined. */
       getRaw: (key) => {
         this.#live();
+        const now = this.#time();
         const n = this.#stageKey(key);
-        const r = this.#inner.get(n, this.#time(), false);
+        const r = this.#inner.get(n, now, false);
         if (r === STATUS.FRESH) return this.#read(bytesCodec);
         if (r === STATUS.MISS) return undefined;
         return this.#fail(r);
@@ -738,8 +739,9 @@ export class Cache {
   get(key) {
     this.#live();
     checkKey(key);
+    const now = this.#readTime();
     const n = this.#stageKey(key);
-    const r = this.#inner.get(n, this.#readTime(), false);
+    const r = this.#inner.get(n, now, false);
     if (r === STATUS.FRESH) return this.#read();
     if (r === STATUS.MISS) return undefined;
     return this.#fail(r);
@@ -749,8 +751,9 @@ export class Cache {
   peek(key) {
     this.#live();
     checkKey(key);
+    const now = this.#readTime();
     const n = this.#stageKey(key);
-    const r = this.#inner.peek(n, this.#readTime());
+    const r = this.#inner.peek(n, now);
     if (r === STATUS.FRESH) return this.#read();
     if (r === STATUS.MISS) return undefined;
     return this.#fail(r);
@@ -760,8 +763,9 @@ export class Cache {
   has(key) {
     this.#live();
     checkKey(key);
+    const now = this.#readTime();
     const n = this.#stageKey(key);
-    const r = this.#inner.has(n, this.#readTime());
+    const r = this.#inner.has(n, now);
     if (r < 0) this.#fail(r);
     return r === 1;
   }
@@ -770,8 +774,9 @@ export class Cache {
   delete(key) {
     this.#live();
     checkKey(key);
+    const now = this.#readTime();
     const n = this.#stageKey(key);
-    const r = this.#inner.delete(n, this.#readTime());
+    const r = this.#inner.delete(n, now);
     if (r < 0) this.#fail(r);
     this.#supersede(key);
     this.#link?.invalidate(tierKeyId(key), key);
@@ -798,8 +803,9 @@ export class Cache {
 
   /** invalidate() in this isolate only. */
   #invalidateHere(key) {
+    const now = this.#readTime();
     const n = this.#stageKey(key);
-    const r = this.#inner.invalidate(n, this.#readTime());
+    const r = this.#inner.invalidate(n, now);
     this.#supersede(key);
     return r;
   }
@@ -830,13 +836,16 @@ export class Cache {
     if (waitUntil !== undefined && typeof waitUntil !== "function") throw new TypeError(`waitUntil must be a function; got ${describe(waitUntil)}`);
     const beta = this.#earlyRefreshOpt(options);
     if (this.#warmName !== null) await this.#warmOnce();
-    const n = this.#stageKey(key);
     const now = this.#time();
+    const n = this.#stageKey(key);
     const r = this.#inner.get(n, now, true);
     if (r === STATUS.FRESH) {
+      // XFetch, asked while the key is still staged (a codec's decode may
+      // stage another): the core decides from the entry's load time. The
+      // question allocates nothing, so the value's address stays valid.
+      const due = beta > 0 && this.#refreshDue(n, now, beta);
       const value = this.#read();
-      // XFetch: the key is still staged; the core decides from the entry's load time.
-      if (beta > 0) this.#refreshEarly(n, now, beta, key, loader, o, value, timeout, waitUntil);
+      if (due) this.#refreshEarly(key, loader, o, value, timeout, waitUntil, beta);
       return value;
     }
     if (r !== STATUS.MISS && r !== STATUS.STALE) this.#fail(r);
@@ -860,12 +869,17 @@ export class Cache {
     return this.#load(id, key, loader, o, undefined, timeout, beta);
   }
 
-  /** Starts an early refresh of a fresh entry when the core's XFetch draw
-   * asks for one and no load of the key is in flight. */
-  #refreshEarly(n, now, beta, key, loader, o, value, timeout, waitUntil) {
+  /** Whether the core's XFetch draw asks for an early refresh of the
+   * staged key (`n` bytes). */
+  #refreshDue(n, now, beta) {
     const due = this.#inner.refresh_due(n, now, beta);
     if (due < 0) this.#fail(due);
-    if (due === 0) return;
+    return due !== 0;
+  }
+
+  /** Starts an early refresh of a fresh entry the draw found due, unless a
+   * load of the key is in flight. */
+  #refreshEarly(key, loader, o, value, timeout, waitUntil, beta) {
     const id = keyId(key);
     if (this.#inflight.has(id)) return;
     // With a tier, L2's copy is as old as this one: the early load skips it (still under the tier's lock).

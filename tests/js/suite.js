@@ -172,6 +172,73 @@ test("a write right after a read stores under its own key, whatever the read sta
   equal(c.stats().entries, 2);
 });
 
+test("a clock that uses the same cache changes no operation's key", ({ Cache }) => {
+  // Every operation stages its key in wasm memory; a now() that reads or
+  // writes this cache stages its own meanwhile. Each operation must still
+  // act on its own key: read the clock before staging.
+  let c;
+  let inside = false;
+  const now = () => {
+    if (!inside) {
+      inside = true;
+      try {
+        c.peek("clock-key-longer");
+        c.set("clock-set", "c");
+      } finally {
+        inside = false;
+      }
+    }
+    return 1_000;
+  };
+  for (const options of [{}, { tags: ["t"] }]) {
+    c = new Cache({ ttl: 60_000, now });
+    c.set("a", "one", options);
+    c.set("b", { n: 2 }, options);
+    c.set("x", "x".repeat(70_000), options);
+    equal(c.get("a"), "one");
+    deepEqual(c.peek("b"), { n: 2 });
+    equal(c.has("x"), true);
+    equal(c.get("clock-key-longer"), undefined, "nothing under the clock's read");
+    equal(c.delete("a"), true);
+    equal(c.invalidate("b"), 1);
+    deepEqual(["a", "b", "x", "clock-set"].map((k) => c.peek(k)?.length ?? c.peek(k)), [undefined, undefined, 70_000, 1]);
+    equal(c.stats().entries, 2);
+    c.free();
+  }
+});
+
+test("a codec's decode that reads the same cache leaves getOrLoad's early refresh to its own key", async ({ Cache }) => {
+  // getOrLoad decodes a hit, then asks the core whether the key is due an
+  // early refresh. A decode that reads another key (staging it) must not
+  // make the question about that key (of the same length): "hot" (loaded
+  // slowly, about to expire) is due, "old" (set, no load time) never is.
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  let c;
+  let inside = false;
+  const peekHot = () => {
+    if (inside) return;
+    inside = true;
+    try {
+      c.peek("hot");
+    } finally {
+      inside = false;
+    }
+  };
+  const codec = { encode: (v) => enc.encode(v), decode: (u) => (peekHot(), dec.decode(u)) };
+  let t = 0;
+  c = new Cache({ codec, now: () => t, ttl: 10_000 });
+  await c.getOrLoad("hot", async () => ((t += 5_000), "h"), { earlyRefresh: 1 });
+  c.set("old", "p");
+  t = 5_000 + 9_990;
+  let loads = 0;
+  for (let i = 0; i < 20; i++) {
+    equal(await c.getOrLoad("old", async () => (loads++, "again"), { earlyRefresh: 1 }), "p");
+  }
+  equal(loads, 0, "no early refresh of a key without a load time");
+  c.free();
+});
+
 test("a value's toJSON that writes to the same cache changes neither write", ({ Cache }) => {
   // The nested writes run while the outer value is half encoded: each must
   // store its own bytes, and the outer one its own key and whole value.

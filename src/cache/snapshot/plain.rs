@@ -161,3 +161,282 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod attacks {
+    use crate::config::{Config, Policy};
+    use crate::key::Key;
+    use crate::{Cache, SetOptions};
+    use alloc::format;
+    use alloc::vec::Vec;
+
+    fn cache(policy: Policy, max_bytes: usize, max_entries: usize) -> Cache {
+        let config = Config {
+            policy,
+            max_bytes,
+            max_entries,
+            ..Config::default()
+        };
+        Cache::new(config, 9).unwrap()
+    }
+
+    fn key(s: &str) -> Vec<u8> {
+        Key::Str(s).to_bytes()
+    }
+
+    /// Entries whose chunks straddle the short/long boundary (254..=258
+    /// bytes) load with the charges sets give, read back whole, and once
+    /// all deleted leave nothing charged and an arena that takes them again.
+    #[test]
+    fn boundary_entries_load_as_sets_and_delete_to_zero() {
+        for policy in Policy::ALL {
+            let mut a = cache(policy, 1 << 24, 0);
+            let mut keys = Vec::new();
+            for kl in [1usize, 10, 62, 63, 64, 65, 127, 128, 200] {
+                for vl in 0..300usize {
+                    let kk = key(&"k".repeat(kl));
+                    let mut kk2 = kk.clone();
+                    kk2.extend_from_slice(format!("{vl}").as_bytes());
+                    let v: Vec<u8> = (0..vl).map(|i| (i * 7 + vl) as u8).collect();
+                    a.set(&kk2, &v, &SetOptions::default(), 0).unwrap();
+                    keys.push((kk2, v));
+                }
+            }
+            let bytes = a.dump(0, "bytes", &[]).unwrap();
+            let mut b = cache(policy, 1 << 24, 0);
+            assert_eq!(b.load(&bytes, 0).unwrap(), keys.len(), "{policy:?}");
+            b.validate();
+            assert_eq!(b.bytes(), a.bytes(), "{policy:?}");
+            for (k, v) in &keys {
+                let got = b.probe(k, 0).map(|(v, _)| v.to_vec());
+                assert_eq!(got.as_deref(), Some(&v[..]), "{policy:?}");
+            }
+            for (k, _) in &keys {
+                assert!(b.delete(k, 0));
+            }
+            b.validate();
+            assert_eq!((b.bytes(), b.len()), (0, 0), "{policy:?}");
+            assert_eq!(b.load(&bytes, 0).unwrap(), keys.len(), "{policy:?} again");
+            b.validate();
+            assert_eq!(b.bytes(), a.bytes(), "{policy:?} again");
+        }
+    }
+
+    /// A plain snapshot with a key twice (checksum recomputed) loads the
+    /// key once under every policy, charged once, in several batches.
+    #[test]
+    fn a_plain_key_twice_loads_once() {
+        for policy in Policy::ALL {
+            let n = 6_000;
+            let mut a = cache(policy, 1 << 24, 0);
+            for i in 0..n {
+                a.set(
+                    &key(&format!("a{i:05}")),
+                    b"first",
+                    &SetOptions::default(),
+                    0,
+                )
+                .unwrap();
+                a.set(
+                    &key(&format!("b{i:05}")),
+                    b"later",
+                    &SetOptions::default(),
+                    0,
+                )
+                .unwrap();
+            }
+            let mut bytes = a.dump(0, "bytes", &[]).unwrap();
+            let start = key("b")[..1].to_vec();
+            for at in 0..bytes.len() - 2 {
+                if bytes[at] == 7 && bytes[at + 1] == start[0] && bytes[at + 2] == b'b' {
+                    bytes[at + 2] = b'a';
+                }
+            }
+            let end = bytes.len() - 8;
+            let sum = crate::checksum::checksum(&bytes[..end]);
+            bytes[end..].copy_from_slice(&sum.to_le_bytes());
+            assert!(crate::Snapshot::parse(&bytes)
+                .unwrap()
+                .plain_totals()
+                .is_some());
+            let mut b = cache(policy, 1 << 24, 0);
+            assert_eq!(b.load(&bytes, 0).unwrap(), n, "{policy:?}");
+            b.validate();
+            let mut c = cache(policy, 1 << 24, 0);
+            for i in 0..n {
+                c.set(
+                    &key(&format!("a{i:05}")),
+                    b"first",
+                    &SetOptions::default(),
+                    0,
+                )
+                .unwrap();
+            }
+            assert_eq!(b.bytes(), c.bytes(), "{policy:?}");
+            for i in 0..n {
+                assert!(b.delete(&key(&format!("a{i:05}")), 0));
+            }
+            assert_eq!((b.bytes(), b.len()), (0, 0), "{policy:?}");
+            b.validate();
+        }
+    }
+
+    /// A plain load into a smaller budget, a capped entry count, a
+    /// non-empty cache or another policy keeps the most recent and stays
+    /// consistent.
+    #[test]
+    fn a_plain_load_into_less_room() {
+        let n = 12_000;
+        let mut a = cache(Policy::AllKeysLru, 1 << 24, 0);
+        for i in 0..n {
+            let v = alloc::vec![i as u8; i % 300];
+            a.set(&key(&format!("k{i:05}")), &v, &SetOptions::default(), 0)
+                .unwrap();
+        }
+        let bytes = a.dump(0, "bytes", &[]).unwrap();
+        for policy in Policy::ALL {
+            for (max_bytes, max_entries, pre) in [
+                (a.bytes() as usize / 3, 0, false),
+                (1 << 24, n / 4, false),
+                (1 << 24, 0, true),
+                (a.bytes() as usize / 2, 0, true),
+            ] {
+                let mut b = cache(policy, max_bytes, max_entries);
+                if pre {
+                    b.set(
+                        &key("mine"),
+                        b"m",
+                        &SetOptions {
+                            ttl_ms: Some(5),
+                            ..SetOptions::default()
+                        },
+                        0,
+                    )
+                    .unwrap();
+                }
+                let got = b.load(&bytes, 0).unwrap();
+                b.validate();
+                assert!(got > 0 && b.bytes() <= max_bytes as u64, "{policy:?}");
+                if max_entries > 0 {
+                    assert!(b.len() <= max_entries);
+                }
+                let keys: Vec<Vec<u8>> = (0..n).map(|i| key(&format!("k{i:05}"))).collect();
+                for k in &keys {
+                    let _ = b.delete(k, 0);
+                }
+                let _ = b.delete(&key("mine"), 0);
+                b.validate();
+                assert_eq!((b.bytes(), b.len()), (0, 0), "{policy:?}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod random_attacks {
+    use crate::config::{Config, Policy};
+    use crate::key::Key;
+    use crate::rng::Rng;
+    use crate::{Cache, SetOptions};
+    use alloc::format;
+    use alloc::vec::Vec;
+
+    /// Random mixes of plain, TTL, tagged and dependent entries around the
+    /// chunk boundaries, loaded into caches of every policy with less room,
+    /// fewer entries, or something cached already: the store stays
+    /// consistent, what is charged never passes the budget, tags and
+    /// dependsOn still cascade, and deleting everything leaves nothing.
+    #[test]
+    fn random_loads_stay_consistent() {
+        let mut rng = Rng::new(77);
+        for round in 0..12u64 {
+            let src_policy = Policy::ALL[(round as usize) % Policy::ALL.len()];
+            let mut a = Cache::new(
+                Config {
+                    policy: src_policy,
+                    max_bytes: 1 << 22,
+                    ..Config::default()
+                },
+                round,
+            )
+            .unwrap();
+            let n = 200 + rng.below(8_000) as usize;
+            let mixed = round % 3 != 0;
+            let mut keys = Vec::new();
+            for i in 0..n {
+                let kl = [1, 20, 62, 63, 64, 100][rng.below(6) as usize];
+                let key = Key::Str(&format!("{i:0kl$}")).to_bytes();
+                let vl = match rng.below(4) {
+                    0 => 230 + rng.below(40) as usize,
+                    1 => rng.below(20) as usize,
+                    2 => rng.below(400) as usize,
+                    _ => 8_000 + rng.below(9_000) as usize,
+                };
+                let value: Vec<u8> = (0..vl).map(|j| (i ^ j) as u8).collect();
+                let t: &[&[u8]] = if mixed && i % 5 == 0 { &[b"t"] } else { &[] };
+                let d0 = Key::Str("dep").to_bytes();
+                let d: &[&[u8]] = if mixed && i % 7 == 0 { &[&d0] } else { &[] };
+                let opts = SetOptions {
+                    ttl_ms: (mixed && i % 3 == 0).then_some(1_000 + rng.below(10)),
+                    tags: t,
+                    depends_on: d,
+                    ..SetOptions::default()
+                };
+                a.set(&key, &value, &opts, 0).unwrap();
+                keys.push(key);
+            }
+            let bytes = a.dump(0, "bytes", &[]).unwrap();
+            for policy in Policy::ALL {
+                let max_bytes = match rng.below(3) {
+                    0 => 1 << 23,
+                    1 => (a.bytes() as usize) / 2 + 1,
+                    _ => a.bytes() as usize,
+                };
+                let max_entries = if rng.below(3) == 0 { n / 3 } else { 0 };
+                let mut b = Cache::new(
+                    Config {
+                        policy,
+                        max_bytes,
+                        max_entries,
+                        ..Config::default()
+                    },
+                    round + 100,
+                )
+                .unwrap();
+                if rng.below(4) == 0 {
+                    b.set(b"\x01pre", b"x", &SetOptions::default(), 0).unwrap();
+                }
+                let now = rng.below(1_005);
+                let got = b.load(&bytes, now).unwrap();
+                b.validate();
+                assert!(b.bytes() <= max_bytes as u64, "{round} {policy:?}");
+                assert!(got <= b.len(), "{round} {policy:?}");
+                if max_entries > 0 {
+                    assert!(b.len() <= max_entries, "{round} {policy:?}");
+                }
+                b.invalidate_tag(b"t");
+                b.validate();
+                b.set(
+                    &Key::Str("dep").to_bytes(),
+                    b"d",
+                    &SetOptions::default(),
+                    now,
+                )
+                .unwrap();
+                b.validate();
+                for (i, key) in keys.iter().enumerate() {
+                    if mixed && (i % 5 == 0 || i % 7 == 0) {
+                        assert!(!b.has(key, now), "{round} {policy:?} {i} cascaded");
+                    }
+                }
+                for key in &keys {
+                    b.delete(key, now);
+                }
+                b.delete(b"\x01pre", now);
+                b.delete(&Key::Str("dep").to_bytes(), now);
+                b.validate();
+                assert_eq!((b.bytes(), b.len()), (0, 0), "{round} {policy:?}");
+            }
+        }
+    }
+}
