@@ -10,6 +10,7 @@
 // workload as allkeys-adaptive; set the env JSON=1 for get/hot/set under json.
 import { createRequire } from "node:module";
 import { uniform, zipfSampler } from "../www/zipf.mjs";
+import { READ_THROUGH } from "./loop-sources.mjs";
 const require = createRequire(new URL("../js/package.json", import.meta.url));
 const { LRUCache } = require("lru-cache");
 
@@ -35,17 +36,7 @@ const LOOPS = `return {
   hot(c, keys, N) { let s = 0; for (let i = 0; i < N; i++) s += c.get(keys[(i * 7919) % 1000]).length; return s; },
   set(c, keys, N, at, value) { for (let i = 0; i < N; i++) c.set(keys[(at + i) % keys.length], value(i)); },
   setObj(c, keys, N, at) { for (let i = 0; i < N; i++) c.set(keys[(at + i) % keys.length], { qty: i % 500, updatedAt: 1732900000000 + i }); },
-  readThrough(c, keys, ranks, coin) {
-    let hits = 0;
-    for (let i = 0; i < ranks.length; i++) {
-      const k = keys[ranks[i]];
-      if (coin[i] < 0.05) { c.set(k, { qty: i % 500, updatedAt: 1732900000000 + i }); continue; }
-      if (c.get(k) !== undefined) hits++;
-      else c.set(k, { qty: i % 500, updatedAt: 1732900000000 + i });
-    }
-    return hits;
-  },
-  ttlHeavy(c, keys, ranks, coin, clock) {
+${READ_THROUGH}  ttlHeavy(c, keys, ranks, coin, clock) {
     let hits = 0;
     for (let i = 0; i < ranks.length; i++) {
       clock.t += 1;

@@ -13,6 +13,7 @@
 // `allkeys-adaptive`.
 import { createRequire } from "node:module";
 import { uniform, zipfSampler } from "../www/zipf.mjs";
+import { READ_THROUGH } from "./loop-sources.mjs";
 const require = createRequire(new URL("../js/package.json", import.meta.url));
 const { LRUCache } = require("lru-cache");
 const { Cache } = await import("../js/dist/node.js");
@@ -40,17 +41,7 @@ const { ranks, coin } = zipfStream(UNIVERSE, 0.99, OPS, 42);
 // Each subject compiles its own copy of the loops (as throughput.mjs does):
 // a loop shared by all subjects goes megamorphic in V8 and evens out every ratio.
 const LOOPS = `return {
-  readThrough(c, keys, ranks, coin) {
-    let hits = 0;
-    for (let i = 0; i < ranks.length; i++) {
-      const k = keys[ranks[i]];
-      if (coin[i] < 0.05) { c.set(k, { qty: i % 500, updatedAt: 1732900000000 + i }); continue; }
-      if (c.get(k) !== undefined) hits++;
-      else c.set(k, { qty: i % 500, updatedAt: 1732900000000 + i });
-    }
-    return hits;
-  },
-  ttlHeavy(c, keys, ranks, coin, clock, setTtl) {
+${READ_THROUGH}  ttlHeavy(c, keys, ranks, coin, clock, setTtl) {
     let hits = 0;
     for (let i = 0; i < ranks.length; i++) {
       clock.t += 1;

@@ -292,22 +292,12 @@ impl Cache {
         if let Some(x) = extra {
             let index = |name: Option<&[u8]>| name.and_then(|n| names.index.get(n).copied());
             if !x.tags.is_empty() {
-                refs.clear();
-                refs.try_reserve(x.tags.len())?;
-                refs.extend(x.tags.iter().filter_map(|t| index(self.tags.name(t))));
-                out.varint(refs.len() as u64)?;
-                for &i in refs.iter() {
-                    out.varint(u64::from(i))?;
-                }
+                let found = x.tags.iter().filter_map(|t| index(self.tags.name(t)));
+                emit_refs(out, refs, x.tags.len(), found)?;
             }
             if !x.deps.is_empty() {
-                refs.clear();
-                refs.try_reserve(x.deps.len())?;
-                refs.extend(x.deps.iter().filter_map(|d| index(self.deps.key(d))));
-                out.varint(refs.len() as u64)?;
-                for &i in refs.iter() {
-                    out.varint(u64::from(i))?;
-                }
+                let found = x.deps.iter().filter_map(|d| index(self.deps.key(d)));
+                emit_refs(out, refs, x.deps.len(), found)?;
             }
             if x.load_ms > 0 {
                 out.varint(u64::from(x.load_ms))?;
@@ -580,6 +570,24 @@ impl Cache {
             .insert(&mut self.store, slot, hash, w.charge, now, &mut self.rng);
         Ok(())
     }
+}
+
+/// Writes how many name-table indexes `found` yields, then each (`refs`,
+/// room for up to `most`, is scratch kept from entry to entry).
+fn emit_refs(
+    out: &mut Emit<'_>,
+    refs: &mut Vec<u32>,
+    most: usize,
+    found: impl Iterator<Item = u32>,
+) -> Result<(), CacheError> {
+    refs.clear();
+    refs.try_reserve(most)?;
+    refs.extend(found);
+    out.varint(refs.len() as u64)?;
+    for &i in refs.iter() {
+        out.varint(u64::from(i))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

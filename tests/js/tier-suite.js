@@ -478,6 +478,15 @@ test("a corrupt snapshot in the tier loads nothing and counts a tierError", asyn
   free();
 });
 
+/** Writes warm-cases.js's entries through `a`, lets their messages settle,
+ * and saves a snapshot of them. */
+async function saveChanged(a) {
+  writeChanged(a);
+  await a.flush();
+  await tick();
+  equal(await a.saveSnapshot(), true);
+}
+
 test("a warm start never serves a key deleted, invalidated, written through or cascaded after the save", async (lib) => {
   const { clock: c, tier, caches: [a, b], free } = isolates(lib, 2);
   writeChanged(a);
@@ -524,10 +533,7 @@ test("a warm start applies a message delivered between its read of the log and t
   const shared = lib.memoryTier({ now: c.now });
   const a = new lib.Cache({ now: c.now, tier: shared });
   const b = new lib.Cache({ now: c.now, tier: shared });
-  writeChanged(a);
-  await a.flush();
-  await tick();
-  equal(await a.saveSnapshot(), true);
+  await saveChanged(a);
   let meanwhile = null;
   // The log's answer takes a while to come back (a network): another isolate's delete lands meanwhile,
   // after the tier read its log, and its message reaches the loading isolate before the answer does.
@@ -553,10 +559,7 @@ test("a warm start does not undo this isolate's own delete made while the snapsh
   const c = clock();
   const tier = lib.memoryTier({ now: c.now });
   const a = new lib.Cache({ now: c.now, tier });
-  writeChanged(a);
-  await a.flush();
-  await tick();
-  equal(await a.saveSnapshot(), true);
+  await saveChanged(a);
   await a.flush();
   // Every tier call takes 20 ms: the snapshot is read in 0-20 ms, the log in 20-40 ms; the delete
   // made at 30 ms reaches the tier at 50 ms, after the log was read, and its message comes back
@@ -580,10 +583,7 @@ test("a warm start is refused when the channel loses messages between its read o
   const shared = lib.memoryTier({ now: c.now });
   const a = new lib.Cache({ now: c.now, tier: shared });
   const b = new lib.Cache({ now: c.now, tier: shared });
-  writeChanged(a);
-  await a.flush();
-  await tick();
-  equal(await a.saveSnapshot(), true);
+  await saveChanged(a);
   let meanwhile = null;
   let dropping = false;
   // A channel that drops what it cannot deliver and says so, and a log answer that comes back late.
@@ -614,10 +614,7 @@ test("a warm start is refused when the channel loses messages between its read o
 
 test("a snapshot older than the tier's log is not loaded; the cache works on", async (lib) => {
   const { clock: c, tier, caches: [a, b], free } = isolates(lib, 2, { tierOptions: { logSize: 2 } });
-  writeChanged(a);
-  await a.flush();
-  await tick();
-  equal(await a.saveSnapshot(), true);
+  await saveChanged(a);
   b.delete("k1");
   b.invalidate("k2");
   b.delete("kept");
@@ -675,10 +672,7 @@ test("an isolate whose own position fell out of the tier's log saves again (its 
 test("a snapshot exactly logSize messages old is loaded and replayed; one more and it is refused", async (lib) => {
   for (const [deletes, loaded] of [[2, 7], [3, 0]]) {
     const { clock: c, tier, caches: [a, b], free } = isolates(lib, 2, { tierOptions: { logSize: 2 } });
-    writeChanged(a);
-    await a.flush();
-    await tick();
-    equal(await a.saveSnapshot(), true);
+    await saveChanged(a);
     for (const k of ["k1", "k2", "k4"].slice(0, deletes)) b.delete(k);
     await b.flush();
     const warm = new lib.Cache({ now: c.now, tier });
