@@ -1811,6 +1811,21 @@ test("an invalid max-age or s-maxage makes the response stale: neither ttl nor h
   equal((await cfetch(lib.origin + quoted)).headers.get("cache-status"), "edgecache; hit", 'max-age="60" is read as 60');
 });
 
+test("an empty CDN-Cache-Control is ignored: Cache-Control decides (RFC 9213 §2.1)", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  for (const [cc, stored] of [["max-age%3D60", true], ["no-store", false]]) {
+    const p = `/cdn-empty?cc=${cc}&cdn=`;
+    await (await cfetch(lib.origin + p)).text();
+    const r = await cfetch(lib.origin + p);
+    equal(r.headers.get("cache-status") === "edgecache; hit", stored, `Cache-Control: ${decodeURIComponent(cc)} with CDN-Cache-Control empty`);
+    await r.text();
+  }
+  // A member the cache does not know is not empty: Cache-Control is still ignored (RFC 9213 §3.1's "none").
+  const none = `/cdn-none?cc=no-store&cdn=none&lm=${t.t - 1_000_000}`;
+  await (await cfetch(lib.origin + none)).text();
+  equal((await cfetch(lib.origin + none)).headers.get("cache-status"), "edgecache; hit", "CDN-Cache-Control: none");
+});
+
 export function fetchSuite() {
   return tests;
 }
