@@ -239,6 +239,20 @@ async function answer(ctx, url, request, conditional, collapseKey) {
   return passThrough(await ctx.upstream(request), `${NAME}; fwd=uri-miss`);
 }
 
+/** A Location or Content-Location value resolved against the request's URL,
+ * when it names a URL of the same origin (RFC 9111 §4.4); null otherwise,
+ * and for a value that is no URL reference (the answer still passes through). */
+function sameOriginTarget(value, base, origin) {
+  if (!value) return null;
+  let target;
+  try {
+    target = new URL(value, base);
+  } catch {
+    return null;
+  }
+  return target.origin === origin ? target.href : null;
+}
+
 /** Methods other than GET and HEAD go to the origin; a successful unsafe one
  * invalidates its URL and the same-origin Location/Content-Location, in
  * this isolate and, through the cache's tier, in every other. */
@@ -254,10 +268,8 @@ async function forwardUnsafe(ctx, request) {
     const origin = new URL(request.url).origin;
     ctx.cache.invalidateTag(`cf-url:${key}`);
     for (const h of ["location", "content-location"]) {
-      const v = response.headers.get(h);
-      if (!v) continue;
-      const target = new URL(v, request.url);
-      if (target.origin === origin) ctx.cache.invalidateTag(`cf-url:${primaryKeyOfUrl(cacheKey, target.href, request.headers)}`);
+      const target = sameOriginTarget(response.headers.get(h), request.url, origin);
+      if (target) ctx.cache.invalidateTag(`cf-url:${primaryKeyOfUrl(cacheKey, target, request.headers)}`);
     }
   }
   const get = getAnsweredByPost(request, response, ctx.config.respect);

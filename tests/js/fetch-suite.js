@@ -1826,6 +1826,21 @@ test("an empty CDN-Cache-Control is ignored: Cache-Control decides (RFC 9213 §2
   equal((await cfetch(lib.origin + none)).headers.get("cache-status"), "edgecache; hit", "CDN-Cache-Control: none");
 });
 
+test("an unsafe request's answer with a Location or Content-Location that is no URL passes through and still invalidates its own URL", async (lib) => {
+  const { cfetch } = setup(lib);
+  for (const [i, header] of ["location", "clocation"].entries()) {
+    const p = `/badloc${i}?cc=max-age%3D60`;
+    await (await cfetch(lib.origin + p)).text();
+    equal((await cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; hit");
+    const post = await cfetch(`${lib.origin}${p}&${header}=${encodeURIComponent("http://[::1")}`, { method: "POST", body: "x" });
+    equal(post.status, 200, `${header}: http://[::1`);
+    ok((await post.text()).includes("POST"));
+    // The POST's own URL (another query) is invalidated; so is the GET's, by a POST to it.
+    await (await cfetch(`${lib.origin}${p}`, { method: "POST", body: "x" })).text();
+    ok((await cfetch(lib.origin + p)).headers.get("cache-status").includes("fwd=uri-miss"), "invalidated");
+  }
+});
+
 export function fetchSuite() {
   return tests;
 }
