@@ -114,9 +114,12 @@ export function ageOf(value) {
   return parts.length > 1 ? MAX_DELTA_SECONDS * 1000 : 0;
 }
 
-/** The header names a response's Vary lists, lowercased and sorted. */
+/** The header names a response's Vary lists, lowercased and sorted; ["*"]
+ * when one is `*` or no field name (`"accept"`, `a b`): no request can be
+ * known to match such a response (RFC 9111 §4.1), so it is never stored. */
 export function varyNames(headers) {
-  return (headers.get("vary") ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean).sort();
+  const names = (headers.get("vary") ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean).sort();
+  return names.every((n) => FIELD_NAME.test(n)) ? names : ["*"];
 }
 
 /** Whether a request carries credentials: its response may be personal. */

@@ -1841,6 +1841,19 @@ test("an unsafe request's answer with a Location or Content-Location that is no 
   }
 });
 
+test("a Vary naming something that is no field name is never matched, like Vary: *, and never throws", async (lib) => {
+  const { cfetch } = setup(lib);
+  for (const [i, vary] of ['"accept"', "a b", "a:b", "accept, x@y"].entries()) {
+    const p = `/badvary${i}?cc=max-age%3D60&vary=${encodeURIComponent(vary)}`;
+    for (let n = 1; n <= 2; n++) {
+      const r = await cfetch(lib.origin + p);
+      equal(r.status, 200, `Vary: ${vary}`);
+      equal(r.headers.get("cache-status"), "edgecache; fwd=uri-miss", `Vary: ${vary} is not stored`);
+      ok((await r.text()).startsWith(`v${n} `));
+    }
+  }
+});
+
 export function fetchSuite() {
   return tests;
 }
