@@ -140,7 +140,8 @@ function withValidators(request, meta, signal) {
  * §4.3.4), unless it may carry what belongs to one user: a 304 with
  * Set-Cookie, or one answering Cookie or Authorization, goes (with its
  * Set-Cookie) to its requester only and leaves the shared entry as it was.
- * A 304 marked unstorable leaves it as it was too. */
+ * A 304 marked unstorable leaves it as it was too; one whose directives
+ * forbid storing the updated response removes it. */
 function revalidated(ctx, url, request, conditional, response, reqTime, resTime) {
   const meta = conditional.meta;
   const merged = new Headers(meta.headers);
@@ -155,6 +156,9 @@ function revalidated(ctx, url, request, conditional, response, reqTime, resTime)
   const personal = cookies.length > 0 || isPersonal(request);
   const synthetic = new Response(null, { status: meta.status, statusText: meta.statusText, headers: merged });
   const policy = personal || unstorable.has(response) ? null : policyOf(request, synthetic, ctx.config, resTime);
+  // The stored response updated with a 304 that forbids storing it
+  // (no-store, private…) may no longer be kept (RFC 9111 §3.2, §4.3.4).
+  if (!policy && !personal && !unstorable.has(response)) forget(ctx, url, request);
   let shared = null;
   if (policy) {
     // The validator sent upstream stays the origin's (the stored ETag may be weakened).

@@ -1854,6 +1854,24 @@ test("a Vary naming something that is no field name is never matched, like Vary:
   }
 });
 
+test("a 304 that makes the stored response no-store (or private) removes it: the next request goes to the origin", async (lib) => {
+  const { cfetch } = setup(lib);
+  for (const cc304 of ["no-store", "private, max-age=60"]) {
+    const p = `/nostore304-${cc304.length}?cc=max-age%3D60&etag=%22a%22&cc304=${encodeURIComponent(cc304)}`;
+    await (await cfetch(lib.origin + p)).text();
+    equal((await cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; hit");
+    const reload = await cfetch(lib.origin + p, { headers: { "cache-control": "no-cache" } });
+    equal(reload.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304", cc304);
+    equal(reload.headers.get("cache-control"), cc304, "the requester gets the 304's directives");
+    await reload.text();
+    const next = await cfetch(lib.origin + p);
+    // (The origin's 200s say max-age=60: that one is stored anew.)
+    equal(next.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored", `after a 304 with ${cc304}, nothing was left stored`);
+    equal(await count(lib.origin, p), 3);
+    await next.text();
+  }
+});
+
 export function fetchSuite() {
   return tests;
 }
