@@ -1872,6 +1872,24 @@ test("a 304 that makes the stored response no-store (or private) removes it: the
   }
 });
 
+test("a 412 answering the client's If-Match or If-Unmodified-Since is passed on, never stored for plain requests", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/ifmatch?cc=max-age%3D60&etag=%22a%22&ifmatch=1";
+  for (const [name, value] of [["if-match", '"nope"'], ["if-unmodified-since", "Sun, 06 Nov 1994 08:49:37 GMT"]]) {
+    const q = `${p}&n=${name}`;
+    const failed = await cfetch(lib.origin + q, { headers: name === "if-match" ? { [name]: value } : { [name]: value, "if-match": '"nope"' } });
+    equal(failed.status, 412, name);
+    await failed.text();
+    const plain = await cfetch(lib.origin + q);
+    equal(plain.status, 200, `a plain GET after a 412 to ${name}`);
+    await plain.text();
+  }
+  // A precondition that holds gets the 200, which is stored as usual.
+  const q = `${p}&n=holds`;
+  equal((await cfetch(lib.origin + q, { headers: { "if-match": '"a"' } })).status, 200);
+  equal((await cfetch(lib.origin + q)).headers.get("cache-status"), "edgecache; hit");
+});
+
 export function fetchSuite() {
   return tests;
 }

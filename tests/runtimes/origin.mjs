@@ -37,6 +37,7 @@
 //   ?processing=1  a 102 Processing first
 //   ?h=name:value  any header, as given (repeated: one line each, after the above)
 //   ?h304=name:value  on a 304 only: as ?h
+//   ?ifmatch=1   412 (with the headers above) when If-Match is not "*" or the ETag
 // Control (answered with Connection: close, so they leave no connection open):
 //   /__count?url=<path+query> → {count}, /__total → {count}, /__reset,
 //   /__fail?path=/x&mode=500|<any status>|reset|off (per path), /__conns → {open} (client
@@ -151,6 +152,11 @@ export async function startOrigin() {
           addRaw(out, q.getAll("h304"));
           res.writeHead(304, out);
           return res.end();
+        }
+        const ifMatch = req.headers["if-match"];
+        if (q.has("ifmatch") && ifMatch !== undefined && ifMatch !== "*" && ifMatch !== out.etag) {
+          res.writeHead(412, out);
+          return res.end("precondition failed");
         }
         const status = Number(q.get("status") ?? 200);
         if (q.has("size")) return streamBody(q, key, status, out);
