@@ -85,10 +85,13 @@ export function qualifiedFields(cc, name) {
   return names.length && names.every((n) => FIELD_NAME.test(n) && !NEEDED_FIELDS.has(n)) ? names : null;
 }
 
-/** The request's Cache-Control, with `Pragma: no-cache` read as no-cache. */
+/** The request's Cache-Control; without one, a `no-cache` member of Pragma
+ * (any case, in a list; not `x-no-cache`) is read as no-cache (RFC 9111 §5.4). */
 export function requestCacheControl(request) {
-  const pragma = /no-cache/i.test(request.headers.get("pragma") ?? "") ? "no-cache" : null;
-  return parseCacheControl(request.headers.get("cache-control") ?? pragma);
+  const cc = request.headers.get("cache-control");
+  if (cc !== null) return parseCacheControl(cc);
+  const pragma = request.headers.get("pragma");
+  return parseCacheControl(pragma !== null && parseCacheControl(pragma).has("no-cache") ? "no-cache" : null);
 }
 
 /** The largest delta-seconds a cache must keep: larger values count as this

@@ -1890,6 +1890,20 @@ test("a 412 answering the client's If-Match or If-Unmodified-Since is passed on,
   equal((await cfetch(lib.origin + q)).headers.get("cache-status"), "edgecache; hit");
 });
 
+test("Pragma: only its no-cache member (any case, in a list) counts, and only without Cache-Control (RFC 9111 §5.4)", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/pragma-list?cc=max-age%3D60&etag=%22a%22";
+  await (await cfetch(lib.origin + p)).text();
+  for (const [pragma, hit] of [["x-no-cache", true], ["no-cache-please", true], ["foo, NO-CACHE", false], ["no-cache", false]]) {
+    const r = await cfetch(lib.origin + p, { headers: { pragma } });
+    equal(r.headers.get("cache-status") === "edgecache; hit", hit, `Pragma: ${pragma}`);
+    await r.text();
+  }
+  const withCc = await cfetch(lib.origin + p, { headers: { pragma: "no-cache", "cache-control": "max-stale=5" } });
+  equal(withCc.headers.get("cache-status"), "edgecache; hit", "Pragma is ignored beside Cache-Control");
+  await withCc.text();
+});
+
 export function fetchSuite() {
   return tests;
 }
