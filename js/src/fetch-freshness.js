@@ -159,12 +159,17 @@ function heuristicAllowed(response, cc) {
 /** Preconditions the cache forwards without evaluating them (RFC 9111 §4.3.2): a 412 may be their outcome. */
 const ORIGIN_PRECONDITIONS = ["if-match", "if-unmodified-since"];
 
+/** Whether the response is a 412 answering the client's own If-Match or
+ * If-Unmodified-Since: the outcome of that request's precondition, which
+ * says nothing of the URL's stored or storable response (RFC 9110 §13.2.1). */
+export function failedPrecondition(request, response) {
+  return response.status === 412 && ORIGIN_PRECONDITIONS.some((h) => request.headers.has(h));
+}
+
 /** Whether the response's directives forbid storing it for this request. */
 function refused(request, response, cc) {
   if (request.method !== "GET" || statusRefused(response, cc)) return true;
-  // A 412 to a request with If-Match or If-Unmodified-Since answers that
-  // request's precondition, not a plain GET of the URL (RFC 9110 §13.2.1).
-  if (response.status === 412 && ORIGIN_PRECONDITIONS.some((h) => request.headers.has(h))) return true;
+  if (failedPrecondition(request, response)) return true;
   // A qualified private="field" limits only those fields to one user: the
   // rest is stored without them (RFC 9111 §5.2.2.7).
   if ((cc.has("private") && !qualifiedFields(cc, "private")) || parseCacheControl(request.headers.get("cache-control")).has("no-store")) return true;

@@ -13,7 +13,7 @@
 
 import { Cache, internals, ms } from "./cache.js";
 import { describe } from "./keys.js";
-import { ageOf, currentAge, isPersonal, policyOf, servesAuthorized, unstorable, varyNames } from "./fetch-freshness.js";
+import { ageOf, currentAge, failedPrecondition, isPersonal, policyOf, servesAuthorized, unstorable, varyNames } from "./fetch-freshness.js";
 import { entryMeta, forget, keyOf, lookup, lookupShared, readLimited, sharedMeta, store, storedHeaders } from "./fetch-storage.js";
 import { acceptsAge, notCached, requestDirectives, reuse } from "./fetch-request.js";
 import { join, sharesOutcome } from "./fetch-collapse.js";
@@ -181,9 +181,11 @@ function revalidated(ctx, url, request, conditional, response, reqTime, resTime)
  * current (RFC 9111 §4.3.3): when it is not stored in its place, the stored
  * one is removed. Not for a 5xx (the origin failing says nothing of the
  * stored response), nor for an answer to credentials or with Set-Cookie
- * (it may be that user's own version). */
+ * (it may be that user's own version), nor for a 412 to the client's own
+ * If-Match or If-Unmodified-Since. */
 function forgetReplaced(ctx, url, request, response) {
   if (response.status >= 500 || isPersonal(request) || response.headers.has("set-cookie")) return;
+  if (failedPrecondition(request, response)) return;
   forget(ctx, url, request);
 }
 

@@ -1904,6 +1904,19 @@ test("Pragma: only its no-cache member (any case, in a list) counts, and only wi
   await withCc.text();
 });
 
+test("a 412 to the client's If-Match on a stale response leaves the stored response for the next request to revalidate", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = "/ifmatch-stale?cc=max-age%3D1&etag=%22a%22&ifmatch=1";
+  await (await cfetch(lib.origin + p)).text();
+  t.advance(2_000);
+  const failed = await cfetch(lib.origin + p, { headers: { "if-match": '"nope"' } });
+  equal(failed.status, 412);
+  await failed.text();
+  const next = await cfetch(lib.origin + p);
+  equal(next.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored", "still stored");
+  ok((await next.text()).startsWith("v1 "));
+});
+
 export function fetchSuite() {
   return tests;
 }

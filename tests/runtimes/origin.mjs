@@ -142,6 +142,12 @@ export async function startOrigin() {
       const respond = () => {
         if (q.has("processing")) res.writeProcessing();
         if (q.has("hints")) res.writeEarlyHints({ link: "</hint.css>; rel=preload; as=style", "x-hint": "1" });
+        // If-Match is evaluated before If-None-Match (RFC 9110 §13.2.2).
+        const ifMatch = req.headers["if-match"];
+        if (q.has("ifmatch") && ifMatch !== undefined && ifMatch !== "*" && ifMatch !== out.etag) {
+          res.writeHead(412, out);
+          return res.end("precondition failed");
+        }
         if (q.has("etag") && req.headers["if-none-match"] === q.get("etag")) {
           if (q.has("cookie304")) out["set-cookie"] = `session=${n}; Path=/`;
           if (q.has("etag304")) out.etag = q.get("etag304");
@@ -152,11 +158,6 @@ export async function startOrigin() {
           addRaw(out, q.getAll("h304"));
           res.writeHead(304, out);
           return res.end();
-        }
-        const ifMatch = req.headers["if-match"];
-        if (q.has("ifmatch") && ifMatch !== undefined && ifMatch !== "*" && ifMatch !== out.etag) {
-          res.writeHead(412, out);
-          return res.end("precondition failed");
         }
         const status = Number(q.get("status") ?? 200);
         if (q.has("size")) return streamBody(q, key, status, out);
