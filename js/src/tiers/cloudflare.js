@@ -138,11 +138,16 @@ export function cacheApiTier(cache, options) {
   });
 }
 
+/** Bytes turned into a string per String.fromCharCode call (its arguments are bounded). */
+const BASE64_CHUNK = 0x8000;
+/** A load's frame is handed to the coordinator up to this size: it keeps base64
+ * frames up to a tenth of its 8 MiB (cloudflare-coordinator.js, LOADED_MAX_CHARS). */
+const MAX_HANDED_BYTES = 600 * 1024;
+
 /** Bytes as base64 (the coordinator is reached with JSON bodies). */
 function toBase64(bytes) {
   let text = "";
-  const CHUNK = 0x8000;
-  for (let i = 0; i < bytes.length; i += CHUNK) text += String.fromCharCode.apply(null, bytes.subarray(i, i + CHUNK));
+  for (let i = 0; i < bytes.length; i += BASE64_CHUNK) text += String.fromCharCode.apply(null, bytes.subarray(i, i + BASE64_CHUNK));
   return btoa(text);
 }
 
@@ -188,7 +193,7 @@ function coordinatedTier({ coordinator, prefix, pollInterval, lockTtl }, store) 
           await store.write(op.id, bytes, op.ttl);
           // A load's write under this isolate's lock: the coordinator keeps it on unlock (see lock).
           const slot = held.get(op.id);
-          if (slot !== undefined) slot.loaded = { frame: toBase64(bytes), s: meta.s, t: meta.t, x: meta.x };
+          if (slot !== undefined && bytes.length <= MAX_HANDED_BYTES) slot.loaded = { frame: toBase64(bytes), s: meta.s, t: meta.t, x: meta.x };
         }
         await Promise.all(plan.removed[i].map((r) => store.remove(r)));
       }
