@@ -1098,3 +1098,23 @@ test("fast path: a hit right after its entry was invalidated and stored again an
   equal(again.headers["cache-status"], "edgecache; hit");
   deepEqual([taken.fast, taken.full], [2, 1]);
 });
+
+test("through the proxy: a Vary naming no field name, a 412 to If-Match and a Location that is no URL pass through unstored", async () => {
+  const vary = `/px-badvary?cc=max-age%3D60&vary=${encodeURIComponent('"accept"')}`;
+  for (let n = 1; n <= 2; n++) {
+    const r = await fetch(base + vary);
+    equal(r.status, 200, "not a 502");
+    equal(r.headers.get("cache-status"), "edgecache; fwd=uri-miss");
+    match(await r.text(), new RegExp(`^v${n} `));
+  }
+  const p = "/px-ifmatch?cc=max-age%3D60&etag=%22a%22&ifmatch=1";
+  const failed = await fetch(base + p, { headers: { "if-match": '"nope"' } });
+  equal(failed.status, 412);
+  await failed.text();
+  const plain = await fetch(base + p);
+  equal(plain.status, 200, "a plain GET after the 412");
+  await plain.text();
+  const post = await fetch(`${base}/px-badloc?location=${encodeURIComponent("http://[::1")}`, { method: "POST", body: "x" });
+  equal(post.status, 200, "not a 502");
+  match(await post.text(), /POST/);
+});

@@ -166,11 +166,12 @@ function cdnValue(name, item) {
 }
 
 /** CDN-Cache-Control as a Map like parseCacheControl's, or null when it is
- * not a valid dictionary or a known directive has the wrong type: then the
- * whole field is ignored (RFC 9213 §2.1). */
+ * empty, not a valid dictionary, or a known directive has the wrong type:
+ * then the whole field is ignored and Cache-Control applies (RFC 9213 §2.1:
+ * a targeted field counts only with a valid, non-empty value). */
 export function parseCdnCacheControl(value) {
   const dict = parseDictionary(value);
-  if (!dict) return null;
+  if (!dict || dict.size === 0) return null;
   const out = new Map();
   for (const [name, item] of dict) {
     const v = cdnValue(name, item);

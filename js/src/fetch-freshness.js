@@ -85,10 +85,13 @@ export function qualifiedFields(cc, name) {
   return names.length && names.every((n) => FIELD_NAME.test(n) && !NEEDED_FIELDS.has(n)) ? names : null;
 }
 
-/** The request's Cache-Control, with `Pragma: no-cache` read as no-cache. */
+/** The request's Cache-Control; without one, a `no-cache` member of Pragma
+ * (any case, in a list; not `x-no-cache`) is read as no-cache (RFC 9111 §5.4). */
 export function requestCacheControl(request) {
-  const pragma = /no-cache/i.test(request.headers.get("pragma") ?? "") ? "no-cache" : null;
-  return parseCacheControl(request.headers.get("cache-control") ?? pragma);
+  const cc = request.headers.get("cache-control");
+  if (cc !== null) return parseCacheControl(cc);
+  const pragma = request.headers.get("pragma");
+  return parseCacheControl(pragma !== null && parseCacheControl(pragma).has("no-cache") ? "no-cache" : null);
 }
 
 /** The largest delta-seconds a cache must keep: larger values count as this
@@ -114,9 +117,12 @@ export function ageOf(value) {
   return parts.length > 1 ? MAX_DELTA_SECONDS * 1000 : 0;
 }
 
-/** The header names a response's Vary lists, lowercased and sorted. */
+/** The header names a response's Vary lists, lowercased and sorted; ["*"]
+ * when one is `*` or no field name (`"accept"`, `a b`): no request can be
+ * known to match such a response (RFC 9111 §4.1), so it is never stored. */
 export function varyNames(headers) {
-  return (headers.get("vary") ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean).sort();
+  const names = (headers.get("vary") ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean).sort();
+  return names.every((n) => FIELD_NAME.test(n)) ? names : ["*"];
 }
 
 /** Whether a request carries credentials: its response may be personal. */
@@ -150,9 +156,20 @@ function heuristicAllowed(response, cc) {
   return HEURISTIC.has(response.status) || cc.has("public");
 }
 
+/** Preconditions the cache forwards without evaluating them (RFC 9111 §4.3.2): a 412 may be their outcome. */
+const ORIGIN_PRECONDITIONS = ["if-match", "if-unmodified-since"];
+
+/** Whether the response is a 412 answering the client's own If-Match or
+ * If-Unmodified-Since: the outcome of that request's precondition, which
+ * says nothing of the URL's stored or storable response (RFC 9110 §13.2.1). */
+export function failedPrecondition(request, response) {
+  return response.status === 412 && ORIGIN_PRECONDITIONS.some((h) => request.headers.has(h));
+}
+
 /** Whether the response's directives forbid storing it for this request. */
 function refused(request, response, cc) {
   if (request.method !== "GET" || statusRefused(response, cc)) return true;
+  if (failedPrecondition(request, response)) return true;
   // A qualified private="field" limits only those fields to one user: the
   // rest is stored without them (RFC 9111 §5.2.2.7).
   if ((cc.has("private") && !qualifiedFields(cc, "private")) || parseCacheControl(request.headers.get("cache-control")).has("no-store")) return true;

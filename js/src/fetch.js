@@ -13,7 +13,7 @@
 
 import { Cache, internals, ms } from "./cache.js";
 import { describe } from "./keys.js";
-import { ageOf, currentAge, isPersonal, policyOf, servesAuthorized, unstorable, varyNames } from "./fetch-freshness.js";
+import { ageOf, currentAge, failedPrecondition, isPersonal, policyOf, servesAuthorized, unstorable, varyNames } from "./fetch-freshness.js";
 import { entryMeta, forget, keyOf, lookup, lookupShared, readLimited, sharedMeta, store, storedHeaders } from "./fetch-storage.js";
 import { acceptsAge, notCached, requestDirectives, reuse } from "./fetch-request.js";
 import { join, sharesOutcome } from "./fetch-collapse.js";
@@ -140,7 +140,8 @@ function withValidators(request, meta, signal) {
  * §4.3.4), unless it may carry what belongs to one user: a 304 with
  * Set-Cookie, or one answering Cookie or Authorization, goes (with its
  * Set-Cookie) to its requester only and leaves the shared entry as it was.
- * A 304 marked unstorable leaves it as it was too. */
+ * A 304 marked unstorable leaves it as it was too; one whose directives
+ * forbid storing the updated response removes it. */
 function revalidated(ctx, url, request, conditional, response, reqTime, resTime) {
   const meta = conditional.meta;
   const merged = new Headers(meta.headers);
@@ -155,6 +156,9 @@ function revalidated(ctx, url, request, conditional, response, reqTime, resTime)
   const personal = cookies.length > 0 || isPersonal(request);
   const synthetic = new Response(null, { status: meta.status, statusText: meta.statusText, headers: merged });
   const policy = personal || unstorable.has(response) ? null : policyOf(request, synthetic, ctx.config, resTime);
+  // The stored response updated with a 304 that forbids storing it
+  // (no-store, private…) may no longer be kept (RFC 9111 §3.2, §4.3.4).
+  if (!policy && !personal && !unstorable.has(response)) forget(ctx, url, request);
   let shared = null;
   if (policy) {
     // The validator sent upstream stays the origin's (the stored ETag may be weakened).
@@ -177,9 +181,11 @@ function revalidated(ctx, url, request, conditional, response, reqTime, resTime)
  * current (RFC 9111 §4.3.3): when it is not stored in its place, the stored
  * one is removed. Not for a 5xx (the origin failing says nothing of the
  * stored response), nor for an answer to credentials or with Set-Cookie
- * (it may be that user's own version). */
+ * (it may be that user's own version), nor for a 412 to the client's own
+ * If-Match or If-Unmodified-Since. */
 function forgetReplaced(ctx, url, request, response) {
   if (response.status >= 500 || isPersonal(request) || response.headers.has("set-cookie")) return;
+  if (failedPrecondition(request, response)) return;
   forget(ctx, url, request);
 }
 
@@ -239,6 +245,20 @@ async function answer(ctx, url, request, conditional, collapseKey) {
   return passThrough(await ctx.upstream(request), `${NAME}; fwd=uri-miss`);
 }
 
+/** A Location or Content-Location value resolved against the request's URL,
+ * when it names a URL of the same origin (RFC 9111 §4.4); null otherwise,
+ * and for a value that is no URL reference (the answer still passes through). */
+function sameOriginTarget(value, base, origin) {
+  if (!value) return null;
+  let target;
+  try {
+    target = new URL(value, base);
+  } catch {
+    return null;
+  }
+  return target.origin === origin ? target.href : null;
+}
+
 /** Methods other than GET and HEAD go to the origin; a successful unsafe one
  * invalidates its URL and the same-origin Location/Content-Location, in
  * this isolate and, through the cache's tier, in every other. */
@@ -254,10 +274,8 @@ async function forwardUnsafe(ctx, request) {
     const origin = new URL(request.url).origin;
     ctx.cache.invalidateTag(`cf-url:${key}`);
     for (const h of ["location", "content-location"]) {
-      const v = response.headers.get(h);
-      if (!v) continue;
-      const target = new URL(v, request.url);
-      if (target.origin === origin) ctx.cache.invalidateTag(`cf-url:${primaryKeyOfUrl(cacheKey, target.href, request.headers)}`);
+      const target = sameOriginTarget(response.headers.get(h), request.url, origin);
+      if (target) ctx.cache.invalidateTag(`cf-url:${primaryKeyOfUrl(cacheKey, target, request.headers)}`);
     }
   }
   const get = getAnsweredByPost(request, response, ctx.config.respect);

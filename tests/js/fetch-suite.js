@@ -1811,6 +1811,112 @@ test("an invalid max-age or s-maxage makes the response stale: neither ttl nor h
   equal((await cfetch(lib.origin + quoted)).headers.get("cache-status"), "edgecache; hit", 'max-age="60" is read as 60');
 });
 
+test("an empty CDN-Cache-Control is ignored: Cache-Control decides (RFC 9213 §2.1)", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  for (const [cc, stored] of [["max-age%3D60", true], ["no-store", false]]) {
+    const p = `/cdn-empty?cc=${cc}&cdn=`;
+    await (await cfetch(lib.origin + p)).text();
+    const r = await cfetch(lib.origin + p);
+    equal(r.headers.get("cache-status") === "edgecache; hit", stored, `Cache-Control: ${decodeURIComponent(cc)} with CDN-Cache-Control empty`);
+    await r.text();
+  }
+  // A member the cache does not know is not empty: Cache-Control is still ignored (RFC 9213 §3.1's "none").
+  const none = `/cdn-none?cc=no-store&cdn=none&lm=${t.t - 1_000_000}`;
+  await (await cfetch(lib.origin + none)).text();
+  equal((await cfetch(lib.origin + none)).headers.get("cache-status"), "edgecache; hit", "CDN-Cache-Control: none");
+});
+
+test("an unsafe request's answer with a Location or Content-Location that is no URL passes through and still invalidates its own URL", async (lib) => {
+  const { cfetch } = setup(lib);
+  for (const [i, header] of ["location", "clocation"].entries()) {
+    const p = `/badloc${i}?cc=max-age%3D60`;
+    await (await cfetch(lib.origin + p)).text();
+    equal((await cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; hit");
+    const post = await cfetch(`${lib.origin}${p}&${header}=${encodeURIComponent("http://[::1")}`, { method: "POST", body: "x" });
+    equal(post.status, 200, `${header}: http://[::1`);
+    ok((await post.text()).includes("POST"));
+    // The POST's own URL (another query) is invalidated; so is the GET's, by a POST to it.
+    await (await cfetch(`${lib.origin}${p}`, { method: "POST", body: "x" })).text();
+    ok((await cfetch(lib.origin + p)).headers.get("cache-status").includes("fwd=uri-miss"), "invalidated");
+  }
+});
+
+test("a Vary naming something that is no field name is never matched, like Vary: *, and never throws", async (lib) => {
+  const { cfetch } = setup(lib);
+  for (const [i, vary] of ['"accept"', "a b", "a:b", "accept, x@y"].entries()) {
+    const p = `/badvary${i}?cc=max-age%3D60&vary=${encodeURIComponent(vary)}`;
+    for (let n = 1; n <= 2; n++) {
+      const r = await cfetch(lib.origin + p);
+      equal(r.status, 200, `Vary: ${vary}`);
+      equal(r.headers.get("cache-status"), "edgecache; fwd=uri-miss", `Vary: ${vary} is not stored`);
+      ok((await r.text()).startsWith(`v${n} `));
+    }
+  }
+});
+
+test("a 304 that makes the stored response no-store (or private) removes it: the next request goes to the origin", async (lib) => {
+  const { cfetch } = setup(lib);
+  for (const cc304 of ["no-store", "private, max-age=60"]) {
+    const p = `/nostore304-${cc304.length}?cc=max-age%3D60&etag=%22a%22&cc304=${encodeURIComponent(cc304)}`;
+    await (await cfetch(lib.origin + p)).text();
+    equal((await cfetch(lib.origin + p)).headers.get("cache-status"), "edgecache; hit");
+    const reload = await cfetch(lib.origin + p, { headers: { "cache-control": "no-cache" } });
+    equal(reload.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304", cc304);
+    equal(reload.headers.get("cache-control"), cc304, "the requester gets the 304's directives");
+    await reload.text();
+    const next = await cfetch(lib.origin + p);
+    // (The origin's 200s say max-age=60: that one is stored anew.)
+    equal(next.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored", `after a 304 with ${cc304}, nothing was left stored`);
+    equal(await count(lib.origin, p), 3);
+    await next.text();
+  }
+});
+
+test("a 412 answering the client's If-Match or If-Unmodified-Since is passed on, never stored for plain requests", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/ifmatch?cc=max-age%3D60&etag=%22a%22&ifmatch=1";
+  for (const [name, value] of [["if-match", '"nope"'], ["if-unmodified-since", "Sun, 06 Nov 1994 08:49:37 GMT"]]) {
+    const q = `${p}&n=${name}`;
+    const failed = await cfetch(lib.origin + q, { headers: name === "if-match" ? { [name]: value } : { [name]: value, "if-match": '"nope"' } });
+    equal(failed.status, 412, name);
+    await failed.text();
+    const plain = await cfetch(lib.origin + q);
+    equal(plain.status, 200, `a plain GET after a 412 to ${name}`);
+    await plain.text();
+  }
+  // A precondition that holds gets the 200, which is stored as usual.
+  const q = `${p}&n=holds`;
+  equal((await cfetch(lib.origin + q, { headers: { "if-match": '"a"' } })).status, 200);
+  equal((await cfetch(lib.origin + q)).headers.get("cache-status"), "edgecache; hit");
+});
+
+test("Pragma: only its no-cache member (any case, in a list) counts, and only without Cache-Control (RFC 9111 §5.4)", async (lib) => {
+  const { cfetch } = setup(lib);
+  const p = "/pragma-list?cc=max-age%3D60&etag=%22a%22";
+  await (await cfetch(lib.origin + p)).text();
+  for (const [pragma, hit] of [["x-no-cache", true], ["no-cache-please", true], ["foo, NO-CACHE", false], ["no-cache", false]]) {
+    const r = await cfetch(lib.origin + p, { headers: { pragma } });
+    equal(r.headers.get("cache-status") === "edgecache; hit", hit, `Pragma: ${pragma}`);
+    await r.text();
+  }
+  const withCc = await cfetch(lib.origin + p, { headers: { pragma: "no-cache", "cache-control": "max-stale=5" } });
+  equal(withCc.headers.get("cache-status"), "edgecache; hit", "Pragma is ignored beside Cache-Control");
+  await withCc.text();
+});
+
+test("a 412 to the client's If-Match on a stale response leaves the stored response for the next request to revalidate", async (lib) => {
+  const { t, cfetch } = setup(lib);
+  const p = "/ifmatch-stale?cc=max-age%3D1&etag=%22a%22&ifmatch=1";
+  await (await cfetch(lib.origin + p)).text();
+  t.advance(2_000);
+  const failed = await cfetch(lib.origin + p, { headers: { "if-match": '"nope"' } });
+  equal(failed.status, 412);
+  await failed.text();
+  const next = await cfetch(lib.origin + p);
+  equal(next.headers.get("cache-status"), "edgecache; fwd=stale; fwd-status=304; stored", "still stored");
+  ok((await next.text()).startsWith("v1 "));
+});
+
 export function fetchSuite() {
   return tests;
 }

@@ -35,6 +35,9 @@
 //                and the coded Content-Length (with chunked=1, chunked instead)
 //   ?hints=1     a 103 Early Hints (Link: </hint.css>; rel=preload) first
 //   ?processing=1  a 102 Processing first
+//   ?h=name:value  any header, as given (repeated: one line each, after the above)
+//   ?h304=name:value  on a 304 only: as ?h
+//   ?ifmatch=1   412 (with the headers above) when If-Match is not "*" or the ETag
 // Control (answered with Connection: close, so they leave no connection open):
 //   /__count?url=<path+query> → {count}, /__total → {count}, /__reset,
 //   /__fail?path=/x&mode=500|<any status>|reset|off (per path), /__conns → {open} (client
@@ -52,6 +55,16 @@ const CHUNK = 16 * 1024;
 const FILL = Buffer.alloc(CHUNK, "x");
 /** Lets the bytes before a reset reach the client before the socket is destroyed. */
 const RESET_AFTER_FLUSH_MS = 50;
+
+/** Adds `name:value` strings to a writeHead object: a name already there gets one more line. */
+function addRaw(out, lines) {
+  for (const line of lines) {
+    const at = line.indexOf(":");
+    const name = line.slice(0, at).toLowerCase();
+    const value = line.slice(at + 1);
+    out[name] = out[name] === undefined ? value : [out[name], value].flat();
+  }
+}
 
 export async function startOrigin() {
   const counts = new Map();
@@ -125,9 +138,16 @@ export async function startOrigin() {
       if (q.has("counted")) out["x-origin-count"] = String(n);
       if (q.has("latin")) out["x-latin"] = "caf\u00e9"; // written as latin-1: the body below is a Buffer
       if (q.has("hop")) Object.assign(out, { connection: "x-hop", "x-hop": "1" });
+      addRaw(out, q.getAll("h"));
       const respond = () => {
         if (q.has("processing")) res.writeProcessing();
         if (q.has("hints")) res.writeEarlyHints({ link: "</hint.css>; rel=preload; as=style", "x-hint": "1" });
+        // If-Match is evaluated before If-None-Match (RFC 9110 §13.2.2).
+        const ifMatch = req.headers["if-match"];
+        if (q.has("ifmatch") && ifMatch !== undefined && ifMatch !== "*" && ifMatch !== out.etag) {
+          res.writeHead(412, out);
+          return res.end("precondition failed");
+        }
         if (q.has("etag") && req.headers["if-none-match"] === q.get("etag")) {
           if (q.has("cookie304")) out["set-cookie"] = `session=${n}; Path=/`;
           if (q.has("etag304")) out.etag = q.get("etag304");
@@ -135,6 +155,7 @@ export async function startOrigin() {
           if (q.has("cl304")) out["content-length"] = q.get("cl304");
           if (q.has("user304")) out["x-user"] = req.headers.cookie ?? "anon";
           if (q.has("cc304")) out["cache-control"] = q.get("cc304");
+          addRaw(out, q.getAll("h304"));
           res.writeHead(304, out);
           return res.end();
         }

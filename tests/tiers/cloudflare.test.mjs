@@ -242,6 +242,17 @@ test(`kv: tag invalidation lag across isolates (${TRIES} tries, pollInterval ${P
   console.log(`# invalidation lag after the invalidating request returned: p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${lags.at(-1).toFixed(1)} ms`);
 });
 
+test("kv: a miss whose lock comes after another isolate's whole load serves that load's value, not its loader", async () => {
+  const k = fresh("kv-race");
+  // B's read of KV misses at once but answers 1.5 s later; A loads and unlocks meanwhile.
+  const b = call(B, "loadSlowRead", { k, v: "from-b", delay: 1_500 });
+  await sleep(200);
+  const a = await call(A, "load", { t: "kv", k, v: "from-a" });
+  assert.equal(a.loaded, true);
+  const got = await b;
+  assert.deepEqual([got.value, got.loaded], ["from-a", false], "B's lock found A's load");
+});
+
 test("bad arguments are a TypeError or RangeError naming them", async () => {
   const { kvTier, cacheApiTier } = await import("../../js/dist/tiers/cloudflare.js");
   const kvLike = { get() {}, put() {}, delete() {} };

@@ -372,7 +372,10 @@ export class TierLink {
       await sleep(LOCK_POLL_MS);
       const entry = await this.read(id);
       if (entry) return entry;
-      const release = await this.lock(id, ttl);
+      // ifAbsent: a tier that sees the holder's write where this read did
+      // not (the Cloudflare coordinator keeps what a load wrote) hands it over.
+      const release = await this.lock(id, ttl, true);
+      if (release !== null && typeof release === "object") return release.stored;
       if (release) {
         // The holder may have written its value and released the lock
         // between the read above and this lock: read once more before

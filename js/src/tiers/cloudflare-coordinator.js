@@ -24,6 +24,11 @@
 //                replays it from its snapshot's position (/changes); an isolate behind
 //                the log (or on another epoch: the storage was lost) drops its L1
 //   locks        load locks (in memory: a lost lock only means one more load)
+//   loaded       the value each load wrote, handed over with its unlock and kept
+//                LOADED_KEEP_MS (in memory, bounded): a miss whose lock comes after
+//                that whole load is given the value instead of the lock, since this
+//                object cannot read KV (nor would a KV read in another location see
+//                the write for up to a minute)
 //
 // It is reached by fetch with JSON bodies (not RPC), so this module needs no
 // `cloudflare:workers` import and loads in any runtime.
@@ -38,6 +43,10 @@ const KEY_STAMP_KEEP_MS = 10 * 60_000;
 const logName = (version) => "l:" + String(version).padStart(16, "0");
 /** Longest storage key we write as is (Durable Object storage allows 2 KiB). */
 const MAX_PLAIN_NAME = 1_024;
+/** How long a load's value is kept after its unlock: about as long as KV takes to spread a write. */
+const LOADED_KEEP_MS = 60_000;
+/** Loaded values kept at most, in base64 characters (a value larger than a tenth of it is not kept). */
+const LOADED_MAX_CHARS = 8 * 1024 * 1024;
 
 const encoder = new TextEncoder();
 
@@ -64,6 +73,8 @@ export class EdgecacheCoordinator {
     this.tags = new Map();
     this.keys = new Map();
     this.locks = new Map();
+    this.loaded = new Map();
+    this.loadedChars = 0;
     state.blockConcurrencyWhile(() => this.#load());
   }
 
@@ -221,7 +232,10 @@ export class EdgecacheCoordinator {
     return removed;
   }
 
-  #lock({ id, ttl }) {
+  /** The lock on `id`, or (`ifAbsent`) the value a load of it wrote since, if still current. */
+  #lock({ id, ttl, ifAbsent = false }) {
+    const stored = ifAbsent ? this.#loadedValue(id) : null;
+    if (stored !== null) return { stored };
     const held = this.locks.get(id);
     if (held !== undefined && held.until > Date.now()) return { token: null };
     const token = randomId();
@@ -229,8 +243,44 @@ export class EdgecacheCoordinator {
     return { token };
   }
 
-  #unlock({ id, token }) {
-    if (this.locks.get(id)?.token === token) this.locks.delete(id);
+  /** Releases the lock; `loaded` ({ frame: base64, s, t, x }): what its load wrote. */
+  #unlock({ id, token, loaded }) {
+    if (this.locks.get(id)?.token !== token) return { ok: true };
+    this.locks.delete(id);
+    const ok = loaded !== null && typeof loaded === "object" && typeof loaded.frame === "string" && Number.isFinite(loaded.s) &&
+      Number.isFinite(loaded.x) && Array.isArray(loaded.t);
+    if (ok && loaded.frame.length <= LOADED_MAX_CHARS / 10) this.#keepLoaded(id, { ...loaded, until: Date.now() + LOADED_KEEP_MS });
     return { ok: true };
+  }
+
+  /** Keeps a load's value; the oldest go first past their time or LOADED_MAX_CHARS. */
+  #keepLoaded(id, value) {
+    this.#dropLoaded(id);
+    this.loaded.set(id, value);
+    this.loadedChars += value.frame.length;
+    const now = Date.now();
+    for (const [oldest, v] of this.loaded) {
+      if (v.until > now && this.loadedChars <= LOADED_MAX_CHARS) break;
+      this.#dropLoaded(oldest);
+    }
+  }
+
+  #dropLoaded(id) {
+    const v = this.loaded.get(id);
+    if (v === undefined) return;
+    this.loaded.delete(id);
+    this.loadedChars -= v.frame.length;
+  }
+
+  /** The kept frame of `id` (base64) when unexpired and stamped by nothing since its write, else null. */
+  #loadedValue(id) {
+    const v = this.loaded.get(id);
+    if (v === undefined) return null;
+    const now = Date.now();
+    const current = v.until > now && (v.x === 0 || v.x > now) && (this.keys.get(id)?.seq ?? 0) <= v.s &&
+      v.t.every((tag) => (this.tags.get(tag) ?? 0) <= v.s);
+    if (current) return v.frame;
+    this.#dropLoaded(id);
+    return null;
   }
 }

@@ -138,9 +138,31 @@ export function cacheApiTier(cache, options) {
   });
 }
 
+/** Bytes turned into a string per String.fromCharCode call (its arguments are bounded). */
+const BASE64_CHUNK = 0x8000;
+/** A load's frame is handed to the coordinator up to this size: it keeps base64
+ * frames up to a tenth of its 8 MiB (cloudflare-coordinator.js, LOADED_MAX_CHARS). */
+const MAX_HANDED_BYTES = 600 * 1024;
+
+/** Bytes as base64 (the coordinator is reached with JSON bodies). */
+function toBase64(bytes) {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += BASE64_CHUNK) text += String.fromCharCode.apply(null, bytes.subarray(i, i + BASE64_CHUNK));
+  return btoa(text);
+}
+
+function fromBase64(text) {
+  const binary = atob(text);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
 /** The Tier both stores share: reads checked against stamps, writes ordered by the coordinator. */
 function coordinatedTier({ coordinator, prefix, pollInterval, lockTtl }, store) {
   const link = coordinatorLink(coordinator, prefix, pollInterval);
+  /** Locks this isolate holds: id → what its load wrote ({ frame, s, t, x }), handed over on unlock. */
+  const held = new Map();
 
   return {
     lockTtl,
@@ -167,7 +189,11 @@ function coordinatedTier({ coordinator, prefix, pollInterval, lockTtl }, store) 
         const op = ops[i];
         if (op.type === "set") {
           const meta = { i: op.id, s: plan.seqs[i], t: op.tagIds, x: op.ttl > 0 ? Date.now() + op.ttl : 0 };
-          await store.write(op.id, frame(meta, op.bytes), op.ttl);
+          const bytes = frame(meta, op.bytes);
+          await store.write(op.id, bytes, op.ttl);
+          // A load's write under this isolate's lock: the coordinator keeps it on unlock (see lock).
+          const slot = held.get(op.id);
+          if (slot !== undefined && bytes.length <= MAX_HANDED_BYTES) slot.loaded = { frame: toBase64(bytes), s: meta.s, t: meta.t, x: meta.x };
         }
         await Promise.all(plan.removed[i].map((r) => store.remove(r)));
       }
@@ -179,10 +205,27 @@ function coordinatedTier({ coordinator, prefix, pollInterval, lockTtl }, store) 
 
     changes: (after) => link.changes(after),
 
-    async lock(id, ttl) {
-      const { token } = await link.call("/lock", { id, ttl });
+    /**
+     * The coordinator's lock on `id`. The coordinator cannot read KV, so a
+     * load hands what it wrote over with its unlock, and with `ifAbsent` a
+     * lock taken after that whole load gets it instead (`{ stored }`).
+     */
+    async lock(id, ttl, { ifAbsent = false } = {}) {
+      const { token, stored } = await link.call("/lock", { id, ttl, ifAbsent });
+      if (typeof stored === "string") {
+        const framed = unframe(fromBase64(stored));
+        if (framed !== null && framed.meta.i === id) return { stored: framed.bytes };
+        return this.lock(id, ttl);
+      }
       if (token === null) return null;
-      return { release: () => link.call("/unlock", { id, token }) };
+      const slot = { loaded: null };
+      held.set(id, slot);
+      return {
+        release: () => {
+          if (held.get(id) === slot) held.delete(id);
+          return link.call("/unlock", { id, token, loaded: slot.loaded });
+        },
+      };
     },
   };
 }

@@ -62,6 +62,31 @@ function brokenCache() {
   return { tier, cache: new Cache({ maxMemory: 1 << 20, tier, tierTimeout: TIER_TIMEOUT_MS }) };
 }
 
+/**
+ * A getOrLoad in a new isolate whose KV reads answer `delay` ms late (what
+ * they found when asked): another isolate's whole load can fit between
+ * this one's miss and its lock.
+ */
+async function loadSlowRead(env, k, v, delay) {
+  const slowKv = {
+    get: async (...a) => {
+      const found = await env.KV.get(...a);
+      await new Promise((r) => setTimeout(r, delay));
+      return found;
+    },
+    put: (...a) => env.KV.put(...a),
+    delete: (...a) => env.KV.delete(...a),
+  };
+  const tier = kvTier(slowKv, { coordinator: env.EDGECACHE, pollInterval: POLL_MS, prefix: KV_PREFIX });
+  const c = new Cache({ maxMemory: 1 << 20, ttl: 60_000, tier, tierTimeout: 4 * delay });
+  let loaded = false;
+  const value = await c.getOrLoad(k, () => ((loaded = true), v));
+  await c.flush();
+  const out = { value, loaded, stats: c.stats() };
+  c.free();
+  return out;
+}
+
 async function act(url, env) {
   const p = url.searchParams;
   const k = p.get("k");
@@ -76,6 +101,7 @@ async function act(url, env) {
     await c.flush();
     return { value, stats: c.stats() };
   }
+  if (url.pathname === "/loadSlowRead") return loadSlowRead(env, k, p.get("v"), Number(p.get("delay")));
   const { tier, cache } = await tiered(p.get("t") ?? "kv", env);
   await tier.sync();
   let loaded = false;
