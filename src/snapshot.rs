@@ -36,6 +36,7 @@
 use crate::checksum::{checksum, Checksum};
 use crate::error::CacheError;
 use crate::expiry::MAX_TTL_MS;
+use crate::runs::RUN;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -494,20 +495,11 @@ impl<'a> Snapshot<'a> {
             at: 0,
         };
         let mut plain = Some(PlainTotals::default());
-        for _ in 0..snap.header.entries {
-            let e = read_entry(&mut c, &snap.names, snap.header.taken_at)?;
-            if let Some(totals) = plain.as_mut() {
-                if e.expires_at.is_none()
-                    && e.grace == 0
-                    && e.tags.is_empty()
-                    && e.depends_on.is_empty()
-                    && e.load_ms.is_none()
-                {
-                    totals.add(e.key.len(), e.value.len());
-                } else {
-                    plain = None;
-                }
-            }
+        let mut left = snap.header.entries;
+        while left > 0 {
+            let run = left.min(RUN as u64);
+            parse_run(&mut c, &snap, run, &mut plain)?;
+            left -= run;
         }
         if c.left() != 0 {
             return Err(SnapshotError::Corrupt("bytes after the last entry"));
@@ -664,6 +656,33 @@ impl<'a> Snapshot<'a> {
             read_entry(&mut c, &self.names, self.header.taken_at).ok()
         })
     }
+}
+
+/// Checks the next `n` entries at `c` ([`Snapshot::parse`]), one run
+/// ([`crate::runs`]), summing them into `plain` while all are plain.
+#[inline(never)]
+fn parse_run<'a>(
+    c: &mut Cursor<'a>,
+    snap: &Snapshot<'a>,
+    n: u64,
+    plain: &mut Option<PlainTotals>,
+) -> Result<(), SnapshotError> {
+    for _ in 0..n {
+        let e = read_entry(c, &snap.names, snap.header.taken_at)?;
+        if let Some(totals) = plain.as_mut() {
+            if e.expires_at.is_none()
+                && e.grace == 0
+                && e.tags.is_empty()
+                && e.depends_on.is_empty()
+                && e.load_ms.is_none()
+            {
+                totals.add(e.key.len(), e.value.len());
+            } else {
+                *plain = None;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A list of indexes into the names.
