@@ -10,11 +10,53 @@
 //
 // SKIP_LRU_DUMP=1 leaves lru-cache's dump() out (its JSON is built from
 // entries() instead, for load()).
+//
+// A warm start is a new process's first load, which an engine runs before
+// its code is optimised and into memory it has never touched: after the
+// loads in this process, `runs` pairs of new processes (edgecache, then
+// lru-cache) each read the snapshot (or the JSON string) from a file and
+// time one load, as wall time and the process's CPU time.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { stockKey, stockValue } from "./stock.mjs";
 const require = createRequire(new URL("../js/package.json", import.meta.url));
 const { LRUCache } = require("lru-cache");
 const { Cache } = await import("../js/dist/node.js");
+
+if (process.argv[2] === "--first") {
+  firstLoad(process.argv[3], process.argv[4], process.argv[5], Number(process.argv[6]));
+  process.exit(0);
+}
+
+/** One load in this new process: prints `{ ms, cpuMs }`. */
+function firstLoad(who, file, codec, n) {
+  let load, count;
+  if (who === "edgecache") {
+    const snapshot = new Uint8Array(readFileSync(file));
+    const fresh = new Cache({ maxMemory: 1 << 30, codec });
+    fresh.set("warm-up", 0); // the core is built on first use; not part of the load
+    fresh.delete("warm-up");
+    load = () => fresh.load(snapshot);
+    count = (loaded) => loaded;
+  } else {
+    const json = readFileSync(file, "utf8");
+    const fresh = new LRUCache({ max: n });
+    load = () => fresh.load(JSON.parse(json));
+    count = () => fresh.size;
+  }
+  globalThis.gc?.();
+  const cpu = process.cpuUsage();
+  const t = performance.now();
+  const out = load();
+  const ms = performance.now() - t;
+  const used = process.cpuUsage(cpu);
+  if (count(out) !== n) throw new Error(`${who} loaded ${count(out)} of ${n}`);
+  console.log(JSON.stringify({ ms, cpuMs: (used.user + used.system) / 1000 }));
+}
 
 const N = Number(process.argv[2] ?? 1_870_000);
 const kind = process.argv[3] ?? "object";
@@ -81,15 +123,39 @@ for (let r = 0; r < RUNS; r++) {
   lruLoad.push(ms);
 }
 const jsonBytes = Buffer.byteLength(json);
-
 lru.clear();
+
+// First loads, each in a new process (see the top).
+const dir = mkdtempSync(join(tmpdir(), "edgecache-snapshot-"));
+const first = { edgecache: [], lruCache: [] };
+try {
+  const files = { edgecache: join(dir, "snapshot.bin"), lruCache: join(dir, "lru.json") };
+  writeFileSync(files.edgecache, snapshot);
+  writeFileSync(files.lruCache, json);
+  json = undefined;
+  const self = fileURLToPath(import.meta.url);
+  const run = (who, file) => JSON.parse(execFileSync(process.execPath, [...process.execArgv, self, "--first", who, file, codec, String(N)], { encoding: "utf8", maxBuffer: 1 << 20 }));
+  for (let r = 0; r < RUNS; r++) {
+    first.edgecache.push(run("edgecache", files.edgecache));
+    first.lruCache.push(run("lru-cache", files.lruCache));
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+const firstMs = (who) => median(first[who].map((x) => x.ms));
+const firstCpu = (who) => median(first[who].map((x) => x.cpuMs));
+
 const r = {
   entries: N, value: kind, runs: RUNS,
-  edgecache: { dumpMs: median(ecDump), loadMs: median(ecLoad), snapshotBytes: snapshot.length, chargedBytes: charged },
-  lruCache: { dumpMs: median(lruDump), entriesStringifyMs: median(lruEntries), loadMs: median(lruLoad), jsonBytes },
+  edgecache: { dumpMs: median(ecDump), loadMs: median(ecLoad), loadsMs: ecLoad, firstLoadMs: firstMs("edgecache"), firstLoadCpuMs: firstCpu("edgecache"), firstLoads: first.edgecache, snapshotBytes: snapshot.length, chargedBytes: charged },
+  lruCache: { dumpMs: median(lruDump), entriesStringifyMs: median(lruEntries), loadMs: median(lruLoad), loadsMs: lruLoad, firstLoadMs: firstMs("lruCache"), firstLoadCpuMs: firstCpu("lruCache"), firstLoads: first.lruCache, jsonBytes },
 };
+const pairs = first.edgecache.map((e, i) => (first.lruCache[i].ms / e.ms).toFixed(1));
 console.log(`edgecache  dump ${r.edgecache.dumpMs.toFixed(0)} ms  load ${r.edgecache.loadMs.toFixed(0)} ms  snapshot ${(snapshot.length / 2 ** 20).toFixed(1)} MiB = ${(snapshot.length / N).toFixed(1)} B/entry = ${(snapshot.length / charged).toFixed(3)} × stats().bytes (${(charged / N).toFixed(1)} B/entry)`);
 console.log(`lru-cache  dump+stringify ${r.lruCache.dumpMs.toFixed(0)} ms  parse+load ${r.lruCache.loadMs.toFixed(0)} ms  JSON ${(jsonBytes / 2 ** 20).toFixed(1)} MiB = ${(jsonBytes / N).toFixed(1)} B/entry`);
 console.log(`           JSON.stringify(Array.from(entries())) ${r.lruCache.entriesStringifyMs.toFixed(0)} ms`);
 console.log(`ratios     dump ${(r.lruCache.dumpMs / r.edgecache.dumpMs).toFixed(1)}× faster (${(r.lruCache.entriesStringifyMs / r.edgecache.dumpMs).toFixed(1)}× than stringifying entries())  load ${(r.lruCache.loadMs / r.edgecache.loadMs).toFixed(1)}× faster  size ${(jsonBytes / snapshot.length).toFixed(1)}× smaller`);
+console.log(`in-process first loads  edgecache ${ecLoad[0].toFixed(0)} ms  lru-cache ${lruLoad[0].toFixed(0)} ms  ${(lruLoad[0] / ecLoad[0]).toFixed(1)}× faster`);
+console.log(`new-process loads  edgecache ${first.edgecache.map((x) => x.ms.toFixed(0))} ms (CPU ${first.edgecache.map((x) => x.cpuMs.toFixed(0))})  lru-cache ${first.lruCache.map((x) => x.ms.toFixed(0))} ms (CPU ${first.lruCache.map((x) => x.cpuMs.toFixed(0))})`);
+console.log(`           medians ${r.edgecache.firstLoadMs.toFixed(0)} / ${r.lruCache.firstLoadMs.toFixed(0)} ms = ${(r.lruCache.firstLoadMs / r.edgecache.firstLoadMs).toFixed(1)}× faster (pairs: ${pairs.join(", ")}×; CPU ${(r.lruCache.firstLoadCpuMs / r.edgecache.firstLoadCpuMs).toFixed(1)}×)`);
 console.log(JSON.stringify(r));

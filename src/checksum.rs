@@ -14,6 +14,8 @@
 //! adversary: a snapshot is trusted input to the cache it warms, whose
 //! parser still checks every length and index on its own.
 
+use crate::runs::RUN_BYTES;
+
 /// The odd multiplier (2⁶⁴ / φ, as Fibonacci hashing uses).
 const K: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -21,6 +23,7 @@ const K: u64 = 0x9E37_79B9_7F4A_7C15;
 const LANES: usize = 4;
 /// Bytes of one word per lane.
 const STRIDE: usize = 8 * LANES;
+const _: () = assert!(RUN_BYTES % STRIDE == 0, "runs of whole strides");
 
 #[inline]
 fn mix(h: u64, w: u64) -> u64 {
@@ -67,6 +70,14 @@ impl Checksum {
         *e = mix(*e, word(b.get(24..).unwrap_or(&[])));
     }
 
+    /// Whole strides, one run ([`crate::runs`]).
+    #[inline(never)]
+    fn strides(&mut self, run: &[u8]) {
+        for s in run.chunks_exact(STRIDE) {
+            self.stride(s);
+        }
+    }
+
     /// Feeds the next bytes of the stream.
     pub fn update(&mut self, mut bytes: &[u8]) {
         self.len += bytes.len() as u64;
@@ -88,10 +99,9 @@ impl Checksum {
             self.stride(&full);
             self.pending_len = 0;
         }
-        let strides = bytes.chunks_exact(STRIDE);
-        let rest = strides.remainder();
-        for s in strides {
-            self.stride(s);
+        let (whole, rest) = bytes.split_at(bytes.len() - bytes.len() % STRIDE);
+        for run in whole.chunks(RUN_BYTES) {
+            self.strides(run);
         }
         if let Some(p) = self.pending.get_mut(..rest.len()) {
             p.copy_from_slice(rest);

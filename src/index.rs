@@ -106,6 +106,20 @@ fn after(b: usize, n: usize) -> usize {
     }
 }
 
+/// The buckets a table of `n` buckets grows to.
+fn grown(n: usize) -> usize {
+    let grown = (n + n / 2).max(n + 1);
+    if grown > 2 * PAGE_BUCKETS {
+        // Whole multiples of 8 KiB: the table freed by the next growth
+        // then leaves a hole that arena pages (8 KiB less 16) fill with
+        // nothing left over. Rounding stretches two steps (576 → 640 and
+        // 960 → 1,024 buckets) and none after: 1.5 × a multiple of 256 is
+        // a multiple of 128.
+        return grown.div_ceil(PAGE_BUCKETS) * PAGE_BUCKETS;
+    }
+    grown
+}
+
 /// One table of the index.
 #[derive(Default)]
 pub(crate) struct Table {
@@ -179,23 +193,23 @@ impl Table {
         entries: usize,
         hash_of: impl Fn(u32) -> u64,
     ) -> Result<(), CacheError> {
-        while self.capacity() < entries {
-            self.grow(&hash_of)?;
+        // Straight to the size the steps reach: one table allocated and
+        // filled, not one per step.
+        let mut n = self.buckets.len();
+        while (n as u64) * (WIDTH * MAX_LOAD) as u64 / 1024 < entries as u64 {
+            n = grown(n);
+        }
+        if n > self.buckets.len() {
+            self.grow_to(n, &hash_of)?;
         }
         Ok(())
     }
 
     fn grow(&mut self, hash_of: &impl Fn(u32) -> u64) -> Result<(), CacheError> {
-        let n = self.buckets.len();
-        let mut grown = (n + n / 2).max(n + 1);
-        if grown > 2 * PAGE_BUCKETS {
-            // Whole multiples of 8 KiB: the table freed by the next growth
-            // then leaves a hole that arena pages (8 KiB less 16) fill with
-            // nothing left over. Rounding stretches two steps (576 → 640 and
-            // 960 → 1,024 buckets) and none after: 1.5 × a multiple of 256 is
-            // a multiple of 128.
-            grown = grown.div_ceil(PAGE_BUCKETS) * PAGE_BUCKETS;
-        }
+        self.grow_to(grown(self.buckets.len()), hash_of)
+    }
+
+    fn grow_to(&mut self, grown: usize, hash_of: &impl Fn(u32) -> u64) -> Result<(), CacheError> {
         let mut next = Table::default();
         next.buckets.try_reserve_exact(grown)?;
         next.buckets.resize(grown, Bucket::EMPTY);

@@ -82,6 +82,7 @@ mod interner;
 mod key;
 mod policy;
 mod rng;
+mod runs;
 mod snapshot;
 mod stats;
 mod store;

@@ -36,6 +36,7 @@
 use crate::checksum::{checksum, Checksum};
 use crate::error::CacheError;
 use crate::expiry::MAX_TTL_MS;
+use crate::runs::RUN;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -393,13 +394,39 @@ pub struct PlainTotals {
 }
 
 impl PlainTotals {
-    fn add(&mut self, key_len: usize, value_len: usize) {
-        for (meta, (sum, max)) in self.charge.iter_mut().zip(&mut self.max_charge).enumerate() {
-            let c = crate::store::entry_charge(meta == 1, key_len, value_len) as u64;
+    /// Adds an entry whose charges (without and with `meta`) are `charges`.
+    fn add(&mut self, key_len: usize, value_len: usize, charges: [u64; 2]) {
+        for ((sum, max), c) in self
+            .charge
+            .iter_mut()
+            .zip(&mut self.max_charge)
+            .zip(charges)
+        {
             *sum += c;
             *max = (*max).max(c);
         }
         self.max_part = self.max_part.max(key_len).max(value_len);
+    }
+}
+
+/// The charges of an entry, without and with `meta`, kept for the next
+/// entry of the same lengths (most of a data set's entries share a few:
+/// working a charge out takes the general chunk layout, about 60
+/// instructions, twice).
+struct LastCharges {
+    lens: (usize, usize),
+    charges: [u64; 2],
+}
+
+impl LastCharges {
+    #[inline]
+    fn of(&mut self, key_len: usize, value_len: usize) -> [u64; 2] {
+        if self.lens != (key_len, value_len) {
+            self.lens = (key_len, value_len);
+            self.charges = [false, true]
+                .map(|meta| crate::store::entry_charge(meta, key_len, value_len) as u64);
+        }
+        self.charges
     }
 }
 
@@ -494,20 +521,11 @@ impl<'a> Snapshot<'a> {
             at: 0,
         };
         let mut plain = Some(PlainTotals::default());
-        for _ in 0..snap.header.entries {
-            let e = read_entry(&mut c, &snap.names, snap.header.taken_at)?;
-            if let Some(totals) = plain.as_mut() {
-                if e.expires_at.is_none()
-                    && e.grace == 0
-                    && e.tags.is_empty()
-                    && e.depends_on.is_empty()
-                    && e.load_ms.is_none()
-                {
-                    totals.add(e.key.len(), e.value.len());
-                } else {
-                    plain = None;
-                }
-            }
+        let mut left = snap.header.entries;
+        while left > 0 {
+            let run = left.min(RUN as u64);
+            parse_run(&mut c, &snap, run, &mut plain)?;
+            left -= run;
         }
         if c.left() != 0 {
             return Err(SnapshotError::Corrupt("bytes after the last entry"));
@@ -664,6 +682,38 @@ impl<'a> Snapshot<'a> {
             read_entry(&mut c, &self.names, self.header.taken_at).ok()
         })
     }
+}
+
+/// Checks the next `n` entries at `c` ([`Snapshot::parse`]), one run
+/// ([`crate::runs`]), summing them into `plain` while all are plain.
+#[inline(never)]
+fn parse_run<'a>(
+    c: &mut Cursor<'a>,
+    snap: &Snapshot<'a>,
+    n: u64,
+    plain: &mut Option<PlainTotals>,
+) -> Result<(), SnapshotError> {
+    let mut last = LastCharges {
+        lens: (usize::MAX, usize::MAX),
+        charges: [0; 2],
+    };
+    for _ in 0..n {
+        let e = read_entry(c, &snap.names, snap.header.taken_at)?;
+        if let Some(totals) = plain.as_mut() {
+            if e.expires_at.is_none()
+                && e.grace == 0
+                && e.tags.is_empty()
+                && e.depends_on.is_empty()
+                && e.load_ms.is_none()
+            {
+                let charges = last.of(e.key.len(), e.value.len());
+                totals.add(e.key.len(), e.value.len(), charges);
+            } else {
+                *plain = None;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A list of indexes into the names.

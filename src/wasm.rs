@@ -662,10 +662,11 @@ impl WasmCache {
     }
 }
 
-/// A snapshot staged in linear memory for [`WasmCache::load`]: JS copies
-/// its bytes to `ptr()`, `check()` validates them completely (a `TypeError`
-/// naming what is wrong) and reports the header, then `load` applies them.
-/// Freed by JS right after (`free()`), so the copy lives only for the load.
+/// A snapshot staged in linear memory for [`WasmCache::load`]: JS hands
+/// its bytes over in pieces (`append`), `check()` validates them completely
+/// (a `TypeError` naming what is wrong) and reports the header, then `load`
+/// applies them. Freed by JS right after (`free()`), so the copy lives only
+/// for the load.
 #[wasm_bindgen]
 pub struct WasmSnapshot {
     bytes: Vec<u8>,
@@ -676,7 +677,7 @@ pub struct WasmSnapshot {
 
 #[wasm_bindgen]
 impl WasmSnapshot {
-    /// Room for a `len`-byte snapshot.
+    /// Room for a `len`-byte snapshot, empty.
     ///
     /// # Errors
     /// A `RangeError` when linear memory cannot hold it.
@@ -686,7 +687,6 @@ impl WasmSnapshot {
         bytes
             .try_reserve_exact(len)
             .map_err(|_| js_err(CacheError::AllocFailed))?;
-        bytes.resize(len, 0);
         Ok(WasmSnapshot {
             bytes,
             checked: false,
@@ -694,10 +694,26 @@ impl WasmSnapshot {
         })
     }
 
-    /// Where JS copies the snapshot's bytes (valid until the next call that
-    /// may grow memory, as every address: see the module doc).
-    pub fn ptr(&self) -> usize {
-        self.bytes.as_ptr() as usize
+    /// Copies the snapshot's next bytes in after those appended before. A
+    /// piece at a time (JS sends pieces of `SNAPSHOT_PIECE` bytes), each
+    /// zeroed and then overwritten while it is in the CPU's cache: one
+    /// copy of the whole would zero it all, out to memory, and copy over
+    /// it again.
+    ///
+    /// # Errors
+    /// An internal fault for more bytes than `new` made room for.
+    pub fn append(&mut self, piece: &js_sys::Uint8Array) -> JsResult<()> {
+        let at = self.bytes.len();
+        let end = at.checked_add(piece.length() as usize);
+        let Some(end) = end.filter(|&e| e <= self.bytes.capacity() && !self.checked) else {
+            return Err(internal_fault("a snapshot piece past its length"));
+        };
+        self.bytes.resize(end, 0);
+        match self.bytes.get_mut(at..) {
+            Some(dst) => piece.copy_to(dst),
+            None => return Err(internal_fault("a snapshot piece past its length")),
+        }
+        Ok(())
     }
 
     /// Checks the bytes completely; returns `{ codec, codecState, takenAt,

@@ -310,13 +310,39 @@ fn internal_faults_say_so() {
     assert!(msg.contains("internal fault"), "{msg}");
 }
 
-/// Stages a snapshot for `load` as the JS layer does: copied into linear
-/// memory, then checked.
+/// Stages a snapshot for `load` as the JS layer does: handed over in
+/// pieces (odd-sized here, so that they split fields), then checked.
 fn staged_snapshot(bytes: &[u8]) -> (WasmSnapshot, Result<JsValue, JsValue>) {
     let mut snap = WasmSnapshot::new(bytes.len()).unwrap();
-    memory().set(&js_sys::Uint8Array::from(bytes), snap.ptr() as u32);
+    for piece in bytes.chunks(7) {
+        snap.append(&js_sys::Uint8Array::from(piece)).unwrap();
+    }
     let header = snap.check();
     (snap, header)
+}
+
+#[wasm_bindgen_test]
+fn a_snapshot_piece_past_its_length_or_after_the_check_is_refused() {
+    let mut a = cache();
+    let n = stage(&mut a, &[b"\x01k", b"v"]);
+    assert_eq!(a.set(n - 1, 1, -1.0, -1.0, 0, 0, 0.0), STORED);
+    let bytes = a.dump(0.0, "json", b"[]").unwrap().to_vec();
+    let mut snap = WasmSnapshot::new(bytes.len() - 1).unwrap();
+    let err = snap
+        .append(&js_sys::Uint8Array::from(&bytes[..]))
+        .err()
+        .unwrap();
+    let msg = js_sys::Error::from(err).message().as_string().unwrap();
+    assert!(msg.contains("internal fault"), "{msg}");
+    let (mut snap, header) = staged_snapshot(&bytes);
+    header.unwrap();
+    assert!(snap.append(&js_sys::Uint8Array::from(&b"x"[..])).is_err());
+    let mut b = cache();
+    assert_eq!(
+        b.load(&snap, 0.0).unwrap(),
+        1,
+        "the checked bytes load as they were"
+    );
 }
 
 #[wasm_bindgen_test]

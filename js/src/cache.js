@@ -36,6 +36,9 @@ const DEFAULT_LOCK_TTL_MS = 5_000;
 const RAW_CODEC_NAME = "raw";
 /** A snapshot read from or written to a tier may take this many tierTimeouts. */
 const SNAPSHOT_TIMEOUT_FACTOR = 20;
+// load() hands a snapshot to wasm in pieces this long: each is copied while
+// its destination is in the CPU's cache (src/wasm.rs, WasmSnapshot.append).
+const SNAPSHOT_PIECE = 256 * 1024;
 /** Why a tier without an invalidation log takes no snapshots: a warm start
  * could not learn what changed after the save, and would serve it. */
 const NO_LOG = (where) => `${where} needs a tier with an invalidation log (tier.changes), so that a warm start applies what changed after the save`;
@@ -1187,9 +1190,11 @@ export class Cache {
       throw realError(err);
     }
     try {
-      bytes().set(snapshot, staged.ptr());
       let header;
       try {
+        for (let at = 0; at < snapshot.length; at += SNAPSHOT_PIECE) {
+          staged.append(snapshot.subarray(at, at + SNAPSHOT_PIECE));
+        }
         header = staged.check();
       } catch (err) {
         throw realError(err);

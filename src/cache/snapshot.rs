@@ -388,13 +388,25 @@ impl Cache {
             max => max.saturating_sub(self.store.len()),
         };
         let loading = need_entries.min(room_entries);
-        // Ask the allocator for the memory the entries will take, in one
+        // Ask the allocator for the memory the load will take, in one
         // piece, and give it back at once: wasm linear memory then grows
-        // once instead of thousands of times (V8 copies the memory as it
-        // grows it: a new isolate's load of 1.87 M entries took 3.4 s, not
-        // 0.9 s), and the entries' pages come out of that space.
+        // once instead of thousands of times, and the index, the batch and
+        // the entries' pages come out of that space. V8 copies the memory
+        // as it grows it (a new isolate's load of 1.87 M entries took 3.4 s,
+        // not 0.9 s), and counts each growth towards a garbage collection
+        // of the JS heap: 9 MiB grown in 150 KiB steps at the end of that
+        // load cost 30 full collections. The charges count the index; the
+        // batch's two buffers and the pages' slack (their headers, the ends
+        // of full pages, a partial page per size class: 1.4 % of the stock
+        // load's charges; 1/32 is asked) are added.
         let mut scratch: Vec<u8> = Vec::new();
-        let want = need_bytes.min(room_bytes);
+        let entries_bytes = need_bytes.min(room_bytes);
+        let batch_bytes = if fresh {
+            2 * loading.min(BATCH) as u64 * core::mem::size_of::<Unindexed>() as u64
+        } else {
+            0
+        };
+        let want = entries_bytes + entries_bytes / 32 + batch_bytes;
         if scratch.try_reserve_exact(want as usize).is_ok() {
             drop(scratch);
         }

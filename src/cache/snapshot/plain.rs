@@ -11,6 +11,7 @@ use super::{entry_charge, Batch};
 use crate::cache::{Cache, Write};
 use crate::error::CacheError;
 use crate::policy::PlainAppend;
+use crate::runs::RUN;
 use crate::snapshot::{Snapshot, SnapshotEntry};
 use crate::store::NONE;
 use crate::SetOptions;
@@ -25,9 +26,11 @@ impl Cache {
         batch: &mut Batch,
     ) -> Result<usize, CacheError> {
         let mut loaded = 0;
-        for (key, value) in snap.plain_entries() {
-            match self.restore_plain(key, value, now, batch) {
-                Ok(()) => loaded += 1,
+        let mut entries = snap.plain_entries();
+        loop {
+            match self.load_plain_run(&mut entries, now, batch) {
+                Ok(0) => break,
+                Ok(n) => loaded += n,
                 Err(err) => {
                     let _ = self.index_batch(batch);
                     return Err(err);
@@ -36,6 +39,23 @@ impl Cache {
         }
         self.index_batch(batch)?;
         Ok(loaded - batch.left_out)
+    }
+
+    /// Stores the next [`RUN`] entries (or what is left), one run
+    /// ([`crate::runs`]); returns how many.
+    #[inline(never)]
+    fn load_plain_run<'k>(
+        &mut self,
+        entries: &mut impl Iterator<Item = (&'k [u8], &'k [u8])>,
+        now: u64,
+        batch: &mut Batch,
+    ) -> Result<usize, CacheError> {
+        let mut stored = 0;
+        for (key, value) in entries.take(RUN) {
+            self.restore_plain(key, value, now, batch)?;
+            stored += 1;
+        }
+        Ok(stored)
     }
 
     /// Stores one entry of a plain snapshot, unindexed (in `batch`).

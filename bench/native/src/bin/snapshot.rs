@@ -6,11 +6,12 @@
 //!     bench/native/target/release/snapshot 200000
 //!
 //! Instructions per entry = a step's count / the entries (printed), and the
-//! wall time of each step.
+//! wall time of each step. `POLICY=allkeys-lfu` (any policy's name) runs
+//! both caches under that policy.
 
 #![allow(clippy::panic, clippy::unwrap_used)]
 
-use edgecache::{Cache, Config, SetOptions, Snapshot};
+use edgecache::{Cache, Config, Policy, SetOptions, Snapshot};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -22,9 +23,17 @@ fn key(i: usize) -> Vec<u8> {
     k
 }
 
+/// The default policy, or the one `POLICY` names (`allkeys-lfu`, ...).
 fn config() -> Config {
+    let policy = std::env::var("POLICY").ok().map(|name| {
+        Policy::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+            .unwrap_or_else(|| panic!("no policy {name}"))
+    });
     Config {
         max_bytes: 1 << 30,
+        policy: policy.unwrap_or(Config::default().policy),
         ..Config::default()
     }
 }
@@ -64,13 +73,21 @@ fn main() {
     println!("set   {:>7.0} ms", t.elapsed().as_secs_f64() * 1e3);
     let t = Instant::now();
     let bytes = step_dump(&a);
-    println!("dump  {:>7.0} ms  ({} bytes, {:.3} × stats().bytes)", t.elapsed().as_secs_f64() * 1e3, bytes.len(), bytes.len() as f64 / a.stats().bytes as f64);
+    println!(
+        "dump  {:>7.0} ms  ({} bytes, {:.3} × stats().bytes)",
+        t.elapsed().as_secs_f64() * 1e3,
+        bytes.len(),
+        bytes.len() as f64 / a.stats().bytes as f64
+    );
     let t = Instant::now();
     assert!(step_parse(&bytes));
     println!("parse {:>7.0} ms", t.elapsed().as_secs_f64() * 1e3);
     let mut b = Cache::new(config(), 2).unwrap_or_else(|e| panic!("{e}"));
     let t = Instant::now();
     let loaded = step_load(&mut b, &bytes);
-    println!("load  {:>7.0} ms  ({loaded} of {n} entries)", t.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "load  {:>7.0} ms  ({loaded} of {n} entries)",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     assert_eq!(loaded, n);
 }
