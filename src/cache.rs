@@ -10,7 +10,7 @@ use crate::key::KeyHasher;
 use crate::policy::PolicyState;
 use crate::rng::Rng;
 use crate::stats::{RemovalCause, Stats};
-use crate::store::{Flags, Store, NONE};
+use crate::store::{Flags, Store, Version, NONE};
 use crate::tags::{TagRef, Tags, TAG_OVERHEAD};
 use crate::xfetch;
 use alloc::vec::Vec;
@@ -219,6 +219,52 @@ fn is_live(extras: &SlotMap<Extra>, r: &Ref) -> bool {
 
 type SlotMap<V> = HashMap<u32, V, foldhash::fast::FixedState>;
 
+/// Longest key [`Missed`] remembers (a stock key is 18 bytes encoded).
+const MISSED_KEY: usize = 48;
+
+/// The key the last `get` found absent, its hash, and the store's version
+/// then. A write of that key while the version holds (a read-through
+/// storing what it loaded after the miss) takes the hash and knows the key
+/// absent, without hashing it and probing the index again.
+struct Missed {
+    /// `None` once nothing is remembered.
+    version: Option<Version>,
+    hash: u64,
+    len: usize,
+    key: [u8; MISSED_KEY],
+}
+
+impl Missed {
+    const NONE: Missed = Missed {
+        version: None,
+        hash: 0,
+        len: 0,
+        key: [0; MISSED_KEY],
+    };
+
+    /// Remembers `key` (if short enough) as absent from a store at `version`.
+    #[inline]
+    fn remember(&mut self, key: &[u8], hash: u64, version: Version) {
+        let Some(to) = self.key.get_mut(..key.len()) else {
+            return;
+        };
+        to.copy_from_slice(key);
+        self.len = key.len();
+        self.hash = hash;
+        self.version = Some(version);
+    }
+
+    /// The hash of `key` when it is the remembered one and the store is
+    /// still at the version it was found absent in.
+    #[inline]
+    fn absent(&self, key: &[u8], version: Version) -> Option<u64> {
+        (self.len == key.len()
+            && self.version == Some(version)
+            && self.key.get(..key.len()) == Some(key))
+        .then_some(self.hash)
+    }
+}
+
 /// A byte-budgeted cache. Time is passed in (`now`, ms), randomness seeded.
 ///
 /// ```
@@ -245,6 +291,7 @@ pub struct Cache {
     rng: Rng,
     bytes: u64,
     stats: Stats,
+    missed: Missed,
 }
 
 impl Cache {
@@ -285,6 +332,7 @@ impl Cache {
                 max_bytes: config.max_bytes as u64,
                 ..Stats::default()
             },
+            missed: Missed::NONE,
             config,
         })
     }
@@ -314,6 +362,7 @@ impl Cache {
         self.maintain(now);
         let hash = self.store.hash(key);
         let Some(hit) = self.store.find_hit(hash, key) else {
+            self.missed.remember(key, hash, self.store.version());
             return self.miss(hash);
         };
         let (slot, flags) = (hit.slot, hit.flags);
@@ -479,8 +528,13 @@ impl Cache {
             Err(refused) => return Ok(self.refuse(refused)),
         };
         self.maintain(now);
-        let hash = self.store.hash(key);
-        let existing = self.store.find(hash, key);
+        let (hash, existing) = match self.missed.absent(key, self.store.version()) {
+            Some(hash) => (hash, None),
+            None => {
+                let hash = self.store.hash(key);
+                (hash, self.store.find(hash, key))
+            }
+        };
         if !self.make_room_possible(existing, w.charge, now) {
             return Ok(self.refuse(SetOutcome::NoRoom));
         }

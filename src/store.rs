@@ -341,6 +341,18 @@ pub(crate) struct Store {
     index: Vec<Table>,
     hasher: KeyHasher,
     len: usize,
+    /// Bumped by every insert and removal that goes through the index
+    /// ([`Store::insert_reserved`], [`Store::remove_live`], [`Store::clear`]):
+    /// with [`Store::len`], what [`Store::version`] reports. A bulk insert
+    /// (`bulk.rs`) does not bump it, but only adds, so `len` moves instead.
+    changes: u64,
+}
+
+/// What [`Store::version`] reports: equal versions mean the same set of keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Version {
+    changes: u64,
+    len: usize,
 }
 
 impl Store {
@@ -369,6 +381,18 @@ impl Store {
             index: (0..shards).map(|_| Table::default()).collect(),
             hasher: KeyHasher::new(seed),
             len: 0,
+            changes: 0,
+        }
+    }
+
+    /// Names the store's set of keys: any insert or removal since an
+    /// earlier call makes this one differ, so a key found absent then is
+    /// still absent while the version stays the same.
+    #[inline]
+    pub fn version(&self) -> Version {
+        Version {
+            changes: self.changes,
+            len: self.len,
         }
     }
 
@@ -727,6 +751,7 @@ impl Store {
             shard.insert(hash, slot);
         }
         self.len += 1;
+        self.changes += 1;
         Ok(slot)
     }
 
@@ -765,6 +790,7 @@ impl Store {
         self.put(slot, STATE, 0);
         self.records.free(slot);
         self.len -= 1;
+        self.changes += 1;
     }
 
     /// Drops every entry and releases the memory.
@@ -778,6 +804,7 @@ impl Store {
             },
         };
         self.len = 0;
+        self.changes += 1;
     }
 
     /// Visits every live slot, in no particular order (the index holds
