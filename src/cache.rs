@@ -948,7 +948,7 @@ impl Cache {
         } else {
             None
         };
-        self.store.remove_live(slot);
+        self.store.remove_flagged(slot, flags);
         if let Some(extra) = extra {
             let extras = &self.extras;
             let live = |r: &Ref| is_live(extras, r);

@@ -19,7 +19,7 @@
 
 use crate::arena::{Arena, Value, ValueAt};
 use crate::error::CacheError;
-use crate::index::Table;
+use crate::index::{Rehash, Table};
 use crate::key::KeyHasher;
 use alloc::vec::Vec;
 
@@ -57,8 +57,8 @@ pub(crate) fn entry_charge(meta: bool, key_len: usize, value_len: usize) -> usiz
 }
 
 /// The most entries that can have a TTL at once (the expiry-heap position
-/// has 29 bits in the record).
-pub(crate) const MAX_TTL_ENTRIES: usize = POS_MASK as usize - 1;
+/// has 28 bits in the record).
+pub(crate) const MAX_TTL_ENTRIES: usize = POS_BITS as usize;
 
 const SHARDS: usize = 64;
 
@@ -111,8 +111,50 @@ const fn shard_table() -> [u8; 1024] {
 const LIVE: u32 = 1 << 31;
 const EXTRA: u32 = 1 << 30;
 const TRACKED: u32 = 1 << 29;
-/// The expiry-heap position's bits in the state word; all ones is "none".
-const POS_MASK: u32 = TRACKED - 1;
+/// Set in the state word of an entry without a TTL.
+const NO_TTL: u32 = 1 << 28;
+/// The low 28 bits of the state word: the expiry-heap position of an entry
+/// with a TTL; for one without, where the index holds it (see [`hint`]),
+/// all ones when that is not known.
+const POS_BITS: u32 = NO_TTL - 1;
+/// No TTL and no index place known: what a new record's state starts from.
+const POS_MASK: u32 = NO_TTL | POS_BITS;
+
+/// Bits of a hint for the bucket; the shard takes 6 bits above, the place
+/// in the bucket 4 below.
+const HINT_BUCKET_BITS: u32 = 18;
+const HINT_BUCKET: usize = (1 << HINT_BUCKET_BITS) - 1;
+
+/// The state bits naming index place `place` of bucket `bucket` of table
+/// `shard` for an entry without a TTL, when it lies in its home bucket
+/// there (`POS_MASK`, "not known", otherwise): its removal then finds it
+/// without hashing its key. A hint goes stale when its table grows (or a
+/// bulk load's table grows); the removal checks that the place holds the
+/// slot, and hashes the key when it does not. One that does is exact but
+/// for the buckets the entry passed on its way (a hint is only written for
+/// an entry in its home bucket, but a table that grew may have placed it
+/// past it since): their overflow counts are then left one too high, which
+/// costs a later lookup a look further, never a missed entry.
+#[inline]
+fn hint(shard: usize, home: Option<(usize, usize)>) -> u32 {
+    match home {
+        Some((bucket, place)) if bucket < HINT_BUCKET && shard < 64 => {
+            NO_TTL | (shard as u32) << (HINT_BUCKET_BITS + 4) | (bucket as u32) << 4 | place as u32
+        }
+        _ => POS_MASK,
+    }
+}
+
+/// `(shard, bucket, place)` of a hint in a state word (none for an entry
+/// with a TTL; for an unknown place, a place past the bucket's).
+#[inline]
+fn hinted(state: u32) -> Option<(usize, usize, usize)> {
+    (state & NO_TTL != 0).then_some((
+        ((state & POS_BITS) >> (HINT_BUCKET_BITS + 4)) as usize,
+        (state >> 4) as usize & HINT_BUCKET,
+        (state & 15) as usize,
+    ))
+}
 
 /// Byte offsets of the record's words in a chunk.
 const PREV: usize = 0;
@@ -162,9 +204,10 @@ impl Entry {
     /// Position in the expiry heap, or `NONE` when the entry has no TTL.
     #[inline]
     pub fn ttl_pos(&self) -> u32 {
-        match self.state & POS_MASK {
-            POS_MASK => NONE,
-            pos => pos,
+        if self.state & NO_TTL != 0 {
+            NONE
+        } else {
+            self.state & POS_BITS
         }
     }
 }
@@ -196,14 +239,14 @@ impl Flags {
     /// Whether the entry has a TTL (a position in the expiry heap).
     #[inline]
     pub fn has_ttl(self) -> bool {
-        self.0 & POS_MASK != POS_MASK
+        self.0 & NO_TTL == 0
     }
 
     /// Live, without a TTL and without tags or `dependsOn` edges: such an
     /// entry is fresh with no further check (one branch on a read).
     #[inline]
     pub fn always_fresh(self) -> bool {
-        self.0 & (LIVE | EXTRA | POS_MASK) == LIVE | POS_MASK
+        self.0 & (LIVE | EXTRA | NO_TTL) == LIVE | NO_TTL
     }
 }
 
@@ -326,6 +369,37 @@ impl Records {
                 .get(slot as usize)
                 .and_then(|r| r.get(RECORD_META..))
                 .unwrap_or(&[]),
+        }
+    }
+}
+
+/// A growing table's view of the store: hashes a slot's key, and renews
+/// the index place its record names (see [`hint`]).
+struct Rehasher<'a> {
+    records: &'a mut Records,
+    hasher: &'a KeyHasher,
+    shard: usize,
+}
+
+impl Rehash for Rehasher<'_> {
+    #[inline]
+    fn hash(&mut self, slot: u32) -> u64 {
+        self.hasher.hash(self.records.key(slot))
+    }
+
+    #[inline]
+    fn placed(&mut self, slot: u32, home: Option<(usize, usize)>) {
+        if let Some(b) = self
+            .records
+            .rec_mut(slot)
+            .get_mut(STATE..STATE + 4)
+            .and_then(|b| <&mut [u8; 4]>::try_from(b).ok())
+        {
+            let state = u32::from_le_bytes(*b);
+            // An entry with a TTL keeps its heap position there.
+            if state & NO_TTL != 0 {
+                *b = ((state & !POS_MASK) | hint(self.shard, home)).to_le_bytes();
+            }
         }
     }
 }
@@ -550,7 +624,12 @@ impl Store {
     /// Sets the expiry-heap position (`NONE`: no TTL).
     #[inline]
     pub fn set_ttl_pos(&mut self, slot: u32, pos: u32) {
-        self.update_state(slot, |state| (state & !POS_MASK) | pos.min(POS_MASK));
+        let bits = if pos == NONE {
+            POS_MASK
+        } else {
+            pos.min(POS_BITS - 1)
+        };
+        self.update_state(slot, |state| (state & !POS_MASK) | bits);
     }
 
     /// `(key, value)` of a live slot; empty for a free one.
@@ -669,12 +748,15 @@ impl Store {
     /// # Errors
     /// [`CacheError::AllocFailed`].
     pub fn reserve(&mut self, hash: u64) -> Result<(), CacheError> {
-        let (records, hasher) = (&self.records, &self.hasher);
         let i = self.shard_index(hash);
         let Some(shard) = self.index.get_mut(i) else {
             return Err(CacheError::AllocFailed);
         };
-        shard.reserve_one(|s| hasher.hash(records.key(s)))
+        shard.reserve_one(Rehasher {
+            records: &mut self.records,
+            hasher: &self.hasher,
+            shard: i,
+        })
     }
 
     /// Grows the index ahead of about `extra` more entries (a bulk load),
@@ -694,10 +776,14 @@ impl Store {
                 *b += 1;
             }
         }
-        let (records, hasher) = (&self.records, &self.hasher);
-        for (table, share) in self.index.iter_mut().zip(buckets) {
+        for (i, (table, share)) in self.index.iter_mut().zip(buckets).enumerate() {
             let expected = extra / SHARD_TABLE.len() * share * 9 / 10;
-            table.reserve_for(table.len() + expected, |s| hasher.hash(records.key(s)))?;
+            let rehash = Rehasher {
+                records: &mut self.records,
+                hasher: &self.hasher,
+                shard: i,
+            };
+            table.reserve_for(table.len() + expected, rehash)?;
         }
         Ok(())
     }
@@ -745,11 +831,13 @@ impl Store {
         value_len: usize,
         fill: &mut dyn FnMut(usize, &mut [u8]),
     ) -> Result<u32, CacheError> {
-        let slot = self.alloc_live(key, value_len, fill)?;
+        let slot = self.records.alloc(key, value_len, fill)?;
         let i = self.shard_index(hash);
-        if let Some(shard) = self.index.get_mut(i) {
-            shard.insert(hash, slot);
-        }
+        let home = self
+            .index
+            .get_mut(i)
+            .and_then(|shard| shard.insert_at_home(hash, slot));
+        self.write_live(slot, LIVE | hint(i, home));
         self.len += 1;
         self.changes += 1;
         Ok(slot)
@@ -764,12 +852,18 @@ impl Store {
         fill: &mut dyn FnMut(usize, &mut [u8]),
     ) -> Result<u32, CacheError> {
         let slot = self.records.alloc(key, value_len, fill)?;
-        if let Some(head) = self.records.rec_mut(slot).first_chunk_mut::<RECORD>() {
-            let (links, state) = head.split_at_mut(STATE);
-            links.fill(0xFF);
-            state.copy_from_slice(&(LIVE | POS_MASK).to_le_bytes());
-        }
+        self.write_live(slot, LIVE | POS_MASK);
         Ok(slot)
+    }
+
+    /// Writes a new entry's record: no links, state `state`.
+    #[inline]
+    fn write_live(&mut self, slot: u32, state: u32) {
+        if let Some(head) = self.records.rec_mut(slot).first_chunk_mut::<RECORD>() {
+            let (links, at) = head.split_at_mut(STATE);
+            links.fill(0xFF);
+            at.copy_from_slice(&state.to_le_bytes());
+        }
     }
 
     /// Frees a live slot: drops it from the index and releases its chunk.
@@ -782,10 +876,24 @@ impl Store {
 
     /// [`Store::remove`] of a slot the caller knows is live.
     pub fn remove_live(&mut self, slot: u32) {
-        let hash = self.hash(self.records.key(slot));
-        let i = self.shard_index(hash);
-        if let Some(shard) = self.index.get_mut(i) {
-            shard.remove(hash, slot);
+        self.remove_flagged(slot, self.flags(slot));
+    }
+
+    /// [`Store::remove_live`] of a slot whose flags the caller read: an
+    /// entry without a TTL whose record names its index place (see [`hint`])
+    /// leaves the index without its key being hashed.
+    pub fn remove_flagged(&mut self, slot: u32, flags: Flags) {
+        let at_hint = hinted(flags.0).is_some_and(|(shard, bucket, place)| {
+            self.index
+                .get_mut(shard)
+                .is_some_and(|t| t.remove_at(bucket, place, slot))
+        });
+        if !at_hint {
+            let hash = self.hash(self.records.key(slot));
+            let i = self.shard_index(hash);
+            if let Some(shard) = self.index.get_mut(i) {
+                shard.remove(hash, slot);
+            }
         }
         self.put(slot, STATE, 0);
         self.records.free(slot);
@@ -926,6 +1034,61 @@ mod tests {
         let hit = ghosts.find_hit(ghosts.hash(&k), &k).expect("ghost found");
         assert_eq!(hit.slot, slot);
         assert!(ghosts.hit_value(&hit).is_empty());
+    }
+
+    #[test]
+    fn removals_by_index_hint_keep_the_index_exact_through_growth_and_ttls() {
+        // Entries without a TTL name their index place in their record and
+        // leave the index without a hash; hints are renewed as tables grow,
+        // dropped by a TTL, and stale after a bulk growth (checked, then the
+        // key is hashed). Every step, every key is found or absent as it
+        // should be, and an empty store's lookups stop at their home bucket.
+        for keys_only in [false, true] {
+            let mut store = if keys_only {
+                Store::keys_only(7)
+            } else {
+                Store::new(7, false)
+            };
+            let key = |i: u64| (i * 7919).to_le_bytes();
+            let mut live = alloc::collections::BTreeMap::new();
+            let check = |store: &Store, live: &alloc::collections::BTreeMap<u64, u32>| {
+                for i in 0..6_000u64 {
+                    let k = key(i);
+                    assert_eq!(
+                        store.find(store.hash(&k), &k),
+                        live.get(&i).copied(),
+                        "key {i}"
+                    );
+                }
+                store.validate();
+            };
+            for i in 0..4_000u64 {
+                let k = key(i);
+                let slot = store.insert(store.hash(&k), &k, &[]).unwrap();
+                live.insert(i, slot);
+                if i % 5 == 0 {
+                    // A TTL takes the hint's bits; removing the TTL leaves none.
+                    store.set_ttl_pos(slot, 3);
+                    store.set_ttl_pos(slot, super::NONE);
+                }
+            }
+            check(&store, &live);
+            for i in (0..4_000u64).step_by(3) {
+                store.remove(live.remove(&i).unwrap());
+            }
+            check(&store, &live);
+            // A bulk growth moves entries without renewing their hints.
+            store.reserve_entries(200_000).unwrap();
+            for i in 4_000..6_000u64 {
+                let k = key(i);
+                live.insert(i, store.insert(store.hash(&k), &k, &[]).unwrap());
+            }
+            check(&store, &live);
+            for (_, slot) in core::mem::take(&mut live) {
+                store.remove(slot);
+            }
+            check(&store, &live);
+        }
     }
 
     #[test]
