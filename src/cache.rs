@@ -936,6 +936,12 @@ impl Cache {
         if !flags.live() {
             return false;
         }
+        self.drop_live(slot, flags);
+        true
+    }
+
+    /// [`Cache::drop_entry`] of a live entry whose flags the caller read.
+    fn drop_live(&mut self, slot: u32, flags: Flags) {
         let charge = self.charge_with(slot, flags);
         if flags.tracked() {
             self.policy.remove(&mut self.store, slot, charge);
@@ -958,7 +964,6 @@ impl Cache {
             }
         }
         self.bytes -= charge;
-        true
     }
 
     /// Removes every entry that depends on `key`, transitively. Iterative;
@@ -1085,8 +1090,13 @@ impl Cache {
                 extra_bytes.max(1),
             );
             match victim {
-                Some(slot) if self.store.flags(slot).live() && guard > 0 => {
-                    self.remove(slot, RemovalCause::Evicted);
+                Some(slot) if guard > 0 => {
+                    let flags = self.store.flags(slot);
+                    if !flags.live() {
+                        return Err(CacheError::Internal("no victim although room was checked"));
+                    }
+                    self.drop_live(slot, flags);
+                    self.stats.count_removal(RemovalCause::Evicted);
                     guard -= 1;
                 }
                 _ => return Err(CacheError::Internal("no victim although room was checked")),

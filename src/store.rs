@@ -554,6 +554,21 @@ impl Store {
         word(self.records.rec(slot), STATE)
     }
 
+    /// Sets both policy links and marks the entry tracked (one record
+    /// access).
+    #[inline]
+    pub fn link_tracked(&mut self, slot: u32, link: [u32; 2]) {
+        if let Some(head) = self.records.rec_mut(slot).first_chunk_mut::<RECORD>() {
+            let (links, state) = head.split_at_mut(STATE);
+            let (p, n) = links.split_at_mut(4);
+            p.copy_from_slice(&link[0].to_le_bytes());
+            n.copy_from_slice(&link[1].to_le_bytes());
+            if let Ok(b) = <&mut [u8; 4]>::try_from(state) {
+                *b = (u32::from_le_bytes(*b) | TRACKED).to_le_bytes();
+            }
+        }
+    }
+
     /// Sets both policy links.
     #[inline]
     pub fn set_link(&mut self, slot: u32, link: [u32; 2]) {
