@@ -5,7 +5,8 @@
 //! links, the expiry heap and the side tables name entries by it, and it never
 //! changes while the entry lives (an overwrite is a removal and an insert).
 //! The record is 12 bytes — two policy links and a state word holding the
-//! LIVE, EXTRA and TRACKED flags and the expiry-heap position — plus a 4-byte
+//! LIVE, EXTRA, TRACKED and NO_TTL flags and the expiry-heap position, or
+//! without a TTL where the index holds the entry — plus a 4-byte
 //! `meta` word for the policies that keep per-entry state (LFU's counter, the
 //! adaptive policy's region, weight and frequency). The index
 //! ([`crate::index`], buckets of one cache line) holds slots in 64 shards,
@@ -168,10 +169,10 @@ const META: usize = 12;
 pub(crate) struct Entry {
     /// Policy-defined links (list neighbours, array position).
     pub link: [u32; 2],
-    /// The LIVE, EXTRA and TRACKED flags and, in the low 29 bits, the
-    /// position in the expiry heap (all ones when the entry has no TTL). A
-    /// heap of 2²⁹ nodes would need 12 GiB, three times what wasm32 can
-    /// address.
+    /// The LIVE, EXTRA, TRACKED and NO_TTL flags and, in the low 28 bits,
+    /// the position in the expiry heap, or for an entry without a TTL its
+    /// index place ([`hint`]). A heap of 2²⁸ nodes would need 6 GiB, more
+    /// than wasm32 can address.
     state: u32,
 }
 
