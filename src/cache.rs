@@ -1255,6 +1255,46 @@ mod tests {
     }
 
     #[test]
+    fn a_write_after_a_miss_finds_its_key_whatever_came_in_between() {
+        // A write right after a miss of its key reuses the miss's probe; any
+        // insert or removal in between (a write, a delete, a snapshot load
+        // into the emptied cache) must send it to the index again, or the
+        // key would be stored twice.
+        use crate::Lookup;
+        let (key, other) = (k("key"), k("other"));
+        let plain = SetOptions::default();
+        let once = |c: &Cache, value: &[u8]| {
+            c.validate();
+            assert_eq!(c.len(), 2);
+            assert_eq!(c.peek(&key, 0), Some(value.into()));
+        };
+        let mut source = Cache::new(Config::default(), 2).unwrap();
+        source.set(&key, b"loaded", &plain, 0).unwrap();
+        source.set(&other, b"o", &plain, 0).unwrap();
+        let snapshot = source.dump(0, "bytes", &[]).unwrap();
+
+        let mut c = Cache::new(Config::default(), 1).unwrap();
+        c.set(&other, b"o", &plain, 0).unwrap();
+        assert_eq!(c.get(&key, 0, false), Lookup::Miss);
+        c.set(&key, b"first", &plain, 0).unwrap();
+        c.set(&key, b"second", &plain, 0).unwrap();
+        once(&c, b"second");
+
+        // Emptied, missed, then loaded (a bulk insert): the key is back.
+        assert!(c.delete(&key, 0) && c.delete(&other, 0));
+        assert_eq!(c.get(&key, 0, false), Lookup::Miss);
+        assert_eq!(c.load(&snapshot, 0).unwrap(), 2);
+        c.set(&key, b"written", &plain, 0).unwrap();
+        once(&c, b"written");
+
+        // A miss, then the write it was for: stored once.
+        assert!(c.delete(&key, 0));
+        assert_eq!(c.get(&key, 0, false), Lookup::Miss);
+        c.set(&key, b"after", &plain, 0).unwrap();
+        once(&c, b"after");
+    }
+
+    #[test]
     fn a_stale_edge_never_removes_the_entry_that_reuses_its_slot() {
         stale_edge_then_write_child(&SetOptions::default());
         let tag = b"t".as_slice();
