@@ -10,7 +10,7 @@ use crate::key::KeyHasher;
 use crate::policy::PolicyState;
 use crate::rng::Rng;
 use crate::stats::{RemovalCause, Stats};
-use crate::store::{Flags, Store, NONE};
+use crate::store::{Flags, Store, Version, NONE};
 use crate::tags::{TagRef, Tags, TAG_OVERHEAD};
 use crate::xfetch;
 use alloc::vec::Vec;
@@ -219,6 +219,52 @@ fn is_live(extras: &SlotMap<Extra>, r: &Ref) -> bool {
 
 type SlotMap<V> = HashMap<u32, V, foldhash::fast::FixedState>;
 
+/// Longest key [`Missed`] remembers (a stock key is 18 bytes encoded).
+const MISSED_KEY: usize = 48;
+
+/// The key the last `get` found absent, its hash, and the store's version
+/// then. A write of that key while the version holds (a read-through
+/// storing what it loaded after the miss) takes the hash and knows the key
+/// absent, without hashing it and probing the index again.
+struct Missed {
+    /// `None` once nothing is remembered.
+    version: Option<Version>,
+    hash: u64,
+    len: usize,
+    key: [u8; MISSED_KEY],
+}
+
+impl Missed {
+    const NONE: Missed = Missed {
+        version: None,
+        hash: 0,
+        len: 0,
+        key: [0; MISSED_KEY],
+    };
+
+    /// Remembers `key` (if short enough) as absent from a store at `version`.
+    #[inline]
+    fn remember(&mut self, key: &[u8], hash: u64, version: Version) {
+        let Some(to) = self.key.get_mut(..key.len()) else {
+            return;
+        };
+        to.copy_from_slice(key);
+        self.len = key.len();
+        self.hash = hash;
+        self.version = Some(version);
+    }
+
+    /// The hash of `key` when it is the remembered one and the store is
+    /// still at the version it was found absent in.
+    #[inline]
+    fn absent(&self, key: &[u8], version: Version) -> Option<u64> {
+        (self.len == key.len()
+            && self.version == Some(version)
+            && self.key.get(..key.len()) == Some(key))
+        .then_some(self.hash)
+    }
+}
+
 /// A byte-budgeted cache. Time is passed in (`now`, ms), randomness seeded.
 ///
 /// ```
@@ -245,6 +291,7 @@ pub struct Cache {
     rng: Rng,
     bytes: u64,
     stats: Stats,
+    missed: Missed,
 }
 
 impl Cache {
@@ -285,6 +332,7 @@ impl Cache {
                 max_bytes: config.max_bytes as u64,
                 ..Stats::default()
             },
+            missed: Missed::NONE,
             config,
         })
     }
@@ -314,6 +362,7 @@ impl Cache {
         self.maintain(now);
         let hash = self.store.hash(key);
         let Some(hit) = self.store.find_hit(hash, key) else {
+            self.missed.remember(key, hash, self.store.version());
             return self.miss(hash);
         };
         let (slot, flags) = (hit.slot, hit.flags);
@@ -479,8 +528,13 @@ impl Cache {
             Err(refused) => return Ok(self.refuse(refused)),
         };
         self.maintain(now);
-        let hash = self.store.hash(key);
-        let existing = self.store.find(hash, key);
+        let (hash, existing) = match self.missed.absent(key, self.store.version()) {
+            Some(hash) => (hash, None),
+            None => {
+                let hash = self.store.hash(key);
+                (hash, self.store.find(hash, key))
+            }
+        };
         if !self.make_room_possible(existing, w.charge, now) {
             return Ok(self.refuse(SetOutcome::NoRoom));
         }
@@ -882,6 +936,12 @@ impl Cache {
         if !flags.live() {
             return false;
         }
+        self.drop_live(slot, flags);
+        true
+    }
+
+    /// [`Cache::drop_entry`] of a live entry whose flags the caller read.
+    fn drop_live(&mut self, slot: u32, flags: Flags) {
         let charge = self.charge_with(slot, flags);
         if flags.tracked() {
             self.policy.remove(&mut self.store, slot, charge);
@@ -894,7 +954,7 @@ impl Cache {
         } else {
             None
         };
-        self.store.remove_live(slot);
+        self.store.remove_flagged(slot, flags);
         if let Some(extra) = extra {
             let extras = &self.extras;
             let live = |r: &Ref| is_live(extras, r);
@@ -904,7 +964,6 @@ impl Cache {
             }
         }
         self.bytes -= charge;
-        true
     }
 
     /// Removes every entry that depends on `key`, transitively. Iterative;
@@ -1031,8 +1090,13 @@ impl Cache {
                 extra_bytes.max(1),
             );
             match victim {
-                Some(slot) if self.store.flags(slot).live() && guard > 0 => {
-                    self.remove(slot, RemovalCause::Evicted);
+                Some(slot) if guard > 0 => {
+                    let flags = self.store.flags(slot);
+                    if !flags.live() {
+                        return Err(CacheError::Internal("no victim although room was checked"));
+                    }
+                    self.drop_live(slot, flags);
+                    self.stats.count_removal(RemovalCause::Evicted);
                     guard -= 1;
                 }
                 _ => return Err(CacheError::Internal("no victim although room was checked")),
@@ -1188,6 +1252,46 @@ mod tests {
                 assert!(c.bytes() <= 20 * BLOCK as u64);
             }
         }
+    }
+
+    #[test]
+    fn a_write_after_a_miss_finds_its_key_whatever_came_in_between() {
+        // A write right after a miss of its key reuses the miss's probe; any
+        // insert or removal in between (a write, a delete, a snapshot load
+        // into the emptied cache) must send it to the index again, or the
+        // key would be stored twice.
+        use crate::Lookup;
+        let (key, other) = (k("key"), k("other"));
+        let plain = SetOptions::default();
+        let once = |c: &Cache, value: &[u8]| {
+            c.validate();
+            assert_eq!(c.len(), 2);
+            assert_eq!(c.peek(&key, 0), Some(value.into()));
+        };
+        let mut source = Cache::new(Config::default(), 2).unwrap();
+        source.set(&key, b"loaded", &plain, 0).unwrap();
+        source.set(&other, b"o", &plain, 0).unwrap();
+        let snapshot = source.dump(0, "bytes", &[]).unwrap();
+
+        let mut c = Cache::new(Config::default(), 1).unwrap();
+        c.set(&other, b"o", &plain, 0).unwrap();
+        assert_eq!(c.get(&key, 0, false), Lookup::Miss);
+        c.set(&key, b"first", &plain, 0).unwrap();
+        c.set(&key, b"second", &plain, 0).unwrap();
+        once(&c, b"second");
+
+        // Emptied, missed, then loaded (a bulk insert): the key is back.
+        assert!(c.delete(&key, 0) && c.delete(&other, 0));
+        assert_eq!(c.get(&key, 0, false), Lookup::Miss);
+        assert_eq!(c.load(&snapshot, 0).unwrap(), 2);
+        c.set(&key, b"written", &plain, 0).unwrap();
+        once(&c, b"written");
+
+        // A miss, then the write it was for: stored once.
+        assert!(c.delete(&key, 0));
+        assert_eq!(c.get(&key, 0, false), Lookup::Miss);
+        c.set(&key, b"after", &plain, 0).unwrap();
+        once(&c, b"after");
     }
 
     #[test]

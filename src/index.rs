@@ -120,6 +120,24 @@ fn grown(n: usize) -> usize {
     grown
 }
 
+/// What a growing table asks of its store for each slot it moves: the
+/// slot's hash, then (for a store that keeps it, see [`Table::insert_at_home`])
+/// where it went. A closure `Fn(u32) -> u64` is the hash alone.
+pub(crate) trait Rehash {
+    /// The hash of `slot`'s key.
+    fn hash(&mut self, slot: u32) -> u64;
+    /// `slot` now lies at `(bucket, place)`, its home bucket, or past it (`None`).
+    #[inline]
+    fn placed(&mut self, _slot: u32, _home: Option<(usize, usize)>) {}
+}
+
+impl<F: Fn(u32) -> u64> Rehash for F {
+    #[inline]
+    fn hash(&mut self, slot: u32) -> u64 {
+        self(slot)
+    }
+}
+
 /// One table of the index.
 #[derive(Default)]
 pub(crate) struct Table {
@@ -175,11 +193,11 @@ impl Table {
     ///
     /// # Errors
     /// [`CacheError::AllocFailed`]; the table is unchanged then.
-    pub fn reserve_one(&mut self, hash_of: impl Fn(u32) -> u64) -> Result<(), CacheError> {
+    pub fn reserve_one(&mut self, mut hash_of: impl Rehash) -> Result<(), CacheError> {
         if self.len < self.capacity() {
             return Ok(());
         }
-        self.grow(&hash_of)
+        self.grow(&mut hash_of)
     }
 
     /// Grows (through the same sizes as [`Table::reserve_one`]) until the
@@ -191,7 +209,7 @@ impl Table {
     pub fn reserve_for(
         &mut self,
         entries: usize,
-        hash_of: impl Fn(u32) -> u64,
+        mut hash_of: impl Rehash,
     ) -> Result<(), CacheError> {
         // Straight to the size the steps reach: one table allocated and
         // filled, not one per step.
@@ -200,23 +218,24 @@ impl Table {
             n = grown(n);
         }
         if n > self.buckets.len() {
-            self.grow_to(n, &hash_of)?;
+            self.grow_to(n, &mut hash_of)?;
         }
         Ok(())
     }
 
-    fn grow(&mut self, hash_of: &impl Fn(u32) -> u64) -> Result<(), CacheError> {
+    fn grow(&mut self, hash_of: &mut impl Rehash) -> Result<(), CacheError> {
         self.grow_to(grown(self.buckets.len()), hash_of)
     }
 
-    fn grow_to(&mut self, grown: usize, hash_of: &impl Fn(u32) -> u64) -> Result<(), CacheError> {
+    fn grow_to(&mut self, grown: usize, hash_of: &mut impl Rehash) -> Result<(), CacheError> {
         let mut next = Table::default();
         next.buckets.try_reserve_exact(grown)?;
         next.buckets.resize(grown, Bucket::EMPTY);
         for bucket in &self.buckets {
             for (&t, &slot) in bucket.tags.iter().zip(&bucket.slots) {
                 if t != EMPTY {
-                    next.insert(hash_of(slot), slot);
+                    let home = next.insert_at_home(hash_of.hash(slot), slot);
+                    hash_of.placed(slot, home);
                 }
             }
         }
@@ -227,13 +246,19 @@ impl Table {
     /// Adds a slot whose key is not in the table; room must be reserved
     /// (below the maximum load a bucket with room is always found).
     pub fn insert(&mut self, hash: u64, slot: u32) {
+        self.insert_at_home(hash, slot);
+    }
+
+    /// [`Table::insert`], which tells where the slot went, `(bucket,
+    /// place)`, when that is its home bucket ([`Table::remove_at`] can then
+    /// remove it without its hash).
+    pub fn insert_at_home(&mut self, hash: u64, slot: u32) -> Option<(usize, usize)> {
         let n = self.buckets.len();
         let tag = tag_of(hash);
-        let mut b = home(hash, n);
+        let first = home(hash, n);
+        let mut b = first;
         for _ in 0..n {
-            let Some(bucket) = self.buckets.get_mut(b) else {
-                return;
-            };
+            let bucket = self.buckets.get_mut(b)?;
             let free = bucket.matches(EMPTY);
             if free != 0 {
                 let i = free.trailing_zeros() as usize;
@@ -242,10 +267,31 @@ impl Table {
                     *s = slot;
                 }
                 self.len += 1;
-                return;
+                return (b == first).then_some((b, i));
             }
             bucket.overflow = bucket.overflow.saturating_add(1);
             b = after(b, n);
+        }
+        None
+    }
+
+    /// Removes `slot` from place `place` of bucket `bucket`, if it is
+    /// there; false (and nothing changed) if not. For a slot in its home
+    /// bucket this is [`Table::remove`]; for one past it (placed there by a
+    /// growth since its place was told), the buckets it passed keep their
+    /// overflow counts, which only sends some lookups one bucket further.
+    #[inline]
+    pub fn remove_at(&mut self, bucket: usize, place: usize, slot: u32) -> bool {
+        let Some(b) = self.buckets.get_mut(bucket) else {
+            return false;
+        };
+        match (b.tags.get_mut(place), b.slots.get(place)) {
+            (Some(t), Some(&s)) if *t != EMPTY && s == slot => {
+                *t = EMPTY;
+                self.len -= 1;
+                true
+            }
+            _ => false,
         }
     }
 

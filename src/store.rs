@@ -5,7 +5,8 @@
 //! links, the expiry heap and the side tables name entries by it, and it never
 //! changes while the entry lives (an overwrite is a removal and an insert).
 //! The record is 12 bytes — two policy links and a state word holding the
-//! LIVE, EXTRA and TRACKED flags and the expiry-heap position — plus a 4-byte
+//! LIVE, EXTRA, TRACKED and NO_TTL flags and the expiry-heap position, or
+//! without a TTL where the index holds the entry — plus a 4-byte
 //! `meta` word for the policies that keep per-entry state (LFU's counter, the
 //! adaptive policy's region, weight and frequency). The index
 //! ([`crate::index`], buckets of one cache line) holds slots in 64 shards,
@@ -19,7 +20,7 @@
 
 use crate::arena::{Arena, Value, ValueAt};
 use crate::error::CacheError;
-use crate::index::Table;
+use crate::index::{Rehash, Table};
 use crate::key::KeyHasher;
 use alloc::vec::Vec;
 
@@ -57,8 +58,8 @@ pub(crate) fn entry_charge(meta: bool, key_len: usize, value_len: usize) -> usiz
 }
 
 /// The most entries that can have a TTL at once (the expiry-heap position
-/// has 29 bits in the record).
-pub(crate) const MAX_TTL_ENTRIES: usize = POS_MASK as usize - 1;
+/// has 28 bits in the record).
+pub(crate) const MAX_TTL_ENTRIES: usize = POS_BITS as usize;
 
 const SHARDS: usize = 64;
 
@@ -111,8 +112,50 @@ const fn shard_table() -> [u8; 1024] {
 const LIVE: u32 = 1 << 31;
 const EXTRA: u32 = 1 << 30;
 const TRACKED: u32 = 1 << 29;
-/// The expiry-heap position's bits in the state word; all ones is "none".
-const POS_MASK: u32 = TRACKED - 1;
+/// Set in the state word of an entry without a TTL.
+const NO_TTL: u32 = 1 << 28;
+/// The low 28 bits of the state word: the expiry-heap position of an entry
+/// with a TTL; for one without, where the index holds it (see [`hint`]),
+/// all ones when that is not known.
+const POS_BITS: u32 = NO_TTL - 1;
+/// No TTL and no index place known: what a new record's state starts from.
+const POS_MASK: u32 = NO_TTL | POS_BITS;
+
+/// Bits of a hint for the bucket; the shard takes 6 bits above, the place
+/// in the bucket 4 below.
+const HINT_BUCKET_BITS: u32 = 18;
+const HINT_BUCKET: usize = (1 << HINT_BUCKET_BITS) - 1;
+
+/// The state bits naming index place `place` of bucket `bucket` of table
+/// `shard` for an entry without a TTL, when it lies in its home bucket
+/// there (`POS_MASK`, "not known", otherwise): its removal then finds it
+/// without hashing its key. A hint goes stale when its table grows (or a
+/// bulk load's table grows); the removal checks that the place holds the
+/// slot, and hashes the key when it does not. One that does is exact but
+/// for the buckets the entry passed on its way (a hint is only written for
+/// an entry in its home bucket, but a table that grew may have placed it
+/// past it since): their overflow counts are then left one too high, which
+/// costs a later lookup a look further, never a missed entry.
+#[inline]
+fn hint(shard: usize, home: Option<(usize, usize)>) -> u32 {
+    match home {
+        Some((bucket, place)) if bucket < HINT_BUCKET && shard < 64 => {
+            NO_TTL | (shard as u32) << (HINT_BUCKET_BITS + 4) | (bucket as u32) << 4 | place as u32
+        }
+        _ => POS_MASK,
+    }
+}
+
+/// `(shard, bucket, place)` of a hint in a state word (none for an entry
+/// with a TTL; for an unknown place, a place past the bucket's).
+#[inline]
+fn hinted(state: u32) -> Option<(usize, usize, usize)> {
+    (state & NO_TTL != 0).then_some((
+        ((state & POS_BITS) >> (HINT_BUCKET_BITS + 4)) as usize,
+        (state >> 4) as usize & HINT_BUCKET,
+        (state & 15) as usize,
+    ))
+}
 
 /// Byte offsets of the record's words in a chunk.
 const PREV: usize = 0;
@@ -126,10 +169,10 @@ const META: usize = 12;
 pub(crate) struct Entry {
     /// Policy-defined links (list neighbours, array position).
     pub link: [u32; 2],
-    /// The LIVE, EXTRA and TRACKED flags and, in the low 29 bits, the
-    /// position in the expiry heap (all ones when the entry has no TTL). A
-    /// heap of 2²⁹ nodes would need 12 GiB, three times what wasm32 can
-    /// address.
+    /// The LIVE, EXTRA, TRACKED and NO_TTL flags and, in the low 28 bits,
+    /// the position in the expiry heap, or for an entry without a TTL its
+    /// index place ([`hint`]). A heap of 2²⁸ nodes would need 6 GiB, more
+    /// than wasm32 can address.
     state: u32,
 }
 
@@ -162,9 +205,10 @@ impl Entry {
     /// Position in the expiry heap, or `NONE` when the entry has no TTL.
     #[inline]
     pub fn ttl_pos(&self) -> u32 {
-        match self.state & POS_MASK {
-            POS_MASK => NONE,
-            pos => pos,
+        if self.state & NO_TTL != 0 {
+            NONE
+        } else {
+            self.state & POS_BITS
         }
     }
 }
@@ -196,14 +240,14 @@ impl Flags {
     /// Whether the entry has a TTL (a position in the expiry heap).
     #[inline]
     pub fn has_ttl(self) -> bool {
-        self.0 & POS_MASK != POS_MASK
+        self.0 & NO_TTL == 0
     }
 
     /// Live, without a TTL and without tags or `dependsOn` edges: such an
     /// entry is fresh with no further check (one branch on a read).
     #[inline]
     pub fn always_fresh(self) -> bool {
-        self.0 & (LIVE | EXTRA | POS_MASK) == LIVE | POS_MASK
+        self.0 & (LIVE | EXTRA | NO_TTL) == LIVE | NO_TTL
     }
 }
 
@@ -330,6 +374,37 @@ impl Records {
     }
 }
 
+/// A growing table's view of the store: hashes a slot's key, and renews
+/// the index place its record names (see [`hint`]).
+struct Rehasher<'a> {
+    records: &'a mut Records,
+    hasher: &'a KeyHasher,
+    shard: usize,
+}
+
+impl Rehash for Rehasher<'_> {
+    #[inline]
+    fn hash(&mut self, slot: u32) -> u64 {
+        self.hasher.hash(self.records.key(slot))
+    }
+
+    #[inline]
+    fn placed(&mut self, slot: u32, home: Option<(usize, usize)>) {
+        if let Some(b) = self
+            .records
+            .rec_mut(slot)
+            .get_mut(STATE..STATE + 4)
+            .and_then(|b| <&mut [u8; 4]>::try_from(b).ok())
+        {
+            let state = u32::from_le_bytes(*b);
+            // An entry with a TTL keeps its heap position there.
+            if state & NO_TTL != 0 {
+                *b = ((state & !POS_MASK) | hint(self.shard, home)).to_le_bytes();
+            }
+        }
+    }
+}
+
 /// Records + index.
 pub(crate) struct Store {
     records: Records,
@@ -340,6 +415,18 @@ pub(crate) struct Store {
     /// copies of itself at once in linear memory.
     index: Vec<Table>,
     hasher: KeyHasher,
+    len: usize,
+    /// Bumped by every insert and removal that goes through the index
+    /// ([`Store::insert_reserved`], [`Store::remove_live`], [`Store::clear`]):
+    /// with [`Store::len`], what [`Store::version`] reports. A bulk insert
+    /// (`bulk.rs`) does not bump it, but only adds, so `len` moves instead.
+    changes: u64,
+}
+
+/// What [`Store::version`] reports: equal versions mean the same set of keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Version {
+    changes: u64,
     len: usize,
 }
 
@@ -369,6 +456,18 @@ impl Store {
             index: (0..shards).map(|_| Table::default()).collect(),
             hasher: KeyHasher::new(seed),
             len: 0,
+            changes: 0,
+        }
+    }
+
+    /// Names the store's set of keys: any insert or removal since an
+    /// earlier call makes this one differ, so a key found absent then is
+    /// still absent while the version stays the same.
+    #[inline]
+    pub fn version(&self) -> Version {
+        Version {
+            changes: self.changes,
+            len: self.len,
         }
     }
 
@@ -456,6 +555,21 @@ impl Store {
         word(self.records.rec(slot), STATE)
     }
 
+    /// Sets both policy links and marks the entry tracked (one record
+    /// access).
+    #[inline]
+    pub fn link_tracked(&mut self, slot: u32, link: [u32; 2]) {
+        if let Some(head) = self.records.rec_mut(slot).first_chunk_mut::<RECORD>() {
+            let (links, state) = head.split_at_mut(STATE);
+            let (p, n) = links.split_at_mut(4);
+            p.copy_from_slice(&link[0].to_le_bytes());
+            n.copy_from_slice(&link[1].to_le_bytes());
+            if let Ok(b) = <&mut [u8; 4]>::try_from(state) {
+                *b = (u32::from_le_bytes(*b) | TRACKED).to_le_bytes();
+            }
+        }
+    }
+
     /// Sets both policy links.
     #[inline]
     pub fn set_link(&mut self, slot: u32, link: [u32; 2]) {
@@ -526,7 +640,12 @@ impl Store {
     /// Sets the expiry-heap position (`NONE`: no TTL).
     #[inline]
     pub fn set_ttl_pos(&mut self, slot: u32, pos: u32) {
-        self.update_state(slot, |state| (state & !POS_MASK) | pos.min(POS_MASK));
+        let bits = if pos == NONE {
+            POS_MASK
+        } else {
+            pos.min(POS_BITS - 1)
+        };
+        self.update_state(slot, |state| (state & !POS_MASK) | bits);
     }
 
     /// `(key, value)` of a live slot; empty for a free one.
@@ -645,12 +764,15 @@ impl Store {
     /// # Errors
     /// [`CacheError::AllocFailed`].
     pub fn reserve(&mut self, hash: u64) -> Result<(), CacheError> {
-        let (records, hasher) = (&self.records, &self.hasher);
         let i = self.shard_index(hash);
         let Some(shard) = self.index.get_mut(i) else {
             return Err(CacheError::AllocFailed);
         };
-        shard.reserve_one(|s| hasher.hash(records.key(s)))
+        shard.reserve_one(Rehasher {
+            records: &mut self.records,
+            hasher: &self.hasher,
+            shard: i,
+        })
     }
 
     /// Grows the index ahead of about `extra` more entries (a bulk load),
@@ -674,13 +796,15 @@ impl Store {
                 *b += 1;
             }
         }
-        let (records, hasher) = (&self.records, &self.hasher);
-        for (table, share) in self.index.iter_mut().zip(buckets) {
+        for (i, (table, share)) in self.index.iter_mut().zip(buckets).enumerate() {
             let expected = extra as u64 * share as u64 / SHARD_TABLE.len() as u64;
             let expected = usize::try_from(expected).unwrap_or(usize::MAX);
-            table.reserve_for(table.len().saturating_add(expected), |s| {
-                hasher.hash(records.key(s))
-            })?;
+            let rehash = Rehasher {
+                records: &mut self.records,
+                hasher: &self.hasher,
+                shard: i,
+            };
+            table.reserve_for(table.len().saturating_add(expected), rehash)?;
         }
         Ok(())
     }
@@ -728,12 +852,15 @@ impl Store {
         value_len: usize,
         fill: &mut dyn FnMut(usize, &mut [u8]),
     ) -> Result<u32, CacheError> {
-        let slot = self.alloc_live(key, value_len, fill)?;
+        let slot = self.records.alloc(key, value_len, fill)?;
         let i = self.shard_index(hash);
-        if let Some(shard) = self.index.get_mut(i) {
-            shard.insert(hash, slot);
-        }
+        let home = self
+            .index
+            .get_mut(i)
+            .and_then(|shard| shard.insert_at_home(hash, slot));
+        self.write_live(slot, LIVE | hint(i, home));
         self.len += 1;
+        self.changes += 1;
         Ok(slot)
     }
 
@@ -746,12 +873,18 @@ impl Store {
         fill: &mut dyn FnMut(usize, &mut [u8]),
     ) -> Result<u32, CacheError> {
         let slot = self.records.alloc(key, value_len, fill)?;
-        if let Some(head) = self.records.rec_mut(slot).first_chunk_mut::<RECORD>() {
-            let (links, state) = head.split_at_mut(STATE);
-            links.fill(0xFF);
-            state.copy_from_slice(&(LIVE | POS_MASK).to_le_bytes());
-        }
+        self.write_live(slot, LIVE | POS_MASK);
         Ok(slot)
+    }
+
+    /// Writes a new entry's record: no links, state `state`.
+    #[inline]
+    fn write_live(&mut self, slot: u32, state: u32) {
+        if let Some(head) = self.records.rec_mut(slot).first_chunk_mut::<RECORD>() {
+            let (links, at) = head.split_at_mut(STATE);
+            links.fill(0xFF);
+            at.copy_from_slice(&state.to_le_bytes());
+        }
     }
 
     /// Frees a live slot: drops it from the index and releases its chunk.
@@ -764,14 +897,29 @@ impl Store {
 
     /// [`Store::remove`] of a slot the caller knows is live.
     pub fn remove_live(&mut self, slot: u32) {
-        let hash = self.hash(self.records.key(slot));
-        let i = self.shard_index(hash);
-        if let Some(shard) = self.index.get_mut(i) {
-            shard.remove(hash, slot);
+        self.remove_flagged(slot, self.flags(slot));
+    }
+
+    /// [`Store::remove_live`] of a slot whose flags the caller read: an
+    /// entry without a TTL whose record names its index place (see [`hint`])
+    /// leaves the index without its key being hashed.
+    pub fn remove_flagged(&mut self, slot: u32, flags: Flags) {
+        let at_hint = hinted(flags.0).is_some_and(|(shard, bucket, place)| {
+            self.index
+                .get_mut(shard)
+                .is_some_and(|t| t.remove_at(bucket, place, slot))
+        });
+        if !at_hint {
+            let hash = self.hash(self.records.key(slot));
+            let i = self.shard_index(hash);
+            if let Some(shard) = self.index.get_mut(i) {
+                shard.remove(hash, slot);
+            }
         }
         self.put(slot, STATE, 0);
         self.records.free(slot);
         self.len -= 1;
+        self.changes += 1;
     }
 
     /// Drops every entry and releases the memory.
@@ -785,6 +933,7 @@ impl Store {
             },
         };
         self.len = 0;
+        self.changes += 1;
     }
 
     /// Visits every live slot, in no particular order (the index holds
@@ -906,6 +1055,68 @@ mod tests {
         let hit = ghosts.find_hit(ghosts.hash(&k), &k).expect("ghost found");
         assert_eq!(hit.slot, slot);
         assert!(ghosts.hit_value(&hit).is_empty());
+    }
+
+    #[test]
+    fn removals_by_index_hint_keep_the_index_exact_through_growth_and_ttls() {
+        // Entries without a TTL name their index place in their record and
+        // leave the index without a hash; hints are renewed as tables grow,
+        // dropped by a TTL, and stale after a bulk growth (checked, then the
+        // key is hashed). Every step, every key is found or absent as it
+        // should be, and an empty store's lookups stop at their home bucket.
+        for keys_only in [false, true] {
+            let mut store = if keys_only {
+                Store::keys_only(7)
+            } else {
+                Store::new(7, false)
+            };
+            let key = |i: u64| (i * 7919).to_le_bytes();
+            let mut live = alloc::collections::BTreeMap::new();
+            let check = |store: &Store, live: &alloc::collections::BTreeMap<u64, u32>| {
+                for i in 0..6_000u64 {
+                    let k = key(i);
+                    assert_eq!(
+                        store.find(store.hash(&k), &k),
+                        live.get(&i).copied(),
+                        "key {i}"
+                    );
+                }
+                store.validate();
+            };
+            for i in 0..4_000u64 {
+                let k = key(i);
+                let slot = store.insert(store.hash(&k), &k, &[]).unwrap();
+                live.insert(i, slot);
+                if i % 5 == 0 {
+                    // A TTL takes the hint's bits; removing the TTL leaves none.
+                    store.set_ttl_pos(slot, 3);
+                    store.set_ttl_pos(slot, super::NONE);
+                }
+            }
+            check(&store, &live);
+            for i in (0..4_000u64).step_by(3) {
+                store.remove(live.remove(&i).unwrap());
+            }
+            check(&store, &live);
+            // A growth that does not renew hints (as a bulk load's) leaves
+            // them stale: most now name places other entries may take.
+            let (records, hasher) = (&store.records, &store.hasher);
+            for table in &mut store.index {
+                let grown = table.capacity() * 3;
+                table
+                    .reserve_for(grown, |s| hasher.hash(records.key(s)))
+                    .unwrap();
+            }
+            for i in 4_000..6_000u64 {
+                let k = key(i);
+                live.insert(i, store.insert(store.hash(&k), &k, &[]).unwrap());
+            }
+            check(&store, &live);
+            for (_, slot) in core::mem::take(&mut live) {
+                store.remove(slot);
+            }
+            check(&store, &live);
+        }
     }
 
     #[test]

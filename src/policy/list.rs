@@ -33,6 +33,20 @@ impl List {
         self.len += 1;
     }
 
+    /// [`List::push_tail`] of a new entry that also marks it tracked: its
+    /// record is written once.
+    pub fn push_tail_tracked(&mut self, store: &mut Store, slot: u32) {
+        let tail = self.tail;
+        store.link_tracked(slot, [tail, NONE]);
+        if tail == NONE {
+            self.head = slot;
+        } else {
+            store.set_link_at(tail, 1, slot);
+        }
+        self.tail = slot;
+        self.len += 1;
+    }
+
     pub fn unlink(&mut self, store: &mut Store, slot: u32) {
         let [prev, next] = store.swap_link(slot, [NONE, NONE]);
         if prev == NONE {

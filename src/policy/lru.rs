@@ -9,8 +9,9 @@ pub(crate) struct Lru {
 }
 
 impl Lru {
-    pub fn on_insert(&mut self, store: &mut Store, slot: u32) {
-        self.list.push_tail(store, slot);
+    /// Appends a new entry and marks it tracked.
+    pub fn on_insert_tracked(&mut self, store: &mut Store, slot: u32) {
+        self.list.push_tail_tracked(store, slot);
     }
     pub fn on_access(&mut self, store: &mut Store, slot: u32) {
         self.list.move_to_tail(store, slot);

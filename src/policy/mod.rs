@@ -93,19 +93,22 @@ impl PolicyState {
         now: u64,
         rng: &mut Rng,
     ) {
-        let has_ttl = store.at(slot).ttl_pos() != crate::store::NONE;
-        if !self.tracks(has_ttl) {
+        if !self.tracks(store.flags(slot).has_ttl()) {
+            return;
+        }
+        self.tracked_bytes += charge;
+        self.tracked_len += 1;
+        if let Family::Lru(p) = &mut self.family {
+            // Its links and the TRACKED flag in one record write.
+            p.on_insert_tracked(store, slot);
             return;
         }
         store.set_tracked(slot, true);
-        self.tracked_bytes += charge;
-        self.tracked_len += 1;
         match &mut self.family {
-            Family::Lru(p) => p.on_insert(store, slot),
             Family::Lfu(p) => p.on_insert(store, slot, now),
             Family::Random(p) => p.on_insert(store, slot),
             Family::Adaptive(p) => p.on_insert(store, slot, hash, charge, rng),
-            Family::Ttl | Family::NoEviction => {}
+            Family::Lru(_) | Family::Ttl | Family::NoEviction => {}
         }
     }
 
