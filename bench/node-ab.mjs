@@ -1,10 +1,11 @@
 // A/B of edgecache builds against lru-cache 11 in one process: the loops of
-// throughput.mjs (get-hit, 1k hot keys, set-evict of strings and objects) and
+// throughput.mjs (get-hit, 1k hot keys, set-evict of strings and objects; and
+// get-hit of { qty, updatedAt } objects, `getobj`) and
 // workloads.mjs (Zipf read-through at 10k and 100k entries, TTL-heavy), each
 // build and lru-cache in turn, best of ROUNDS. Timed in CPU time
 // (process.cpuUsage), which a busy machine's waits for a core do not inflate.
 //
-//   OPS=500000 node bench/node-ab.mjs get,hot,set,setobj,rt10k,rt100k,ttl,rt10k-a,rt100k-a,ttl-a 3 /abs/distA /abs/distB
+//   OPS=500000 node bench/node-ab.mjs get,hot,getobj,set,setobj,rt10k,rt100k,ttl,rt10k-a,rt100k-a,ttl-a 3 /abs/distA /abs/distB
 //
 // A dist is a copy of js/dist (scripts/build.sh) of one build; `-a` runs the
 // workload as allkeys-adaptive; set the env JSON=1 for get/hot/set under json.
@@ -34,6 +35,7 @@ for (let i = 0; i < OPS; i++) { ranks[i] = rank(); coin[i] = draw(); }
 const LOOPS = `return {
   get(c, keys, N) { let s = 0; for (let i = 0; i < N; i++) s += c.get(keys[(i * 7919) % N]).length; return s; },
   hot(c, keys, N) { let s = 0; for (let i = 0; i < N; i++) s += c.get(keys[(i * 7919) % 1000]).length; return s; },
+  getObj(c, keys, N) { let s = 0; for (let i = 0; i < N; i++) s += c.get(keys[(i * 7919) % N]).qty; return s; },
   set(c, keys, N, at, value) { for (let i = 0; i < N; i++) c.set(keys[(at + i) % keys.length], value(i)); },
   setObj(c, keys, N, at) { for (let i = 0; i < N; i++) c.set(keys[(at + i) % keys.length], { qty: i % 500, updatedAt: 1732900000000 + i }); },
 ${READ_THROUGH}  ttlHeavy(c, keys, ranks, coin, clock) {
@@ -55,18 +57,21 @@ function runTest(t) {
   const subjects = [];
   const clock = { t: 1_000_000 };
   const nowF = () => clock.t;
-  if (base === "get" || base === "hot" || base === "set" || base === "setobj") {
-    const json = base === "setobj" || process.env.JSON === "1";
+  if (base === "get" || base === "hot" || base === "getobj" || base === "set" || base === "setobj") {
+    const json = base === "setobj" || base === "getobj" || process.env.JSON === "1";
+    // getobj reads the stock data set's { qty, updatedAt } values (json codec; lru-cache keeps the reference).
+    const fill = base === "getobj" ? (i) => ({ qty: i % 500, updatedAt: 1732900000000 + i }) : value;
     for (const b of builds) subjects.push({ name: b.name, make: () => new b.Cache({ maxEntries: N, maxMemory: 1 << 30, codec: json ? "json" : "text" }) });
     subjects.push({ name: "lru-cache", make: () => new LRUCache({ max: N }) });
     for (const s of subjects) {
       s.c = s.make();
-      for (let i = 0; i < N; i++) s.c.set(tkeys[i], value(i));
+      for (let i = 0; i < N; i++) s.c.set(tkeys[i], fill(i));
       s.next = N; s.loops = new Function(LOOPS)(); s.best = Infinity;
     }
     const run = (s) => {
       if (base === "get") s.loops.get(s.c, tkeys, N);
       else if (base === "hot") s.loops.hot(s.c, tkeys, N);
+      else if (base === "getobj") s.loops.getObj(s.c, tkeys, N);
       else if (base === "set") { s.loops.set(s.c, tkeys, N, s.next, value); s.next += N; }
       else { s.loops.setObj(s.c, tkeys, N, s.next); s.next += N; }
     };

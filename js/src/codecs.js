@@ -77,6 +77,9 @@ class JsonCodec {
     }
     if (this.stack.length !== 0) this.stack.length = 0; // left over only by an encode that threw
     if (v !== null && typeof v === "object" && typeof v.toJSON === "function") v = v.toJSON("");
+    // An object like the last integer-shaped one: its values are integers,
+    // so no cycle to track and no value of its own to recurse into.
+    else if (this.last !== undefined && v !== null && typeof v === "object" && !Array.isArray(v) && this.writeLikeLast(w, v)) return;
     if (isSkipped(v)) throw new TypeError(`value must be JSON-compatible; got ${typeof v}`);
     this.write(w, v);
   }
@@ -138,8 +141,8 @@ class JsonCodec {
   }
 
   writeObject(w, obj) {
+    if (this.last !== undefined && this.writeLikeLast(w, obj)) return;
     const names = Object.keys(obj);
-    if (this.writeLikeLast(w, obj, names)) return;
     const keys = [];
     const values = [];
     for (const k of names) {
@@ -179,25 +182,34 @@ class JsonCodec {
   }
 
   /**
-   * Writes `obj` the way the last integer-shaped object was written, if it has
-   * the same keys in the same order and non-negative safe integers for values
-   * (the same bytes the general path gives, without building the key list's
+   * Writes `obj` (an object, not an array, without toJSON) the way the last
+   * integer-shaped object was written, if it has the same own enumerable
+   * keys in the same order and non-negative safe integers for values (the
+   * same bytes the general path gives, without building the key list's
    * signature: a million `{ qty, updatedAt }` writes in a row are the case).
+   * The keys are walked with for-in, which V8 runs from the object's enum
+   * cache without allocating the array Object.keys returns. for-in lists
+   * the own keys first, then inherited enumerable ones: each key must be
+   * own, so an inherited one ends the fast path.
    */
-  writeLikeLast(w, obj, names) {
+  writeLikeLast(w, obj) {
     const last = this.last;
-    if (last === undefined || names.length !== last.keys.length) return false;
+    const keys = last.keys;
     const start = w.len;
     w.byte(T_UINT_SHAPE + last.id);
-    for (let i = 0; i < names.length; i++) {
-      const v = names[i] === last.keys[i] ? obj[names[i]] : -1;
+    let i = 0;
+    for (const k in obj) {
+      const v = i < keys.length && k === keys[i] && hasOwn.call(obj, k) ? obj[k] : -1;
       if (!Number.isSafeInteger(v) || v < 0) {
         w.len = start; // not like the last one: the general path writes it
         return false;
       }
       w.varint(v);
+      i++;
     }
-    return true;
+    if (i === keys.length) return true;
+    w.len = start;
+    return false;
   }
 
   decode(bytes) {
@@ -212,6 +224,11 @@ class JsonCodec {
    * never bytes of another entry read from linear memory.
    */
   decodeAt(mem, ptr, len) {
+    const t = mem[ptr];
+    if (t >= T_UINT_SHAPE && len > 1) {
+      const value = this.readShaped(mem, ptr, len, t);
+      if (value !== undefined) return value;
+    }
     // One reader per codec, reset for each value (decoding runs no caller
     // code, so never re-enters): a read allocates only the value.
     const r = this.reader;
@@ -221,6 +238,37 @@ class JsonCodec {
     r.reset(null, 0, 0); // holds no array between reads
     if (at !== end) throw corrupt(at < end ? "bytes left after it" : "it runs past its end");
     return value;
+  }
+
+  /**
+   * An integer-shaped object of one to four keys at mem[ptr..ptr+len) (tag
+   * `t`), built by its shape's compiled builder straight from the bytes; or
+   * undefined, for any other value or anything amiss (the general path then
+   * reads it, and names what is wrong).
+   */
+  readShaped(mem, ptr, len, t) {
+    const id = t - T_UINT_SHAPE;
+    let build = this.builders[id];
+    if (build === undefined) {
+      const keys = this.shapes[id];
+      if (keys === undefined) return undefined;
+      build = this.builders[id] = shapeBuilder(keys);
+    }
+    if (build === null) return undefined;
+    const n = this.shapes[id].length;
+    const end = ptr + len;
+    varintAt = ptr + 1;
+    const a = uvarint(mem);
+    const b = n > 1 ? uvarint(mem) : 0;
+    const c = n > 2 ? uvarint(mem) : 0;
+    const d = n > 3 ? uvarint(mem) : 0;
+    if (varintAt !== end) return undefined; // past its end, or bytes left: corrupt (or NaN read past the array)
+    switch (n) {
+      case 1: return build(a);
+      case 2: return build(a, b);
+      case 3: return build(a, b, c);
+      default: return build(a, b, c, d);
+    }
   }
 
   read(r) {
@@ -319,6 +367,24 @@ class JsonCodec {
       }
     };
   }
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** Where uvarint reads next (a module-level cursor: no object per read). */
+let varintAt = 0;
+
+/** The LEB128 varint at mem[varintAt] (as Reader.varint); advances varintAt.
+ * Past the array's end it reads undefined (as 0) and stops there, which the
+ * caller's end check refuses. */
+function uvarint(mem) {
+  let v = 0, mul = 1, b;
+  do {
+    b = mem[varintAt++];
+    v += (b & 0x7f) * mul;
+    mul *= 0x80;
+  } while (b & 0x80 && mul <= 2 ** 56);
+  return v;
 }
 
 /** Sets `out[k] = v` as JSON.parse does: a `__proto__` key becomes an own

@@ -305,6 +305,39 @@ test("objects read back as JSON.parse gives them, whatever their keys", ({ Cache
   }
 });
 
+test("an object like the last integer-shaped one stores only its own enumerable keys", ({ Cache }) => {
+  // A write of an object with the keys and integer values of the last
+  // shaped one reuses its shape without listing the keys (Cache's json
+  // fast path): inherited, non-enumerable or extra keys, arrays and
+  // toJSON must still give what JSON.parse(JSON.stringify(v)) gives.
+  const c = new Cache();
+  const inherited = Object.create({ updatedAt: 5 });
+  inherited.qty = 1;
+  const extraInherited = Object.create({ extra: 9 });
+  extraInherited.qty = 2;
+  extraInherited.updatedAt = 3;
+  const hidden = { qty: 4 };
+  Object.defineProperty(hidden, "updatedAt", { value: 6, enumerable: false });
+  class Stock { constructor() { this.qty = 7; this.updatedAt = 8; } }
+  const values = [
+    inherited, extraInherited, hidden, new Stock(), { qty: 1, updatedAt: 2, more: 3 }, { qty: 1 },
+    { updatedAt: 2, qty: 1 }, { qty: 1, updatedAt: -2 }, { qty: 1, updatedAt: 2 ** 53 },
+    { qty: 1, updatedAt: 2, toJSON: () => "json" }, { qty: [1], updatedAt: 2 },
+  ];
+  for (const v of values) {
+    c.set("shape", { qty: 0, updatedAt: 1 }); // the last integer shape, before each
+    c.set("v", v);
+    deepEqual(c.get("v"), JSON.parse(JSON.stringify(v)), JSON.stringify(v));
+  }
+  c.set("idx", { 0: 1, 1: 2 });
+  c.set("arr", [1, 2]);
+  deepEqual(c.get("arr"), [1, 2], "an array with the last shape's index keys stays an array");
+  deepEqual(c.get("idx"), { 0: 1, 1: 2 });
+  c.set("nested", { a: { qty: 1, updatedAt: 2 }, b: { qty: 3, updatedAt: 4 } });
+  deepEqual(c.get("nested"), { a: { qty: 1, updatedAt: 2 }, b: { qty: 3, updatedAt: 4 } });
+  c.free();
+});
+
 test("the json codec refuses nesting past its limit at set, and returns every value it accepted", ({ Cache }) => {
   const c = new Cache();
   c.set("k", "kept");
@@ -1615,6 +1648,21 @@ test("forged value bytes in a resealed snapshot are a corrupt value on read, nev
   a.free();
   b.free();
   c.free();
+});
+
+test("a forged shaped object whose last number runs past its end is a corrupt value", ({ Cache }) => {
+  const a = new Cache();
+  a.set("o", { qty: 77, updatedAt: 99 });
+  a.set("p", "after");
+  const forged = a.dump();
+  const at = indexOfBytes(forged, [0x4d, 0x63]); // the two varints of { qty: 77, updatedAt: 99 }
+  forged[at + 1] = 0x63 | 0x80; // the last one claims a byte more
+  const b = new Cache();
+  equal(b.load(resealed(forged)), 2);
+  throws(() => b.get("o"), Error, /corrupt value/);
+  equal(b.get("p"), "after", "the next entry is intact");
+  a.free();
+  b.free();
 });
 
 test("a custom codec that names itself refuses another custom codec's snapshot; a bad name is a TypeError", ({ Cache }) => {
