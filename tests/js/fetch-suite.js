@@ -1841,6 +1841,24 @@ test("an unsafe request's answer with a Location or Content-Location that is no 
   }
 });
 
+test("an unsafe answer whose Location carries userinfo passes through, with a cacheKey too (RFC 9110 §4.2.4: it names nothing)", async (lib) => {
+  const { cfetch } = setup(lib, { cacheKey: lib.sortQuery });
+  const host = new URL(lib.origin).host;
+  const target = "/userinfo-target?cc=max-age%3D60";
+  await (await cfetch(lib.origin + target)).text();
+  for (const [i, loc] of [`http://u:p@${host}${target}`, `//u@${host}${target}`].entries()) {
+    for (const header of ["location", "clocation"]) {
+      const p = `/userinfo${i}?cc=max-age%3D60`;
+      await (await cfetch(lib.origin + p)).text();
+      const post = await cfetch(`${lib.origin}${p}&${header}=${encodeURIComponent(loc)}`, { method: "POST", body: "x" });
+      equal(post.status, 200, `${header}: ${loc}`);
+      ok((await post.text()).includes("POST"));
+    }
+  }
+  // A Location with userinfo is an error, not the URL without it: the stored response there stays.
+  equal((await cfetch(lib.origin + target)).headers.get("cache-status"), "edgecache; hit");
+});
+
 test("a Vary naming something that is no field name is never matched, like Vary: *, and never throws", async (lib) => {
   const { cfetch } = setup(lib);
   for (const [i, vary] of ['"accept"', "a b", "a:b", "accept, x@y"].entries()) {
