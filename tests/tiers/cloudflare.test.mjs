@@ -269,12 +269,13 @@ async function slowReadAround(params, delay, meanwhile) {
   return got;
 }
 
-for (const how of ["invalidate", "invalidateTag"]) {
-  test(`kv: a load's value the coordinator keeps is not handed over after an ${how} of it`, async () => {
-    const k = fresh(`kv-race-${how}`), tag = fresh("race-tag");
+for (const [how, what] of [["invalidate", "the key"], ["invalidateTag", "its tag"], ["cascade", "its dependency"]]) {
+  test(`kv: a load's value the coordinator keeps is not handed over after ${what} was invalidated`, async () => {
+    const k = fresh("kv-race"), tag = fresh("race-tag"), dep = fresh("race-dep");
     const got = await slowReadAround({ k, tag, v: "from-b" }, 3_000, async () => {
-      assert.equal((await call(A, "load", { t: "kv", k, tag, v: "from-a" })).loaded, true);
-      await call(A, how, { t: "kv", k, tag });
+      assert.equal((await call(A, "load", { t: "kv", k, tag, dep, v: "from-a" })).loaded, true);
+      if (how === "invalidateTag") await call(A, how, { t: "kv", tag });
+      else await call(A, "invalidate", { t: "kv", k: how === "invalidate" ? k : dep });
     });
     assert.deepEqual([got.value, got.loaded], ["from-b", true], "B was handed the invalidated value");
   });
