@@ -1908,6 +1908,20 @@ test("a 412 answering the client's If-Match or If-Unmodified-Since is passed on,
   equal((await cfetch(lib.origin + q)).headers.get("cache-status"), "edgecache; hit");
 });
 
+test("a 412 answering If-Unmodified-Since alone is not stored either", async (lib) => {
+  const { cfetch } = setup(lib);
+  // This origin answers 412 to anything: only the request's precondition keeps it out of the cache.
+  const p = "/iums412?status=412&cc=max-age%3D60";
+  const failed = await cfetch(lib.origin + p, { headers: { "if-unmodified-since": "Sun, 06 Nov 1994 08:49:37 GMT" } });
+  equal(failed.status, 412);
+  equal(failed.headers.get("cache-status"), "edgecache; fwd=uri-miss", "the 412 to If-Unmodified-Since is not stored");
+  await failed.text();
+  const plain = await cfetch(lib.origin + p);
+  equal(plain.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored", "the plain GET asks the origin");
+  await plain.text();
+  equal(await count(lib.origin, p), 2);
+});
+
 test("Pragma: only its no-cache member (any case, in a list) counts, and only without Cache-Control (RFC 9111 §5.4)", async (lib) => {
   const { cfetch } = setup(lib);
   const p = "/pragma-list?cc=max-age%3D60&etag=%22a%22";
