@@ -1118,3 +1118,15 @@ test("through the proxy: a Vary naming no field name, a 412 to If-Match and a Lo
   equal(post.status, 200, "not a 502");
   match(await post.text(), /POST/);
 });
+
+test("through the proxy with --sort-query: an unsafe answer whose Location has userinfo passes through, not a 502", async () => {
+  const { child, base: keyed } = await startProxy(origin.base, ["--sort-query"]);
+  try {
+    const loc = `http://u:p@${new URL(origin.base).host}/px-userinfo-target`;
+    const post = await fetch(`${keyed}/px-userinfo?location=${encodeURIComponent(loc)}`, { method: "POST", body: "x" });
+    equal(post.status, 200, "not a 502");
+    match(await post.text(), /POST/);
+  } finally {
+    child.kill();
+  }
+});

@@ -247,7 +247,9 @@ async function answer(ctx, url, request, conditional, collapseKey) {
 
 /** A Location or Content-Location value resolved against the request's URL,
  * when it names a URL of the same origin (RFC 9111 §4.4); null otherwise,
- * and for a value that is no URL reference (the answer still passes through). */
+ * for a value that is no URL reference, and for one with userinfo, which a
+ * recipient treats as an error (RFC 9110 §4.2.4; no Request, hence no
+ * cacheKey call, can be made of it). The answer passes through all the same. */
 function sameOriginTarget(value, base, origin) {
   if (!value) return null;
   let target;
@@ -256,6 +258,7 @@ function sameOriginTarget(value, base, origin) {
   } catch {
     return null;
   }
+  if (target.username !== "" || target.password !== "") return null;
   return target.origin === origin ? target.href : null;
 }
 

@@ -1841,6 +1841,24 @@ test("an unsafe request's answer with a Location or Content-Location that is no 
   }
 });
 
+test("an unsafe answer whose Location carries userinfo passes through, with a cacheKey too (RFC 9110 §4.2.4: it names nothing)", async (lib) => {
+  const { cfetch } = setup(lib, { cacheKey: lib.sortQuery });
+  const host = new URL(lib.origin).host;
+  const target = "/userinfo-target?cc=max-age%3D60";
+  await (await cfetch(lib.origin + target)).text();
+  for (const [i, loc] of [`http://u:p@${host}${target}`, `//u@${host}${target}`].entries()) {
+    for (const header of ["location", "clocation"]) {
+      const p = `/userinfo${i}?cc=max-age%3D60`;
+      await (await cfetch(lib.origin + p)).text();
+      const post = await cfetch(`${lib.origin}${p}&${header}=${encodeURIComponent(loc)}`, { method: "POST", body: "x" });
+      equal(post.status, 200, `${header}: ${loc}`);
+      ok((await post.text()).includes("POST"));
+    }
+  }
+  // A Location with userinfo is an error, not the URL without it: the stored response there stays.
+  equal((await cfetch(lib.origin + target)).headers.get("cache-status"), "edgecache; hit");
+});
+
 test("a Vary naming something that is no field name is never matched, like Vary: *, and never throws", async (lib) => {
   const { cfetch } = setup(lib);
   for (const [i, vary] of ['"accept"', "a b", "a:b", "accept, x@y"].entries()) {
@@ -1888,6 +1906,20 @@ test("a 412 answering the client's If-Match or If-Unmodified-Since is passed on,
   const q = `${p}&n=holds`;
   equal((await cfetch(lib.origin + q, { headers: { "if-match": '"a"' } })).status, 200);
   equal((await cfetch(lib.origin + q)).headers.get("cache-status"), "edgecache; hit");
+});
+
+test("a 412 answering If-Unmodified-Since alone is not stored either", async (lib) => {
+  const { cfetch } = setup(lib);
+  // This origin answers 412 to anything: only the request's precondition keeps it out of the cache.
+  const p = "/iums412?status=412&cc=max-age%3D60";
+  const failed = await cfetch(lib.origin + p, { headers: { "if-unmodified-since": "Sun, 06 Nov 1994 08:49:37 GMT" } });
+  equal(failed.status, 412);
+  equal(failed.headers.get("cache-status"), "edgecache; fwd=uri-miss", "the 412 to If-Unmodified-Since is not stored");
+  await failed.text();
+  const plain = await cfetch(lib.origin + p);
+  equal(plain.headers.get("cache-status"), "edgecache; fwd=uri-miss; stored", "the plain GET asks the origin");
+  await plain.text();
+  equal(await count(lib.origin, p), 2);
 });
 
 test("Pragma: only its no-cache member (any case, in a list) counts, and only without Cache-Control (RFC 9111 §5.4)", async (lib) => {

@@ -253,6 +253,42 @@ test("kv: a miss whose lock comes after another isolate's whole load serves that
   assert.deepEqual([got.value, got.loaded], ["from-a", false], "B's lock found A's load");
 });
 
+/**
+ * B's getOrLoad of `k` whose KV read misses at once but answers `delay` ms
+ * late, while `meanwhile` (A's load, and what follows it) runs; throws when
+ * `meanwhile` did not fit in B's read (then B's lock came before its end).
+ */
+async function slowReadAround(params, delay, meanwhile) {
+  const started = performance.now();
+  const b = call(B, "loadSlowRead", { ...params, delay });
+  await sleep(200);
+  await meanwhile();
+  const took = performance.now() - started;
+  const got = await b;
+  assert.ok(took < delay, `A's steps took ${took.toFixed(0)} ms, more than B's read (${delay} ms): the race was not staged`);
+  return got;
+}
+
+for (const [how, what] of [["invalidate", "the key"], ["invalidateTag", "its tag"], ["cascade", "its dependency"]]) {
+  test(`kv: a load's value the coordinator keeps is not handed over after ${what} was invalidated`, async () => {
+    const k = fresh("kv-race"), tag = fresh("race-tag"), dep = fresh("race-dep");
+    const got = await slowReadAround({ k, tag, v: "from-b" }, 3_000, async () => {
+      assert.equal((await call(A, "load", { t: "kv", k, tag, dep, v: "from-a" })).loaded, true);
+      if (how === "invalidateTag") await call(A, how, { t: "kv", tag });
+      else await call(A, "invalidate", { t: "kv", k: how === "invalidate" ? k : dep });
+    });
+    assert.deepEqual([got.value, got.loaded], ["from-b", true], "B was handed the invalidated value");
+  });
+}
+
+test("kv: a load's value kept by the coordinator in another codec is not decoded: the miss loads", async () => {
+  const k = fresh("kv-race-codec");
+  const got = await slowReadAround({ k, v: "from-b", codec: "text" }, 3_000, async () => {
+    assert.equal((await call(A, "load", { t: "kv", k, v: "from-a" })).loaded, true);
+  });
+  assert.deepEqual([got.value, got.loaded], ["from-b", true]);
+});
+
 test("bad arguments are a TypeError or RangeError naming them", async () => {
   const { kvTier, cacheApiTier } = await import("../../js/dist/tiers/cloudflare.js");
   const kvLike = { get() {}, put() {}, delete() {} };

@@ -40,7 +40,7 @@ export interface CloudflareTier extends Tier {
 /** A shared tier on Workers KV (eventually consistent across locations; stamps from the coordinator keep invalidated values out). */
 export declare function kvTier(kv: KVNamespaceLike, options: CloudflareTierOptions): CloudflareTier;
 
-/** A shared tier on the Cache API: per colo, so isolates in other colos miss it and load for themselves. */
+/** A shared tier on the Cache API: per colo, so isolates in other colos miss it and load for themselves (but for the 60 s the coordinator keeps a load's value, up to about 600 KiB, to answer their locks). */
 export declare function cacheApiTier(cache: CacheLike, options: CloudflareTierOptions & {
   /** The URL entries are stored under. @default "https://edgecache.internal/" */
   baseUrl?: string;

@@ -67,7 +67,7 @@ function brokenCache() {
  * they found when asked): another isolate's whole load can fit between
  * this one's miss and its lock.
  */
-async function loadSlowRead(env, k, v, delay) {
+async function loadSlowRead(env, k, v, delay, { tags = [], codec } = {}) {
   const slowKv = {
     get: async (...a) => {
       const found = await env.KV.get(...a);
@@ -78,9 +78,9 @@ async function loadSlowRead(env, k, v, delay) {
     delete: (...a) => env.KV.delete(...a),
   };
   const tier = kvTier(slowKv, { coordinator: env.EDGECACHE, pollInterval: POLL_MS, prefix: KV_PREFIX });
-  const c = new Cache({ maxMemory: 1 << 20, ttl: 60_000, tier, tierTimeout: 4 * delay });
+  const c = new Cache({ maxMemory: 1 << 20, ttl: 60_000, tier, tierTimeout: 4 * delay, ...(codec ? { codec } : {}) });
   let loaded = false;
-  const value = await c.getOrLoad(k, () => ((loaded = true), v));
+  const value = await c.getOrLoad(k, () => ((loaded = true), v), { tags });
   await c.flush();
   const out = { value, loaded, stats: c.stats() };
   c.free();
@@ -101,7 +101,9 @@ async function act(url, env) {
     await c.flush();
     return { value, stats: c.stats() };
   }
-  if (url.pathname === "/loadSlowRead") return loadSlowRead(env, k, p.get("v"), Number(p.get("delay")));
+  if (url.pathname === "/loadSlowRead") {
+    return loadSlowRead(env, k, p.get("v"), Number(p.get("delay")), { tags: list(p.get("tag")), codec: p.get("codec") ?? undefined });
+  }
   const { tier, cache } = await tiered(p.get("t") ?? "kv", env);
   await tier.sync();
   let loaded = false;
