@@ -262,6 +262,18 @@ function sameOriginTarget(value, base, origin) {
   return target.origin === origin ? target.href : null;
 }
 
+/** The key a GET for `target` is stored under, or null when the cacheKey
+ * function refuses it: then no GET for it was ever stored (it would have been
+ * refused the same way), and the unsafe answer, which the origin has already
+ * applied, must not be lost over it. */
+function keyOfTarget(cacheKey, target, headers) {
+  try {
+    return primaryKeyOfUrl(cacheKey, target, headers);
+  } catch {
+    return null;
+  }
+}
+
 /** Methods other than GET and HEAD go to the origin; a successful unsafe one
  * invalidates its URL and the same-origin Location/Content-Location, in
  * this isolate and, through the cache's tier, in every other. */
@@ -278,7 +290,8 @@ async function forwardUnsafe(ctx, request) {
     ctx.cache.invalidateTag(`cf-url:${key}`);
     for (const h of ["location", "content-location"]) {
       const target = sameOriginTarget(response.headers.get(h), request.url, origin);
-      if (target) ctx.cache.invalidateTag(`cf-url:${primaryKeyOfUrl(cacheKey, target, request.headers)}`);
+      const targetKey = target && keyOfTarget(cacheKey, target, request.headers);
+      if (targetKey) ctx.cache.invalidateTag(`cf-url:${targetKey}`);
     }
   }
   const get = getAnsweredByPost(request, response, ctx.config.respect);

@@ -1859,6 +1859,26 @@ test("an unsafe answer whose Location carries userinfo passes through, with a ca
   equal((await cfetch(lib.origin + target)).headers.get("cache-status"), "edgecache; hit");
 });
 
+test("an unsafe answer whose Location the cacheKey cannot key passes through: nothing was stored there", async (lib) => {
+  const cache = new lib.Cache({ maxMemory: 1 << 20 });
+  // A key function that refuses one path: no GET for it was ever stored, so the
+  // POST's answer (the origin has applied it) must not be lost over it.
+  const cfetch = lib.cachedFetch(cache, {
+    cacheKey: (request) => {
+      if (new URL(request.url).pathname === "/unkeyable") throw new Error("no key for this path");
+      return request.url;
+    },
+  });
+  for (const header of ["location", "clocation"]) {
+    const url = `${lib.origin}/keyable-post?cc=max-age%3D60&${header}=%2Funkeyable`;
+    await (await cfetch(url)).text();
+    const post = await cfetch(url, { method: "POST", body: "x" });
+    equal(post.status, 200, header);
+    ok((await post.text()).includes("POST"));
+    ok((await cfetch(url)).headers.get("cache-status").includes("fwd=uri-miss"), `${header}: the POST's own URL was invalidated`);
+  }
+});
+
 test("a Vary naming something that is no field name is never matched, like Vary: *, and never throws", async (lib) => {
   const { cfetch } = setup(lib);
   for (const [i, vary] of ['"accept"', "a b", "a:b", "accept, x@y"].entries()) {
