@@ -65,6 +65,10 @@ pub(super) struct Simulator {
     estimate_bound: f64,
     /// Whether a ghost reached `estimate_bound`.
     outgrown: bool,
+    /// The hash of the last sampled request if it was a read: every ghost
+    /// holds that key now (it hit, or was stored), so a write of it next
+    /// (a read-through's fill) changes nothing and is not replayed.
+    last_read: Option<u64>,
 }
 
 impl Simulator {
@@ -100,6 +104,7 @@ impl Simulator {
             ghost_entries: entries * scale,
             estimate_bound,
             outgrown: false,
+            last_read: None,
         })
     }
 
@@ -138,6 +143,11 @@ impl Simulator {
         rng: &mut Rng,
     ) -> Option<usize> {
         if !self.sampled(hash) {
+            return None;
+        }
+        let follows_its_read = !is_read && self.last_read == Some(hash);
+        self.last_read = is_read.then_some(hash);
+        if follows_its_read {
             return None;
         }
         let key = hash.to_le_bytes();
