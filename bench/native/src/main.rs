@@ -8,7 +8,8 @@
 //!     --collect-atstart=no --toggle-collect='*run_edgecache*' \
 //!     --toggle-collect='*measure*' target/release/edgecache-native-bench
 //!
-//! (`ONLY=quick` or `ONLY=crate` for a peer; each count covers 3 × `OPS` ops.)
+//! (`ONLY=quick` or `ONLY=crate` for a peer; each count covers 3 × `OPS` ops;
+//! `CAPACITY` sets the capacity, 100,000 by default.)
 
 use edgecache::{Cache, Config, Key, Lookup, Policy, SetOptions};
 use std::time::Instant;
@@ -62,7 +63,10 @@ fn run_edgecache(c: &mut Cache, stream: &[u64], value: &[u8]) -> u64 {
 
 fn main() {
     let universe = 1_000_000;
-    let capacity = 100_000;
+    let capacity: usize = std::env::var("CAPACITY")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
     let ops: usize = std::env::var("OPS")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -65,6 +65,13 @@ pub(super) struct Simulator {
     estimate_bound: f64,
     /// Whether a ghost reached `estimate_bound`.
     outgrown: bool,
+    /// The hash of the last sampled request if it was a read: every ghost
+    /// holds that key now (it hit, or was stored), so a write of it next
+    /// (a read-through's fill) changes nothing and is not replayed.
+    last_read: Option<u64>,
+    /// Requests replayed through the ghosts.
+    #[cfg(test)]
+    replayed: u64,
 }
 
 impl Simulator {
@@ -100,6 +107,9 @@ impl Simulator {
             ghost_entries: entries * scale,
             estimate_bound,
             outgrown: false,
+            last_read: None,
+            #[cfg(test)]
+            replayed: 0,
         })
     }
 
@@ -140,6 +150,15 @@ impl Simulator {
         if !self.sampled(hash) {
             return None;
         }
+        let follows_its_read = !is_read && self.last_read == Some(hash);
+        self.last_read = is_read.then_some(hash);
+        if follows_its_read {
+            return None;
+        }
+        #[cfg(test)]
+        {
+            self.replayed += 1;
+        }
         let key = hash.to_le_bytes();
         let mut outcome = 0;
         for (i, g) in self.ghosts.iter_mut().enumerate() {
@@ -160,5 +179,30 @@ fn ceil(x: f64) -> u64 {
         t + 1
     } else {
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_throughs_fill_is_not_replayed_and_changes_no_outcome() {
+        // A full-size simulator (rate 1): every request is sampled.
+        let mut sim = Simulator::new(9, 1e12, 100.0, 100.0).unwrap();
+        let mut rng = Rng::new(1);
+        let key = |i: u64| i.wrapping_mul(GOLDEN_RATIO);
+        // A read that misses everywhere, then its fill: one replay.
+        assert_eq!(sim.replay(key(1), 10, true, &mut rng), Some(0));
+        assert_eq!(sim.replay(key(1), 10, false, &mut rng), None);
+        assert_eq!(sim.replayed, 1);
+        // Every ghost holds the key: the next read hits in all nine.
+        assert_eq!(sim.replay(key(1), 10, true, &mut rng), Some(0x1ff));
+        // A write of another key, or of the read key after another
+        // request, is replayed.
+        sim.replay(key(2), 10, false, &mut rng);
+        sim.replay(key(1), 10, false, &mut rng);
+        assert_eq!(sim.replayed, 4);
+        assert_eq!(sim.replay(key(2), 10, true, &mut rng), Some(0x1ff));
     }
 }
