@@ -99,6 +99,11 @@ const CHECKED = Symbol("checked");
 const KEEP_ALIVE_GRACE_MS = 1000;
 /** HTTP whitespace, which a Headers object strips from both ends of a value. */
 const EDGE_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+/** The proxy's name in Via (RFC 9110 §7.6.3: a proxy names itself on every
+ * message it forwards, after the protocol version it received it in). */
+const VIA_NAME = "edgecache";
+/** Via on every answer: the proxy receives the origin's answers in HTTP/1.1. */
+const VIA = `1.1 ${VIA_NAME}`;
 const USAGE = "usage: edgecache-proxy --origin URL --port N [--host 127.0.0.1] [--max-memory BYTES] [--policy P] [--ttl MS] [--key-header NAME]... [--max-body-size BYTES] [--sort-query] [--drop-query PATTERN]... [--cache-key FILE] [--tag TAG]... [--tag-header Cache-Tag|Surrogate-Key] [--cdn-cache-control]";
 
 function usage(message) {
@@ -401,7 +406,7 @@ function fieldsView(fields) {
 /** A fresh hit, head and body in one write. */
 function writeHit(req, res, hit) {
   const { head } = hit;
-  res.writeHead(head.status, head.statusText, [...head.headers, "age", String(hit.age), "cache-status", head.cacheStatus]);
+  res.writeHead(head.status, head.statusText, [...head.headers, "age", String(hit.age), "cache-status", head.cacheStatus, "via", VIA]);
   if (hit.body === null || req.method === "HEAD") res.end();
   else res.end(hit.body);
 }
@@ -433,6 +438,9 @@ function writeResponse(req, res, response) {
   for (const [k, v] of response.headers) if (k !== "set-cookie") res.setHeader(k, v);
   const cookies = response.headers.getSetCookie();
   if (cookies.length) res.setHeader("set-cookie", cookies);
+  // A list field: the proxy's own entry goes after the origin's.
+  const via = response.headers.get("via");
+  res.setHeader("via", via === null ? VIA : `${via}, ${VIA}`);
   res.writeHead(response.status, response.statusText);
   if (!response.body || req.method === "HEAD") {
     response.body?.cancel().catch(() => {});
@@ -528,6 +536,9 @@ async function handle(req, res) {
   res.on("close", () => {
     if (!res.writableFinished) controller.abort();
   });
+  const via = fields.get("via");
+  const ownVia = `${req.httpVersion} ${VIA_NAME}`;
+  fields.set("via", via === undefined ? ownVia : `${via}, ${ownVia}`);
   try {
     const headers = new Headers([...fields]);
     // Node's parser has checked the framing: a body is sent with its one
@@ -587,7 +598,7 @@ function fastAnswer(socket, request) {
   }
   // No fresh hit: handle() need not look again (a hit node:http is to write, it does).
   request.checked = hit === undefined;
-  return hit === undefined ? undefined : hitBytes(hit, request.method === "HEAD", request.close, keepAliveSeconds);
+  return hit === undefined ? undefined : hitBytes(hit, request.method === "HEAD", request.close, keepAliveSeconds, VIA);
 }
 
 /**

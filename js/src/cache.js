@@ -694,6 +694,19 @@ export class Cache {
         if (r === STATUS.MISS) return undefined;
         return this.#fail(r);
       },
+      /** What `visit(mem, at, length)` returns for the stored bytes, read in
+       * place (`mem[at .. at + length]`, valid only during the call, which
+       * must not call into the cache), or undefined: a hit that has seen
+       * the same bytes before copies nothing. */
+      visitRaw: (key, visit) => {
+        this.#live();
+        const now = this.#time();
+        const n = this.#stageKey(key);
+        const r = this.#inner.get(n, now, false);
+        if (r === STATUS.FRESH) return this.#read({ decodeAt: visit });
+        if (r === STATUS.MISS) return undefined;
+        return this.#fail(r);
+      },
       /** The raw bytes the tier holds for `key` (L1 is filled with them), or undefined. */
       tierRaw: (key) => this.#tierRaw(key),
     };
