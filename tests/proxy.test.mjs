@@ -1155,3 +1155,19 @@ test("fast path: a response with Vary stored over one without it is what hits an
     await new Promise((resolve) => varying.close(resolve));
   }
 });
+
+test("fast path: an idle kept-alive connection stays open for the keep-alive timeout it announces, and is closed after it", async () => {
+  const p = await fastProxyPort();
+  const path = "/fast-idle?cc=max-age%3D60&size=10";
+  await sendRaw(p, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`);
+  const conn = openConnection(p);
+  conn.socket.write(`GET ${path} HTTP/1.1\r\nHost: h\r\n\r\n`);
+  const [hit] = await answersOn(conn, ["GET"]);
+  equal(hit.headers["keep-alive"], "timeout=5");
+  const since = Date.now();
+  // Kept open through the 5 s it announced (and node:http's second of grace).
+  while (Date.now() - since < 5500 && !conn.ended) await sleep(100);
+  ok(!conn.ended, "open through the keep-alive timeout");
+  ok(await eventually(() => conn.ended, 4000), "closed after it");
+  conn.socket.destroy();
+});

@@ -403,6 +403,31 @@ function fieldsView(fields) {
   return { get: (name) => fields.get(name.toLowerCase()) ?? null, has: (name) => fields.has(name.toLowerCase()) };
 }
 
+/** The headers the proxy sets itself, whatever the client sent. */
+const SET_HERE = new Set(["x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "forwarded"]);
+
+/** fieldsView(forwardedFields(raw, connection, host, socket)), worked out
+ * only as far as the hit shortcut asks: whether a header the client did
+ * not send is forwarded is answered from the names of its lines, and
+ * X-Forwarded-Host is the Host; anything else builds the fields. */
+function hitFieldsView(raw, connection, host, socket) {
+  let fields = null;
+  const all = () => (fields ??= forwardedFields(raw, connection, host, socket));
+  return {
+    get(name) {
+      const lower = name.toLowerCase();
+      if (lower === "x-forwarded-host" && fields === null) return host ?? ownHost();
+      return all().get(lower) ?? null;
+    },
+    has(name) {
+      const lower = name.toLowerCase();
+      if (SET_HERE.has(lower)) return true;
+      for (let i = 0; i < raw.length; i += 2) if (raw[i].length === lower.length && raw[i].toLowerCase() === lower) return all().has(lower);
+      return false;
+    },
+  };
+}
+
 /** A fresh hit, head and body in one write. */
 function writeHit(req, res, hit) {
   const { head } = hit;
@@ -589,10 +614,9 @@ function fetchOf(cache, options) {
 function fastAnswer(socket, request) {
   const target = targetOf(request.method, request.target);
   if (target === null) return undefined;
-  const fields = forwardedFields(request.raw, request.connection, request.host, socket);
   let hit;
   try {
-    hit = cfetch[freshHit]({ method: request.method, url: target.key, headers: fieldsView(fields) }, WRITE_CHUNK_BYTES);
+    hit = cfetch[freshHit]({ method: request.method, url: target.key, headers: hitFieldsView(request.raw, request.connection, request.host, socket) }, WRITE_CHUNK_BYTES);
   } catch {
     return undefined;
   }

@@ -7,7 +7,7 @@
 // answers it (the same way, for the requests this one answers).
 
 import { currentAge } from "./fetch-freshness.js";
-import { decodeStored, lookupStored } from "./fetch-storage.js";
+import { decodeStored, keyOf, lookupStored } from "./fetch-storage.js";
 
 /** The key under which a cachedFetch function keeps its shortcut:
  * `cfetch[freshHit]({ method, url, headers })`. Not part of the API. */
@@ -30,8 +30,8 @@ const MEMO_BYTES = 16 * 1024 * 1024;
 const MEMO_ENTRY_BYTES = 256 * 1024;
 /** Per cachedFetch context: { plain: key base → memo of the entry without
  * Vary, variants: `${base}\n\n${signature}` → memo of a Vary variant, bytes:
- * their total size, reader: what reads a stored entry in place (see
- * readerOf) }, each memo { bytes: a copy of the stored entry, meta, head,
+ * their total size, bases: URL → { values: of the key headers, base } (see
+ * baseOf), reader: what reads a stored entry in place (see readerOf) }, each memo { bytes: a copy of the stored entry, meta, head,
  * body: the body within bytes }. */
 const memos = new WeakMap();
 /** Node's compare of two byte ranges without a view of either (memcmp);
@@ -69,7 +69,8 @@ function headOf(meta) {
 function readerOf(ctx) {
   let memo = memos.get(ctx);
   if (memo !== undefined) return memo.reader;
-  memo = { plain: new Map(), variants: new Map(), bytes: 0, reader: { base: "", signature: "", visit: null } };
+  memo = { plain: new Map(), variants: new Map(), bytes: 0, bases: new Map(), reader: { base: "", signature: "", visit: null, memo: null } };
+  memo.reader.memo = memo;
   const { plain: plainMap, variants, reader } = memo;
   reader.visit = (mem, at, length) => {
     const plain = reader.signature === "";
@@ -99,6 +100,24 @@ function readerOf(ctx) {
   return reader;
 }
 
+/** keyOf's key base for `url` and the request's `headers`, the same string
+ * for as long as the key headers' values are the same (its hash is then
+ * kept, and the memos find it at once). */
+function baseOf(ctx, memo, url, headers) {
+  const names = ctx.config.keyHeaders;
+  if (names.length === 0) return url;
+  const known = memo.bases.get(url);
+  if (known !== undefined) {
+    let same = true;
+    for (let i = 0; i < names.length && same; i++) same = headers.get(names[i]) === known.values[i];
+    if (same) return known.base;
+  }
+  const base = keyOf(ctx, url, { headers });
+  if (memo.bases.size >= MEMO_ENTRIES) memo.bases.clear();
+  memo.bases.set(url, { values: names.map((n) => headers.get(n)), base });
+  return base;
+}
+
 /**
  * A fresh L1 hit for `request` ({ method, url: normalised, without a
  * fragment, headers: { get(name), has(name) } with lower-case names as
@@ -117,7 +136,8 @@ export function storedHit(ctx, request, maxBody) {
   if (ctx.config.cacheKey || ctx.config.downstream) return undefined;
   const headers = request.headers;
   for (const name of FULL_PATH_HEADERS) if (headers.has(name)) return undefined;
-  const stored = lookupStored(ctx, request.url, request, readerOf(ctx));
+  const reader = readerOf(ctx);
+  const stored = lookupStored(ctx, baseOf(ctx, reader.memo, request.url, headers), request, reader);
   if (stored === undefined) return undefined;
   const { meta, head } = stored;
   const age = currentAge(meta, ctx.io.now());

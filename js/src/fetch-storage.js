@@ -220,7 +220,7 @@ export async function readLimited(response, limit, budget) {
 
 /**
  * What `reader.visit(mem, at, length)` returns for the stored bytes of this
- * request's variant, read in place (see the cache's visitRaw; `at` is where
+ * request's variant under key base `base` (keyOf's), read in place (see the cache's visitRaw; `at` is where
  * the entry starts: its metadata length, the metadata, then the body), or
  * undefined. `reader.base` and `reader.signature` are set to the entry's
  * name (its key is ["cf", base, signature]) before it is read. Without a
@@ -228,9 +228,8 @@ export async function readLimited(response, limit, budget) {
  * response with Vary replaces it, so most hits are one read. (A tier can
  * fill L1 with an older entry without Vary beside a newer Vary record.)
  */
-export function lookupStored(ctx, url, request, reader) {
+export function lookupStored(ctx, base, request, reader) {
   const { io } = ctx;
-  const base = keyOf(ctx, url, request);
   reader.base = base;
   if (!io.tiered) {
     reader.signature = "";
