@@ -1171,3 +1171,12 @@ test("fast path: an idle kept-alive connection stays open for the keep-alive tim
   ok(await eventually(() => conn.ended, 4000), "closed after it");
   conn.socket.destroy();
 });
+
+test("the id that routes an origin's interim responses to their client never reaches the origin, whatever a client sends", async () => {
+  const p = await fastProxyPort();
+  const path = "/client-id?cc=no-store&hints=1";
+  const answer = await sendRaw(p, `GET ${path} HTTP/1.1\r\nHost: h\r\nX-Edgecache-Proxy-Client: 1\r\nConnection: close\r\n\r\n`);
+  ok(answer.startsWith("HTTP/1.1 103 Early Hints\r\n"), answer);
+  const [logged] = await seen("/client-id");
+  deepEqual(Object.keys(logged.headers).filter((k) => k.startsWith("x-edgecache")), []);
+});

@@ -48,7 +48,6 @@
 // EDGECACHE_PROXY_COUNTS=1 the proxy prints on SIGUSR2 how many requests
 // each way took, and EDGECACHE_PROXY_HEADERS_TIMEOUT_MS sets that
 // headersTimeout (both for tests).
-import { AsyncLocalStorage } from "node:async_hooks";
 import { createServer, request as httpRequest, Agent as HttpAgent, ServerResponse } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
 import { isIPv6 } from "node:net";
@@ -80,9 +79,14 @@ const FINAL_STATUS_MAX = 599;
 /** The most the proxy hands the socket at once (see pump); a fresh hit up
  * to this size is written in one piece (see writeHit). */
 const WRITE_CHUNK_BYTES = 64 * 1024;
-/** The client response of the request being handled: the origin's interim
- * responses to the request it leads go there (see interim). */
-const client = new AsyncLocalStorage();
+/** The client responses of the requests being handled, by the id handle()
+ * puts in CLIENT_ID of what it asks cachedFetch for (and originFetch takes
+ * out): the origin's interim responses to a request go to the client whose
+ * request it leads (see interim). A header rather than AsyncLocalStorage,
+ * whose async hooks would run for every write of every hit. */
+const clients = new Map();
+const CLIENT_ID = "x-edgecache-proxy-client";
+let lastClientId = 0;
 /** Request targets whose origin URL is remembered (see targetOf); past
  * this many distinct ones the memo starts over. */
 const TARGET_MEMO_SIZE = 10_000;
@@ -223,7 +227,7 @@ function toWebStream(readable) {
 function originFetch(request, target) {
   const url = new URL(request.url);
   const headers = {};
-  for (const [k, v] of request.headers) if (request.body || !FRAMING.has(k)) headers[k] = v;
+  for (const [k, v] of request.headers) if ((request.body || !FRAMING.has(k)) && k !== CLIENT_ID) headers[k] = v;
   headers.host = url.host;
   const send = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
@@ -233,7 +237,7 @@ function originFetch(request, target) {
       agent: url.protocol === "https:" ? httpsAgent : httpAgent, signal: request.signal,
     });
     req.on("error", (err) => reject(req.reusedSocket && CLOSED_SOCKET_CODES.has(err.code) ? Object.assign(err, { [CLOSED_SOCKET]: true }) : err));
-    const to = client.getStore();
+    const to = clients.get(request.headers.get(CLIENT_ID));
     if (to) req.on("information", (info) => interim(to, info));
     req.on("response", (res) => {
       // An event handler must not throw: that would end the process.
@@ -558,7 +562,10 @@ async function handle(req, res) {
   }
   // The client going away aborts the origin request (or leaves its collapsed flight).
   const controller = new AbortController();
+  const clientId = String(++lastClientId);
+  clients.set(clientId, res);
   res.on("close", () => {
+    clients.delete(clientId);
     if (!res.writableFinished) controller.abort();
   });
   const via = fields.get("via");
@@ -566,13 +573,15 @@ async function handle(req, res) {
   fields.set("via", via === undefined ? ownVia : `${via}, ${ownVia}`);
   try {
     const headers = new Headers([...fields]);
+    // Replaces any the client sent: never forwarded (see originFetch).
+    headers.set(CLIENT_ID, clientId);
     // Node's parser has checked the framing: a body is sent with its one
     // Content-Length, or chunked when the client sent it chunked.
     const length = req.headers["content-length"];
     if (hasBody && length !== undefined && req.headers["transfer-encoding"] === undefined) headers.set("content-length", length);
     const init = { method: req.method, headers, redirect: "manual", signal: controller.signal };
     if (hasBody) Object.assign(init, { body: toWebStream(req), duplex: "half" });
-    const response = await client.run(res, () => (target === "*" ? originFetch(new Request(args.origin.origin, init), "*") : cfetch(target.url, init)));
+    const response = await (target === "*" ? originFetch(new Request(args.origin.origin, init), "*") : cfetch(target.url, init));
     writeResponse(req, res, response);
   } catch (err) {
     if (res.headersSent || controller.signal.aborted) return res.destroy();

@@ -30,8 +30,8 @@ const MEMO_BYTES = 16 * 1024 * 1024;
 const MEMO_ENTRY_BYTES = 256 * 1024;
 /** Per cachedFetch context: { plain: key base → memo of the entry without
  * Vary, variants: `${base}\n\n${signature}` → memo of a Vary variant, bytes:
- * their total size, bases: URL → { values: of the key headers, base } (see
- * baseOf), reader: what reads a stored entry in place (see readerOf) }, each memo { bytes: a copy of the stored entry, meta, head,
+ * their total size, bases: URL → { values: of the key headers, base,
+ * plainKey } (see baseOf), reader: what reads a stored entry in place (see readerOf) }, each memo { bytes: a copy of the stored entry, meta, head,
  * body: the body within bytes }. */
 const memos = new WeakMap();
 /** Node's compare of two byte ranges without a view of either (memcmp);
@@ -100,22 +100,24 @@ function readerOf(ctx) {
   return reader;
 }
 
-/** keyOf's key base for `url` and the request's `headers`, the same string
- * for as long as the key headers' values are the same (its hash is then
- * kept, and the memos find it at once). */
+/** keyOf's key base for `url` and the request's `headers`, and the cache's
+ * encoding of the key of its entry without Vary: { base, plainKey }, the
+ * same for as long as the key headers' values are the same (the base's
+ * hash is then kept, and the memos find it at once; the key is not
+ * encoded again). */
 function baseOf(ctx, memo, url, headers) {
   const names = ctx.config.keyHeaders;
-  if (names.length === 0) return url;
   const known = memo.bases.get(url);
   if (known !== undefined) {
     let same = true;
     for (let i = 0; i < names.length && same; i++) same = headers.get(names[i]) === known.values[i];
-    if (same) return known.base;
+    if (same) return known;
   }
   const base = keyOf(ctx, url, { headers });
+  const fresh = { values: names.map((n) => headers.get(n)), base, plainKey: ctx.io.encodeKey(["cf", base, ""]) };
   if (memo.bases.size >= MEMO_ENTRIES) memo.bases.clear();
-  memo.bases.set(url, { values: names.map((n) => headers.get(n)), base });
-  return base;
+  memo.bases.set(url, fresh);
+  return fresh;
 }
 
 /**
@@ -137,7 +139,8 @@ export function storedHit(ctx, request, maxBody) {
   const headers = request.headers;
   for (const name of FULL_PATH_HEADERS) if (headers.has(name)) return undefined;
   const reader = readerOf(ctx);
-  const stored = lookupStored(ctx, baseOf(ctx, reader.memo, request.url, headers), request, reader);
+  const { base, plainKey } = baseOf(ctx, reader.memo, request.url, headers);
+  const stored = lookupStored(ctx, base, request, reader, plainKey);
   if (stored === undefined) return undefined;
   const { meta, head } = stored;
   const age = currentAge(meta, ctx.io.now());

@@ -222,18 +222,18 @@ export async function readLimited(response, limit, budget) {
  * What `reader.visit(mem, at, length)` returns for the stored bytes of this
  * request's variant under key base `base` (keyOf's), read in place (see the cache's visitRaw; `at` is where
  * the entry starts: its metadata length, the metadata, then the body), or
- * undefined. `reader.base` and `reader.signature` are set to the entry's
+ * undefined. `plainKey`: the cache's encoding of ["cf", base, ""]. `reader.base` and `reader.signature` are set to the entry's
  * name (its key is ["cf", base, signature]) before it is read. Without a
  * tier the entry without Vary is read first: store() removes it when a
  * response with Vary replaces it, so most hits are one read. (A tier can
  * fill L1 with an older entry without Vary beside a newer Vary record.)
  */
-export function lookupStored(ctx, base, request, reader) {
+export function lookupStored(ctx, base, request, reader, plainKey) {
   const { io } = ctx;
   reader.base = base;
   if (!io.tiered) {
     reader.signature = "";
-    const plain = io.visitRaw(["cf", base, ""], reader.visit);
+    const plain = io.visitEncoded(plainKey, reader.visit);
     if (plain !== undefined) return plain;
   }
   const varyBytes = io.getRaw(["cf-vary", base]);
