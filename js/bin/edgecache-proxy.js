@@ -417,14 +417,13 @@ const SET_HERE = new Set(["x-forwarded-for", "x-forwarded-host", "x-forwarded-pr
 function hitFieldsView(raw, connection, host, socket) {
   let fields = null;
   const all = () => (fields ??= forwardedFields(raw, connection, host, socket));
+  // The shortcut asks with lower-case names.
   return {
-    get(name) {
-      const lower = name.toLowerCase();
+    get(lower) {
       if (lower === "x-forwarded-host" && fields === null) return host ?? ownHost();
       return all().get(lower) ?? null;
     },
-    has(name) {
-      const lower = name.toLowerCase();
+    has(lower) {
       if (SET_HERE.has(lower)) return true;
       for (let i = 0; i < raw.length; i += 2) if (raw[i].length === lower.length && raw[i].toLowerCase() === lower) return all().has(lower);
       return false;

@@ -28,12 +28,13 @@ const MEMO_ENTRIES = 4096;
 const MEMO_BYTES = 16 * 1024 * 1024;
 /** A larger entry is decoded for each hit, not kept. */
 const MEMO_ENTRY_BYTES = 256 * 1024;
-/** Per cachedFetch context: { plain: key base → memo of the entry without
- * Vary, variants: `${base}\n\n${signature}` → memo of a Vary variant, bytes:
- * their total size, bases: URL → { values: of the key headers, base,
- * plainKey } (see baseOf), reader: what reads a stored entry in place (see readerOf) }, each memo { bytes: a copy of the stored entry, meta, head,
- * body: the body within bytes }. */
-const memos = new WeakMap();
+/** Per cachedFetch context, kept on it under MEMO: { plain: key base → memo
+ * of the entry without Vary, variants: `${base}\n\n${signature}` → memo of a
+ * Vary variant, bytes: their total size, bases: URL → { values: of the key
+ * headers, base, plainKey } (see baseOf), reader: what reads a stored entry
+ * in place (see readerOf) }, each memo { bytes: a copy of the stored entry,
+ * meta, head, body: the body within bytes }. */
+const MEMO = Symbol("edgecache.hitMemo");
 /** Node's compare of two byte ranges without a view of either (memcmp);
  * elsewhere a loop. */
 const nodeCompare = globalThis.Buffer?.prototype.compare;
@@ -67,7 +68,7 @@ function headOf(meta) {
  * same head and body objects, come back for every hit on the same stored
  * response. */
 function readerOf(ctx) {
-  let memo = memos.get(ctx);
+  let memo = ctx[MEMO];
   if (memo !== undefined) return memo.reader;
   memo = { plain: new Map(), variants: new Map(), bytes: 0, bases: new Map(), reader: { base: "", signature: "", visit: null, memo: null } };
   memo.reader.memo = memo;
@@ -96,7 +97,7 @@ function readerOf(ctx) {
     }
     return fresh;
   };
-  memos.set(ctx, memo);
+  ctx[MEMO] = memo;
   return reader;
 }
 
