@@ -31,7 +31,9 @@
 // of bodies, latin-1 header values kept), with backpressure; a client that
 // goes away cancels the origin request, and an origin that fails mid-body
 // makes the proxy drop the client connection so the truncation shows.
-// Interim responses from the origin (102 Processing, 103 Early Hints) go to
+// The proxy names itself in Via (RFC 9110 §7.6.3) on every answer and on
+// every request it forwards. Interim responses from the origin (102
+// Processing, 103 Early Hints) go to
 // the client whose request the origin is answering, before its final
 // response; they never reach cachedFetch, so nothing of them is stored.
 //
@@ -43,7 +45,8 @@
 // body, HTTP/1.0, an absolute-form target, an unusual header line...)
 // hands the connection, with its unanswered bytes, to node:http's server.
 // A connection with nothing read or written for the keep-alive timeout
-// plus a second, while no answer is pending, is closed, and one whose head
+// plus a second (found by a check each second), while no answer is
+// pending, is closed, and one whose head
 // is not complete within node:http's headersTimeout gets 408. With
 // EDGECACHE_PROXY_COUNTS=1 the proxy prints on SIGUSR2 how many requests
 // each way took, and EDGECACHE_PROXY_HEADERS_TIMEOUT_MS sets that
@@ -410,26 +413,38 @@ function fieldsView(fields) {
 /** The headers the proxy sets itself, whatever the client sent. */
 const SET_HERE = new Set(["x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "forwarded"]);
 
-/** fieldsView(forwardedFields(raw, connection, host, socket)), worked out
- * only as far as the hit shortcut asks: whether a header the client did
- * not send is forwarded is answered from the names of its lines, and
- * X-Forwarded-Host is the Host; anything else builds the fields. */
-function hitFieldsView(raw, connection, host, socket) {
-  let fields = null;
-  const all = () => (fields ??= forwardedFields(raw, connection, host, socket));
-  // The shortcut asks with lower-case names.
-  return {
-    get(lower) {
-      if (lower === "x-forwarded-host" && fields === null) return host ?? ownHost();
-      return all().get(lower) ?? null;
-    },
-    has(lower) {
-      if (SET_HERE.has(lower)) return true;
-      for (let i = 0; i < raw.length; i += 2) if (raw[i].length === lower.length && raw[i].toLowerCase() === lower) return all().has(lower);
-      return false;
-    },
-  };
-}
+/** fieldsView(forwardedFields(raw, connection, host, socket)) of the
+ * request `of()` was last given, worked out only as far as the hit shortcut
+ * asks: whether a header the client did not send is forwarded is answered
+ * from the names of its lines, and X-Forwarded-Host is the Host; anything
+ * else builds the fields. One object for every hit: the shortcut reads it
+ * while it runs and keeps nothing of it. The shortcut asks with lower-case
+ * names. */
+const hitFields = {
+  request: null,
+  socket: null,
+  fields: null,
+  of(request, socket) {
+    this.request = request;
+    this.socket = socket;
+    this.fields = null;
+    return this;
+  },
+  all() {
+    const r = this.request;
+    return (this.fields ??= forwardedFields(r.raw, r.connection, r.host, this.socket));
+  },
+  get(lower) {
+    if (lower === "x-forwarded-host" && this.fields === null) return this.request.host ?? ownHost();
+    return this.all().get(lower) ?? null;
+  },
+  has(lower) {
+    if (SET_HERE.has(lower)) return true;
+    const raw = this.request.raw;
+    for (let i = 0; i < raw.length; i += 2) if (raw[i].length === lower.length && raw[i].toLowerCase() === lower) return this.all().has(lower);
+    return false;
+  },
+};
 
 /** A fresh hit, head and body in one write. */
 function writeHit(req, res, hit) {
@@ -624,9 +639,12 @@ function fastAnswer(socket, request) {
   if (target === null) return undefined;
   let hit;
   try {
-    hit = cfetch[freshHit]({ method: request.method, url: target.key, headers: hitFieldsView(request.raw, request.connection, request.host, socket) }, WRITE_CHUNK_BYTES);
+    hit = cfetch[freshHit]({ method: request.method, url: target.key, headers: hitFields.of(request, socket) }, WRITE_CHUNK_BYTES);
   } catch {
     return undefined;
+  } finally {
+    // Holds no request or socket past the shortcut.
+    hitFields.of(null, null);
   }
   // No fresh hit: handle() need not look again (a hit node:http is to write, it does).
   request.checked = hit === undefined;
