@@ -6,6 +6,8 @@
 // - nginx `proxy_cache`, `worker_processes N`, `proxy_cache_lock on`;
 // - Varnish (`varnishd -F`), one child process with its thread pools.
 //
+// Each gives its `pid` (the process that taskset, if any, became: its
+// children are the server's other processes).
 // `cpus` (a taskset list such as "0") pins the server's processes, so that
 // the server and the load generator do not take turns on one core.
 import { spawn, spawnSync } from "node:child_process";
@@ -71,7 +73,7 @@ async function startEdgecache({ origin, cacheBytes, workers, cpus }, script = jo
   const child = spawn(...pinned(cpus, process.execPath, args), { stdio: ["ignore", "ignore", "inherit"] });
   const base = `http://127.0.0.1:${port}`;
   await waitListening(`${base}/__ready`, child);
-  return { name, version: `node ${process.version}`, base, stop: () => stopped(child, "SIGTERM") };
+  return { name, version: `node ${process.version}`, base, pid: child.pid, stop: () => stopped(child, "SIGTERM") };
 }
 
 async function startNginx({ origin, cacheBytes, workers, cpus }) {
@@ -115,7 +117,7 @@ http {
   const base = `http://127.0.0.1:${port}`;
   await waitListening(`${base}/__ready`, child);
   return {
-    name: "nginx", version: version("nginx", ["-v"]).replace(/^nginx version: /, ""), base,
+    name: "nginx", version: version("nginx", ["-v"]).replace(/^nginx version: /, ""), base, pid: child.pid,
     async stop() {
       await stopped(child, "SIGQUIT");
       const log = readFileSync(join(dir, "logs/error.log"), "utf8").trim();
@@ -148,7 +150,7 @@ backend origin {
   const base = `http://127.0.0.1:${port}`;
   await waitListening(`${base}/__ready`, child);
   return {
-    name: "varnish", version: version("varnishd", ["-V"]).replace(/^varnishd \((varnish-[^ ]+).*$/, "$1"), base,
+    name: "varnish", version: version("varnishd", ["-V"]).replace(/^varnishd \((varnish-[^ ]+).*$/, "$1"), base, pid: child.pid,
     async stop() {
       await stopped(child, "SIGTERM");
       rmSync(dir, { recursive: true, force: true });

@@ -1130,3 +1130,85 @@ test("through the proxy with --sort-query: an unsafe answer whose Location has u
     child.kill();
   }
 });
+
+test("Via: the proxy names itself on what it forwards, to the origin and on every answer, hits of both paths alike (RFC 9110 §7.6.3)", async () => {
+  const p = await fastProxyPort();
+  const path = "/via-named?cc=max-age%3D60&size=10";
+  const get = async (extra = "", version = "1.1") => answersIn(await sendRaw(p, `GET ${path} HTTP/${version}\r\nHost: h\r\n${extra}Connection: close\r\n\r\n`), ["GET"])[0];
+  // A client's own Via is kept, with the proxy's appended.
+  const miss = await get("Via: 1.0 front\r\n");
+  const viaSent = (await seen("/via-named")).map((r) => Buffer.from(r.headers.via ?? "", "hex").toString("latin1"));
+  deepEqual(viaSent, ["1.0 front, 1.1 edgecache"]);
+  equal(miss.headers["cache-status"], "edgecache; fwd=uri-miss; stored");
+  equal(miss.headers.via, "1.1 edgecache");
+  // A hit on the fast path, and one on node:http's path (a header value ending in a space).
+  const taken = await pathsTaken(async () => [await get(), await get("X-Pad: a \r\n")]);
+  deepEqual([taken.fast, taken.handedOff], [1, 1]);
+  for (const hit of taken.out) {
+    equal(hit.headers["cache-status"], "edgecache; hit");
+    equal(hit.headers.via, "1.1 edgecache");
+  }
+  // An HTTP/1.0 request is forwarded as received in 1.0.
+  await get("", "1.0");
+  await sendRaw(p, `POST ${path} HTTP/1.0\r\nHost: h\r\nContent-Length: 0\r\n\r\n`);
+  const posted = (await seen("/via-named")).filter((r) => r.method === "POST");
+  equal(Buffer.from(posted[0].headers.via, "hex").toString("latin1"), "1.0 edgecache");
+});
+
+test("fast path: a response with Vary stored over one without it is what hits answer, per variant", async () => {
+  let count = 0;
+  const varying = createServer((req, res) => {
+    count++;
+    const headers = { "cache-control": "max-age=60", "content-type": "text/plain" };
+    if (count > 1) headers.vary = "x-lang";
+    res.writeHead(200, headers);
+    res.end(count > 1 ? `lang:${req.headers["x-lang"]}` : "plain");
+  });
+  await new Promise((resolve) => varying.listen(0, "127.0.0.1", resolve));
+  const { child, base: proxied } = await startProxy(`http://127.0.0.1:${varying.address().port}`, []);
+  try {
+    const p = Number(new URL(proxied).port);
+    const get = async (extra) => answersIn(await sendRaw(p, `GET /page HTTP/1.1\r\nHost: h\r\n${extra}Connection: close\r\n\r\n`), ["GET"])[0];
+    equal((await get("X-Lang: en\r\n")).body, "plain");
+    equal((await get("X-Lang: de\r\n")).body, "plain");
+    // The origin is asked again (no-cache) and now answers with Vary: its
+    // response replaces the one without Vary for every later request.
+    equal((await get("X-Lang: en\r\nCache-Control: no-cache\r\n")).body, "lang:en");
+    const en = await get("X-Lang: en\r\n");
+    equal(en.body, "lang:en");
+    equal(en.headers["cache-status"], "edgecache; hit");
+    const de = await get("X-Lang: de\r\n");
+    equal(de.body, "lang:de");
+    equal(de.headers["cache-status"], "edgecache; fwd=uri-miss; stored");
+    equal((await get("X-Lang: de\r\n")).headers["cache-status"], "edgecache; hit");
+    equal(count, 3);
+  } finally {
+    child.kill();
+    await new Promise((resolve) => varying.close(resolve));
+  }
+});
+
+test("fast path: an idle kept-alive connection stays open for the keep-alive timeout it announces, and is closed after it", async () => {
+  const p = await fastProxyPort();
+  const path = "/fast-idle?cc=max-age%3D60&size=10";
+  await sendRaw(p, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`);
+  const conn = openConnection(p);
+  conn.socket.write(`GET ${path} HTTP/1.1\r\nHost: h\r\n\r\n`);
+  const [hit] = await answersOn(conn, ["GET"]);
+  equal(hit.headers["keep-alive"], "timeout=5");
+  const since = Date.now();
+  // Kept open through the 5 s it announced (and node:http's second of grace).
+  while (Date.now() - since < 5500 && !conn.ended) await sleep(100);
+  ok(!conn.ended, "open through the keep-alive timeout");
+  ok(await eventually(() => conn.ended, 4000), "closed after it");
+  conn.socket.destroy();
+});
+
+test("the id that routes an origin's interim responses to their client never reaches the origin, whatever a client sends", async () => {
+  const p = await fastProxyPort();
+  const path = "/client-id?cc=no-store&hints=1";
+  const answer = await sendRaw(p, `GET ${path} HTTP/1.1\r\nHost: h\r\nX-Edgecache-Proxy-Client: 1\r\nConnection: close\r\n\r\n`);
+  ok(answer.startsWith("HTTP/1.1 103 Early Hints\r\n"), answer);
+  const [logged] = await seen("/client-id");
+  deepEqual(Object.keys(logged.headers).filter((k) => k.startsWith("x-edgecache")), []);
+});

@@ -31,7 +31,9 @@
 // of bodies, latin-1 header values kept), with backpressure; a client that
 // goes away cancels the origin request, and an origin that fails mid-body
 // makes the proxy drop the client connection so the truncation shows.
-// Interim responses from the origin (102 Processing, 103 Early Hints) go to
+// The proxy names itself in Via (RFC 9110 §7.6.3) on every answer and on
+// every request it forwards. Interim responses from the origin (102
+// Processing, 103 Early Hints) go to
 // the client whose request the origin is answering, before its final
 // response; they never reach cachedFetch, so nothing of them is stored.
 //
@@ -43,12 +45,12 @@
 // body, HTTP/1.0, an absolute-form target, an unusual header line...)
 // hands the connection, with its unanswered bytes, to node:http's server.
 // A connection with nothing read or written for the keep-alive timeout
-// plus a second, while no answer is pending, is closed, and one whose head
+// plus a second (found by a check each second), while no answer is
+// pending, is closed, and one whose head
 // is not complete within node:http's headersTimeout gets 408. With
 // EDGECACHE_PROXY_COUNTS=1 the proxy prints on SIGUSR2 how many requests
 // each way took, and EDGECACHE_PROXY_HEADERS_TIMEOUT_MS sets that
 // headersTimeout (both for tests).
-import { AsyncLocalStorage } from "node:async_hooks";
 import { createServer, request as httpRequest, Agent as HttpAgent, ServerResponse } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
 import { isIPv6 } from "node:net";
@@ -80,9 +82,14 @@ const FINAL_STATUS_MAX = 599;
 /** The most the proxy hands the socket at once (see pump); a fresh hit up
  * to this size is written in one piece (see writeHit). */
 const WRITE_CHUNK_BYTES = 64 * 1024;
-/** The client response of the request being handled: the origin's interim
- * responses to the request it leads go there (see interim). */
-const client = new AsyncLocalStorage();
+/** The client responses of the requests being handled, by the id handle()
+ * puts in CLIENT_ID of what it asks cachedFetch for (and originFetch takes
+ * out): the origin's interim responses to a request go to the client whose
+ * request it leads (see interim). A header rather than AsyncLocalStorage,
+ * whose async hooks would run for every write of every hit. */
+const clients = new Map();
+const CLIENT_ID = "x-edgecache-proxy-client";
+let lastClientId = 0;
 /** Request targets whose origin URL is remembered (see targetOf); past
  * this many distinct ones the memo starts over. */
 const TARGET_MEMO_SIZE = 10_000;
@@ -99,6 +106,11 @@ const CHECKED = Symbol("checked");
 const KEEP_ALIVE_GRACE_MS = 1000;
 /** HTTP whitespace, which a Headers object strips from both ends of a value. */
 const EDGE_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+/** The proxy's name in Via (RFC 9110 §7.6.3: a proxy names itself on every
+ * message it forwards, after the protocol version it received it in). */
+const VIA_NAME = "edgecache";
+/** Via on every answer: the proxy receives the origin's answers in HTTP/1.1. */
+const VIA = `1.1 ${VIA_NAME}`;
 const USAGE = "usage: edgecache-proxy --origin URL --port N [--host 127.0.0.1] [--max-memory BYTES] [--policy P] [--ttl MS] [--key-header NAME]... [--max-body-size BYTES] [--sort-query] [--drop-query PATTERN]... [--cache-key FILE] [--tag TAG]... [--tag-header Cache-Tag|Surrogate-Key] [--cdn-cache-control]";
 
 function usage(message) {
@@ -218,7 +230,7 @@ function toWebStream(readable) {
 function originFetch(request, target) {
   const url = new URL(request.url);
   const headers = {};
-  for (const [k, v] of request.headers) if (request.body || !FRAMING.has(k)) headers[k] = v;
+  for (const [k, v] of request.headers) if ((request.body || !FRAMING.has(k)) && k !== CLIENT_ID) headers[k] = v;
   headers.host = url.host;
   const send = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
@@ -228,7 +240,7 @@ function originFetch(request, target) {
       agent: url.protocol === "https:" ? httpsAgent : httpAgent, signal: request.signal,
     });
     req.on("error", (err) => reject(req.reusedSocket && CLOSED_SOCKET_CODES.has(err.code) ? Object.assign(err, { [CLOSED_SOCKET]: true }) : err));
-    const to = client.getStore();
+    const to = clients.get(request.headers.get(CLIENT_ID));
     if (to) req.on("information", (info) => interim(to, info));
     req.on("response", (res) => {
       // An event handler must not throw: that would end the process.
@@ -398,10 +410,46 @@ function fieldsView(fields) {
   return { get: (name) => fields.get(name.toLowerCase()) ?? null, has: (name) => fields.has(name.toLowerCase()) };
 }
 
+/** The headers the proxy sets itself, whatever the client sent. */
+const SET_HERE = new Set(["x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "forwarded"]);
+
+/** fieldsView(forwardedFields(raw, connection, host, socket)) of the
+ * request `of()` was last given, worked out only as far as the hit shortcut
+ * asks: whether a header the client did not send is forwarded is answered
+ * from the names of its lines, and X-Forwarded-Host is the Host; anything
+ * else builds the fields. One object for every hit: the shortcut reads it
+ * while it runs and keeps nothing of it. The shortcut asks with lower-case
+ * names. */
+const hitFields = {
+  request: null,
+  socket: null,
+  fields: null,
+  of(request, socket) {
+    this.request = request;
+    this.socket = socket;
+    this.fields = null;
+    return this;
+  },
+  all() {
+    const r = this.request;
+    return (this.fields ??= forwardedFields(r.raw, r.connection, r.host, this.socket));
+  },
+  get(lower) {
+    if (lower === "x-forwarded-host" && this.fields === null) return this.request.host ?? ownHost();
+    return this.all().get(lower) ?? null;
+  },
+  has(lower) {
+    if (SET_HERE.has(lower)) return true;
+    const raw = this.request.raw;
+    for (let i = 0; i < raw.length; i += 2) if (raw[i].length === lower.length && raw[i].toLowerCase() === lower) return this.all().has(lower);
+    return false;
+  },
+};
+
 /** A fresh hit, head and body in one write. */
 function writeHit(req, res, hit) {
   const { head } = hit;
-  res.writeHead(head.status, head.statusText, [...head.headers, "age", String(hit.age), "cache-status", head.cacheStatus]);
+  res.writeHead(head.status, head.statusText, [...head.headers, "age", String(hit.age), "cache-status", head.cacheStatus, "via", VIA]);
   if (hit.body === null || req.method === "HEAD") res.end();
   else res.end(hit.body);
 }
@@ -433,6 +481,9 @@ function writeResponse(req, res, response) {
   for (const [k, v] of response.headers) if (k !== "set-cookie") res.setHeader(k, v);
   const cookies = response.headers.getSetCookie();
   if (cookies.length) res.setHeader("set-cookie", cookies);
+  // A list field: the proxy's own entry goes after the origin's.
+  const via = response.headers.get("via");
+  res.setHeader("via", via === null ? VIA : `${via}, ${VIA}`);
   res.writeHead(response.status, response.statusText);
   if (!response.body || req.method === "HEAD") {
     response.body?.cancel().catch(() => {});
@@ -525,18 +576,26 @@ async function handle(req, res) {
   }
   // The client going away aborts the origin request (or leaves its collapsed flight).
   const controller = new AbortController();
+  const clientId = String(++lastClientId);
+  clients.set(clientId, res);
   res.on("close", () => {
+    clients.delete(clientId);
     if (!res.writableFinished) controller.abort();
   });
+  const via = fields.get("via");
+  const ownVia = `${req.httpVersion} ${VIA_NAME}`;
+  fields.set("via", via === undefined ? ownVia : `${via}, ${ownVia}`);
   try {
     const headers = new Headers([...fields]);
+    // Replaces any the client sent: never forwarded (see originFetch).
+    headers.set(CLIENT_ID, clientId);
     // Node's parser has checked the framing: a body is sent with its one
     // Content-Length, or chunked when the client sent it chunked.
     const length = req.headers["content-length"];
     if (hasBody && length !== undefined && req.headers["transfer-encoding"] === undefined) headers.set("content-length", length);
     const init = { method: req.method, headers, redirect: "manual", signal: controller.signal };
     if (hasBody) Object.assign(init, { body: toWebStream(req), duplex: "half" });
-    const response = await client.run(res, () => (target === "*" ? originFetch(new Request(args.origin.origin, init), "*") : cfetch(target.url, init)));
+    const response = await (target === "*" ? originFetch(new Request(args.origin.origin, init), "*") : cfetch(target.url, init));
     writeResponse(req, res, response);
   } catch (err) {
     if (res.headersSent || controller.signal.aborted) return res.destroy();
@@ -578,16 +637,18 @@ function fetchOf(cache, options) {
 function fastAnswer(socket, request) {
   const target = targetOf(request.method, request.target);
   if (target === null) return undefined;
-  const fields = forwardedFields(request.raw, request.connection, request.host, socket);
   let hit;
   try {
-    hit = cfetch[freshHit]({ method: request.method, url: target.key, headers: fieldsView(fields) }, WRITE_CHUNK_BYTES);
+    hit = cfetch[freshHit]({ method: request.method, url: target.key, headers: hitFields.of(request, socket) }, WRITE_CHUNK_BYTES);
   } catch {
     return undefined;
+  } finally {
+    // Holds no request or socket past the shortcut.
+    hitFields.of(null, null);
   }
   // No fresh hit: handle() need not look again (a hit node:http is to write, it does).
   request.checked = hit === undefined;
-  return hit === undefined ? undefined : hitBytes(hit, request.method === "HEAD", request.close, keepAliveSeconds);
+  return hit === undefined ? undefined : hitBytes(hit, request.method === "HEAD", request.close, keepAliveSeconds, VIA);
 }
 
 /**

@@ -697,9 +697,46 @@ export class Cache {
         if (r === STATUS.MISS) return undefined;
         return this.#fail(r);
       },
+      /** What `visit(mem, at, length)` returns for the stored bytes, read in
+       * place (`mem[at .. at + length]`, valid only during the call, which
+       * must not call into the cache), or undefined: a hit that has seen
+       * the same bytes before copies nothing. */
+      visitRaw: (key, visit) => {
+        this.#live();
+        const now = this.#time();
+        return this.#visit(this.#stageKey(key), now, visit);
+      },
+      /** A key's encoding (for visitEncoded), made once by a caller that reads the key often. */
+      encodeKey: (key) => {
+        checkKey(key);
+        const w = new Writer(64);
+        encodeKey(w, key);
+        return w.buf.slice(0, w.len);
+      },
+      /** visitRaw for the key `encoded` is the encoding of, without encoding it again. */
+      visitEncoded: (encoded, visit) => {
+        this.#live();
+        const now = this.#time();
+        this.#stagedKey = undefined;
+        const n = encoded.length;
+        // As #stage does: a key too long to stage names nothing.
+        if (n <= MAX_STAGED) {
+          this.#ensureIo(n);
+          copyInto(bytes(), this.#ioPtr, encoded, n);
+        }
+        return this.#visit(n, now, visit);
+      },
       /** The raw bytes the tier holds for `key` (L1 is filled with them), or undefined. */
       tierRaw: (key) => this.#tierRaw(key),
     };
+  }
+
+  /** The staged key's stored bytes in place, given to `visit` (see visitRaw). */
+  #visit(n, now, visit) {
+    const r = this.#inner.get(n, now, false);
+    if (r === STATUS.FRESH) return this.#read({ decodeAt: visit });
+    if (r === STATUS.MISS) return undefined;
+    return this.#fail(r);
   }
 
   /** Queues raw bytes for the tier. They are not a change of the key (no

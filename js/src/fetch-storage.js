@@ -111,8 +111,12 @@ export function store(ctx, url, request, policy, meta, body) {
   // The entry remembers its tags: its answers can name them to a CDN (fetch-downstream.js).
   if (ctx.config.tags.length) meta.tags = ctx.config.tags;
   const base = keyOf(ctx, url, request);
-  if (policy.vary.length) io.setRaw(["cf-vary", base], encoder.encode(JSON.stringify(policy.vary)), opts);
-  else if (io.getRaw(["cf-vary", base]) !== undefined) cache.delete(["cf-vary", base]);
+  if (policy.vary.length) {
+    io.setRaw(["cf-vary", base], encoder.encode(JSON.stringify(policy.vary)), opts);
+    // A hit looks for the entry without Vary first (lookupStored): it goes
+    // once a response with Vary replaces it.
+    if (io.getRaw(["cf", base, ""]) !== undefined) cache.delete(["cf", base, ""]);
+  } else if (io.getRaw(["cf-vary", base]) !== undefined) cache.delete(["cf-vary", base]);
   return io.setRaw(["cf", base, varySignature(policy.vary, request.headers)], encodeEntry(meta, body), opts);
 }
 
@@ -215,31 +219,31 @@ export async function readLimited(response, limit, budget) {
 }
 
 /**
- * The stored bytes of this request's variant, undecoded, or undefined:
- * `{ base, signature, bytes, metaEnd }`, where `base` and `signature` name
- * the entry (its key is ["cf", base, signature]) and
- * `bytes.subarray(META_LENGTH_BYTES, metaEnd)` is its encoded metadata,
- * so that a caller can keep what it decoded from the same metadata before
- * (fetch-hit.js). decodeStored gives the entry.
+ * What `reader.visit(mem, at, length)` returns for the stored bytes of this
+ * request's variant under key base `base` (keyOf's), read in place (see the cache's visitRaw; `at` is where
+ * the entry starts: its metadata length, the metadata, then the body), or
+ * undefined. `plainKey`: the cache's encoding of ["cf", base, ""]. `reader.base` and `reader.signature` are set to the entry's
+ * name (its key is ["cf", base, signature]) before it is read. Without a
+ * tier the entry without Vary is read first: store() removes it when a
+ * response with Vary replaces it, so most hits are one read. (A tier can
+ * fill L1 with an older entry without Vary beside a newer Vary record.)
  */
-export function lookupStored(ctx, url, request) {
+export function lookupStored(ctx, base, request, reader, plainKey) {
   const { io } = ctx;
-  const base = keyOf(ctx, url, request);
+  reader.base = base;
+  if (!io.tiered) {
+    reader.signature = "";
+    const plain = io.visitEncoded(plainKey, reader.visit);
+    if (plain !== undefined) return plain;
+  }
   const varyBytes = io.getRaw(["cf-vary", base]);
+  if (varyBytes === undefined && !io.tiered) return undefined;
   const vary = varyBytes ? JSON.parse(decoder.decode(varyBytes)) : [];
-  const signature = varySignature(vary, request.headers);
-  const bytes = io.getRaw(["cf", base, signature]);
-  if (bytes === undefined) return undefined;
-  const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
-  return { base, signature, bytes, metaEnd: META_LENGTH_BYTES + n };
+  reader.signature = varySignature(vary, request.headers);
+  return io.visitRaw(["cf", base, reader.signature], reader.visit);
 }
 
-/** The encoded metadata of what lookupStored found. */
-export function storedMetaBytes(stored) {
-  return stored.bytes.subarray(META_LENGTH_BYTES, stored.metaEnd);
-}
-
-/** The entry ({ meta, body }) lookupStored found. */
-export function decodeStored(stored) {
-  return decodeEntry(stored.bytes);
+/** The entry ({ meta, body }) in stored bytes. */
+export function decodeStored(bytes) {
+  return decodeEntry(bytes);
 }

@@ -36,17 +36,18 @@ function utcDate(second) {
 const prepared = new WeakMap();
 
 /**
- * For a head { status, statusText, headers, cacheStatus }: `start`, the
- * bytes up to the Age value; `afterAge`, the text from the end of the Age
- * value up to node:http's own headers; `date`, whether node:http adds Date;
- * `length`, the Content-Length value if any; `last`, headBytes' last
- * answer. Null when node:http would
- * write the head some other way or refuse it.
+ * For a head { status, statusText, headers, cacheStatus } and the `via`
+ * value the server adds: `start`, the bytes up to the Age value;
+ * `afterAge`, the text from the end of the Age value (Cache-Status, Via) up
+ * to node:http's own headers; `date`, whether node:http adds Date;
+ * `length`, the Content-Length value if any; `via`; `last`, headBytes' last
+ * answer. Null when node:http would write the head some other way or
+ * refuse it.
  */
-function prepare(head) {
+function prepare(head, via) {
   const { status, headers } = head;
   const message = typeof head.statusText === "string" ? head.statusText : STATUS_CODES[status] || "unknown";
-  if (INVALID_CHAR.test(message) || INVALID_CHAR.test(head.cacheStatus)) return null;
+  if (INVALID_CHAR.test(message) || INVALID_CHAR.test(head.cacheStatus) || INVALID_CHAR.test(via)) return null;
   let text = `HTTP/1.1 ${status} ${message}${CRLF}`;
   let date = true;
   let length;
@@ -63,12 +64,13 @@ function prepare(head) {
     } else if (lower === "content-disposition" && length !== undefined && NON_ASCII.test(value)) return null;
     text += `${name}: ${value}${CRLF}`;
   }
-  return { start: Buffer.from(`${text}age: `, "latin1"), afterAge: `${CRLF}cache-status: ${head.cacheStatus}${CRLF}`, date, length, last: null };
+  return { start: Buffer.from(`${text}age: `, "latin1"), afterAge: `${CRLF}cache-status: ${head.cacheStatus}${CRLF}via: ${via}${CRLF}`, date, via, length, last: null };
 }
 
 /** The head bytes of the last answer from a prepared head, up to its body,
- * and what they were made for: hits on the same stored response within the
- * same second share them. */
+ * and what they were made for, and the last whole answer (`answer`, for
+ * `body`): hits on the same stored response within the same second share
+ * them. */
 function headBytes(p, age, second, close, keepAliveSeconds, bodyLength) {
   const last = p.last;
   if (last !== null && last.age === age && last.second === second && last.close === close &&
@@ -91,7 +93,7 @@ function headBytes(p, age, second, close, keepAliveSeconds, bodyLength) {
   const bytes = Buffer.allocUnsafeSlow(p.start.length + tail.length);
   bytes.set(p.start, 0);
   bytes.latin1Write(tail, p.start.length);
-  p.last = { age, second, close, bodyLength, keepAliveSeconds, bytes, chunked };
+  p.last = { age, second, close, bodyLength, keepAliveSeconds, bytes, chunked, body: null, answer: null };
   return p.last;
 }
 
@@ -99,12 +101,13 @@ function headBytes(p, age, second, close, keepAliveSeconds, bodyLength) {
  * The answer to an HTTP/1.1 request for `hit` (fetch-hit.js's storedHit:
  * { head, age, body }), as one Buffer; `isHead`: a HEAD request; `close`:
  * the request said `Connection: close`; `keepAliveSeconds`: the server's
- * keep-alive timeout. Undefined when node:http would write it some other way.
+ * keep-alive timeout; `via`: the Via value the server adds after the
+ * stored headers and Cache-Status. Undefined when node:http would write it some other way.
  */
-export function hitBytes(hit, isHead, close, keepAliveSeconds) {
+export function hitBytes(hit, isHead, close, keepAliveSeconds, via) {
   const { head, body } = hit;
   let p = prepared.get(head);
-  if (p === undefined) prepared.set(head, (p = prepare(head)));
+  if (p === undefined || (p !== null && p.via !== via)) prepared.set(head, (p = prepare(head, via)));
   if (p === null) return undefined;
   const status = head.status;
   const hasBody = !isHead && status !== 204 && status !== 304 && body !== null;
@@ -113,6 +116,8 @@ export function hitBytes(hit, isHead, close, keepAliveSeconds) {
   if (h === null) return undefined;
   // Never changed once made: the same bytes may be written more than once.
   if (!hasBody) return h.bytes;
+  // storedHit hands out the same body for as long as the stored response is the same.
+  if (h.body === body) return h.answer;
   const out = Buffer.allocUnsafe(h.bytes.length + body.length + (h.chunked ? CRLF.length + LAST_CHUNK.length : 0));
   out.set(h.bytes, 0);
   let at = h.bytes.length;
@@ -122,5 +127,7 @@ export function hitBytes(hit, isHead, close, keepAliveSeconds) {
     at += out.latin1Write(CRLF, at);
     out.set(LAST_CHUNK, at);
   }
+  h.body = body;
+  h.answer = out;
   return out;
 }

@@ -13,6 +13,10 @@ import { INCOMPLETE, NOT_FAST, readRequest } from "./proxy-request.js";
 /** Bytes a client may send ahead while an answer is being written, before
  * the connection stops reading (as node:http holds a client back). */
 const MAX_AHEAD_BYTES = 64 * 1024;
+/** How often connections are checked for idleness: a connection's last
+ * activity is noted as the check count then (a variable read per read or
+ * write, where a socket timeout would move a timer each time). */
+const IDLE_CHECK_MS = 1000;
 /** What node:http answers a head not complete within its headersTimeout. */
 const REQUEST_TIMEOUT = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n";
 
@@ -22,18 +26,28 @@ const REQUEST_TIMEOUT = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r
  * request, done)` answers any other such request on the socket and calls
  * `done(last)` once its answer is written (`last`: the connection is to
  * close); `handOff(socket)` gives the socket to node:http. `keepAliveMs`:
- * a connection with nothing read or written for this long, while no answer
- * is pending, is closed. `headersTimeoutMs`: a head still incomplete this
- * long after its first bytes (a client trickling it in) gets 408 and the
+ * a connection with nothing read or written for this long (up to
+ * 2 × IDLE_CHECK_MS longer), while no answer is pending, is closed.
+ * `headersTimeoutMs`: a head still incomplete this long after its first bytes (a client trickling it in) gets 408 and the
  * connection is closed, as node:http's headersTimeout does.
  * Returns { onConnection, counts: { fast, full, handedOff }, closeIdle() }.
  */
 export function fastPath({ answer, respond, handOff, keepAliveMs, headersTimeoutMs }) {
   const counts = { fast: 0, full: 0, handedOff: 0 };
-  /** Connections this path owns, each to its `idle()` check. */
+  /** Connections this path owns, each to its checks: `idle()`, waiting
+   * for a request; `stale()`, idle past keepAliveMs. */
   const owned = new Map();
   /** closeIdle() was called: connections close after their answer in progress. */
   let stopping = false;
+  /** Idle checks so far, and how many must pass without activity. */
+  let checks = 0;
+  const idleChecks = Math.ceil(keepAliveMs / IDLE_CHECK_MS) + 1;
+  let checker = null;
+  /** Closes the connections idle past keepAliveMs. */
+  function checkIdle() {
+    checks++;
+    for (const [socket, state] of owned) if (state.stale()) socket.destroy();
+  }
 
   function onConnection(socket) {
     /** Bytes received and not yet read as requests. */
@@ -47,12 +61,14 @@ export function fastPath({ answer, respond, handOff, keepAliveMs, headersTimeout
     /** When the head being waited for started arriving (0: none is). */
     let headSince = 0;
     let closing = false;
-    const onTimeout = () => socket.destroy();
+    /** The idle check count at the last read or write. */
+    let active = checks;
     const onError = () => socket.destroy();
     const onEnd = () => {
       if (!busy && !held) socket.end();
     };
     const onDrain = () => {
+      active = checks;
       if (!busy) {
         held = false;
         socket.resume();
@@ -74,6 +90,7 @@ export function fastPath({ answer, respond, handOff, keepAliveMs, headersTimeout
 
     function onData(chunk) {
       if (closing) return;
+      active = checks;
       pending = pending === null ? chunk : Buffer.concat([pending, chunk]);
       if (!busy && !held) return serve();
       if (pending.length > MAX_AHEAD_BYTES) socket.pause();
@@ -108,8 +125,7 @@ export function fastPath({ answer, respond, handOff, keepAliveMs, headersTimeout
           // can no longer be put back for node:http to read.
           if (socket.readableEnded) return void socket.destroy();
           stopReading();
-          socket.off("timeout", onTimeout).off("error", onError).off("end", onEnd).off("drain", onDrain).off("close", onClose);
-          socket.setTimeout(0);
+          socket.off("error", onError).off("end", onEnd).off("drain", onDrain).off("close", onClose);
           counts.handedOff++;
           // node:http reads these bytes before any the socket receives later.
           socket.unshift(buf.subarray(at));
@@ -121,9 +137,8 @@ export function fastPath({ answer, respond, handOff, keepAliveMs, headersTimeout
           counts.full++;
           if (corked) socket.uncork();
           if (at < buf.length) pending = buf.subarray(at);
-          busy = true;
           // No idle timeout while the origin is asked.
-          socket.setTimeout(0);
+          busy = true;
           return respond(socket, request, finished);
         }
         counts.fast++;
@@ -132,6 +147,7 @@ export function fastPath({ answer, respond, handOff, keepAliveMs, headersTimeout
           socket.cork();
         }
         const room = socket.write(bytes);
+        active = checks;
         if (request.close) {
           // As node:http does after `Connection: close`: nothing more is read.
           stopReading();
@@ -156,23 +172,26 @@ export function fastPath({ answer, respond, handOff, keepAliveMs, headersTimeout
         stopReading();
         return void socket.end(() => socket.destroy());
       }
-      socket.setTimeout(keepAliveMs);
+      active = checks;
       if (!socket.readableFlowing) socket.resume();
       serve();
       // A client that half-closed while it waited gets the end now.
       if (socket.readableEnded && !busy && owned.has(socket)) socket.end();
     }
 
-    owned.set(socket, () => !busy && pending === null && socket.writableLength === 0);
-    socket.setTimeout(keepAliveMs);
-    socket.on("data", onData).on("timeout", onTimeout).on("error", onError).on("end", onEnd).on("drain", onDrain).on("close", onClose);
+    owned.set(socket, {
+      idle: () => !busy && pending === null && socket.writableLength === 0,
+      stale: () => !busy && checks - active >= idleChecks,
+    });
+    checker ??= setInterval(checkIdle, IDLE_CHECK_MS).unref();
+    socket.on("data", onData).on("error", onError).on("end", onEnd).on("drain", onDrain).on("close", onClose);
   }
 
   /** Closes the connections this path owns that wait for a request, and
    * the others once the answer they are writing is complete. */
   function closeIdle() {
     stopping = true;
-    for (const [socket, idle] of owned) if (idle()) socket.destroy();
+    for (const [socket, state] of owned) if (state.idle()) socket.destroy();
   }
 
   return { onConnection, counts, closeIdle };
