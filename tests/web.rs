@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use edgecache::wasm::{
-    constants, WasmCache, WasmSnapshot, WasmSnapshotStream, BAD_LAYOUT, FRESH, INVALID_TTL, INVALID_WINDOW, MAX_STAGED,
-    MISS, NOT_READY, NO_ROOM, STORED, TOO_LARGE,
+    constants, WasmCache, WasmSnapshot, WasmSnapshotStream, BAD_LAYOUT, FRESH, INVALID_TTL,
+    INVALID_WINDOW, MAX_STAGED, MISS, NOT_READY, NO_ROOM, STORED, TOO_LARGE,
 };
 use edgecache::{Key, BLOCK};
 use wasm_bindgen::{JsCast, JsValue};
@@ -401,14 +401,21 @@ fn a_plain_snapshot_streams_in_pieces_and_a_changed_one_is_refused() {
     let (mut s, all) = stream(&bytes);
     assert!(all);
     let piece = js_sys::Uint8Array::from(&bytes[..7]);
-    assert!(b.load_piece(&mut s, &piece, 0.0).is_err(), "a piece before load_begin");
+    assert!(
+        b.load_piece(&mut s, &piece, 0.0).is_err(),
+        "a piece before load_begin"
+    );
     let header = s.checked();
     assert_eq!(field(&header, "entries"), 40.0);
     assert!(b.load_begin(&mut s, 0.0).unwrap());
     for p in bytes.chunks(7) {
-        b.load_piece(&mut s, &js_sys::Uint8Array::from(p), 0.0).unwrap();
+        b.load_piece(&mut s, &js_sys::Uint8Array::from(p), 0.0)
+            .unwrap();
     }
-    assert!(b.load_piece(&mut s, &piece, 0.0).is_err(), "a piece past the end");
+    assert!(
+        b.load_piece(&mut s, &piece, 0.0).is_err(),
+        "a piece past the end"
+    );
     assert_eq!(b.load_end(&mut s).unwrap(), 40);
     assert_eq!(b.dump(0.0, "json", b"[]").unwrap().to_vec(), bytes);
 
@@ -417,6 +424,9 @@ fn a_plain_snapshot_streams_in_pieces_and_a_changed_one_is_refused() {
     let (mut s, all) = stream(&changed);
     assert!(!all || s.checked().is_null());
     let mut c = cache();
-    assert!(c.load_begin(&mut s, 0.0).is_err(), "no load of a refused stream");
+    assert!(
+        c.load_begin(&mut s, 0.0).is_err(),
+        "no load of a refused stream"
+    );
     assert!(c.load_end(&mut s).is_err());
 }
