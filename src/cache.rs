@@ -17,6 +17,7 @@ use alloc::vec::Vec;
 use hashbrown::HashMap;
 
 mod snapshot;
+pub use snapshot::PlainLoad;
 
 /// How many expired or tag-dead entries each call reclaims on the side. Work
 /// per call stays bounded; a write that needs room reclaims as much as it needs.

@@ -84,6 +84,7 @@ mod policy;
 mod rng;
 mod runs;
 mod snapshot;
+pub mod snapshot_stream;
 mod stats;
 mod store;
 pub mod tags;
@@ -93,7 +94,8 @@ pub mod xfetch;
 
 pub use arena::{Value, BLOCK};
 pub use cache::{
-    write_charge, Cache, Lookup, OldEntry, Room, SetOptions, SetOutcome, LOAD_TIME_OVERHEAD,
+    write_charge, Cache, Lookup, OldEntry, PlainLoad, Room, SetOptions, SetOutcome,
+    LOAD_TIME_OVERHEAD,
 };
 pub use config::{Config, Policy};
 pub use error::CacheError;

@@ -60,9 +60,9 @@ pub const HAS_LOAD_TIME: u8 = 16;
 const KNOWN_FLAGS: u8 = HAS_TTL | HAS_GRACE | HAS_TAGS | HAS_DEPS | HAS_LOAD_TIME;
 
 /// Bytes of the fixed start: magic, version and total length.
-const FIXED: usize = 8 + 4 + 8;
+pub(crate) const FIXED: usize = 8 + 4 + 8;
 /// Bytes of the checksum at the end.
-const TRAILER: usize = 8;
+pub(crate) const TRAILER: usize = 8;
 /// The fewest bytes an entry takes (flags and two empty lengths).
 const MIN_ENTRY: usize = 3;
 
@@ -395,7 +395,7 @@ pub struct PlainTotals {
 
 impl PlainTotals {
     /// Adds an entry whose charges (without and with `meta`) are `charges`.
-    fn add(&mut self, key_len: usize, value_len: usize, charges: [u64; 2]) {
+    pub(crate) fn add(&mut self, key_len: usize, value_len: usize, charges: [u64; 2]) {
         for ((sum, max), c) in self
             .charge
             .iter_mut()
@@ -413,14 +413,22 @@ impl PlainTotals {
 /// entry of the same lengths (most of a data set's entries share a few:
 /// working a charge out takes the general chunk layout, about 60
 /// instructions, twice).
-struct LastCharges {
+pub(crate) struct LastCharges {
     lens: (usize, usize),
     charges: [u64; 2],
 }
 
 impl LastCharges {
+    /// None kept yet.
+    pub(crate) fn new() -> LastCharges {
+        LastCharges {
+            lens: (usize::MAX, usize::MAX),
+            charges: [0; 2],
+        }
+    }
+
     #[inline]
-    fn of(&mut self, key_len: usize, value_len: usize) -> [u64; 2] {
+    pub(crate) fn of(&mut self, key_len: usize, value_len: usize) -> [u64; 2] {
         if self.lens != (key_len, value_len) {
             self.lens = (key_len, value_len);
             self.charges = [false, true]
@@ -432,15 +440,15 @@ impl LastCharges {
 
 /// A cursor over bytes whose reads fail as [`SnapshotError::Corrupt`]
 /// instead of panicking.
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    at: usize,
+pub(crate) struct Cursor<'a> {
+    pub(crate) bytes: &'a [u8],
+    pub(crate) at: usize,
 }
 
-const SHORT: SnapshotError = SnapshotError::Corrupt("a field runs past the end");
+pub(crate) const SHORT: SnapshotError = SnapshotError::Corrupt("a field runs past the end");
 
 impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], SnapshotError> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], SnapshotError> {
         let end = self.at.checked_add(n).ok_or(SHORT)?;
         let b = self.bytes.get(self.at..end).ok_or(SHORT)?;
         self.at = end;
@@ -448,20 +456,20 @@ impl<'a> Cursor<'a> {
     }
 
     #[inline]
-    fn u8(&mut self) -> Result<u8, SnapshotError> {
+    pub(crate) fn u8(&mut self) -> Result<u8, SnapshotError> {
         let b = *self.bytes.get(self.at).ok_or(SHORT)?;
         self.at += 1;
         Ok(b)
     }
 
-    fn u64(&mut self) -> Result<u64, SnapshotError> {
+    pub(crate) fn u64(&mut self) -> Result<u64, SnapshotError> {
         let mut w = [0u8; 8];
         w.copy_from_slice(self.take(8)?);
         Ok(u64::from_le_bytes(w))
     }
 
     #[inline]
-    fn varint(&mut self) -> Result<u64, SnapshotError> {
+    pub(crate) fn varint(&mut self) -> Result<u64, SnapshotError> {
         // One byte (a length under 128, most fields) without the loop.
         if let Some(&b) = self.bytes.get(self.at) {
             if b < 0x80 {
@@ -498,12 +506,12 @@ impl<'a> Cursor<'a> {
         Ok(n as usize)
     }
 
-    fn blob(&mut self) -> Result<&'a [u8], SnapshotError> {
+    pub(crate) fn blob(&mut self) -> Result<&'a [u8], SnapshotError> {
         let n = self.len()?;
         self.take(n)
     }
 
-    fn left(&self) -> usize {
+    pub(crate) fn left(&self) -> usize {
         self.bytes.len().saturating_sub(self.at)
     }
 }

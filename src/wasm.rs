@@ -741,6 +741,62 @@ impl WasmSnapshot {
     }
 }
 
+/// A plain snapshot read in pieces for [`WasmCache::load`]'s common case
+/// (`crate::snapshot_stream`): JS hands each piece to `check_piece`, asks
+/// `checked()`, then hands the pieces again to `WasmCache::load_piece`
+/// between `load_begin` and `load_end`. Only one piece is in linear memory
+/// at a time. Any refusal (not plain, or not valid) sends JS to the staged
+/// way ([`WasmSnapshot`]), which names what is wrong.
+#[wasm_bindgen]
+pub struct WasmSnapshotStream {
+    stream: crate::snapshot_stream::PlainStream,
+    totals: Option<crate::PlainTotals>,
+    load: Option<crate::PlainLoad>,
+}
+
+#[wasm_bindgen]
+impl WasmSnapshotStream {
+    /// A reader for a `len`-byte snapshot.
+    #[wasm_bindgen(constructor)]
+    pub fn new(len: f64) -> WasmSnapshotStream {
+        WasmSnapshotStream {
+            stream: crate::snapshot_stream::PlainStream::new(len as u64),
+            totals: None,
+            load: None,
+        }
+    }
+
+    /// Checks the snapshot's next bytes; false once it refuses them.
+    pub fn check_piece(&mut self, piece: &js_sys::Uint8Array) -> bool {
+        let Some(dst) = self.stream.room(piece.length() as usize) else {
+            return false;
+        };
+        piece.copy_to(dst);
+        self.stream.take(|_, _| Ok::<(), ()>(())).is_ok()
+    }
+
+    /// After every piece was checked: `{ codec, codecState, takenAt,
+    /// entries }` when the whole snapshot passed, else `null`.
+    pub fn checked(&mut self) -> JsValue {
+        let Some((h, totals)) = self.stream.checked() else {
+            return JsValue::NULL;
+        };
+        let o = js_sys::Object::new();
+        let state = js_sys::Uint8Array::from(h.codec_state.as_slice());
+        let fields: [(&str, JsValue); 4] = [
+            ("codec", h.codec.as_str().into()),
+            ("codecState", state.into()),
+            ("takenAt", (h.taken_at as f64).into()),
+            ("entries", (h.entries as f64).into()),
+        ];
+        for (name, value) in fields {
+            let _ = js_sys::Reflect::set(&o, &name.into(), &value);
+        }
+        self.totals = Some(totals);
+        o.into()
+    }
+}
+
 #[wasm_bindgen]
 impl WasmCache {
     /// The live entries as a snapshot (`Cache::dump`), written straight into
@@ -820,6 +876,83 @@ impl WasmCache {
             .load_snapshot(&snap, non_negative(now))
             .map_err(js_err)?;
         Ok(n as u32)
+    }
+}
+
+#[wasm_bindgen]
+impl WasmCache {
+    /// Starts applying a checked stream (`Cache::begin_plain_load`); false
+    /// (nothing changed) when it does not go the plain way: JS then loads
+    /// it staged.
+    ///
+    /// # Errors
+    /// A `RangeError` when memory runs out; an internal fault for a stream
+    /// not checked.
+    pub fn load_begin(&mut self, s: &mut WasmSnapshotStream, now: f64) -> JsResult<bool> {
+        let Some(totals) = s.totals else {
+            return Err(internal_fault("a snapshot stream loaded before checked()"));
+        };
+        let entries = s.stream_entries();
+        let cache = self.core()?;
+        s.load = cache
+            .begin_plain_load(&totals, entries, non_negative(now))
+            .map_err(js_err)?;
+        Ok(s.load.is_some())
+    }
+
+    /// Stores the entries of the stream's next piece.
+    ///
+    /// # Errors
+    /// A `RangeError` when memory runs out part way (call `load_end` to
+    /// keep what was stored); an internal fault out of order.
+    pub fn load_piece(
+        &mut self,
+        s: &mut WasmSnapshotStream,
+        piece: &js_sys::Uint8Array,
+        now: f64,
+    ) -> JsResult<()> {
+        let now = non_negative(now);
+        let cache = self.core()?;
+        let Some(load) = s.load.as_mut() else {
+            return Err(internal_fault("a snapshot piece outside a load"));
+        };
+        let Some(dst) = s.stream.room(piece.length() as usize) else {
+            return Err(internal_fault("a snapshot piece past its length"));
+        };
+        piece.copy_to(dst);
+        s.stream
+            .take(|key, value| cache.plain_load_entry(load, key, value, now))
+            .map_err(|stop| match stop {
+                crate::snapshot_stream::StreamStop::Failed(e) => js_err(e),
+                crate::snapshot_stream::StreamStop::Refused => {
+                    internal_fault("a checked snapshot changed")
+                }
+            })
+    }
+
+    /// Ends the load: indexes what it stored; returns how many entries it
+    /// loaded.
+    ///
+    /// # Errors
+    /// A `RangeError` when memory runs out; an internal fault for a load
+    /// not begun, or one that did not read every entry (what it stored
+    /// stays).
+    pub fn load_end(&mut self, s: &mut WasmSnapshotStream) -> JsResult<u32> {
+        let cache = self.core()?;
+        let Some(load) = s.load.take() else {
+            return Err(internal_fault("a snapshot load not begun"));
+        };
+        let n = cache.end_plain_load(load).map_err(js_err)?;
+        if !s.stream.applied() {
+            return Err(internal_fault("a snapshot load ended early"));
+        }
+        Ok(n as u32)
+    }
+}
+
+impl WasmSnapshotStream {
+    fn stream_entries(&self) -> u64 {
+        self.stream.entries()
     }
 }
 

@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use edgecache::wasm::{
-    constants, WasmCache, WasmSnapshot, BAD_LAYOUT, FRESH, INVALID_TTL, INVALID_WINDOW, MAX_STAGED,
-    MISS, NOT_READY, NO_ROOM, STORED, TOO_LARGE,
+    constants, WasmCache, WasmSnapshot, WasmSnapshotStream, BAD_LAYOUT, FRESH, INVALID_TTL,
+    INVALID_WINDOW, MAX_STAGED, MISS, NOT_READY, NO_ROOM, STORED, TOO_LARGE,
 };
 use edgecache::{Key, BLOCK};
 use wasm_bindgen::{JsCast, JsValue};
@@ -375,4 +375,58 @@ fn a_dump_loads_into_another_cache_and_a_broken_one_is_a_type_error() {
         b.load(&bad, 0.0).is_err(),
         "an unchecked snapshot is not loaded"
     );
+}
+
+/// A plain snapshot streamed in odd-sized pieces (split fields and
+/// entries): checked, then loaded piece by piece; a changed byte is
+/// refused by the check, with nothing to load; pieces out of order are
+/// internal faults, not traps.
+#[wasm_bindgen_test]
+fn a_plain_snapshot_streams_in_pieces_and_a_changed_one_is_refused() {
+    let mut a = cache();
+    for i in 0..40u8 {
+        let k = Key::Str(&format!("k{i}")).to_bytes();
+        let n = stage(&mut a, &[&k, &[i; 9]]);
+        assert_eq!(a.set(n - 9, 9, -1.0, -1.0, 0, 0, 0.0), STORED);
+    }
+    let bytes = a.dump(0.0, "json", b"[]").unwrap().to_vec();
+    let stream = |bytes: &[u8]| {
+        let mut s = WasmSnapshotStream::new(bytes.len() as f64);
+        let all = bytes
+            .chunks(7)
+            .all(|p| s.check_piece(&js_sys::Uint8Array::from(p)));
+        (s, all)
+    };
+    let mut b = cache();
+    let (mut s, all) = stream(&bytes);
+    assert!(all);
+    let piece = js_sys::Uint8Array::from(&bytes[..7]);
+    assert!(
+        b.load_piece(&mut s, &piece, 0.0).is_err(),
+        "a piece before load_begin"
+    );
+    let header = s.checked();
+    assert_eq!(field(&header, "entries"), 40.0);
+    assert!(b.load_begin(&mut s, 0.0).unwrap());
+    for p in bytes.chunks(7) {
+        b.load_piece(&mut s, &js_sys::Uint8Array::from(p), 0.0)
+            .unwrap();
+    }
+    assert!(
+        b.load_piece(&mut s, &piece, 0.0).is_err(),
+        "a piece past the end"
+    );
+    assert_eq!(b.load_end(&mut s).unwrap(), 40);
+    assert_eq!(b.dump(0.0, "json", b"[]").unwrap().to_vec(), bytes);
+
+    let mut changed = bytes.clone();
+    changed[bytes.len() / 2] ^= 1;
+    let (mut s, all) = stream(&changed);
+    assert!(!all || s.checked().is_null());
+    let mut c = cache();
+    assert!(
+        c.load_begin(&mut s, 0.0).is_err(),
+        "no load of a refused stream"
+    );
+    assert!(c.load_end(&mut s).is_err());
 }

@@ -2,7 +2,7 @@
 // encodes keys and values into the wasm I/O buffer, and keeps what only JS
 // can do: the clock, codecs, single-flight loads and their counters.
 
-import { WasmCache, WasmSnapshot, ready, bytes, words, memorySize, STATUS, MAX_STAGED, MAX_TTL_MS, OUT_PIECES } from "./runtime.js";
+import { WasmCache, WasmSnapshot, WasmSnapshotStream, ready, bytes, words, memorySize, STATUS, MAX_STAGED, MAX_TTL_MS, OUT_PIECES } from "./runtime.js";
 import { Writer, checkKey, encodeKey, encodeTag, decodeTag, keyId, describe, KIND_STR } from "./keys.js";
 import { makeCodec, bytesCodec, SHORT_STRING_MAX } from "./codecs.js";
 import { TierLink, checkTier } from "./tier/link.js";
@@ -1220,6 +1220,8 @@ export class Cache {
   load(snapshot) {
     this.#live();
     if (!(snapshot instanceof Uint8Array)) throw new TypeError(`snapshot must be a Uint8Array from dump(); got ${describe(snapshot)}`);
+    const streamed = this.#loadStreamed(snapshot);
+    if (streamed !== undefined) return streamed;
     let staged;
     try {
       staged = new WasmSnapshot(snapshot.length);
@@ -1250,6 +1252,62 @@ export class Cache {
       return n;
     } finally {
       staged.free();
+    }
+  }
+
+  /**
+   * load() of a plain snapshot into an empty cache with room for it
+   * (src/snapshot_stream.rs): two passes over the bytes in pieces, one
+   * piece in linear memory at a time; the first checks all of it, the
+   * second applies it. Returns undefined, having changed nothing, for a
+   * snapshot it does not take or finds wrong: load() then stages it,
+   * which names what is wrong. Bytes another thread may change between
+   * the passes (a SharedArrayBuffer's) are always staged.
+   */
+  #loadStreamed(snapshot) {
+    if (typeof SharedArrayBuffer === "function" && snapshot.buffer instanceof SharedArrayBuffer) return undefined;
+    const stream = new WasmSnapshotStream(snapshot.length);
+    try {
+      let header;
+      try {
+        for (let at = 0; at < snapshot.length; at += SNAPSHOT_PIECE) {
+          if (!stream.check_piece(snapshot.subarray(at, at + SNAPSHOT_PIECE))) return undefined;
+        }
+        header = stream.checked();
+      } catch (err) {
+        throw realError(err);
+      }
+      if (header === null) return undefined;
+      if (header.codec !== this.#codec.name) {
+        throw new TypeError(`edgecache: snapshot was written with the ${JSON.stringify(header.codec)} codec; this cache uses ${JSON.stringify(this.#codec.name)}`);
+      }
+      const adopt = this.#codec.adoptSnapshotState?.(header.codecState);
+      const now = this.#time();
+      let n;
+      try {
+        if (!this.#inner.load_begin(stream, now)) return undefined;
+      } catch (err) {
+        throw realError(err);
+      }
+      adopt?.();
+      let failed = null;
+      try {
+        for (let at = 0; at < snapshot.length; at += SNAPSHOT_PIECE) {
+          this.#inner.load_piece(stream, snapshot.subarray(at, at + SNAPSHOT_PIECE), now);
+        }
+      } catch (err) {
+        failed = err;
+      }
+      try {
+        n = this.#inner.load_end(stream);
+      } catch (err) {
+        failed ??= err;
+      }
+      if (n > 0 || failed !== null) this.#timeless = false;
+      if (failed !== null) throw realError(failed);
+      return n;
+    } finally {
+      stream.free();
     }
   }
 

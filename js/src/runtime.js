@@ -2,9 +2,9 @@
 // (node.js, deno.js, workerd.js, browser.js) obtains the WebAssembly.Module
 // its own way and hands the instance's exports to setWasm().
 
-import { WasmCache, WasmSnapshot, constants } from "./wasm/edgecache.js";
+import { WasmCache, WasmSnapshot, WasmSnapshotStream, constants } from "./wasm/edgecache.js";
 
-export { WasmCache, WasmSnapshot };
+export { WasmCache, WasmSnapshot, WasmSnapshotStream };
 
 let exportsOf = null;
 let u8 = null;

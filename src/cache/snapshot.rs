@@ -33,6 +33,7 @@ use alloc::vec::Vec;
 use hashbrown::HashMap;
 
 mod plain;
+pub use plain::PlainLoad;
 
 /// The names (tags and `dependsOn` keys) of the entries dumped, each once,
 /// with its index in the snapshot's table.
@@ -399,26 +400,9 @@ impl Cache {
         // batch's two buffers and the pages' slack (their headers, the ends
         // of full pages, a partial page per size class: 1.4 % of the stock
         // load's charges; 1/32 is asked) are added.
-        let mut scratch: Vec<u8> = Vec::new();
         let entries_bytes = need_bytes.min(room_bytes);
-        let batch_bytes = if fresh {
-            2 * loading.min(BATCH) as u64 * core::mem::size_of::<Unindexed>() as u64
-        } else {
-            0
-        };
-        let want = entries_bytes + entries_bytes / 32 + batch_bytes;
-        if scratch.try_reserve_exact(want as usize).is_ok() {
-            drop(scratch);
-        }
-        if loading > self.store.len() {
-            // Growing the index ahead saves rehashing it as it fills, but it
-            // must not outgrow what the cache already holds more than once.
-            self.store.reserve_entries(loading)?;
-        }
-        // Into an empty cache, entries are indexed in batches after they
-        // are stored (see `crate::store::bulk`): no key can be there before.
         let mut batch = Batch::default();
-        let bulk = fresh && batch.pending.try_reserve_exact(loading.min(BATCH)).is_ok();
+        let bulk = self.reserve_load(entries_bytes, loading, fresh, &mut batch)?;
         if bulk && plain && need_bytes <= room_bytes && need_entries <= room_entries {
             return self.load_plain(snap, now, &mut batch);
         }
@@ -462,6 +446,38 @@ impl Cache {
         }
         self.index_batch(&mut batch)?;
         Ok(loaded - batch.left_out)
+    }
+
+    /// Takes what a load of `loading` entries charged `entries_bytes` in
+    /// all needs before it stores any (see [`Cache::load_snapshot`]); with
+    /// `fresh` (an empty cache), readies `batch` to index them in batches.
+    /// Returns whether it did.
+    fn reserve_load(
+        &mut self,
+        entries_bytes: u64,
+        loading: usize,
+        fresh: bool,
+        batch: &mut Batch,
+    ) -> Result<bool, CacheError> {
+        let mut scratch: Vec<u8> = Vec::new();
+        let batch_bytes = if fresh {
+            2 * loading.min(BATCH) as u64 * core::mem::size_of::<Unindexed>() as u64
+        } else {
+            0
+        };
+        let want = entries_bytes + entries_bytes / 32 + batch_bytes;
+        if scratch.try_reserve_exact(want as usize).is_ok() {
+            drop(scratch);
+        }
+        if loading > self.store.len() {
+            // Growing the index ahead saves rehashing it as it fills, but it
+            // must not outgrow what the cache already holds more than once.
+            self.store.reserve_entries(loading)?;
+        }
+        // Into an empty cache, entries are indexed in batches after they
+        // are stored (see `crate::store::bulk`): no key can be there before.
+        let bulk = fresh && batch.pending.try_reserve_exact(loading.min(BATCH)).is_ok();
+        Ok(bulk)
     }
 
     /// [`Cache::restore`] into a cache that held nothing before the load:

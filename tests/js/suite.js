@@ -1582,6 +1582,34 @@ test("a truncated, flipped, foreign-version or foreign-codec snapshot is a TypeE
   text.free();
 });
 
+test("a plain snapshot of many pieces loads into an empty cache whole, and a broken one changes nothing", ({ Cache }) => {
+  // Over 256 KiB: load() reads it in pieces, checking all of them before
+  // it stores any entry (src/snapshot_stream.rs).
+  const clk = clock();
+  const a = new Cache({ maxMemory: 8 << 20, now: clk.now });
+  const n = 24_000;
+  for (let i = 0; i < n; i++) a.set(`A${String(i).padStart(7, "0")}:EA:S170`, { qty: i, updatedAt: 1 });
+  const good = a.dump();
+  ok(good.length > 2 * 256 * 1024, `${good.length} bytes`);
+  const b = new Cache({ maxMemory: 8 << 20, now: clk.now });
+  const empty = b.dump();
+  const late = good.slice();
+  late[good.length - 20] ^= 0x01; // in the last piece
+  const early = good.slice();
+  early[100] ^= 0x08; // in the first piece
+  for (const [bytes, why] of [[late, /checksum/], [early, /checksum/], [good.subarray(0, good.length - 3), /truncated/]]) {
+    const err = throws(() => b.load(bytes), TypeError, why);
+    equal(err.code, "INVALID_SNAPSHOT");
+    deepEqual(b.dump(), empty, "nothing stored");
+    equal(b.get("A0012345:EA:S170"), undefined);
+  }
+  equal(b.load(good), n);
+  deepEqual(b.dump(), good, "the same entries in the same order");
+  deepEqual(b.get("A0012345:EA:S170"), { qty: 12_345, updatedAt: 1 });
+  a.free();
+  b.free();
+});
+
 /** src/checksum.rs's snapshot checksum, so that a test can forge a snapshot
  * whose checksum holds, as anyone who can write where snapshots are kept can. */
 function snapshotChecksum(b) {

@@ -14,9 +14,79 @@ use crate::policy::PlainAppend;
 use crate::runs::RUN;
 use crate::snapshot::{Snapshot, SnapshotEntry};
 use crate::store::NONE;
-use crate::SetOptions;
+use crate::{PlainTotals, SetOptions};
+
+/// A load of a plain snapshot read in pieces
+/// ([`crate::snapshot_stream::PlainStream`]), between
+/// [`Cache::begin_plain_load`] and [`Cache::end_plain_load`].
+#[derive(Default)]
+pub struct PlainLoad {
+    batch: Batch,
+    loaded: usize,
+}
 
 impl Cache {
+    /// Readies a load of a checked plain snapshot of `entries` entries
+    /// whose charges are `totals`, when it goes the plain way (an empty
+    /// cache with room for all of it; see the module doc): takes the
+    /// memory and index room it needs. `None` (nothing stored) otherwise:
+    /// load it through [`Cache::load_snapshot`].
+    ///
+    /// # Errors
+    /// [`CacheError::AllocFailed`].
+    pub fn begin_plain_load(
+        &mut self,
+        totals: &PlainTotals,
+        entries: u64,
+        now: u64,
+    ) -> Result<Option<PlainLoad>, CacheError> {
+        self.maintain(now);
+        let max_bytes = self.config.max_bytes as u64;
+        let meta = usize::from(self.store.has_meta());
+        let need = totals.charge.get(meta).copied().unwrap_or(u64::MAX);
+        let fits = totals.max_part <= crate::cache::MAX_PART_LEN
+            && totals.max_charge.get(meta).is_some_and(|&c| c <= max_bytes)
+            && need <= max_bytes.saturating_sub(self.bytes);
+        let entries = usize::try_from(entries).unwrap_or(usize::MAX);
+        let room = self.config.max_entries == 0 || entries <= self.config.max_entries;
+        if !self.is_empty() || !fits || !room {
+            return Ok(None);
+        }
+        let mut load = PlainLoad::default();
+        if !self.reserve_load(need, entries, true, &mut load.batch)? {
+            return Ok(None);
+        }
+        Ok(Some(load))
+    }
+
+    /// Stores one entry of the load `load` (the snapshot's entries in
+    /// order, each once).
+    ///
+    /// # Errors
+    /// [`CacheError::AllocFailed`]: end the load ([`Cache::end_plain_load`])
+    /// to keep the entries stored so far.
+    #[inline]
+    pub fn plain_load_entry(
+        &mut self,
+        load: &mut PlainLoad,
+        key: &[u8],
+        value: &[u8],
+        now: u64,
+    ) -> Result<(), CacheError> {
+        self.restore_plain(key, value, now, &mut load.batch)?;
+        load.loaded += 1;
+        Ok(())
+    }
+
+    /// Indexes what the load stored; returns how many entries it loaded.
+    ///
+    /// # Errors
+    /// [`CacheError::AllocFailed`].
+    pub fn end_plain_load(&mut self, mut load: PlainLoad) -> Result<usize, CacheError> {
+        self.index_batch(&mut load.batch)?;
+        Ok(load.loaded - load.batch.left_out)
+    }
+
     /// Stores every entry of `snap` (see the module doc for when this
     /// applies), indexing them in `batch`; returns how many were loaded.
     pub(super) fn load_plain(
