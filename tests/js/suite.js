@@ -338,6 +338,36 @@ test("an object like the last integer-shaped one stores only its own enumerable 
   c.free();
 });
 
+test("a set reads each getter once, as JSON.stringify does, after an integer-shaped object", ({ Cache }) => {
+  // Cache's json fast path reads values to see whether an object is like
+  // the last integer-shaped one: when it is not, the general path must not
+  // read them again (a getter or a Proxy's get trap runs once per key).
+  const c = new Cache();
+  const counted = () => {
+    const calls = { qty: 0, updatedAt: 0 };
+    const v = { get qty() { calls.qty++; return 1; }, get updatedAt() { calls.updatedAt++; return 1.5; } };
+    return { calls, v };
+  };
+  const json = counted();
+  JSON.stringify(json.v);
+  for (const wrap of [(v) => v, (v) => ({ inner: v }), (v) => [v]]) {
+    c.set("shape", { qty: 0, updatedAt: 1 }); // the last integer shape
+    const { calls, v } = counted();
+    c.set("v", wrap(v));
+    deepEqual(calls, json.calls, JSON.stringify(wrap("v")));
+    deepEqual(c.get("v"), wrap({ qty: 1, updatedAt: 1.5 }));
+  }
+  const gets = [];
+  const proxy = () => new Proxy({ qty: 1, updatedAt: 2, more: 3 }, { get: (t, k) => (gets.push(String(k)), t[k]) });
+  JSON.stringify(proxy());
+  const jsonGets = gets.splice(0);
+  c.set("shape", { qty: 0, updatedAt: 1 });
+  c.set("p", proxy());
+  deepEqual(gets, jsonGets, "a Proxy's get trap runs once per key (and for toJSON)");
+  deepEqual(c.get("p"), { qty: 1, updatedAt: 2, more: 3 });
+  c.free();
+});
+
 test("the json codec refuses nesting past its limit at set, and returns every value it accepted", ({ Cache }) => {
   const c = new Cache();
   c.set("k", "kept");
