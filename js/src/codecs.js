@@ -52,6 +52,11 @@ class JsonCodec {
     this.stack = [];
     /** The last integer-shaped object's keys and shape id. */
     this.last = undefined;
+    /** What writeLikeLast read of an object it did not write (see there). */
+    this.readBack = undefined;
+    /** The object encode's fast path tried and did not write: writeObject
+     * takes it up without trying again. */
+    this.tried = undefined;
     /** Per integer shape: a function building its objects, null where none
      * can be compiled (see shapeBuilder), undefined until first read. */
     this.builders = [];
@@ -79,7 +84,10 @@ class JsonCodec {
     if (v !== null && typeof v === "object" && typeof v.toJSON === "function") v = v.toJSON("");
     // An object like the last integer-shaped one: its values are integers,
     // so no cycle to track and no value of its own to recurse into.
-    else if (this.last !== undefined && v !== null && typeof v === "object" && !Array.isArray(v) && this.writeLikeLast(w, v)) return;
+    else if (this.last !== undefined && v !== null && typeof v === "object" && !Array.isArray(v)) {
+      if (this.writeLikeLast(w, v)) return;
+      this.tried = v; // write() goes straight to writeObject, which runs no caller code first
+    }
     if (isSkipped(v)) throw new TypeError(`value must be JSON-compatible; got ${typeof v}`);
     this.write(w, v);
   }
@@ -141,12 +149,18 @@ class JsonCodec {
   }
 
   writeObject(w, obj) {
-    if (this.last !== undefined && this.writeLikeLast(w, obj)) return;
+    if (this.tried === obj) this.tried = undefined;
+    else if (this.last !== undefined && this.writeLikeLast(w, obj)) return;
+    // The values the fast path read are not read again: a getter or a
+    // Proxy's get trap runs once per key, as in JSON.stringify.
+    const read = this.readBack;
+    this.readBack = undefined;
     const names = Object.keys(obj);
     const keys = [];
     const values = [];
-    for (const k of names) {
-      let item = obj[k];
+    for (let j = 0; j < names.length; j++) {
+      const k = names[j];
+      let item = read !== undefined && j < read.values.length && k === read.keys[j] ? read.values[j] : obj[k];
       if (item !== null && typeof item === "object" && typeof item.toJSON === "function") item = item.toJSON(k);
       if (isSkipped(item)) continue;
       keys.push(k);
@@ -190,7 +204,9 @@ class JsonCodec {
    * The keys are walked with for-in, which V8 runs from the object's enum
    * cache without allocating the array Object.keys returns. for-in lists
    * the own keys first, then inherited enumerable ones: each key must be
-   * own, so an inherited one ends the fast path.
+   * own, so an inherited one ends the fast path. When it returns false,
+   * `readBack` holds the values it read (keys[0..n) and theirs), for the
+   * general path to use instead of reading them again; undefined if none.
    */
   writeLikeLast(w, obj) {
     const last = this.last;
@@ -199,16 +215,29 @@ class JsonCodec {
     w.byte(T_UINT_SHAPE + last.id);
     let i = 0;
     for (const k in obj) {
-      const v = i < keys.length && k === keys[i] && hasOwn.call(obj, k) ? obj[k] : -1;
-      if (!Number.isSafeInteger(v) || v < 0) {
-        w.len = start; // not like the last one: the general path writes it
-        return false;
-      }
+      if (i === keys.length || k !== keys[i] || !hasOwn.call(obj, k)) return this.notLikeLast(w, start, keys, i, false, undefined);
+      const v = obj[k];
+      if (!Number.isSafeInteger(v) || v < 0) return this.notLikeLast(w, start, keys, i, true, v);
       w.varint(v);
       i++;
     }
     if (i === keys.length) return true;
-    w.len = start;
+    return this.notLikeLast(w, start, keys, i, false, undefined);
+  }
+
+  /** Undoes writeLikeLast's bytes from `start` and keeps what it read: the
+   * `n` integers it wrote there, then `v` if `withV`. Returns false. */
+  notLikeLast(w, start, keys, n, withV, v) {
+    if (n === 0 && !withV) {
+      this.readBack = undefined;
+    } else {
+      const values = [];
+      varintAt = start + 1;
+      for (let i = 0; i < n; i++) values.push(uvarint(w.buf));
+      if (withV) values.push(v);
+      this.readBack = { keys, values };
+    }
+    w.len = start; // not like the last one: the general path writes it
     return false;
   }
 
