@@ -368,6 +368,22 @@ test("a set reads each getter once, as JSON.stringify does, after an integer-sha
   c.free();
 });
 
+test("the json codec stores a boxed number, string or boolean as its primitive, as JSON does", ({ Cache }) => {
+  const c = new Cache();
+  class Price extends Number {}
+  const values = [new Number(5), new Number(-1.5), new String("ab"), new Boolean(false), new Price(7),
+    { qty: new Number(3), updatedAt: 2 }, [new String("x"), new Boolean(true)],
+    Object.assign(new Number(2), { valueOf: () => 9 })];
+  for (const v of values) {
+    c.set("shape", { qty: 0, updatedAt: 1 }); // the last integer shape, before each
+    equal(c.set("v", v), true);
+    deepEqual(c.get("v"), JSON.parse(JSON.stringify(v)), JSON.stringify(v));
+  }
+  throws(() => c.set("v", { big: Object(1n) }), TypeError, /bigint/);
+  deepEqual(c.get("v"), 9, "a refused value loses nothing already cached");
+  c.free();
+});
+
 test("the json codec refuses nesting past its limit at set, and returns every value it accepted", ({ Cache }) => {
   const c = new Cache();
   c.set("k", "kept");
