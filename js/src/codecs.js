@@ -81,6 +81,11 @@ class JsonCodec {
       return;
     }
     if (this.stack.length !== 0) this.stack.length = 0; // left over only by an encode that threw
+    if (this.tried !== undefined) {
+      // Left over by a boxed primitive, which write() unboxes without writeObject.
+      this.tried = undefined;
+      this.readBack = undefined;
+    }
     if (v !== null && typeof v === "object" && typeof v.toJSON === "function") v = v.toJSON("");
     // An object like the last integer-shaped one: its values are integers,
     // so no cycle to track and no value of its own to recurse into.
@@ -123,6 +128,13 @@ class JsonCodec {
         if (v === null) {
           w.byte(T_NULL);
           return;
+        }
+        if (v instanceof Number || v instanceof String || v instanceof Boolean || v instanceof BigInt) {
+          const p = unboxed(v);
+          if (p !== v) {
+            this.write(w, p);
+            return;
+          }
         }
         if (this.stack.includes(v)) throw new TypeError("value must be JSON-compatible; got a cyclic structure");
         if (this.stack.length === MAX_DEPTH) {
@@ -399,6 +411,32 @@ class JsonCodec {
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
+ * The primitive JSON.stringify serializes for a boxed number, string,
+ * boolean or bigint (`new Number(5)` is 5, through its valueOf as ToNumber
+ * calls it), or `v` itself for an object with no such slot (one made with
+ * Object.create(Number.prototype)). Called only for objects that inherit
+ * from those prototypes (instanceof: a class instance pays nothing more).
+ */
+function unboxed(v) {
+  for (const [proto, primitive] of BOXES) {
+    try {
+      proto.valueOf.call(v); // throws unless v has the slot
+    } catch {
+      continue;
+    }
+    return primitive(v);
+  }
+  return v;
+}
+
+const BOXES = [
+  [Number.prototype, Number],
+  [String.prototype, String],
+  [Boolean.prototype, (v) => Boolean.prototype.valueOf.call(v)],
+  [BigInt.prototype, (v) => BigInt.prototype.valueOf.call(v)],
+];
 
 /** Where uvarint reads next (a module-level cursor: no object per read). */
 let varintAt = 0;
