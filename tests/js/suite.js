@@ -384,6 +384,26 @@ test("the json codec stores a boxed number, string or boolean as its primitive, 
   c.free();
 });
 
+test("the json codec keeps lone surrogates in strings, as JSON.parse(JSON.stringify(v)) does", ({ Cache }) => {
+  // JSON.stringify escapes a lone surrogate ("\\ud800") and JSON.parse
+  // restores it; UTF-8 cannot carry it (TextEncoder writes U+FFFD).
+  const c = new Cache();
+  const long = "é".repeat(100) + "\udc00";
+  const values = ["\ud800", "a\udc00b", "\ud83d", "😀\ud83d", long, ["\ud800", "ok"], { k: "\udfff", n: 1 },
+    { ["\ud800" + "x".repeat(40)]: "v" }, Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}\ud800`, i]))];
+  for (const v of values) {
+    equal(c.set("v", v), true);
+    deepEqual(c.get("v"), JSON.parse(JSON.stringify(v)), JSON.stringify(v));
+  }
+  equal(c.get("v")["k39\ud800"], 39);
+  const b = new Cache();
+  c.set("s", "x\udbff");
+  b.load(c.dump());
+  equal(b.get("s"), "x\udbff", "after dump and load");
+  c.free();
+  b.free();
+});
+
 test("the json codec refuses nesting past its limit at set, and returns every value it accepted", ({ Cache }) => {
   const c = new Cache();
   c.set("k", "kept");
