@@ -8,13 +8,16 @@
 // keys once per cache as a "shape" and only their values per entry (except
 // in a cache with a shared tier, whose bytes other isolates must read).
 
-import { describe } from "./keys.js";
+import { describe, wellFormed } from "./keys.js";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 const T_NULL = 0, T_FALSE = 1, T_TRUE = 2, T_UINT = 3, T_NINT = 4, T_F64 = 5,
-  T_STR = 6, T_ARR = 7, T_OBJ = 8, T_SHAPE = 9;
+  T_STR = 6, T_ARR = 7, T_OBJ = 8, T_SHAPE = 9,
+  /** A string with lone surrogates, and an object with such a key outside a
+   * shape: the strings are WTF-8 (see putString). */
+  T_WTF8 = 10, T_OBJ_WTF8 = 11;
 /** Tags from here up are objects of shape (tag − T_UINT_SHAPE) whose values
  * are all non-negative integers, written as bare varints: `{ qty, updatedAt }`
  * takes 1 + 2 + 6 bytes instead of 2 + 3 + 7. */
@@ -76,8 +79,7 @@ class JsonCodec {
   encode(w, v) {
     if (typeof v === "string") {
       // The common case first: no cycle stack, no toJSON.
-      w.byte(T_STR);
-      w.string(v);
+      putTaggedString(w, v);
       return;
     }
     if (this.stack.length !== 0) this.stack.length = 0; // left over only by an encode that threw
@@ -100,8 +102,7 @@ class JsonCodec {
   write(w, v) {
     switch (typeof v) {
       case "string":
-        w.byte(T_STR);
-        w.string(v);
+        putTaggedString(w, v);
         return;
       case "number":
         if (Number.isInteger(v) && Math.abs(v) <= Number.MAX_SAFE_INTEGER) {
@@ -199,10 +200,11 @@ class JsonCodec {
         return;
       }
     }
+    const tagAt = w.len;
     w.byte(T_OBJ);
     w.varint(keys.length);
     for (let i = 0; i < keys.length; i++) {
-      w.string(keys[i]);
+      if (!putString(w, keys[i])) w.buf[tagAt] = T_OBJ_WTF8;
       this.write(w, values[i]);
     }
   }
@@ -322,17 +324,19 @@ class JsonCodec {
       case T_NINT: return -r.varint() - 1;
       case T_F64: return r.f64be();
       case T_STR: return r.string();
+      case T_WTF8: return r.wtf8();
       case T_ARR: {
         const n = r.count();
         const out = new Array(n);
         for (let i = 0; i < n; i++) out[i] = this.read(r);
         return out;
       }
-      case T_OBJ: {
+      case T_OBJ:
+      case T_OBJ_WTF8: {
         const n = r.count();
         const out = {};
         for (let i = 0; i < n; i++) {
-          const k = r.string();
+          const k = t === T_OBJ ? r.string() : r.wtf8();
           putField(out, k, this.read(r));
         }
         return out;
@@ -540,9 +544,71 @@ class Reader {
     this.at += n;
     return utf8(this.b, start, n);
   }
+  /** A string putString wrote as WTF-8. */
+  wtf8() {
+    const n = this.varint();
+    if (n > this.end - this.at) throw corrupt("a string longer than its bytes");
+    const start = this.at;
+    this.at += n;
+    return fromWtf8(this.b, start, n);
+  }
 }
 
 const fcc = String.fromCharCode;
+
+/** A string value: T_STR and its UTF-8, or T_WTF8 (see putString). */
+function putTaggedString(w, s) {
+  const at = w.len;
+  w.byte(T_STR);
+  if (!putString(w, s)) w.buf[at] = T_WTF8;
+}
+
+/**
+ * Writes a string value or key: its byte length, then its UTF-8 (returns
+ * true), or for a string with lone surrogates (which UTF-8 cannot carry,
+ * and JSON keeps) its WTF-8 (returns false): each lone surrogate as the
+ * three bytes UTF-8 would give its code point (ED A0..BF 80..BF), which no
+ * UTF-8 text contains. The caller tags it so (T_WTF8, T_OBJ_WTF8): a T_STR
+ * read never looks for them.
+ */
+function putString(w, s) {
+  if (wellFormed(s)) {
+    w.string(s);
+    return true;
+  }
+  const parts = s.split(LONE_SURROGATE);
+  const out = [];
+  for (let i = 0; i < parts.length; i++) {
+    if (i % 2 === 0) {
+      out.push(encoder.encode(parts[i]));
+    } else {
+      const c = parts[i].charCodeAt(0);
+      out.push(Uint8Array.of(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)));
+    }
+  }
+  w.varint(out.reduce((n, b) => n + b.length, 0));
+  for (const b of out) w.bytes(b);
+  return false;
+}
+
+/** A lone surrogate (captured, so that split keeps it). */
+const LONE_SURROGATE = /([\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff])/;
+
+/** The string putString wrote as WTF-8 at b[start..start+n): UTF-8 between
+ * its lone surrogates (bytes that are neither decode as U+FFFD). */
+function fromWtf8(b, start, n) {
+  const end = start + n;
+  let out = "";
+  let from = start;
+  for (let p = start; p + 2 < end; p++) {
+    if (b[p] === 0xed && b[p + 1] >= 0xa0 && b[p + 1] <= 0xbf && b[p + 2] >= 0x80 && b[p + 2] <= 0xbf) {
+      out += decoder.decode(b.subarray(from, p)) + fcc(0xd000 | ((b[p + 1] & 0x3f) << 6) | (b[p + 2] & 0x3f));
+      p += 2;
+      from = p + 1;
+    }
+  }
+  return out + decoder.decode(b.subarray(from, end));
+}
 
 /** ASCII bytes to a string, eight characters per call (3× faster than
  * appending one character at a time, measured), or undefined at the first
