@@ -8,13 +8,16 @@
 // keys once per cache as a "shape" and only their values per entry (except
 // in a cache with a shared tier, whose bytes other isolates must read).
 
-import { describe } from "./keys.js";
+import { describe, wellFormed } from "./keys.js";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 const T_NULL = 0, T_FALSE = 1, T_TRUE = 2, T_UINT = 3, T_NINT = 4, T_F64 = 5,
-  T_STR = 6, T_ARR = 7, T_OBJ = 8, T_SHAPE = 9;
+  T_STR = 6, T_ARR = 7, T_OBJ = 8, T_SHAPE = 9,
+  /** A string with lone surrogates, and an object with such a key outside a
+   * shape: the strings are WTF-8 (see putString). */
+  T_WTF8 = 10, T_OBJ_WTF8 = 11;
 /** Tags from here up are objects of shape (tag − T_UINT_SHAPE) whose values
  * are all non-negative integers, written as bare varints: `{ qty, updatedAt }`
  * takes 1 + 2 + 6 bytes instead of 2 + 3 + 7. */
@@ -52,6 +55,11 @@ class JsonCodec {
     this.stack = [];
     /** The last integer-shaped object's keys and shape id. */
     this.last = undefined;
+    /** What writeLikeLast read of an object it did not write (see there). */
+    this.readBack = undefined;
+    /** The object encode's fast path tried and did not write: writeObject
+     * takes it up without trying again. */
+    this.tried = undefined;
     /** Per integer shape: a function building its objects, null where none
      * can be compiled (see shapeBuilder), undefined until first read. */
     this.builders = [];
@@ -71,15 +79,22 @@ class JsonCodec {
   encode(w, v) {
     if (typeof v === "string") {
       // The common case first: no cycle stack, no toJSON.
-      w.byte(T_STR);
-      w.string(v);
+      putTaggedString(w, v);
       return;
     }
     if (this.stack.length !== 0) this.stack.length = 0; // left over only by an encode that threw
+    if (this.tried !== undefined) {
+      // Left over by a boxed primitive, which write() unboxes without writeObject.
+      this.tried = undefined;
+      this.readBack = undefined;
+    }
     if (v !== null && typeof v === "object" && typeof v.toJSON === "function") v = v.toJSON("");
     // An object like the last integer-shaped one: its values are integers,
     // so no cycle to track and no value of its own to recurse into.
-    else if (this.last !== undefined && v !== null && typeof v === "object" && !Array.isArray(v) && this.writeLikeLast(w, v)) return;
+    else if (this.last !== undefined && v !== null && typeof v === "object" && !Array.isArray(v)) {
+      if (this.writeLikeLast(w, v)) return;
+      this.tried = v; // write() goes straight to writeObject, which runs no caller code first
+    }
     if (isSkipped(v)) throw new TypeError(`value must be JSON-compatible; got ${typeof v}`);
     this.write(w, v);
   }
@@ -87,8 +102,7 @@ class JsonCodec {
   write(w, v) {
     switch (typeof v) {
       case "string":
-        w.byte(T_STR);
-        w.string(v);
+        putTaggedString(w, v);
         return;
       case "number":
         if (Number.isInteger(v) && Math.abs(v) <= Number.MAX_SAFE_INTEGER) {
@@ -116,6 +130,13 @@ class JsonCodec {
           w.byte(T_NULL);
           return;
         }
+        if (v instanceof Number || v instanceof String || v instanceof Boolean || v instanceof BigInt) {
+          const p = unboxed(v);
+          if (p !== v) {
+            this.write(w, p);
+            return;
+          }
+        }
         if (this.stack.includes(v)) throw new TypeError("value must be JSON-compatible; got a cyclic structure");
         if (this.stack.length === MAX_DEPTH) {
           throw new TypeError(`value must not nest arrays and objects more than ${MAX_DEPTH} deep (the json codec's limit)`);
@@ -141,12 +162,18 @@ class JsonCodec {
   }
 
   writeObject(w, obj) {
-    if (this.last !== undefined && this.writeLikeLast(w, obj)) return;
+    if (this.tried === obj) this.tried = undefined;
+    else if (this.last !== undefined && this.writeLikeLast(w, obj)) return;
+    // The values the fast path read are not read again: a getter or a
+    // Proxy's get trap runs once per key, as in JSON.stringify.
+    const read = this.readBack;
+    this.readBack = undefined;
     const names = Object.keys(obj);
     const keys = [];
     const values = [];
-    for (const k of names) {
-      let item = obj[k];
+    for (let j = 0; j < names.length; j++) {
+      const k = names[j];
+      let item = read !== undefined && j < read.values.length && k === read.keys[j] ? read.values[j] : obj[k];
       if (item !== null && typeof item === "object" && typeof item.toJSON === "function") item = item.toJSON(k);
       if (isSkipped(item)) continue;
       keys.push(k);
@@ -173,10 +200,11 @@ class JsonCodec {
         return;
       }
     }
+    const tagAt = w.len;
     w.byte(T_OBJ);
     w.varint(keys.length);
     for (let i = 0; i < keys.length; i++) {
-      w.string(keys[i]);
+      if (!putString(w, keys[i])) w.buf[tagAt] = T_OBJ_WTF8;
       this.write(w, values[i]);
     }
   }
@@ -190,7 +218,9 @@ class JsonCodec {
    * The keys are walked with for-in, which V8 runs from the object's enum
    * cache without allocating the array Object.keys returns. for-in lists
    * the own keys first, then inherited enumerable ones: each key must be
-   * own, so an inherited one ends the fast path.
+   * own, so an inherited one ends the fast path. When it returns false,
+   * `readBack` holds the values it read (keys[0..n) and theirs), for the
+   * general path to use instead of reading them again; undefined if none.
    */
   writeLikeLast(w, obj) {
     const last = this.last;
@@ -199,16 +229,29 @@ class JsonCodec {
     w.byte(T_UINT_SHAPE + last.id);
     let i = 0;
     for (const k in obj) {
-      const v = i < keys.length && k === keys[i] && hasOwn.call(obj, k) ? obj[k] : -1;
-      if (!Number.isSafeInteger(v) || v < 0) {
-        w.len = start; // not like the last one: the general path writes it
-        return false;
-      }
+      if (i === keys.length || k !== keys[i] || !hasOwn.call(obj, k)) return this.notLikeLast(w, start, keys, i, false, undefined);
+      const v = obj[k];
+      if (!Number.isSafeInteger(v) || v < 0) return this.notLikeLast(w, start, keys, i, true, v);
       w.varint(v);
       i++;
     }
     if (i === keys.length) return true;
-    w.len = start;
+    return this.notLikeLast(w, start, keys, i, false, undefined);
+  }
+
+  /** Undoes writeLikeLast's bytes from `start` and keeps what it read: the
+   * `n` integers it wrote there, then `v` if `withV`. Returns false. */
+  notLikeLast(w, start, keys, n, withV, v) {
+    if (n === 0 && !withV) {
+      this.readBack = undefined;
+    } else {
+      const values = [];
+      varintAt = start + 1;
+      for (let i = 0; i < n; i++) values.push(uvarint(w.buf));
+      if (withV) values.push(v);
+      this.readBack = { keys, values };
+    }
+    w.len = start; // not like the last one: the general path writes it
     return false;
   }
 
@@ -281,17 +324,19 @@ class JsonCodec {
       case T_NINT: return -r.varint() - 1;
       case T_F64: return r.f64be();
       case T_STR: return r.string();
+      case T_WTF8: return r.wtf8();
       case T_ARR: {
         const n = r.count();
         const out = new Array(n);
         for (let i = 0; i < n; i++) out[i] = this.read(r);
         return out;
       }
-      case T_OBJ: {
+      case T_OBJ:
+      case T_OBJ_WTF8: {
         const n = r.count();
         const out = {};
         for (let i = 0; i < n; i++) {
-          const k = r.string();
+          const k = t === T_OBJ ? r.string() : r.wtf8();
           putField(out, k, this.read(r));
         }
         return out;
@@ -370,6 +415,32 @@ class JsonCodec {
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
+ * The primitive JSON.stringify serializes for a boxed number, string,
+ * boolean or bigint (`new Number(5)` is 5, through its valueOf as ToNumber
+ * calls it), or `v` itself for an object with no such slot (one made with
+ * Object.create(Number.prototype)). Called only for objects that inherit
+ * from those prototypes (instanceof: a class instance pays nothing more).
+ */
+function unboxed(v) {
+  for (const [proto, primitive] of BOXES) {
+    try {
+      proto.valueOf.call(v); // throws unless v has the slot
+    } catch {
+      continue;
+    }
+    return primitive(v);
+  }
+  return v;
+}
+
+const BOXES = [
+  [Number.prototype, Number],
+  [String.prototype, String],
+  [Boolean.prototype, (v) => Boolean.prototype.valueOf.call(v)],
+  [BigInt.prototype, (v) => BigInt.prototype.valueOf.call(v)],
+];
 
 /** Where uvarint reads next (a module-level cursor: no object per read). */
 let varintAt = 0;
@@ -473,9 +544,71 @@ class Reader {
     this.at += n;
     return utf8(this.b, start, n);
   }
+  /** A string putString wrote as WTF-8. */
+  wtf8() {
+    const n = this.varint();
+    if (n > this.end - this.at) throw corrupt("a string longer than its bytes");
+    const start = this.at;
+    this.at += n;
+    return fromWtf8(this.b, start, n);
+  }
 }
 
 const fcc = String.fromCharCode;
+
+/** A string value: T_STR and its UTF-8, or T_WTF8 (see putString). */
+function putTaggedString(w, s) {
+  const at = w.len;
+  w.byte(T_STR);
+  if (!putString(w, s)) w.buf[at] = T_WTF8;
+}
+
+/**
+ * Writes a string value or key: its byte length, then its UTF-8 (returns
+ * true), or for a string with lone surrogates (which UTF-8 cannot carry,
+ * and JSON keeps) its WTF-8 (returns false): each lone surrogate as the
+ * three bytes UTF-8 would give its code point (ED A0..BF 80..BF), which no
+ * UTF-8 text contains. The caller tags it so (T_WTF8, T_OBJ_WTF8): a T_STR
+ * read never looks for them.
+ */
+function putString(w, s) {
+  if (wellFormed(s)) {
+    w.string(s);
+    return true;
+  }
+  const parts = s.split(LONE_SURROGATE);
+  const out = [];
+  for (let i = 0; i < parts.length; i++) {
+    if (i % 2 === 0) {
+      out.push(encoder.encode(parts[i]));
+    } else {
+      const c = parts[i].charCodeAt(0);
+      out.push(Uint8Array.of(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)));
+    }
+  }
+  w.varint(out.reduce((n, b) => n + b.length, 0));
+  for (const b of out) w.bytes(b);
+  return false;
+}
+
+/** A lone surrogate (captured, so that split keeps it). */
+const LONE_SURROGATE = /([\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff])/;
+
+/** The string putString wrote as WTF-8 at b[start..start+n): UTF-8 between
+ * its lone surrogates (bytes that are neither decode as U+FFFD). */
+function fromWtf8(b, start, n) {
+  const end = start + n;
+  let out = "";
+  let from = start;
+  for (let p = start; p + 2 < end; p++) {
+    if (b[p] === 0xed && b[p + 1] >= 0xa0 && b[p + 1] <= 0xbf && b[p + 2] >= 0x80 && b[p + 2] <= 0xbf) {
+      out += decoder.decode(b.subarray(from, p)) + fcc(0xd000 | ((b[p + 1] & 0x3f) << 6) | (b[p + 2] & 0x3f));
+      p += 2;
+      from = p + 1;
+    }
+  }
+  return out + decoder.decode(b.subarray(from, end));
+}
 
 /** ASCII bytes to a string, eight characters per call (3× faster than
  * appending one character at a time, measured), or undefined at the first

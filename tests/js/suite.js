@@ -338,6 +338,72 @@ test("an object like the last integer-shaped one stores only its own enumerable 
   c.free();
 });
 
+test("a set reads each getter once, as JSON.stringify does, after an integer-shaped object", ({ Cache }) => {
+  // Cache's json fast path reads values to see whether an object is like
+  // the last integer-shaped one: when it is not, the general path must not
+  // read them again (a getter or a Proxy's get trap runs once per key).
+  const c = new Cache();
+  const counted = () => {
+    const calls = { qty: 0, updatedAt: 0 };
+    const v = { get qty() { calls.qty++; return 1; }, get updatedAt() { calls.updatedAt++; return 1.5; } };
+    return { calls, v };
+  };
+  const json = counted();
+  JSON.stringify(json.v);
+  for (const wrap of [(v) => v, (v) => ({ inner: v }), (v) => [v]]) {
+    c.set("shape", { qty: 0, updatedAt: 1 }); // the last integer shape
+    const { calls, v } = counted();
+    c.set("v", wrap(v));
+    deepEqual(calls, json.calls, JSON.stringify(wrap("v")));
+    deepEqual(c.get("v"), wrap({ qty: 1, updatedAt: 1.5 }));
+  }
+  const gets = [];
+  const proxy = () => new Proxy({ qty: 1, updatedAt: 2, more: 3 }, { get: (t, k) => (gets.push(String(k)), t[k]) });
+  JSON.stringify(proxy());
+  const jsonGets = gets.splice(0);
+  c.set("shape", { qty: 0, updatedAt: 1 });
+  c.set("p", proxy());
+  deepEqual(gets, jsonGets, "a Proxy's get trap runs once per key (and for toJSON)");
+  deepEqual(c.get("p"), { qty: 1, updatedAt: 2, more: 3 });
+  c.free();
+});
+
+test("the json codec stores a boxed number, string or boolean as its primitive, as JSON does", ({ Cache }) => {
+  const c = new Cache();
+  class Price extends Number {}
+  const values = [new Number(5), new Number(-1.5), new String("ab"), new Boolean(false), new Price(7),
+    { qty: new Number(3), updatedAt: 2 }, [new String("x"), new Boolean(true)],
+    Object.assign(new Number(2), { valueOf: () => 9 })];
+  for (const v of values) {
+    c.set("shape", { qty: 0, updatedAt: 1 }); // the last integer shape, before each
+    equal(c.set("v", v), true);
+    deepEqual(c.get("v"), JSON.parse(JSON.stringify(v)), JSON.stringify(v));
+  }
+  throws(() => c.set("v", { big: Object(1n) }), TypeError, /bigint/);
+  deepEqual(c.get("v"), 9, "a refused value loses nothing already cached");
+  c.free();
+});
+
+test("the json codec keeps lone surrogates in strings, as JSON.parse(JSON.stringify(v)) does", ({ Cache }) => {
+  // JSON.stringify escapes a lone surrogate ("\\ud800") and JSON.parse
+  // restores it; UTF-8 cannot carry it (TextEncoder writes U+FFFD).
+  const c = new Cache();
+  const long = "é".repeat(100) + "\udc00";
+  const values = ["\ud800", "a\udc00b", "\ud83d", "😀\ud83d", long, ["\ud800", "ok"], { k: "\udfff", n: 1 },
+    { ["\ud800" + "x".repeat(40)]: "v" }, Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}\ud800`, i]))];
+  for (const v of values) {
+    equal(c.set("v", v), true);
+    deepEqual(c.get("v"), JSON.parse(JSON.stringify(v)), JSON.stringify(v));
+  }
+  equal(c.get("v")["k39\ud800"], 39);
+  const b = new Cache();
+  c.set("s", "x\udbff");
+  b.load(c.dump());
+  equal(b.get("s"), "x\udbff", "after dump and load");
+  c.free();
+  b.free();
+});
+
 test("the json codec refuses nesting past its limit at set, and returns every value it accepted", ({ Cache }) => {
   const c = new Cache();
   c.set("k", "kept");
