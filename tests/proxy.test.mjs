@@ -1212,3 +1212,12 @@ test("the id that routes an origin's interim responses to their client never rea
   const [logged] = await seen("/client-id");
   deepEqual(Object.keys(logged.headers).filter((k) => k.startsWith("x-edgecache")), []);
 });
+
+test("review: a 103 Early Hints the proxy forwards names it in Via, as every message it forwards does", async () => {
+  const p = await fastProxyPort();
+  const answer = await sendRaw(p, "GET /review-via-103?cc=no-store&hints=1 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+  ok(answer.startsWith("HTTP/1.1 103 Early Hints\r\n"), answer);
+  const [hints] = answer.split("\r\n\r\n");
+  ok(/^link: /im.test(hints), hints);
+  ok(/^via: 1\.1 edgecache\r?$/im.test(hints), hints);
+});
