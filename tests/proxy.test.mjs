@@ -1266,8 +1266,8 @@ test("fast path: hits from the hit memo follow Age across seconds, a replaced or
   equal(conn.text.split("HTTP/1.1 200").length, 4);
   conn.socket.destroy();
   // A client's Via, comment and all, goes first.
-  await one("/review-via?cc=no-store", "Via: 1.0 fred (Fred's, v1)\r\n");
-  const [logged] = await seen("/review-via");
+  await one("/review-client-via?cc=no-store", "Via: 1.0 fred (Fred's, v1)\r\n");
+  const [logged] = await seen("/review-client-via");
   const via = logged.headers.via;
   equal(/^[0-9a-f]+$/.test(via) ? Buffer.from(via, "hex").toString("latin1") : via, "1.0 fred (Fred's, v1), 1.1 edgecache");
 });
