@@ -1212,3 +1212,100 @@ test("the id that routes an origin's interim responses to their client never rea
   const [logged] = await seen("/client-id");
   deepEqual(Object.keys(logged.headers).filter((k) => k.startsWith("x-edgecache")), []);
 });
+
+test("a 103 Early Hints the proxy forwards names it in Via, as every message it forwards does", async () => {
+  const p = await fastProxyPort();
+  const answer = await sendRaw(p, "GET /review-via-103?cc=no-store&hints=1 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+  ok(answer.startsWith("HTTP/1.1 103 Early Hints\r\n"), answer);
+  const [hints] = answer.split("\r\n\r\n");
+  ok(/^link: /im.test(hints), hints);
+  ok(/^via: 1\.1 edgecache\r?$/im.test(hints), hints);
+});
+
+test("fast path: hits from the hit memo follow Age across seconds, a replaced or invalidated entry, HEAD beside GET; Via on 304s, HTTP/1.0 and after a client's", async () => {
+  const p = await fastProxyPort();
+  const one = async (path, extra = "", method = "GET", version = "1.1") => answersIn(await sendRaw(p, `${method} ${path} HTTP/${version}\r\nHost: h\r\n${extra}Connection: close\r\n\r\n`), [method])[0];
+  let path = "/review-memo?cc=max-age%3D60&etag=%22e1%22&reflect=x-v";
+  equal((await one(path, "X-V: a\r\n")).body, "a");
+  const h1 = await one(path, "X-V: b\r\n");
+  equal(h1.body, "a");
+  equal(h1.headers.via, "1.1 edgecache");
+  await sleep(1100);
+  const h2 = await one(path);
+  ok(Number(h2.headers.age) - Number(h1.headers.age) >= 1, `${h1.headers.age} then ${h2.headers.age}`);
+  equal(h2.headers.date, h1.headers.date);
+  const head = await one(path, "", "HEAD");
+  equal(head.body, "");
+  equal(head.headers["content-length"], h1.headers["content-length"], JSON.stringify([head, h1]));
+  const r304 = await one(path, "If-None-Match: \"e1\"\r\n");
+  equal(r304.status, 304);
+  equal(r304.headers.via, "1.1 edgecache");
+  const old = await sendRaw(p, `GET ${path} HTTP/1.0\r\nHost: h\r\n\r\n`);
+  ok(/^via: 1\.1 edgecache\r?$/im.test(old), old);
+  // Replaced by a new response (no validator: the origin answers 200): hits answer it.
+  const path2 = "/review-memo2?cc=max-age%3D60&reflect=x-v";
+  equal((await one(path2, "X-V: a\r\n")).body, "a");
+  equal((await one(path2, "X-V: b\r\n")).body, "a");
+  equal((await one(path2, "X-V: c\r\nCache-Control: no-cache\r\n")).body, "c");
+  path = path2;
+  const h3 = await one(path);
+  equal(h3.body, "c");
+  equal(h3.headers["cache-status"], "edgecache; hit");
+  // An unsafe method invalidates it.
+  await one(path, "Content-Length: 0\r\n", "POST");
+  const after = await one(path, "X-V: d\r\n");
+  equal(after.body, "d");
+  equal(after.headers["cache-status"], "edgecache; fwd=uri-miss; stored");
+  // Pipelined GET, HEAD, GET on one connection: the HEAD gets no body.
+  const conn = openConnection(p);
+  conn.socket.write(`GET ${path} HTTP/1.1\r\nHost: h\r\n\r\nHEAD ${path} HTTP/1.1\r\nHost: h\r\n\r\nGET ${path} HTTP/1.1\r\nHost: h\r\n\r\n`);
+  const [g1, hd, g2] = await answersOn(conn, ["GET", "HEAD", "GET"]);
+  equal(g1.body, "d");
+  equal(hd.body, "");
+  equal(g2.body, "d");
+  equal(conn.text.split("HTTP/1.1 200").length, 4);
+  conn.socket.destroy();
+  // A client's Via, comment and all, goes first.
+  await one("/review-client-via?cc=no-store", "Via: 1.0 fred (Fred's, v1)\r\n");
+  const [logged] = await seen("/review-client-via");
+  const via = logged.headers.via;
+  equal(/^[0-9a-f]+$/.test(via) ? Buffer.from(via, "hex").toString("latin1") : via, "1.0 fred (Fred's, v1), 1.1 edgecache");
+});
+
+test("a variant stored before a response without Vary replaced it is not answered when the origin varies again", async () => {
+  let stage = "plain1";
+  const varying = createServer((req, res) => {
+    const headers = { "cache-control": "max-age=60", "content-type": "text/plain" };
+    if (stage.startsWith("vary")) headers.vary = "x-lang";
+    res.writeHead(200, headers);
+    res.end(`${stage}:${req.headers["x-lang"]}`);
+  });
+  await new Promise((resolve) => varying.listen(0, "127.0.0.1", resolve));
+  const { child, base: proxied } = await startProxy(`http://127.0.0.1:${varying.address().port}`, []);
+  try {
+    const p = Number(new URL(proxied).port);
+    const get = async (extra, version = "1.1") => {
+      const text = await sendRaw(p, `GET /page HTTP/${version}\r\nHost: h\r\n${extra}Connection: close\r\n\r\n`);
+      return version === "1.1" ? answersIn(text, ["GET"])[0] : { body: bodyOf(text) };
+    };
+    equal((await get("X-Lang: en\r\n")).body, "plain1:en");
+    stage = "vary2";
+    equal((await get("X-Lang: en\r\nCache-Control: no-cache\r\n")).body, "vary2:en");
+    equal((await get("X-Lang: de\r\n")).body, "vary2:de");
+    stage = "plain3";
+    equal((await get("X-Lang: en\r\nCache-Control: no-cache\r\n")).body, "plain3:en");
+    equal((await get("X-Lang: de\r\n")).body, "plain3:en");
+    equal((await get("X-Lang: de\r\n", "1.0")).body, "plain3:en");
+    stage = "vary4";
+    equal((await get("X-Lang: en\r\nCache-Control: no-cache\r\n")).body, "vary4:en");
+    equal((await get("X-Lang: en\r\n")).body, "vary4:en");
+    equal((await get("X-Lang: en\r\n", "1.0")).body, "vary4:en");
+    const de = await get("X-Lang: de\r\n");
+    const de10 = await get("X-Lang: de\r\n", "1.0");
+    equal(de.body, de10.body, "fast and full path agree");
+    equal(de.body, "vary4:de", "not the variant plain3 replaced");
+  } finally {
+    child.kill();
+    await new Promise((resolve) => varying.close(resolve));
+  }
+});

@@ -32,7 +32,7 @@
 // goes away cancels the origin request, and an origin that fails mid-body
 // makes the proxy drop the client connection so the truncation shows.
 // The proxy names itself in Via (RFC 9110 §7.6.3) on every answer and on
-// every request it forwards. Interim responses from the origin (102
+// every request it forwards (a 103 included; a 102 has no fields). Interim responses from the origin (102
 // Processing, 103 Early Hints) go to
 // the client whose request the origin is answering, before its final
 // response; they never reach cachedFetch, so nothing of them is stored.
@@ -271,6 +271,8 @@ function interim(res, info) {
     if (HOP_BY_HOP.has(name)) continue;
     hints[name] = name in hints ? [].concat(hints[name], info.rawHeaders[i + 1]) : info.rawHeaders[i + 1];
   }
+  // A forwarded message names the proxy in Via, after the origin's entries.
+  hints.via = hints.via === undefined ? VIA : [].concat(hints.via, VIA).join(", ");
   try {
     res.writeEarlyHints(hints);
   } catch {

@@ -111,12 +111,20 @@ export function store(ctx, url, request, policy, meta, body) {
   // The entry remembers its tags: its answers can name them to a CDN (fetch-downstream.js).
   if (ctx.config.tags.length) meta.tags = ctx.config.tags;
   const base = keyOf(ctx, url, request);
-  if (policy.vary.length) {
-    io.setRaw(["cf-vary", base], encoder.encode(JSON.stringify(policy.vary)), opts);
+  const varyRecord = policy.vary.length ? JSON.stringify(policy.vary) : null;
+  const known = io.getRaw(["cf-vary", base]);
+  // A response that varies otherwise than the stored Vary record says (not
+  // at all, or on other headers) replaces every variant: one left behind
+  // would be answered again once the origin varies as before, though a
+  // newer response replaced it. The variants are found by the URL's tag
+  // (O(1); the URL's entries under other key bases go too: a rare change).
+  if (known !== undefined && decoder.decode(known) !== varyRecord) cache.invalidateTag(`cf-url:${url}`);
+  if (varyRecord !== null) {
+    io.setRaw(["cf-vary", base], encoder.encode(varyRecord), opts);
     // A hit looks for the entry without Vary first (lookupStored): it goes
     // once a response with Vary replaces it.
     if (io.getRaw(["cf", base, ""]) !== undefined) cache.delete(["cf", base, ""]);
-  } else if (io.getRaw(["cf-vary", base]) !== undefined) cache.delete(["cf-vary", base]);
+  }
   return io.setRaw(["cf", base, varySignature(policy.vary, request.headers)], encodeEntry(meta, body), opts);
 }
 

@@ -1969,6 +1969,20 @@ test("a 412 to the client's If-Match on a stale response leaves the stored respo
   ok((await next.text()).startsWith("v1 "));
 });
 
+test("a variant stored before a response without Vary replaced it is not answered once responses vary again", async (lib) => {
+  // One key for the path, whatever the query: the origin's Vary can change between responses.
+  const { cfetch } = setup(lib, { cacheKey: (request) => `path:${new URL(request.url).pathname}` });
+  const varying = `${lib.origin}/vary-again?cc=max-age%3D60&reflect=x-body&vary=x-lang`;
+  const plain = `${lib.origin}/vary-again?cc=max-age%3D60&reflect=x-body`;
+  const ask = async (url, headers) => (await cfetch(url, { headers })).text();
+  equal(await ask(varying, { "x-lang": "de", "x-body": "old de" }), "old de");
+  equal(await ask(plain, { "cache-control": "no-cache", "x-body": "plain" }), "plain");
+  equal(await ask(varying, { "x-lang": "de", "x-body": "unused" }), "plain", "the response without Vary answers every language");
+  equal(await ask(varying, { "x-lang": "en", "cache-control": "no-cache", "x-body": "new en" }), "new en");
+  equal(await ask(varying, { "x-lang": "en", "x-body": "unused" }), "new en");
+  equal(await ask(varying, { "x-lang": "de", "x-body": "new de" }), "new de", "not the de variant the response without Vary replaced");
+});
+
 export function fetchSuite() {
   return tests;
 }
