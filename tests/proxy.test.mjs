@@ -1309,3 +1309,20 @@ test("a variant stored before a response without Vary replaced it is not answere
     await new Promise((resolve) => varying.close(resolve));
   }
 });
+
+test("fast path: URLs longer than the kept key bases still hit, each its own entry, through invalidation", async () => {
+  const p = await fastProxyPort();
+  const long = (i) => `/fast-long-${i}?cc=max-age%3D60&pad=${"x".repeat(1500)}`;
+  const get = (i) => sendRaw(p, `GET ${long(i)} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`);
+  for (const i of [1, 2]) await get(i);
+  const taken = await pathsTaken(async () => {
+    const hits = [];
+    for (const i of [1, 2, 1]) hits.push(answersIn(await get(i), ["GET"])[0]);
+    await sendRaw(p, `POST ${long(1)} HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    hits.push(answersIn(await get(1), ["GET"])[0]);
+    return hits;
+  });
+  deepEqual(taken.out.map((a) => a.headers["cache-status"]), ["edgecache; hit", "edgecache; hit", "edgecache; hit", "edgecache; fwd=uri-miss; stored"]);
+  // The POST is handed to node:http (it has a body framing); the GET after it is a full-path miss.
+  deepEqual([taken.fast, taken.full], [3, 1]);
+});

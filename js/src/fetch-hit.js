@@ -26,6 +26,10 @@ const HIT_STATUS = "edgecache; hit";
  * kept go first. */
 const MEMO_ENTRIES = 4096;
 const MEMO_BYTES = 16 * 1024 * 1024;
+/** A key base (the URL and the key headers' values) longer than this is
+ * worked out for each request, not kept: the kept ones then hold at most
+ * MEMO_ENTRIES × a few times this many characters, whatever the requests. */
+const MEMO_BASE_CHARS = 512;
 /** A larger entry is decoded for each hit, not kept. */
 const MEMO_ENTRY_BYTES = 256 * 1024;
 /** Per cachedFetch context, kept on it under MEMO: { plain: key base → memo
@@ -116,6 +120,7 @@ function baseOf(ctx, memo, url, headers) {
   }
   const base = keyOf(ctx, url, { headers });
   const fresh = { values: names.map((n) => headers.get(n)), base, plainKey: ctx.io.encodeKey(["cf", base, ""]) };
+  if (base.length > MEMO_BASE_CHARS) return fresh;
   if (memo.bases.size >= MEMO_ENTRIES) memo.bases.clear();
   memo.bases.set(url, fresh);
   return fresh;
