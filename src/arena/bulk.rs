@@ -51,7 +51,7 @@ impl Arena {
             return Err(CacheError::Internal("a new chunk outside its page"));
         };
         let (rec, rest) = out.split_at_mut(record.len());
-        rec.copy_from_slice(record);
+        copy_record(rec, record);
         let at = put_varint(rest, header | (len % UNIT));
         if let Some((k, v)) = rest.get_mut(at..).map(|r| r.split_at_mut(key.len())) {
             k.copy_from_slice(key);
@@ -77,6 +77,25 @@ impl Arena {
         info.bump += (size / UNIT) as u16;
         info.live += 1;
         Some((page, at))
+    }
+}
+
+/// Copies a record of the store's lengths (12 or 16 bytes) as a fixed-size
+/// move, not a call to `memcpy` per entry; any other length as a slice.
+#[inline]
+fn copy_record(to: &mut [u8], from: &[u8]) {
+    if let (Ok(t), Ok(f)) = (
+        <&mut [u8; 12]>::try_from(&mut *to),
+        <&[u8; 12]>::try_from(from),
+    ) {
+        *t = *f;
+    } else if let (Ok(t), Ok(f)) = (
+        <&mut [u8; 16]>::try_from(&mut *to),
+        <&[u8; 16]>::try_from(from),
+    ) {
+        *t = *f;
+    } else {
+        to.copy_from_slice(from);
     }
 }
 
