@@ -54,8 +54,11 @@ pub struct PlainStream {
     len: u64,
     /// Bytes fed in this pass.
     fed: u64,
-    /// Bytes of the content (all but the checksum) not read yet.
+    /// Bytes of the content (all but the checksum) not read yet: the
+    /// first `filled`. The bytes past them are stale, kept initialised so
+    /// that the next room reuses them without zeroing them again.
     buf: Vec<u8>,
+    filled: usize,
     /// Where the header ends (0: not read yet).
     body_at: u64,
     header: StreamHeader,
@@ -79,6 +82,7 @@ impl PlainStream {
             len,
             fed: 0,
             buf: Vec::new(),
+            filled: 0,
             body_at: 0,
             header: StreamHeader::default(),
             left: 0,
@@ -96,14 +100,19 @@ impl PlainStream {
     /// or with the last room not taken.
     pub fn room(&mut self, n: usize) -> Option<&mut [u8]> {
         let end = self.fed.checked_add(n as u64).filter(|&e| e <= self.len)?;
-        if self.refused || self.pending != 0 || self.buf.try_reserve(n).is_err() {
+        let at = self.filled;
+        let want = at.checked_add(n)?;
+        let grow = want.saturating_sub(self.buf.len());
+        if self.refused || self.pending != 0 || self.buf.try_reserve(grow).is_err() {
             return None;
         }
-        let at = self.buf.len();
-        self.buf.resize(at + n, 0);
+        if grow > 0 {
+            self.buf.resize(want, 0);
+        }
         self.fed = end;
         self.pending = n;
-        self.buf.get_mut(at..)
+        self.filled = want;
+        self.buf.get_mut(at..want)
     }
 
     /// Reads the bytes written into the last [`PlainStream::room`]: checks
@@ -124,7 +133,7 @@ impl PlainStream {
         let content_len = self.len - TRAILER as u64;
         let start = self.fed - n as u64;
         let content_here = (self.fed.min(content_len) - start.min(content_len)) as usize;
-        let piece_at = self.buf.len() - n;
+        let piece_at = self.filled - n;
         let content_end = piece_at + content_here;
         if let (Some(sum), Some(piece)) = (self.sum.as_mut(), self.buf.get(piece_at..content_end)) {
             sum.update(piece);
@@ -133,21 +142,25 @@ impl PlainStream {
         if content_here < n {
             let from = (start.max(content_len) - content_len) as usize;
             let to = from + (n - content_here);
-            if let (Some(dst), Some(src)) =
-                (self.trailer.get_mut(from..to), self.buf.get(content_end..))
-            {
+            if let (Some(dst), Some(src)) = (
+                self.trailer.get_mut(from..to),
+                self.buf.get(content_end..self.filled),
+            ) {
                 dst.copy_from_slice(src);
             }
-            self.buf.truncate(content_end);
+            self.filled = content_end;
         }
         let last = self.fed >= content_len;
         let buf = core::mem::take(&mut self.buf);
-        let read = self.read(&buf, last, &mut each);
+        let read = self.read(buf.get(..self.filled).unwrap_or(&[]), last, &mut each);
         self.buf = buf;
         match read {
             Ok(used) => {
-                self.buf.drain(..used);
-                if last && (self.left > 0 || !self.buf.is_empty() || self.body_at == 0) {
+                let used = used.min(self.filled);
+                // What is left (an entry that straddles pieces) moves to the front.
+                self.buf.copy_within(used..self.filled, 0);
+                self.filled -= used;
+                if last && (self.left > 0 || self.filled != 0 || self.body_at == 0) {
                     self.refused = true;
                     return Err(StreamStop::Refused);
                 }
@@ -285,7 +298,7 @@ impl PlainStream {
             return None;
         }
         self.fed = 0;
-        self.buf.clear();
+        self.filled = 0;
         self.skip = self.body_at;
         self.left = self.header.entries;
         Some((&self.header, self.totals))
@@ -436,6 +449,49 @@ mod tests {
         let mut c = Cache::new(Config::default(), 1).unwrap();
         c.set(b"\x01a", b"1", &tagged, 0).unwrap();
         assert!(read(&c.dump(0, "json", b"[]").unwrap(), 16).is_none());
+    }
+
+    /// Pieces of changing sizes (a large one, then small ones that reuse
+    /// its room, an entry straddling each) read the same entries in both
+    /// passes as pieces of one size, and the same as the parse.
+    #[test]
+    fn pieces_of_changing_sizes_read_the_same() {
+        let bytes = plain_snapshot(700);
+        let sizes = [4_096, 1, 3, 700, 2, 9_000, 5, 64];
+        let mut s = PlainStream::new(bytes.len() as u64);
+        let mut pieces: Vec<&[u8]> = Vec::new();
+        let mut rest = &bytes[..];
+        for &n in sizes.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (p, r) = rest.split_at(n.min(rest.len()));
+            pieces.push(p);
+            rest = r;
+        }
+        for p in &pieces {
+            s.room(p.len()).unwrap().copy_from_slice(p);
+            s.take(|_, _| Ok::<(), ()>(())).unwrap();
+        }
+        let totals = s.checked().map(|(_, t)| t).unwrap();
+        let mut got = Vec::new();
+        for p in &pieces {
+            s.room(p.len()).unwrap().copy_from_slice(p);
+            s.take(|k, v| {
+                got.push((k.to_vec(), v.to_vec()));
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+        }
+        assert!(s.applied());
+        let (_, t, even) = read(&bytes, 16).unwrap();
+        assert_eq!((got.clone(), totals), (even, t));
+        let parsed: Entries = crate::Snapshot::parse(&bytes)
+            .unwrap()
+            .plain_entries()
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect();
+        assert_eq!(got, parsed);
     }
 
     /// A streamed load stores what a load of the whole snapshot stores.

@@ -5,12 +5,17 @@
 //!   valgrind --tool=callgrind --collect-atstart=no --toggle-collect='snapshot::step_*' \
 //!     bench/native/target/release/snapshot 200000
 //!
+//! `step_stream_load` loads the same snapshot the way the wasm build loads
+//! a plain one: read twice in 256 KiB pieces through a `PlainStream`
+//! (checked, then stored entry by entry through `Cache::plain_load_entry`).
+//!
 //! Instructions per entry = a step's count / the entries (printed), and the
 //! wall time of each step. `POLICY=allkeys-lfu` (any policy's name) runs
 //! both caches under that policy.
 
 #![allow(clippy::panic, clippy::unwrap_used)]
 
+use edgecache::snapshot_stream::PlainStream;
 use edgecache::{Cache, Config, Policy, SetOptions, Snapshot};
 use std::hint::black_box;
 use std::time::Instant;
@@ -62,6 +67,26 @@ fn step_load(c: &mut Cache, bytes: &[u8]) -> usize {
     c.load(bytes, 0).unwrap_or(0)
 }
 
+/// Loads `bytes` as `WasmCache.load` loads a plain snapshot: checked in
+/// 256 KiB pieces, then stored from them.
+#[inline(never)]
+fn step_stream_load(c: &mut Cache, bytes: &[u8]) -> usize {
+    const PIECE: usize = 256 << 10;
+    let mut s = PlainStream::new(bytes.len() as u64);
+    for p in bytes.chunks(PIECE) {
+        s.room(p.len()).unwrap().copy_from_slice(p);
+        s.take(|_, _| Ok::<(), ()>(())).unwrap();
+    }
+    let (entries, totals) = s.checked().map(|(h, t)| (h.entries, t)).unwrap();
+    let mut load = c.begin_plain_load(&totals, entries, 0).unwrap().unwrap();
+    for p in bytes.chunks(PIECE) {
+        s.room(p.len()).unwrap().copy_from_slice(p);
+        s.take(|k, v| c.plain_load_entry(&mut load, k, v, 0))
+            .unwrap();
+    }
+    c.end_plain_load(load).unwrap()
+}
+
 fn main() {
     let n: usize = std::env::args()
         .nth(1)
@@ -90,4 +115,12 @@ fn main() {
         t.elapsed().as_secs_f64() * 1e3
     );
     assert_eq!(loaded, n);
+    let mut c = Cache::new(config(), 3).unwrap_or_else(|e| panic!("{e}"));
+    let t = Instant::now();
+    let streamed = step_stream_load(&mut c, &bytes);
+    println!(
+        "load streamed {:>7.0} ms  ({streamed} of {n} entries)",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    assert_eq!(streamed, n);
 }
