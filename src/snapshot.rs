@@ -506,6 +506,16 @@ impl<'a> Cursor<'a> {
         Ok(n as usize)
     }
 
+    /// The codec's name: a blob of at most [`MAX_CODEC_NAME`] bytes of UTF-8.
+    pub(crate) fn codec_name(&mut self) -> Result<&'a str, SnapshotError> {
+        let codec = self.blob()?;
+        if codec.len() > MAX_CODEC_NAME {
+            return Err(SnapshotError::Corrupt("the codec name is too long"));
+        }
+        core::str::from_utf8(codec)
+            .map_err(|_| SnapshotError::Corrupt("the codec name is not UTF-8"))
+    }
+
     pub(crate) fn blob(&mut self) -> Result<&'a [u8], SnapshotError> {
         let n = self.len()?;
         self.take(n)
@@ -605,12 +615,7 @@ impl<'a> Snapshot<'a> {
             bytes: content,
             at: FIXED,
         };
-        let codec = c.blob()?;
-        if codec.len() > MAX_CODEC_NAME {
-            return Err(SnapshotError::Corrupt("the codec name is too long"));
-        }
-        let codec = core::str::from_utf8(codec)
-            .map_err(|_| SnapshotError::Corrupt("the codec name is not UTF-8"))?;
+        let codec = c.codec_name()?;
         let codec_state = c.blob()?;
         let taken_at = c.u64()?;
         let entries = c.u64()?;

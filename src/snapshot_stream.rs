@@ -18,7 +18,7 @@
 use crate::checksum::Checksum;
 use crate::runs::RUN;
 use crate::snapshot::{
-    Cursor, LastCharges, PlainTotals, SnapshotError, FIXED, MAX_CODEC_NAME, SHORT, SNAPSHOT_MAGIC,
+    Cursor, LastCharges, PlainTotals, SnapshotError, FIXED, SHORT, SNAPSHOT_MAGIC,
     SNAPSHOT_VERSION, TRAILER,
 };
 use alloc::string::String;
@@ -264,12 +264,7 @@ impl PlainStream {
         if c.u64()? != self.len {
             return Err(SnapshotError::Corrupt("length"));
         }
-        let codec = c.blob()?;
-        if codec.len() > MAX_CODEC_NAME {
-            return Err(SnapshotError::Corrupt("the codec name is too long"));
-        }
-        let codec = core::str::from_utf8(codec)
-            .map_err(|_| SnapshotError::Corrupt("the codec name is not UTF-8"))?;
+        let codec = c.codec_name()?;
         let codec_state = c.blob()?;
         let taken_at = c.u64()?;
         let entries = c.u64()?;

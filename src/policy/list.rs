@@ -22,22 +22,25 @@ impl Default for List {
 
 impl List {
     pub fn push_tail(&mut self, store: &mut Store, slot: u32) {
-        let tail = self.tail;
-        store.set_link(slot, [tail, NONE]);
-        if tail == NONE {
-            self.head = slot;
-        } else {
-            store.set_link_at(tail, 1, slot);
-        }
-        self.tail = slot;
-        self.len += 1;
+        self.push_tail_with(store, slot, Store::set_link);
     }
 
     /// [`List::push_tail`] of a new entry that also marks it tracked: its
     /// record is written once.
     pub fn push_tail_tracked(&mut self, store: &mut Store, slot: u32) {
+        self.push_tail_with(store, slot, Store::link_tracked);
+    }
+
+    /// Appends `slot`, whose own links `link` writes.
+    #[inline(always)]
+    fn push_tail_with(
+        &mut self,
+        store: &mut Store,
+        slot: u32,
+        link: impl FnOnce(&mut Store, u32, [u32; 2]),
+    ) {
         let tail = self.tail;
-        store.link_tracked(slot, [tail, NONE]);
+        link(store, slot, [tail, NONE]);
         if tail == NONE {
             self.head = slot;
         } else {
