@@ -892,7 +892,7 @@ impl WasmCache {
         let Some(totals) = s.totals else {
             return Err(internal_fault("a snapshot stream loaded before checked()"));
         };
-        let entries = s.stream_entries();
+        let entries = s.stream.entries();
         let cache = self.core()?;
         s.load = cache
             .begin_plain_load(&totals, entries, non_negative(now))
@@ -947,12 +947,6 @@ impl WasmCache {
             return Err(internal_fault("a snapshot load ended early"));
         }
         Ok(n as u32)
-    }
-}
-
-impl WasmSnapshotStream {
-    fn stream_entries(&self) -> u64 {
-        self.stream.entries()
     }
 }
 

@@ -194,16 +194,8 @@ impl Run {
         assert!(self.cache.len() >= self.m.entries.len(), "{}", self.ctx);
     }
 
-    /// Adopts the evictions since the last call: the model's entries the
-    /// cache no longer has, which must be as many as it counted beyond
-    /// `extra` (entries it evicted that the model never had).
-    fn adopt_evictions(&mut self, extra: u64) {
-        let evictions = self.cache.stats().evictions;
-        let new = evictions - self.evictions;
-        self.evictions = evictions;
-        if new == 0 {
-            return;
-        }
+    /// Removes from the model the entries the cache no longer has; which.
+    fn drop_missing(&mut self) -> Vec<usize> {
         let gone: Vec<usize> = self
             .m
             .entries
@@ -214,6 +206,20 @@ impl Run {
         for k in &gone {
             self.m.entries.remove(k);
         }
+        gone
+    }
+
+    /// Adopts the evictions since the last call: the model's entries the
+    /// cache no longer has, which must be as many as it counted beyond
+    /// `extra` (entries it evicted that the model never had).
+    fn adopt_evictions(&mut self, extra: u64) {
+        let evictions = self.cache.stats().evictions;
+        let new = evictions - self.evictions;
+        self.evictions = evictions;
+        if new == 0 {
+            return;
+        }
+        let gone = self.drop_missing();
         assert_eq!(
             gone.len() as u64 + extra,
             new,
@@ -338,16 +344,7 @@ impl Run {
         let evictions = self.cache.stats().evictions;
         let new_evictions = evictions - self.evictions;
         self.evictions = evictions;
-        let gone: Vec<usize> = self
-            .m
-            .entries
-            .keys()
-            .copied()
-            .filter(|&k| self.probe(k).is_none())
-            .collect();
-        for k in &gone {
-            self.m.entries.remove(k);
-        }
+        let gone = self.drop_missing();
         let mut added = 0u64;
         for (k, e) in in_source {
             if self.m.entries.contains_key(&k) {

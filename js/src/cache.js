@@ -60,6 +60,11 @@ const PLAIN_KEY_MAX = 64;
 export const internals = Symbol("edgecache.internals");
 let memoIds = 0;
 
+/** `bytes` as views of SNAPSHOT_PIECE bytes (the last one shorter). */
+function* piecesOf(bytes) {
+  for (let at = 0; at < bytes.length; at += SNAPSHOT_PIECE) yield bytes.subarray(at, at + SNAPSHOT_PIECE);
+}
+
 function isObject(v) {
   return v !== null && typeof v === "object";
 }
@@ -1231,17 +1236,12 @@ export class Cache {
     try {
       let header;
       try {
-        for (let at = 0; at < snapshot.length; at += SNAPSHOT_PIECE) {
-          staged.append(snapshot.subarray(at, at + SNAPSHOT_PIECE));
-        }
+        for (const piece of piecesOf(snapshot)) staged.append(piece);
         header = staged.check();
       } catch (err) {
         throw realError(err);
       }
-      if (header.codec !== this.#codec.name) {
-        throw new TypeError(`edgecache: snapshot was written with the ${JSON.stringify(header.codec)} codec; this cache uses ${JSON.stringify(this.#codec.name)}`);
-      }
-      this.#codec.adoptSnapshotState?.(header.codecState)();
+      this.#adoptSnapshotCodec(header)?.();
       let n;
       try {
         n = this.#inner.load(staged, this.#time());
@@ -1253,6 +1253,16 @@ export class Cache {
     } finally {
       staged.free();
     }
+  }
+
+  /** A snapshot header's codec checked against this cache's (a TypeError
+   * naming both when they differ); returns what adopts its codec state, if
+   * the codec keeps one. */
+  #adoptSnapshotCodec(header) {
+    if (header.codec !== this.#codec.name) {
+      throw new TypeError(`edgecache: snapshot was written with the ${JSON.stringify(header.codec)} codec; this cache uses ${JSON.stringify(this.#codec.name)}`);
+    }
+    return this.#codec.adoptSnapshotState?.(header.codecState);
   }
 
   /**
@@ -1270,18 +1280,13 @@ export class Cache {
     try {
       let header;
       try {
-        for (let at = 0; at < snapshot.length; at += SNAPSHOT_PIECE) {
-          if (!stream.check_piece(snapshot.subarray(at, at + SNAPSHOT_PIECE))) return undefined;
-        }
+        for (const piece of piecesOf(snapshot)) if (!stream.check_piece(piece)) return undefined;
         header = stream.checked();
       } catch (err) {
         throw realError(err);
       }
       if (header === null) return undefined;
-      if (header.codec !== this.#codec.name) {
-        throw new TypeError(`edgecache: snapshot was written with the ${JSON.stringify(header.codec)} codec; this cache uses ${JSON.stringify(this.#codec.name)}`);
-      }
-      const adopt = this.#codec.adoptSnapshotState?.(header.codecState);
+      const adopt = this.#adoptSnapshotCodec(header);
       const now = this.#time();
       let n;
       try {
@@ -1292,9 +1297,7 @@ export class Cache {
       adopt?.();
       let failed = null;
       try {
-        for (let at = 0; at < snapshot.length; at += SNAPSHOT_PIECE) {
-          this.#inner.load_piece(stream, snapshot.subarray(at, at + SNAPSHOT_PIECE), now);
-        }
+        for (const piece of piecesOf(snapshot)) this.#inner.load_piece(stream, piece, now);
       } catch (err) {
         failed = err;
       }

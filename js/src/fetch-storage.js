@@ -112,19 +112,18 @@ export function store(ctx, url, request, policy, meta, body) {
   if (ctx.config.tags.length) meta.tags = ctx.config.tags;
   const base = keyOf(ctx, url, request);
   const varyRecord = policy.vary.length ? JSON.stringify(policy.vary) : null;
+  // What is stored varies on: the Vary record's names, or none for an entry
+  // without Vary (null), or nothing is stored (undefined).
   const known = io.getRaw(["cf-vary", base]);
-  // A response that varies otherwise than the stored Vary record says (not
-  // at all, or on other headers) replaces every variant: one left behind
-  // would be answered again once the origin varies as before, though a
-  // newer response replaced it. The variants are found by the URL's tag
-  // (O(1); the URL's entries under other key bases go too: a rare change).
-  if (known !== undefined && decoder.decode(known) !== varyRecord) cache.invalidateTag(`cf-url:${url}`);
-  if (varyRecord !== null) {
-    io.setRaw(["cf-vary", base], encoder.encode(varyRecord), opts);
-    // A hit looks for the entry without Vary first (lookupStored): it goes
-    // once a response with Vary replaces it.
-    if (io.getRaw(["cf", base, ""]) !== undefined) cache.delete(["cf", base, ""]);
-  }
+  const storedVary = known !== undefined ? decoder.decode(known) : io.getRaw(["cf", base, ""]) !== undefined ? null : undefined;
+  // A response that varies otherwise than what is stored (not at all, or on
+  // other headers, or where the stored one did not) replaces every variant
+  // and the entry without Vary: one left behind would be answered again (a
+  // hit looks for the entry without Vary first, lookupStored), though a newer
+  // response replaced it. They are found by the URL's tag (O(1); the URL's
+  // entries under other key bases go too: a rare change).
+  if (storedVary !== undefined && storedVary !== varyRecord) cache.invalidateTag(`cf-url:${url}`);
+  if (varyRecord !== null) io.setRaw(["cf-vary", base], encoder.encode(varyRecord), opts);
   return io.setRaw(["cf", base, varySignature(policy.vary, request.headers)], encodeEntry(meta, body), opts);
 }
 

@@ -528,6 +528,19 @@ test("saveSnapshot first applies the invalidations its channel has not delivered
   for (const x of [a, b, warm]) x.free();
 });
 
+/** `shared` as a tier whose log answers (a read after a position) come back
+ * only after `meanwhile()` (when set) has run: another isolate's change
+ * lands after the tier read its log, before the answer arrives. */
+function lateLog(shared, meanwhile) {
+  return { get: shared.get, apply: shared.apply, lock: shared.lock, subscribe: shared.subscribe,
+    changes: async (after, o) => {
+      const r = await shared.changes(after, o);
+      const run = meanwhile();
+      if (after !== undefined && run !== null) await run();
+      return r;
+    } };
+}
+
 test("a warm start applies a message delivered between its read of the log and the load", async (lib) => {
   const c = clock();
   const shared = lib.memoryTier({ now: c.now });
@@ -537,12 +550,7 @@ test("a warm start applies a message delivered between its read of the log and t
   let meanwhile = null;
   // The log's answer takes a while to come back (a network): another isolate's delete lands meanwhile,
   // after the tier read its log, and its message reaches the loading isolate before the answer does.
-  const slowAnswer = { get: shared.get, apply: shared.apply, lock: shared.lock, subscribe: shared.subscribe,
-    changes: async (after, o) => {
-      const r = await shared.changes(after, o);
-      if (after !== undefined && meanwhile !== null) await meanwhile();
-      return r;
-    } };
+  const slowAnswer = lateLog(shared, () => meanwhile);
   const warm = new lib.Cache({ now: c.now, tier: slowAnswer });
   meanwhile = async () => {
     b.delete("kept");
@@ -587,16 +595,11 @@ test("a warm start is refused when the channel loses messages between its read o
   let meanwhile = null;
   let dropping = false;
   // A channel that drops what it cannot deliver and says so, and a log answer that comes back late.
-  const lossy = { get: shared.get, apply: shared.apply, lock: shared.lock,
+  const lossy = { ...lateLog(shared, () => meanwhile),
     subscribe: (listener) => shared.subscribe({
       invalidate: (m) => (dropping ? listener.lost() : listener.invalidate(m)),
       lost: () => listener.lost(),
-    }),
-    changes: async (after, o) => {
-      const r = await shared.changes(after, o);
-      if (after !== undefined && meanwhile !== null) await meanwhile();
-      return r;
-    } };
+    }) };
   const warm = new lib.Cache({ now: c.now, tier: lossy });
   meanwhile = async () => {
     dropping = true;
